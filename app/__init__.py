@@ -1,0 +1,63 @@
+"""Omnivox: outbound call-centre platform."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+
+def create_app(config=None) -> Flask:
+    """Build the app. `config` is a Config instance; by default it is read from the environment."""
+    from config import Config
+
+    if config is None:
+        from dotenv import load_dotenv
+
+        load_dotenv(os.path.join(os.path.dirname(os.path.dirname(__file__)), ".env"), override=False)
+        config = Config()
+
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config)
+    if app.config.get("TRUSTED_PROXIES"):
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
+
+    from app import models  # noqa: F401 - register every table with the metadata
+    from app.auth.security import init_security
+    from app.common.redis import init_redis
+    from app.errors import register_error_handlers
+    from app.extensions import api, db, limiter, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    init_redis(app)
+    init_security(app)
+    limiter.init_app(app)
+    api.init_app(app)
+    _register_blueprints(app)
+    register_error_handlers(app)
+    _init_celery(app)
+    _register_cli(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.auth.routes import blp as auth_blp
+    from app.extensions import api
+    from app.health.routes import bp as health_bp
+
+    api.register_blueprint(auth_blp)
+    app.register_blueprint(health_bp)
+
+
+def _init_celery(app: Flask) -> None:
+    from app.celery_setup import celery_init_app
+
+    celery_init_app(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from app.auth.cli import users_cli
+
+    app.cli.add_command(users_cli)

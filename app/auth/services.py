@@ -1,0 +1,134 @@
+"""Sign-in, lockout, users and API tokens: the rules, callable without HTTP."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.audit import services as audit
+from app.auth.models import ROLES, ApiToken, User, new_session_token
+from app.auth.passwords import hash_password, password_problems, verify_password
+from app.common.redis import get_redis
+from app.common.timeutil import utcnow
+from app.errors import ApiError
+from app.extensions import db
+
+TOKEN_PREFIX = "omx_"
+
+
+def find_user(username: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+
+
+def _failure_key(username: str) -> str:
+    return f"auth:failures:{username.strip().lower()}"
+
+
+def _recent_failures(username: str) -> int:
+    window = current_app.config["LOGIN_LOCKOUT_WINDOW"]
+    key = _failure_key(username)
+    r = get_redis()
+    pipe = r.pipeline()
+    pipe.zremrangebyscore(key, 0, time.time() - window)
+    pipe.zcard(key)
+    return pipe.execute()[1]
+
+
+def _note_failure(username: str) -> None:
+    window = current_app.config["LOGIN_LOCKOUT_WINDOW"]
+    key = _failure_key(username)
+    now = time.time()
+    pipe = get_redis().pipeline()
+    pipe.zadd(key, {f"{now}:{secrets.token_hex(4)}": now})
+    pipe.expire(key, window)
+    pipe.execute()
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The user if the password is right and the name is not locked out; None otherwise.
+
+    A locked-out name is answered exactly like a wrong password, so nothing leaks, and the
+    password is hashed either way so timing does not tell either.
+    """
+    user = find_user(username)
+    locked = _recent_failures(username) >= current_app.config["LOGIN_LOCKOUT_FAILURES"]
+    password_ok = verify_password(user.password_hash if user else None, password)
+    if user is not None and user.active and password_ok and not locked:
+        get_redis().delete(_failure_key(username))
+        user.last_login_at = utcnow()
+        audit.record("auth.login", actor=user, target_type="user", target_id=user.id)
+        db.session.commit()
+        return user
+    _note_failure(username)
+    reason = "locked" if locked else ("inactive" if user is not None and not user.active and password_ok
+                                      else "bad_credentials")
+    audit.record("auth.login_failed", actor=user, actor_username=username[:64], success=False,
+                 target_type="user", target_id=user.id if user else None, reason=reason, commit=True)
+    return None
+
+
+def validate_new_password(password: str, username: str) -> None:
+    problems = password_problems(password, username)
+    if problems:
+        raise ApiError(422, "The password does not meet the policy", fields={"password": problems})
+
+
+def create_user(username: str, password: str, role: str, *, full_name: str = "",
+                email: str | None = None) -> User:
+    username = username.strip()
+    if role not in ROLES:
+        raise ApiError(422, "Unknown role", fields={"role": [f"Must be one of: {', '.join(ROLES)}."]})
+    if not username or len(username) > 64:
+        raise ApiError(422, "Invalid username", fields={"username": ["Must be 1 to 64 characters."]})
+    if find_user(username) is not None:
+        raise ApiError(409, "A user with that username already exists", "conflict",
+                       {"username": ["Already taken."]})
+    validate_new_password(password, username)
+    user = User(username=username, role=role, password_hash=hash_password(password),
+                full_name=full_name, email=email, password_changed_at=utcnow())
+    db.session.add(user)
+    db.session.flush()
+    if role == "agent":
+        from app.agents.models import AgentProfile
+
+        db.session.add(AgentProfile(user_id=user.id, client_identity=f"agent-{user.id}"))
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Sign the user out everywhere: every session cookie carries the old token."""
+    user.session_token = new_session_token()
+
+
+def load_session_user(user_id: str) -> User | None:
+    ident, _, token = user_id.partition(":")
+    if not ident.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or not user.active or not secrets.compare_digest(user.session_token, token):
+        return None
+    return user
+
+
+def _token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_api_token(user: User, name: str, created_by: User | None = None) -> tuple[ApiToken, str]:
+    """A new bearer token; the raw value is returned once and only its hash is kept."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, token_hash=_token_digest(raw), prefix=raw[:12],
+                     created_by_id=created_by.id if created_by else None)
+    db.session.add(token)
+    db.session.flush()
+    return token, raw
+
+
+def load_token_user(raw: str) -> User | None:
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(raw)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    return token.user

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, func, text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+CALL_STATUSES = (
+    "queued", "initiated", "ringing", "in-progress",
+    "completed", "busy", "no-answer", "failed", "canceled",
+)
+TERMINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+class Call(db.Model):
+    """One dial attempt and its call detail record (kept five years)."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'initiated', 'ringing', 'in-progress', 'completed', 'busy', "
+            "'no-answer', 'failed', 'canceled')",
+            name="status",
+        ),
+        # One attempt number per contact: a contact can never be dialled twice for one attempt.
+        Index("uq_calls_contact_attempt", "contact_id", "attempt_no", unique=True,
+              postgresql_where=text("contact_id IS NOT NULL")),
+        Index("ix_calls_campaign_created", "campaign_id", "created_at"),
+        Index("ix_calls_agent_created", "agent_id", "created_at"),
+        Index("ix_calls_status_updated", "status", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    attempt_no: Mapped[int] = mapped_column(server_default="1")
+    direction: Mapped[str] = mapped_column(String(16), server_default="outbound")
+    kind: Mapped[str] = mapped_column(String(16), server_default="auto")  # auto|preview|manual
+    to_number: Mapped[str] = mapped_column(String(20))
+    from_number: Mapped[str] = mapped_column(String(20))
+    call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), server_default="queued")
+    outcome: Mapped[str | None] = mapped_column(String(16))  # human|machine|no-answer|busy|failed|canceled
+    answered_by: Mapped[str | None] = mapped_column(String(32))
+    abandoned: Mapped[bool] = mapped_column(server_default="false")
+    last_sequence_number: Mapped[int] = mapped_column(server_default="-1")
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    initiated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ringing_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    connected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ring_seconds: Mapped[float | None]
+    wait_seconds: Mapped[float | None]  # answer to agent bridged (or to abandonment)
+    duration_seconds: Mapped[int | None]
+    recording_sid: Mapped[str | None] = mapped_column(String(64))
+    recording_url: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class CallEvent(db.Model):
+    """A carrier callback exactly as received, stored once."""
+
+    __tablename__ = "call_events"
+    __table_args__ = (
+        # Twilio retries and duplicates callbacks: (CallSid, kind, SequenceNumber) identifies one.
+        UniqueConstraint("call_sid", "kind", "sequence_number", postgresql_nulls_not_distinct=True),
+        Index("ix_call_events_call_id", "call_id"),
+        Index("ix_call_events_unprocessed", "received_at", postgresql_where=text("processed_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    call_sid: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # status|amd|recording|voice|opt-out
+    sequence_number: Mapped[int | None]
+    status: Mapped[str | None] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

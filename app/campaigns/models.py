@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from datetime import datetime, time
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Numeric, String, Text, Time, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+DIAL_MODES = ("preview", "progressive", "predictive")
+CAMPAIGN_STATUSES = ("draft", "active", "paused", "stopped")
+
+
+class Campaign(db.Model):
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint("dial_mode IN ('preview', 'progressive', 'predictive')", name="dial_mode"),
+        CheckConstraint("status IN ('draft', 'active', 'paused', 'stopped')", name="status"),
+        # The law, enforced by the database as well as the API (DESIGN.md: rules that are law).
+        CheckConstraint("ring_timeout_seconds >= 15", name="ring_timeout_min"),
+        CheckConstraint("max_abandon_rate > 0 AND max_abandon_rate <= 0.03", name="abandon_cap"),
+        CheckConstraint(
+            "window_start >= '08:00' AND window_end <= '21:00' AND window_start < window_end",
+            name="calling_window",
+        ),
+        CheckConstraint("machine_action IN ('hangup', 'message')", name="machine_action"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    status: Mapped[str] = mapped_column(String(16), server_default="draft")
+    dial_mode: Mapped[str] = mapped_column(String(16), server_default="progressive")
+    caller_id: Mapped[str] = mapped_column(String(20))
+    # Time zone the campaign reports in (KPI days); calling windows use the callee's zone.
+    timezone: Mapped[str] = mapped_column(String(64), server_default="America/New_York")
+    default_region: Mapped[str] = mapped_column(String(2), server_default="US")
+    ring_timeout_seconds: Mapped[int] = mapped_column(server_default="25")
+    window_start: Mapped[time] = mapped_column(Time, server_default="09:00")
+    window_end: Mapped[time] = mapped_column(Time, server_default="20:00")
+    max_abandon_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4), server_default="0.03")
+    max_attempts: Mapped[int] = mapped_column(server_default="3")
+    retry_busy_seconds: Mapped[int] = mapped_column(server_default="900")
+    retry_no_answer_seconds: Mapped[int] = mapped_column(server_default="3600")
+    retry_machine_seconds: Mapped[int] = mapped_column(server_default="14400")
+    retry_failed_seconds: Mapped[int] = mapped_column(server_default="1800")
+    amd_enabled: Mapped[bool] = mapped_column(server_default="false")
+    machine_action: Mapped[str] = mapped_column(String(16), server_default="hangup")
+    machine_message: Mapped[str] = mapped_column(Text, server_default="")
+    recording_enabled: Mapped[bool] = mapped_column(server_default="false")
+    seller_name: Mapped[str] = mapped_column(String(120))
+    seller_phone: Mapped[str] = mapped_column(String(20))
+    safe_harbour_message: Mapped[str] = mapped_column(Text)
+    script: Mapped[str] = mapped_column(Text, server_default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    assignments: Mapped[list["CampaignAssignment"]] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan"
+    )
+    disposition_codes: Mapped[list["DispositionCode"]] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan"
+    )
+
+
+class CampaignAssignment(db.Model):
+    """A user working (agent) or watching (supervisor) a campaign."""
+
+    __tablename__ = "campaign_assignments"
+    __table_args__ = (CheckConstraint("role IN ('agent', 'supervisor')", name="role"),)
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    campaign: Mapped[Campaign] = relationship(back_populates="assignments")
+
+
+class DispositionCode(db.Model):
+    """An outcome an agent records; its flags say what happens next."""
+
+    __tablename__ = "disposition_codes"
+    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(100))
+    is_contact: Mapped[bool] = mapped_column(server_default="true")
+    is_sale: Mapped[bool] = mapped_column(server_default="false")
+    is_dnc: Mapped[bool] = mapped_column(server_default="false")
+    is_callback: Mapped[bool] = mapped_column(server_default="false")
+    is_final: Mapped[bool] = mapped_column(server_default="false")
+    sort_order: Mapped[int] = mapped_column(server_default="0")
+    active: Mapped[bool] = mapped_column(server_default="true")
+
+    campaign: Mapped[Campaign] = relationship(back_populates="disposition_codes")

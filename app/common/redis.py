@@ -1,0 +1,15 @@
+"""The app's Redis client (created lazily: redis-py connects on first command)."""
+from __future__ import annotations
+
+import redis
+from flask import Flask, current_app
+
+
+def init_redis(app: Flask) -> None:
+    app.extensions["redis"] = redis.Redis.from_url(
+        app.config["REDIS_URL"], decode_responses=True, health_check_interval=30
+    )
+
+
+def get_redis() -> redis.Redis:
+    return current_app.extensions["redis"]

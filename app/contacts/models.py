@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+CONTACT_STATUSES = ("new", "retry", "callback", "dialing", "done", "dnc", "invalid")
+
+
+class Contact(db.Model):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "phone_e164"),
+        CheckConstraint(
+            "status IN ('new', 'retry', 'callback', 'dialing', 'done', 'dnc', 'invalid')",
+            name="status",
+        ),
+        # The refill query: dialable contacts of a campaign by due time.
+        Index("ix_contacts_campaign_status_due", "campaign_id", "status", "next_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    phone_e164: Mapped[str] = mapped_column(String(20))
+    alt_phones: Mapped[list[str]] = mapped_column(ARRAY(String(20)), server_default="{}")
+    first_name: Mapped[str] = mapped_column(String(100), server_default="")
+    last_name: Mapped[str] = mapped_column(String(100), server_default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    custom_fields: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str | None] = mapped_column(String(64))
+    postal_code: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), server_default="new")
+    attempts: Mapped[int] = mapped_column(server_default="0")
+    last_outcome: Mapped[str | None] = mapped_column(String(32))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    import_job_id: Mapped[int | None] = mapped_column(ForeignKey("import_jobs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class ImportJob(db.Model):
+    """A CSV import (contacts or do-not-call) run by a worker, with progress the API reports."""
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (
+        CheckConstraint("kind IN ('contacts', 'dnc')", name="kind"),
+        CheckConstraint("status IN ('pending', 'running', 'done', 'failed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_path: Mapped[str | None] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    column_map: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    rows_read: Mapped[int] = mapped_column(server_default="0")
+    imported: Mapped[int] = mapped_column(server_default="0")
+    rejected: Mapped[int] = mapped_column(server_default="0")
+    duplicates: Mapped[int] = mapped_column(server_default="0")
+    dnc_skipped: Mapped[int] = mapped_column(server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ImportRejection(db.Model):
+    """One rejected row of an import: its line number in the file and why."""
+
+    __tablename__ = "import_rejections"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    import_job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"), index=True)
+    line: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text, server_default="")

@@ -1,0 +1,142 @@
+"""Configuration, read from the environment only.
+
+Secrets have no defaults: a missing one stops start-up with an error that names it.
+A `.env` file beside this one is honoured (values already in the environment win).
+"""
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+REQUIRED = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "PUBLIC_BASE_URL",
+)
+
+
+class ConfigError(RuntimeError):
+    """Start-up refused because the environment is incomplete or wrong."""
+
+
+def sqlalchemy_url(url: str, name: str = "DATABASE_URL") -> str:
+    """PostgreSQL is the only database; use the psycopg 3 driver whatever the URL says."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("postgres", "postgresql", "postgresql+psycopg"):
+        raise ConfigError(f"{name} must be a postgresql:// URL (Omnivox runs on PostgreSQL only)")
+    return "postgresql+psycopg://" + rest
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+class Config:
+    """Production configuration built from an environment mapping."""
+
+    TESTING = False
+    API_TITLE = "Omnivox API"
+    API_VERSION = "1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "omnivox_session"
+    REMEMBER_COOKIE_HTTPONLY = True
+    PERMANENT_SESSION_LIFETIME = 12 * 3600  # one shift
+    WTF_CSRF_CHECK_DEFAULT = False  # checked in app.security for cookie-authenticated writes only
+    WTF_CSRF_TIME_LIMIT = None  # valid for the session's life: agents sign in for a whole shift
+    WTF_CSRF_HEADERS = ["X-CSRFToken", "X-CSRF-Token"]
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    JSON_SORT_KEYS = False
+
+    # Password hashing (argon2id). The defaults are argon2-cffi's RFC 9106 "low memory" profile.
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 64 * 1024
+    ARGON2_PARALLELISM = 4
+
+    # Sign-in lockout: this many failures within the window lock the username for the window.
+    LOGIN_LOCKOUT_FAILURES = 5
+    LOGIN_LOCKOUT_WINDOW = 15 * 60
+
+    def __init__(self, environ: dict[str, str] | None = None):
+        env = dict(os.environ if environ is None else environ)
+        missing = [name for name in REQUIRED if not env.get(name)]
+        if missing:
+            raise ConfigError(
+                "Missing required environment variable(s): " + ", ".join(missing)
+                + ". Set them in the environment or in a .env file."
+            )
+        if len(env["SECRET_KEY"]) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters of random data")
+        self.SECRET_KEY = env["SECRET_KEY"]
+        self.SQLALCHEMY_DATABASE_URI = sqlalchemy_url(env["DATABASE_URL"])
+        self.REDIS_URL = env["REDIS_URL"]
+        self.TWILIO_ACCOUNT_SID = env["TWILIO_ACCOUNT_SID"]
+        self.TWILIO_AUTH_TOKEN = env["TWILIO_AUTH_TOKEN"]
+        self.TWILIO_API_BASE_URL = env.get("TWILIO_API_BASE_URL") or None
+        self.PUBLIC_BASE_URL = env["PUBLIC_BASE_URL"].rstrip("/")
+        if urlsplit(self.PUBLIC_BASE_URL).scheme not in ("http", "https"):
+            raise ConfigError("PUBLIC_BASE_URL must be an http(s) URL where Twilio reaches us")
+        try:
+            self.PORT = int(env.get("PORT") or 5000)
+        except ValueError:
+            raise ConfigError("PORT must be a number") from None
+        secure_default = urlsplit(self.PUBLIC_BASE_URL).scheme == "https"
+        self.SESSION_COOKIE_SECURE = _flag(env.get("SESSION_COOKIE_SECURE"), secure_default)
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES") or 0)
+        self.DEFAULT_PHONE_REGION = env.get("DEFAULT_PHONE_REGION") or "US"
+        self.UPLOAD_DIR = env.get("UPLOAD_DIR") or os.path.join(os.getcwd(), "instance", "uploads")
+
+        # Rate-limit tiers (limits strings, e.g. "300 per minute").
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL
+        self.RATELIMIT_KEY_PREFIX = "omnivox-rl"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.RATELIMIT_API = env.get("RATELIMIT_API") or "600 per minute"
+        self.RATELIMIT_LOGIN_IP = env.get("RATELIMIT_LOGIN_IP") or "30 per minute"
+        self.RATELIMIT_LOGIN_USER = env.get("RATELIMIT_LOGIN_USER") or "10 per minute"
+        self.RATELIMIT_CREATE = env.get("RATELIMIT_CREATE") or "120 per minute"
+        self.RATELIMIT_REPORTING = env.get("RATELIMIT_REPORTING") or "60 per minute"
+
+        self.SOCKETIO_MESSAGE_QUEUE = self.REDIS_URL
+        self.CELERY = {
+            "broker_url": self.REDIS_URL,
+            "result_backend": None,
+            "task_ignore_result": True,
+            "task_serializer": "json",
+            "accept_content": ["json"],
+            "task_default_queue": "default",
+            "task_routes": {
+                "workers.dial.*": {"queue": "dial"},
+                "workers.telephony.*": {"queue": "telephony"},
+                "workers.kpi.*": {"queue": "kpi"},
+                "workers.default.*": {"queue": "default"},
+            },
+            "broker_connection_retry_on_startup": True,
+            "worker_prefetch_multiplier": 4,
+            "beat_schedule": {},
+        }
+
+
+class TestConfig(Config):
+    """Configuration for the test suite: same rules, cheaper password hashing."""
+
+    TESTING = True
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8 * 1024
+    ARGON2_PARALLELISM = 1
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+
+    def __init__(self, environ: dict[str, str] | None = None, **overrides):
+        super().__init__(environ)
+        for key, value in overrides.items():
+            setattr(self, key, value)
