@@ -7,15 +7,24 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 
-def create_app(config=None) -> Flask:
-    """Build the app. `config` is a Config instance; by default it is read from the environment."""
+def _dotenv_path() -> str:
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".env")
+
+
+def config_from_environment():
+    """Config from the environment, with a .env file filling in what the environment lacks."""
+    from dotenv import load_dotenv
+
     from config import Config
 
-    if config is None:
-        from dotenv import load_dotenv
+    load_dotenv(_dotenv_path(), override=False)
+    return Config()
 
-        load_dotenv(os.path.join(os.path.dirname(os.path.dirname(__file__)), ".env"), override=False)
-        config = Config()
+
+def create_app(config=None) -> Flask:
+    """Build the app. `config` is a Config instance; by default it is read from the environment."""
+    if config is None:
+        config = config_from_environment()
 
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config)
@@ -43,11 +52,14 @@ def create_app(config=None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.audit.routes import blp as audit_blp
     from app.auth.routes import blp as auth_blp
     from app.extensions import api
     from app.health.routes import bp as health_bp
+    from app.users.routes import blp as users_blp
 
-    api.register_blueprint(auth_blp)
+    for blp in (auth_blp, users_blp, audit_blp):
+        api.register_blueprint(blp)
     app.register_blueprint(health_bp)
 
 

@@ -72,6 +72,8 @@ def _csrf_guard():
     """Every cookie-authenticated write carries the session's CSRF token."""
     if request.method in SAFE_METHODS or request.blueprint in CSRF_EXEMPT_BLUEPRINTS:
         return None
+    if request.routing_exception is not None:
+        return None  # 404/405 follows; there is no view to protect
     if bearer_token() is not None:
         return None
     csrf.protect()

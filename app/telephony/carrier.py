@@ -1,0 +1,129 @@
+"""The one interface between Omnivox and a voice carrier.
+
+Everything the dialer and the webhooks need from the carrier goes through
+:class:`Carrier`; the Twilio implementation lives in ``twilio_carrier.py`` and
+is pointed at the local carrier simulator in tests, demos and benchmarks.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+# Let the phone ring at least 15 seconds before giving up (FCC 47 CFR 64.1200).
+MIN_RING_TIMEOUT_SECONDS = 15
+MAX_RING_TIMEOUT_SECONDS = 600
+
+# Statuses after which a call never changes again.
+TERMINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+# Statuses in which a call has not been answered yet and can still be canceled.
+UNANSWERED_STATUSES = frozenset({"queued", "initiated", "ringing"})
+
+AMD_MODES = ("DetectMessageEnd", "Enable")
+
+
+class CarrierError(Exception):
+    """The carrier refused or failed a request (anything except rate limiting)."""
+
+    def __init__(self, code: int | None, message: str, status: int | None = None):
+        super().__init__(f"carrier error {code} (HTTP {status}): {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class CarrierRateLimited(CarrierError):
+    """The carrier answered 429 / code 20429: retry after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float, message: str = "Too Many Requests",
+                 code: int | None = 20429):
+        super().__init__(code, message, 429)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class PlaceCallRequest:
+    """One outbound call as the dialer wants it placed."""
+
+    to: str
+    from_: str
+    answer_url: str
+    status_callback_url: str
+    timeout_seconds: int = 30
+    machine_detection: bool = False
+    amd_callback_url: str | None = None
+    record: bool = False
+    recording_callback_url: str | None = None
+    # "DetectMessageEnd" waits for the beep (for leaving a message); "Enable"
+    # reports as soon as a machine is recognised. Without amd_callback_url the
+    # detection is synchronous: the answer URL is fetched only once it is done,
+    # with AnsweredBy, which costs the callee seconds of silence.
+    amd_mode: str = "DetectMessageEnd"
+
+    def __post_init__(self) -> None:
+        if not self.to or not self.from_:
+            raise ValueError("a call needs both a number to call and a caller ID")
+        if not self.answer_url or not self.status_callback_url:
+            raise ValueError("a call needs an answer URL and a status callback URL")
+        if self.timeout_seconds < MIN_RING_TIMEOUT_SECONDS:
+            raise ValueError(
+                f"timeout_seconds must be at least {MIN_RING_TIMEOUT_SECONDS}: "
+                "the phone has to ring at least 15 seconds"
+            )
+        if self.timeout_seconds > MAX_RING_TIMEOUT_SECONDS:
+            raise ValueError(f"timeout_seconds must be at most {MAX_RING_TIMEOUT_SECONDS}")
+        if self.amd_mode not in AMD_MODES:
+            raise ValueError(f"amd_mode must be one of {AMD_MODES}")
+
+
+@dataclass(frozen=True)
+class PlacedCall:
+    call_sid: str
+    status: str
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    call_sid: str
+    status: str
+    duration: int | None
+    answered_by: str | None
+    start_time: datetime | None
+    end_time: datetime | None
+    to: str | None = None
+    from_: str | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class Carrier(abc.ABC):
+    """What Omnivox needs from a voice carrier."""
+
+    @abc.abstractmethod
+    def place_call(self, request: PlaceCallRequest) -> PlacedCall:
+        """Create an outbound call; raises CarrierRateLimited or CarrierError."""
+
+    @abc.abstractmethod
+    def hangup(self, call_sid: str, *, cancel_only: bool = False) -> CallInfo:
+        """End a call in whatever state it is.
+
+        An unanswered call ends as ``canceled``, an answered one as ``completed``.
+        With ``cancel_only`` a call that is already in progress is left alone,
+        so stopping a campaign never cuts a live conversation.
+        """
+
+    @abc.abstractmethod
+    def fetch(self, call_sid: str) -> CallInfo:
+        """The carrier's current view of a call."""
+
+    @abc.abstractmethod
+    def validate_webhook(self, url: str, form_params: Mapping[str, Any] | Any,
+                         signature: str | None) -> bool:
+        """True when ``signature`` is the carrier's signature of this request.
+
+        ``form_params`` must be the POST form only (``request.form``), never
+        ``request.values``: the query string is already part of ``url``.
+        """

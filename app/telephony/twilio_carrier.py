@@ -1,0 +1,160 @@
+"""The Twilio implementation of :class:`~app.telephony.carrier.Carrier`.
+
+It uses the real ``twilio`` SDK. When ``api_base_url`` is set (the local
+carrier simulator), every request's scheme and host are rewritten to it: the
+SDK has no base-URL setting, and its ``edge``/``region`` mangle a local address.
+"""
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any, Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from app.telephony.carrier import (
+    Carrier,
+    CarrierError,
+    CarrierRateLimited,
+    CallInfo,
+    PlaceCallRequest,
+    PlacedCall,
+)
+
+STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
+RATE_LIMIT_CODE = 20429
+DEFAULT_RETRY_AFTER_SECONDS = 1.0
+
+
+class RoutingHttpClient(TwilioHttpClient):
+    """A TwilioHttpClient that can send every request to another base URL.
+
+    It also remembers, per thread, the ``Retry-After`` of the last response:
+    TwilioRestException does not carry response headers.
+    """
+
+    def __init__(self, base_url: str | None = None, timeout: float = 10.0,
+                 pool_maxsize: int = 32):
+        super().__init__(timeout=timeout)
+        self._base = urlsplit(base_url.rstrip("/")) if base_url else None
+        self._local = threading.local()
+        # The default adapter pools only 10 connections per host; dialer
+        # threads placing calls in parallel need more.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_maxsize)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def rewrite(self, url: str) -> str:
+        if self._base is None:
+            return url
+        parts = urlsplit(url)
+        return urlunsplit((self._base.scheme, self._base.netloc,
+                           self._base.path + parts.path, parts.query, parts.fragment))
+
+    def request(self, method, url, params=None, data=None, headers=None, auth=None,
+                timeout=None, allow_redirects=False):
+        self._local.retry_after = None
+        response = super().request(method, self.rewrite(url), params=params, data=data,
+                                   headers=headers, auth=auth, timeout=timeout,
+                                   allow_redirects=allow_redirects)
+        if response.status_code == 429 and response.headers:
+            self._local.retry_after = response.headers.get("Retry-After")
+        return response
+
+    @property
+    def last_retry_after(self) -> float:
+        try:
+            return max(0.0, float(getattr(self._local, "retry_after", None)))
+        except (TypeError, ValueError):
+            return DEFAULT_RETRY_AFTER_SECONDS
+
+
+class TwilioCarrier(Carrier):
+    def __init__(self, account_sid: str, auth_token: str, api_base_url: str | None = None,
+                 *, http_timeout: float = 10.0):
+        if not account_sid or not auth_token:
+            raise ValueError("TwilioCarrier needs an account SID and an auth token")
+        self.account_sid = account_sid
+        self._http = RoutingHttpClient(api_base_url, timeout=http_timeout)
+        self._client = Client(account_sid, auth_token, http_client=self._http)
+        self._validator = RequestValidator(auth_token)
+
+    # -- calls ---------------------------------------------------------------
+    def place_call(self, request: PlaceCallRequest) -> PlacedCall:
+        options: dict[str, Any] = {
+            "to": request.to,
+            "from_": request.from_,
+            "url": request.answer_url,
+            "method": "POST",
+            "status_callback": request.status_callback_url,
+            "status_callback_event": STATUS_CALLBACK_EVENTS,
+            "status_callback_method": "POST",
+            "timeout": request.timeout_seconds,
+        }
+        if request.machine_detection:
+            options["machine_detection"] = request.amd_mode
+            if request.amd_callback_url:
+                options["async_amd"] = "true"
+                options["async_amd_status_callback"] = request.amd_callback_url
+                options["async_amd_status_callback_method"] = "POST"
+        if request.record:
+            options["record"] = True
+            if request.recording_callback_url:
+                options["recording_status_callback"] = request.recording_callback_url
+                options["recording_status_callback_method"] = "POST"
+        call = self._call_api(lambda: self._client.calls.create(**options))
+        return PlacedCall(call_sid=call.sid, status=call.status)
+
+    def hangup(self, call_sid: str, *, cancel_only: bool = False) -> CallInfo:
+        # "canceled" only affects queued/ringing calls; "completed" ends a call
+        # in any state (an unanswered one then ends as canceled).
+        status = "canceled" if cancel_only else "completed"
+        call = self._call_api(lambda: self._client.calls(call_sid).update(status=status))
+        return _call_info(call)
+
+    def fetch(self, call_sid: str) -> CallInfo:
+        return _call_info(self._call_api(lambda: self._client.calls(call_sid).fetch()))
+
+    # -- webhooks ------------------------------------------------------------
+    def validate_webhook(self, url: str, form_params: Mapping[str, Any] | Any,
+                         signature: str | None) -> bool:
+        if not signature:
+            return False
+        return self._validator.validate(url, form_params or {}, signature)
+
+    # -- helpers -------------------------------------------------------------
+    def _call_api(self, operation):
+        try:
+            return operation()
+        except TwilioRestException as exc:
+            if exc.status == 429 or exc.code == RATE_LIMIT_CODE:
+                raise CarrierRateLimited(self._http.last_retry_after, exc.msg,
+                                         exc.code or RATE_LIMIT_CODE) from exc
+            raise CarrierError(exc.code, exc.msg, exc.status) from exc
+        except requests.RequestException as exc:
+            raise CarrierError(None, f"carrier unreachable: {exc}", None) from exc
+
+
+def _call_info(call) -> CallInfo:
+    duration = int(call.duration) if call.duration not in (None, "") else None
+    return CallInfo(
+        call_sid=call.sid,
+        status=call.status,
+        duration=duration,
+        answered_by=call.answered_by,
+        start_time=_as_datetime(call.start_time),
+        end_time=_as_datetime(call.end_time),
+        to=call.to,
+        from_=getattr(call, "_from", None),
+    )
+
+
+def _as_datetime(value) -> datetime | None:
+    # The SDK hands back the raw string when a date does not parse.
+    return value if isinstance(value, datetime) else None

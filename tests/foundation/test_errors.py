@@ -1,0 +1,73 @@
+"""Every API error has one shape; a 500 never leaks internals; the OpenAPI document is served."""
+
+
+def _error(response):
+    body = response.get_json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "fields"}
+    return body["error"]
+
+
+def test_unknown_api_path_is_a_json_404(client):
+    response = client.get("/api/no-such-thing")
+    assert response.status_code == 404 and _error(response)["code"] == "not_found"
+
+
+def test_wrong_method_is_a_json_405(client):
+    response = client.delete("/api/auth/csrf")
+    assert response.status_code == 405 and _error(response)["code"] == "method_not_allowed"
+
+
+def test_validation_errors_name_each_field(login_as):
+    admin = login_as("admin")
+    response = admin.post("/api/users", json={"username": "", "role": "pilot"})
+    assert response.status_code == 422
+    error = _error(response)
+    assert error["code"] == "validation_error"
+    assert set(error["fields"]) == {"username", "password", "role"}
+
+
+def test_password_policy_is_reported_on_the_password_field(login_as):
+    admin = login_as("admin")
+    for password, phrase in [("short", "at least 12"), ("password1234", "too common"),
+                             ("xx-newhire-2026-xx", "username")]:
+        response = admin.post("/api/users", json={"username": "newhire", "password": password, "role": "agent"})
+        assert response.status_code == 422
+        assert any(phrase in m for m in _error(response)["fields"]["password"]), response.get_json()
+
+
+def test_duplicate_username_is_a_conflict(login_as, users):
+    admin = login_as("admin")
+    existing = users.create("agent")
+    response = admin.post("/api/users", json={"username": existing.username.upper(),
+                                              "password": "Quite-unusual-pw-42", "role": "agent"})
+    assert response.status_code == 409 and _error(response)["fields"]["username"]
+
+
+def test_malformed_json_is_a_400(api):
+    api.fetch_csrf()
+    response = api.post("/api/auth/login", data="{not json", content_type="application/json")
+    assert response.status_code in (400, 422)
+    _error(response)
+
+
+def test_unexpected_failure_is_a_500_without_internals(api, monkeypatch):
+    from app.auth import services
+
+    def broken(username):
+        raise RuntimeError("secret internal detail /etc/passwd")
+
+    monkeypatch.setattr(services, "find_user", broken)
+    response = api.login("someone", "some-password")
+    assert response.status_code == 500
+    error = _error(response)
+    assert error["code"] == "internal_error"
+    assert "secret" not in response.get_data(as_text=True) and "Traceback" not in response.get_data(as_text=True)
+
+
+def test_openapi_document_describes_the_api(client):
+    spec = client.get("/api/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    assert {"/api/auth/login", "/api/auth/me", "/api/users", "/api/audit"} <= set(spec["paths"])
+    login = spec["paths"]["/api/auth/login"]["post"]
+    assert "requestBody" in login
+    assert "Error" in spec["components"]["schemas"]

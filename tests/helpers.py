@@ -1,0 +1,76 @@
+"""Test helpers: a CSRF-aware API client and a user factory."""
+from __future__ import annotations
+
+import itertools
+import secrets
+from dataclasses import dataclass
+
+_seq = itertools.count(1)
+
+
+@dataclass
+class TestUser:
+    id: int
+    username: str
+    password: str
+    role: str
+
+
+class UserFactory:
+    def __init__(self, app):
+        self.app = app
+
+    def create(self, role: str = "agent", username: str | None = None, password: str | None = None,
+               active: bool = True) -> TestUser:
+        from app.auth import services
+        from app.extensions import db
+
+        username = username or f"{role}{next(_seq)}-{secrets.token_hex(2)}"
+        password = password or "pw-" + secrets.token_urlsafe(12)
+        with self.app.app_context():
+            user = services.create_user(username, password, role)
+            user.active = active
+            db.session.commit()
+            return TestUser(user.id, user.username, password, role)
+
+
+class ApiClient:
+    """Wraps Flask's test client: JSON in, JSON out, CSRF token on every write."""
+
+    def __init__(self, client):
+        self.client = client
+        self.csrf_token: str | None = None
+        self.user: TestUser | None = None
+
+    def fetch_csrf(self) -> str:
+        self.csrf_token = self.client.get("/api/auth/csrf").get_json()["csrf_token"]
+        return self.csrf_token
+
+    def login(self, username: str, password: str, **kwargs):
+        if self.csrf_token is None:
+            self.fetch_csrf()
+        response = self.post("/api/auth/login", json={"username": username, "password": password}, **kwargs)
+        if response.status_code == 200:
+            self.csrf_token = response.get_json()["csrf_token"]
+        return response
+
+    def _headers(self, headers: dict | None) -> dict:
+        out = dict(headers or {})
+        if self.csrf_token and "X-CSRFToken" not in out:
+            out["X-CSRFToken"] = self.csrf_token
+        return out
+
+    def get(self, path, **kwargs):
+        return self.client.get(path, **kwargs)
+
+    def post(self, path, headers=None, **kwargs):
+        return self.client.post(path, headers=self._headers(headers), **kwargs)
+
+    def put(self, path, headers=None, **kwargs):
+        return self.client.put(path, headers=self._headers(headers), **kwargs)
+
+    def patch(self, path, headers=None, **kwargs):
+        return self.client.patch(path, headers=self._headers(headers), **kwargs)
+
+    def delete(self, path, headers=None, **kwargs):
+        return self.client.delete(path, headers=self._headers(headers), **kwargs)
