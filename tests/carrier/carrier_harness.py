@@ -114,7 +114,7 @@ def app_stand_in():
     web.add_url_rule("/twilio/<name>", "hook", stand_in.handle, methods=["POST"])
     server = make_server("127.0.0.1", 0, web, threaded=True)
     stand_in.base_url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield stand_in
     server.shutdown()

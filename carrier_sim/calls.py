@@ -1,0 +1,174 @@
+"""Calls as the simulator holds them, and their Twilio-shaped JSON."""
+from __future__ import annotations
+
+import math
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import Any
+
+API_VERSION = "2010-04-01"
+TERMINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+def new_sid(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex
+
+
+def rfc2822(ts: float | None) -> str | None:
+    return None if ts is None else formatdate(ts, usegmt=True)
+
+
+@dataclass
+class Plan:
+    """What will happen to a call, drawn when it is created."""
+
+    outcome: str
+    queue: float
+    dial: float
+    ring: float
+    talk: float
+    amd: float
+    answer_delay: float
+
+
+@dataclass
+class SimCall:
+    sid: str
+    account_sid: str
+    to: str
+    from_: str
+    url: str | None
+    twiml: str | None
+    method: str
+    status_callback: str | None
+    status_events: frozenset[str]
+    timeout: int
+    machine_detection: str | None
+    async_amd: bool
+    amd_callback: str | None
+    record: bool
+    recording_callback: str | None
+    plan: Plan
+    created_at: float = field(default_factory=time.time)
+    status: str = "queued"
+    updated_at: float = 0.0
+    answered_at: float | None = None
+    ended_at: float | None = None
+    duration: int | None = None
+    answered_by: str | None = None
+    amd_done: bool = False
+    connected_to: str | None = None
+    sequence: int = 0
+    generation: int = 0
+    twiml_fetches: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    callbacks: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    held_callback: Any = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def set_status(self, status: str, at: float | None = None) -> None:
+        at = at or time.time()
+        if status != "initiated":  # "initiated" is a callback event, not a resource status
+            self.status = status
+        self.updated_at = at
+        self.history.append({"status": status, "at": at})
+
+    def next_sequence(self) -> int:
+        number = self.sequence
+        self.sequence += 1
+        return number
+
+    def uri(self) -> str:
+        return f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{self.sid}.json"
+
+    def to_json(self) -> dict[str, Any]:
+        base = self.uri()[: -len(".json")]
+        return {
+            "sid": self.sid,
+            "account_sid": self.account_sid,
+            "parent_call_sid": None,
+            "date_created": rfc2822(self.created_at),
+            "date_updated": rfc2822(self.updated_at or self.created_at),
+            "to": self.to,
+            "to_formatted": self.to,
+            "from": self.from_,
+            "from_formatted": self.from_,
+            "phone_number_sid": None,
+            "status": self.status,
+            "start_time": rfc2822(self.answered_at),
+            "end_time": rfc2822(self.ended_at),
+            "duration": None if self.duration is None else str(self.duration),
+            "price": None,
+            "price_unit": "USD",
+            "direction": "outbound-api",
+            "answered_by": self.answered_by,
+            "api_version": API_VERSION,
+            "forwarded_from": None,
+            "group_sid": None,
+            "caller_name": None,
+            "queue_time": "0",
+            "trunk_sid": None,
+            "uri": self.uri(),
+            "subresource_uris": {
+                "notifications": f"{base}/Notifications.json",
+                "recordings": f"{base}/Recordings.json",
+                "events": f"{base}/Events.json",
+            },
+        }
+
+    def introspect(self) -> dict[str, Any]:
+        return {
+            "sid": self.sid, "to": self.to, "from": self.from_, "status": self.status,
+            "outcome": self.plan.outcome, "answered_by": self.answered_by,
+            "duration": self.duration, "connected_to": self.connected_to,
+            "history": list(self.history), "callbacks": list(self.callbacks),
+            "errors": list(self.errors), "twiml_fetches": self.twiml_fetches,
+        }
+
+
+def duration_seconds(call: SimCall, time_scale: float) -> int:
+    """Simulated seconds the call was up; 0 if it was never answered."""
+    if call.answered_at is None or call.ended_at is None:
+        return 0
+    return max(1, math.ceil((call.ended_at - call.answered_at) / time_scale - 1e-6))
+
+
+class CallStore:
+    """All calls by sid, plus how many create requests each To number got."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.calls: dict[str, SimCall] = {}
+        self.create_requests_by_to: Counter[str] = Counter()
+
+    def add(self, call: SimCall) -> None:
+        with self.lock:
+            self.calls[call.sid] = call
+
+    def get(self, sid: str) -> SimCall | None:
+        return self.calls.get(sid)
+
+    def count_request(self, to: str) -> None:
+        with self.lock:
+            self.create_requests_by_to[to] += 1
+
+    def snapshot(self, to: str | None = None) -> list[dict[str, Any]]:
+        with self.lock:
+            return [c.introspect() for c in self.calls.values() if to is None or c.to == to]
+
+    def status_counts(self) -> dict[str, int]:
+        with self.lock:
+            return dict(Counter(c.status for c in self.calls.values()))
+
+    def clear(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.create_requests_by_to.clear()

@@ -1,0 +1,307 @@
+"""The life of each simulated call, from queued to its final status."""
+from __future__ import annotations
+
+import logging
+import math
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+from carrier_sim.callbacks import Delivery, Stats, WebhookSender
+from carrier_sim.calls import (API_VERSION, CallStore, Plan, SimCall, duration_seconds,
+                               new_sid, rfc2822)
+from carrier_sim.config import SimConfig
+from carrier_sim.scheduler import Scheduler
+from carrier_sim import twiml_player
+
+log = logging.getLogger("carrier_sim.engine")
+EVENT_STATUS = {"initiated": "initiated", "ringing": "ringing", "answered": "in-progress"}
+
+
+class CallEngine:
+    def __init__(self, config: SimConfig):
+        self.config = config
+        self.store = CallStore()
+        self.lock = self.store.lock
+        self.stats = Stats()
+        self.scheduler = Scheduler()
+        self.sender = WebhookSender(lambda: self.config, self.scheduler, self.stats,
+                                    self.chance)
+        self._rng = random.Random(config.seed)
+        self._rng_lock = threading.Lock()
+        self._fetch_pool: ThreadPoolExecutor | None = None
+        self.public_base_url = "http://127.0.0.1"
+
+    # -- lifecycle of the engine -------------------------------------------------
+    def start(self) -> None:
+        self.scheduler.start()
+        self.sender.start()
+        self._fetch_pool = ThreadPoolExecutor(max(1, self.config.fetch_threads),
+                                              thread_name_prefix="carrier-sim-fetch")
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        self.sender.stop()
+        if self._fetch_pool is not None:
+            self._fetch_pool.shutdown(wait=False, cancel_futures=True)
+
+    def update_config(self, changes: dict[str, Any]) -> SimConfig:
+        config = self.config.updated(changes)
+        if "seed" in changes:
+            with self._rng_lock:
+                self._rng.seed(config.seed)
+        self.config = config
+        return config
+
+    # -- randomness ---------------------------------------------------------------
+    def chance(self, probability: float) -> bool:
+        if probability <= 0:
+            return False
+        with self._rng_lock:
+            return self._rng.random() < probability
+
+    def draw(self, bounds: tuple[float, float]) -> float:
+        with self._rng_lock:
+            return self._rng.uniform(*bounds)
+
+    def _draw_outcome(self, to: str) -> str:
+        config = self.config
+        forced = config.outcomes.get(to)
+        if forced:
+            return forced
+        weights = config.outcome_weights()
+        with self._rng_lock:
+            return self._rng.choices(list(weights), weights=list(weights.values()))[0]
+
+    def keypress_for(self, call: SimCall) -> str | None:
+        config = self.config
+        if call.to in config.keypresses:
+            return config.keypresses[call.to] or None
+        return config.keypress_digits if self.chance(config.keypress_probability) else None
+
+    # -- timing helpers -------------------------------------------------------------
+    def later(self, call: SimCall, sim_seconds: float, fn: Callable[..., Any], *args: Any,
+              generation: int | None = None) -> None:
+        """Run ``fn(*args)`` after simulated seconds unless the call moved on."""
+        expected = call.generation if generation is None else generation
+
+        def run() -> None:
+            with self.lock:
+                if call.terminal or call.generation != expected:
+                    return
+                fn(*args)
+
+        self.scheduler.call_later(sim_seconds * self.config.time_scale, run)
+
+    # -- creating a call ----------------------------------------------------------
+    def place(self, **fields: Any) -> SimCall:
+        config = self.config
+        outcome = self._draw_outcome(fields["to"])
+        timeout = fields["timeout"]
+        ring = {"busy": config.busy_seconds, "failed": config.fail_seconds,
+                "no-answer": (timeout, timeout)}.get(outcome, config.ring_seconds)
+        plan = Plan(outcome=outcome, queue=self.draw(config.queue_seconds),
+                    dial=self.draw(config.dial_seconds), ring=self.draw(ring),
+                    talk=self.draw(config.machine_message_seconds if outcome == "machine"
+                                   else config.talk_seconds),
+                    amd=self.draw(config.amd_seconds),
+                    answer_delay=self.draw(config.answer_delay_seconds))
+        if outcome in ("human", "machine") and plan.ring >= timeout:
+            plan.outcome, plan.ring = "no-answer", float(timeout)
+        call = SimCall(sid=new_sid("CA"), account_sid=config.account_sid, plan=plan, **fields)
+        call.set_status("queued", call.created_at)
+        self.store.add(call)
+        self.stats.incr("calls_created")
+        self.later(call, plan.queue, self._initiate, call)
+        return call
+
+    def _initiate(self, call: SimCall) -> None:
+        call.set_status("initiated")
+        self._emit(call, "initiated")
+        if call.plan.outcome == "failed":
+            self.later(call, call.plan.ring, self.finish, call, "failed")
+        else:
+            self.later(call, call.plan.dial, self._ring, call)
+
+    def _ring(self, call: SimCall) -> None:
+        call.set_status("ringing")
+        self._emit(call, "ringing")
+        outcome = call.plan.outcome
+        if outcome in ("busy", "no-answer"):
+            self.later(call, call.plan.ring, self.finish, call, outcome)
+        else:
+            self.later(call, call.plan.ring, self._answer, call)
+
+    def _answer(self, call: SimCall) -> None:
+        call.answered_at = time.time()
+        call.set_status("in-progress", call.answered_at)
+        self._emit(call, "answered")
+        plan = call.plan
+        self.scheduler.call_later(self.config.max_call_seconds * self.config.time_scale,
+                                  self._end_if_live, call)
+        if not call.machine_detection:
+            self.later(call, plan.answer_delay, self.fetch_twiml, call, call.url)
+            return
+        if plan.outcome == "human":
+            answered_by = "human"
+        elif call.machine_detection == "DetectMessageEnd":
+            answered_by = self.config.machine_answered_by
+        else:
+            answered_by = "machine_start"
+        if call.async_amd:
+            self.later(call, plan.answer_delay, self.fetch_twiml, call, call.url)
+            self.scheduler.call_later(plan.amd * self.config.time_scale, self._detect,
+                                      call, answered_by)
+        else:  # synchronous AMD: the answer URL waits for the verdict
+            self.later(call, plan.amd + plan.answer_delay, self._detect_then_fetch,
+                       call, answered_by)
+
+    def _detect_then_fetch(self, call: SimCall, answered_by: str) -> None:
+        self._record_amd(call, answered_by)
+        self.fetch_twiml(call, call.url)
+
+    def _detect(self, call: SimCall, answered_by: str) -> None:
+        with self.lock:
+            if not call.terminal:
+                self._record_amd(call, answered_by)
+
+    def _record_amd(self, call: SimCall, answered_by: str) -> None:
+        if call.amd_done:
+            return
+        call.answered_by, call.amd_done = answered_by, True
+        if call.async_amd and call.amd_callback:
+            params = {"AccountSid": call.account_sid, "CallSid": call.sid,
+                      "AnsweredBy": answered_by,
+                      "MachineDetectionDuration": str(int(call.plan.amd * 1000))}
+            self.stats.incr("amd_callbacks")
+            self.sender.enqueue(Delivery(call.amd_callback, params, call, "amd"))
+
+    def _end_if_live(self, call: SimCall) -> None:
+        with self.lock:
+            if not call.terminal:
+                self.finish(call, "completed")
+
+    # -- ending a call --------------------------------------------------------------
+    def finish(self, call: SimCall, status: str) -> None:
+        """Move a call to its final status; the caller holds the lock."""
+        if call.terminal:
+            return
+        call.ended_at = time.time()
+        call.duration = duration_seconds(call, self.config.time_scale)
+        call.generation += 1
+        if call.answered_at is not None and call.machine_detection and not call.amd_done:
+            self._record_amd(call, "unknown")
+        call.set_status(status, call.ended_at)
+        self.stats.incr(f"calls_{status}")
+        self._emit(call, "completed")
+        if call.record and call.answered_at is not None and call.recording_callback:
+            self.scheduler.call_later(
+                self.draw(self.config.recording_delay_seconds) * self.config.time_scale,
+                self._send_recording, call)
+
+    def hang_up(self, call: SimCall, status: str) -> None:
+        """A REST update: ``canceled`` only stops unanswered calls, ``completed`` any."""
+        with self.lock:
+            if call.terminal:
+                return
+            unanswered = call.answered_at is None
+            if unanswered:
+                self.finish(call, "canceled")
+            elif status == "completed":
+                self.finish(call, "completed")
+
+    def redirect(self, call: SimCall, url: str | None, twiml: str | None) -> bool:
+        with self.lock:
+            if call.status != "in-progress":
+                return False
+            call.generation += 1
+            if twiml:
+                twiml_player.start_document(self, call, twiml, call.url)
+            else:
+                self.fetch_twiml(call, url)
+            return True
+
+    def _send_recording(self, call: SimCall) -> None:
+        params = {"AccountSid": call.account_sid, "CallSid": call.sid,
+                  "RecordingSid": new_sid("RE"), "RecordingStatus": "completed",
+                  "RecordingDuration": str(call.duration or 0), "RecordingChannels": "1",
+                  "RecordingSource": "OutboundAPI", "ErrorCode": "0",
+                  "RecordingStartTime": rfc2822(call.answered_at)}
+        params["RecordingUrl"] = (f"{self.public_base_url}/{API_VERSION}/Accounts/"
+                                  f"{call.account_sid}/Recordings/{params['RecordingSid']}")
+        self.stats.incr("recording_callbacks")
+        self.sender.enqueue(Delivery(call.recording_callback, params, call, "recording"))
+
+    # -- webhooks -------------------------------------------------------------------
+    def _emit(self, call: SimCall, event: str) -> None:
+        if not call.status_callback or event not in call.status_events:
+            return
+        status = EVENT_STATUS.get(event, call.status)
+        params = {"AccountSid": call.account_sid, "CallSid": call.sid,
+                  "From": call.from_, "To": call.to, "Caller": call.from_, "Called": call.to,
+                  "Direction": "outbound-api", "ApiVersion": API_VERSION,
+                  "CallStatus": status, "SequenceNumber": str(call.next_sequence()),
+                  "Timestamp": rfc2822(time.time()),
+                  "CallbackSource": "call-progress-events"}
+        if call.answered_by:
+            params["AnsweredBy"] = call.answered_by
+        if event == "completed":
+            params["CallDuration"] = str(call.duration or 0)
+            params["Duration"] = str(math.ceil((call.duration or 0) / 60))  # billed minutes
+        self.stats.incr("status_callbacks")
+        self.sender.send_status(Delivery(call.status_callback, params, call, "status"),
+                                final=event == "completed")
+
+    def voice_params(self, call: SimCall, **extra: str) -> dict[str, str]:
+        params = {"AccountSid": call.account_sid, "CallSid": call.sid,
+                  "From": call.from_, "To": call.to, "Caller": call.from_, "Called": call.to,
+                  "CallStatus": call.status, "Direction": "outbound-api",
+                  "ApiVersion": API_VERSION}
+        if call.answered_by:
+            params["AnsweredBy"] = call.answered_by
+        params.update(extra)
+        return params
+
+    def fetch_twiml(self, call: SimCall, url: str | None, **extra: str) -> None:
+        """Ask our app what to do next, off the scheduler thread."""
+        if url is None:
+            if call.twiml:  # created (or redirected) with inline TwiML
+                twiml_player.start_document(self, call, call.twiml, None)
+            else:
+                self.application_error(call, "no URL to fetch TwiML from")
+            return
+        call.twiml_fetches += 1
+        if call.twiml_fetches > self.config.max_twiml_fetches:
+            call.errors.append("too many TwiML fetches")
+            self.finish(call, "completed")
+            return
+        params = self.voice_params(call, **extra)
+        self.stats.incr("twiml_fetches")
+        self._fetch_pool.submit(self._fetch_and_play, call, call.generation, url, params)
+
+    def _fetch_and_play(self, call: SimCall, generation: int, url: str,
+                        params: dict[str, str]) -> None:
+        error = None
+        try:
+            response = self.sender.post_form(url, params)
+            if response.status_code >= 400:
+                error = f"HTTP {response.status_code} from {url}"
+            body = response.text
+        except Exception as exc:  # an unreachable app is an application error to the caller
+            error = f"{type(exc).__name__} fetching {url}: {exc}"
+        with self.lock:
+            if call.terminal or call.generation != generation:
+                return
+            if error is None:
+                twiml_player.start_document(self, call, body, url)
+            else:
+                self.application_error(call, error)
+
+    def application_error(self, call: SimCall, error: str) -> None:
+        """Twilio says 'an application error has occurred' and hangs up."""
+        log.info("call %s: %s", call.sid, error)
+        call.errors.append(error)
+        self.stats.incr("twiml_errors")
+        self.later(call, 3.0, self.finish, call, "completed")

@@ -1,0 +1,184 @@
+"""The Twilio-compatible REST API and the ``/_sim`` introspection endpoints."""
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, request
+
+from carrier_sim.calls import API_VERSION
+from carrier_sim.config import SimConfig
+from carrier_sim.engine import CallEngine
+from carrier_sim.throttle import CreateThrottle
+
+CALLS = f"/{API_VERSION}/Accounts/<account_sid>/Calls"
+EVENTS = {"initiated", "ringing", "answered", "completed"}
+AMD_MODES = {"Enable", "DetectMessageEnd"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: int, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _json(payload, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(json.dumps(payload), status=status, headers=headers,
+                    mimetype="application/json")
+
+
+def _error(status: int, code: int, message: str, headers: dict | None = None) -> Response:
+    return _json({"code": code, "message": message, "status": status,
+                  "more_info": f"https://www.twilio.com/docs/errors/{code}"}, status, headers)
+
+
+def _is_url(value: str | None) -> bool:
+    if not value:
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = None) -> Flask:
+    """A WSGI app for the simulator; starts an engine unless one is given."""
+    if engine is None:
+        engine = CallEngine(config or SimConfig())
+        engine.start()
+    throttle = CreateThrottle(engine.chance)
+    app = Flask("carrier_sim")
+    app.extensions["carrier_sim"] = engine
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError):
+        return _error(exc.status, exc.code, exc.message)
+
+    def authenticate(account_sid: str) -> None:
+        config, auth = engine.config, request.authorization
+        if (auth is None or auth.username != config.account_sid
+                or auth.password != config.auth_token):
+            engine.stats.incr("auth_failures")
+            raise ApiError(401, 20003, "Authenticate")
+        if account_sid != config.account_sid:
+            raise ApiError(404, 20404, f"The requested resource /Accounts/{account_sid} "
+                                       "was not found")
+
+    def find_call(account_sid: str, call_sid: str):
+        authenticate(account_sid)
+        call = engine.store.get(call_sid)
+        if call is None:
+            raise ApiError(404, 20404, f"The requested resource {request.path} was not found")
+        return call
+
+    @app.post(f"{CALLS}.json")
+    def create_call(account_sid: str):
+        authenticate(account_sid)
+        form = request.form
+        to = form.get("To", "").strip()
+        engine.stats.incr("create_requests")
+        if to:
+            engine.store.count_request(to)
+        if not throttle.admit(engine.config):
+            engine.stats.incr("rate_limited")
+            return _error(429, 20429, "Too Many Requests",
+                          {"Retry-After": str(engine.config.retry_after_seconds)})
+        call = engine.place(**_call_fields(form, to))
+        return _json(call.to_json(), 201)
+
+    @app.get(f"{CALLS}/<call_sid>.json")
+    def fetch_call(account_sid: str, call_sid: str):
+        return _json(find_call(account_sid, call_sid).to_json())
+
+    @app.post(f"{CALLS}/<call_sid>.json")
+    def update_call(account_sid: str, call_sid: str):
+        call = find_call(account_sid, call_sid)
+        status, url, twiml = (request.form.get(k) for k in ("Status", "Url", "Twiml"))
+        if status:
+            if status not in ("completed", "canceled"):
+                raise ApiError(400, 21218, f"Invalid Status: {status}")
+            engine.hang_up(call, status)
+        elif url or twiml:
+            if url and not _is_url(url):
+                raise ApiError(400, 21205, "Url is not a valid URL")
+            if not engine.redirect(call, url, twiml):
+                raise ApiError(400, 21220, "Call is not in-progress. Cannot redirect.")
+        return _json(call.to_json())
+
+    @app.get("/_sim/calls")
+    def sim_calls():
+        with engine.store.lock:
+            by_to = dict(engine.store.create_requests_by_to)
+        return _json({"calls": engine.store.snapshot(request.args.get("to")),
+                      "create_requests_by_to": by_to})
+
+    @app.get("/_sim/calls/<call_sid>")
+    def sim_call(call_sid: str):
+        call = engine.store.get(call_sid)
+        return _json(call.introspect()) if call else _error(404, 20404, "no such call")
+
+    @app.get("/_sim/stats")
+    def sim_stats():
+        stats = engine.stats.snapshot()
+        stats.update(calls_by_status=engine.store.status_counts(),
+                     scheduled=engine.scheduler.pending(),
+                     callback_backlog=engine.sender.backlog())
+        return _json(stats)
+
+    @app.route("/_sim/config", methods=["GET", "POST"])
+    def sim_config():
+        if request.method == "POST":
+            changes = dict(request.get_json(force=True) or {})
+            if "rate_limit_next" in changes:
+                throttle.reject_next(changes.pop("rate_limit_next"))
+            try:
+                engine.update_config(changes)
+            except KeyError as exc:
+                return _error(400, 20001, f"unknown knob {exc.args[0]}")
+            except (TypeError, ValueError) as exc:
+                return _error(400, 20001, str(exc))
+        return _json(engine.config.as_dict())
+
+    @app.post("/_sim/reset")
+    def sim_reset():
+        engine.store.clear()
+        engine.stats.clear()
+        return _json({"ok": True})
+
+    return app
+
+
+def _call_fields(form, to: str) -> dict:
+    """Validate a create request the way Twilio does and pick what the engine needs."""
+    from_ = form.get("From", "").strip()
+    url, twiml = form.get("Url"), form.get("Twiml")
+    if not to:
+        raise ApiError(400, 21201, "No 'To' number is specified")
+    if not from_:
+        raise ApiError(400, 21213, "No 'From' number is specified")
+    if not url and not twiml:
+        raise ApiError(400, 21205, "Url parameter is required")
+    if url and not _is_url(url):
+        raise ApiError(400, 21205, f"Url is not a valid URL: {url}")
+    status_callback = form.get("StatusCallback") or None
+    if status_callback and not _is_url(status_callback):
+        raise ApiError(400, 21609, "StatusCallback is not a valid URL")
+    events = {e for value in form.getlist("StatusCallbackEvent") for e in value.split()}
+    if events - EVENTS:
+        raise ApiError(400, 21626, "One or more of the StatusCallbackEvents provided "
+                                   "were invalid")
+    try:
+        timeout = min(600, max(1, int(form.get("Timeout") or 60)))
+    except ValueError:
+        raise ApiError(400, 21216, "Timeout must be an integer") from None
+    amd = form.get("MachineDetection") or None
+    if amd and amd not in AMD_MODES:
+        raise ApiError(400, 21626, f"Invalid MachineDetection: {amd}")
+    async_amd = (form.get("AsyncAmd") or "").lower() == "true"
+    amd_callback = form.get("AsyncAmdStatusCallback") or None
+    record = (form.get("Record") or "").lower() == "true"
+    return dict(to=to, from_=from_, url=url or None, twiml=twiml or None,
+                method=(form.get("Method") or "POST").upper(),
+                status_callback=status_callback,
+                status_events=frozenset(events or {"completed"}), timeout=timeout,
+                machine_detection=amd, async_amd=bool(amd and async_amd),
+                amd_callback=amd_callback if amd else None, record=record,
+                recording_callback=form.get("RecordingStatusCallback") or None)

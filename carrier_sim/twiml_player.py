@@ -1,0 +1,145 @@
+"""Plays a TwiML document on a simulated call, one verb at a time.
+
+Every function here runs with the engine lock held. Time passes only through
+``engine.later``, which drops the step if the call has moved on (hung up,
+redirected, or a newer document started).
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin
+
+from carrier_sim.calls import SimCall
+
+if TYPE_CHECKING:
+    from carrier_sim.engine import CallEngine
+
+MAX_LOOPS = 10
+DIAL_NOUNS = {"Client", "Conference", "Number", "Sip", "Queue", "Application"}
+
+
+def start_document(engine: "CallEngine", call: SimCall, body: str, url: str | None) -> None:
+    try:
+        root = ET.fromstring(body.encode() if isinstance(body, str) else body)
+    except ET.ParseError as exc:
+        engine.application_error(call, f"invalid TwiML from {url}: {exc}")
+        return
+    if root.tag != "Response":
+        engine.application_error(call, f"TwiML from {url} has no <Response> root")
+        return
+    call.generation += 1  # a new document supersedes whatever was still pending
+    Playback(engine, call, list(root), url).step()
+
+
+class Playback:
+    def __init__(self, engine: "CallEngine", call: SimCall, verbs: list[ET.Element],
+                 url: str | None):
+        self.engine = engine
+        self.call = call
+        self.verbs = verbs
+        self.url = url
+        self.generation = call.generation
+        self.index = 0
+
+    def step(self) -> None:
+        if self.index >= len(self.verbs):
+            self.engine.finish(self.call, "completed")  # the end of TwiML hangs up
+            return
+        verb = self.verbs[self.index]
+        self.index += 1
+        handler = getattr(self, f"_verb_{verb.tag.lower()}", None)
+        if handler is None:
+            self.call.errors.append(f"unsupported verb <{verb.tag}> skipped")
+            self.step()
+        else:
+            handler(verb)
+
+    def _after(self, sim_seconds: float) -> None:
+        self.engine.later(self.call, sim_seconds, self.step, generation=self.generation)
+
+    # -- verbs ------------------------------------------------------------------------
+    def _verb_say(self, verb: ET.Element) -> None:
+        self._after(self._speech_seconds(verb))
+
+    def _verb_play(self, verb: ET.Element) -> None:
+        self._after(self._speech_seconds(verb))
+
+    def _verb_pause(self, verb: ET.Element) -> None:
+        self._after(_number(verb.get("length"), 1.0))
+
+    def _verb_hangup(self, verb: ET.Element) -> None:
+        self.engine.finish(self.call, "completed")
+
+    _verb_reject = _verb_hangup
+
+    def _verb_redirect(self, verb: ET.Element) -> None:
+        target = (verb.text or "").strip() or self.url
+        self.engine.fetch_twiml(self.call, _absolute(target, self.url))
+
+    def _verb_record(self, verb: ET.Element) -> None:
+        self._after(min(_number(verb.get("maxLength"), 3600.0),
+                        self.engine.draw(self.engine.config.machine_message_seconds)))
+
+    def _verb_gather(self, verb: ET.Element) -> None:
+        prompt = sum(self._speech_seconds(child) if child.tag in ("Say", "Play")
+                     else _number(child.get("length"), 1.0) if child.tag == "Pause" else 0.0
+                     for child in verb)
+        wait = _number(verb.get("timeout"), 5.0)
+        digits = self.engine.keypress_for(self.call)
+        if digits:
+            num_digits = int(_number(verb.get("numDigits"), len(digits)))
+            digits = digits[:num_digits] if num_digits > 0 else digits
+            press_at = min(self.engine.draw(self.engine.config.gather_delay_seconds),
+                           prompt + wait)
+            action = _absolute(verb.get("action") or self.url, self.url)
+            self.engine.later(self.call, press_at, self._press, action, digits,
+                              generation=self.generation)
+        else:
+            self._after(prompt + wait)  # no input: fall through to the next verb
+
+    def _press(self, action: str | None, digits: str) -> None:
+        self.engine.stats.incr("gather_posts")
+        self.call.generation += 1  # the keypress ends the <Gather>
+        self.engine.fetch_twiml(self.call, action, Digits=digits, FinishedOnKey="")
+
+    def _verb_dial(self, verb: ET.Element) -> None:
+        nouns = [child for child in verb if child.tag in DIAL_NOUNS]
+        if nouns:
+            target = f"{nouns[0].tag.lower()}:{(nouns[0].text or '').strip()}"
+        else:
+            target = f"number:{(verb.text or '').strip()}"
+        self.call.connected_to = target
+        self.engine.stats.incr("dials_connected")
+        talk = self.call.plan.talk
+        limit = verb.get("timeLimit")
+        if limit:
+            talk = min(talk, _number(limit, talk))
+        # When the callee hangs up the whole call ends; nothing after <Dial> runs.
+        self.engine.later(self.call, talk, self.engine.finish, self.call, "completed",
+                          generation=self.generation)
+
+    # -- helpers ----------------------------------------------------------------------
+    def _speech_seconds(self, verb: ET.Element) -> float:
+        loops = int(_number(verb.get("loop"), 1.0)) or MAX_LOOPS
+        if verb.tag == "Say":
+            words = len((verb.text or "").split())
+            once = max(1.0, words * self.engine.config.say_seconds_per_word)
+        elif verb.tag == "Play" and verb.get("digits"):
+            once = 0.5 * len(verb.get("digits"))
+        else:
+            once = self.engine.draw(self.engine.config.play_seconds)
+        return once * min(loops, MAX_LOOPS)
+
+
+def _number(value: str | None, default: float) -> float:
+    try:
+        return float(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+def _absolute(target: str | None, base: str | None) -> str | None:
+    if not target or base is None:
+        return target
+    return urljoin(base, target)
