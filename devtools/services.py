@@ -19,12 +19,15 @@ def free_port() -> int:
 
 
 def start_postgres(data_dir: str | Path, *, throwaway: bool = False) -> str:
-    """Start (or reuse) the PostgreSQL 16 that pgserver ships; return a SQLAlchemy-ready URL."""
+    """Start (or reuse) the PostgreSQL 16 that pgserver ships; return a SQLAlchemy-ready URL.
+
+    It stops when this process exits; a throwaway one also deletes its data.
+    """
     import pgserver
 
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(data_dir), cleanup_mode="delete" if throwaway else None)
+    server = pgserver.get_server(str(data_dir), cleanup_mode="delete" if throwaway else "stop")
     uri = server.get_uri()  # postgresql://postgres:@/postgres?host=<socket dir>
     return uri.replace("postgresql://", "postgresql+psycopg://", 1)
 
