@@ -131,6 +131,11 @@ class SimCall:
             "duration": self.duration, "connected_to": self.connected_to,
             "history": list(self.history), "callbacks": list(self.callbacks),
             "errors": list(self.errors), "twiml_fetches": self.twiml_fetches,
+            "request": {"url": self.url, "status_callback": self.status_callback,
+                        "status_events": sorted(self.status_events), "timeout": self.timeout,
+                        "machine_detection": self.machine_detection,
+                        "async_amd": self.async_amd, "amd_callback": self.amd_callback,
+                        "record": self.record, "recording_callback": self.recording_callback},
         }
 
 
