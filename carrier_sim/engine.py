@@ -102,12 +102,13 @@ class CallEngine:
         timeout = fields["timeout"]
         ring = {"busy": config.busy_seconds, "failed": config.fail_seconds,
                 "no-answer": (timeout, timeout)}.get(outcome, config.ring_seconds)
-        plan = Plan(outcome=outcome, queue=self.draw(config.queue_seconds),
-                    dial=self.draw(config.dial_seconds), ring=self.draw(ring),
-                    talk=self.draw(config.machine_message_seconds if outcome == "machine"
-                                   else config.talk_seconds),
-                    amd=self.draw(config.amd_seconds),
-                    answer_delay=self.draw(config.answer_delay_seconds))
+        talk = config.machine_message_seconds if outcome == "machine" else config.talk_seconds
+        with self._rng_lock:  # one acquisition for the whole plan
+            uniform = self._rng.uniform
+            plan = Plan(outcome=outcome, queue=uniform(*config.queue_seconds),
+                        dial=uniform(*config.dial_seconds), ring=uniform(*ring),
+                        talk=uniform(*talk), amd=uniform(*config.amd_seconds),
+                        answer_delay=uniform(*config.answer_delay_seconds))
         if outcome in ("human", "machine") and plan.ring >= timeout:
             plan.outcome, plan.ring = "no-answer", float(timeout)
         call = SimCall(sid=new_sid("CA"), account_sid=config.account_sid, plan=plan, **fields)

@@ -105,10 +105,8 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
 
     @app.get("/_sim/calls")
     def sim_calls():
-        with engine.store.lock:
-            by_to = dict(engine.store.create_requests_by_to)
         return _json({"calls": engine.store.snapshot(request.args.get("to")),
-                      "create_requests_by_to": by_to})
+                      "create_requests_by_to": engine.store.requests_by_to()})
 
     @app.get("/_sim/calls/<call_sid>")
     def sim_call(call_sid: str):
