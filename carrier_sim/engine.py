@@ -83,6 +83,12 @@ class CallEngine:
               generation: int | None = None) -> None:
         """Run ``fn(*args)`` after simulated seconds unless the call moved on."""
         expected = call.generation if generation is None else generation
+        config = self.config
+        if call.answered_at is not None:  # no call outlives max_call_seconds
+            up = (time.time() - call.answered_at) / config.time_scale
+            if sim_seconds > config.max_call_seconds - up:
+                sim_seconds = max(0.0, config.max_call_seconds - up)
+                fn, args = self.finish, (call, "completed")
 
         def run() -> None:
             with self.lock:
@@ -90,7 +96,7 @@ class CallEngine:
                     return
                 fn(*args)
 
-        self.scheduler.call_later(sim_seconds * self.config.time_scale, run)
+        self.scheduler.call_later(sim_seconds * config.time_scale, run)
 
     # -- creating a call ----------------------------------------------------------
     def place(self, **fields: Any) -> SimCall:
@@ -137,8 +143,6 @@ class CallEngine:
         call.set_status("in-progress", call.answered_at)
         self._emit(call, "answered")
         plan = call.plan
-        self.scheduler.call_later(self.config.max_call_seconds * self.config.time_scale,
-                                  self._end_if_live, call)
         if not call.machine_detection:
             self.later(call, plan.answer_delay, self.fetch_twiml, call, call.url)
             return
@@ -172,11 +176,6 @@ class CallEngine:
         if call.async_amd and call.amd_callback:
             self.stats.incr("amd_callbacks")
             self.sender.enqueue(Delivery(call.amd_callback, params.amd(call), call, "amd"))
-
-    def _end_if_live(self, call: SimCall) -> None:
-        with self.lock:
-            if not call.terminal:
-                self.finish(call, "completed")
 
     # -- ending a call --------------------------------------------------------------
     def finish(self, call: SimCall, status: str) -> None:
