@@ -14,7 +14,8 @@ API_VERSION = "2010-04-01"
 TERMINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 
-# Not uuid4: os.urandom can cost milliseconds in a sandbox, and sids need no secrecy.
+# Not uuid4: with the sender threads busy, its os.urandom call cost milliseconds per
+# create in profiles here; sids need to be unique, not secret.
 _sid_random = random.Random()
 
 
