@@ -84,3 +84,17 @@ def test_safe_harbour_offers_the_opt_out_then_hangs_up():
 def test_say_and_hangup_and_hangup():
     assert [v.tag for v in _parse(twiml.say_and_hangup("Goodbye."))] == ["Say", "Hangup"]
     assert [v.tag for v in _parse(twiml.hangup())] == ["Hangup"]
+
+
+def test_carrier_from_config_points_at_the_simulator(sim, call_request, receiver):
+    from app.telephony.twilio_carrier import carrier_from_config
+
+    carrier = carrier_from_config({"TWILIO_ACCOUNT_SID": sim.config.account_sid,
+                                   "TWILIO_AUTH_TOKEN": sim.config.auth_token,
+                                   "TWILIO_API_BASE_URL": sim.api_base_url})
+    placed = carrier.place_call(call_request(HUMAN))
+    assert sim.call(placed.call_sid)["to"] == HUMAN
+    carrier.hangup(placed.call_sid)
+
+    with pytest.raises(RuntimeError, match="TWILIO_AUTH_TOKEN"):
+        carrier_from_config({"TWILIO_ACCOUNT_SID": "AC1"})

@@ -111,3 +111,37 @@ def test_python_dash_m_carrier_sim_serves_alone():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_update_with_inline_twiml_plays_it(carrier, call_request, receiver, sim):
+    sim.configure(talk_seconds=(3000.0, 3000.0))
+    placed = carrier.place_call(call_request(HUMAN))
+    receiver.wait_for(lambda: sim.call(placed.call_sid)["connected_to"])
+
+    requests.post(
+        f"{sim.api_base_url}/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/{placed.call_sid}.json",
+        data={"Twiml": "<Response><Say>Goodbye</Say><Hangup/></Response>"},
+        auth=(ACCOUNT_SID, AUTH_TOKEN), timeout=5)
+
+    assert receiver.wait_final(placed.call_sid).form["CallStatus"] == "completed"
+
+
+def test_slow_answer_delays_the_answer_url(carrier, call_request, receiver, sim):
+    sim.configure(answer_delay_seconds=(3000.0, 3000.0))
+    placed = carrier.place_call(call_request(HUMAN))
+    receiver.wait_for(lambda: (2, "in-progress") in receiver.statuses(placed.call_sid))
+
+    assert receiver.of("voice", placed.call_sid) == []  # answered, TwiML not fetched yet
+    carrier.hangup(placed.call_sid)
+    receiver.wait_final(placed.call_sid)
+    assert receiver.of("voice", placed.call_sid) == []
+
+
+def test_recording_url_serves_audio(carrier, call_request, receiver, sim):
+    placed = carrier.place_call(call_request(HUMAN, record=True,
+                                             recording_callback_url=receiver.url("recording")))
+    recording = receiver.wait_for(lambda: receiver.of("recording", placed.call_sid))[0]
+
+    audio = requests.get(recording.form["RecordingUrl"], auth=(ACCOUNT_SID, AUTH_TOKEN),
+                         timeout=5)
+    assert audio.status_code == 200 and audio.content[:4] == b"RIFF"
