@@ -83,6 +83,11 @@ class Config:
         self.TWILIO_ACCOUNT_SID = env["TWILIO_ACCOUNT_SID"]
         self.TWILIO_AUTH_TOKEN = env["TWILIO_AUTH_TOKEN"]
         self.TWILIO_API_BASE_URL = env.get("TWILIO_API_BASE_URL") or None
+        try:
+            # Calls per second the carrier account allows (Twilio's default is 1); 0 = no limit.
+            self.CARRIER_CPS = float(env.get("CARRIER_CPS") or 1)
+        except ValueError:
+            raise ConfigError("CARRIER_CPS must be a number of calls per second") from None
         self.PUBLIC_BASE_URL = env["PUBLIC_BASE_URL"].rstrip("/")
         if urlsplit(self.PUBLIC_BASE_URL).scheme not in ("http", "https"):
             raise ConfigError("PUBLIC_BASE_URL must be an http(s) URL where Twilio reaches us")
@@ -122,6 +127,8 @@ class Config:
                 "workers.default.*": {"queue": "default"},
             },
             "broker_connection_retry_on_startup": True,
+            # A task held by a worker that died is redelivered after this (tasks are short).
+            "broker_transport_options": {"visibility_timeout": 120},
             "worker_prefetch_multiplier": 4,
             "beat_schedule": {
                 # Callbacks stored while the broker was down are applied within seconds.
@@ -129,6 +136,12 @@ class Config:
                     "task": "workers.telephony.sweep_unprocessed_events",
                     "schedule": 10.0,
                 },
+                "dial-pacing-tick": {"task": "workers.dial.pacing_tick", "schedule": 1.0,
+                                     "options": {"expires": 2}},
+                "dial-refill-queues": {"task": "workers.dial.refill_queues", "schedule": 5.0,
+                                       "options": {"expires": 10}},
+                "dial-reap-stale-calls": {"task": "workers.dial.reap_stale_calls", "schedule": 30.0,
+                                          "options": {"expires": 60}},
             },
         }
 
