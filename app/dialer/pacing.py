@@ -181,16 +181,15 @@ class LearnedModel:
     """Answer rate, ring times and handle times learned from a campaign's recent results."""
 
     def __init__(self, answer_prior=0.5, answer_window=2000, ring_window=300,
-                 handle_window=400, handle_prior_median=300.0, **_ignored) -> None:
+                 handle_window=400, handle_prior=600.0, **_ignored) -> None:
         self.human_ring = Empirical(_quantiles(lambda q: 4 + 20 * q, 6), ring_window)
         self.other_ring = Empirical(_quantiles(lambda q: 25 * q ** 0.5, 6), ring_window)
         self.answers = DialOutcomes(answer_prior, answer_window, self.human_ring,
                                     self.other_ring)
         self.settle_seconds = 30.0
-        # Until its own calls end, assume long, widely spread calls: agents look busy.
-        sigma, mu = 1.0, math.log(handle_prior_median)
-        self.handle = Empirical(
-            _quantiles(lambda q: math.exp(mu + sigma * _probit(q)), 6), handle_window)
+        # Until its own calls end, assume long calls: no agent is counted on to free up
+        # soon on the strength of the prior alone (the first calls to end are the short ones).
+        self.handle = Empirical([handle_prior * (1 + q) for q in range(4)], handle_window)
         self.ring_version = self.handle_version = 0
         self.horizon, self.handle_built, self.ring_built = 25.0, -math.inf, -math.inf
 
@@ -244,18 +243,6 @@ class LearnedModel:
         return self.human_ring.grid
 
 
-def _probit(q: float) -> float:
-    """Inverse normal CDF (Acklam's rational approximation is overkill for priors)."""
-    lo, hi = -8.0, 8.0
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        if _normal_cdf(mid) < q:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
 class Predictive(Progressive):
     """Queueing pacer: the most calls whose forecast abandonment stays under the target.
 
@@ -306,6 +293,8 @@ class Predictive(Progressive):
         if not connected:
             self.abandoned += 1
             self.realised += 1.0
+            # A run of abandonments brakes at once, before the slower loops catch up.
+            self.log_price = max(math.log(0.05 * self.setpoint), self.log_price - 0.05)
 
     def on_agent_free(self, at: float, handle_seconds: float) -> None:
         self.model.observe_handle(handle_seconds)
