@@ -150,7 +150,11 @@ def test_a_pluggable_queue_depth_reader(app, client):
 def test_redis_down_is_reported_not_fatal(app, client, monkeypatch):
     from devtools.services import free_port
 
-    dead = redis_lib.Redis(port=free_port(), socket_connect_timeout=0.2, decode_responses=True)
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    dead = redis_lib.Redis(port=free_port(), socket_connect_timeout=0.2, decode_responses=True,
+                           retry=Retry(NoBackoff(), 0))
     monkeypatch.setitem(app.extensions, "redis", dead)
     with app.app_context():
         metrics.record_call_placed()  # swallowed and logged: a metric never breaks a call
