@@ -113,7 +113,8 @@ def print_table(scenarios, results, hours: float, seeds: int) -> None:
         print(f"{s.name:<22}{mean('progressive', 'occupancy'):>9.3f}"
               f"{mean('predictive', 'occupancy'):>7.3f}{mean('oracle', 'occupancy'):>7.3f}"
               f"{ratio:>8.3f}{mean('progressive', 'talk'):>10.1f}{mean('predictive', 'talk'):>6.1f}"
-              f"{mean('predictive', 'abandon'):>11.2%} {max(r['abandon'] for r in fig['predictive']):>6.2%}"
+              f"{mean('predictive', 'abandon'):>11.2%} "
+              f"{max(r['abandon'] for r in fig['predictive']):>6.2%}"
               f"{max(r['window'] for r in fig['predictive']):>11.2%}"
               f"{mean('oracle', 'abandon'):>9.2%}")
     worst = max(r["abandon"] for key, runs in results.items() if key[1] != "progressive"

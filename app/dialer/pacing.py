@@ -302,7 +302,6 @@ class Predictive(Progressive):
         self.waiting: deque[float] = deque()  # answered, not yet connected or abandoned
         self.recent: deque[tuple[float, bool]] = deque()  # last 30 s of human answers
         self.human_answers = self.abandoned = 0
-        self.predicted_loss = 0.0
         self._agent_rows: dict[int, list[float]] = {}
         self._call_rows: dict[int, tuple] = {}
         self._row_keys = (None, None)
@@ -374,7 +373,6 @@ class Predictive(Progressive):
         abandonments have run from forecasts, meets the setpoint; short of budget, half the
         cap, so the budget grows back."""
         self.expected += added_loss
-        self.predicted_loss += added_loss
         self.forecast_loss += added_loss
         self.forecast_answers += added_answers
         goal = self.setpoint
