@@ -123,7 +123,16 @@ class Config:
             },
             "broker_connection_retry_on_startup": True,
             "worker_prefetch_multiplier": 4,
-            "beat_schedule": {},
+            "beat_schedule": {
+                "agents-expire-reservations": {
+                    "task": "workers.telephony.expire_agent_reservations", "schedule": 1.0,
+                    "options": {"expires": 5},
+                },
+                "agents-disconnect-silent": {
+                    "task": "workers.default.disconnect_silent_agents", "schedule": 5.0,
+                    "options": {"expires": 10},
+                },
+            },
         }
 
 
