@@ -124,6 +124,11 @@ class Config:
             "broker_connection_retry_on_startup": True,
             "worker_prefetch_multiplier": 4,
             "beat_schedule": {
+                # Callbacks stored while the broker was down are applied within seconds.
+                "telephony-sweep-unprocessed-events": {
+                    "task": "workers.telephony.sweep_unprocessed_events",
+                    "schedule": 10.0,
+                },
                 "agents-expire-reservations": {
                     "task": "workers.telephony.expire_agent_reservations", "schedule": 1.0,
                     "options": {"expires": 5},
