@@ -142,3 +142,21 @@ def test_pacing_figures(ctx, floor):
     counts = routing.campaign_agent_counts(floor.campaign_id)
     assert counts == {"ready": 1, "reserved": 0, "on-call": 1, "wrap-up": 1, "paused": 0}
     assert routing.campaign_agent_counts(floor.other_campaign_id)["ready"] == 0
+
+
+def test_beat_tasks_run_the_sweepers(ctx, floor):
+    from workers.default import disconnect_silent_agents
+    from workers.telephony import expire_agent_reservations
+
+    floor.drive(0, "ready", t=-3600)
+    routing.reserve_agent(floor.campaign_id, floor.new_call(), ttl_seconds=5, now=at(-3600))
+    assert expire_agent_reservations() == 1  # an hour-old reservation, by the real clock
+    assert disconnect_silent_agents() == 1   # and an hour-old heartbeat
+    assert rstate.snapshot(floor.agent_ids[0])["state"] == "offline"
+
+
+def test_the_agent_state_api_is_documented(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    for path in ("/api/agents/me", "/api/agents/me/state", "/api/agents/me/heartbeat",
+                 "/api/agents/{agent_id}/force-pause", "/api/agents/{agent_id}/logout", "/api/agents/states"):
+        assert path in paths, path
