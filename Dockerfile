@@ -7,4 +7,4 @@ COPY . .
 RUN useradd --system --home /srv/omnivox omnivox && chown -R omnivox /srv/omnivox
 USER omnivox
 EXPOSE 5000
-CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:5000", "--workers", "1", "--threads", "64"]
+CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:5000", "--workers", "1", "--threads", "256"]
