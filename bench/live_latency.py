@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import multiprocessing
 import os
+import re
 import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -39,10 +38,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import requests  # noqa: E402
-import socketio  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
+from bench.live_clients import Receipts  # noqa: E402
 from devtools.services import free_port, start_postgres, start_redis  # noqa: E402
 
 NAMESPACE = "/live"
@@ -124,84 +123,6 @@ def session_cookie(base: str, login: dict) -> str:
     token = http.get(f"{base}/api/auth/csrf").json()["csrf_token"]
     http.post(f"{base}/api/auth/login", headers={"X-CSRFToken": token}, json=login).raise_for_status()
     return f"omnivox_session={http.cookies['omnivox_session']}"
-
-
-def _client_process(base: str, cookie: str, count: int, conn) -> None:
-    """Hosts `count` Socket.IO clients in its own process (and GIL); reports receipt times on request."""
-    times: dict[int, list[float]] = {}
-    lock = threading.Lock()
-    clients = []
-    for _ in range(count):
-        sio = socketio.Client(reconnection=False)
-
-        def on_call_state(payload):
-            received = time.monotonic()
-            with lock:
-                times.setdefault(payload["call_id"], []).append(received)
-
-        sio.on("call.state", on_call_state, namespace=NAMESPACE)
-        sio.connect(base, headers={"Cookie": cookie}, namespaces=[NAMESPACE], transports=["websocket"],
-                    wait_timeout=10)
-        clients.append(sio)
-    conn.send("ready")
-    while True:
-        command = conn.recv()
-        if command == "collect":
-            with lock:
-                batch = dict(times)
-                times.clear()
-            conn.send(batch)
-        else:
-            break
-    closers = [threading.Thread(target=c.disconnect) for c in clients]
-    for closer in closers:
-        closer.start()
-    for closer in closers:
-        closer.join(5)
-    conn.send("stopped")
-
-
-class Receipts:
-    """Receipt times per call_sid from every client, hosted in processes of up to 10 clients each.
-
-    time.monotonic() is the system-wide CLOCK_MONOTONIC on Linux, so times compare across processes.
-    """
-
-    PER_PROCESS = 10
-
-    def __init__(self, base: str, cookie: str):
-        self.base, self.cookie = base, cookie
-        self.hosts: list[tuple[multiprocessing.Process, object]] = []
-        self.count = 0
-        self.times: dict[int, list[float]] = {}
-
-    def grow_to(self, count: int) -> None:
-        while self.count < count:
-            k = min(self.PER_PROCESS, count - self.count)
-            parent, child = multiprocessing.Pipe()
-            proc = multiprocessing.Process(target=_client_process, args=(self.base, self.cookie, k, child),
-                                           daemon=True)
-            proc.start()
-            if not parent.poll(60) or parent.recv() != "ready":
-                raise RuntimeError("a client process did not connect")
-            self.hosts.append((proc, parent))
-            self.count += k
-
-    def collect(self) -> None:
-        for _, conn in self.hosts:
-            conn.send("collect")
-        for _, conn in self.hosts:
-            for sid, got in conn.recv().items():
-                self.times.setdefault(sid, []).extend(got)
-
-    def close(self) -> None:
-        for _, conn in self.hosts:
-            conn.send("stop")
-        for proc, conn in self.hosts:
-            conn.poll(10)
-            proc.join(5)
-            if proc.is_alive():
-                proc.terminate()
 
 
 class Sender:
@@ -324,6 +245,11 @@ def main(argv=None) -> int:
     print(f"{'clients':>7}  {'path':<10} {'deliveries':>10} {'lost':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'callback answered p50 ms':>25}")
     for count, mode, f in results:
         print(f"{count:>7}  {mode:<10} {f['n']:>10} {f['lost']:>5} {f['p50']:>8.1f} {f['p99']:>8.1f} {f['max']:>8.1f} {f['http_p50']:>25.1f}")
+    tasks = sorted(float(m) for m in re.findall(r"succeeded in ([0-9.]+)s", (tmp / "worker.log").read_text()))
+    if tasks:
+        print(f"\ntelephony task (store -> call.state published), all rows: p50 {percentile(tasks, 50) * 1000:.1f} ms, "
+              f"p99 {percentile(tasks, 99) * 1000:.1f} ms over {len(tasks)} tasks; "
+              f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     target = [f for count, mode, f in results if count == 50 and mode == "webhook"]
     if target:
         verdict = "met" if target[0]["p99"] <= 50 and target[0]["lost"] == 0 else "NOT met"
