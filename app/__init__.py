@@ -44,6 +44,7 @@ def create_app(config=None) -> Flask:
     api.init_app(app)
     _register_blueprints(app)
     register_error_handlers(app)
+    _init_ops(app)
     _init_celery(app)
     _register_cli(app)
     init_live(app)
@@ -68,6 +69,12 @@ def _register_blueprints(app: Flask) -> None:
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
     app.register_blueprint(twilio_bp)
+
+
+def _init_ops(app: Flask) -> None:
+    from app.ops import init_ops
+
+    init_ops(app)
 
 
 def _init_celery(app: Flask) -> None:

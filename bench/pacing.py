@@ -66,11 +66,11 @@ def governor_check() -> bool:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer scenarios, shorter shift")
-    parser.add_argument("--hours", type=float, help="simulated shift length (default 2; quick 1)")
+    parser.add_argument("--hours", type=float, help="simulated shift length (default 1; quick 0.5)")
     parser.add_argument("--seeds", type=int, help="runs per scenario and policy (default 2)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     args = parser.parse_args(argv)
-    hours = args.hours or (1.0 if args.quick else 2.0)
+    hours = args.hours or (0.5 if args.quick else 1.0)
     seeds = args.seeds or (1 if args.quick else 2)
     scenarios = grid(args.quick)
     jobs = [(s, p, seed, hours) for s in scenarios for seed in range(1, seeds + 1)
@@ -113,7 +113,8 @@ def print_table(scenarios, results, hours: float, seeds: int) -> None:
         print(f"{s.name:<22}{mean('progressive', 'occupancy'):>9.3f}"
               f"{mean('predictive', 'occupancy'):>7.3f}{mean('oracle', 'occupancy'):>7.3f}"
               f"{ratio:>8.3f}{mean('progressive', 'talk'):>10.1f}{mean('predictive', 'talk'):>6.1f}"
-              f"{mean('predictive', 'abandon'):>11.2%} {max(r['abandon'] for r in fig['predictive']):>6.2%}"
+              f"{mean('predictive', 'abandon'):>11.2%} "
+              f"{max(r['abandon'] for r in fig['predictive']):>6.2%}"
               f"{max(r['window'] for r in fig['predictive']):>11.2%}"
               f"{mean('oracle', 'abandon'):>9.2%}")
     worst = max(r["abandon"] for key, runs in results.items() if key[1] != "progressive"

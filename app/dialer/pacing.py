@@ -122,8 +122,9 @@ class DialOutcomes:
 
     Results come back at delays that depend on the outcome (busy in 2 s, ring-out at 25 s),
     so the latest results over-represent the quick kinds and the quick answers; a second's
-    results are learned from only once all its calls have had time to end. A recent stretch that differs beyond sampling noise from
-    the long window wins, so a mid-shift change in who answers is picked up in minutes.
+    results are learned from only once all its calls have had time to end. A recent stretch
+    that differs beyond sampling noise from the long window wins, so a mid-shift change in
+    who answers is picked up in minutes.
     """
 
     def __init__(self, prior: float, window: int, human_ring: Empirical,
@@ -135,19 +136,40 @@ class DialOutcomes:
         self.prior, self.prior_weight, self.window = prior, prior_weight, window
         self.recent, self.max_age = 120, 1200.0  # dials to test for a shift; seconds kept
         self.value, self.cv = prior, math.sqrt(prior * (1 - prior) / (prior_weight + 1)) / prior
+        self.base, self.base_cv = self.value, self.cv
+
+    def placed(self, at: float, count: int) -> None:
+        self.open.setdefault(int(at), [0, 0, [], [], 0])[4] += count
 
     def observe(self, placed_at: float, human: bool, ring_seconds: float) -> None:
-        cell = self.open.setdefault(int(placed_at), [0, 0, [], []])
+        cell = self.open.setdefault(int(placed_at), [0, 0, [], [], 0])
         cell[0] += human
         cell[1] += 1
         cell[2 if human else 3].append(ring_seconds)
 
     def settle(self, at: float, settle_seconds: float) -> None:
         done = sorted(k for k in self.open if k < at - settle_seconds)
-        if not done:
-            return
+        if done:
+            self._close(at, done)
+        self.value, self.cv = self.base, self.base_cv
+        # Calls still ringing: answers so far against the answers due so far at that rate.
+        # Only a rise is taken from them (it is the costly surprise, and a ring-time model
+        # still being learned can fake a fall).
+        grid, humans, exposure = self.human_ring.grid, 0, 0.0
+        for key, cell in self.open.items():
+            age = int(at - key)
+            humans += cell[0]
+            exposure += max(cell[1], cell[4]) * (1.0 - grid[age] if age < len(grid) else 1.0)
+        p = self.base
+        if exposure >= 15.0:
+            q = humans / exposure
+            if q - p > 3.5 * math.sqrt(max(p * (1 - p), 0.01) / exposure):
+                self.value = min(0.98, max(0.01, q))
+                self.cv = math.sqrt(max(q * (1.0 - q), 0.01) / exposure) / max(q, 1e-3)
+
+    def _close(self, at: float, done: list[int]) -> None:
         for key in done:
-            humans, dials, human_rings, other_rings = self.open.pop(key)
+            humans, dials, human_rings, other_rings, _ = self.open.pop(key)
             for ring in human_rings:
                 self.human_ring.add(ring)
             for ring in other_rings:
@@ -174,23 +196,22 @@ class DialOutcomes:
             if abs(q - p) > 3.0 * math.sqrt(max(p * (1 - p), 0.01) / recent_d):
                 p = q
                 self.cv = math.sqrt(q * (1.0 - q) / (recent_d + 1.0)) / max(q, 1e-3)
-        self.value = min(0.98, max(0.01, p))
+        self.base, self.base_cv = min(0.98, max(0.01, p)), self.cv
 
 
 class LearnedModel:
     """Answer rate, ring times and handle times learned from a campaign's recent results."""
 
     def __init__(self, answer_prior=0.5, answer_window=2000, ring_window=300,
-                 handle_window=400, handle_prior_median=300.0, **_ignored) -> None:
+                 handle_window=400, handle_prior=600.0, **_ignored) -> None:
         self.human_ring = Empirical(_quantiles(lambda q: 4 + 20 * q, 6), ring_window)
         self.other_ring = Empirical(_quantiles(lambda q: 25 * q ** 0.5, 6), ring_window)
         self.answers = DialOutcomes(answer_prior, answer_window, self.human_ring,
                                     self.other_ring)
         self.settle_seconds = 30.0
-        # Until its own calls end, assume long, widely spread calls: agents look busy.
-        sigma, mu = 1.0, math.log(handle_prior_median)
-        self.handle = Empirical(
-            _quantiles(lambda q: math.exp(mu + sigma * _probit(q)), 6), handle_window)
+        # Until its own calls end, assume long calls: no agent is counted on to free up
+        # soon on the strength of the prior alone (the first calls to end are the short ones).
+        self.handle = Empirical([handle_prior * (1 + q) for q in range(4)], handle_window)
         self.ring_version = self.handle_version = 0
         self.horizon, self.handle_built, self.ring_built = 25.0, -math.inf, -math.inf
 
@@ -200,6 +221,9 @@ class LearnedModel:
 
     def observe_handle(self, handle_seconds: float) -> None:
         self.handle.add(handle_seconds)
+
+    def observe_placed(self, at: float, count: int) -> None:
+        self.answers.placed(at, count)
 
     def refresh(self, at: float, busy_elapsed=()) -> None:
         self.answers.settle(at, self.settle_seconds)
@@ -244,29 +268,19 @@ class LearnedModel:
         return self.human_ring.grid
 
 
-def _probit(q: float) -> float:
-    """Inverse normal CDF (Acklam's rational approximation is overkill for priors)."""
-    lo, hi = -8.0, 8.0
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        if _normal_cdf(mid) < q:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
 class Predictive(Progressive):
-    """Queueing pacer: the most calls whose forecast abandonment stays under the target.
+    """Queueing pacer: the most calls whose added abandonment is worth the agent time.
 
-    Over the next ring horizon, in STEP-second bins, it forecasts human answers (from the
-    calls in flight, conditioned on how long each has rung, plus the n candidates) and agents
-    free to take them (ready agents, plus each busy agent's chance of finishing by then given
-    how long it has been on its call, plus the 2 s grace). A call answered in a bin is
-    abandoned when the answers before it use up the agents free by then; with Poisson-binomial
-    counts in a normal approximation, summing over bins gives expected abandonments. A
-    Robbins-Monro gain steers by recent abandonments, and the period's abandonment budget is a
-    hard governor: near the cap it slows, at the cap it is progressive.
+    Over the next ring horizon, at STEP-second edges, it forecasts human answers (from the
+    calls in flight, conditioned on how long each has rung, plus n new ones) and agents free
+    to take them (ready agents, plus each busy agent's chance of finishing by then given how
+    long it has been on its call, plus the 2 s grace), as Poisson-binomial counts in a normal
+    approximation widened by the answer rate's own uncertainty. Expected abandonments are the
+    running maximum of answers beyond agents. It places calls while the last one adds no
+    more than a price in abandonments per answer; the price is steered so the forecast rate,
+    corrected by realised/forecast abandonments over the last half hour, meets the setpoint.
+    The period's abandonment budget is a hard governor: near the cap it slows, at the cap
+    (or with no budget left for the calls in flight) it dials exactly as progressive does.
     """
 
     def __init__(self, abandon_target: float = MAX_ABANDON_RATE, model=None,
@@ -286,8 +300,8 @@ class Predictive(Progressive):
         self.place_counts: dict[float, int] = {}
         self.tracked = 0
         self.waiting: deque[float] = deque()  # answered, not yet connected or abandoned
+        self.recent: deque[tuple[float, bool]] = deque()  # last 30 s of human answers
         self.human_answers = self.abandoned = 0
-        self.predicted_loss = 0.0
         self._agent_rows: dict[int, list[float]] = {}
         self._call_rows: dict[int, tuple] = {}
         self._row_keys = (None, None)
@@ -303,9 +317,12 @@ class Predictive(Progressive):
         if self.waiting:
             self.waiting.popleft()
         self.human_answers += 1
+        self.recent.append((at, not connected))
         if not connected:
             self.abandoned += 1
             self.realised += 1.0
+            # A run of abandonments brakes at once, before the slower loops catch up.
+            self.log_price = max(math.log(0.05 * self.setpoint), self.log_price - 0.05)
 
     def on_agent_free(self, at: float, handle_seconds: float) -> None:
         self.model.observe_handle(handle_seconds)
@@ -329,6 +346,11 @@ class Predictive(Progressive):
             owed = pending * self.calibration()
             room = (budget - 1.0 - 2.0 * owed) / (3.0 + 4.0 * owed)
         self._decay(at)
+        while self.recent and at - self.recent[0][0] > 30.0:
+            self.recent.popleft()
+        lost_now = sum(1 for _, lost in self.recent if lost)
+        if lost_now >= 3 and lost_now > 2.0 * self.abandon_target * len(self.recent):
+            room = 0.0  # abandonments are bunching: the model is off, stop over-dialling now
         if room <= 0:
             return self._placed(at, floor)
         # Nearing the cap, every call's allowed risk shrinks with the room left.
@@ -351,7 +373,6 @@ class Predictive(Progressive):
         abandonments have run from forecasts, meets the setpoint; short of budget, half the
         cap, so the budget grows back."""
         self.expected += added_loss
-        self.predicted_loss += added_loss
         self.forecast_loss += added_loss
         self.forecast_answers += added_answers
         goal = self.setpoint
@@ -505,6 +526,7 @@ class Predictive(Progressive):
     # in-flight bookkeeping ------------------------------------------------------------
     def _placed(self, at: float, n: int) -> int:
         if n > 0:
+            self.model.observe_placed(at, n)
             if self.place_times and self.place_times[-1] == at:
                 self.place_counts[at] += n
             else:

@@ -83,6 +83,9 @@ class TrueModel:
     def observe_handle(self, handle_seconds):
         pass
 
+    def observe_placed(self, at, count):
+        pass
+
     def refresh(self, at, busy_elapsed=()):
         self.at = at
 

@@ -15,7 +15,8 @@ def warmed(answer_rate=0.3, handle=100.0, seed=7):
     for i in range(1200):
         placed = i * 0.5
         if rng.random() < answer_rate:
-            pacer.on_dial_result(placed + rng.uniform(5, 25), "human", 0.0 + rng.uniform(5, 25))
+            ring = rng.uniform(5, 25)
+            pacer.on_dial_result(placed + ring, "human", ring)
         else:
             pacer.on_dial_result(placed + 25, rng.choice(["no-answer", "busy", "machine"]), 25.0)
     for _ in range(300):
@@ -29,7 +30,8 @@ def test_every_mode_answers_a_non_negative_int():
         pacer.on_dial_result(1.0, "busy", 1.0)
         pacer.on_human_answer(2.0, True, 0.0)
         pacer.on_agent_free(3.0, 120.0)
-        for ready, busy, dialing in [(0, [], 0), (5, [10.0, 200.0], 0), (2, [], 9), (50, [1.0] * 50, 3)]:
+        states = [(0, [], 0), (5, [10.0, 200.0], 0), (2, [], 9), (50, [1.0] * 50, 3)]
+        for ready, busy, dialing in states:
             n = pacer.calls_to_place(4.0, ready, busy, dialing)
             assert isinstance(n, int) and n >= 0
 
