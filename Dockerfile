@@ -10,4 +10,4 @@ RUN useradd --system --home /srv/omnivox omnivox \
     && chown -R omnivox /srv/omnivox
 USER omnivox
 EXPOSE 5000
-CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:5000", "--workers", "1", "--threads", "64", "--timeout", "60"]
+CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:5000", "--workers", "1", "--threads", "256", "--timeout", "60"]
