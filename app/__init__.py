@@ -62,10 +62,11 @@ def _register_blueprints(app: Flask) -> None:
     from app.calls.routes import blp as calls_blp
     from app.extensions import api
     from app.health.routes import bp as health_bp
+    from app.interactions.routes import blp as interactions_blp
     from app.telephony.webhooks import bp as twilio_bp
     from app.users.routes import blp as users_blp
 
-    for blp in (auth_blp, users_blp, audit_blp, calls_blp, agents_blp):
+    for blp in (auth_blp, users_blp, audit_blp, calls_blp, agents_blp, interactions_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
     app.register_blueprint(twilio_bp)
