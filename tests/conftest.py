@@ -152,3 +152,16 @@ def login_as(app, users):
         return client
 
     return _login
+
+
+@pytest.fixture
+def signed_in(app):
+    """signed_in(test_user) -> an ApiClient signed in as that user."""
+
+    def _sign_in(user) -> ApiClient:
+        client = ApiClient(app.test_client())
+        assert client.login(user.username, user.password).status_code == 200
+        client.user = user
+        return client
+
+    return _sign_in

@@ -81,20 +81,6 @@ def floor(app, users):
 
 
 @pytest.fixture
-def signed_in(app):
-    """signed_in(test_user) -> an ApiClient signed in as that user."""
-    from tests.helpers import ApiClient
-
-    def _sign_in(user) -> ApiClient:
-        client = ApiClient(app.test_client())
-        assert client.login(user.username, user.password).status_code == 200
-        client.user = user
-        return client
-
-    return _sign_in
-
-
-@pytest.fixture
 def tap(app, redis_client):
     tap = QueueTap(redis_client)
     yield tap

@@ -1,0 +1,129 @@
+"""A connected call through to its disposition: wrap-up, then the flags act on the contact."""
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from app.agents import state as agent_state
+from app.calls.models import Call
+from app.calls.state import sweep_unprocessed_events
+from app.contacts.models import Contact
+from app.dnc.models import DncEntry
+from app.extensions import db
+from app.interactions.models import Callback, Interaction
+from tests.agents.factories import assign, make_call, make_campaign, make_disposition
+from tests.calls.factories import post_signed, status_form
+
+NY = ZoneInfo("America/New_York")
+
+
+@pytest.fixture
+def connected(app, client, users, signed_in):
+    """An agent signed in and talking to a contact (in New York) through the real webhooks."""
+    agent = users.create("agent")
+    with app.app_context():
+        campaign = make_campaign()
+        assign(agent.id, campaign.id)
+        for code, flags in [("SALE", dict(is_sale=True, is_final=True)), ("DNC", dict(is_dnc=True, is_final=True)),
+                            ("CALLBACK", dict(is_callback=True)), ("NO_DECISION", {})]:
+            disposition = make_disposition(campaign.id, code)
+            for flag, value in flags.items():
+                setattr(disposition, flag, value)
+        db.session.commit()
+        campaign_id = campaign.id
+    console = signed_in(agent)
+    assert console.post("/api/agents/me/state", json={"state": "ready", "campaign_id": campaign_id}).status_code == 200
+    with app.app_context():
+        call = make_call(campaign_id)
+        call.status, call.call_sid = "ringing", f"CA{call.id:032d}"
+        db.session.get(Contact, call.contact_id).timezone = "America/New_York"
+        db.session.commit()
+        call_id, sid = call.id, call.call_sid
+    post_signed(client, app, f"/twilio/voice?attempt={call_id}", {"CallSid": sid, "CallStatus": "in-progress"})
+    with app.app_context():
+        interaction_id = db.session.scalar(select(Interaction.id).where(Interaction.call_id == call_id))
+    return console, campaign_id, call_id, sid, interaction_id
+
+
+def _hang_up(app, client, call_id, sid):
+    form = status_form(sid, "completed", 3, CallDuration=42)
+    assert post_signed(client, app, f"/twilio/status?attempt={call_id}", form).status_code == 204
+    with app.app_context():
+        sweep_unprocessed_events(older_than_seconds=0)
+
+
+def _contact(app, call_id):
+    with app.app_context():
+        return db.session.get(Contact, db.session.get(Call, call_id).contact_id)
+
+
+def test_hang_up_puts_the_agent_in_wrap_up_and_a_sale_closes_the_contact(app, client, connected):
+    console, _, call_id, sid, interaction_id = connected
+    _hang_up(app, client, call_id, sid)
+    with app.app_context():
+        assert agent_state.snapshot(console.user.id)["state"] == "wrap-up"
+    response = console.post(f"/api/interactions/{interaction_id}/disposition", json={"code": "SALE", "notes": "Yes!"})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["talk_seconds"] >= 0 and body["wrap_seconds"] >= 0 and body["notes"] == "Yes!"
+    assert _contact(app, call_id).status == "done"
+    with app.app_context():
+        assert agent_state.snapshot(console.user.id)["state"] == "ready"
+    again = console.post(f"/api/interactions/{interaction_id}/disposition", json={"code": "SALE"})
+    assert again.status_code == 409
+
+
+def test_dnc_disposition_adds_the_number_at_once(app, client, connected):
+    console, _, call_id, sid, interaction_id = connected
+    _hang_up(app, client, call_id, sid)
+    console.post(f"/api/interactions/{interaction_id}/disposition", json={"code": "DNC", "then": "ready"})
+    contact = _contact(app, call_id)
+    assert contact.status == "dnc"
+    with app.app_context():
+        entry = db.session.scalar(select(DncEntry).where(DncEntry.phone_e164 == contact.phone_e164))
+        assert entry.campaign_id is None and entry.source == "disposition"
+
+
+def test_callback_must_fall_inside_the_contacts_calling_hours(app, client, connected):
+    console, _, call_id, sid, interaction_id = connected
+    _hang_up(app, client, call_id, sid)
+    tomorrow = datetime.now(NY).date() + timedelta(days=1)
+    too_early = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 7, 30, tzinfo=NY)
+    refused = console.post(f"/api/interactions/{interaction_id}/disposition",
+                           json={"code": "CALLBACK", "callback_at": too_early.isoformat()})
+    assert refused.status_code == 422
+    assert "calling hours" in refused.get_json()["error"]["fields"]["callback_at"][0]
+    missing = console.post(f"/api/interactions/{interaction_id}/disposition", json={"code": "CALLBACK"})
+    assert missing.status_code == 422
+    good = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 10, 0, tzinfo=NY)
+    ok = console.post(f"/api/interactions/{interaction_id}/disposition",
+                      json={"code": "CALLBACK", "callback_at": good.isoformat()})
+    assert ok.status_code == 200
+    contact = _contact(app, call_id)
+    assert contact.status == "callback" and contact.next_due_at == good.astimezone(timezone.utc)
+    with app.app_context():
+        callback = db.session.scalar(select(Callback).where(Callback.contact_id == contact.id))
+        assert callback.due_at == good and callback.agent_id == console.user.id
+
+
+def test_an_undecided_contact_is_retried_later(app, client, connected):
+    console, _, call_id, sid, interaction_id = connected
+    _hang_up(app, client, call_id, sid)
+    console.post(f"/api/interactions/{interaction_id}/disposition", json={"code": "NO_DECISION", "then": "paused",
+                                                                       "pause_code": None})
+    contact = _contact(app, call_id)
+    assert contact.status == "retry" and contact.next_due_at is not None
+
+
+def test_unknown_code_and_another_agents_interaction(app, client, connected, users, signed_in):
+    console, _, call_id, sid, interaction_id = connected
+    unknown = console.post(f"/api/interactions/{interaction_id}/disposition", json={"code": "NOPE"})
+    assert unknown.status_code == 422 and "code" in unknown.get_json()["error"]["fields"]
+    stranger = signed_in(users.create("agent"))
+    assert stranger.get(f"/api/interactions/{interaction_id}").status_code == 404
+    assert stranger.post(f"/api/interactions/{interaction_id}/disposition", json={"code": "SALE"}).status_code == 404
+    assert console.get(f"/api/interactions/{interaction_id}").status_code == 200
+    mine = console.get("/api/interactions").get_json()
+    assert [i["id"] for i in mine["items"]] == [interaction_id]
+    assert stranger.get("/api/interactions").get_json()["items"] == []
