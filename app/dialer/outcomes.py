@@ -41,7 +41,7 @@ def apply_call_outcome(contact: Contact, campaign: Campaign, outcome: str, *, ab
 def after_call(call) -> None:
     """Everything a finished attempt sets in motion (runs once, in the finishing transaction):
     the contact's next attempt, the agent's wrap-up, and the pacer's dial result."""
-    from app.agents.routing import end_call
+    from app.agents.routing import end_call, release_reservation
     from app.calls.services import outcome_for
     from app.common.redis import get_redis
     from app.common.timeutil import utcnow
@@ -59,5 +59,7 @@ def after_call(call) -> None:
     if call.agent_id is not None and call.connected_at is not None:
         end_talk(call, now)
         end_call(call.agent_id, call.id, now)
+    elif call.agent_id is not None and call.kind in ("preview", "manual"):
+        release_reservation(call.agent_id, call.id, now)  # the agent's own dial was not answered
     if campaign is not None and call.kind == "auto":
         record_dial_result(get_redis(), campaign.id, now.timestamp(), outcome, call.ring_seconds or 0.0)

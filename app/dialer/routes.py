@@ -3,6 +3,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from app.auth.security import roles_required
+from app.dialer import preview
 from app.campaigns.access import get_campaign
 from app.common.redis import get_redis
 from app.dialer.dialing import held_at_dial_key
@@ -35,3 +36,54 @@ def queue_status(campaign_id):
     held_at_dial = {k: int(v) for k, v in get_redis().hgetall(held_at_dial_key(campaign.id)).items()}
     return {"campaign_id": campaign.id, "status": campaign.status, "dial_mode": campaign.dial_mode,
             "dialing": calls_dialing(campaign.id), "held_at_dial": held_at_dial, **depth}
+
+
+class PreviewContactSchema(Schema):
+    id = fields.Integer()
+    campaign_id = fields.Integer()
+    phone_e164 = fields.String()
+    alt_phones = fields.List(fields.String())
+    first_name = fields.String()
+    last_name = fields.String()
+    email = fields.String(allow_none=True)
+    custom_fields = fields.Dict()
+    timezone = fields.String(allow_none=True)
+    attempts = fields.Integer()
+    last_outcome = fields.String(allow_none=True)
+
+
+class PreviewNextSchema(Schema):
+    contact = fields.Nested(PreviewContactSchema, allow_none=True,
+                            metadata={"description": "null when no contact may be called now"})
+
+
+class DialedSchema(Schema):
+    call_id = fields.Integer()
+
+
+@blp.route("/<int:campaign_id>/preview/next", methods=["POST"])
+@blp.response(200, PreviewNextSchema)
+@roles_required("agent")
+def preview_next(campaign_id):
+    """Preview mode: hold the next contact for this agent to look at before dialling."""
+    return {"contact": preview.next_preview(current_user, campaign_id)}
+
+
+@blp.route("/<int:campaign_id>/preview/<int:contact_id>/dial", methods=["POST"])
+@blp.response(202, DialedSchema)
+@roles_required("agent")
+def preview_dial(campaign_id, contact_id):
+    """Dial the previewed contact (every calling rule is checked again now)."""
+    from workers.dial import place_call
+
+    call_id = preview.dial_preview(current_user, campaign_id, contact_id)
+    place_call.delay(call_id)
+    return {"call_id": call_id}
+
+
+@blp.route("/<int:campaign_id>/preview/<int:contact_id>/skip", methods=["POST"])
+@blp.response(204)
+@roles_required("agent")
+def preview_skip(campaign_id, contact_id):
+    """Pass on the previewed contact; it comes round again in an hour."""
+    preview.skip_preview(current_user, campaign_id, contact_id)
