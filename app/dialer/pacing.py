@@ -344,7 +344,7 @@ class Predictive(Progressive):
             # Abandonments the period can still absorb, less a reserve for calls in flight.
             budget = self.abandon_target * answers - lost
             owed = pending * self.calibration()
-            room = (budget - 1.0 - 2.0 * owed) / (1.5 + 3.0 * owed)
+            room = (budget - 1.0 - 2.0 * owed) / (3.0 + 4.0 * owed)
         self._decay(at)
         while self.recent and at - self.recent[0][0] > 30.0:
             self.recent.popleft()
