@@ -108,13 +108,14 @@ def ctx_free_port():
     return free_port()
 
 
-def test_voice_bridges_a_person_into_the_calls_conference(app, client, call_id):
+def test_voice_answers_a_person_with_twiml_and_stores_the_answer(app, client, call_id):
+    """With no agent ready the person hears the safe-harbour message (routing: tests/dialer)."""
     form = {"CallSid": "CA-voice", "CallStatus": "in-progress", "To": "+12025550111"}
     response = post_signed(client, app, f"/twilio/voice?attempt={call_id}", form)
     assert response.status_code == 200
     assert response.mimetype == "text/xml"
     body = response.get_data(as_text=True)
-    assert f">call-{call_id}</Conference>" in body
+    assert "<Gather" in body and f"opt-out?attempt={call_id}" in body
     assert [e.kind for e in _events(app, call_sid="CA-voice")] == ["voice"]
 
 
