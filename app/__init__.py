@@ -52,6 +52,7 @@ def create_app(config=None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.agents.directory_routes import blp as agents_blp
     from app.audit.routes import blp as audit_blp
     from app.auth.routes import blp as auth_blp
     from app.campaigns.code_routes import blp as codes_blp
@@ -63,7 +64,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.users.routes import blp as users_blp
 
     for blp in (auth_blp, users_blp, audit_blp, campaigns_blp, codes_blp, contacts_blp,
-                dnc_blp):
+                dnc_blp, agents_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
 
