@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from psycopg.types.json import Jsonb
@@ -21,8 +22,7 @@ from app.campaigns.models import Campaign
 from app.common.timeutil import utcnow
 from app.contacts import csvfile
 from app.contacts.models import Contact, ImportJob, ImportRejection
-from app.contacts.phones import format_e164, parse_phone, timezone_for_number
-from app.dnc.services import dnc_numbers_among
+from app.contacts.phones import contact_timezone, format_e164, parse_phone
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def contact_row(fields: list[str], idx: dict, region: str) -> tuple:
     if len(state) > 64 or len(postal) > 16:
         raise RowError("state or postal code: too long")
     try:
-        zone = timezone_for_number(number, _cell(fields, idx["timezone"]), state, postal)
+        zone = contact_timezone(phone, _cell(fields, idx["timezone"]), state, postal)
     except ValueError as exc:
         raise RowError(f"timezone: {exc}") from None
     custom = {name: fields[i] for name, i in idx["custom"] if fields[i] != ""}
@@ -112,21 +112,22 @@ def run_contact_import(job_id: int) -> ImportJob | None:
         return job
     if job.status == "running":  # a worker died mid-way: start again from a clean slate
         discard_job_rows(job)
-    campaign = db.session.get(Campaign, job.campaign_id)
+    region = db.session.get(Campaign, job.campaign_id).default_region
+    header = job.column_map["header"]
+    idx = column_indexes(header, job.column_map["columns"])
     job.status, job.started_at, job.error = "running", utcnow(), None
     job.rows_read = job.imported = job.rejected = job.duplicates = job.dnc_skipped = 0
     db.session.commit()
     line = 0
+    writer = BatchWriter(job)
     try:
         with csvfile.open_csv(job.stored_path) as fh:
-            header = job.column_map["header"]
-            idx = column_indexes(header, job.column_map["columns"])
             batch = Batch()
             for line, fields, problem in csvfile.records(fh, len(header)):
                 batch.read += 1
                 if problem is None:
                     try:
-                        row = contact_row(fields, idx, campaign.default_region)
+                        row = contact_row(fields, idx, region)
                     except RowError as exc:
                         problem = str(exc)
                 if problem is not None:
@@ -138,49 +139,98 @@ def run_contact_import(job_id: int) -> ImportJob | None:
                     batch.seen[row[0]] = line
                     batch.rows.append((line, *row))
                 if batch.read >= BATCH_ROWS:
-                    _land(job, batch)
+                    writer.submit(batch)
                     batch = Batch()
-            _land(job, batch)
+            writer.submit(batch)
+            writer.finish()
     except (UnicodeDecodeError, OSError, csv.Error) as exc:
+        writer.abandon()
         db.session.rollback()
         return _fail(job_id, f"The file is broken after line {line}: {exc}. Nothing was imported.")
+    except BaseException:
+        writer.abandon()
+        raise
     job.status, job.finished_at = "done", utcnow()
     db.session.commit()
     csvfile.discard(job.stored_path)
     return job
 
 
-def _land(job: ImportJob, batch: Batch) -> None:
-    """Insert one batch, record its skips, and commit the job's progress."""
-    if not batch.read:
-        return
-    dnc = dnc_numbers_among([r[1] for r in batch.rows], job.campaign_id)
+class BatchWriter:
+    """Writes batches on a helper thread so the database works while the next batch is parsed.
+
+    The thread only runs SQL on the session's own connection (never the ORM); the caller's
+    thread touches the session only between batches, when the thread is idle, to record the
+    counts and commit. So one connection and one transaction, as in any other service.
+    """
+
+    def __init__(self, job: ImportJob):
+        self.job = job
+        self.job_id, self.campaign_id = job.id, job.campaign_id
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"import-{job.id}")
+        self.pending: tuple[Future, Batch] | None = None
+
+    def submit(self, batch: Batch) -> None:
+        self._collect()
+        if batch.read:
+            connection = db.session.connection().connection.driver_connection
+            self.pending = (self.pool.submit(_write_batch, connection, self.job_id, self.campaign_id, batch), batch)
+
+    def _collect(self) -> None:
+        """Wait for the batch in flight, then count it and commit the progress."""
+        if self.pending is None:
+            return
+        future, batch = self.pending
+        self.pending = None
+        inserted = future.result()
+        counts = {"invalid": 0, "duplicate": 0, "dnc": 0}
+        for rejection in batch.rejections:
+            counts[rejection[1]] += 1
+        job = self.job
+        job.rows_read += batch.read
+        job.imported += inserted
+        job.rejected += counts["invalid"]
+        job.duplicates += counts["duplicate"]
+        job.dnc_skipped += counts["dnc"]
+        db.session.commit()
+
+    def finish(self) -> None:
+        self._collect()
+        self.pool.shutdown()
+
+    def abandon(self) -> None:
+        if self.pending is not None:
+            try:
+                self.pending[0].result()
+            except Exception:  # noqa: BLE001 - the import is failing anyway; its cause is reported
+                pass
+            self.pending = None
+        self.pool.shutdown()
+
+
+def _write_batch(connection, job_id: int, campaign_id: int, batch: Batch) -> int:
+    """DNC check, insert and skipped-row report of one batch; returns how many were inserted."""
+    cursor = connection.cursor()
+    cursor.execute("SELECT phone_e164 FROM dnc_entries WHERE phone_e164 = ANY(%s) "
+                   "AND (campaign_id IS NULL OR campaign_id = %s)", ([r[1] for r in batch.rows], campaign_id))
+    dnc = {r[0] for r in cursor.fetchall()}
     rows = []
     for row in batch.rows:
         if row[1] in dnc:
             batch.rejections.append((row[0], "dnc", "the number is on a do-not-call list", ""))
         else:
             rows.append(row)
-    cursor = db.session.connection().connection.driver_connection.cursor()
-    inserted = _insert(cursor, job, rows)
+    inserted = _insert(cursor, job_id, campaign_id, rows)
     for row in rows:
         if row[1] not in inserted:
             batch.rejections.append((row[0], "duplicate", "the number is already in the campaign", ""))
     with cursor.copy("COPY import_rejections (import_job_id, line, kind, reason, raw) FROM STDIN") as copy:
         for line, kind, reason, raw in batch.rejections:
-            copy.write_row((job.id, line, kind, reason, raw))
-    counts = {"invalid": 0, "duplicate": 0, "dnc": 0}
-    for rejection in batch.rejections:
-        counts[rejection[1]] += 1
-    job.rows_read += batch.read
-    job.imported += len(inserted)
-    job.rejected += counts["invalid"]
-    job.duplicates += counts["duplicate"]
-    job.dnc_skipped += counts["dnc"]
-    db.session.commit()
+            copy.write_row((job_id, line, kind, reason, raw))
+    return len(inserted)
 
 
-def _insert(cursor, job: ImportJob, rows: list[tuple]) -> set[str]:
+def _insert(cursor, job_id: int, campaign_id: int, rows: list[tuple]) -> set[str]:
     if not rows:
         return set()
     cursor.execute(
@@ -188,7 +238,7 @@ def _insert(cursor, job: ImportJob, rows: list[tuple]) -> set[str]:
         "alt_phones text[], first_name text, last_name text, email text, custom_fields jsonb, "
         "timezone text, region text, postal_code text)"
     )
-    with cursor.copy(f"COPY contact_import_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
+    with cursor.copy(f"COPY contact_import_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types(STAGE_TYPES)
         for row in rows:
             copy.write_row(row)
@@ -198,7 +248,7 @@ def _insert(cursor, job: ImportJob, rows: list[tuple]) -> set[str]:
         "SELECT %s, %s, phone_e164, alt_phones, first_name, last_name, email, custom_fields, "
         "timezone, region, postal_code FROM contact_import_stage ORDER BY line "
         "ON CONFLICT (campaign_id, phone_e164) DO NOTHING RETURNING phone_e164",
-        (job.campaign_id, job.id),
+        (campaign_id, job_id),
     )
     inserted = {r[0] for r in cursor.fetchall()}
     cursor.execute("TRUNCATE contact_import_stage")

@@ -7,7 +7,7 @@ from app.audit import services as audit
 from app.campaigns import access
 from app.common.pagination import paginate
 from app.contacts.models import Contact
-from app.contacts.phones import format_e164, normalize_phone, parse_phone, timezone_for_number
+from app.contacts.phones import contact_timezone, format_e164, normalize_phone, parse_phone
 from app.dnc.services import is_dnc
 from app.errors import ApiError
 from app.extensions import db
@@ -58,7 +58,7 @@ def create_contact(user, campaign_id: int, data: dict) -> Contact:
         except ValueError as exc:
             problems.setdefault("alt_phones", []).append(str(exc))
     try:
-        zone = timezone_for_number(number, data.get("timezone"), data.get("region"), data.get("postal_code"))
+        zone = contact_timezone(phone, data.get("timezone"), data.get("region"), data.get("postal_code"))
     except ValueError as exc:
         problems["timezone"] = [str(exc)]
     if problems:
