@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import delete
 
 from app.campaigns.models import Campaign
+from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.contacts import csvfile
 from app.contacts.models import Contact, ImportJob, ImportRejection
@@ -106,7 +108,39 @@ def _raw(fields: list[str] | None) -> str:
 
 
 def run_contact_import(job_id: int) -> ImportJob | None:
-    """Run (or re-run after a crash) the import job `job_id`. Idempotent once finished."""
+    """Run (or re-run after a crash) the import job `job_id`. Idempotent once finished.
+
+    A redelivered task finds the job locked by the worker still running it and leaves it be.
+    """
+    lock = JobLock(job_id)
+    if not lock.acquire():
+        return db.session.get(ImportJob, job_id)
+    try:
+        return _run_contact_import(job_id, lock)
+    finally:
+        lock.release()
+
+
+class JobLock:
+    """One worker per import job: a Redis key with a token, kept alive batch by batch."""
+
+    TTL = 300
+    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+    def __init__(self, job_id: int):
+        self.key, self.token = f"import:lock:{job_id}", secrets.token_hex(8)
+
+    def acquire(self) -> bool:
+        return bool(get_redis().set(self.key, self.token, nx=True, ex=self.TTL))
+
+    def refresh(self) -> None:
+        get_redis().expire(self.key, self.TTL)
+
+    def release(self) -> None:
+        get_redis().eval(self._RELEASE, 1, self.key, self.token)
+
+
+def _run_contact_import(job_id: int, lock: JobLock) -> ImportJob | None:
     job = db.session.get(ImportJob, job_id)
     if job is None or job.kind != "contacts" or job.status in ("done", "failed"):
         return job
@@ -140,6 +174,7 @@ def run_contact_import(job_id: int) -> ImportJob | None:
                     batch.rows.append((line, *row))
                 if batch.read >= BATCH_ROWS:
                     writer.submit(batch)
+                    lock.refresh()
                     batch = Batch()
             writer.submit(batch)
             writer.finish()

@@ -194,3 +194,15 @@ def test_running_the_task_twice_imports_once(app, login_as, setup):
     import_contacts(job_id)
     job = client.get(f"/api/imports/{job_id}").get_json()
     assert (job["status"], job["imported"]) == ("done", 1)
+
+
+def test_a_job_another_worker_holds_is_left_alone(app, login_as, setup, redis_client):
+    _, cid = setup
+    client = login_as("admin")
+    job_id = _upload(client, cid, "phone\n2125550141\n").get_json()["id"]
+    redis_client.set(f"import:lock:{job_id}", "someone-else", ex=60)
+    with app.app_context():
+        assert run_contact_import(job_id).status == "pending"
+    redis_client.delete(f"import:lock:{job_id}")
+    with app.app_context():
+        assert run_contact_import(job_id).status == "done"
