@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -20,7 +19,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import delete
 
 from app.campaigns.models import Campaign
-from app.common.redis import get_redis
+from app.common.locks import TokenLock
 from app.common.timeutil import utcnow
 from app.contacts import csvfile
 from app.contacts.models import Contact, ImportJob, ImportRejection
@@ -112,7 +111,7 @@ def run_contact_import(job_id: int) -> ImportJob | None:
 
     A redelivered task finds the job locked by the worker still running it and leaves it be.
     """
-    lock = JobLock(job_id)
+    lock = TokenLock(f"import:lock:{job_id}", ttl=300)
     if not lock.acquire():
         return db.session.get(ImportJob, job_id)
     try:
@@ -121,26 +120,7 @@ def run_contact_import(job_id: int) -> ImportJob | None:
         lock.release()
 
 
-class JobLock:
-    """One worker per import job: a Redis key with a token, kept alive batch by batch."""
-
-    TTL = 300
-    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
-
-    def __init__(self, job_id: int):
-        self.key, self.token = f"import:lock:{job_id}", secrets.token_hex(8)
-
-    def acquire(self) -> bool:
-        return bool(get_redis().set(self.key, self.token, nx=True, ex=self.TTL))
-
-    def refresh(self) -> None:
-        get_redis().expire(self.key, self.TTL)
-
-    def release(self) -> None:
-        get_redis().eval(self._RELEASE, 1, self.key, self.token)
-
-
-def _run_contact_import(job_id: int, lock: JobLock) -> ImportJob | None:
+def _run_contact_import(job_id: int, lock: TokenLock) -> ImportJob | None:
     job = db.session.get(ImportJob, job_id)
     if job is None or job.kind != "contacts" or job.status in ("done", "failed"):
         return job
