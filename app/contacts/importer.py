@@ -162,9 +162,12 @@ def _run_contact_import(job_id: int, lock: TokenLock) -> ImportJob | None:
         writer.abandon()
         db.session.rollback()
         return _fail(job_id, f"The file is broken after line {line}: {exc}. Nothing was imported.")
-    except BaseException:
+    except Exception:
         writer.abandon()
-        raise
+        db.session.rollback()
+        log.exception("import job %s stopped on an unexpected error", job_id)
+        return _fail(job_id, f"The import stopped on an unexpected error after line {line}. "
+                             "Nothing was imported; try again or ask an administrator.")
     job.status, job.finished_at = "done", utcnow()
     db.session.commit()
     csvfile.discard(job.stored_path)
