@@ -91,6 +91,12 @@ def cpu_seconds() -> float:
 
 
 def peak_rss_mb() -> float:
+    """This process's own high-water RSS. (getrusage's ru_maxrss would carry the parent's peak
+    over fork and exec, hiding the child's.)"""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
