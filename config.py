@@ -40,6 +40,7 @@ class Config:
     """Production configuration built from an environment mapping."""
 
     TESTING = False
+    _log_json_default = True
     API_TITLE = "Omnivox API"
     API_VERSION = "1"
     OPENAPI_VERSION = "3.0.3"
@@ -98,6 +99,13 @@ class Config:
         self.UPLOAD_DIR = env.get("UPLOAD_DIR") or os.path.join(os.getcwd(), "instance", "uploads")
         self.IMPORT_MAX_BYTES = int(env.get("IMPORT_MAX_BYTES") or 50 * 1024 * 1024)
 
+        # Observability: JSON log lines on stdout; /metrics for loopback or this bearer token.
+        self.LOG_JSON = _flag(env.get("LOG_JSON"), self._log_json_default)
+        self.LOG_LEVEL = (env.get("LOG_LEVEL") or "INFO").upper()
+        self.METRICS_TOKEN = env.get("METRICS_TOKEN") or None
+        if self.METRICS_TOKEN is not None and len(self.METRICS_TOKEN) < 24:
+            raise ConfigError("METRICS_TOKEN must be at least 24 characters of random data")
+
         # Rate-limit tiers (limits strings, e.g. "300 per minute").
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL
         self.RATELIMIT_KEY_PREFIX = "omnivox-rl"
@@ -124,7 +132,21 @@ class Config:
             },
             "broker_connection_retry_on_startup": True,
             "worker_prefetch_multiplier": 4,
-            "beat_schedule": {},
+            "beat_schedule": {
+                # Callbacks stored while the broker was down are applied within seconds.
+                "telephony-sweep-unprocessed-events": {
+                    "task": "workers.telephony.sweep_unprocessed_events",
+                    "schedule": 10.0,
+                },
+                "agents-expire-reservations": {
+                    "task": "workers.telephony.expire_agent_reservations", "schedule": 1.0,
+                    "options": {"expires": 5},
+                },
+                "agents-disconnect-silent": {
+                    "task": "workers.default.disconnect_silent_agents", "schedule": 5.0,
+                    "options": {"expires": 10},
+                },
+            },
         }
 
 
@@ -132,6 +154,7 @@ class TestConfig(Config):
     """Configuration for the test suite: same rules, cheaper password hashing."""
 
     TESTING = True
+    _log_json_default = False  # pytest captures plain records; tests opt in to JSON
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8 * 1024
     ARGON2_PARALLELISM = 1

@@ -8,6 +8,7 @@ import time
 from flask import Flask, jsonify
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,15 @@ def _handle_http(exc: HTTPException):
     return error_response(status, message, CODES.get(status, "error"), headers=headers)
 
 
+def _handle_data_error(exc: DataError):
+    """PostgreSQL refused a value (an id past the integer range, say): the input's fault, not ours."""
+    from app.extensions import db
+
+    db.session.rollback()
+    log.info("database refused a value: %s", getattr(exc, "orig", exc))
+    return error_response(422, "A value is out of range or malformed", "validation_error")
+
+
 def _handle_unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
         return _handle_http(exc)
@@ -102,5 +112,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(RateLimitExceeded, _handle_rate_limited)
     app.register_error_handler(CSRFError, _handle_csrf)
     app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(DataError, _handle_data_error)
     app.register_error_handler(InternalServerError, _handle_unexpected)
     app.register_error_handler(Exception, _handle_unexpected)

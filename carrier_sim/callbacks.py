@@ -13,11 +13,11 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-import requests
 from twilio.request_validator import RequestValidator
 
 from carrier_sim.calls import SimCall
 from carrier_sim.config import SimConfig
+from carrier_sim.webhook_http import WebhookClient, WebhookConnectionError, WebhookResponse
 
 log = logging.getLogger("carrier_sim.callbacks")
 USER_AGENT = "TwilioProxy/1.1"
@@ -112,25 +112,20 @@ class WebhookSender:
         shard = zlib.crc32(delivery.call.sid.encode()) % len(self._queues)
         self._queues[shard].put(delivery)
 
-    def post_form(self, url: str, params: dict[str, str]) -> requests.Response:
-        """A signed form POST from the calling thread (used for TwiML fetches)."""
+    def post_form(self, url: str, params: dict[str, str],
+                  read_body: bool = True) -> WebhookResponse:
+        """A signed form POST from the calling thread, on that thread's connections."""
         config = self._config()
         headers = {"X-Twilio-Signature": sign(config.auth_token, url, params),
                    "User-Agent": USER_AGENT,
                    "Content-Type": "application/x-www-form-urlencoded",
                    "Accept": "text/xml, application/xml, */*"}
-        return self._session().post(url, data=params, headers=headers,
-                                    timeout=config.callback_timeout_seconds,
-                                    allow_redirects=False)
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = WebhookClient(config.callback_timeout_seconds)
+        return client.post(url, params, headers, read_body)
 
     # -- worker ----------------------------------------------------------------
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.trust_env = False  # loopback webhooks must not go through a proxy
-        return session
-
     def _work(self, q: queue.SimpleQueue) -> None:
         while True:
             delivery = q.get()
@@ -142,10 +137,9 @@ class WebhookSender:
         config = self._config()
         kind = delivery.kind
         try:
-            response = self.post_form(delivery.url, delivery.params)
-            http_status = response.status_code
-            response.close()
-        except requests.RequestException as exc:
+            http_status = self.post_form(delivery.url, delivery.params,
+                                         read_body=False).status_code
+        except WebhookConnectionError as exc:
             http_status = None
             log.debug("%s callback to %s failed: %s", kind, delivery.url, exc)
         self._record(delivery, http_status)

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import math
+import random
 import threading
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -14,8 +14,13 @@ API_VERSION = "2010-04-01"
 TERMINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 
+# Not uuid4: with the sender threads busy, its os.urandom call cost milliseconds per
+# create in profiles here; sids need to be unique, not secret.
+_sid_random = random.Random()
+
+
 def new_sid(prefix: str) -> str:
-    return prefix + uuid.uuid4().hex
+    return f"{prefix}{_sid_random.getrandbits(128):032x}"
 
 
 def rfc2822(ts: float | None) -> str | None:
@@ -131,6 +136,11 @@ class SimCall:
             "duration": self.duration, "connected_to": self.connected_to,
             "history": list(self.history), "callbacks": list(self.callbacks),
             "errors": list(self.errors), "twiml_fetches": self.twiml_fetches,
+            "request": {"url": self.url, "status_callback": self.status_callback,
+                        "status_events": sorted(self.status_events), "timeout": self.timeout,
+                        "machine_detection": self.machine_detection,
+                        "async_amd": self.async_amd, "amd_callback": self.amd_callback,
+                        "record": self.record, "recording_callback": self.recording_callback},
         }
 
 
@@ -145,30 +155,36 @@ class CallStore:
     """All calls by sid, plus how many create requests each To number got."""
 
     def __init__(self) -> None:
+        # The engine's lock for call state. The create path stays off it: a
+        # request thread waiting behind the scheduler costs more than the work.
         self.lock = threading.RLock()
+        self._count_lock = threading.Lock()
         self.calls: dict[str, SimCall] = {}
         self.create_requests_by_to: Counter[str] = Counter()
 
     def add(self, call: SimCall) -> None:
-        with self.lock:
-            self.calls[call.sid] = call
+        self.calls[call.sid] = call  # a single dict store is atomic
 
     def get(self, sid: str) -> SimCall | None:
         return self.calls.get(sid)
 
     def count_request(self, to: str) -> None:
-        with self.lock:
+        with self._count_lock:
             self.create_requests_by_to[to] += 1
+
+    def requests_by_to(self) -> dict[str, int]:
+        with self._count_lock:
+            return dict(self.create_requests_by_to)
 
     def snapshot(self, to: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
-            return [c.introspect() for c in self.calls.values() if to is None or c.to == to]
+            calls = list(self.calls.values())
+            return [c.introspect() for c in calls if to is None or c.to == to]
 
     def status_counts(self) -> dict[str, int]:
-        with self.lock:
-            return dict(Counter(c.status for c in self.calls.values()))
+        return dict(Counter(c.status for c in list(self.calls.values())))
 
     def clear(self) -> None:
-        with self.lock:
+        with self.lock, self._count_lock:
             self.calls.clear()
             self.create_requests_by_to.clear()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import random
 import threading
 import time
@@ -10,14 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from carrier_sim.callbacks import Delivery, Stats, WebhookSender
-from carrier_sim.calls import (API_VERSION, CallStore, Plan, SimCall, duration_seconds,
-                               new_sid, rfc2822)
+from carrier_sim import params, twiml_player
+from carrier_sim.calls import CallStore, Plan, SimCall, duration_seconds, new_sid
 from carrier_sim.config import SimConfig
 from carrier_sim.scheduler import Scheduler
-from carrier_sim import twiml_player
 
 log = logging.getLogger("carrier_sim.engine")
-EVENT_STATUS = {"initiated": "initiated", "ringing": "ringing", "answered": "in-progress"}
 
 
 class CallEngine:
@@ -86,6 +83,12 @@ class CallEngine:
               generation: int | None = None) -> None:
         """Run ``fn(*args)`` after simulated seconds unless the call moved on."""
         expected = call.generation if generation is None else generation
+        config = self.config
+        if call.answered_at is not None:  # no call outlives max_call_seconds
+            up = (time.time() - call.answered_at) / config.time_scale
+            if sim_seconds > config.max_call_seconds - up:
+                sim_seconds = max(0.0, config.max_call_seconds - up)
+                fn, args = self.finish, (call, "completed")
 
         def run() -> None:
             with self.lock:
@@ -93,7 +96,7 @@ class CallEngine:
                     return
                 fn(*args)
 
-        self.scheduler.call_later(sim_seconds * self.config.time_scale, run)
+        self.scheduler.call_later(sim_seconds * config.time_scale, run)
 
     # -- creating a call ----------------------------------------------------------
     def place(self, **fields: Any) -> SimCall:
@@ -102,12 +105,13 @@ class CallEngine:
         timeout = fields["timeout"]
         ring = {"busy": config.busy_seconds, "failed": config.fail_seconds,
                 "no-answer": (timeout, timeout)}.get(outcome, config.ring_seconds)
-        plan = Plan(outcome=outcome, queue=self.draw(config.queue_seconds),
-                    dial=self.draw(config.dial_seconds), ring=self.draw(ring),
-                    talk=self.draw(config.machine_message_seconds if outcome == "machine"
-                                   else config.talk_seconds),
-                    amd=self.draw(config.amd_seconds),
-                    answer_delay=self.draw(config.answer_delay_seconds))
+        talk = config.machine_message_seconds if outcome == "machine" else config.talk_seconds
+        with self._rng_lock:  # one acquisition for the whole plan
+            uniform = self._rng.uniform
+            plan = Plan(outcome=outcome, queue=uniform(*config.queue_seconds),
+                        dial=uniform(*config.dial_seconds), ring=uniform(*ring),
+                        talk=uniform(*talk), amd=uniform(*config.amd_seconds),
+                        answer_delay=uniform(*config.answer_delay_seconds))
         if outcome in ("human", "machine") and plan.ring >= timeout:
             plan.outcome, plan.ring = "no-answer", float(timeout)
         call = SimCall(sid=new_sid("CA"), account_sid=config.account_sid, plan=plan, **fields)
@@ -139,8 +143,6 @@ class CallEngine:
         call.set_status("in-progress", call.answered_at)
         self._emit(call, "answered")
         plan = call.plan
-        self.scheduler.call_later(self.config.max_call_seconds * self.config.time_scale,
-                                  self._end_if_live, call)
         if not call.machine_detection:
             self.later(call, plan.answer_delay, self.fetch_twiml, call, call.url)
             return
@@ -172,16 +174,8 @@ class CallEngine:
             return
         call.answered_by, call.amd_done = answered_by, True
         if call.async_amd and call.amd_callback:
-            params = {"AccountSid": call.account_sid, "CallSid": call.sid,
-                      "AnsweredBy": answered_by,
-                      "MachineDetectionDuration": str(int(call.plan.amd * 1000))}
             self.stats.incr("amd_callbacks")
-            self.sender.enqueue(Delivery(call.amd_callback, params, call, "amd"))
-
-    def _end_if_live(self, call: SimCall) -> None:
-        with self.lock:
-            if not call.terminal:
-                self.finish(call, "completed")
+            self.sender.enqueue(Delivery(call.amd_callback, params.amd(call), call, "amd"))
 
     # -- ending a call --------------------------------------------------------------
     def finish(self, call: SimCall, status: str) -> None:
@@ -224,45 +218,18 @@ class CallEngine:
             return True
 
     def _send_recording(self, call: SimCall) -> None:
-        params = {"AccountSid": call.account_sid, "CallSid": call.sid,
-                  "RecordingSid": new_sid("RE"), "RecordingStatus": "completed",
-                  "RecordingDuration": str(call.duration or 0), "RecordingChannels": "1",
-                  "RecordingSource": "OutboundAPI", "ErrorCode": "0",
-                  "RecordingStartTime": rfc2822(call.answered_at)}
-        params["RecordingUrl"] = (f"{self.public_base_url}/{API_VERSION}/Accounts/"
-                                  f"{call.account_sid}/Recordings/{params['RecordingSid']}")
         self.stats.incr("recording_callbacks")
-        self.sender.enqueue(Delivery(call.recording_callback, params, call, "recording"))
+        self.sender.enqueue(Delivery(call.recording_callback,
+                                     params.recording(call, self.public_base_url),
+                                     call, "recording"))
 
     # -- webhooks -------------------------------------------------------------------
     def _emit(self, call: SimCall, event: str) -> None:
         if not call.status_callback or event not in call.status_events:
             return
-        status = EVENT_STATUS.get(event, call.status)
-        params = {"AccountSid": call.account_sid, "CallSid": call.sid,
-                  "From": call.from_, "To": call.to, "Caller": call.from_, "Called": call.to,
-                  "Direction": "outbound-api", "ApiVersion": API_VERSION,
-                  "CallStatus": status, "SequenceNumber": str(call.next_sequence()),
-                  "Timestamp": rfc2822(time.time()),
-                  "CallbackSource": "call-progress-events"}
-        if call.answered_by:
-            params["AnsweredBy"] = call.answered_by
-        if event == "completed":
-            params["CallDuration"] = str(call.duration or 0)
-            params["Duration"] = str(math.ceil((call.duration or 0) / 60))  # billed minutes
         self.stats.incr("status_callbacks")
-        self.sender.send_status(Delivery(call.status_callback, params, call, "status"),
-                                final=event == "completed")
-
-    def voice_params(self, call: SimCall, **extra: str) -> dict[str, str]:
-        params = {"AccountSid": call.account_sid, "CallSid": call.sid,
-                  "From": call.from_, "To": call.to, "Caller": call.from_, "Called": call.to,
-                  "CallStatus": call.status, "Direction": "outbound-api",
-                  "ApiVersion": API_VERSION}
-        if call.answered_by:
-            params["AnsweredBy"] = call.answered_by
-        params.update(extra)
-        return params
+        self.sender.send_status(Delivery(call.status_callback, params.status(call, event),
+                                         call, "status"), final=event == "completed")
 
     def fetch_twiml(self, call: SimCall, url: str | None, **extra: str) -> None:
         """Ask our app what to do next, off the scheduler thread."""
@@ -277,15 +244,15 @@ class CallEngine:
             call.errors.append("too many TwiML fetches")
             self.finish(call, "completed")
             return
-        params = self.voice_params(call, **extra)
         self.stats.incr("twiml_fetches")
-        self._fetch_pool.submit(self._fetch_and_play, call, call.generation, url, params)
+        self._fetch_pool.submit(self._fetch_and_play, call, call.generation, url,
+                                params.voice(call, **extra))
 
     def _fetch_and_play(self, call: SimCall, generation: int, url: str,
-                        params: dict[str, str]) -> None:
+                        form: dict[str, str]) -> None:
         error = None
         try:
-            response = self.sender.post_form(url, params)
+            response = self.sender.post_form(url, form)
             if response.status_code >= 400:
                 error = f"HTTP {response.status_code} from {url}"
             body = response.text

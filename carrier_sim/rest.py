@@ -1,7 +1,9 @@
 """The Twilio-compatible REST API and the ``/_sim`` introspection endpoints."""
 from __future__ import annotations
 
+import io
 import json
+import wave
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
@@ -103,12 +105,16 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
                 raise ApiError(400, 21220, "Call is not in-progress. Cannot redirect.")
         return _json(call.to_json())
 
+    @app.get(f"/{API_VERSION}/Accounts/<account_sid>/Recordings/<recording>")
+    def fetch_recording(account_sid: str, recording: str):
+        # Any recording is a second of silence: enough for a player or a download job.
+        authenticate(account_sid)
+        return Response(_silence_wav(), mimetype="audio/x-wav")
+
     @app.get("/_sim/calls")
     def sim_calls():
-        with engine.store.lock:
-            by_to = dict(engine.store.create_requests_by_to)
         return _json({"calls": engine.store.snapshot(request.args.get("to")),
-                      "create_requests_by_to": by_to})
+                      "create_requests_by_to": engine.store.requests_by_to()})
 
     @app.get("/_sim/calls/<call_sid>")
     def sim_call(call_sid: str):
@@ -144,6 +150,16 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
         return _json({"ok": True})
 
     return app
+
+
+def _silence_wav(seconds: int = 1, rate: int = 8000) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(1)
+        audio.setframerate(rate)
+        audio.writeframes(b"\x80" * rate * seconds)
+    return buffer.getvalue()
 
 
 def _call_fields(form, to: str) -> dict:

@@ -14,7 +14,7 @@ class CreateThrottle:
         self._lock = threading.Lock()
         self._reject_next = 0
         self._epoch = time.monotonic()
-        self._tokens = 0.0
+        self._tokens: float | None = None  # the bucket starts full
         self._refilled = time.monotonic()
 
     def reject_next(self, count: int) -> None:
@@ -34,8 +34,8 @@ class CreateThrottle:
                 return False
             if config.max_cps > 0:
                 capacity = max(1.0, config.max_cps)
-                self._tokens = min(capacity,
-                                   self._tokens + (now - self._refilled) * config.max_cps)
+                tokens = capacity if self._tokens is None else self._tokens
+                self._tokens = min(capacity, tokens + (now - self._refilled) * config.max_cps)
                 self._refilled = now
                 if self._tokens < 1.0:
                     return False

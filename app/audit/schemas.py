@@ -18,7 +18,7 @@ class AuditEntrySchema(Schema):
 
 class AuditArgsSchema(PageArgsSchema):
     action = fields.String(validate=validate.Length(max=64))
-    actor_id = fields.Integer()
+    actor_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     success = fields.Boolean()
 
 

@@ -49,6 +49,8 @@ class RoutingHttpClient(TwilioHttpClient):
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_maxsize)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        if self._base is not None:
+            self.session.trust_env = False  # never send the local simulator via a proxy
 
     def rewrite(self, url: str) -> str:
         if self._base is None:
@@ -139,6 +141,20 @@ class TwilioCarrier(Carrier):
             raise CarrierError(exc.code, exc.msg, exc.status) from exc
         except requests.RequestException as exc:
             raise CarrierError(None, f"carrier unreachable: {exc}", None) from exc
+
+
+def carrier_from_config(config: Mapping[str, Any]) -> TwilioCarrier:
+    """The carrier for an app config (or ``os.environ``).
+
+    ``TWILIO_API_BASE_URL`` (e.g. ``http://127.0.0.1:5055``) points the SDK at
+    the carrier simulator; without it, calls go to Twilio.
+    """
+    missing = [name for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+               if not config.get(name)]
+    if missing:
+        raise RuntimeError(f"set {' and '.join(missing)} to place calls")
+    return TwilioCarrier(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"],
+                         api_base_url=config.get("TWILIO_API_BASE_URL") or None)
 
 
 def _call_info(call) -> CallInfo:

@@ -1,0 +1,343 @@
+"""Prometheus metrics: every name Omnivox exports is defined here, and nowhere else.
+
+Design. The web process and the Celery pools are separate processes (and pools scale to many
+containers), so an in-process counter in a worker would be invisible to the one scrape target,
+`GET /metrics` on the web process. So:
+
+* **Counters that workers bump live in Redis**: one hash, ``omnivox:metrics:counters``; each
+  event is a single ``HINCRBY`` (a pipeline when one event bumps two fields), never a read.
+  They survive worker restarts, are shared by every replica, and the collector reads the hash
+  with one ``HGETALL`` per scrape.
+* **Gauges are computed at scrape time** by a custom collector from the systems of record:
+  agents by state (the ``agents.state`` mirror in PostgreSQL, one ``GROUP BY`` over a small
+  table), dial-queue depth per campaign and Celery queue lengths (Redis, one pipeline), and
+  abandonment per campaign over 24 h and 30 days (``calls`` on the ``(campaign_id,
+  created_at)`` index, only for active and paused campaigns; the 30-day figure is cached for
+  ``SLOW_GAUGE_TTL`` seconds so a scrape every 15 s costs that range scan once a minute).
+* **Latencies are observed in the web process**, where requests happen: the webhook latency
+  histogram (every request to the ``twilio`` blueprint is timed automatically by
+  `app.ops.logging`'s request hooks) and HTTP requests by status class. Run one web process per
+  container (as compose does) and let Prometheus scrape each replica; the Redis-backed series are
+  then the same on every replica, so aggregate them with ``max`` rather than ``sum``.
+
+A scrape never fails because a source is down: each source reports
+``omnivox_metrics_source_up{source}`` 1/0 instead.
+
+Functions other features call (safe anywhere, never raise, one Redis round trip each; inside an
+app context, which every Celery task and request has; outside one they do nothing):
+
+* ``record_call_placed()`` -- the carrier accepted a call create (dial worker).
+* ``record_call_outcome(outcome)`` -- a call reached its outcome: human, machine, no-answer,
+  busy, failed, canceled or abandoned (telephony worker); anything else counts as ``other``.
+* ``record_callback_processed()`` -- one carrier status callback was processed (telephony).
+* ``observe_webhook_latency(seconds, endpoint="status")`` -- already done for every /twilio
+  request by the request hooks; call it only for latencies measured elsewhere in the web process.
+* ``record_pacing_decision(campaign_id, n)`` -- the pacing tick asked campaign ``campaign_id`` for
+  ``n`` calls (dial worker): bumps the decision and requested-calls counters and sets the
+  last-decision gauge.
+
+Where the dial queue lives is the dialer's business: ``set_queue_depth_reader(fn)`` installs
+``fn(redis, campaign_ids) -> {campaign_id: depth}``; until then ``DIAL_QUEUE_KEY`` is read
+(a list, sorted set or set; a missing key is depth 0).
+
+Access: `/metrics` is served to loopback callers, and to anyone presenting
+``Authorization: Bearer <METRICS_TOKEN>`` when that variable is set; everyone else gets 403.
+Behind a reverse proxy on the same host, set TRUSTED_PROXIES (so the caller's real address is
+used) or block /metrics at the proxy.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+
+from flask import current_app, has_app_context
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
+
+COUNTERS_KEY = "omnivox:metrics:counters"
+PACING_LAST_KEY = "omnivox:metrics:pacing_last"
+DIAL_QUEUE_KEY = "dial:queue:{campaign_id}"
+CELERY_QUEUES = ("dial", "telephony", "kpi", "default")
+AGENT_STATES = ("offline", "ready", "reserved", "on-call", "wrap-up", "paused")
+OUTCOMES = ("human", "machine", "no-answer", "busy", "failed", "canceled", "abandoned")
+WEBHOOK_ENDPOINTS = ("voice", "status", "amd", "recording", "opt-out")
+ABANDON_WINDOWS = {"24h": timedelta(hours=24), "30d": timedelta(days=30)}
+SLOW_GAUGE_TTL = 60.0  # seconds a 30-day abandonment figure is reused
+
+# In-process metrics of the web process (registered into each app's registry by init_metrics).
+WEBHOOK_LATENCY = Histogram(
+    "omnivox_webhook_latency_seconds", "Time to answer a carrier webhook, by endpoint",
+    ["endpoint"], registry=None,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0),
+)
+HTTP_REQUESTS = Counter(
+    "omnivox_http_requests", "HTTP requests answered by this web process, by method and status class",
+    ["method", "status"], registry=None,
+)
+
+# --- recording (workers and web) -------------------------------------------------------------
+
+
+def _redis():
+    if not has_app_context():
+        return None
+    return current_app.extensions.get("redis")
+
+
+def _bump(field: str) -> None:
+    r = _redis()
+    if r is None:
+        return
+    try:
+        r.hincrby(COUNTERS_KEY, field, 1)
+    except Exception as exc:  # noqa: BLE001 - metrics never break a call
+        log.warning("metrics: could not record %s: %s", field, exc)
+
+
+def record_call_placed() -> None:
+    _bump("calls_placed")
+
+
+def record_call_outcome(outcome: str) -> None:
+    _bump("outcome:" + (outcome if outcome in OUTCOMES else "other"))
+
+
+def record_callback_processed() -> None:
+    _bump("callbacks_processed")
+
+
+def record_pacing_decision(campaign_id: int, n: int) -> None:
+    cid = int(campaign_id)
+    r = _redis()
+    if r is None:
+        return
+    try:
+        pipe = r.pipeline(transaction=False)
+        pipe.hincrby(COUNTERS_KEY, f"pacing_decisions:{cid}", 1)
+        pipe.hincrby(COUNTERS_KEY, f"pacing_calls:{cid}", max(0, int(n)))
+        pipe.hset(PACING_LAST_KEY, str(cid), max(0, int(n)))
+        pipe.execute()
+    except Exception as exc:  # noqa: BLE001
+        log.warning("metrics: could not record a pacing decision: %s", exc)
+
+
+def observe_webhook_latency(seconds: float, endpoint: str = "status") -> None:
+    WEBHOOK_LATENCY.labels(endpoint if endpoint in WEBHOOK_ENDPOINTS else "other").observe(seconds)
+
+
+def observe_http_request(method: str, status: int) -> None:
+    HTTP_REQUESTS.labels(method, f"{status // 100}xx").inc()
+
+
+# --- the scrape-time collector ---------------------------------------------------------------
+
+
+def _default_queue_depths(r, campaign_ids: list[int]) -> dict[int, int]:
+    if not campaign_ids:
+        return {}
+    keys = [DIAL_QUEUE_KEY.format(campaign_id=cid) for cid in campaign_ids]
+    pipe = r.pipeline(transaction=False)
+    for key in keys:
+        pipe.type(key)
+    kinds = pipe.execute()
+    length = {"list": pipe.llen, "zset": pipe.zcard, "set": pipe.scard, "hash": pipe.hlen}
+    counted = []
+    for cid, key, kind in zip(campaign_ids, keys, kinds):
+        if kind in length:
+            length[kind](key)
+            counted.append(cid)
+    depths = dict.fromkeys(campaign_ids, 0)
+    depths.update(zip(counted, pipe.execute()))
+    return depths
+
+
+_queue_depth_reader: Callable[..., dict[int, int]] = _default_queue_depths
+
+
+def set_queue_depth_reader(fn: Callable[..., dict[int, int]] | None) -> None:
+    """Install ``fn(redis, campaign_ids) -> {campaign_id: depth}``; None restores the default."""
+    global _queue_depth_reader
+    _queue_depth_reader = fn or _default_queue_depths
+
+
+class OmnivoxCollector(Collector):
+    """Reads Redis and PostgreSQL when Prometheus scrapes; needs the app context of /metrics."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[float, list]] = {}
+        self._lock = threading.Lock()
+
+    def describe(self) -> Iterable:
+        return []  # computed series: nothing to check at registration time
+
+    def collect(self) -> Iterable:
+        up = GaugeMetricFamily("omnivox_metrics_source_up",
+                               "1 when the source answered this scrape, 0 when it failed", labels=["source"])
+        campaigns: list[int] = []
+        try:
+            campaigns = self._live_campaigns()
+            yield from self._agents()
+            yield from self._abandonment(campaigns)
+            up.add_metric(["postgres"], 1)
+        except Exception as exc:  # noqa: BLE001 - a scrape reports the outage, it does not fail
+            log.warning("metrics: PostgreSQL unavailable: %s", exc)
+            self._rollback()
+            up.add_metric(["postgres"], 0)
+        try:
+            yield from self._redis_series(campaigns)
+            up.add_metric(["redis"], 1)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("metrics: Redis unavailable: %s", exc)
+            up.add_metric(["redis"], 0)
+        yield up
+
+    # PostgreSQL ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _rollback() -> None:
+        from app.extensions import db
+
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001
+            pass
+
+    @staticmethod
+    def _live_campaigns() -> list[int]:
+        from sqlalchemy import select
+
+        from app.campaigns.models import Campaign
+        from app.extensions import db
+
+        return list(db.session.scalars(
+            select(Campaign.id).where(Campaign.status.in_(("active", "paused"))).order_by(Campaign.id)))
+
+    @staticmethod
+    def _agents():
+        from sqlalchemy import func, select
+
+        from app.agents.models import AgentProfile
+        from app.extensions import db
+
+        counts = dict.fromkeys(AGENT_STATES, 0)
+        counts.update(db.session.execute(
+            select(AgentProfile.state, func.count()).group_by(AgentProfile.state)).all())
+        family = GaugeMetricFamily("omnivox_agents", "Agents by state (PostgreSQL mirror of the live state)",
+                                   labels=["state"])
+        for state, n in counts.items():
+            family.add_metric([state], n)
+        yield family
+
+    def _abandon_rows(self, window: str, campaigns: list[int]) -> list:
+        from sqlalchemy import bindparam, text
+
+        from app.common.timeutil import utcnow
+        from app.extensions import db
+
+        key = f"{window}:{','.join(map(str, campaigns))}"
+        ttl = SLOW_GAUGE_TTL if window == "30d" else 0.0
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit and now - hit[0] < ttl:
+                return hit[1]
+        stmt = text(
+            "SELECT campaign_id, count(*) FILTER (WHERE abandoned) AS abandoned,"
+            " count(*) FILTER (WHERE outcome = 'human' OR abandoned) AS human"
+            " FROM calls WHERE campaign_id IN :ids AND created_at >= :since GROUP BY campaign_id"
+        ).bindparams(bindparam("ids", expanding=True))
+        rows = db.session.execute(stmt, {"ids": campaigns,
+                                         "since": utcnow() - ABANDON_WINDOWS[window]}).all()
+        rows = [tuple(row) for row in rows]
+        with self._lock:
+            self._cache = {k: v for k, v in self._cache.items() if not k.startswith(window + ":")}
+            self._cache[key] = (now, rows)
+        return rows
+
+    def _abandonment(self, campaigns: list[int]):
+        rate = GaugeMetricFamily(
+            "omnivox_abandon_rate", "Abandoned / answered by a person, per campaign and window (law: <= 0.03 "
+            "over 30 days)", labels=["campaign", "window"])
+        human = GaugeMetricFamily("omnivox_calls_answered_human",
+                                  "Calls answered by a person, per campaign and window", labels=["campaign", "window"])
+        abandoned = GaugeMetricFamily("omnivox_calls_abandoned", "Abandoned calls, per campaign and window",
+                                      labels=["campaign", "window"])
+        for window in ABANDON_WINDOWS:
+            figures = {cid: (0, 0) for cid in campaigns}
+            if campaigns:
+                figures.update({cid: (a, h) for cid, a, h in self._abandon_rows(window, campaigns)})
+            for cid, (a, h) in figures.items():
+                labels = [str(cid), window]
+                rate.add_metric(labels, a / h if h else 0.0)
+                human.add_metric(labels, h)
+                abandoned.add_metric(labels, a)
+        yield from (rate, human, abandoned)
+
+    # Redis -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _redis_series(campaigns: list[int]):
+        r = current_app.extensions["redis"]
+        pipe = r.pipeline(transaction=False)
+        pipe.hgetall(COUNTERS_KEY)
+        pipe.hgetall(PACING_LAST_KEY)
+        for queue in CELERY_QUEUES:
+            pipe.llen(queue)
+        counters, pacing_last, *lengths = pipe.execute()
+        yield from _counter_families(counters, pacing_last)
+
+        celery = GaugeMetricFamily("omnivox_celery_queue_length", "Tasks waiting in each Celery queue",
+                                   labels=["queue"])
+        for queue, n in zip(CELERY_QUEUES, lengths):
+            celery.add_metric([queue], n)
+        yield celery
+
+        depth = GaugeMetricFamily("omnivox_queue_depth", "Contacts waiting in each campaign's dial queue",
+                                  labels=["campaign"])
+        for cid, n in sorted(_queue_depth_reader(r, campaigns).items()):
+            depth.add_metric([str(cid)], n)
+        yield depth
+
+
+def _counter_families(counters: dict, pacing_last: dict):
+    placed = CounterMetricFamily("omnivox_calls_placed", "Calls the carrier accepted")
+    placed.add_metric([], int(counters.get("calls_placed", 0)))
+    processed = CounterMetricFamily("omnivox_callbacks_processed", "Carrier status callbacks processed")
+    processed.add_metric([], int(counters.get("callbacks_processed", 0)))
+    outcomes = CounterMetricFamily("omnivox_calls_by_outcome", "Calls by final outcome", labels=["outcome"])
+    for outcome in (*OUTCOMES, "other"):
+        outcomes.add_metric([outcome], int(counters.get("outcome:" + outcome, 0)))
+    decisions = CounterMetricFamily("omnivox_pacing_decisions", "Pacing decisions taken, per campaign",
+                                    labels=["campaign"])
+    requested = CounterMetricFamily("omnivox_pacing_calls_requested",
+                                    "Calls the pacer asked for, summed over its decisions, per campaign",
+                                    labels=["campaign"])
+    for field, value in sorted(counters.items()):
+        kind, _, cid = field.partition(":")
+        if kind == "pacing_decisions":
+            decisions.add_metric([cid], int(value))
+        elif kind == "pacing_calls":
+            requested.add_metric([cid], int(value))
+    last = GaugeMetricFamily("omnivox_pacing_last_calls_requested",
+                             "Calls the pacer asked for at its latest decision, per campaign", labels=["campaign"])
+    for cid, value in sorted(pacing_last.items()):
+        last.add_metric([cid], int(value))
+    yield from (placed, processed, outcomes, decisions, requested, last)
+
+
+def build_registry() -> CollectorRegistry:
+    """The registry /metrics serves: web-process metrics plus the scrape-time collector."""
+    from prometheus_client import PROCESS_COLLECTOR
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(WEBHOOK_LATENCY)
+    registry.register(HTTP_REQUESTS)
+    registry.register(OmnivoxCollector())
+    registry.register(PROCESS_COLLECTOR)
+    return registry

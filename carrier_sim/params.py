@@ -1,0 +1,56 @@
+"""The form parameters of each webhook, named and valued as Twilio sends them."""
+from __future__ import annotations
+
+import math
+import time
+
+from carrier_sim.calls import API_VERSION, SimCall, new_sid, rfc2822
+
+# The CallStatus each requested StatusCallbackEvent reports.
+EVENT_STATUS = {"initiated": "initiated", "ringing": "ringing", "answered": "in-progress"}
+
+
+def _call(call: SimCall) -> dict[str, str]:
+    return {"AccountSid": call.account_sid, "CallSid": call.sid,
+            "From": call.from_, "To": call.to, "Caller": call.from_, "Called": call.to,
+            "Direction": "outbound-api", "ApiVersion": API_VERSION}
+
+
+def status(call: SimCall, event: str) -> dict[str, str]:
+    """A status callback; takes the call's next SequenceNumber."""
+    form = _call(call)
+    form.update(CallStatus=EVENT_STATUS.get(event, call.status),
+                SequenceNumber=str(call.next_sequence()), Timestamp=rfc2822(time.time()),
+                CallbackSource="call-progress-events")
+    if call.answered_by:
+        form["AnsweredBy"] = call.answered_by
+    if event == "completed":
+        form["CallDuration"] = str(call.duration or 0)
+        form["Duration"] = str(math.ceil((call.duration or 0) / 60))  # billed minutes
+    return form
+
+
+def voice(call: SimCall, **extra: str) -> dict[str, str]:
+    """The request for TwiML: the answer URL, a <Redirect>, a <Gather> action."""
+    form = _call(call)
+    form["CallStatus"] = call.status
+    if call.answered_by:
+        form["AnsweredBy"] = call.answered_by
+    form.update(extra)
+    return form
+
+
+def amd(call: SimCall) -> dict[str, str]:
+    return {"AccountSid": call.account_sid, "CallSid": call.sid,
+            "AnsweredBy": call.answered_by or "unknown",
+            "MachineDetectionDuration": str(int(call.plan.amd * 1000))}
+
+
+def recording(call: SimCall, api_base_url: str) -> dict[str, str]:
+    sid = new_sid("RE")
+    return {"AccountSid": call.account_sid, "CallSid": call.sid, "RecordingSid": sid,
+            "RecordingUrl": f"{api_base_url}/{API_VERSION}/Accounts/{call.account_sid}"
+                            f"/Recordings/{sid}",
+            "RecordingStatus": "completed", "RecordingDuration": str(call.duration or 0),
+            "RecordingChannels": "1", "RecordingSource": "OutboundAPI", "ErrorCode": "0",
+            "RecordingStartTime": rfc2822(call.answered_at)}

@@ -1,0 +1,175 @@
+"""GET /metrics: names, values from Redis and PostgreSQL, and who may read it."""
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+import redis as redis_lib
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.ops import metrics
+
+NAMES = (
+    "omnivox_calls_placed", "omnivox_calls_by_outcome", "omnivox_callbacks_processed",
+    "omnivox_webhook_latency_seconds", "omnivox_queue_depth", "omnivox_pacing_decisions",
+    "omnivox_pacing_calls_requested", "omnivox_abandon_rate", "omnivox_agents",
+    "omnivox_celery_queue_length", "omnivox_metrics_source_up",
+)
+OUTSIDE = {"REMOTE_ADDR": "203.0.113.9"}
+
+
+def scrape(client, **kwargs) -> dict[tuple[str, tuple], float]:
+    response = client.get("/metrics", **kwargs)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.content_type.startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(response.get_data(as_text=True)):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(samples, name, **labels) -> float:
+    return samples[(name, tuple(sorted((k, str(v)) for k, v in labels.items())))]
+
+
+def test_metrics_exposes_every_name(client):
+    body = client.get("/metrics").get_data(as_text=True)
+    for name in NAMES:
+        assert re.search(rf"^# TYPE {name}(_total)? ", body, re.M), name
+
+
+def test_metrics_refuses_a_remote_caller_without_token(client):
+    response = client.get("/metrics", environ_base=OUTSIDE)
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "forbidden"
+    assert "omnivox_" not in response.get_data(as_text=True)
+
+
+def test_metrics_token_lets_a_remote_scraper_in(app, client, monkeypatch):
+    token = secrets.token_urlsafe(32)
+    monkeypatch.setitem(app.config, "METRICS_TOKEN", token)
+    ok = client.get("/metrics", environ_base=OUTSIDE, headers={"Authorization": f"Bearer {token}"})
+    assert ok.status_code == 200 and "omnivox_agents" in ok.get_data(as_text=True)
+    wrong = client.get("/metrics", environ_base=OUTSIDE, headers={"Authorization": "Bearer " + "x" * 43})
+    assert wrong.status_code == 403
+    assert client.get("/metrics", environ_base=OUTSIDE).status_code == 403
+
+
+def test_worker_counters_reach_the_scrape(app, client):
+    with app.app_context():
+        metrics.record_call_placed()
+        metrics.record_call_placed()
+        metrics.record_call_outcome("human")
+        metrics.record_call_outcome("busy")
+        metrics.record_call_outcome("made-up")
+        metrics.record_callback_processed()
+        metrics.record_pacing_decision(7, 3)
+        metrics.record_pacing_decision(7, 0)
+        metrics.record_pacing_decision(7, 5)
+    samples = scrape(client)
+    assert value(samples, "omnivox_calls_placed_total") == 2
+    assert value(samples, "omnivox_calls_by_outcome_total", outcome="human") == 1
+    assert value(samples, "omnivox_calls_by_outcome_total", outcome="busy") == 1
+    assert value(samples, "omnivox_calls_by_outcome_total", outcome="other") == 1
+    assert value(samples, "omnivox_calls_by_outcome_total", outcome="machine") == 0
+    assert value(samples, "omnivox_callbacks_processed_total") == 1
+    assert value(samples, "omnivox_pacing_decisions_total", campaign=7) == 3
+    assert value(samples, "omnivox_pacing_calls_requested_total", campaign=7) == 8
+    assert value(samples, "omnivox_pacing_last_calls_requested", campaign=7) == 5
+
+
+def test_recording_outside_an_app_is_a_no_op():
+    metrics.record_call_placed()  # no app context: nothing to write to, and no error
+
+
+def _campaign(name: str, status: str = "active"):
+    from app.campaigns.models import Campaign
+
+    return Campaign(name=name, status=status, caller_id="+15550100000", seller_name="Acme",
+                    seller_phone="+15550100001", safe_harbour_message="Acme calling; press 9 to opt out.")
+
+
+def test_gauges_come_from_postgresql_and_redis(app, client, users, redis_client):
+    from app.agents.models import AgentProfile
+    from app.calls.models import Call
+    from app.extensions import db
+
+    agents = [users.create("agent") for _ in range(3)]
+    with app.app_context():
+        live, stopped = _campaign("live-" + secrets.token_hex(3)), _campaign("old-" + secrets.token_hex(3), "stopped")
+        db.session.add_all([live, stopped])
+        db.session.flush()
+        calls = [Call(campaign_id=live.id, to_number="+15550101000", from_number="+15550100000",
+                      outcome="human", abandoned=(i == 0)) for i in range(20)]
+        calls += [Call(campaign_id=live.id, to_number="+15550101000", from_number="+15550100000",
+                       outcome="machine") for _ in range(5)]
+        calls += [Call(campaign_id=stopped.id, to_number="+15550101000", from_number="+15550100000",
+                       outcome="human", abandoned=True)]
+        db.session.add_all(calls)
+        for agent, state in zip(agents, ("ready", "ready", "on-call")):
+            db.session.get(AgentProfile, agent.id).state = state
+        db.session.commit()
+        live_id, stopped_id = live.id, stopped.id
+    redis_client.rpush(metrics.DIAL_QUEUE_KEY.format(campaign_id=live_id), "1", "2", "3", "4")
+    redis_client.rpush("telephony", "task-1", "task-2")
+
+    samples = scrape(client)
+    assert value(samples, "omnivox_agents", state="ready") == 2
+    assert value(samples, "omnivox_agents", state="on-call") == 1
+    assert value(samples, "omnivox_agents", state="paused") == 0
+    for window in ("24h", "30d"):
+        assert value(samples, "omnivox_abandon_rate", campaign=live_id, window=window) == pytest.approx(1 / 20)
+        assert value(samples, "omnivox_calls_answered_human", campaign=live_id, window=window) == 20
+    assert value(samples, "omnivox_queue_depth", campaign=live_id) == 4
+    assert value(samples, "omnivox_celery_queue_length", queue="telephony") == 2
+    assert value(samples, "omnivox_celery_queue_length", queue="dial") == 0
+    # Stopped campaigns are not series any more: label cardinality stays bounded.
+    assert not any(dict(labels).get("campaign") == str(stopped_id) for _, labels in samples)
+    assert value(samples, "omnivox_metrics_source_up", source="postgres") == 1
+    assert value(samples, "omnivox_metrics_source_up", source="redis") == 1
+
+
+def test_a_pluggable_queue_depth_reader(app, client):
+    with app.app_context():
+        from app.extensions import db
+
+        campaign = _campaign("plug-" + secrets.token_hex(3))
+        db.session.add(campaign)
+        db.session.commit()
+        cid = campaign.id
+    metrics.set_queue_depth_reader(lambda r, ids: {i: 42 for i in ids})
+    try:
+        samples = scrape(client)
+    finally:
+        metrics.set_queue_depth_reader(None)
+    assert value(samples, "omnivox_queue_depth", campaign=cid) == 42
+
+
+def test_redis_down_is_reported_not_fatal(app, client, monkeypatch):
+    from devtools.services import free_port
+
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    dead = redis_lib.Redis(port=free_port(), socket_connect_timeout=0.2, decode_responses=True,
+                           retry=Retry(NoBackoff(), 0))
+    monkeypatch.setitem(app.extensions, "redis", dead)
+    with app.app_context():
+        metrics.record_call_placed()  # swallowed and logged: a metric never breaks a call
+    samples = scrape(client)
+    assert value(samples, "omnivox_metrics_source_up", source="redis") == 0
+    assert value(samples, "omnivox_metrics_source_up", source="postgres") == 1
+
+
+def test_webhook_latency_histogram(client):
+    def count():
+        return scrape(client).get(("omnivox_webhook_latency_seconds_count", (("endpoint", "status"),)), 0)
+
+    before = count()
+    metrics.observe_webhook_latency(0.02, "status")
+    metrics.observe_webhook_latency(0.3, "status")
+    samples = scrape(client)
+    assert samples[("omnivox_webhook_latency_seconds_count", (("endpoint", "status"),))] == before + 2
+    assert ("omnivox_webhook_latency_seconds_bucket", (("endpoint", "status"), ("le", "0.025"))) in samples
