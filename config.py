@@ -102,6 +102,7 @@ class Config:
         self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES") or 0)
         self.DEFAULT_PHONE_REGION = env.get("DEFAULT_PHONE_REGION") or "US"
         self.UPLOAD_DIR = env.get("UPLOAD_DIR") or os.path.join(os.getcwd(), "instance", "uploads")
+        self.IMPORT_MAX_BYTES = int(env.get("IMPORT_MAX_BYTES") or 50 * 1024 * 1024)
 
         # Observability: JSON log lines on stdout; /metrics for loopback or this bearer token.
         self.LOG_JSON = _flag(env.get("LOG_JSON"), self._log_json_default)

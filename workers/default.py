@@ -8,6 +8,22 @@ def ping() -> str:
     return "pong"
 
 
+@shared_task(name="workers.default.import_contacts", acks_late=True)
+def import_contacts(job_id: int) -> None:
+    """Import a stored contacts CSV. Safe to rerun: a finished job is left alone, a half-run one restarts."""
+    from app.contacts.importer import run_contact_import
+
+    run_contact_import(job_id)
+
+
+@shared_task(name="workers.default.import_dnc", acks_late=True)
+def import_dnc(job_id: int) -> None:
+    """Import a stored do-not-call CSV (adding numbers is idempotent)."""
+    from app.dnc.importer import run_dnc_import
+
+    run_dnc_import(job_id)
+
+
 @shared_task(name="workers.default.disconnect_silent_agents")
 def disconnect_silent_agents() -> int:
     """Beat, every 5 seconds: agents whose console stopped its heartbeat are taken out of ready."""

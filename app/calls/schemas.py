@@ -1,14 +1,14 @@
 from marshmallow import Schema, fields, validate
 
 from app.calls.models import CALL_STATUSES
-from app.common.schemas import PageArgsSchema, PageMetaSchema
+from app.common.schemas import PageArgsSchema, PageMetaSchema, id_filter
 
 OUTCOMES = ("human", "machine", "no-answer", "busy", "failed", "canceled")
 
 
 class CallRecordFilterSchema(Schema):
-    campaign_id = fields.Integer()
-    agent_id = fields.Integer()
+    campaign_id = id_filter()
+    agent_id = id_filter()
     status = fields.String(validate=validate.OneOf(CALL_STATUSES))
     outcome = fields.String(validate=validate.OneOf(OUTCOMES))
     from_ = fields.AwareDateTime(data_key="from", default_timezone=None,

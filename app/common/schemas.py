@@ -24,3 +24,8 @@ class PageMetaSchema(Schema):
     per_page = fields.Integer()
     total = fields.Integer()
     pages = fields.Integer()
+
+
+def id_filter(**kwargs) -> fields.Integer:
+    """A row id in a query filter: out-of-range values are a 422, never a database error."""
+    return fields.Integer(validate=validate.Range(min=1, max=2**31 - 1), **kwargs)

@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from app.common.schemas import PageArgsSchema, PageMetaSchema
+from app.common.schemas import PageArgsSchema, PageMetaSchema, id_filter
 
 
 class InteractionSchema(Schema):
@@ -20,8 +20,8 @@ class InteractionSchema(Schema):
 
 
 class InteractionListArgsSchema(PageArgsSchema):
-    campaign_id = fields.Integer()
-    agent_id = fields.Integer()
+    campaign_id = id_filter()
+    agent_id = id_filter()
     open_only = fields.Boolean(metadata={"description": "Only interactions still waiting for a disposition"})
 
 

@@ -29,13 +29,6 @@ _INSERT_EVENT = text(
     "CAST(:payload AS jsonb)) "
     "ON CONFLICT DO NOTHING RETURNING id"
 )
-_INSERT_OPT_OUT = text(
-    "INSERT INTO dnc_entries (phone_e164, campaign_id, source, reason) "
-    "VALUES (:phone, NULL, 'opt-out', :reason) "
-    "ON CONFLICT (phone_e164) WHERE campaign_id IS NULL DO NOTHING"
-)
-
-
 def signed_url() -> str:
     """The URL the carrier was given (and signed): public base + path + query string."""
     full_path = request.full_path
@@ -94,7 +87,8 @@ def enqueue_processing(event_id: int) -> None:
 
 def add_opt_out(phone: str, call_sid: str) -> bool:
     """Put the callee on the internal do-not-call list at once; True if newly added."""
-    result = db.session.execute(_INSERT_OPT_OUT, {
-        "phone": phone[:20], "reason": f"opt-out keypress on call {call_sid}"[:500]})
+    from app.dnc.services import add_to_dnc
+
+    added = add_to_dnc(phone[:20], source="opt-out", reason=f"opt-out keypress on call {call_sid}"[:500])
     db.session.commit()
-    return result.rowcount == 1
+    return added
