@@ -60,13 +60,7 @@ def dial_preview(agent: User, campaign_id: int, contact_id: int, now: datetime |
     if call_id is None:
         raise ApiError(409, "This contact may not be called now (calling hours, do-not-call or attempts)",
                        "not_dialable")
-    try:
-        hold_agent_for(agent.id, call_id, campaign.id, now)
-    except ApiError:
-        from app.calls.dialing import give_up
-
-        give_up(call_id, "the agent was no longer ready", code=None)  # never sent to the carrier
-        raise
+    _hold_or_give_up(agent, call_id, campaign.id, now)
     return call_id
 
 
@@ -91,3 +85,39 @@ def hold_agent_for(agent_id: int, call_id: int, campaign_id: int, now: datetime 
               reason="agent_dialled")
     except TransitionRefused as exc:
         raise ApiError(409, f"Cannot dial while {exc.from_state}", "not_ready") from None
+
+
+def manual_dial(agent: User, campaign_id: int, raw_phone: str, now: datetime | None = None) -> int:
+    """The agent dials a number by hand: it becomes (or is) a contact of the campaign and passes
+    every gate a dialer call passes. Returns the call id."""
+    from app.contacts.phones import contact_timezone, normalize_phone
+
+    campaign = _working_campaign(agent, campaign_id)
+    _require_ready_on(agent, campaign)
+    try:
+        phone = normalize_phone(raw_phone, campaign.default_region)
+    except ValueError as exc:
+        raise ApiError(422, "Not a callable number", fields={"phone": [str(exc)]}) from None
+    contact = db.session.scalar(select(Contact).where(Contact.campaign_id == campaign.id,
+                                                      Contact.phone_e164 == phone))
+    if contact is None:
+        contact = Contact(campaign_id=campaign.id, phone_e164=phone, timezone=contact_timezone(phone),
+                          custom_fields={"source": "manual dial"})
+        db.session.add(contact)
+        db.session.commit()
+    call_id = start_attempt(campaign.id, contact.id, now=now, kind="manual", agent_id=agent.id)
+    if call_id is None:
+        raise ApiError(409, "This number may not be called now (calling hours, do-not-call or attempts)",
+                       "not_dialable")
+    _hold_or_give_up(agent, call_id, campaign.id, now)
+    return call_id
+
+
+def _hold_or_give_up(agent: User, call_id: int, campaign_id: int, now) -> None:
+    try:
+        hold_agent_for(agent.id, call_id, campaign_id, now)
+    except ApiError:
+        from app.calls.dialing import give_up
+
+        give_up(call_id, "the agent was no longer ready", code=None)  # never sent to the carrier
+        raise

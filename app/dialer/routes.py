@@ -1,6 +1,6 @@
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app.auth.security import roles_required
 from app.dialer import preview
@@ -87,3 +87,21 @@ def preview_dial(campaign_id, contact_id):
 def preview_skip(campaign_id, contact_id):
     """Pass on the previewed contact; it comes round again in an hour."""
     preview.skip_preview(current_user, campaign_id, contact_id)
+
+
+class ManualDialSchema(Schema):
+    phone = fields.String(required=True, validate=validate.Length(min=3, max=32),
+                          metadata={"description": "The number, E.164 or national in the campaign's region"})
+
+
+@blp.route("/<int:campaign_id>/manual-dial", methods=["POST"])
+@blp.arguments(ManualDialSchema)
+@blp.response(202, DialedSchema)
+@roles_required("agent")
+def manual_dial(data, campaign_id):
+    """Dial a number by hand; calling hours, do-not-call and attempts are checked as for any call."""
+    from workers.dial import place_call
+
+    call_id = preview.manual_dial(current_user, campaign_id, data["phone"])
+    place_call.delay(call_id)
+    return {"call_id": call_id}

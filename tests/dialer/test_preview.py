@@ -1,0 +1,112 @@
+"""Preview mode: the agent sees the next contact, then dials (held for the call) or skips."""
+import pytest
+from sqlalchemy import select
+
+from app.agents import state as agent_state
+from app.calls.models import Call
+from app.common.redis import get_redis
+from app.contacts.models import Contact
+from app.dialer.hopper import Hopper
+from app.dialer.refill import refill
+from app.dnc.models import DncEntry
+from app.extensions import db
+from tests.agents.factories import assign, make_campaign
+
+
+@pytest.fixture
+def preview_floor(app, users, signed_in):
+    agent = users.create("agent")
+    with app.app_context():
+        campaign = make_campaign()
+        campaign.dial_mode, campaign.status = "preview", "active"
+        campaign.window_start, campaign.window_end = campaign.window_start.replace(hour=8), \
+            campaign.window_end.replace(hour=21)
+        assign(agent.id, campaign.id)
+        # Contacts whose own time zone is inside calling hours right now, whatever the hour here.
+        zone = _zone_in_calling_hours()
+        for i in range(3):
+            db.session.add(Contact(campaign_id=campaign.id, phone_e164=f"+1202555{i:04d}",
+                                   first_name=f"Pat{i}", timezone=zone))
+        db.session.commit()
+        refill(campaign.id)
+        campaign_id = campaign.id
+    console = signed_in(agent)
+    assert console.post("/api/agents/me/state", json={"state": "ready", "campaign_id": campaign_id}).status_code == 200
+    return console, campaign_id
+
+
+def _zone_in_calling_hours() -> str:
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(timezone.utc)
+    for offset in range(-12, 13):
+        name = f"Etc/GMT{'+' if offset <= 0 else '-'}{abs(offset)}"
+        if 10 <= now.astimezone(ZoneInfo(name)).hour < 19:
+            return name
+    raise AssertionError("no zone in calling hours")
+
+
+def test_next_then_dial_holds_the_agent_for_that_call(app, preview_floor):
+    console, campaign_id = preview_floor
+    contact = console.post(f"/api/campaigns/{campaign_id}/preview/next").get_json()["contact"]
+    assert contact["first_name"] == "Pat0"
+    dialled = console.post(f"/api/campaigns/{campaign_id}/preview/{contact['id']}/dial")
+    assert dialled.status_code == 202, dialled.get_json()
+    with app.app_context():
+        call = db.session.get(Call, dialled.get_json()["call_id"])
+        assert (call.kind, call.agent_id, call.contact_id, call.status) == (
+            "preview", console.user.id, contact["id"], "queued")
+        snap = agent_state.snapshot(console.user.id)
+        assert (snap["state"], snap["call_id"]) == ("reserved", call.id)
+    # held for that call: no second preview dial meanwhile
+    second = console.post(f"/api/campaigns/{campaign_id}/preview/next")
+    assert second.status_code == 409
+
+
+def test_skip_puts_the_contact_back_for_later(app, preview_floor):
+    console, campaign_id = preview_floor
+    contact = console.post(f"/api/campaigns/{campaign_id}/preview/next").get_json()["contact"]
+    assert console.post(f"/api/campaigns/{campaign_id}/preview/{contact['id']}/skip").status_code == 204
+    with app.app_context():
+        assert db.session.get(Contact, contact["id"]).next_due_at is not None
+        assert Hopper(get_redis()).depth(campaign_id)["leased"] == 0
+    following = console.post(f"/api/campaigns/{campaign_id}/preview/next").get_json()["contact"]
+    assert following["id"] != contact["id"]
+
+
+def test_dnc_added_after_preview_refuses_the_dial(app, preview_floor):
+    console, campaign_id = preview_floor
+    contact = console.post(f"/api/campaigns/{campaign_id}/preview/next").get_json()["contact"]
+    with app.app_context():
+        db.session.add(DncEntry(phone_e164=contact["phone_e164"], campaign_id=campaign_id))
+        db.session.commit()
+    refused = console.post(f"/api/campaigns/{campaign_id}/preview/{contact['id']}/dial")
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "not_dialable"
+    with app.app_context():
+        assert db.session.scalar(select(Call).where(Call.contact_id == contact["id"])) is None
+        assert agent_state.snapshot(console.user.id)["state"] == "ready"
+
+
+def test_preview_rules(app, preview_floor, users, signed_in):
+    console, campaign_id = preview_floor
+    stranger = signed_in(users.create("agent"))
+    assert stranger.post(f"/api/campaigns/{campaign_id}/preview/next").status_code == 404
+    console.post("/api/agents/me/state", json={"state": "offline"})
+    assert console.post(f"/api/campaigns/{campaign_id}/preview/next").status_code == 409
+
+
+def test_manual_dial_passes_the_same_gates(app, preview_floor):
+    console, campaign_id = preview_floor
+    bad = console.post(f"/api/campaigns/{campaign_id}/manual-dial", json={"phone": "12"})
+    assert bad.status_code == 422 and "phone" in bad.get_json()["error"]["fields"]
+    with app.app_context():
+        db.session.add(DncEntry(phone_e164="+12025550999", campaign_id=None))
+        db.session.commit()
+    refused = console.post(f"/api/campaigns/{campaign_id}/manual-dial", json={"phone": "+1 202 555 0999"})
+    assert refused.status_code == 409
+    existing = console.post(f"/api/campaigns/{campaign_id}/manual-dial", json={"phone": "(202) 555-0001"})
+    assert existing.status_code == 202, existing.get_json()
+    with app.app_context():
+        call = db.session.get(Call, existing.get_json()["call_id"])
+        assert (call.kind, call.to_number, call.agent_id) == ("manual", "+12025550001", console.user.id)
