@@ -14,6 +14,13 @@ from app.extensions import db
 from devtools import demo
 
 
+@pytest.fixture(autouse=True)
+def _leave_redis_empty(redis_client):
+    """Refill writes dial queues; tests that use Redis without the `app` fixture expect none."""
+    yield
+    redis_client.flushdb()
+
+
 def _count(model, *where) -> int:
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
