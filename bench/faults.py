@@ -71,7 +71,7 @@ def run_trial(stack: Stack, kind: str, trial: int, contacts: int, agents: int, r
     from devtools.bot_agents import BotAgents
 
     cid, agent_ids, numbers = stack.seed_campaign(f"fault {kind} {trial} {time.time()}", contacts, agents,
-                                                  area_seed=hash((kind, trial)) & 0xFFFF)
+                                                  area_seed=trial)
     bots = BotAgents(stack.app, agent_ids, cid, wrap_seconds=(0.2, 0.6), seed=trial)
     bot_thread, bot_stop = bots.start()
     notes = ""

@@ -111,6 +111,7 @@ class Stack:
         self.extra_env = env or {}
         self.procs: dict[str, subprocess.Popen] = {}
         self.commands: dict[str, list[str]] = {}
+        self.used_areas: set[int] = set()
 
     # --- services ------------------------------------------------------------------------
     def start(self) -> "Stack":
@@ -262,8 +263,11 @@ class Stack:
                                 "Pacific/Honolulu", "Australia/Sydney", "Australia/Perth")
                     if gates.inside_window(now, gates.candidate_zones(z, "+12125550100"),
                                            gates.Window(dtime(8, 30), dtime(20, 30))))
+        # Area codes never reused within a run: the simulator's counts per number stay per trial.
         rng = random.Random(area_seed)
-        areas = rng.sample(range(201, 990), (contacts + 99) // 100)
+        free = [a for a in range(201, 990) if a not in self.used_areas]
+        areas = rng.sample(free, (contacts + 99) // 100)
+        self.used_areas.update(areas)
         numbers = [f"+1{areas[i // 100]}5550{100 + i % 100}" for i in range(contacts)]
         with self.app.app_context():
             campaign = Campaign(name=name, status="active", dial_mode=mode, caller_id="+12125550199",
