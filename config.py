@@ -89,6 +89,14 @@ class Config:
             self.CARRIER_CPS = float(env.get("CARRIER_CPS") or 1)
         except ValueError:
             raise ConfigError("CARRIER_CPS must be a number of calls per second") from None
+        # Recovery knobs (the defaults are the production values; fault benches shorten them).
+        try:
+            self.DIAL_LEASE_SECONDS = float(env.get("DIAL_LEASE_SECONDS") or 60)
+            self.CELERY_VISIBILITY_TIMEOUT = float(env.get("CELERY_VISIBILITY_TIMEOUT") or 120)
+            self.REAPER_NEVER_PLACED_SECONDS = float(env.get("REAPER_NEVER_PLACED_SECONDS") or 60)
+        except ValueError:
+            raise ConfigError("DIAL_LEASE_SECONDS, CELERY_VISIBILITY_TIMEOUT and "
+                              "REAPER_NEVER_PLACED_SECONDS must be numbers of seconds") from None
         self.PUBLIC_BASE_URL = env["PUBLIC_BASE_URL"].rstrip("/")
         if urlsplit(self.PUBLIC_BASE_URL).scheme not in ("http", "https"):
             raise ConfigError("PUBLIC_BASE_URL must be an http(s) URL where Twilio reaches us")
@@ -137,7 +145,7 @@ class Config:
             },
             "broker_connection_retry_on_startup": True,
             # A task held by a worker that died is redelivered after this (tasks are short).
-            "broker_transport_options": {"visibility_timeout": 120},
+            "broker_transport_options": {"visibility_timeout": self.CELERY_VISIBILITY_TIMEOUT},
             "worker_prefetch_multiplier": 4,
             "beat_schedule": {
                 # Callbacks stored while the broker was down are applied within seconds.

@@ -2,7 +2,10 @@
 
 Uses DATABASE_URL / REDIS_URL / TWILIO_* from the environment when set; otherwise starts an
 embedded PostgreSQL and Redis under instance/ and the carrier simulator on loopback. Creates an
-admin with a freshly generated password (printed once) when no admin exists. Ctrl-C stops all.
+admin with a freshly generated password (printed once) when no admin exists, and the live
+demo (devtools/demo.py: a predictive campaign, bot agents, a supervisor and an agent for you,
+their passwords printed once too) unless OMNIVOX_DEMO=0. Ctrl-C stops all, embedded
+PostgreSQL and Redis included.
 """
 from __future__ import annotations
 
@@ -44,12 +47,17 @@ def _environment() -> dict[str, str]:
         env["OMNIVOX_SIMULATOR_PORT"] = str(services.free_port())
         env["TWILIO_API_BASE_URL"] = f"http://127.0.0.1:{env['OMNIVOX_SIMULATOR_PORT']}"
     env.setdefault("UPLOAD_DIR", str(INSTANCE / "uploads"))
+    env.setdefault("CARRIER_CPS", "10")
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
-def _prepare(env: dict[str, str]) -> str | None:
-    """Migrate, then create an admin if none exists; returns the new admin's password."""
+def _demo_enabled(env: dict[str, str]) -> bool:
+    return env.get("OMNIVOX_DEMO", "1").lower() not in ("0", "false", "no", "off")
+
+
+def _prepare(env: dict[str, str]) -> dict[str, str]:
+    """Migrate, create an admin if none exists and seed the demo; returns new users' passwords."""
     os.environ.update(env)
     from flask_migrate import upgrade
     from sqlalchemy import select
@@ -63,12 +71,23 @@ def _prepare(env: dict[str, str]) -> str | None:
     with app.app_context():
         print("Applying database migrations ...", flush=True)
         upgrade()
+        passwords = {}
         if db.session.scalar(select(User).where(User.role == "admin", User.active.is_(True))) is None:
-            password = secrets.token_urlsafe(15)
-            services.create_user("admin", password, "admin", full_name="Administrator")
+            passwords["admin"] = secrets.token_urlsafe(15)
+            services.create_user("admin", passwords["admin"], "admin", full_name="Administrator")
             db.session.commit()
-            return password
-    return None
+        if _demo_enabled(env):
+            from devtools.demo import seed_demo
+
+            passwords.update(seed_demo()["passwords"])
+        db.session.remove()
+        db.engine.dispose()  # no connection of ours lingers into the children's lifetime
+    return passwords
+
+
+# The demo's carrier: half real time (rings of 2-12 s, talks of 15-60 s), a plausible outcome mix.
+SIMULATOR_KNOBS = ["--time-scale", "0.5", "--talk-seconds", "30,120", "--p-human", "0.35",
+                   "--p-machine", "0.15", "--p-no-answer", "0.30", "--p-busy", "0.12", "--p-failed", "0.08"]
 
 
 def _processes(env: dict[str, str]) -> list[tuple[str, list[str]]]:
@@ -87,24 +106,60 @@ def _processes(env: dict[str, str]) -> list[tuple[str, list[str]]]:
         procs.append(("carrier-sim", [PY, "-m", "carrier_sim", "--host", "127.0.0.1",
                                       "--port", env["OMNIVOX_SIMULATOR_PORT"],
                                       "--account-sid", env["TWILIO_ACCOUNT_SID"],
-                                      "--auth-token", env["TWILIO_AUTH_TOKEN"]]))
+                                      "--auth-token", env["TWILIO_AUTH_TOKEN"], *SIMULATOR_KNOBS]))
+    if _demo_enabled(env):
+        procs.append(("demo-agents", [PY, "-m", "devtools.demo", "agents"]))
     return procs
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _stop_all(children: list[tuple[str, subprocess.Popen]], grace: float = 20.0) -> None:
+    """SIGTERM every group at once (workers finish their task: a warm shutdown), SIGKILL what is
+    left after the grace period. The embedded PostgreSQL and Redis stop at exit (atexit)."""
+    for _, proc in children:
+        _signal_group(proc, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for name, proc in children:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"{name} did not stop in {grace:.0f}s; killing it", flush=True)
+        _signal_group(proc, signal.SIGKILL)  # pool children a dead parent left behind
+        proc.wait()
 
 
 def main() -> int:
     env = _environment()
-    password = _prepare(env)
+    passwords = _prepare(env)
     children: list[tuple[str, subprocess.Popen]] = []
     for name, cmd in _processes(env):
         log = open(INSTANCE / f"{name}.log", "ab")
-        children.append((name, subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)))
+        # Each in its own process group, so stopping one takes its pool children with it.
+        children.append((name, subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                                start_new_session=True)))
     url = f"http://127.0.0.1:{env['PORT']}"
     print("\nOmnivox is running.")
     print(f"  Open {url}/  (health: {url}/healthz)")
-    if password:
-        print(f"  Admin sign-in: username 'admin', password '{password}'  (shown once; store it now)")
+    if "admin" in passwords:
+        print(f"  Admin sign-in: username 'admin', password '{passwords['admin']}'  (shown once; store it now)")
     else:
         print("  An admin already exists; sign in with the password you stored.")
+    if _demo_enabled(env):
+        from devtools import demo
+
+        print(f"  Demo: campaign '{demo.DEMO_CAMPAIGN}' (predictive, fictional numbers), "
+              f"{demo.BOT_COUNT} bot agents taking calls.")
+        for username, what in ((demo.SUPERVISOR, "watch the wallboard"), (demo.AGENT, "take calls yourself")):
+            if username in passwords:
+                print(f"  Sign in as '{username}' to {what}: password '{passwords[username]}'  (shown once)")
+            else:
+                print(f"  Sign in as '{username}' to {what} (password shown at first start).")
     print(f"  Logs: {INSTANCE}/<process>.log   Processes: {', '.join(n for n, _ in children)}")
     print("  Ctrl-C stops everything.\n", flush=True)
 
@@ -123,14 +178,7 @@ def main() -> int:
                 stopping = True
         time.sleep(0.5)
     print("Stopping ...", flush=True)
-    for _, proc in children:
-        if proc.poll() is None:
-            proc.terminate()
-    for _, proc in children:
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    _stop_all(children)
     return 0
 
 

@@ -28,10 +28,17 @@ RINGING_GRACE = timedelta(seconds=120)  # beyond the campaign's ring timeout
 IN_PROGRESS_LIMIT = timedelta(hours=4)
 
 
+def never_placed_after() -> timedelta:
+    from flask import current_app
+
+    seconds = current_app.config.get("REAPER_NEVER_PLACED_SECONDS")
+    return NEVER_PLACED_AFTER if seconds is None else timedelta(seconds=float(seconds))
+
+
 def stale_call_ids(now: datetime) -> tuple[list[int], list[int]]:
     """(queued and never placed, placed but silent) call ids."""
     never_placed = db.session.scalars(select(Call.id).where(
-        Call.status == "queued", Call.call_sid.is_(None), Call.queued_at < now - NEVER_PLACED_AFTER)
+        Call.status == "queued", Call.call_sid.is_(None), Call.queued_at < now - never_placed_after())
         .limit(500)).all()
     silent = db.session.scalars(select(Call.id).where(Call.call_sid.is_not(None), or_(
         and_(Call.status.in_(("queued", "initiated", "ringing")), Call.updated_at < now - RINGING_GRACE),

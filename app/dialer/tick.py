@@ -20,6 +20,12 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60  # a claimed contact comes back if no attempt is created within this
+
+
+def lease_seconds() -> float:
+    from flask import current_app
+
+    return float(current_app.config.get("DIAL_LEASE_SECONDS", LEASE_SECONDS))
 DIALING_STATUSES = ("queued", "initiated", "ringing")
 
 
@@ -63,7 +69,7 @@ def pacing_tick(campaign_id: int, now: datetime | None = None, enqueue=None) -> 
             now.timestamp(), ready_agents(campaign_id), agents_busy_elapsed(campaign_id, now), dialing,
             abandon_rate_30d=(abandoned / humans) if humans else None,
             abandoned_30d=abandoned, human_answers_30d=humans)
-        claimed = hopper.claim(campaign_id, n, LEASE_SECONDS, now.timestamp())
+        claimed = hopper.claim(campaign_id, n, lease_seconds(), now.timestamp())
         db.session.rollback()
         if enqueue is None:
             from workers.dial import dial_contact

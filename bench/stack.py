@@ -1,0 +1,313 @@
+"""A full Omnivox stack for the fault and soak benches, with handles to hurt it.
+
+Embedded PostgreSQL (pgserver) reached through a TCP proxy this process controls (block it to
+make the database unreachable), an embedded redis-server on a fixed port (stop it and start it
+again, empty, on the same port), the carrier simulator as its own process, gunicorn, one Celery
+pool per queue and beat, each a process (group) that can be SIGKILLed and restarted. The bench
+process itself seeds campaigns and runs bot agents through its own app.
+"""
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import time as dtime
+from pathlib import Path
+
+import requests
+
+from devtools import services
+
+REPO = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+class TcpProxy:
+    """Loopback TCP -> (unix socket or TCP) forwarder; `block()` drops every connection and
+    refuses new ones until `unblock()`: the database is unreachable, as after a network cut."""
+
+    def __init__(self, target):
+        self.target = target
+        self.port = services.free_port()
+        self.blocked = False
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._server = socket.create_server(("127.0.0.1", self.port), backlog=256)
+        threading.Thread(target=self._accept, daemon=True, name="pg-proxy").start()
+
+    def _connect(self) -> socket.socket:
+        if isinstance(self.target, str):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(self.target)
+            return s
+        return socket.create_connection(self.target)
+
+    def _accept(self) -> None:
+        while True:
+            client, _ = self._server.accept()
+            if self.blocked:
+                client.close()
+                continue
+            try:
+                upstream = self._connect()
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+
+    def _pump(self, a: socket.socket, b: socket.socket) -> None:
+        try:
+            while True:
+                ready, _, _ = select.select([a, b], [], [], 1.0)
+                for src in ready:
+                    data = src.recv(65536)
+                    if not data:
+                        raise OSError
+                    (b if src is a else a).sendall(data)
+        except (OSError, ValueError):
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+            with self._lock:
+                self._conns = [c for c in self._conns if c not in (a, b)]
+
+    def block(self) -> None:
+        self.blocked = True
+        with self._lock:
+            for conn in self._conns:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def unblock(self) -> None:
+        self.blocked = False
+
+
+class Stack:
+    """Start with `Stack(...).start()`; `stop()` ends every process it started."""
+
+    def __init__(self, *, sim_knobs: dict | None = None, dial_workers: int = 1, cps: float = 20,
+                 web_threads: int = 32, env: dict | None = None, workdir: str | None = None):
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="omnivox-stack-"))
+        self.sim_knobs = {"time_scale": 0.02, **(sim_knobs or {})}
+        self.dial_workers = dial_workers
+        self.cps = cps
+        self.web_threads = web_threads
+        self.extra_env = env or {}
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.commands: dict[str, list[str]] = {}
+        self.used_areas: set[int] = set()
+
+    # --- services ------------------------------------------------------------------------
+    def start(self) -> "Stack":
+        pg_url = services.start_postgres(self.workdir / "pg", throwaway=True)
+        sock_dir = pg_url.split("host=")[1]
+        self.pg_proxy = TcpProxy(os.path.join(sock_dir, ".s.PGSQL.5432"))
+        self.redis_port = services.free_port()
+        self.start_redis()
+        self.web_port, self.sim_port = services.free_port(), services.free_port()
+        self.env = {**os.environ, **{
+            "SECRET_KEY": secrets.token_hex(32),
+            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{self.pg_proxy.port}/postgres",
+            "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+            "TWILIO_ACCOUNT_SID": "AC" + secrets.token_hex(16), "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+            "TWILIO_API_BASE_URL": f"http://127.0.0.1:{self.sim_port}",
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.web_port}", "CARRIER_CPS": str(self.cps),
+            "LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1",
+            "RATELIMIT_API": "100000 per minute",
+            "DIAL_LEASE_SECONDS": "10", "CELERY_VISIBILITY_TIMEOUT": "15", "REAPER_NEVER_PLACED_SECONDS": "10",
+        }, **self.extra_env}
+        self.env.pop("FLASK_APP", None)
+        for key in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
+                    "TWILIO_API_BASE_URL", "PUBLIC_BASE_URL", "CARRIER_CPS", "LOG_LEVEL", "RATELIMIT_API",
+                    "DIAL_LEASE_SECONDS", "CELERY_VISIBILITY_TIMEOUT", "REAPER_NEVER_PLACED_SECONDS"):
+            os.environ[key] = self.env[key]  # the bench's own app (seeding, bots, checks)
+        from flask_migrate import upgrade
+
+        from app import create_app
+
+        self.app = create_app()
+        with self.app.app_context():
+            upgrade()
+        self._define_commands()
+        for name in self.commands:
+            self.start_process(name)
+        self.wait_http(f"http://127.0.0.1:{self.web_port}/healthz", 90)
+        self.wait_http(f"{self.sim_url}/_sim/stats", 30)
+        return self
+
+    @property
+    def sim_url(self) -> str:
+        return f"http://127.0.0.1:{self.sim_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def start_redis(self) -> None:
+        _, self.redis_proc = services.start_redis(self.workdir / "redis", self.redis_port, persist=False)
+
+    def stop_redis(self) -> None:
+        self.redis_proc.terminate()
+        self.redis_proc.wait(10)
+
+    def _define_commands(self) -> None:
+        worker = [PY, "-m", "celery", "-A", "celery_app", "worker", "-P", "threads", "--without-gossip",
+                  "--without-mingle", "-l", "warning"]
+        self.commands["web"] = [PY, "-m", "gunicorn", "wsgi:app", "-b", f"127.0.0.1:{self.web_port}", "-w", "1",
+                                "-k", "gthread", "--threads", str(self.web_threads), "--timeout", "60"]
+        for i in range(self.dial_workers):
+            self.commands[f"dial{i}"] = worker + ["-Q", "dial", "-c", "4", "-n", f"dial{i}@%h"]
+        self.commands["telephony"] = worker + ["-Q", "telephony", "-c", "8", "-n", "telephony@%h"]
+        self.commands["default"] = worker + ["-Q", "default,kpi", "-c", "2", "-n", "default@%h"]
+        self.commands["beat"] = [PY, "-m", "celery", "-A", "celery_app", "beat", "-l", "warning",
+                                 "--schedule", str(self.workdir / "beat-schedule")]
+        sim = [PY, "-m", "carrier_sim", "--port", str(self.sim_port), "--account-sid",
+               self.env["TWILIO_ACCOUNT_SID"], "--auth-token", self.env["TWILIO_AUTH_TOKEN"], "--log-level", "WARNING"]
+        for key, value in self.sim_knobs.items():
+            sim += ["--" + key.replace("_", "-"),
+                    ",".join(map(str, value)) if isinstance(value, tuple) else str(value)]
+        self.commands["sim"] = sim
+
+    def start_process(self, name: str) -> None:
+        log = open(self.workdir / f"{name}.log", "ab")
+        self.procs[name] = subprocess.Popen(self.commands[name], cwd=REPO, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+
+    def kill_process(self, name: str) -> None:
+        """SIGKILL the process and its children: a crash, no warm shutdown, nothing acked."""
+        proc = self.procs[name]
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 15
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.redis_proc.poll() is None:
+            self.stop_redis()
+        from app.extensions import db
+
+        with self.app.app_context():
+            db.engine.dispose()
+
+    @staticmethod
+    def wait_http(url: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(url, timeout=2).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{url} did not answer in {timeout}s")
+
+    # --- simulator -----------------------------------------------------------------------
+    def sim_configure(self, **knobs) -> None:
+        requests.post(f"{self.sim_url}/_sim/config", json=knobs, timeout=10).raise_for_status()
+
+    def sim_calls(self) -> list[dict]:
+        return requests.get(f"{self.sim_url}/_sim/calls", timeout=30).json()["calls"]
+
+    def sim_stats(self) -> dict:
+        return requests.get(f"{self.sim_url}/_sim/stats", timeout=10).json()
+
+    # --- data ----------------------------------------------------------------------------
+    def seed_campaign(self, name: str, contacts: int, agents: int, *, mode: str = "progressive",
+                      max_attempts: int = 1, area_seed: int = 0) -> tuple[int, list[int], list[str]]:
+        """A started campaign with `contacts` fictional numbers (NANPA 555-01xx) whose zone is
+        inside calling hours now, and `agents` agents assigned (unusable passwords)."""
+        from sqlalchemy import select
+
+        from app.agents.models import AgentProfile
+        from app.auth.models import User
+        from app.campaigns.models import Campaign, CampaignAssignment
+        from app.common.timeutil import utcnow
+        from app.contacts.models import Contact
+        from app.dialer import gates
+        from app.extensions import db
+
+        now = utcnow()
+        zone = next(z for z in ("Europe/London", "America/New_York", "America/Los_Angeles",
+                                "Pacific/Honolulu", "Australia/Sydney", "Australia/Perth")
+                    if gates.inside_window(now, gates.candidate_zones(z, "+12125550100"),
+                                           gates.Window(dtime(8, 30), dtime(20, 30))))
+        # Area codes never reused within a run: the simulator's counts per number stay per trial.
+        rng = random.Random(area_seed)
+        free = [a for a in range(201, 990) if a not in self.used_areas]
+        areas = rng.sample(free, (contacts + 99) // 100)
+        self.used_areas.update(areas)
+        numbers = [f"+1{areas[i // 100]}5550{100 + i % 100}" for i in range(contacts)]
+        with self.app.app_context():
+            campaign = Campaign(name=name, status="active", dial_mode=mode, caller_id="+12125550199",
+                                window_start=dtime(8, 0), window_end=dtime(21, 0), max_attempts=max_attempts,
+                                seller_name="Bench Ltd", seller_phone="+12125550199",
+                                safe_harbour_message="Bench Ltd, 212 555 0199.", started_at=now)
+            db.session.add(campaign)
+            db.session.flush()
+            ids = []
+            for i in range(agents):
+                user = db.session.scalar(select(User).where(User.username == f"bench-bot-{i}"))
+                if user is None:
+                    user = User(username=f"bench-bot-{i}", role="agent", password_hash="!unusable")
+                    db.session.add(user)
+                    db.session.flush()
+                    db.session.add(AgentProfile(user_id=user.id, client_identity=f"agent-{user.id}"))
+                ids.append(user.id)
+                db.session.add(CampaignAssignment(campaign_id=campaign.id, user_id=user.id, role="agent"))
+            db.session.add_all(Contact(campaign_id=campaign.id, phone_e164=n, timezone=zone) for n in numbers)
+            from app.campaigns.models import DispositionCode
+            from devtools.demo import STANDARD_DISPOSITIONS
+
+            db.session.add_all(DispositionCode(campaign_id=campaign.id, **c) for c in STANDARD_DISPOSITIONS)
+            db.session.commit()
+            return campaign.id, ids, numbers
+
+    def sign_off(self, agent_ids: list[int]) -> None:
+        from app.agents import state as agent_state
+        from app.agents.transitions import apply
+
+        with self.app.app_context():
+            for agent_id in agent_ids:
+                try:
+                    snap = agent_state.snapshot(agent_id)
+                    apply(agent_id, [snap["state"]], "offline", campaign_id=None, pause_code=None,
+                          reason="bench")
+                except Exception:  # noqa: BLE001 - best effort between trials
+                    pass
+
+
+def machine_load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.1f}/{five:.1f} on {os.cpu_count()} cores"
