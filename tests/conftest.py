@@ -89,6 +89,7 @@ def _app(test_environ):
 @pytest.fixture
 def redis_client(_app):
     client = redis_lib.Redis.from_url(_app.config["REDIS_URL"], decode_responses=True)
+    client.flushdb()  # every test starts with an empty Redis db
     yield client
     client.close()
 
@@ -98,7 +99,6 @@ def app(_app, redis_client):
     """The app with every database write of the test inside one rolled-back transaction."""
     from app.extensions import db
 
-    redis_client.flushdb()
     with _app.app_context():
         connection = db.engine.connect()
     transaction = connection.begin()

@@ -79,14 +79,14 @@ def test_with_no_agent_free_the_call_is_abandoned_within_two_seconds_with_the_sa
 def test_an_agent_freeing_up_during_the_wait_takes_the_call(app, client, floor):
     campaign_id, (agent_id, _) = floor
     call_id, sid = _call(app, campaign_id)
-    timer = threading.Timer(0.6, _ready, (app, agent_id, campaign_id))
+    timer = threading.Timer(0.2, _ready, (app, agent_id, campaign_id))
     timer.start()
     body = _answer(client, app, call_id, sid).get_data(as_text=True)
     timer.join()
     assert f">call-{call_id}</Conference>" in body
     with app.app_context():
         call = db.session.get(Call, call_id)
-        assert call.agent_id == agent_id and not call.abandoned and call.wait_seconds >= 0.5
+        assert call.agent_id == agent_id and not call.abandoned and call.wait_seconds >= 0.15
 
 
 def test_one_agent_takes_the_first_answer_and_the_second_is_abandoned(app, client, floor):
