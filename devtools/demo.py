@@ -32,14 +32,6 @@ BOT_PREFIX = "demo-bot-"
 BOT_COUNT = 5
 CALLER_ID = "+12125550199"  # fictional too: a demo never presents a real caller ID
 
-# The campaign API's standard set (app.campaigns.services.STANDARD_DISPOSITIONS, issue 3).
-STANDARD_DISPOSITIONS = [
-    dict(code="SALE", label="Sale", is_contact=True, is_sale=True, is_final=True, sort_order=10),
-    dict(code="NOT_INTERESTED", label="Not interested", is_contact=True, is_final=True, sort_order=20),
-    dict(code="CALLBACK", label="Call back later", is_contact=True, is_callback=True, sort_order=30),
-    dict(code="DNC", label="Do not call", is_contact=True, is_dnc=True, is_final=True, sort_order=40),
-    dict(code="WRONG_NUMBER", label="Wrong number", is_contact=False, is_final=True, sort_order=50),
-]
 PAUSE_CODE = dict(code="BREAK", label="Break", paid=True, max_minutes=15)
 
 # (number prefix, first suffix, how many, digits in the suffix, time zone of the number)
@@ -122,6 +114,8 @@ def _campaign(now: datetime):
         script="Hello {first_name}, this is a demonstration call from Omnivox.", started_at=now)
     db.session.add(campaign)
     db.session.flush()
+    from app.campaigns.services import STANDARD_DISPOSITIONS
+
     for code in STANDARD_DISPOSITIONS:
         db.session.add(DispositionCode(campaign_id=campaign.id, **code))
     return campaign, True
