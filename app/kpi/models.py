@@ -58,13 +58,19 @@ class KpiRollup(db.Model):
 
 
 class KpiRollupState(db.Model):
-    """The incremental rollup's watermarks (one row): how far each source has been read."""
+    """The incremental rollup's watermarks (one row): how far each source has been read.
+
+    *_seen_at are the database clock at the start of the last run; the next run rereads from
+    there minus an overlap (commit lag). New interaction and state rows are also found by id,
+    so late rows with old timestamps are never missed.
+    """
 
     __tablename__ = "kpi_rollup_state"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="1")
     calls_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    interactions_seen_id: Mapped[int] = mapped_column(BigInteger, server_default="0")
     interactions_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     states_seen_id: Mapped[int] = mapped_column(BigInteger, server_default="0")
     states_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
