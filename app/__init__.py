@@ -56,9 +56,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth.routes import blp as auth_blp
     from app.extensions import api
     from app.health.routes import bp as health_bp
+    from app.kpi.routes import blp as kpi_blp
     from app.users.routes import blp as users_blp
 
-    for blp in (auth_blp, users_blp, audit_blp):
+    for blp in (auth_blp, users_blp, audit_blp, kpi_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
 
