@@ -18,9 +18,13 @@ def series(granularity: str, start: datetime, end: datetime, *, campaign_id: int
     or one agent's rows added up across campaigns (optionally only `campaign_ids`)."""
     where = ["granularity = :g", "bucket_start >= :start", "bucket_start < :end"]
     params = {"g": granularity, "start": start, "end": end}
-    if agent_id is None:
-        where += ["campaign_id = :cid", "agent_id IS NULL"]
+    if agent_id is None:  # one campaign-wide row per bucket: nothing to add up
         params["cid"] = campaign_id
+        rows = db.session.execute(text(
+            f"SELECT bucket_start, {', '.join(SUM_COLUMNS + JSON_COLUMNS)} FROM kpi_rollups "
+            f"WHERE {' AND '.join(where)} AND campaign_id = :cid AND agent_id IS NULL ORDER BY bucket_start"),
+            params).mappings().all()
+        return [dict(r) for r in rows]
     else:
         where.append("agent_id = :aid")
         params["aid"] = agent_id
@@ -76,21 +80,21 @@ def list_state(campaign_id: int) -> dict:
 
 
 ABANDON_30D = """
-WITH p AS (
+WITH p AS MATERIALIZED (
   SELECT cp.timezone AS tz, CAST(:ws AS timestamptz) AS ws, CAST(:ha AS timestamptz) AS ha,
          greatest(CAST(:ha AS timestamptz), least(date_trunc('hour', CAST(:now AS timestamptz), 'UTC'),
            date_trunc('hour', coalesce((SELECT last_run_at FROM kpi_rollup_state WHERE id = 1),
                                        '-infinity') - CAST(:lag AS interval), 'UTC'))) AS hb
   FROM campaigns cp WHERE cp.id = :cid
 ),
-q AS (
+q AS MATERIALIZED (
   SELECT p.*,
          CASE WHEN date_trunc('day', ha, tz) = ha THEN ha
               ELSE ((date_trunc('day', ha, tz) AT TIME ZONE tz) + interval '1 day') AT TIME ZONE tz END AS d1,
          date_trunc('day', hb, tz) AS d2
   FROM p
 ),
-r AS (
+r AS MATERIALIZED (
   -- whole local days from day rows when they sit on UTC hours (else hours all the way)
   SELECT ws, ha, hb,
          CASE WHEN d1 < d2 AND date_trunc('hour', d1, 'UTC') = d1 AND date_trunc('hour', d2, 'UTC') = d2

@@ -41,8 +41,9 @@ def _ceil_hour(t: datetime) -> datetime:
     return f if f == t else f + HOUR
 
 
-def _execute_items(items: list[tuple], now: datetime, full: bool = False) -> None:
-    statement = text(sql.recompute_statement(full=full))
+def _execute_items(items: list[tuple], now: datetime, full: bool = False, fresh: bool = False) -> None:
+    statement = text(sql.recompute_statement(full=full, compose=any(i[2] == "hours" for i in items),
+                                             fresh=fresh))
     for i in range(0, len(items), BATCH):
         chunk = items[i:i + BATCH]
         cols = list(zip(*chunk))
@@ -52,11 +53,15 @@ def _execute_items(items: list[tuple], now: datetime, full: bool = False) -> Non
         })
 
 
-def _day_items(hours: set[tuple[int, datetime]]) -> list[tuple]:
+def _touched_days(hours: set[tuple[int, datetime]]) -> list[tuple]:
     if not hours:
         return []
     cids, starts = zip(*sorted(hours))
-    days = db.session.execute(text(sql.TOUCHED_DAYS), {"cids": list(cids), "hours": list(starts)}).all()
+    return db.session.execute(text(sql.TOUCHED_DAYS), {"cids": list(cids), "hours": list(starts)}).all()
+
+
+def _day_items(days: list[tuple]) -> list[tuple]:
+    """(campaign, local day start, end) -> its whole hours from hour rows, partial hours from source."""
     items = []
     for cid, day_start, day_end in days:
         first_full, last_end = _ceil_hour(day_start), _floor_hour(day_end)
@@ -77,11 +82,15 @@ def recompute_hours(hours: set[tuple[int, datetime]], now: datetime) -> None:
             items.append((cid, "minute", "source", None, h, h + HOUR))
         items.append((cid, "hour", "source", h, h, h + HOUR))
     _execute_items(items, now)
-    _execute_items(_day_items(hours), now)
+    _execute_items(_day_items(_touched_days(hours)), now)
 
 
 def _state(now_db: datetime) -> KpiRollupState:
     db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+    # room for the hash aggregates and joins of a big pass (this transaction only)
+    # and no JIT: compiling these wide statements costs more than it saves at rollup sizes
+    db.session.execute(text("SELECT set_config('work_mem', :v, true), set_config('jit', 'off', true)"),
+                       {"v": _setting("KPI_ROLLUP_WORK_MEM", "64MB")})
     state = db.session.get(KpiRollupState, 1, with_for_update=True, populate_existing=True)
     if state is None:
         state = KpiRollupState(id=1, states_seen_id=0, interactions_seen_id=0)
@@ -96,14 +105,14 @@ def full_recompute(now: datetime | None = None) -> set[int]:
     state = _state(now_db)
     db.session.execute(text("DELETE FROM kpi_rollups"))
     campaign_ids = list(db.session.scalars(text("SELECT id FROM campaigns ORDER BY id")))
-    _execute_items([(cid, "hour", "source", None, NEG_INF, POS_INF) for cid in campaign_ids], now, full=True)
+    # the table is empty now: every pass below inserts without conflict handling
+    _execute_items([(cid, "hour", "source", None, NEG_INF, POS_INF) for cid in campaign_ids], now,
+                   full=True, fresh=True)
     retention = timedelta(hours=_setting("KPI_MINUTE_RETENTION_HOURS", 48))
     minute_from = _floor_hour(now - retention)
     _execute_items([(cid, "minute", "source", None, minute_from, _ceil_hour(now) + HOUR)
-                    for cid in campaign_ids], now)
-    hours = {(cid, h) for cid, h in db.session.execute(text(
-        "SELECT campaign_id, bucket_start FROM kpi_rollups WHERE granularity = 'hour' AND agent_id IS NULL"))}
-    _execute_items(_day_items(hours), now)
+                    for cid in campaign_ids], now, fresh=True)
+    _execute_items(_day_items(db.session.execute(text(sql.ALL_DAYS)).all()), now, fresh=True)
     state.calls_seen_at = state.interactions_seen_at = state.states_seen_at = now_db
     state.states_seen_id = db.session.scalar(text("SELECT coalesce(max(id), 0) FROM agent_state_changes"))
     state.interactions_seen_id = db.session.scalar(text("SELECT coalesce(max(id), 0) FROM interactions"))

@@ -8,7 +8,8 @@ A pass gets a list of *items*: (campaign_id, granularity, src, bucket_start, ran
 - src 'hours': add up the hour rollups in [range_start, range_end) into bucket_start (a day).
 The statement writes every resulting row with INSERT ... ON CONFLICT DO UPDATE (only when a value
 differs, so a rerun writes nothing) and deletes rows of the covered buckets that no longer have
-data. Sums go through numeric so that recomputing the same rows gives bit-identical floats.
+data. Durations are summed as integer milliseconds (stored as float seconds), so sums are exact
+and recomputing the same rows gives bit-identical values.
 """
 from __future__ import annotations
 
@@ -23,37 +24,111 @@ _IA_COLS = {"talk_seconds", "wrap_seconds", "handled", "contacts_reached", "sale
 _ST_COLS = {"signed_in_seconds", "paused_seconds", "occupied_seconds", "pause_by_code"}
 
 
-def _select_list(own: set[str]) -> str:
-    """All rollup columns: a part's own, zero (or '{}') for the rest, so parts can UNION ALL."""
+STALE = """stale AS (
+  DELETE FROM kpi_rollups r USING items i
+  WHERE r.campaign_id = i.campaign_id AND r.granularity = i.granularity
+    AND CASE WHEN i.bucket_start IS NULL
+             THEN r.bucket_start >= i.range_start AND r.bucket_start < i.range_end
+             ELSE r.bucket_start = i.bucket_start END
+    AND NOT EXISTS (SELECT 1 FROM results x WHERE x.campaign_id = r.campaign_id
+                    AND x.agent_id IS NOT DISTINCT FROM r.agent_id AND x.granularity = r.granularity
+                    AND x.bucket_start = r.bucket_start)
+  RETURNING 1
+)
+"""
+
+FLOAT_COLUMNS = frozenset({"ring_seconds_sum", "talk_seconds", "wrap_seconds", "signed_in_seconds",
+                           "paused_seconds", "occupied_seconds"})
+
+
+def _sum(col: str) -> str:
+    """Counters and whole-millisecond durations add up exactly (and fast) as float8; the jsonb
+    merge runs only over rows that have something to merge."""
+    if col in JSON_COLUMNS:
+        return f"kpi_jsonb_sum({col}) FILTER (WHERE {col} <> '{{}}'::jsonb) AS {col}"
+    return f"sum({col}::float8)::bigint AS {col}"
+
+
+def _ms(expr: str) -> str:
+    # whole milliseconds as float8: integer sums in float8 are exact below 2**53, whatever the order
+    return f"round((({expr}) * 1000)::float8)"
+
+
+def _keyed(prefix: str, own: set[str]) -> str:
+    """A source's agent rows plus its campaign-wide rows (agent_key -1); calls no agent took
+    (agent_key 0) count only campaign-wide."""
+    cols = [c for c in ALL_COLUMNS if c in own]
+    return f"""{prefix}_keyed AS (
+  SELECT campaign_id, CASE WHEN GROUPING(agent_key) = 1 THEN -1 ELSE agent_key END AS agent_key,
+         granularity, bucket_start, {", ".join(_sum(c) for c in cols)}
+  FROM {prefix}_parts
+  GROUP BY GROUPING SETS ((campaign_id, granularity, bucket_start),
+                          (campaign_id, agent_key, granularity, bucket_start))
+  HAVING GROUPING(agent_key) = 1 OR agent_key <> 0
+)"""
+
+
+def _side_by_side() -> str:
     out = []
     for col in ALL_COLUMNS:
-        if col in own:
-            out.append(col)
-        elif col in JSON_COLUMNS:
-            out.append(f"'{{}}'::jsonb AS {col}")
-        else:
-            out.append(f"0 AS {col}")
+        alias = "c" if col in _CALL_COLS else "x" if col in _IA_COLS else "s"
+        empty = "'{}'::jsonb" if col in JSON_COLUMNS else "0"
+        out.append(f"coalesce({alias}.{col}, {empty}) AS {col}")
     return ", ".join(out)
 
 
-def _range(alias: str, column: str, full: bool) -> str:
-    # A full recompute scans each source once (hash join on the campaign); an incremental pass
-    # reads only the touched ranges through the (campaign_id, time) indexes.
+def _source(table: str, alias: str, column: str, full: bool) -> str:
+    """FROM clause of a source. A full recompute scans the table once into hour buckets; an
+    incremental pass reads only the items' ranges through the (campaign_id, time) indexes."""
     if full:
-        return ""
-    return f" AND {alias}.{column} >= i.range_start AND {alias}.{column} < i.range_end"
+        return f"{table} {alias} WHERE {alias}.campaign_id IS NOT NULL AND"
+    return (f"src_items i JOIN {table} {alias} ON {alias}.campaign_id = i.campaign_id "
+            f"AND {alias}.{column} >= i.range_start AND {alias}.{column} < i.range_end WHERE")
 
 
-def bucket_expr(column: str) -> str:
+def _granularity(full: bool) -> str:
+    return "'hour'::text" if full else "i.granularity"
+
+
+def _bucket(column: str, full: bool) -> str:
+    if full:
+        return f"date_trunc('hour', {column}, 'UTC')"
     return f"coalesce(i.bucket_start, date_trunc(i.granularity, {column}, 'UTC'))"
 
 
-def recompute_statement(full: bool = False) -> str:
-    sums = ", ".join(f"sum({c})::float8 AS {c}" if c not in JSON_COLUMNS else f"kpi_jsonb_sum({c}) AS {c}"
-                     for c in ALL_COLUMNS)
+def _write(fresh: bool, cols: str, out_cols: str, distinct_set: str, old: str, new: str) -> str:
+    insert = (f"INSERT INTO kpi_rollups (campaign_id, agent_id, granularity, bucket_start, {cols})\n"
+              f"SELECT campaign_id, agent_id, granularity, bucket_start, {out_cols} FROM results")
+    if fresh:
+        return insert
+    return ",\n" + STALE + insert + f"""
+ON CONFLICT ON CONSTRAINT uq_kpi_rollups_campaign_id_agent_id_granularity_bucket_start
+DO UPDATE SET {distinct_set}, computed_at = now()
+WHERE ({old}) IS DISTINCT FROM ({new})"""
+
+
+def _composition() -> str:
+    return f"""
+  UNION ALL
+  SELECT r.campaign_id, r.agent_id, i.granularity, i.bucket_start,
+         {", ".join(_ms(f"r.{c}") if c in FLOAT_COLUMNS else f"r.{c}" for c in ALL_COLUMNS)}
+  FROM items i JOIN kpi_rollups r ON r.campaign_id = i.campaign_id AND r.granularity = 'hour'
+   AND r.bucket_start >= i.range_start AND r.bucket_start < i.range_end
+  WHERE i.src = 'hours'"""
+
+
+def recompute_statement(full: bool = False, compose: bool = True, fresh: bool = False) -> str:
+    """full: scan whole source tables; compose: items may add up hour rows (day passes);
+    fresh: the covered buckets are known to be empty (a full recompute), so plain INSERT."""
+    sums = ", ".join(_sum(c) for c in ALL_COLUMNS)
     cols = ", ".join(ALL_COLUMNS)
+    out_cols = ", ".join(f"({c} / 1000.0)::float8" if c in FLOAT_COLUMNS else c for c in ALL_COLUMNS)
     distinct_set = ", ".join(f"{c} = EXCLUDED.{c}" for c in ALL_COLUMNS)
     old = ", ".join(f"kpi_rollups.{c}" for c in ALL_COLUMNS)
+    composition = _composition() if compose else ""
+    # hour rows and source parts of one day meet here; a plain pass has one row per key already
+    results = (f"SELECT campaign_id, agent_id, granularity, bucket_start, {sums} FROM keyed GROUP BY 1, 2, 3, 4"
+               if compose else "SELECT * FROM keyed")
     new = ", ".join(f"EXCLUDED.{c}" for c in ALL_COLUMNS)
     return f"""
 WITH items AS (
@@ -64,26 +139,25 @@ WITH items AS (
 ),
 src_items AS (SELECT * FROM items WHERE src = 'source'),
 call_parts AS (
-  SELECT i.campaign_id, coalesce(c.agent_id, 0) AS agent_key, i.granularity,
-         {bucket_expr('c.created_at')} AS bucket_start,
+  SELECT c.campaign_id, coalesce(c.agent_id, 0) AS agent_key, {_granularity(full)} AS granularity,
+         {_bucket('c.created_at', full)} AS bucket_start,
          count(*) AS calls_placed, count(c.answered_at) AS answered,
          count(*) FILTER (WHERE c.outcome = 'human') AS human_answered,
          count(*) FILTER (WHERE c.outcome = 'machine') AS machine_answered,
          count(*) FILTER (WHERE c.abandoned) AS abandoned,
-         coalesce(sum(c.ring_seconds::numeric), 0) AS ring_seconds_sum, count(c.ring_seconds) AS ring_count
-  FROM src_items i JOIN calls c ON c.campaign_id = i.campaign_id{_range('c', 'created_at', full)}
-  WHERE c.status IN ({TERMINAL})
+         coalesce(sum({_ms('c.ring_seconds')}), 0) AS ring_seconds_sum, count(c.ring_seconds) AS ring_count
+  FROM {_source('calls', 'c', 'created_at', full)} c.status IN ({TERMINAL})
   GROUP BY 1, 2, 3, 4
 ),
 ia_codes AS (
-  SELECT i.campaign_id, x.agent_id AS agent_key, i.granularity,
-         {bucket_expr('x.started_at')} AS bucket_start, dc.code,
-         count(*) AS n, coalesce(sum(x.talk_seconds::numeric), 0) AS talk,
-         coalesce(sum(x.wrap_seconds::numeric), 0) AS wrap,
+  SELECT x.campaign_id, x.agent_id AS agent_key, x.granularity, x.bucket_start, dc.code,
+         count(*) AS n, coalesce(sum({_ms('x.talk_seconds')}), 0) AS talk,
+         coalesce(sum({_ms('x.wrap_seconds')}), 0) AS wrap,
          count(*) FILTER (WHERE dc.is_contact) AS contacts, count(*) FILTER (WHERE dc.is_sale) AS sales
-  FROM src_items i JOIN interactions x ON x.campaign_id = i.campaign_id{_range('x', 'started_at', full)}
+  FROM (SELECT x.campaign_id, x.agent_id, x.talk_seconds, x.wrap_seconds, x.disposition_code_id,
+               {_granularity(full)} AS granularity, {_bucket('x.started_at', full)} AS bucket_start
+        FROM {_source('interactions', 'x', 'started_at', full)} x.wrapup_ended_at IS NOT NULL) x
   LEFT JOIN disposition_codes dc ON dc.id = x.disposition_code_id
-  WHERE x.wrapup_ended_at IS NOT NULL
   GROUP BY 1, 2, 3, 4, 5
 ),
 ia_parts AS (
@@ -128,9 +202,9 @@ iv_buckets AS (
 st_codes AS (
   SELECT v.campaign_id, v.agent_id AS agent_key, v.granularity, v.bucket_start,
          CASE WHEN v.to_state = 'paused' THEN coalesce(pc.code, 'unspecified') END AS pause_code,
-         sum(extract(epoch FROM v.p1 - v.p0)) AS signed_in,
-         coalesce(sum(extract(epoch FROM v.p1 - v.p0)) FILTER (WHERE v.to_state = 'paused'), 0) AS paused,
-         coalesce(sum(extract(epoch FROM v.p1 - v.p0))
+         sum({_ms("extract(epoch FROM v.p1 - v.p0)")}) AS signed_in,
+         coalesce(sum({_ms("extract(epoch FROM v.p1 - v.p0)")}) FILTER (WHERE v.to_state = 'paused'), 0) AS paused,
+         coalesce(sum({_ms("extract(epoch FROM v.p1 - v.p0)")})
                   FILTER (WHERE v.to_state IN ('on-call', 'wrap-up')), 0) AS occupied
   FROM iv_buckets v LEFT JOIN pause_codes pc ON pc.id = v.pause_code_id
   GROUP BY 1, 2, 3, 4, 5
@@ -138,51 +212,30 @@ st_codes AS (
 st_parts AS (
   SELECT campaign_id, agent_key, granularity, bucket_start, sum(signed_in) AS signed_in_seconds,
          sum(paused) AS paused_seconds, sum(occupied) AS occupied_seconds,
-         coalesce(jsonb_object_agg(pause_code, paused) FILTER (WHERE pause_code IS NOT NULL),
+         coalesce(jsonb_object_agg(pause_code, paused / 1000.0) FILTER (WHERE pause_code IS NOT NULL),
                   '{{}}'::jsonb) AS pause_by_code
   FROM st_codes GROUP BY 1, 2, 3, 4
 ),
-parts AS (
-  SELECT campaign_id, agent_key, granularity, bucket_start, {_select_list(_CALL_COLS)} FROM call_parts
-  UNION ALL
-  SELECT campaign_id, agent_key, granularity, bucket_start, {_select_list(_IA_COLS)} FROM ia_parts
-  UNION ALL
-  SELECT campaign_id, agent_key, granularity, bucket_start, {_select_list(_ST_COLS)} FROM st_parts
-),
+{_keyed("call", _CALL_COLS)},
+{_keyed("ia", _IA_COLS)},
+{_keyed("st", _ST_COLS)},
 keyed AS (
-  -- campaign-wide rows (agent NULL) add up every part; agent rows leave out calls no agent took
-  SELECT campaign_id, CASE WHEN GROUPING(agent_key) = 1 THEN NULL ELSE agent_key END AS agent_id,
-         granularity, bucket_start, {sums}
-  FROM parts
-  GROUP BY GROUPING SETS ((campaign_id, granularity, bucket_start),
-                          (campaign_id, agent_key, granularity, bucket_start))
-  HAVING GROUPING(agent_key) = 1 OR agent_key <> 0
-  UNION ALL
-  SELECT r.campaign_id, r.agent_id, i.granularity, i.bucket_start, {", ".join(f"r.{c}" for c in ALL_COLUMNS)}
-  FROM items i JOIN kpi_rollups r ON r.campaign_id = i.campaign_id AND r.granularity = 'hour'
-   AND r.bucket_start >= i.range_start AND r.bucket_start < i.range_end
-  WHERE i.src = 'hours'
+  -- one row per key: the three sources side by side (agent_key -1 is the campaign-wide row)
+  SELECT coalesce(c.campaign_id, x.campaign_id, s.campaign_id) AS campaign_id,
+         nullif(coalesce(c.agent_key, x.agent_key, s.agent_key), -1) AS agent_id,
+         coalesce(c.granularity, x.granularity, s.granularity) AS granularity,
+         coalesce(c.bucket_start, x.bucket_start, s.bucket_start) AS bucket_start,
+         {_side_by_side()}
+  FROM call_keyed c
+  FULL JOIN ia_keyed x ON x.campaign_id = c.campaign_id AND x.agent_key = c.agent_key
+   AND x.granularity = c.granularity AND x.bucket_start = c.bucket_start
+  FULL JOIN st_keyed s ON s.campaign_id = coalesce(c.campaign_id, x.campaign_id)
+   AND s.agent_key = coalesce(c.agent_key, x.agent_key) AND s.granularity = coalesce(c.granularity, x.granularity)
+   AND s.bucket_start = coalesce(c.bucket_start, x.bucket_start){composition}
 ),
-results AS (
-  SELECT campaign_id, agent_id, granularity, bucket_start, {sums}
-  FROM keyed GROUP BY 1, 2, 3, 4
-),
-stale AS (
-  DELETE FROM kpi_rollups r USING items i
-  WHERE r.campaign_id = i.campaign_id AND r.granularity = i.granularity
-    AND CASE WHEN i.bucket_start IS NULL
-             THEN r.bucket_start >= i.range_start AND r.bucket_start < i.range_end
-             ELSE r.bucket_start = i.bucket_start END
-    AND NOT EXISTS (SELECT 1 FROM results x WHERE x.campaign_id = r.campaign_id
-                    AND x.agent_id IS NOT DISTINCT FROM r.agent_id AND x.granularity = r.granularity
-                    AND x.bucket_start = r.bucket_start)
-  RETURNING 1
+results AS ({results}
 )
-INSERT INTO kpi_rollups (campaign_id, agent_id, granularity, bucket_start, {cols})
-SELECT campaign_id, agent_id, granularity, bucket_start, {cols} FROM results
-ON CONFLICT ON CONSTRAINT uq_kpi_rollups_campaign_id_agent_id_granularity_bucket_start
-DO UPDATE SET {distinct_set}, computed_at = now()
-WHERE ({old}) IS DISTINCT FROM ({new})
+{_write(fresh, cols, out_cols, distinct_set, old, new)}
 """
 
 
@@ -245,4 +298,16 @@ FROM unnest(CAST(:cids AS integer[]), CAST(:hours AS timestamptz[])) AS t(campai
 JOIN campaigns cp ON cp.id = t.campaign_id
 CROSS JOIN LATERAL (VALUES (date_trunc('day', t.h, cp.timezone)),
                            (date_trunc('day', t.h + interval '59 minutes 59 seconds', cp.timezone))) AS d(day_start)
+"""
+
+# Every local day between a campaign's first and last hour row, for a full recompute.
+ALL_DAYS = """
+SELECT cp.id, l.local_day AT TIME ZONE cp.timezone AS day_start,
+       (l.local_day + interval '1 day') AT TIME ZONE cp.timezone AS day_end
+FROM (SELECT campaign_id, min(bucket_start) AS lo, max(bucket_start) AS hi FROM kpi_rollups
+      WHERE granularity = 'hour' AND agent_id IS NULL GROUP BY 1) r
+JOIN campaigns cp ON cp.id = r.campaign_id
+CROSS JOIN LATERAL generate_series(date_trunc('day', r.lo AT TIME ZONE cp.timezone),
+                                   date_trunc('day', (r.hi + interval '59 minutes 59 seconds') AT TIME ZONE cp.timezone),
+                                   interval '1 day') AS l(local_day)
 """

@@ -19,13 +19,16 @@ depends_on = None
 # counters add up into longer windows. numeric keeps the sum exact, so a rerun is bit-identical.
 JSONB_ADD = """
 CREATE FUNCTION kpi_jsonb_add(a jsonb, b jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT coalesce(jsonb_object_agg(key, total), '{}'::jsonb)
-  FROM (SELECT key, sum(value::numeric) AS total
-        FROM (SELECT * FROM jsonb_each_text(coalesce(a, '{}'::jsonb))
-              UNION ALL
-              SELECT * FROM jsonb_each_text(coalesce(b, '{}'::jsonb))) AS pairs
-        GROUP BY key) AS sums
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  -- most buckets have no dispositions or pauses: skip the merge for an empty side
+  IF b IS NULL OR b = '{}'::jsonb THEN RETURN coalesce(a, '{}'::jsonb); END IF;
+  IF a IS NULL OR a = '{}'::jsonb THEN RETURN b; END IF;
+  RETURN (SELECT jsonb_object_agg(key, total)
+          FROM (SELECT key, sum(value::numeric) AS total
+                FROM (SELECT * FROM jsonb_each_text(a) UNION ALL SELECT * FROM jsonb_each_text(b)) AS pairs
+                GROUP BY key) AS sums);
+END
 $$
 """
 JSONB_SUM = "CREATE AGGREGATE kpi_jsonb_sum(jsonb) (SFUNC = kpi_jsonb_add, STYPE = jsonb, INITCOND = '{}')"
@@ -35,6 +38,7 @@ def upgrade():
     op.create_table('kpi_rollup_state',
     sa.Column('id', sa.SmallInteger(), server_default='1', nullable=False),
     sa.Column('calls_seen_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('interactions_seen_id', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('interactions_seen_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('states_seen_id', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('states_seen_at', sa.DateTime(timezone=True), nullable=True),

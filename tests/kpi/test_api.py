@@ -121,6 +121,7 @@ def test_each_rollup_publishes_the_campaign_figures(scenario, monkeypatch):
 def test_the_beat_task_rolls_up_and_commits(scenario):
     from workers.kpi import roll_up_kpis
 
+    f.states(scenario.a1.id, scenario.campaign.id, (utc(2026, 3, 2, 15, 1), "offline"))  # end of shift
     assert roll_up_kpis.run() >= 1
     later = NOW + timedelta(minutes=5)
     f.call(scenario.campaign.id, utc(2026, 3, 2, 14, 50), outcome="human")
