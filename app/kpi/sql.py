@@ -102,7 +102,7 @@ def _write(fresh: bool, cols: str, out_cols: str, distinct_set: str, old: str, n
     if fresh:
         return insert
     return ",\n" + STALE + insert + f"""
-ON CONFLICT ON CONSTRAINT uq_kpi_rollups_campaign_id_agent_id_granularity_bucket_start
+ON CONFLICT ON CONSTRAINT uq_kpi_rollups_campaign_id_granularity_bucket_start_agent_id
 DO UPDATE SET {distinct_set}, computed_at = now()
 WHERE ({old}) IS DISTINCT FROM ({new})"""
 

@@ -1,4 +1,5 @@
-"""KPI rollups: occupancy seconds, the rollup watermark, read indexes and a jsonb-sum aggregate.
+"""KPI rollups: occupancy seconds, a campaign-then-time key without foreign keys, the rollup
+watermark, source indexes and a jsonb-sum aggregate.
 
 Revision ID: 0007
 Revises: 0001
@@ -54,8 +55,12 @@ def upgrade():
     op.add_column('kpi_rollups', sa.Column('occupied_seconds', sa.Float(), server_default='0', nullable=False))
     op.create_index('ix_kpi_rollups_agent_granularity_bucket', 'kpi_rollups',
                     ['agent_id', 'granularity', 'bucket_start'], unique=False)
-    op.create_index('ix_kpi_rollups_campaign_granularity_bucket', 'kpi_rollups',
-                    ['campaign_id', 'granularity', 'bucket_start'], unique=False)
+    op.drop_constraint('uq_kpi_rollups_campaign_id_agent_id_granularity_bucket_start', 'kpi_rollups', type_='unique')
+    op.create_unique_constraint('uq_kpi_rollups_campaign_id_granularity_bucket_start_agent_id', 'kpi_rollups',
+                                ['campaign_id', 'granularity', 'bucket_start', 'agent_id'],
+                                postgresql_nulls_not_distinct=True)
+    op.drop_constraint('fk_kpi_rollups_agent_id_users', 'kpi_rollups', type_='foreignkey')
+    op.drop_constraint('fk_kpi_rollups_campaign_id_campaigns', 'kpi_rollups', type_='foreignkey')
     op.execute(JSONB_ADD)
     op.execute(JSONB_SUM)
 
@@ -63,7 +68,14 @@ def upgrade():
 def downgrade():
     op.execute("DROP AGGREGATE IF EXISTS kpi_jsonb_sum(jsonb)")
     op.execute("DROP FUNCTION IF EXISTS kpi_jsonb_add(jsonb, jsonb)")
-    op.drop_index('ix_kpi_rollups_campaign_granularity_bucket', table_name='kpi_rollups')
+    op.create_foreign_key('fk_kpi_rollups_campaign_id_campaigns', 'kpi_rollups', 'campaigns', ['campaign_id'], ['id'],
+                          ondelete='CASCADE')
+    op.create_foreign_key('fk_kpi_rollups_agent_id_users', 'kpi_rollups', 'users', ['agent_id'], ['id'],
+                          ondelete='CASCADE')
+    op.drop_constraint('uq_kpi_rollups_campaign_id_granularity_bucket_start_agent_id', 'kpi_rollups', type_='unique')
+    op.create_unique_constraint('uq_kpi_rollups_campaign_id_agent_id_granularity_bucket_start', 'kpi_rollups',
+                                ['campaign_id', 'agent_id', 'granularity', 'bucket_start'],
+                                postgresql_nulls_not_distinct=True)
     op.drop_index('ix_kpi_rollups_agent_granularity_bucket', table_name='kpi_rollups')
     op.drop_column('kpi_rollups', 'occupied_seconds')
     op.drop_index('ix_interactions_wrapup_ended_at', table_name='interactions')
