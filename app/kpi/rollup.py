@@ -107,6 +107,8 @@ def full_recompute(now: datetime | None = None) -> set[int]:
     # times the scan. Readers wait for the commit (a full recompute is rare: first run, repairs).
     db.session.execute(text("TRUNCATE kpi_rollups"))
     campaign_ids = list(db.session.scalars(text("SELECT id FROM campaigns ORDER BY id")))
+    db.session.execute(text("DROP TABLE IF EXISTS kpi_full_call_parts"))
+    db.session.execute(text(sql.FULL_CALL_PARTS))
     # the table is empty now: every pass below inserts without conflict handling
     _execute_items([(cid, "hour", "source", None, NEG_INF, POS_INF) for cid in campaign_ids], now,
                    full=True, fresh=True)
@@ -115,6 +117,7 @@ def full_recompute(now: datetime | None = None) -> set[int]:
     _execute_items([(cid, "minute", "source", None, minute_from, _ceil_hour(now) + HOUR)
                     for cid in campaign_ids], now, fresh=True)
     _execute_items(_day_items(db.session.execute(text(sql.ALL_DAYS)).all()), now, fresh=True)
+    db.session.execute(text("DROP TABLE kpi_full_call_parts"))
     state.calls_seen_at = state.interactions_seen_at = state.states_seen_at = now_db
     state.states_seen_id = db.session.scalar(text("SELECT coalesce(max(id), 0) FROM agent_state_changes"))
     state.interactions_seen_id = db.session.scalar(text("SELECT coalesce(max(id), 0) FROM interactions"))

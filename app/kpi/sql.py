@@ -117,6 +117,25 @@ def _composition() -> str:
   WHERE i.src = 'hours'"""
 
 
+def call_parts_select(full: bool) -> str:
+    """Calls aggregated per (campaign, agent, granularity, bucket); agent_key 0: no agent."""
+    return f"""
+  SELECT c.campaign_id, coalesce(c.agent_id, 0) AS agent_key, {_granularity(full)} AS granularity,
+         {_bucket('c.created_at', full)} AS bucket_start,
+         count(*) AS calls_placed, count(c.answered_at) AS answered,
+         count(*) FILTER (WHERE c.outcome = 'human') AS human_answered,
+         count(*) FILTER (WHERE c.outcome = 'machine') AS machine_answered,
+         count(*) FILTER (WHERE c.abandoned) AS abandoned,
+         coalesce(sum({_ms('c.ring_seconds')}), 0) AS ring_seconds_sum, count(c.ring_seconds) AS ring_count
+  FROM {_source('calls', 'c', 'created_at', full)} c.status IN ({TERMINAL})
+  GROUP BY 1, 2, 3, 4"""
+
+
+# A full recompute aggregates the calls table first on its own: a read-only CREATE TABLE AS can
+# use parallel workers, which no INSERT (or statement with a data-modifying CTE) can.
+FULL_CALL_PARTS = "CREATE TEMP TABLE kpi_full_call_parts AS " + call_parts_select(True)
+
+
 def recompute_statement(full: bool = False, compose: bool = True, fresh: bool = False) -> str:
     """full: scan whole source tables; compose: items may add up hour rows (day passes);
     fresh: the covered buckets are known to be empty (a full recompute), so plain INSERT."""
@@ -138,16 +157,7 @@ WITH items AS (
          AS i(campaign_id, granularity, src, bucket_start, range_start, range_end)
 ),
 src_items AS (SELECT * FROM items WHERE src = 'source'),
-call_parts AS (
-  SELECT c.campaign_id, coalesce(c.agent_id, 0) AS agent_key, {_granularity(full)} AS granularity,
-         {_bucket('c.created_at', full)} AS bucket_start,
-         count(*) AS calls_placed, count(c.answered_at) AS answered,
-         count(*) FILTER (WHERE c.outcome = 'human') AS human_answered,
-         count(*) FILTER (WHERE c.outcome = 'machine') AS machine_answered,
-         count(*) FILTER (WHERE c.abandoned) AS abandoned,
-         coalesce(sum({_ms('c.ring_seconds')}), 0) AS ring_seconds_sum, count(c.ring_seconds) AS ring_count
-  FROM {_source('calls', 'c', 'created_at', full)} c.status IN ({TERMINAL})
-  GROUP BY 1, 2, 3, 4
+call_parts AS ({"SELECT * FROM kpi_full_call_parts" if full else call_parts_select(False)}
 ),
 ia_codes AS (
   SELECT x.campaign_id, x.agent_id AS agent_key, x.granularity, x.bucket_start, dc.code,

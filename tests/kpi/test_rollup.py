@@ -150,3 +150,28 @@ def test_purge_keeps_hours_and_days(scenario):
     rollup.run_rollup(NOW)
     assert rollup.purge_minute_rollups(NOW + timedelta(days=5)) > 0
     assert row(scenario.campaign.id, "hour", utc(2026, 3, 2, 14))["calls_placed"] == 4
+
+
+def test_a_late_agent_state_change_splits_the_interval_it_lands_in(scenario):
+    camp, a1 = scenario.campaign, scenario.a1
+    rollup.run_rollup(NOW)
+    # arrives after the run, dated 14:30: a1 came back from the break five minutes early
+    f.states(a1.id, camp.id, (utc(2026, 3, 2, 14, 30), "ready"))
+    rollup.run_rollup(NOW)
+    k = row(camp.id, "hour", utc(2026, 3, 2, 14))
+    assert k["paused_seconds"] == pytest.approx(600)
+    assert k["pause_by_code"] == {"BREAK": pytest.approx(600)}
+    assert row(camp.id, "minute", utc(2026, 3, 2, 14, 32))["paused_seconds"] == 0
+    incremental = values()
+    rollup.full_recompute(NOW)
+    assert values() == incremental
+
+
+def test_late_interactions_and_new_dispositions_are_picked_up(scenario):
+    camp, a2 = scenario.campaign, scenario.a2
+    rollup.run_rollup(NOW)
+    f.interaction(camp.id, a2.id, utc(2026, 2, 20, 16), 100, 20, scenario.sale)  # a week late
+    rollup.run_rollup(NOW)
+    day = row(camp.id, "day", utc(2026, 2, 20, 5))
+    assert (day["handled"], day["sales"], day["dispositions"]) == (1, 1, {"SALE": 1})
+    assert row(camp.id, "day", utc(2026, 2, 20, 5), a2.id)["avg_handle_seconds"] == pytest.approx(120)
