@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from app.common.timeutil import utcnow
 from app.extensions import db
-from app.kpi import sql
+from app.kpi import sql, sql_scope
 from app.kpi.models import KpiRollupState
 
 HOUR = timedelta(hours=1)
@@ -57,7 +57,7 @@ def _touched_days(hours: set[tuple[int, datetime]]) -> list[tuple]:
     if not hours:
         return []
     cids, starts = zip(*sorted(hours))
-    return db.session.execute(text(sql.TOUCHED_DAYS), {"cids": list(cids), "hours": list(starts)}).all()
+    return db.session.execute(text(sql_scope.TOUCHED_DAYS), {"cids": list(cids), "hours": list(starts)}).all()
 
 
 def _day_items(days: list[tuple]) -> list[tuple]:
@@ -116,7 +116,7 @@ def full_recompute(now: datetime | None = None) -> set[int]:
     minute_from = _floor_hour(now - retention)
     _execute_items([(cid, "minute", "source", None, minute_from, _ceil_hour(now) + HOUR)
                     for cid in campaign_ids], now, fresh=True)
-    _execute_items(_day_items(db.session.execute(text(sql.ALL_DAYS)).all()), now, fresh=True)
+    _execute_items(_day_items(db.session.execute(text(sql_scope.ALL_DAYS)).all()), now, fresh=True)
     db.session.execute(text("DROP TABLE kpi_full_call_parts"))
     state.calls_seen_at = state.interactions_seen_at = state.states_seen_at = now_db
     state.states_seen_id = db.session.scalar(text("SELECT coalesce(max(id), 0) FROM agent_state_changes"))
@@ -137,7 +137,7 @@ def run_rollup(now: datetime | None = None) -> set[int]:
     if state.full_recompute_at is None:
         return full_recompute(now)
     overlap = timedelta(seconds=_setting("KPI_ROLLUP_OVERLAP_SECONDS", 300))
-    rows = db.session.execute(text(sql.TOUCHED_HOURS), {
+    rows = db.session.execute(text(sql_scope.TOUCHED_HOURS), {
         "calls_since": state.calls_seen_at - overlap,
         "ia_since": state.interactions_seen_at - overlap, "ia_since_id": state.interactions_seen_id,
         "states_since": state.states_seen_at - overlap, "states_since_id": state.states_seen_id,
