@@ -69,11 +69,12 @@ def _register_blueprints(app: Flask) -> None:
     from app.health.routes import bp as health_bp
     from app.dialer.routes import blp as dial_queue_blp
     from app.interactions.routes import blp as interactions_blp
+    from app.kpi.routes import blp as kpi_blp
     from app.telephony.webhooks import bp as twilio_bp
     from app.users.routes import blp as users_blp
 
     for blp in (auth_blp, users_blp, audit_blp, calls_blp, agents_blp, campaigns_blp, codes_blp,
-                contacts_blp, dnc_blp, agent_directory_blp, interactions_blp, dial_queue_blp):
+                contacts_blp, dnc_blp, agent_directory_blp, interactions_blp, dial_queue_blp, kpi_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
     app.register_blueprint(twilio_bp)
