@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -16,6 +16,7 @@ from app.common.timeutil import utcnow
 from app.dialer.hopper import Hopper
 from app.dialer.pacer_feed import registry
 from app.extensions import db
+from app.kpi.services import abandon_rate_30d
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +37,6 @@ def calls_dialing(campaign_id: int) -> int:
         Call.kind == "auto")) or 0
 
 
-def abandonment_30d(campaign_id: int, now: datetime) -> tuple[int, int]:
-    """(abandoned, answered by a person) over the last 30 days: the pacer's hard governor."""
-    since = now - timedelta(days=30)
-    row = db.session.execute(select(
-        func.count().filter(Call.abandoned.is_(True)),
-        func.count().filter(Call.outcome == "human"),
-    ).where(Call.campaign_id == campaign_id, Call.created_at >= since)).one()
-    return int(row[0]), int(row[1])
-
-
 def pacing_tick(campaign_id: int, now: datetime | None = None, enqueue=None) -> int:
     """Launch this tick's calls for one campaign; returns how many contacts were claimed.
 
@@ -62,13 +53,12 @@ def pacing_tick(campaign_id: int, now: datetime | None = None, enqueue=None) -> 
             return 0
         hopper = Hopper(redis)
         hopper.requeue_expired(campaign_id, now.timestamp())
-        abandoned, humans = abandonment_30d(campaign_id, now)
+        abandoned, humans, rate = abandon_rate_30d(campaign_id, now)
         pacer = registry.pacer_for(redis, campaign_id, campaign.dial_mode, float(campaign.max_abandon_rate))
         dialing = calls_dialing(campaign_id) + hopper.depth(campaign_id)["leased"]
         n = pacer.calls_to_place(
             now.timestamp(), ready_agents(campaign_id), agents_busy_elapsed(campaign_id, now), dialing,
-            abandon_rate_30d=(abandoned / humans) if humans else None,
-            abandoned_30d=abandoned, human_answers_30d=humans)
+            abandon_rate_30d=rate, abandoned_30d=abandoned, human_answers_30d=humans)
         claimed = hopper.claim(campaign_id, n, lease_seconds(), now.timestamp())
         db.session.rollback()
         if enqueue is None:

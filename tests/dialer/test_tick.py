@@ -1,0 +1,74 @@
+"""The pacing tick: ready agents, calls in flight and the pacer decide how many contacts to claim."""
+import pytest
+
+from app.agents import services as agent_services
+from app.auth.models import User
+from app.contacts.models import Contact
+from app.dialer.refill import refill
+from app.dialer.tick import pacing_tick
+from app.extensions import db
+from tests.agents.factories import assign, make_campaign
+from tests.dialer.test_preview import _zone_in_calling_hours
+
+
+@pytest.fixture
+def campaign_with_agents(app, users):
+    agents = [users.create("agent") for _ in range(3)]
+    with app.app_context():
+        campaign = make_campaign()
+        campaign.status, campaign.dial_mode = "active", "progressive"
+        campaign.window_start, campaign.window_end = campaign.window_start.replace(hour=8), \
+            campaign.window_end.replace(hour=21)
+        zone = _zone_in_calling_hours()
+        for agent in agents:
+            assign(agent.id, campaign.id)
+        for i in range(10):
+            db.session.add(Contact(campaign_id=campaign.id, phone_e164=f"+1303555{i:04d}", timezone=zone))
+        db.session.commit()
+        refill(campaign.id, agents_signed_in=3)
+        return campaign.id, [a.id for a in agents]
+
+
+def _ready(agent_ids, campaign_id):
+    for agent_id in agent_ids:
+        agent_services.set_own_state(db.session.get(User, agent_id), "ready", campaign_id=campaign_id)
+
+
+def test_progressive_claims_one_contact_per_ready_agent_not_already_covered(ctx, campaign_with_agents):
+    campaign_id, agents = campaign_with_agents
+    _ready(agents[:2], campaign_id)
+    sent = []
+    assert pacing_tick(campaign_id, enqueue=lambda c, k: sent.append((c, k))) == 2
+    assert len({k for _, k in sent}) == 2 and all(c == campaign_id for c, _ in sent)
+    # the two claimed contacts are still in flight (leased): nothing more until an agent frees
+    assert pacing_tick(campaign_id, enqueue=sent.append) == 0
+    _ready(agents[2:], campaign_id)
+    assert pacing_tick(campaign_id, enqueue=lambda c, k: sent.append((c, k))) == 1
+
+
+def test_predictive_places_at_least_as_many_as_progressive(ctx, campaign_with_agents):
+    from app.campaigns.models import Campaign
+
+    campaign_id, agents = campaign_with_agents
+    db.session.get(Campaign, campaign_id).dial_mode = "predictive"
+    db.session.commit()
+    _ready(agents, campaign_id)
+    assert pacing_tick(campaign_id, enqueue=lambda *a: None) >= 3
+
+
+@pytest.mark.parametrize("change", [{"dial_mode": "preview"}, {"status": "paused"}])
+def test_preview_and_paused_campaigns_never_auto_dial(ctx, campaign_with_agents, change):
+    from app.campaigns.models import Campaign
+
+    campaign_id, agents = campaign_with_agents
+    _ready(agents, campaign_id)
+    campaign = db.session.get(Campaign, campaign_id)
+    for key, value in change.items():
+        setattr(campaign, key, value)
+    db.session.commit()
+    assert pacing_tick(campaign_id, enqueue=lambda *a: None) == 0
+
+
+def test_no_ready_agent_no_calls(ctx, campaign_with_agents):
+    campaign_id, _ = campaign_with_agents
+    assert pacing_tick(campaign_id, enqueue=lambda *a: None) == 0
