@@ -96,6 +96,7 @@ class Config:
         self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES") or 0)
         self.DEFAULT_PHONE_REGION = env.get("DEFAULT_PHONE_REGION") or "US"
         self.UPLOAD_DIR = env.get("UPLOAD_DIR") or os.path.join(os.getcwd(), "instance", "uploads")
+        self.IMPORT_MAX_BYTES = int(env.get("IMPORT_MAX_BYTES") or 50 * 1024 * 1024)
 
         # Rate-limit tiers (limits strings, e.g. "300 per minute").
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL

@@ -6,3 +6,19 @@ from celery import shared_task
 def ping() -> str:
     """Round-trip check used by ops and the test suite to prove a worker is consuming."""
     return "pong"
+
+
+@shared_task(name="workers.default.import_contacts", acks_late=True)
+def import_contacts(job_id: int) -> None:
+    """Import a stored contacts CSV. Safe to rerun: a finished job is left alone, a half-run one restarts."""
+    from app.contacts.importer import run_contact_import
+
+    run_contact_import(job_id)
+
+
+@shared_task(name="workers.default.import_dnc", acks_late=True)
+def import_dnc(job_id: int) -> None:
+    """Import a stored do-not-call CSV (adding numbers is idempotent)."""
+    from app.dnc.importer import run_dnc_import
+
+    run_dnc_import(job_id)

@@ -67,6 +67,14 @@ class Campaign(db.Model):
         back_populates="campaign", cascade="all, delete-orphan"
     )
 
+    @property
+    def agent_ids(self) -> list[int]:
+        return sorted(a.user_id for a in self.assignments if a.role == "agent")
+
+    @property
+    def supervisor_ids(self) -> list[int]:
+        return sorted(a.user_id for a in self.assignments if a.role == "supervisor")
+
 
 class CampaignAssignment(db.Model):
     """A user working (agent) or watching (supervisor) a campaign."""

@@ -76,12 +76,16 @@ class ImportJob(db.Model):
 
 
 class ImportRejection(db.Model):
-    """One rejected row of an import: its line number in the file and why."""
+    """One row of an import that was not imported: its line number in the file and why."""
 
     __tablename__ = "import_rejections"
+    __table_args__ = (CheckConstraint("kind IN ('invalid', 'duplicate', 'dnc')", name="kind"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     import_job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"), index=True)
     line: Mapped[int]
+    # invalid: the row could not be read or its data is wrong (counted in `rejected`);
+    # duplicate / dnc: a good row skipped (counted in `duplicates` / `dnc_skipped`).
+    kind: Mapped[str] = mapped_column(String(16), server_default="invalid")
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text, server_default="")

@@ -1,0 +1,164 @@
+from marshmallow import Schema, ValidationError, fields, validate
+
+from app.campaigns.models import CAMPAIGN_STATUSES, DIAL_MODES
+from app.common.schemas import PageArgsSchema, PageMetaSchema
+
+CODE = validate.Regexp(r"^[A-Za-z0-9_\-]{1,32}$", error="Use 1-32 letters, digits, '_' or '-'.")
+
+
+def _iana_zone(value: str) -> None:
+    from app.contacts.phones import valid_timezone
+
+    try:
+        valid_timezone(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def _region(value: str) -> None:
+    import phonenumbers
+
+    if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError("Unknown region: use a two-letter country code such as US.")
+
+
+class DispositionCodeSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    campaign_id = fields.Integer(dump_only=True)
+    code = fields.String(required=True, validate=CODE)
+    label = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    is_contact = fields.Boolean(load_default=True)
+    is_sale = fields.Boolean(load_default=False)
+    is_dnc = fields.Boolean(load_default=False)
+    is_callback = fields.Boolean(load_default=False)
+    is_final = fields.Boolean(load_default=False)
+    sort_order = fields.Integer(load_default=0)
+    active = fields.Boolean(load_default=True)
+
+
+class DispositionCodeUpdateSchema(Schema):
+    label = fields.String(validate=validate.Length(min=1, max=100))
+    is_contact = fields.Boolean()
+    is_sale = fields.Boolean()
+    is_dnc = fields.Boolean()
+    is_callback = fields.Boolean()
+    is_final = fields.Boolean()
+    sort_order = fields.Integer()
+    active = fields.Boolean()
+
+
+class CampaignSettingsSchema(Schema):
+    """Every setting; required ones are required on create only (PATCH loads it partial)."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    description = fields.String(validate=validate.Length(max=5000))
+    dial_mode = fields.String(validate=validate.OneOf(DIAL_MODES))
+    caller_id = fields.String(required=True, validate=validate.Length(max=20),
+                              metadata={"description": "E.164, transmitted on every call"})
+    timezone = fields.String(validate=_iana_zone, metadata={"description": "Reporting time zone"})
+    default_region = fields.String(validate=_region,
+                                   metadata={"description": "Region for national numbers in imports"})
+    ring_timeout_seconds = fields.Integer(validate=validate.Range(max=120),
+                                          metadata={"description": "At least 15 (law)"})
+    window_start = fields.Time(metadata={"description": "Callee-local, not before 08:00 (law)"})
+    window_end = fields.Time(metadata={"description": "Callee-local, not after 21:00 (law)"})
+    max_abandon_rate = fields.Decimal(as_string=False, places=4,
+                                      metadata={"description": "Fraction, at most 0.03 (law)"})
+    max_attempts = fields.Integer(validate=validate.Range(min=1, max=50))
+    retry_busy_seconds = fields.Integer(validate=validate.Range(min=0, max=30 * 86400))
+    retry_no_answer_seconds = fields.Integer(validate=validate.Range(min=0, max=30 * 86400))
+    retry_machine_seconds = fields.Integer(validate=validate.Range(min=0, max=30 * 86400))
+    retry_failed_seconds = fields.Integer(validate=validate.Range(min=0, max=30 * 86400))
+    amd_enabled = fields.Boolean()
+    machine_action = fields.String(validate=validate.OneOf(("hangup", "message")))
+    machine_message = fields.String(validate=validate.Length(max=2000))
+    recording_enabled = fields.Boolean()
+    seller_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    seller_phone = fields.String(required=True, validate=validate.Length(max=20))
+    safe_harbour_message = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    script = fields.String(validate=validate.Length(max=50000))
+
+
+class CampaignCreateSchema(CampaignSettingsSchema):
+    disposition_codes = fields.List(fields.Nested(DispositionCodeSchema), metadata={
+        "description": "Outcomes agents record; a standard set is created when omitted"})
+    agent_ids = fields.List(fields.Integer())
+    supervisor_ids = fields.List(fields.Integer())
+
+
+class CampaignSchema(CampaignSettingsSchema):
+    id = fields.Integer(dump_only=True)
+    status = fields.String(dump_only=True)
+    max_abandon_rate = fields.Float()
+    agent_ids = fields.List(fields.Integer(), dump_only=True)
+    supervisor_ids = fields.List(fields.Integer(), dump_only=True)
+    started_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class PauseCodeSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    campaign_id = fields.Integer(allow_none=True, load_default=None,
+                                 metadata={"description": "null: available in every campaign"})
+    code = fields.String(required=True, validate=CODE)
+    label = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    paid = fields.Boolean(load_default=False)
+    max_minutes = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1, max=480))
+    active = fields.Boolean(load_default=True)
+
+
+class PauseCodeUpdateSchema(Schema):
+    label = fields.String(validate=validate.Length(min=1, max=100))
+    paid = fields.Boolean()
+    max_minutes = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=480))
+    active = fields.Boolean()
+
+
+class CampaignDetailSchema(CampaignSchema):
+    disposition_codes = fields.List(fields.Nested(DispositionCodeSchema), attribute="disposition_codes_shown")
+    pause_codes = fields.List(fields.Nested(PauseCodeSchema), attribute="pause_codes_shown")
+
+
+class CampaignListArgsSchema(PageArgsSchema):
+    status = fields.String(validate=validate.OneOf(CAMPAIGN_STATUSES))
+    dial_mode = fields.String(validate=validate.OneOf(DIAL_MODES))
+    q = fields.String(validate=validate.Length(max=120), metadata={"description": "Name contains"})
+
+
+class CampaignPageSchema(Schema):
+    items = fields.List(fields.Nested(CampaignSchema))
+    meta = fields.Nested(PageMetaSchema)
+
+
+class AssignmentUserSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    full_name = fields.String()
+    role = fields.String()
+    active = fields.Boolean()
+
+
+class AssignmentsSchema(Schema):
+    agents = fields.List(fields.Nested(AssignmentUserSchema))
+    supervisors = fields.List(fields.Nested(AssignmentUserSchema))
+
+
+class AssignmentsUpdateSchema(Schema):
+    agent_ids = fields.List(fields.Integer(), metadata={"description": "Replaces the campaign's agents"})
+    supervisor_ids = fields.List(fields.Integer(),
+                                 metadata={"description": "Replaces the campaign's supervisors"})
+
+
+class DispositionCodeListSchema(Schema):
+    items = fields.List(fields.Nested(DispositionCodeSchema))
+
+
+class PauseCodeListArgsSchema(PageArgsSchema):
+    campaign_id = fields.Integer(metadata={"description": "Codes usable in this campaign (its own + global)"})
+    active = fields.Boolean()
+
+
+class PauseCodePageSchema(Schema):
+    items = fields.List(fields.Nested(PauseCodeSchema))
+    meta = fields.Nested(PageMetaSchema)

@@ -1,0 +1,223 @@
+"""The contact import a `default` worker runs: stream the stored CSV, land it in batches.
+
+Per batch: rows are checked in Python (numbers to E.164, time zone), deduplicated within the
+batch, checked against the do-not-call lists in one query, copied into a temporary table and
+inserted with ON CONFLICT DO NOTHING (the (campaign, phone) key dedupes against everything
+already in the campaign). Progress is committed after each batch so the API can report it. A
+file that turns out broken part-way (undecodable bytes) fails the job and removes every contact
+it had inserted: nothing half-imported remains.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass, field
+
+from psycopg.types.json import Jsonb
+from sqlalchemy import delete
+
+from app.campaigns.models import Campaign
+from app.common.timeutil import utcnow
+from app.contacts import csvfile
+from app.contacts.models import Contact, ImportJob, ImportRejection
+from app.contacts.phones import format_e164, parse_phone, timezone_for_number
+from app.dnc.services import dnc_numbers_among
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 5000
+MAX_RAW = 2000  # characters of a rejected row kept for the report
+
+STAGE_COLUMNS = ("line", "phone_e164", "alt_phones", "first_name", "last_name", "email",
+                 "custom_fields", "timezone", "region", "postal_code")
+STAGE_TYPES = ("int4", "text", "text[]", "text", "text", "text", "jsonb", "text", "text", "text")
+
+
+class RowError(ValueError):
+    """Why one row cannot be imported (the message is shown to the user)."""
+
+
+@dataclass
+class Batch:
+    rows: list = field(default_factory=list)        # tuples in STAGE_COLUMNS order
+    rejections: list = field(default_factory=list)  # (line, kind, reason, raw)
+    seen: dict = field(default_factory=dict)        # phone -> first line, within the batch
+    read: int = 0
+
+
+def _cell(fields: list[str], index: int | None) -> str:
+    return fields[index].strip() if index is not None else ""
+
+
+def column_indexes(header: list[str], resolved: dict) -> dict:
+    def at(name):
+        return header.index(name) if name else None
+
+    return {
+        "phone": at(resolved["phone"]),
+        "alt_phones": [header.index(n) for n in resolved.get("alt_phones") or []],
+        "custom": [(n, header.index(n)) for n in resolved.get("custom") or []],
+        **{f: at(resolved.get(f)) for f in ("first_name", "last_name", "name", "email", "timezone",
+                                             "state", "postal_code")},
+    }
+
+
+def contact_row(fields: list[str], idx: dict, region: str) -> tuple:
+    """One CSV row as a stage tuple (without the line); RowError with the reason otherwise."""
+    try:
+        number = parse_phone(fields[idx["phone"]], region)
+    except ValueError as exc:
+        raise RowError(f"phone: {exc}") from None
+    phone = format_e164(number)
+    alt = []
+    for i in idx["alt_phones"]:
+        if fields[i].strip():
+            try:
+                alt.append(format_e164(parse_phone(fields[i], region)))
+            except ValueError as exc:
+                raise RowError(f"alternate phone: {exc}") from None
+    first, last = _cell(fields, idx["first_name"]), _cell(fields, idx["last_name"])
+    if not first and not last and idx["name"] is not None:
+        first, _, last = _cell(fields, idx["name"]).partition(" ")
+    if len(first) > 100 or len(last) > 100:
+        raise RowError("name: longer than 100 characters")
+    email = _cell(fields, idx["email"]) or None
+    if email is not None and ("@" not in email or len(email) > 254 or " " in email):
+        raise RowError(f"email: not an email address: {email[:60]!r}")
+    state, postal = _cell(fields, idx["state"]), _cell(fields, idx["postal_code"])
+    if len(state) > 64 or len(postal) > 16:
+        raise RowError("state or postal code: too long")
+    try:
+        zone = timezone_for_number(number, _cell(fields, idx["timezone"]), state, postal)
+    except ValueError as exc:
+        raise RowError(f"timezone: {exc}") from None
+    custom = {name: fields[i] for name, i in idx["custom"] if fields[i] != ""}
+    return (phone, alt, first, last, email, Jsonb(custom), zone, state or None, postal or None)
+
+
+def _raw(fields: list[str] | None) -> str:
+    if fields is None:
+        return ""
+    out = io.StringIO()
+    csv.writer(out).writerow(fields)
+    return out.getvalue().rstrip("\r\n")[:MAX_RAW]
+
+
+def run_contact_import(job_id: int) -> ImportJob | None:
+    """Run (or re-run after a crash) the import job `job_id`. Idempotent once finished."""
+    job = db.session.get(ImportJob, job_id)
+    if job is None or job.kind != "contacts" or job.status in ("done", "failed"):
+        return job
+    if job.status == "running":  # a worker died mid-way: start again from a clean slate
+        discard_job_rows(job)
+    campaign = db.session.get(Campaign, job.campaign_id)
+    job.status, job.started_at, job.error = "running", utcnow(), None
+    job.rows_read = job.imported = job.rejected = job.duplicates = job.dnc_skipped = 0
+    db.session.commit()
+    line = 0
+    try:
+        with csvfile.open_csv(job.stored_path) as fh:
+            header = job.column_map["header"]
+            idx = column_indexes(header, job.column_map["columns"])
+            batch = Batch()
+            for line, fields, problem in csvfile.records(fh, len(header)):
+                batch.read += 1
+                if problem is None:
+                    try:
+                        row = contact_row(fields, idx, campaign.default_region)
+                    except RowError as exc:
+                        problem = str(exc)
+                if problem is not None:
+                    batch.rejections.append((line, "invalid", problem, _raw(fields)))
+                elif row[0] in batch.seen:
+                    batch.rejections.append((line, "duplicate",
+                                             f"duplicate of line {batch.seen[row[0]]}", _raw(fields)))
+                else:
+                    batch.seen[row[0]] = line
+                    batch.rows.append((line, *row))
+                if batch.read >= BATCH_ROWS:
+                    _land(job, batch)
+                    batch = Batch()
+            _land(job, batch)
+    except (UnicodeDecodeError, OSError, csv.Error) as exc:
+        db.session.rollback()
+        return _fail(job_id, f"The file is broken after line {line}: {exc}. Nothing was imported.")
+    job.status, job.finished_at = "done", utcnow()
+    db.session.commit()
+    csvfile.discard(job.stored_path)
+    return job
+
+
+def _land(job: ImportJob, batch: Batch) -> None:
+    """Insert one batch, record its skips, and commit the job's progress."""
+    if not batch.read:
+        return
+    dnc = dnc_numbers_among([r[1] for r in batch.rows], job.campaign_id)
+    rows = []
+    for row in batch.rows:
+        if row[1] in dnc:
+            batch.rejections.append((row[0], "dnc", "the number is on a do-not-call list", ""))
+        else:
+            rows.append(row)
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    inserted = _insert(cursor, job, rows)
+    for row in rows:
+        if row[1] not in inserted:
+            batch.rejections.append((row[0], "duplicate", "the number is already in the campaign", ""))
+    with cursor.copy("COPY import_rejections (import_job_id, line, kind, reason, raw) FROM STDIN") as copy:
+        for line, kind, reason, raw in batch.rejections:
+            copy.write_row((job.id, line, kind, reason, raw))
+    counts = {"invalid": 0, "duplicate": 0, "dnc": 0}
+    for rejection in batch.rejections:
+        counts[rejection[1]] += 1
+    job.rows_read += batch.read
+    job.imported += len(inserted)
+    job.rejected += counts["invalid"]
+    job.duplicates += counts["duplicate"]
+    job.dnc_skipped += counts["dnc"]
+    db.session.commit()
+
+
+def _insert(cursor, job: ImportJob, rows: list[tuple]) -> set[str]:
+    if not rows:
+        return set()
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS contact_import_stage (line int, phone_e164 text, "
+        "alt_phones text[], first_name text, last_name text, email text, custom_fields jsonb, "
+        "timezone text, region text, postal_code text)"
+    )
+    with cursor.copy(f"COPY contact_import_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
+        copy.set_types(STAGE_TYPES)
+        for row in rows:
+            copy.write_row(row)
+    cursor.execute(
+        "INSERT INTO contacts (campaign_id, import_job_id, phone_e164, alt_phones, first_name, "
+        "last_name, email, custom_fields, timezone, region, postal_code) "
+        "SELECT %s, %s, phone_e164, alt_phones, first_name, last_name, email, custom_fields, "
+        "timezone, region, postal_code FROM contact_import_stage ORDER BY line "
+        "ON CONFLICT (campaign_id, phone_e164) DO NOTHING RETURNING phone_e164",
+        (job.campaign_id, job.id),
+    )
+    inserted = {r[0] for r in cursor.fetchall()}
+    cursor.execute("TRUNCATE contact_import_stage")
+    return inserted
+
+
+def discard_job_rows(job: ImportJob) -> None:
+    """Remove everything the job inserted: its contacts and its reported rows."""
+    db.session.execute(delete(Contact).where(Contact.campaign_id == job.campaign_id,
+                                             Contact.import_job_id == job.id))
+    db.session.execute(delete(ImportRejection).where(ImportRejection.import_job_id == job.id))
+
+
+def _fail(job_id: int, message: str) -> ImportJob:
+    job = db.session.get(ImportJob, job_id)
+    discard_job_rows(job)
+    job.status, job.error, job.finished_at = "failed", message, utcnow()
+    job.rows_read = job.imported = job.rejected = job.duplicates = job.dnc_skipped = 0
+    db.session.commit()
+    csvfile.discard(job.stored_path)
+    log.warning("import job %s failed: %s", job_id, message)
+    return job

@@ -1,0 +1,237 @@
+"""Phone numbers and callee time zones: pure functions shared by imports and the dialer.
+
+`normalize_phone` turns what a person typed into E.164 or says why it cannot.
+`contact_timezone` says which IANA zone a contact lives in, which decides the legal calling
+hours (08:00-21:00 local): an explicit zone wins, then the US state / ZIP code, then the number.
+"""
+from __future__ import annotations
+
+import re
+import zoneinfo
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat
+from phonenumbers import timezone as pn_timezone
+
+_UNKNOWN_ZONE = "Etc/Unknown"
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+_PARSE_REASONS = {
+    NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    NumberParseException.NOT_A_NUMBER: "not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    NumberParseException.TOO_SHORT_NSN: "too short",
+    NumberParseException.TOO_LONG: "too long",
+}
+
+
+def parse_phone(raw: str, region: str | None) -> phonenumbers.PhoneNumber:
+    """The parsed, valid number; ValueError with a reason a person can act on otherwise."""
+    text = (raw or "").strip()
+    if not text:
+        raise ValueError("phone number is empty")
+    try:
+        number = phonenumbers.parse(text, (region or "").upper() or None)
+    except NumberParseException as exc:
+        reason = _PARSE_REASONS.get(exc.error_type, "not a phone number")
+        raise ValueError(f"{reason}: {text[:40]!r}") from None
+    if not phonenumbers.is_valid_number(number):
+        where = phonenumbers.region_code_for_number(number) or region or "any region"
+        raise ValueError(f"not a valid number for {where}: {text[:40]!r}")
+    return number
+
+
+def format_e164(number: phonenumbers.PhoneNumber) -> str:
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def normalize_phone(raw: str, region: str | None) -> str:
+    """`raw` in E.164 (`+15551234567`), reading national numbers as numbers of `region`.
+
+    Raises ValueError whose message is the reason, e.g. "too short: '555-12'".
+    """
+    return format_e164(parse_phone(raw, region))
+
+
+def is_e164(value: str) -> bool:
+    return bool(_E164.match(value or ""))
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def valid_timezone(name: str) -> str:
+    """The IANA zone `name` (case-insensitive match); ValueError if there is no such zone."""
+    name = (name or "").strip()
+    if name in _known_zones():
+        return name
+    lowered = {z.lower(): z for z in _known_zones()}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    raise ValueError(f"unknown time zone {name[:64]!r}")
+
+
+def timezones_for_number(number: str | phonenumbers.PhoneNumber) -> tuple[str, ...]:
+    """Every zone `phonenumbers` places the number in, sorted; empty when it does not know.
+
+    A dialer that wants to be strict can require the calling window to hold in all of them.
+    """
+    if isinstance(number, str):
+        number = phonenumbers.parse(number, None)
+    return _zones_for_prefix(number.country_code, phonenumbers.national_significant_number(number))
+
+
+def _zones_for_prefix(country_code: int, national: str) -> tuple[str, ...]:
+    if country_code == 1:
+        # North American zone data is keyed on at most 6 national digits; caching on the first 8
+        # makes an import one lookup per exchange rather than per row, with identical answers.
+        return _nanp_zones(national[:8], len(national))
+    number = phonenumbers.parse(f"+{country_code}{national}", None)
+    return _sorted_zones(number)
+
+
+@lru_cache(maxsize=65536)
+def _nanp_zones(prefix: str, length: int) -> tuple[str, ...]:
+    digits = prefix + "0" * (length - len(prefix))
+    return _sorted_zones(phonenumbers.PhoneNumber(country_code=1, national_number=int(digits)))
+
+
+def _sorted_zones(number: phonenumbers.PhoneNumber) -> tuple[str, ...]:
+    zones = pn_timezone.time_zones_for_number(number)
+    return tuple(sorted(z for z in zones if z != _UNKNOWN_ZONE))
+
+
+# More zones than this for one number means the number is not geographic (toll-free, say).
+MAX_ZONES_FOR_A_GUESS = 3
+
+
+# US states (and DC / territories) -> the zone most of the state's people live in. Split states
+# are refined by ZIP prefix below; the state alone gives the majority zone.
+STATE_ZONES = {
+    "AL": "America/Chicago", "AK": "America/Anchorage", "AZ": "America/Phoenix",
+    "AR": "America/Chicago", "CA": "America/Los_Angeles", "CO": "America/Denver",
+    "CT": "America/New_York", "DE": "America/New_York", "DC": "America/New_York",
+    "FL": "America/New_York", "GA": "America/New_York", "HI": "Pacific/Honolulu",
+    "ID": "America/Boise", "IL": "America/Chicago", "IN": "America/Indiana/Indianapolis",
+    "IA": "America/Chicago", "KS": "America/Chicago", "KY": "America/New_York",
+    "LA": "America/Chicago", "ME": "America/New_York", "MD": "America/New_York",
+    "MA": "America/New_York", "MI": "America/Detroit", "MN": "America/Chicago",
+    "MS": "America/Chicago", "MO": "America/Chicago", "MT": "America/Denver",
+    "NE": "America/Chicago", "NV": "America/Los_Angeles", "NH": "America/New_York",
+    "NJ": "America/New_York", "NM": "America/Denver", "NY": "America/New_York",
+    "NC": "America/New_York", "ND": "America/Chicago", "OH": "America/New_York",
+    "OK": "America/Chicago", "OR": "America/Los_Angeles", "PA": "America/New_York",
+    "RI": "America/New_York", "SC": "America/New_York", "SD": "America/Chicago",
+    "TN": "America/Chicago", "TX": "America/Chicago", "UT": "America/Denver",
+    "VT": "America/New_York", "VA": "America/New_York", "WA": "America/Los_Angeles",
+    "WV": "America/New_York", "WI": "America/Chicago", "WY": "America/Denver",
+    "PR": "America/Puerto_Rico", "VI": "America/St_Thomas", "GU": "Pacific/Guam",
+    "AS": "Pacific/Pago_Pago", "MP": "Pacific/Saipan",
+}
+STATE_NAMES = {
+    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
+    "colorado": "CO", "connecticut": "CT", "delaware": "DE", "district of columbia": "DC",
+    "florida": "FL", "georgia": "GA", "hawaii": "HI", "idaho": "ID", "illinois": "IL",
+    "indiana": "IN", "iowa": "IA", "kansas": "KS", "kentucky": "KY", "louisiana": "LA",
+    "maine": "ME", "maryland": "MD", "massachusetts": "MA", "michigan": "MI", "minnesota": "MN",
+    "mississippi": "MS", "missouri": "MO", "montana": "MT", "nebraska": "NE", "nevada": "NV",
+    "new hampshire": "NH", "new jersey": "NJ", "new mexico": "NM", "new york": "NY",
+    "north carolina": "NC", "north dakota": "ND", "ohio": "OH", "oklahoma": "OK", "oregon": "OR",
+    "pennsylvania": "PA", "rhode island": "RI", "south carolina": "SC", "south dakota": "SD",
+    "tennessee": "TN", "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA",
+    "washington": "WA", "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY",
+    "puerto rico": "PR", "guam": "GU",
+}
+# ZIP-code prefixes (first three digits, inclusive ranges) -> state.
+_ZIP3_STATES = [
+    (5, 5, "NY"), (6, 7, "PR"), (8, 8, "VI"), (9, 9, "PR"), (10, 27, "MA"), (28, 29, "RI"),
+    (30, 38, "NH"), (39, 49, "ME"), (50, 54, "VT"), (55, 55, "MA"), (56, 59, "VT"),
+    (60, 69, "CT"), (70, 89, "NJ"), (100, 149, "NY"), (150, 196, "PA"), (197, 199, "DE"),
+    (200, 205, "DC"), (206, 219, "MD"), (220, 246, "VA"), (247, 268, "WV"), (270, 289, "NC"),
+    (290, 299, "SC"), (300, 319, "GA"), (320, 349, "FL"), (350, 369, "AL"), (370, 385, "TN"),
+    (386, 397, "MS"), (398, 399, "GA"), (400, 427, "KY"), (430, 459, "OH"), (460, 479, "IN"),
+    (480, 499, "MI"), (500, 528, "IA"), (530, 549, "WI"), (550, 567, "MN"), (569, 569, "DC"),
+    (570, 577, "SD"), (580, 588, "ND"), (590, 599, "MT"), (600, 629, "IL"), (630, 658, "MO"),
+    (660, 679, "KS"), (680, 693, "NE"), (700, 714, "LA"), (716, 729, "AR"), (730, 749, "OK"),
+    (750, 799, "TX"), (800, 816, "CO"), (820, 831, "WY"), (832, 838, "ID"), (840, 847, "UT"),
+    (850, 865, "AZ"), (870, 884, "NM"), (885, 885, "TX"), (889, 898, "NV"), (900, 961, "CA"),
+    (967, 968, "HI"), (969, 969, "GU"), (970, 979, "OR"), (980, 994, "WA"), (995, 999, "AK"),
+]
+# ZIP prefixes in the minority zone of a split state.
+_ZIP3_ZONES = [
+    (324, 325, "America/Chicago"),    # Florida panhandle
+    (373, 379, "America/New_York"),   # East Tennessee
+    (420, 424, "America/Chicago"),    # West Kentucky
+    (463, 464, "America/Chicago"),    # NW Indiana
+    (476, 477, "America/Chicago"),    # SW Indiana
+    (498, 499, "America/Menominee"),  # Michigan's Upper Peninsula border counties
+    (577, 577, "America/Denver"),     # West South Dakota
+    (693, 693, "America/Denver"),     # West Nebraska
+    (798, 799, "America/Denver"),     # El Paso, Texas
+    (885, 885, "America/Denver"),     # El Paso, Texas
+    (835, 838, "America/Los_Angeles"),  # North Idaho
+    (979, 979, "America/Boise"),      # East Oregon
+]
+
+
+def state_code(state: str | None) -> str | None:
+    value = (state or "").strip()
+    if not value:
+        return None
+    if value.upper() in STATE_ZONES:
+        return value.upper()
+    return STATE_NAMES.get(value.lower())
+
+
+def _zip3(postal: str | None) -> int | None:
+    digits = (postal or "").strip()[:5]
+    if len(digits) < 5 or not digits.isdigit():
+        return None
+    return int(digits[:3])
+
+
+def zone_for_postal(postal: str | None) -> str | None:
+    """The zone of a US ZIP code (by its first three digits); None if not a US ZIP we know."""
+    zip3 = _zip3(postal)
+    if zip3 is None:
+        return None
+    for low, high, zone in _ZIP3_ZONES:
+        if low <= zip3 <= high:
+            return zone
+    for low, high, state in _ZIP3_STATES:
+        if low <= zip3 <= high:
+            return STATE_ZONES[state]
+    return None
+
+
+def contact_timezone(e164: str, explicit: str | None = None, state: str | None = None,
+                     postal: str | None = None) -> str | None:
+    """The contact's IANA zone: explicit, else from ZIP / state (US numbers), else the number's.
+
+    An explicit zone that does not exist raises ValueError (calling hours depend on it). When
+    the number alone maps to a few zones, the alphabetically first is chosen so the answer is
+    stable (`timezones_for_number` gives them all, for callers that want to be strict); a
+    non-geographic number (toll-free: dozens of zones) gives None, meaning "unknown".
+    """
+    return timezone_for_number(phonenumbers.parse(e164, None), explicit, state, postal)
+
+
+def timezone_for_number(number: phonenumbers.PhoneNumber, explicit: str | None = None,
+                        state: str | None = None, postal: str | None = None) -> str | None:
+    """`contact_timezone` for an already parsed number (saves a parse per row in imports)."""
+    if explicit and explicit.strip():
+        return valid_timezone(explicit)
+    if number.country_code == 1:
+        zone = zone_for_postal(postal)
+        if zone is None:
+            code = state_code(state)
+            zone = STATE_ZONES.get(code) if code else None
+        if zone is not None:
+            return zone
+    zones = timezones_for_number(number)
+    if not zones or len(zones) > MAX_ZONES_FOR_A_GUESS:
+        return None
+    return zones[0]

@@ -1,0 +1,95 @@
+from marshmallow import Schema, fields, validate
+
+from app.common.schemas import PageArgsSchema, PageMetaSchema
+from app.contacts.models import CONTACT_STATUSES
+
+IMPORT_STATUSES = ("pending", "running", "done", "failed")
+REJECTION_KINDS = ("invalid", "duplicate", "dnc")
+
+
+class ContactSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    campaign_id = fields.Integer(dump_only=True)
+    phone_e164 = fields.String(dump_only=True)
+    alt_phones = fields.List(fields.String(), dump_only=True)
+    first_name = fields.String()
+    last_name = fields.String()
+    email = fields.String(allow_none=True)
+    custom_fields = fields.Dict()
+    timezone = fields.String(allow_none=True)
+    region = fields.String(allow_none=True)
+    postal_code = fields.String(allow_none=True)
+    status = fields.String(dump_only=True)
+    attempts = fields.Integer(dump_only=True)
+    last_outcome = fields.String(dump_only=True, allow_none=True)
+    next_due_at = fields.DateTime(dump_only=True, allow_none=True)
+    import_job_id = fields.Integer(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class ContactCreateSchema(Schema):
+    phone = fields.String(required=True, validate=validate.Length(min=1, max=40),
+                          metadata={"description": "Normalised to E.164 (campaign's default region)"})
+    alt_phones = fields.List(fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=10))
+    first_name = fields.String(load_default="", validate=validate.Length(max=100))
+    last_name = fields.String(load_default="", validate=validate.Length(max=100))
+    email = fields.Email(load_default=None, allow_none=True)
+    custom_fields = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), load_default=dict)
+    timezone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
+                             metadata={"description": "IANA zone; derived from state/ZIP/number if omitted"})
+    region = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
+                           metadata={"description": "State or province"})
+    postal_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=16))
+
+
+class ContactListArgsSchema(PageArgsSchema):
+    status = fields.String(validate=validate.OneOf(CONTACT_STATUSES))
+    q = fields.String(validate=validate.Length(max=100), metadata={"description": "Name, email or phone digits"})
+    timezone = fields.String(validate=validate.Length(max=64))
+    import_job_id = fields.Integer()
+
+
+class ContactPageSchema(Schema):
+    items = fields.List(fields.Nested(ContactSchema))
+    meta = fields.Nested(PageMetaSchema)
+
+
+class ImportUploadSchema(Schema):
+    column_map = fields.String(metadata={"description": 'JSON: {"phone": "Mobile", "alt_phones": ["Home"], '
+                                                        '"first_name": ..., "custom": [...]}'})
+
+
+class ImportJobSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    campaign_id = fields.Integer(allow_none=True)
+    filename = fields.String()
+    size_bytes = fields.Integer()
+    column_map = fields.Dict()
+    status = fields.String()
+    rows_read = fields.Integer()
+    imported = fields.Integer()
+    rejected = fields.Integer()
+    duplicates = fields.Integer()
+    dnc_skipped = fields.Integer()
+    error = fields.String(allow_none=True)
+    created_by_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+
+
+class RejectionSchema(Schema):
+    line = fields.Integer()
+    kind = fields.String()
+    reason = fields.String()
+    raw = fields.String()
+
+
+class RejectionArgsSchema(PageArgsSchema):
+    kind = fields.String(validate=validate.OneOf(REJECTION_KINDS))
+
+
+class RejectionPageSchema(Schema):
+    items = fields.List(fields.Nested(RejectionSchema))
+    meta = fields.Nested(PageMetaSchema)
