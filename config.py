@@ -124,7 +124,13 @@ class Config:
             },
             "broker_connection_retry_on_startup": True,
             "worker_prefetch_multiplier": 4,
-            "beat_schedule": {},
+            "beat_schedule": {
+                # Callbacks stored while the broker was down are applied within seconds.
+                "telephony-sweep-unprocessed-events": {
+                    "task": "workers.telephony.sweep_unprocessed_events",
+                    "schedule": 10.0,
+                },
+            },
         }
 
 

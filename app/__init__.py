@@ -54,18 +54,21 @@ def create_app(config=None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from app.audit.routes import blp as audit_blp
     from app.auth.routes import blp as auth_blp
+    from app.calls.routes import blp as calls_blp
     from app.campaigns.code_routes import blp as codes_blp
     from app.campaigns.routes import blp as campaigns_blp
     from app.contacts.routes import blp as contacts_blp
     from app.dnc.routes import blp as dnc_blp
     from app.extensions import api
     from app.health.routes import bp as health_bp
+    from app.telephony.webhooks import bp as twilio_bp
     from app.users.routes import blp as users_blp
 
     for blp in (auth_blp, users_blp, audit_blp, campaigns_blp, codes_blp, contacts_blp,
-                dnc_blp):
+                dnc_blp, calls_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(twilio_bp)
 
 
 def _init_celery(app: Flask) -> None:

@@ -1,1 +1,15 @@
-"""Tasks on the `telephony` queue."""
+"""Tasks on the `telephony` queue: stored carrier callbacks become call state."""
+from celery import shared_task
+
+from app.calls import state
+
+
+@shared_task(name="workers.telephony.process_call_event")
+def process_call_event(event_id: int) -> None:
+    state.process_call_event(event_id)
+
+
+@shared_task(name="workers.telephony.sweep_unprocessed_events")
+def sweep_unprocessed_events() -> int:
+    """Beat: callbacks whose task never ran (broker down when they arrived) still get applied."""
+    return state.sweep_unprocessed_events()

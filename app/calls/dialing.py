@@ -1,0 +1,112 @@
+"""Placing one call attempt through the carrier.
+
+The Call row exists first (status ``queued``, committed) and its id travels in
+every callback URL, so callbacks find the attempt even if the worker dies
+before it stores the CallSid. Rate limiting (429 / 20429) is retried by the
+caller with backoff; any other carrier error fails the attempt with its reason.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from app.calls.models import Call
+from app.calls.services import on_call_finished, publish_call_state
+from app.campaigns.models import Campaign
+from app.common.timeutil import utcnow
+from app.extensions import db
+from app.telephony.carrier import (MIN_RING_TIMEOUT_SECONDS, CarrierError, CarrierRateLimited,
+                                   PlaceCallRequest)
+from app.telephony.factory import get_carrier, webhook_url
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RING_TIMEOUT_SECONDS = 25
+MAX_BACKOFF_SECONDS = 30.0
+RATE_LIMIT_MAX_RETRIES = 25
+
+
+@dataclass(frozen=True)
+class PlaceResult:
+    outcome: str  # placed | skipped | rate_limited | failed
+    call_sid: str | None = None
+    retry_after: float = 0.0
+    error: str | None = None
+
+
+def build_request(call: Call, campaign: Campaign | None) -> PlaceCallRequest:
+    """What the carrier is asked to do, from the campaign's settings."""
+    ring = campaign.ring_timeout_seconds if campaign else DEFAULT_RING_TIMEOUT_SECONDS
+    amd = bool(campaign and campaign.amd_enabled)
+    record = bool(campaign and campaign.recording_enabled)
+    return PlaceCallRequest(
+        to=call.to_number,
+        from_=campaign.caller_id if campaign else call.from_number,
+        answer_url=webhook_url("voice", call.id),
+        status_callback_url=webhook_url("status", call.id),
+        timeout_seconds=max(MIN_RING_TIMEOUT_SECONDS, ring),
+        machine_detection=amd,
+        amd_callback_url=webhook_url("amd", call.id) if amd else None,
+        record=record,
+        recording_callback_url=webhook_url("recording", call.id) if record else None,
+    )
+
+
+def place_call(call_id: int) -> PlaceResult:
+    """Send a queued attempt to the carrier once; idempotent.
+
+    The row stays locked while the carrier is asked, so a second worker (or a
+    callback) waits and then sees the CallSid instead of dialling again.
+    """
+    call = db.session.scalars(select(Call).where(Call.id == call_id).with_for_update()
+                              .execution_options(populate_existing=True)).one_or_none()
+    if call is None or call.call_sid is not None or call.status != "queued":
+        db.session.rollback()
+        return PlaceResult("skipped", call.call_sid if call else None)
+    campaign = db.session.get(Campaign, call.campaign_id) if call.campaign_id else None
+    try:
+        request = build_request(call, campaign)
+        placed = get_carrier().place_call(request)
+    except CarrierRateLimited as exc:
+        db.session.rollback()
+        return PlaceResult("rate_limited", retry_after=exc.retry_after, error=exc.message)
+    except CarrierError as exc:
+        _fail(call, exc.code, exc.message)
+        return PlaceResult("failed", error=exc.message)
+    except ValueError as exc:  # a request the carrier must never see (no caller ID, ...)
+        _fail(call, None, str(exc))
+        return PlaceResult("failed", error=str(exc))
+    call.call_sid = placed.call_sid
+    db.session.commit()
+    return PlaceResult("placed", placed.call_sid)
+
+
+def give_up(call_id: int, reason: str, code: int | None = 20429) -> None:
+    """Fail an attempt that could not be placed (e.g. still rate limited after every retry)."""
+    call = db.session.scalars(select(Call).where(Call.id == call_id).with_for_update()
+                              .execution_options(populate_existing=True)).one_or_none()
+    if call is None or call.call_sid is not None or call.status != "queued":
+        db.session.rollback()
+        return
+    _fail(call, code, reason)
+
+
+def backoff_seconds(retries: int, retry_after: float) -> float:
+    """Exponential backoff with jitter, never sooner than the carrier's Retry-After."""
+    delay = min(MAX_BACKOFF_SECONDS, max(retry_after, 0.25 * 2 ** min(retries, 8)))
+    return delay * (1.0 + random.random() * 0.5)
+
+
+def _fail(call: Call, code, message: str) -> None:
+    log.warning("call %s failed to place: %s %s", call.id, code, message)
+    call.status = "failed"
+    call.outcome = "failed"
+    call.error_code = None if code is None else str(code)[:16]
+    call.error_message = message
+    call.ended_at = utcnow()
+    on_call_finished(call)
+    db.session.commit()
+    publish_call_state(call)

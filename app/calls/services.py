@@ -1,0 +1,105 @@
+"""Call attempts: creating them, what an answered call hears, and what a finished call triggers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from app.calls.models import TERMINAL_STATUSES, Call
+from app.campaigns.models import Campaign
+from app.extensions import db
+from app.realtime.publish import agent_room, campaign_room, publish
+
+# Forward order of the call state machine; every terminal status ranks last.
+STATUS_RANK = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3,
+               **{status: 4 for status in TERMINAL_STATUSES}}
+OUTCOME_BY_STATUS = {"busy": "busy", "no-answer": "no-answer", "failed": "failed",
+                     "canceled": "canceled"}
+
+
+def is_machine(answered_by: str | None) -> bool:
+    """Twilio's AnsweredBy: machine_start, machine_end_beep/silence/other, fax, human, unknown."""
+    return bool(answered_by) and (answered_by.startswith("machine") or answered_by == "fax")
+
+
+def outcome_for(call: Call) -> str | None:
+    """The dial outcome the pacer and the reports use, once the call is over."""
+    if call.status not in TERMINAL_STATUSES:
+        return None
+    if call.status == "completed":
+        return "machine" if is_machine(call.answered_by) else "human"
+    return OUTCOME_BY_STATUS[call.status]
+
+
+def create_call(campaign: Campaign, to_number: str, *, contact_id: int | None = None,
+                attempt_no: int = 1, agent_id: int | None = None, kind: str = "auto") -> Call:
+    """Record a dial attempt as ``queued`` before anything is sent to the carrier."""
+    call = Call(campaign_id=campaign.id, contact_id=contact_id, agent_id=agent_id,
+                attempt_no=attempt_no, kind=kind, to_number=to_number,
+                from_number=campaign.caller_id, status="queued")
+    db.session.add(call)
+    db.session.flush()
+    return call
+
+
+def find_call(attempt: int | None, call_sid: str | None) -> Call | None:
+    call = db.session.get(Call, attempt) if attempt is not None else None
+    if call is None and call_sid:
+        call = db.session.scalar(select(Call).where(Call.call_sid == call_sid))
+    return call
+
+
+def callee_number(attempt: int | None) -> str | None:
+    call = db.session.get(Call, attempt) if attempt is not None else None
+    return call.to_number if call else None
+
+
+@dataclass(frozen=True)
+class VoicePlan:
+    action: str  # bridge | hangup | message
+    conference: str
+    message: str = ""
+
+
+def voice_plan(attempt: int | None, call_sid: str, answered_by: str | None) -> VoicePlan:
+    """What an answered call hears.
+
+    The dialer issue replaces the bridge with agent reservation (and abandonment);
+    until then a person is bridged into the conference named for the call.
+    """
+    call = find_call(attempt, call_sid)
+    conference = f"call-{call.id if call else call_sid}"
+    if is_machine(answered_by):
+        campaign = db.session.get(Campaign, call.campaign_id) if call and call.campaign_id else None
+        if campaign is not None and campaign.machine_action == "message":
+            return VoicePlan("message", conference, campaign.machine_message)
+        return VoicePlan("hangup", conference)
+    return VoicePlan("bridge", conference)
+
+
+def call_state_payload(call: Call) -> dict:
+    return {
+        "call_id": call.id, "campaign_id": call.campaign_id, "contact_id": call.contact_id,
+        "agent_id": call.agent_id, "status": call.status, "outcome": call.outcome,
+        "answered_by": call.answered_by, "abandoned": call.abandoned,
+        "ring_seconds": call.ring_seconds, "duration_seconds": call.duration_seconds,
+        "to_number": call.to_number,
+    }
+
+
+def publish_call_state(call: Call) -> None:
+    """Every change of a call goes out through the one live-events helper."""
+    payload = call_state_payload(call)
+    if call.campaign_id is not None:
+        publish("call.state", payload, room=campaign_room(call.campaign_id))
+    if call.agent_id is not None:
+        publish("call.state", payload, room=agent_room(call.agent_id))
+
+
+def on_call_finished(call: Call) -> None:
+    """Runs once, in the same transaction, when a call reaches a terminal status.
+
+    The hook for what follows a finished attempt: the dialer issue extends it with
+    the contact's next attempt (by outcome) and the pacer's dial result.
+    """
+    return None

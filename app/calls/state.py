@@ -1,0 +1,174 @@
+"""The call state machine, fed by stored carrier callbacks.
+
+queued -> initiated -> ringing -> in-progress -> completed | busy | no-answer | failed | canceled
+
+Callbacks are applied under a row lock on the call, status callbacks in
+SequenceNumber order. A terminal status is final, the status never moves
+backwards, and a late (lower sequence) or duplicate callback changes nothing.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from sqlalchemy import or_, select
+
+from app.calls.models import TERMINAL_STATUSES, Call, CallEvent
+from app.calls.services import (STATUS_RANK, is_machine, on_call_finished, outcome_for,
+                                publish_call_state)
+from app.common.timeutil import utcnow
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+# Non-status callbacks first (AnsweredBy informs the outcome), then status by sequence.
+KIND_ORDER = {"voice": 0, "amd": 1, "status": 2, "recording": 3, "opt-out": 4}
+TIMESTAMP_FIELD = {"initiated": "initiated_at", "ringing": "ringing_at",
+                   "in-progress": "answered_at"}
+
+
+def process_call_event(event_id: int) -> Call | None:
+    """Apply a stored callback (and any others pending for its call); idempotent."""
+    event = db.session.get(CallEvent, event_id)
+    if event is None or event.processed_at is not None:
+        db.session.rollback()
+        return None
+    call_id = event.call_id or db.session.scalar(
+        select(Call.id).where(Call.call_sid == event.call_sid))
+    if call_id is None:
+        log.warning("callback %s for unknown call %s ignored", event_id, event.call_sid)
+        event.processed_at = utcnow()
+        db.session.commit()
+        return None
+    return apply_pending_events(call_id)
+
+
+def apply_pending_events(call_id: int) -> Call:
+    call = db.session.scalars(
+        select(Call).where(Call.id == call_id).with_for_update()
+        .execution_options(populate_existing=True)).one()
+    events = _pending_events(call)
+    before = (call.status, call.answered_by, call.recording_url, call.outcome)
+    was_terminal = call.status in TERMINAL_STATUSES
+    now = utcnow()
+    for event in events:
+        event.processed_at = now
+        event.call_id = call.id
+        if call.call_sid is None and event.call_sid:
+            call.call_sid = event.call_sid
+        elif event.call_sid and event.call_sid != call.call_sid:
+            log.error("call %s got a callback for a second carrier call %s; ignored",
+                      call.id, event.call_sid)
+            continue
+        _apply(call, event)
+    if call.status in TERMINAL_STATUSES:
+        call.outcome = outcome_for(call)  # a late AMD verdict can still turn human into machine
+    changed = before != (call.status, call.answered_by, call.recording_url, call.outcome)
+    if call.status in TERMINAL_STATUSES and not was_terminal:
+        on_call_finished(call)
+    db.session.commit()
+    if changed:
+        publish_call_state(call)
+    return call
+
+
+def _pending_events(call: Call) -> list[CallEvent]:
+    match = CallEvent.call_id == call.id
+    if call.call_sid:
+        match = or_(match, CallEvent.call_sid == call.call_sid)
+    events = db.session.scalars(
+        select(CallEvent).where(match, CallEvent.processed_at.is_(None))
+        .with_for_update()).all()
+    sid_from = next((e.call_sid for e in sorted(events, key=lambda e: e.id) if e.call_sid), None)
+    if call.call_sid is None and sid_from:
+        # Events stored before we knew the CallSid may have lost their attempt id.
+        events += db.session.scalars(
+            select(CallEvent).where(CallEvent.call_sid == sid_from, CallEvent.call_id.is_(None),
+                                    CallEvent.processed_at.is_(None)).with_for_update()).all()
+        events = list({e.id: e for e in events}.values())
+    return sorted(events, key=lambda e: (KIND_ORDER.get(e.kind, 9),
+                                         e.sequence_number if e.sequence_number is not None else -1,
+                                         e.id))
+
+
+def _apply(call: Call, event: CallEvent) -> None:
+    payload = event.payload or {}
+    if event.kind == "status":
+        _apply_status(call, event, payload)
+    elif event.kind == "amd":
+        _record_answered_by(call, payload.get("AnsweredBy"))
+    elif event.kind == "recording":
+        if payload.get("RecordingUrl"):
+            call.recording_sid = payload.get("RecordingSid") or call.recording_sid
+            call.recording_url = payload["RecordingUrl"]
+
+
+def _record_answered_by(call: Call, answered_by: str | None) -> None:
+    if answered_by and (call.answered_by in (None, "unknown") or is_machine(answered_by)):
+        call.answered_by = answered_by[:32]
+
+
+def _apply_status(call: Call, event: CallEvent, payload: dict) -> None:
+    seq = event.sequence_number
+    if seq is not None:
+        if seq <= call.last_sequence_number:
+            return  # late or duplicate: changes nothing
+        call.last_sequence_number = seq
+    new = event.status
+    if new not in STATUS_RANK or call.status in TERMINAL_STATUSES:
+        return
+    if STATUS_RANK[new] <= STATUS_RANK[call.status]:
+        return
+    at = _event_time(event, payload)
+    _record_answered_by(call, payload.get("AnsweredBy"))
+    if new in TIMESTAMP_FIELD:
+        field = TIMESTAMP_FIELD[new]
+        if getattr(call, field) is None:
+            setattr(call, field, at)
+    else:  # terminal
+        call.ended_at = at
+        duration = payload.get("CallDuration", "")
+        if duration.isdigit():
+            call.duration_seconds = int(duration)
+        if payload.get("ErrorCode"):
+            call.error_code = str(payload["ErrorCode"])[:16]
+    call.status = new
+    call.ring_seconds = _ring_seconds(call)
+
+
+def _ring_seconds(call: Call) -> float | None:
+    start = call.ringing_at or call.initiated_at
+    end = call.answered_at or call.ended_at
+    if start is None or end is None:
+        return None
+    return max(0.0, (end - start).total_seconds())
+
+
+def _event_time(event: CallEvent, payload: dict) -> datetime:
+    """The carrier's Timestamp, else when we received the callback."""
+    raw = payload.get("Timestamp")
+    if raw:
+        try:
+            return parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            pass
+    return event.received_at or utcnow()
+
+
+def sweep_unprocessed_events(older_than_seconds: float = 5.0, limit: int = 500) -> int:
+    """Process callbacks whose task was lost (broker down, worker died); returns how many."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    ids = db.session.scalars(
+        select(CallEvent.id).where(CallEvent.processed_at.is_(None), CallEvent.received_at < cutoff)
+        .order_by(CallEvent.received_at).limit(limit)).all()
+    db.session.rollback()
+    done = 0
+    for event_id in ids:
+        try:
+            process_call_event(event_id)
+            done += 1
+        except Exception:  # noqa: BLE001 - one bad event must not stop the sweep
+            db.session.rollback()
+            log.exception("sweeping call event %s failed", event_id)
+    return done

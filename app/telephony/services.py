@@ -1,0 +1,100 @@
+"""The webhook fast path: check the signature, store the raw event once, hand it on.
+
+Processing (the call state machine) happens on the ``telephony`` Celery queue;
+here we only do what must happen before answering the carrier.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import current_app, request
+from sqlalchemy import text
+
+from app.extensions import db
+from app.telephony.factory import get_carrier
+
+log = logging.getLogger(__name__)
+
+# The key the safe-harbour message announces: "press 9 to be added to our do-not-call list".
+OPT_OUT_DIGIT = "9"
+PROCESS_TASK = "workers.telephony.process_call_event"
+# The form field kept in call_events.status for each kind of callback.
+STATUS_FIELD = {"status": "CallStatus", "amd": "AnsweredBy", "recording": "RecordingStatus",
+                "opt-out": "Digits", "voice": "CallStatus"}
+
+_INSERT_EVENT = text(
+    "INSERT INTO call_events (call_id, call_sid, kind, sequence_number, status, payload) "
+    "VALUES ((SELECT id FROM calls WHERE id = :attempt), :call_sid, :kind, :seq, :status, "
+    "CAST(:payload AS jsonb)) "
+    "ON CONFLICT DO NOTHING RETURNING id"
+)
+_INSERT_OPT_OUT = text(
+    "INSERT INTO dnc_entries (phone_e164, campaign_id, source, reason) "
+    "VALUES (:phone, NULL, 'opt-out', :reason) "
+    "ON CONFLICT (phone_e164) WHERE campaign_id IS NULL DO NOTHING"
+)
+
+
+def signed_url() -> str:
+    """The URL the carrier was given (and signed): public base + path + query string."""
+    full_path = request.full_path
+    if full_path.endswith("?"):
+        full_path = full_path[:-1]
+    return current_app.config["PUBLIC_BASE_URL"] + full_path
+
+
+def signature_is_valid() -> bool:
+    return get_carrier().validate_webhook(signed_url(), request.form,
+                                          request.headers.get("X-Twilio-Signature"))
+
+
+def attempt_id() -> int | None:
+    """The calls.id we put in the callback URL, if it is a sane number."""
+    raw = request.args.get("attempt", "")
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+def _sequence(form) -> int | None:
+    raw = form.get("SequenceNumber", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+def store_event(kind: str, form, attempt: int | None) -> int | None:
+    """Store one callback; return its id, or None when it was a duplicate.
+
+    Raises SQLAlchemy's DBAPIError when the database is unreachable.
+    """
+    status = form.get(STATUS_FIELD.get(kind, "CallStatus"))
+    params = {
+        "attempt": attempt,
+        "call_sid": form.get("CallSid", "")[:64],
+        "kind": kind,
+        "seq": _sequence(form) if kind == "status" else None,
+        "status": (status or None) and status[:32],
+        "payload": json.dumps(form.to_dict(flat=True)),
+    }
+    try:
+        event_id = db.session.execute(_INSERT_EVENT, params).scalar()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return event_id
+
+
+def enqueue_processing(event_id: int) -> None:
+    """Hand the event to the telephony queue; if the broker is down the sweeper finds it."""
+    try:
+        current_app.extensions["celery"].send_task(PROCESS_TASK, args=[event_id])
+    except Exception:  # noqa: BLE001 - stored already; sweep_unprocessed_events picks it up
+        log.warning("could not enqueue call event %s; the sweeper will process it", event_id,
+                    exc_info=True)
+
+
+def add_opt_out(phone: str, call_sid: str) -> bool:
+    """Put the callee on the internal do-not-call list at once; True if newly added."""
+    result = db.session.execute(_INSERT_OPT_OUT, {
+        "phone": phone[:20], "reason": f"opt-out keypress on call {call_sid}"[:500]})
+    db.session.commit()
+    return result.rowcount == 1

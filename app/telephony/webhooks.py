@@ -1,0 +1,107 @@
+"""Twilio's webhooks under /twilio: signed, stored once, answered fast.
+
+A plain Flask blueprint named "twilio": the CSRF guard exempts it (the carrier
+signs its requests instead) and the general rate limit covers /api only.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, request
+from sqlalchemy.exc import DBAPIError
+
+from app.extensions import db
+from app.telephony import services, twiml
+
+log = logging.getLogger(__name__)
+bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+
+XML = "text/xml"
+
+
+@bp.before_request
+def _check_signature():
+    if not services.signature_is_valid():
+        log.warning("rejected %s with a missing or wrong X-Twilio-Signature", request.path)
+        return Response("invalid signature", status=403, mimetype="text/plain")
+    return None
+
+
+def _store_and_enqueue(kind: str) -> Response:
+    try:
+        event_id = services.store_event(kind, request.form, services.attempt_id())
+    except DBAPIError:
+        # The carrier retries on 5xx: nothing is lost while the database is away.
+        log.error("database unavailable: %s callback not stored", kind, exc_info=True)
+        return Response("database unavailable", status=503, mimetype="text/plain",
+                        headers={"Retry-After": "1"})
+    if event_id is not None:
+        services.enqueue_processing(event_id)
+    return Response(status=204)
+
+
+@bp.post("/status")
+def status():
+    """Call progress: initiated, ringing, in-progress and the final status."""
+    return _store_and_enqueue("status")
+
+
+@bp.post("/amd")
+def amd():
+    """Asynchronous answering-machine detection result (AnsweredBy)."""
+    return _store_and_enqueue("amd")
+
+
+@bp.post("/recording")
+def recording():
+    """A finished recording: its sid and URL."""
+    return _store_and_enqueue("recording")
+
+
+@bp.post("/voice")
+def voice():
+    """TwiML for an answered call.
+
+    Until the dialer's routing lands, a person is bridged into the conference
+    named for the call (the agent leg joins it there); a machine detected
+    synchronously gets the campaign's machine action.
+    """
+    from app.calls.services import voice_plan
+
+    attempt = services.attempt_id()
+    try:
+        services.store_event("voice", request.form, attempt)
+        plan = voice_plan(attempt, request.form.get("CallSid", ""), request.form.get("AnsweredBy"))
+    except DBAPIError:
+        db.session.rollback()
+        log.error("database unavailable while answering a call; bridging it", exc_info=True)
+        plan = None
+    if plan is None or plan.action == "bridge":
+        name = plan.conference if plan else f"call-{attempt or request.form.get('CallSid', '')}"
+        return Response(twiml.bridge_to_conference(name), mimetype=XML)
+    if plan.action == "message" and plan.message:
+        return Response(twiml.say_and_hangup(plan.message), mimetype=XML)
+    return Response(twiml.hangup(), mimetype=XML)
+
+
+@bp.post("/opt-out")
+def opt_out():
+    """The safe-harbour message's <Gather> action: the opt-out key adds the callee to the DNC list."""
+    from app.calls.services import callee_number
+
+    digits = request.form.get("Digits", "")
+    attempt = services.attempt_id()
+    try:
+        services.store_event("opt-out", request.form, attempt)
+        if digits[:1] == services.OPT_OUT_DIGIT:
+            number = callee_number(attempt) or request.form.get("To", "")
+            if number:
+                services.add_opt_out(number, request.form.get("CallSid", ""))
+    except DBAPIError:
+        db.session.rollback()
+        log.error("database unavailable: opt-out not recorded", exc_info=True)
+        return Response("database unavailable", status=503, mimetype="text/plain")
+    if digits[:1] == services.OPT_OUT_DIGIT:
+        return Response(twiml.say_and_hangup(
+            "You have been added to our do-not-call list. Goodbye."), mimetype=XML)
+    return Response(twiml.say_and_hangup("Goodbye."), mimetype=XML)

@@ -1,0 +1,198 @@
+"""Webhook ingest: signed status callbacks per second into PostgreSQL, p50/p99.
+
+The real app (gunicorn gthread: validate, store once, enqueue to the telephony
+queue) side by side with a minimal Flask handler (validate, insert, upsert) in
+the same run, on the same database and the same gunicorn settings.
+
+    python -m bench.webhooks [--quick] [--requests N] [--clients N]
+
+Uses BENCH_DATABASE_URL (a scratch database: its schema is rebuilt) and REDIS_URL
+when set, else starts an embedded PostgreSQL and Redis.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+from devtools.services import free_port, start_postgres, start_redis  # noqa: E402
+
+CALLS = 500
+
+
+def services(tmp: Path) -> dict[str, str]:
+    db_url = os.environ.get("BENCH_DATABASE_URL") or start_postgres(tmp / "pg", throwaway=True)
+    redis_url = os.environ.get("REDIS_URL") or start_redis(tmp / "redis", persist=False)[0]
+    return {"DATABASE_URL": db_url, "REDIS_URL": redis_url}
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    """A fresh schema from the real migrations, and the call attempts the callbacks refer to."""
+    from config import sqlalchemy_url
+
+    engine = create_engine(sqlalchemy_url(env["DATABASE_URL"]), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=REPO,
+                   env={**os.environ, **env}, check=True, capture_output=True)
+    reset_calls(env)
+
+
+def reset_calls(env: dict[str, str]) -> None:
+    from config import sqlalchemy_url
+
+    engine = create_engine(sqlalchemy_url(env["DATABASE_URL"]))
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE call_events, calls, campaigns RESTART IDENTITY CASCADE"))
+        conn.execute(text(
+            "INSERT INTO campaigns (name, caller_id, seller_name, seller_phone, safe_harbour_message) "
+            "VALUES ('bench', '+12025550100', 'Acme', '+12025550199', 'Acme, press 9.')"))
+        conn.execute(text(
+            "INSERT INTO calls (campaign_id, to_number, from_number) "
+            "SELECT 1, '+1202555' || lpad(g::text, 4, '0'), '+12025550100' "
+            "FROM generate_series(1, :n) g"), {"n": CALLS})
+    engine.dispose()
+
+
+def signed_requests(env: dict[str, str], port: int, count: int, run: str) -> list[tuple[str, bytes, dict]]:
+    """Pre-signed status callbacks: CALLS calls, each with increasing sequence numbers."""
+    validator = RequestValidator(env["TWILIO_AUTH_TOKEN"])
+    statuses = ("initiated", "ringing", "in-progress", "completed")
+    out = []
+    for i in range(count):
+        attempt, seq = i % CALLS + 1, i // CALLS
+        path = f"/twilio/status?attempt={attempt}"
+        form = {"AccountSid": env["TWILIO_ACCOUNT_SID"], "CallSid": f"CA{run}{attempt:06d}",
+                "CallStatus": statuses[min(seq, 3)], "SequenceNumber": str(seq),
+                "Timestamp": "Mon, 02 Nov 2026 10:00:00 GMT", "CallbackSource": "call-progress-events",
+                "To": "+12025550111", "From": "+12025550100", "Direction": "outbound-api",
+                "ApiVersion": "2010-04-01"}
+        if statuses[min(seq, 3)] == "completed":
+            form["CallDuration"] = "42"
+        signature = validator.compute_signature(f"http://127.0.0.1:{port}{path}", form)
+        out.append((path, urlencode(form).encode(), {
+            "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}))
+    return out
+
+
+def fire(port: int, batch: list, clients: int) -> tuple[float, list[float], int]:
+    """Send the batch from `clients` keep-alive connections; (seconds, latencies ms, errors)."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    chunks = [batch[i::clients] for i in range(clients)]
+
+    def worker(items):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine, bad = [], 0
+        for path, body, headers in items:
+            started = time.perf_counter()
+            conn.request("POST", path, body, headers)
+            response = conn.getresponse()
+            response.read()
+            mine.append((time.perf_counter() - started) * 1000)
+            if response.status >= 300:
+                bad += 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    threads = [threading.Thread(target=worker, args=(chunk,)) for chunk in chunks]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, latencies, errors[0]
+
+
+def serve(module: str, env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+         "-k", "gthread", "--threads", str(threads), "--log-level", "warning", module],
+        cwd=REPO, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("POST", "/twilio/status")
+            conn.getresponse().read()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{module} did not start: {proc.stderr.read().decode()[-2000:]}")
+
+
+def measure(name: str, module: str, base_env: dict, args) -> dict:
+    port = free_port()
+    env = {**base_env, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    reset_calls(env)
+    proc = serve(module, env, port, args.workers, args.threads)
+    try:
+        run = secrets.token_hex(3)
+        fire(port, signed_requests(env, port, args.warmup, "w" + run), args.clients)
+        batch = signed_requests(env, port, args.requests, run)
+        seconds, latencies, errors = fire(port, batch, args.clients)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    quantiles = statistics.quantiles(latencies, n=100)
+    return {"name": name, "rate": len(batch) / seconds, "p50": quantiles[49], "p99": quantiles[98],
+            "errors": errors, "count": len(batch)}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (1,000 callbacks)")
+    parser.add_argument("--requests", type=int, default=6000)
+    parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.requests, args.warmup = 1000, 100
+    with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
+        env = {**services(Path(tmp)), "SECRET_KEY": secrets.token_hex(32),
+               "TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+               "PUBLIC_BASE_URL": "http://127.0.0.1"}
+        env.pop("TWILIO_API_BASE_URL", None)
+        prepare_database(env)
+        results = [measure("minimal handler (validate, insert, upsert)", "bench.minimal_webhook:app",
+                           env, args),
+                   measure("omnivox /twilio/status (validate, store once, enqueue)", "wsgi:app",
+                           env, args)]
+    print(f"\nwebhook ingest: {args.requests} signed status callbacks, {args.clients} clients, "
+          f"gunicorn gthread {args.workers}x{args.threads}, PostgreSQL\n")
+    print(f"| {'handler':<56} | {'req/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} | {'non-2xx':>7} |")
+    print(f"|{'-' * 58}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
+    for r in results:
+        print(f"| {r['name']:<56} | {r['rate']:>7.0f} | {r['p50']:>7.2f} | {r['p99']:>7.2f} | "
+              f"{r['errors']:>7} |")
+    baseline, ours = results
+    print(f"\nratio omnivox / minimal: {ours['rate'] / baseline['rate']:.2f} "
+          f"(target >= 0.70); omnivox p99 {ours['p99']:.1f} ms (target <= 15 ms)")
+
+
+if __name__ == "__main__":
+    main()
