@@ -130,6 +130,14 @@ class Config:
                     "task": "workers.telephony.sweep_unprocessed_events",
                     "schedule": 10.0,
                 },
+                "agents-expire-reservations": {
+                    "task": "workers.telephony.expire_agent_reservations", "schedule": 1.0,
+                    "options": {"expires": 5},
+                },
+                "agents-disconnect-silent": {
+                    "task": "workers.default.disconnect_silent_agents", "schedule": 5.0,
+                    "options": {"expires": 10},
+                },
             },
         }
 

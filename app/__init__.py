@@ -28,15 +28,13 @@ def create_app(config=None) -> Flask:
 
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config)
-    if app.config.get("TRUSTED_PROXIES"):
-        n = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
 
     from app import models  # noqa: F401 - register every table with the metadata
     from app.auth.security import init_security
     from app.common.redis import init_redis
     from app.errors import register_error_handlers
     from app.extensions import api, db, limiter, migrate
+    from app.realtime.live import init_live
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
@@ -48,10 +46,16 @@ def create_app(config=None) -> Flask:
     register_error_handlers(app)
     _init_celery(app)
     _register_cli(app)
+    init_live(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Outermost, so the Socket.IO middleware's same-origin check sees the public scheme/host too.
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
     return app
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.agents.routes import blp as agents_blp
     from app.audit.routes import blp as audit_blp
     from app.auth.routes import blp as auth_blp
     from app.calls.routes import blp as calls_blp
@@ -65,7 +69,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.users.routes import blp as users_blp
 
     for blp in (auth_blp, users_blp, audit_blp, campaigns_blp, codes_blp, contacts_blp,
-                dnc_blp, calls_blp):
+                dnc_blp, calls_blp, agents_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
     app.register_blueprint(twilio_bp)

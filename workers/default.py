@@ -22,3 +22,11 @@ def import_dnc(job_id: int) -> None:
     from app.dnc.importer import run_dnc_import
 
     run_dnc_import(job_id)
+
+
+@shared_task(name="workers.default.disconnect_silent_agents")
+def disconnect_silent_agents() -> int:
+    """Beat, every 5 seconds: agents whose console stopped its heartbeat are taken out of ready."""
+    from app.agents.routing import disconnect_silent_agents as sweep
+
+    return len(sweep())

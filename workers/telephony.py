@@ -13,3 +13,11 @@ def process_call_event(event_id: int) -> None:
 def sweep_unprocessed_events() -> int:
     """Beat: callbacks whose task never ran (broker down when they arrived) still get applied."""
     return state.sweep_unprocessed_events()
+
+
+@shared_task(name="workers.telephony.expire_agent_reservations")
+def expire_agent_reservations() -> int:
+    """Beat, every second: reservations the voice webhook never confirmed return their agent to ready."""
+    from app.agents.routing import expire_stale_reservations
+
+    return len(expire_stale_reservations())

@@ -1,9 +1,21 @@
 """The one way to publish a live event, from a web process or a Celery worker.
 
 Event names (the live-events contract): see EVENTS. Rooms: one per campaign, one per agent.
-Until the live-events issue lands this publisher delivers nothing.
+
+With `SOCKETIO_MESSAGE_QUEUE` set (production, and the test suite) every publish is written to
+the Redis message queue by a write-only emitter cached per process; every web process's
+Socket.IO server listens there and delivers to its own clients, so a web request and a worker
+publish the same way. With it unset (a single process, e.g. Flask-SocketIO's test client, which
+refuses a queue) the app's own in-process server emits directly.
 """
 from __future__ import annotations
+
+import logging
+import threading
+
+from flask import current_app, has_app_context
+
+log = logging.getLogger(__name__)
 
 EVENTS = frozenset({
     "agent.state",        # an agent changed state: {agent_id, state, since, campaign_id, pause_code}
@@ -12,6 +24,10 @@ EVENTS = frozenset({
     "call.screen_pop",    # to one agent: the connected call's contact, script and campaign
 })
 NAMESPACE = "/live"
+QUEUE_CHANNEL = "flask-socketio"  # Flask-SocketIO's default channel: servers listen there
+
+_emitters: dict[str, object] = {}
+_lock = threading.Lock()
 
 
 def campaign_room(campaign_id: int) -> str:
@@ -23,6 +39,38 @@ def agent_room(agent_id: int) -> str:
 
 
 def publish(event: str, payload: dict, *, room: str) -> None:
-    """Send `event` with a JSON-serialisable `payload` to everyone in `room`."""
+    """Send `event` with a JSON-serialisable `payload` to everyone in `room`.
+
+    Never raises for a delivery problem: a live view missing one update must not fail the
+    call flow that published it (the failure is logged).
+    """
     if event not in EVENTS:
         raise ValueError(f"unknown live event {event!r}")
+    try:
+        _emitter().emit(event, payload, to=room, namespace=NAMESPACE)
+    except Exception:  # noqa: BLE001 - see docstring
+        log.exception("could not publish %s to %s", event, room)
+
+
+def _emitter():
+    queue = current_app.config.get("SOCKETIO_MESSAGE_QUEUE") if has_app_context() else None
+    if not queue:
+        from app.extensions import socketio
+
+        if socketio.server is None:
+            raise RuntimeError("Socket.IO is not initialised and no message queue is configured")
+        return socketio
+    emitter = _emitters.get(queue)
+    if emitter is None:
+        with _lock:
+            emitter = _emitters.get(queue)
+            if emitter is None:
+                emitter = _emitters[queue] = queue_emitter(queue)
+    return emitter
+
+
+def queue_emitter(url: str):
+    """A write-only Socket.IO emitter on the Redis queue: no server, no listener thread."""
+    from flask_socketio import SocketIO
+
+    return SocketIO(message_queue=url, channel=QUEUE_CHANNEL, async_mode="threading")

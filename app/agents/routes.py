@@ -1,0 +1,67 @@
+"""Agent state API: the agent's own state, supervisors' force-pause / logout, the floor view.
+
+(The admin CRUD of agents lives at GET /api/agents and /api/agents/<id>, elsewhere.)
+"""
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from app.agents import services
+from app.agents.schemas import (
+    AgentStatusSchema, FloorArgsSchema, FloorSchema, ForcePauseSchema, StateChangeSchema,
+)
+from app.auth.security import roles_required
+
+blp = Blueprint("agent_state", __name__, url_prefix="/api/agents", description="Agent states (live)")
+
+
+@blp.route("/me", methods=["GET"])
+@blp.response(200, AgentStatusSchema)
+@roles_required("agent")
+def my_status():
+    """The signed-in agent's state, since when, and seconds in it."""
+    return services.agent_status(current_user.id)
+
+
+@blp.route("/me/state", methods=["POST"])
+@blp.arguments(StateChangeSchema)
+@blp.response(200, AgentStatusSchema)
+@blp.alt_response(409, description="Transition not allowed from the current state")
+@roles_required("agent")
+def change_my_state(data):
+    """Go ready (with a campaign when signing on), pause (with a pause code), or offline."""
+    return services.set_own_state(current_user._get_current_object(), data["state"],
+                                  campaign_id=data["campaign_id"], pause_code=data["pause_code"])
+
+
+@blp.route("/me/heartbeat", methods=["POST"])
+@blp.response(204)
+@roles_required("agent")
+def my_heartbeat():
+    """The console is alive (the Socket.IO `heartbeat` event does the same)."""
+    services.heartbeat(current_user.id)
+
+
+@blp.route("/<int:agent_id>/force-pause", methods=["POST"])
+@blp.arguments(ForcePauseSchema)
+@blp.response(200, AgentStatusSchema)
+@roles_required("supervisor", "admin")
+def force_pause(data, agent_id):
+    """Pause an agent of a campaign you supervise (refused while reserved or on a call)."""
+    return services.force_pause(current_user._get_current_object(), agent_id, data["pause_code"])
+
+
+@blp.route("/<int:agent_id>/logout", methods=["POST"])
+@blp.response(200, AgentStatusSchema)
+@roles_required("supervisor", "admin")
+def force_logout(agent_id):
+    """Log out an agent of a campaign you supervise (refused while reserved or on a call)."""
+    return services.force_logout(current_user._get_current_object(), agent_id)
+
+
+@blp.route("/states", methods=["GET"])
+@blp.arguments(FloorArgsSchema, location="query")
+@blp.response(200, FloorSchema)
+@roles_required("supervisor", "admin")
+def campaign_states(args):
+    """Agents of a campaign you supervise, by state, with time in state."""
+    return services.campaign_floor(current_user._get_current_object(), args["campaign_id"])

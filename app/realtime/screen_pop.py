@@ -1,0 +1,49 @@
+"""The screen pop: what the agent sees the moment a call is connected to them."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.calls.models import Call
+from app.campaigns.models import Campaign, DispositionCode
+from app.contacts.models import Contact
+from app.extensions import db
+from app.realtime.publish import agent_room, publish
+
+
+def screen_pop_payload(call_id: int) -> dict | None:
+    call = db.session.get(Call, call_id)
+    if call is None:
+        return None
+    contact = db.session.get(Contact, call.contact_id) if call.contact_id else None
+    campaign = db.session.get(Campaign, call.campaign_id) if call.campaign_id else None
+    codes = db.session.scalars(
+        select(DispositionCode).where(DispositionCode.campaign_id == campaign.id, DispositionCode.active.is_(True))
+        .order_by(DispositionCode.sort_order, DispositionCode.id)
+    ).all() if campaign else []
+    return {
+        "call": {"id": call.id, "to_number": call.to_number, "attempt_no": call.attempt_no, "kind": call.kind},
+        "contact": None if contact is None else {
+            "id": contact.id, "first_name": contact.first_name, "last_name": contact.last_name,
+            "phone": contact.phone_e164, "alt_phones": list(contact.alt_phones or []), "email": contact.email,
+            "timezone": contact.timezone, "region": contact.region, "postal_code": contact.postal_code,
+            "attempts": contact.attempts, "last_outcome": contact.last_outcome,
+            "custom_fields": contact.custom_fields or {},
+        },
+        "campaign": None if campaign is None else {
+            "id": campaign.id, "name": campaign.name, "script": campaign.script,
+            "seller_name": campaign.seller_name,
+        },
+        "disposition_codes": [
+            {"id": c.id, "code": c.code, "label": c.label, "is_callback": c.is_callback, "is_dnc": c.is_dnc}
+            for c in codes
+        ],
+    }
+
+
+def publish_screen_pop(agent_id: int, call_id: int) -> dict | None:
+    """Send the connected call's contact, script and campaign to the agent's own room only."""
+    payload = screen_pop_payload(call_id)
+    if payload is not None:
+        payload["agent_id"] = agent_id
+        publish("call.screen_pop", payload, room=agent_room(agent_id))
+    return payload
