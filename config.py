@@ -108,6 +108,11 @@ class Config:
         self.RATELIMIT_CREATE = env.get("RATELIMIT_CREATE") or "120 per minute"
         self.RATELIMIT_REPORTING = env.get("RATELIMIT_REPORTING") or "60 per minute"
 
+        # KPI rollups: how long minute buckets are kept, and how far back each run rereads
+        # source rows changed before the previous run (covers transactions that committed late).
+        self.KPI_MINUTE_RETENTION_HOURS = int(env.get("KPI_MINUTE_RETENTION_HOURS") or 48)
+        self.KPI_ROLLUP_OVERLAP_SECONDS = int(env.get("KPI_ROLLUP_OVERLAP_SECONDS") or 300)
+
         self.SOCKETIO_MESSAGE_QUEUE = self.REDIS_URL
         self.CELERY = {
             "broker_url": self.REDIS_URL,
@@ -138,6 +143,9 @@ class Config:
                     "task": "workers.default.disconnect_silent_agents", "schedule": 5.0,
                     "options": {"expires": 10},
                 },
+                # KPIs: incremental rollup (cheap when nothing changed) and minute-row retention.
+                "kpi-rollup": {"task": "workers.kpi.roll_up_kpis", "schedule": 15.0},
+                "kpi-purge-minutes": {"task": "workers.kpi.purge_minute_rollups", "schedule": 3600.0},
             },
         }
 

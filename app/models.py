@@ -7,4 +7,4 @@ from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode  
 from app.contacts.models import Contact, ImportJob, ImportRejection  # noqa: F401
 from app.dnc.models import DncEntry  # noqa: F401
 from app.interactions.models import Callback, Interaction  # noqa: F401
-from app.kpi.models import KpiRollup  # noqa: F401
+from app.kpi.models import KpiRollup, KpiRollupState  # noqa: F401
