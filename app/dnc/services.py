@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
+from sqlalchemy.dialects.postgresql import insert
 
 from app.audit import services as audit
 from app.campaigns import access
@@ -129,3 +130,17 @@ def check(user, phone: str, campaign_id: int | None) -> dict:
     except ValueError as exc:
         raise ApiError(422, "Not a phone number", "validation_error", {"phone": [str(exc)]}) from None
     return {"phone_e164": e164, "dnc": is_dnc(e164, campaign_id)}
+
+
+def add_to_dnc(phone_e164: str, *, source: str, reason: str = "", campaign_id: int | None = None,
+               created_by_id: int | None = None) -> None:
+    """Add a number to the internal (or a campaign's) do-not-call list at once; idempotent."""
+    if campaign_id is None:
+        conflict = {"index_elements": ["phone_e164"], "index_where": text("campaign_id IS NULL")}
+    else:
+        conflict = {"index_elements": ["campaign_id", "phone_e164"],
+                    "index_where": text("campaign_id IS NOT NULL")}
+    db.session.execute(
+        insert(DncEntry).values(phone_e164=phone_e164, campaign_id=campaign_id, source=source,
+                                reason=reason, created_by_id=created_by_id)
+        .on_conflict_do_nothing(**conflict))

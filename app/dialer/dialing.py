@@ -1,0 +1,74 @@
+"""The moment of dialling: a claimed contact becomes a queued call row, or is held back."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.calls.models import Call
+from app.campaigns.models import Campaign
+from app.common.redis import get_redis
+from app.common.timeutil import utcnow
+from app.contacts.models import Contact
+from app.dialer import gates
+from app.dialer.hopper import Hopper
+from app.dnc.services import is_dnc
+from app.extensions import db
+
+CAMPAIGN_NOT_ACTIVE = "campaign_not_active"
+
+
+def held_at_dial_key(campaign_id: int) -> str:
+    return f"dq:{campaign_id}:held_at_dial"
+
+
+def gate_input(contact: Contact) -> gates.GateInput:
+    return gates.GateInput(status=contact.status, attempts=contact.attempts,
+                           next_due_at=contact.next_due_at, phone_e164=contact.phone_e164,
+                           timezone=contact.timezone)
+
+
+def hold_reason_now(contact: Contact, campaign: Campaign, now: datetime) -> str | None:
+    """Every gate, checked against the database as it is at this instant."""
+    if campaign.status != "active":
+        return CAMPAIGN_NOT_ACTIVE
+    return gates.hold_reason(
+        gate_input(contact), now=now,
+        window=gates.Window.for_campaign(campaign.window_start, campaign.window_end),
+        max_attempts=campaign.max_attempts, on_dnc=is_dnc(contact.phone_e164, campaign.id),
+    )
+
+
+def start_attempt(campaign_id: int, contact_id: int, *, now: datetime | None = None,
+                  kind: str = "auto", agent_id: int | None = None) -> int | None:
+    """Create the next attempt's call row for a claimed contact; None if it may not be dialled.
+
+    The contact row is locked for the check and the insert, and (contact_id, attempt_no) is
+    unique, so however many workers hold the same contact only one attempt is ever created.
+    """
+    now = now or utcnow()
+    hopper = Hopper(get_redis())
+    contact = db.session.scalar(
+        select(Contact).where(Contact.id == contact_id, Contact.campaign_id == campaign_id)
+        .with_for_update(skip_locked=True))
+    if contact is None:  # gone, or another worker is on it right now
+        db.session.rollback()
+        hopper.ack(campaign_id, contact_id)
+        return None
+    campaign = db.session.get(Campaign, campaign_id)
+    reason = hold_reason_now(contact, campaign, now)
+    if reason is not None:
+        db.session.rollback()
+        get_redis().hincrby(held_at_dial_key(campaign_id), reason, 1)
+        hopper.ack(campaign_id, contact_id)
+        return None
+    contact.attempts += 1
+    contact.status = "dialing"
+    contact.last_attempt_at = now
+    call = Call(campaign_id=campaign_id, contact_id=contact.id, agent_id=agent_id, kind=kind,
+                attempt_no=contact.attempts, to_number=contact.phone_e164,
+                from_number=campaign.caller_id, status="queued", queued_at=now)
+    db.session.add(call)
+    db.session.commit()
+    hopper.ack(campaign_id, contact_id)
+    return call.id

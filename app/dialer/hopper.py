@@ -1,0 +1,119 @@
+"""The dial queue ("hopper"): per campaign, in Redis, claimed atomically with a lease.
+
+Keys per campaign:
+  dq:{cid}:ready   ZSET contact id -> priority (lower first: callbacks, then new, then retries)
+  dq:{cid}:leases  ZSET contact id -> lease expiry (epoch seconds) while a worker dials it
+  dq:{cid}:held    HASH reason -> contacts held back at the last refill
+
+A claim moves ids from ready to leases in one Lua call, so two workers never get the same
+contact. A worker that commits the attempt's call row acks the lease; one that dies leaves it to
+expire, and `requeue_expired` puts the contact back. The row lock and the unique
+(contact_id, attempt_no) in PostgreSQL are the final word at the moment of dialling.
+"""
+from __future__ import annotations
+
+import time
+
+from redis import Redis
+
+PRIORITY_CALLBACK = 0
+PRIORITY_NEW = 1
+PRIORITY_RETRY = 2
+_CLASS_SPAN = 1e13  # epoch seconds and ids both fit below this
+
+_CLAIM = """
+local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZADD', KEYS[2], ARGV[2], id)
+end
+return ids
+"""
+
+_ADD = """
+local added = 0
+for i = 1, #ARGV, 2 do
+  local id = ARGV[i + 1]
+  if not redis.call('ZSCORE', KEYS[2], id) then
+    added = added + redis.call('ZADD', KEYS[1], 'NX', ARGV[i], id)
+  end
+end
+return added
+"""
+
+_REQUEUE = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZADD', KEYS[1], 'NX', 0, id)
+end
+return ids
+"""
+
+
+def ready_key(campaign_id: int) -> str:
+    return f"dq:{campaign_id}:ready"
+
+
+def leases_key(campaign_id: int) -> str:
+    return f"dq:{campaign_id}:leases"
+
+
+def held_key(campaign_id: int) -> str:
+    return f"dq:{campaign_id}:held"
+
+
+def priority(kind: int, order_value: float) -> float:
+    """Score for the ready set: the class first, then due time (or id) within the class."""
+    return kind * _CLASS_SPAN + order_value
+
+
+class Hopper:
+    def __init__(self, redis: Redis):
+        self.redis = redis
+        self._claim = redis.register_script(_CLAIM)
+        self._add = redis.register_script(_ADD)
+        self._requeue = redis.register_script(_REQUEUE)
+
+    def add(self, campaign_id: int, scored_ids: list[tuple[int, float]]) -> int:
+        """Queue contacts not already queued or leased; returns how many were new."""
+        if not scored_ids:
+            return 0
+        args: list = []
+        for contact_id, score in scored_ids:
+            args += [score, contact_id]
+        return int(self._add(keys=[ready_key(campaign_id), leases_key(campaign_id)], args=args))
+
+    def claim(self, campaign_id: int, n: int, lease_seconds: float, now: float | None = None) -> list[int]:
+        if n <= 0:
+            return []
+        until = (time.time() if now is None else now) + lease_seconds
+        ids = self._claim(keys=[ready_key(campaign_id), leases_key(campaign_id)], args=[n, until])
+        return [int(i) for i in ids]
+
+    def ack(self, campaign_id: int, contact_id: int) -> None:
+        """The attempt is committed (or the contact turned out not dialable): drop the lease."""
+        self.redis.zrem(leases_key(campaign_id), contact_id)
+
+    def requeue_expired(self, campaign_id: int, now: float | None = None) -> list[int]:
+        now = time.time() if now is None else now
+        ids = self._requeue(keys=[ready_key(campaign_id), leases_key(campaign_id)], args=[now])
+        return [int(i) for i in ids]
+
+    def depth(self, campaign_id: int) -> dict:
+        pipe = self.redis.pipeline()
+        pipe.zcard(ready_key(campaign_id))
+        pipe.zcard(leases_key(campaign_id))
+        pipe.hgetall(held_key(campaign_id))
+        ready, leased, held = pipe.execute()
+        return {"ready": ready, "leased": leased, "held_back": {k: int(v) for k, v in held.items()}}
+
+    def set_held(self, campaign_id: int, counts: dict[str, int]) -> None:
+        pipe = self.redis.pipeline()
+        pipe.delete(held_key(campaign_id))
+        if counts:
+            pipe.hset(held_key(campaign_id), mapping=counts)
+        pipe.execute()
+
+    def clear(self, campaign_id: int) -> None:
+        self.redis.delete(ready_key(campaign_id), leases_key(campaign_id), held_key(campaign_id))

@@ -1,0 +1,96 @@
+"""Refill a campaign's dial queue from PostgreSQL with contacts that may be called now."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import text
+
+from app.campaigns.models import Campaign
+from app.common.redis import get_redis
+from app.common.timeutil import utcnow
+from app.dialer import gates
+from app.dialer.hopper import PRIORITY_CALLBACK, PRIORITY_NEW, PRIORITY_RETRY, Hopper, priority
+from app.extensions import db
+
+_ON_DNC = """EXISTS (SELECT 1 FROM dnc_entries d WHERE d.phone_e164 = c.phone_e164
+                     AND (d.campaign_id IS NULL OR d.campaign_id = :cid))"""
+_DUE = """c.status IN ('new', 'retry', 'callback')
+          AND (c.status = 'callback' OR c.attempts < :max_attempts)
+          AND (c.next_due_at IS NULL OR c.next_due_at <= :now)"""
+_LOCAL_TIME = "(CAST(:now AS timestamptz) AT TIME ZONE c.timezone)::time"
+
+# Contacts with a known zone are windowed in SQL (PostgreSQL knows DST); the rest in Python,
+# against every zone their number may be in.
+_CANDIDATES = f"""
+SELECT c.id, c.status, c.attempts, c.next_due_at, c.phone_e164, c.timezone
+FROM contacts c
+WHERE c.campaign_id = :cid AND {_DUE}
+  AND (c.timezone IS NULL OR ({_LOCAL_TIME} >= :wstart AND {_LOCAL_TIME} < :wend))
+  AND NOT {_ON_DNC}
+ORDER BY CASE c.status WHEN 'callback' THEN 0 WHEN 'new' THEN 1 ELSE 2 END,
+         c.next_due_at NULLS FIRST, c.id
+LIMIT :limit
+"""
+
+_HELD = f"""
+SELECT
+  count(*) FILTER (WHERE {_ON_DNC}) AS do_not_call,
+  count(*) FILTER (WHERE NOT {_ON_DNC} AND c.status <> 'callback' AND c.attempts >= :max_attempts)
+      AS max_attempts_reached,
+  count(*) FILTER (WHERE NOT {_ON_DNC} AND (c.status = 'callback' OR c.attempts < :max_attempts)
+                   AND c.next_due_at > :now) AS retry_not_due,
+  count(*) FILTER (WHERE NOT {_ON_DNC} AND (c.status = 'callback' OR c.attempts < :max_attempts)
+                   AND (c.next_due_at IS NULL OR c.next_due_at <= :now) AND c.timezone IS NOT NULL
+                   AND NOT ({_LOCAL_TIME} >= :wstart AND {_LOCAL_TIME} < :wend))
+      AS outside_calling_window
+FROM contacts c
+WHERE c.campaign_id = :cid AND c.status IN ('new', 'retry', 'callback')
+"""
+
+
+def _params(campaign: Campaign, now: datetime) -> dict:
+    window = gates.Window.for_campaign(campaign.window_start, campaign.window_end)
+    return {"cid": campaign.id, "now": now, "max_attempts": campaign.max_attempts,
+            "wstart": window.start, "wend": window.end}
+
+
+def target_depth(agents_signed_in: int) -> int:
+    """Enough contacts for a few refill intervals of predictive dialling at a high dial level."""
+    return max(50, 20 * agents_signed_in)
+
+
+def refill(campaign_id: int, *, agents_signed_in: int = 0, now: datetime | None = None) -> dict:
+    """Top the campaign's queue up to its target depth; record why contacts are held back."""
+    now = now or utcnow()
+    campaign = db.session.get(Campaign, campaign_id)
+    hopper = Hopper(get_redis())
+    if campaign is None or campaign.status != "active":
+        return {"added": 0, **hopper.depth(campaign_id)}
+    params = _params(campaign, now)
+    window = gates.Window(params["wstart"], params["wend"])
+    depth = hopper.depth(campaign_id)
+    want = target_depth(agents_signed_in) - depth["ready"] - depth["leased"]
+    scored: list[tuple[int, float]] = []
+    unknown_zone = 0
+    if want > 0:
+        rows = db.session.execute(text(_CANDIDATES), {**params, "limit": want}).all()
+        for row in rows:
+            if row.timezone is None and not gates.inside_window(
+                    now, gates.candidate_zones(None, row.phone_e164), window):
+                unknown_zone += 1
+                continue
+            if row.status == "callback":
+                scored.append((row.id, priority(PRIORITY_CALLBACK, row.next_due_at.timestamp()
+                                                if row.next_due_at else 0)))
+            elif row.status == "new":
+                scored.append((row.id, priority(PRIORITY_NEW, row.id)))
+            else:
+                scored.append((row.id, priority(PRIORITY_RETRY, row.next_due_at.timestamp()
+                                                if row.next_due_at else 0)))
+    added = hopper.add(campaign_id, scored)
+    held = {k: v for k, v in db.session.execute(text(_HELD), params).one()._mapping.items() if v}
+    if unknown_zone:
+        held[gates.OUTSIDE_WINDOW] = held.get(gates.OUTSIDE_WINDOW, 0) + unknown_zone
+    hopper.set_held(campaign_id, held)
+    db.session.rollback()  # read-only: end the snapshot
+    return {"added": added, **hopper.depth(campaign_id)}

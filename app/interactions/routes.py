@@ -1,0 +1,40 @@
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from app.auth.security import login_required
+from app.interactions import services
+from app.interactions.schemas import (
+    DispositionSchema, InteractionListArgsSchema, InteractionPageSchema, InteractionSchema,
+)
+
+blp = Blueprint("interactions", __name__, url_prefix="/api/interactions",
+                description="Agents' handling of connected calls, and their dispositions")
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(InteractionListArgsSchema, location="query")
+@blp.response(200, InteractionPageSchema)
+@login_required
+def list_interactions(args):
+    """Interactions the caller may see: an agent's own, a supervisor's campaigns', or all."""
+    return services.list_interactions(current_user, **args)
+
+
+@blp.route("/<int:interaction_id>", methods=["GET"])
+@blp.response(200, InteractionSchema)
+@login_required
+def get_interaction(interaction_id):
+    """One interaction; another agent's id answers 404."""
+    return services.get_interaction(current_user, interaction_id)
+
+
+@blp.route("/<int:interaction_id>/disposition", methods=["POST"])
+@blp.arguments(DispositionSchema)
+@blp.response(200, InteractionSchema)
+@login_required
+def record_disposition(data, interaction_id):
+    """Record the outcome; its flags add to do-not-call, schedule a callback or close the contact."""
+    then, pause_code = data.pop("then"), data.pop("pause_code")
+    interaction = services.record_disposition(current_user, interaction_id, **data)
+    services.after_disposition(current_user, then, pause_code)
+    return interaction

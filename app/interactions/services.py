@@ -1,0 +1,156 @@
+"""An agent's handling of a connected call: opened on connect, closed by the disposition.
+
+The disposition's flags do what they say: do-not-call adds the number at once, callback
+schedules the contact inside their calling hours, final closes the contact.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from app.audit import services as audit
+from app.auth.models import User
+from app.calls.models import Call
+from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode
+from app.common.pagination import paginate
+from app.common.redis import get_redis
+from app.common.timeutil import utcnow
+from app.contacts.models import Contact
+from app.dialer import gates
+from app.dialer.outcomes import retry_delay_seconds
+from app.dialer.pacer_feed import record_agent_free
+from app.dnc.services import add_to_dnc
+from app.errors import ApiError
+from app.extensions import db
+from app.interactions.models import Callback, Interaction
+
+
+def open_interaction(call: Call, agent_id: int, now: datetime | None = None) -> Interaction:
+    """The agent is connected to the call (idempotent per call)."""
+    now = now or utcnow()
+    existing = db.session.scalar(select(Interaction).where(Interaction.call_id == call.id))
+    if existing is not None:
+        return existing
+    interaction = Interaction(call_id=call.id, campaign_id=call.campaign_id, contact_id=call.contact_id,
+                              agent_id=agent_id, started_at=now)
+    db.session.add(interaction)
+    return interaction
+
+
+def end_talk(call: Call, now: datetime | None = None) -> Interaction | None:
+    """The call ended: talk time is fixed and wrap-up starts."""
+    interaction = db.session.scalar(select(Interaction).where(Interaction.call_id == call.id))
+    if interaction is None or interaction.talk_ended_at is not None:
+        return interaction
+    now = now or utcnow()
+    interaction.talk_ended_at = now
+    interaction.talk_seconds = max(0.0, (now - interaction.started_at).total_seconds())
+    return interaction
+
+
+def visible_interactions(user: User):
+    """Agents see their own; supervisors their campaigns'; admins all."""
+    query = select(Interaction)
+    if user.role == "agent":
+        return query.where(Interaction.agent_id == user.id)
+    if user.role == "supervisor":
+        watched = select(CampaignAssignment.campaign_id).where(
+            CampaignAssignment.user_id == user.id, CampaignAssignment.role == "supervisor")
+        return query.where(Interaction.campaign_id.in_(watched))
+    return query
+
+
+def list_interactions(user: User, page: int, per_page: int, campaign_id=None, agent_id=None,
+                      open_only: bool | None = None) -> dict:
+    query = visible_interactions(user).order_by(Interaction.id.desc())
+    if campaign_id is not None:
+        query = query.where(Interaction.campaign_id == campaign_id)
+    if agent_id is not None:
+        query = query.where(Interaction.agent_id == agent_id)
+    if open_only:
+        query = query.where(Interaction.dispositioned_at.is_(None))
+    return paginate(query, page, per_page)
+
+
+def get_interaction(user: User, interaction_id: int) -> Interaction:
+    interaction = db.session.scalar(visible_interactions(user).where(Interaction.id == interaction_id))
+    if interaction is None:
+        raise ApiError(404, "No such interaction")
+    return interaction
+
+
+def callback_problems(contact: Contact, campaign: Campaign, when: datetime, now: datetime) -> list[str]:
+    """Why a callback time is refused: it must be in the future and inside calling hours."""
+    if when.tzinfo is None:
+        return ["Give the time with its UTC offset."]
+    if when <= now:
+        return ["The callback time must be in the future."]
+    window = gates.Window.for_campaign(campaign.window_start, campaign.window_end)
+    zones = gates.candidate_zones(contact.timezone, contact.phone_e164)
+    if not gates.inside_window(when, zones, window):
+        suggestion = gates.next_window_opening(when, zones, window)
+        hint = f" The next allowed time is {suggestion.isoformat()}." if suggestion else ""
+        return [f"That is outside the contact's calling hours ({window.start:%H:%M}-{window.end:%H:%M} "
+                f"their local time).{hint}"]
+    return []
+
+
+def record_disposition(user: User, interaction_id: int, code: str, notes: str = "",
+                       callback_at: datetime | None = None, now: datetime | None = None) -> Interaction:
+    now = now or utcnow()
+    interaction = db.session.scalar(
+        visible_interactions(user).where(Interaction.id == interaction_id).with_for_update())
+    if interaction is None or (user.role == "agent" and interaction.agent_id != user.id):
+        raise ApiError(404, "No such interaction")
+    if interaction.dispositioned_at is not None:
+        raise ApiError(409, "This call already has a disposition", "already_dispositioned")
+    campaign = db.session.get(Campaign, interaction.campaign_id)
+    disposition = db.session.scalar(select(DispositionCode).where(
+        DispositionCode.campaign_id == campaign.id, DispositionCode.code == code,
+        DispositionCode.active.is_(True)))
+    if disposition is None:
+        raise ApiError(422, "Unknown disposition code", fields={"code": ["Not a code of this campaign."]})
+    contact = db.session.get(Contact, interaction.contact_id, with_for_update=True) \
+        if interaction.contact_id else None
+    if disposition.is_callback:
+        if callback_at is None:
+            raise ApiError(422, "A callback needs a time", fields={"callback_at": ["Required for this code."]})
+        problems = callback_problems(contact, campaign, callback_at, now) if contact else []
+        if problems:
+            raise ApiError(422, "The callback time is not allowed", fields={"callback_at": problems})
+
+    interaction.disposition_code_id = disposition.id
+    interaction.notes = notes
+    interaction.dispositioned_at = now
+    if interaction.talk_ended_at is None:  # dispositioned while still talking: talk ends now
+        interaction.talk_ended_at = now
+        interaction.talk_seconds = max(0.0, (now - interaction.started_at).total_seconds())
+    interaction.wrapup_ended_at = now
+    interaction.wrap_seconds = max(0.0, (now - interaction.talk_ended_at).total_seconds())
+    if contact is not None:
+        _apply_flags(contact, campaign, disposition, interaction, callback_at, now, user)
+    audit.record("interaction.disposition", target_type="interaction", target_id=interaction.id,
+                 code=code, contact_id=interaction.contact_id)
+    db.session.commit()
+    record_agent_free(get_redis(), campaign.id, now.timestamp(),
+                      (interaction.talk_seconds or 0) + (interaction.wrap_seconds or 0))
+    return interaction
+
+
+def _apply_flags(contact: Contact, campaign: Campaign, disposition: DispositionCode,
+                 interaction: Interaction, callback_at, now: datetime, user: User) -> None:
+    contact.last_outcome = disposition.code
+    if disposition.is_dnc:
+        add_to_dnc(contact.phone_e164, source="disposition", reason=f"disposition {disposition.code}",
+                   created_by_id=user.id)
+        contact.status, contact.next_due_at = "dnc", None
+    elif disposition.is_callback:
+        db.session.add(Callback(campaign_id=campaign.id, contact_id=contact.id, agent_id=interaction.agent_id,
+                                interaction_id=interaction.id, due_at=callback_at, notes=interaction.notes))
+        contact.status, contact.next_due_at = "callback", callback_at
+    elif disposition.is_final or contact.attempts >= campaign.max_attempts:
+        contact.status, contact.next_due_at = "done", None
+    else:
+        contact.status = "retry"
+        contact.next_due_at = now + timedelta(seconds=retry_delay_seconds(campaign, "no-answer"))
