@@ -1,7 +1,7 @@
 """KPI rollups: occupancy seconds, the rollup watermark, read indexes and a jsonb-sum aggregate.
 
 Revision ID: 0007
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-26 01:07:43.623835
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0007'
-down_revision = '0001'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
