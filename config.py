@@ -83,6 +83,11 @@ class Config:
         self.TWILIO_ACCOUNT_SID = env["TWILIO_ACCOUNT_SID"]
         self.TWILIO_AUTH_TOKEN = env["TWILIO_AUTH_TOKEN"]
         self.TWILIO_API_BASE_URL = env.get("TWILIO_API_BASE_URL") or None
+        # Optional: browser audio for agents (Twilio Voice JS). Unset in the demo, where the
+        # simulator's agent leg stands in.
+        self.TWILIO_API_KEY_SID = env.get("TWILIO_API_KEY_SID") or None
+        self.TWILIO_API_KEY_SECRET = env.get("TWILIO_API_KEY_SECRET") or None
+        self.TWILIO_TWIML_APP_SID = env.get("TWILIO_TWIML_APP_SID") or None
         self.PUBLIC_BASE_URL = env["PUBLIC_BASE_URL"].rstrip("/")
         if urlsplit(self.PUBLIC_BASE_URL).scheme not in ("http", "https"):
             raise ConfigError("PUBLIC_BASE_URL must be an http(s) URL where Twilio reaches us")

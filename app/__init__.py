@@ -65,13 +65,17 @@ def _register_blueprints(app: Flask) -> None:
     from app.dnc.routes import blp as dnc_blp
     from app.extensions import api
     from app.health.routes import bp as health_bp
+    from app.interactions.routes import blp as interactions_blp
     from app.telephony.webhooks import bp as twilio_bp
     from app.users.routes import blp as users_blp
+    from app.web.api import blp as console_blp
+    from app.web.routes import bp as web_bp
 
     for blp in (auth_blp, users_blp, audit_blp, campaigns_blp, codes_blp, contacts_blp,
-                dnc_blp, calls_blp, agents_blp):
+                dnc_blp, calls_blp, agents_blp, interactions_blp, console_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(web_bp)
     app.register_blueprint(twilio_bp)
 
 
