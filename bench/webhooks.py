@@ -6,7 +6,7 @@ the same run, on the same database and the same gunicorn settings.
 
     python -m bench.webhooks [--quick] [--requests N] [--clients N]
 
-Uses BENCH_DATABASE_URL (a scratch database: its schema is rebuilt) and REDIS_URL
+Uses BENCH_DATABASE_URL (a scratch database: its schema is rebuilt) and BENCH_REDIS_URL
 when set, else starts an embedded PostgreSQL and Redis.
 """
 from __future__ import annotations
@@ -38,7 +38,7 @@ CALLS = 500
 
 def services(tmp: Path) -> dict[str, str]:
     db_url = os.environ.get("BENCH_DATABASE_URL") or start_postgres(tmp / "pg", throwaway=True)
-    redis_url = os.environ.get("REDIS_URL") or start_redis(tmp / "redis", persist=False)[0]
+    redis_url = os.environ.get("BENCH_REDIS_URL") or start_redis(tmp / "redis", persist=False)[0]
     return {"DATABASE_URL": db_url, "REDIS_URL": redis_url}
 
 

@@ -92,6 +92,9 @@ class Empirical:
         beyond = [x - self.tail_x for x, _ in obs if x > self.tail_x]
         ended = sum(1 for x, completed in obs if x > self.tail_x and completed)
         self.tail_mean = max(1.0, sum(beyond) / max(1, ended))
+        # Survival at whole seconds, for the hot path: forecasts look up integer offsets.
+        top = int(min(self.tail_x + 5.0 * self.tail_mean, 20000.0)) + 64
+        self.grid = [self.survival(float(x)) for x in range(top)]
 
     def survival(self, x: float) -> float:
         if x >= self.tail_x:
@@ -114,55 +117,111 @@ def _quantiles(inverse, count: int) -> list[float]:
     return [inverse((i + 0.5) / count) for i in range(count)]
 
 
+class DialOutcomes:
+    """Human answers per dial and ring times, counted by the second each call was placed.
+
+    Results come back at delays that depend on the outcome (busy in 2 s, ring-out at 25 s),
+    so the latest results over-represent the quick kinds and the quick answers; a second's
+    results are learned from only once all its calls have had time to end. A recent stretch that differs beyond sampling noise from
+    the long window wins, so a mid-shift change in who answers is picked up in minutes.
+    """
+
+    def __init__(self, prior: float, window: int, human_ring: Empirical,
+                 other_ring: Empirical, prior_weight: float = 4.0) -> None:
+        self.open: dict[int, list] = {}  # placed second -> [human answers, dials, rings...]
+        self.human_ring, self.other_ring = human_ring, other_ring
+        self.closed: deque[tuple[int, int, int]] = deque()
+        self.humans = self.dials = 0
+        self.prior, self.prior_weight, self.window = prior, prior_weight, window
+        self.recent, self.max_age = 120, 1200.0  # dials to test for a shift; seconds kept
+        self.value, self.cv = prior, math.sqrt(prior * (1 - prior) / (prior_weight + 1)) / prior
+
+    def observe(self, placed_at: float, human: bool, ring_seconds: float) -> None:
+        cell = self.open.setdefault(int(placed_at), [0, 0, [], []])
+        cell[0] += human
+        cell[1] += 1
+        cell[2 if human else 3].append(ring_seconds)
+
+    def settle(self, at: float, settle_seconds: float) -> None:
+        done = sorted(k for k in self.open if k < at - settle_seconds)
+        if not done:
+            return
+        for key in done:
+            humans, dials, human_rings, other_rings = self.open.pop(key)
+            for ring in human_rings:
+                self.human_ring.add(ring)
+            for ring in other_rings:
+                self.other_ring.add(ring)
+            self.closed.append((humans, dials, key))
+            self.humans += humans
+            self.dials += dials
+        while self.closed and (self.dials - self.closed[0][1] >= self.window or (
+                at - self.closed[0][2] > self.max_age and self.dials - self.closed[0][1] >= 100)):
+            humans, dials, _ = self.closed.popleft()
+            self.humans -= humans
+            self.dials -= dials
+        weight = self.dials + self.prior_weight
+        p = (self.humans + self.prior_weight * self.prior) / weight
+        self.cv = math.sqrt(p * (1.0 - p) / (weight + 1.0)) / max(p, 1e-3)
+        recent_h = recent_d = 0
+        for humans, dials, _ in reversed(self.closed):
+            recent_h += humans
+            recent_d += dials
+            if recent_d >= self.recent:
+                break
+        if self.recent <= recent_d < self.dials:
+            q = recent_h / recent_d
+            if abs(q - p) > 3.0 * math.sqrt(max(p * (1 - p), 0.01) / recent_d):
+                p = q
+                self.cv = math.sqrt(q * (1.0 - q) / (recent_d + 1.0)) / max(q, 1e-3)
+        self.value = min(0.98, max(0.01, p))
+
+
 class LearnedModel:
     """Answer rate, ring times and handle times learned from a campaign's recent results."""
 
-    def __init__(self, answer_prior=0.3, answer_window=300, ring_window=300,
-                 handle_window=400, handle_prior_median=300.0, **_ignored) -> None:
-        self.outcomes: deque[int] = deque(maxlen=answer_window)
-        self.recent: deque[int] = deque(maxlen=max(20, answer_window // 5))
-        self.prior_weight, self.prior_p = 8.0, answer_prior
+    def __init__(self, answer_prior=0.5, answer_window=2000, ring_window=300,
+                 handle_window=400, handle_prior=600.0, **_ignored) -> None:
         self.human_ring = Empirical(_quantiles(lambda q: 4 + 20 * q, 6), ring_window)
         self.other_ring = Empirical(_quantiles(lambda q: 25 * q ** 0.5, 6), ring_window)
-        # Until its own calls end, assume long, widely spread calls: agents look busy.
-        sigma, mu = 1.0, math.log(handle_prior_median)
-        self.handle = Empirical(
-            _quantiles(lambda q: math.exp(mu + sigma * _probit(q)), 6), handle_window)
+        self.answers = DialOutcomes(answer_prior, answer_window, self.human_ring,
+                                    self.other_ring)
+        self.settle_seconds = 30.0
+        # Until its own calls end, assume long calls: no agent is counted on to free up
+        # soon on the strength of the prior alone (the first calls to end are the short ones).
+        self.handle = Empirical([handle_prior * (1 + q) for q in range(4)], handle_window)
         self.ring_version = self.handle_version = 0
-        self.horizon, self.handle_built = 25.0, -math.inf
+        self.horizon, self.handle_built, self.ring_built = 25.0, -math.inf, -math.inf
 
-    def observe_dial(self, outcome: str, ring_seconds: float) -> None:
-        human = 1 if outcome == "human" else 0
-        self.outcomes.append(human)
-        self.recent.append(human)
-        (self.human_ring if human else self.other_ring).add(ring_seconds)
+    def observe_dial(self, at: float, outcome: str, ring_seconds: float) -> None:
+        human = outcome == "human"
+        self.answers.observe(at - ring_seconds, human, ring_seconds)
 
     def observe_handle(self, handle_seconds: float) -> None:
         self.handle.add(handle_seconds)
 
     def refresh(self, at: float, busy_elapsed=()) -> None:
-        if self.human_ring.stale() or self.other_ring.stale():
+        self.answers.settle(at, self.settle_seconds)
+        if (self.human_ring.stale() or self.other_ring.stale()) and at - self.ring_built >= 30:
+            self.ring_built = at
             self.human_ring.rebuild()
             self.other_ring.rebuild()
             self.horizon = min(60.0, max(float(STEP), self.human_ring.quantile(0.98)))
+            self.settle_seconds = min(120.0, max(10.0, self.other_ring.quantile(0.995) + 2.0))
             self.ring_version += 1
         handle = self.handle
         young = handle.seen < handle.samples.maxlen  # the calls still running matter most
-        if handle.stale() or (young and at - self.handle_built >= 10.0):
+        if at - self.handle_built >= (10.0 if young else 30.0) and (young or handle.stale()):
             handle.rebuild(busy_elapsed if young else ())
             self.handle_built = at
             self.handle_version += 1
 
     def answer_prob(self) -> float:
-        """Human answers per dial; a recent shift beyond sampling noise wins over the long window."""
-        n = len(self.outcomes)
-        p = (sum(self.outcomes) + self.prior_weight * self.prior_p) / (n + self.prior_weight)
-        m = len(self.recent)
-        if m >= self.recent.maxlen and n > m:
-            q = sum(self.recent) / m
-            if abs(q - p) > 3.0 * math.sqrt(max(p * (1 - p), 0.01) / m):
-                p = q
-        return min(0.98, max(0.01, p))
+        return self.answers.value
+
+    def answer_cv(self) -> float:
+        """Relative uncertainty of the answer rate: it adds to the spread of answers to come."""
+        return self.answers.cv
 
     def ring_horizon(self) -> float:
         """Seconds by which nearly every human answer has come."""
@@ -177,17 +236,11 @@ class LearnedModel:
     def handle_survival(self, x: float) -> float:
         return self.handle.survival(x)
 
+    def handle_grid(self) -> list[float]:
+        return self.handle.grid
 
-def _probit(q: float) -> float:
-    """Inverse normal CDF (Acklam's rational approximation is overkill for priors)."""
-    lo, hi = -8.0, 8.0
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        if _normal_cdf(mid) < q:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
+    def human_grid(self) -> list[float]:
+        return self.human_ring.grid
 
 
 class Predictive(Progressive):
@@ -204,24 +257,31 @@ class Predictive(Progressive):
     """
 
     def __init__(self, abandon_target: float = MAX_ABANDON_RATE, model=None,
-                 steer_ratio: float = 0.8, steer_step: float = 0.004, **settings) -> None:
+                 steer_ratio: float = 0.75, calibration: float = 2.5, memory: float = 1800.0,
+                 **settings) -> None:
         super().__init__(abandon_target)
         self.model = model if model is not None else LearnedModel(**settings)
         self.setpoint = self.abandon_target * steer_ratio
-        self.steer_step = steer_step
-        self.log_gain = 0.0
+        self.log_price = math.log(self.setpoint)  # abandonments per answer the last call may add
+        self.forecast_loss = self.forecast_answers = 0.0  # recent, from the model
+        # Realised over forecast abandonments, recently: starts at what the bench measured.
+        self.realised = 5.0 * calibration
+        self.expected = 5.0
+        self.memory = memory
+        self.last_at = None
         self.place_times: list[float] = []  # in-flight calls, grouped by when they were placed
         self.place_counts: dict[float, int] = {}
         self.tracked = 0
         self.waiting: deque[float] = deque()  # answered, not yet connected or abandoned
         self.human_answers = self.abandoned = 0
+        self.predicted_loss = 0.0
         self._agent_rows: dict[int, list[float]] = {}
-        self._call_rows: dict[int, list[float]] = {}
+        self._call_rows: dict[int, tuple] = {}
         self._row_keys = (None, None)
 
     # observations -------------------------------------------------------------------
     def on_dial_result(self, at: float, outcome: str, ring_seconds: float) -> None:
-        self.model.observe_dial(outcome, ring_seconds)
+        self.model.observe_dial(at, outcome, ring_seconds)
         self._forget_call(at - ring_seconds)
         if outcome == "human":
             self.waiting.append(at)
@@ -230,9 +290,11 @@ class Predictive(Progressive):
         if self.waiting:
             self.waiting.popleft()
         self.human_answers += 1
-        self.abandoned += 0 if connected else 1
-        miss = (0.0 if connected else 1.0) / self.setpoint
-        self.log_gain = min(1.2, max(-1.6, self.log_gain + self.steer_step * (1.0 - miss)))
+        if not connected:
+            self.abandoned += 1
+            self.realised += 1.0
+            # A run of abandonments brakes at once, before the slower loops catch up.
+            self.log_price = max(math.log(0.05 * self.setpoint), self.log_price - 0.05)
 
     def on_agent_free(self, at: float, handle_seconds: float) -> None:
         self.model.observe_handle(handle_seconds)
@@ -247,107 +309,184 @@ class Predictive(Progressive):
             if room <= 0:
                 return self._placed(at, floor)
         bins = self._forecast(at, int(agents_ready), busy_elapsed)
-        pending = self._loss(bins, 0)[0]
+        pending = self._loss(bins, 0)
         if abandon_rate_30d is None or abandoned_30d is not None:
             answers = self.human_answers if human_answers_30d is None else human_answers_30d
             lost = self.abandoned if abandoned_30d is None else abandoned_30d
+            # Abandonments the period can still absorb, less a reserve for calls in flight.
             budget = self.abandon_target * answers - lost
-            room = (budget - 0.5 - 1.5 * pending) / (1.0 + 1.5 * pending)
+            owed = pending * self.calibration()
+            room = (budget - 1.0 - 2.0 * owed) / (3.0 + 4.0 * owed)
+        self._decay(at)
         if room <= 0:
             return self._placed(at, floor)
-        limit = self.setpoint * math.exp(self.log_gain) * min(1.0, room)
-        n = self._most_calls(bins, limit)
-        return self._placed(at, max(n, floor))
+        # Nearing the cap, every call's allowed risk shrinks with the room left.
+        n = max(self._most_calls(bins, math.exp(self.log_price) * min(1.0, room)), floor)
+        added = self._loss(bins, n) - pending
+        self._steer(added, n * self._per_call, room)
+        return self._placed(at, n)
+
+    def _decay(self, at: float) -> None:
+        if self.last_at is not None and at > self.last_at:
+            fade = math.exp(-(at - self.last_at) / self.memory)
+            self.realised, self.expected = self.realised * fade, self.expected * fade
+            fade = math.exp(-(at - self.last_at) / 300.0)
+            self.forecast_loss *= fade
+            self.forecast_answers *= fade
+        self.last_at = at
+
+    def _steer(self, added_loss: float, added_answers: float, room: float) -> None:
+        """Move the price of the last call so the forecast rate, scaled by how far realised
+        abandonments have run from forecasts, meets the setpoint; short of budget, half the
+        cap, so the budget grows back."""
+        self.expected += added_loss
+        self.predicted_loss += added_loss
+        self.forecast_loss += added_loss
+        self.forecast_answers += added_answers
+        goal = self.setpoint
+        if room < 1.0:
+            goal = 0.5 * self.abandon_target + room * (goal - 0.5 * self.abandon_target)
+        if self.forecast_answers > 1.0:
+            rate = self.calibration() * self.forecast_loss / self.forecast_answers
+            step = max(-0.5, min(0.5, (goal - rate) / goal))
+            self.log_price = min(math.log(50 * self.setpoint),
+                                 max(math.log(0.05 * self.setpoint), self.log_price + 0.02 * step))
+
+    def calibration(self) -> float:
+        return min(8.0, max(0.5, self.realised / self.expected))
 
     def _most_calls(self, bins, limit: float) -> int:
-        def ok(n):
-            loss, answers = self._loss(bins, n)
-            return loss <= limit * answers
-        if not ok(1):
+        """Largest n whose last call adds at most `limit` abandonments per answer it adds:
+        its own risk plus the agent it may take from a call answered after it."""
+        per_call = self._per_call
+        if per_call <= 0 or self._marginal_loss(bins, 0.5) > limit * per_call:
             return 0
         lo, hi = 1, 2
-        while ok(hi):
+        while self._marginal_loss(bins, hi - 0.5) <= limit * per_call:
             lo, hi = hi, hi * 2
             if hi > 100000:
                 return lo
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+            if self._marginal_loss(bins, mid - 0.5) <= limit * per_call:
+                lo = mid
+            else:
+                hi = mid
         return lo
 
-    @staticmethod
-    def _loss(bins, n: int) -> tuple[float, float]:
-        loss = answers = 0.0
-        for mass, dmass, mu, dmu, var, dvar in bins:
-            m = mass + n * dmass
-            if m > 1e-9:
-                loss += m * _normal_cdf((mu + n * dmu + 0.5) / math.sqrt(var + n * dvar))
-                answers += m
-        return loss, answers
+    def _loss(self, bins, n: float) -> float:
+        """Expected abandonments over the horizon with n more calls placed now.
+
+        Abandonments up to t are the running maximum of (answers by t) - (agents free by
+        t + 2 s): answered calls beyond the agents are lost once, not again at every later
+        answer. Summing the rises of E[excess] over the bins approximates its expectation.
+        """
+        total, last = 0.0, None
+        cv2 = self._cv2
+        for mu, dmu, var, dvar, demand in bins:
+            d = demand + n * dmu
+            sigma = math.sqrt(var + n * dvar + cv2 * d * d)
+            z = (mu + n * dmu) / sigma
+            excess = sigma * 0.3989422804014327 * math.exp(-0.5 * z * z) + \
+                sigma * z * _normal_cdf(z)
+            if last is not None and excess > last:
+                total += excess - last
+            last = excess
+        return total
+
+    def _marginal_loss(self, bins, n: float) -> float:
+        """d _loss / dn."""
+        total, last, last_slope = 0.0, None, 0.0
+        cv2 = self._cv2
+        for mu, dmu, var, dvar, demand in bins:
+            d = demand + n * dmu
+            spread = var + n * dvar + cv2 * d * d
+            sigma = math.sqrt(spread)
+            z = (mu + n * dmu) / sigma
+            density = 0.3989422804014327 * math.exp(-0.5 * z * z)
+            excess = sigma * (density + z * _normal_cdf(z))
+            slope = _normal_cdf(z) * dmu + density * (dvar + 2.0 * cv2 * d * dmu) / (2.0 * sigma)
+            if last is not None and excess > last:
+                total += slope - last_slope
+            last, last_slope = excess, slope
+        return total
 
     def _forecast(self, at: float, ready: int, busy_elapsed) -> list[tuple]:
-        """Per bin: answer mass, demand before it, agents free by it (means and variances)."""
+        """Per STEP-second edge t: (answers by t) - (agents free by t + 2 s), mean and
+        variance, with how each n adds to them."""
         model = self.model
         model.refresh(at, busy_elapsed)
         p = model.answer_prob()
-        bucket = round(math.log(p) * 40)
+        self._cv2 = model.answer_cv() ** 2
         horizon = int(math.ceil(model.ring_horizon() / STEP))
-        keys = (model.ring_version, bucket, horizon), (model.handle_version, horizon)
+        keys = (model.ring_version, horizon), (model.handle_version, horizon)
         if keys[0] != self._row_keys[0]:
             self._call_rows = {}
         if keys[1] != self._row_keys[1]:
             self._agent_rows = {}
         self._row_keys = keys
-        p = math.exp(bucket / 40)
-        width = 3 * horizon
-        demand = [0.0] * width
+        # A call that has rung `age` s without a result answers with its odds rescaled.
+        first = [0.0] * (horizon + 1)
+        second = [0.0] * (horizon + 1)
         for placed in self.place_times:
-            row = self._call_row(int(at - placed), p, horizon)
-            count = self.place_counts[placed]
-            demand = [d + count * r for d, r in zip(demand, row)] if count != 1 else \
-                [d + r for d, r in zip(demand, row)]
-        rows = self._agent_rows
-        supply = [0.0] * (2 * horizon)
+            h0, o0, row = self._call_row(max(0, int(at - placed)), horizon)
+            alive = p * (1.0 - h0) + (1.0 - p) * (1.0 - o0)
+            if alive <= 1e-6 or h0 >= 1.0:
+                continue
+            scale = min(p / alive, 1.0 / (1.0 - h0))
+            w = self.place_counts[placed] * scale
+            first = [a + w * v for a, v in zip(first, row)]
+            w *= scale
+            second = [a + w * v * v for a, v in zip(second, row)]
+        points = horizon // 2 + 2
+        sums = [0.0] * (2 * points)
         if busy_elapsed:
-            keyed = [rows.get(int(e)) or self._agent_row(int(e), horizon) for e in busy_elapsed]
-            supply = [sum(col) for col in zip(*keyed)]
-        fresh = self._call_row(0, p, horizon)
+            rows = self._agent_rows
+            keyed = [rows.get(int(e)) or self._agent_row(max(0, int(e)), points)
+                     for e in busy_elapsed]
+            sums = [sum(col) for col in zip(*keyed)]
+        fresh = self._call_row(0, horizon)[2]
         base = len(self.waiting) - ready
         bins = []
-        for j in range(horizon):
-            fm = fresh[horizon + j]
-            bins.append((demand[j], fresh[j], base + demand[horizon + j] - supply[j], fm,
-                         demand[2 * horizon + j] + supply[horizon + j] + 0.05,
-                         fm * (1.0 - fm)))
+        for j in range(horizon + 1):
+            k, odd = divmod(j, 2)
+            free, spread = sums[k], sums[points + k]
+            if odd:
+                free = (free + sums[k + 1]) / 2
+                spread = (spread + sums[points + k + 1]) / 2
+            fm, demand = p * fresh[j], first[j]
+            bins.append((base + demand - free, fm, demand - second[j] + spread + 0.05,
+                         fm * (1.0 - fm), demand))
+        self._per_call = p * fresh[horizon]
         return bins
 
-    def _call_row(self, age: int, p: float, horizon: int) -> list[float]:
-        """For a call that has rung `age` s: answer mass per bin, answered by mid-bin, variance."""
-        row = self._call_rows.get(age)
-        if row is None:
-            model = self.model
-            h0, o0 = model.human_cdf(age), model.other_cdf(age)
-            alive = p * (1.0 - h0) + (1.0 - p) * (1.0 - o0)
-            scale = p / alive if alive > 1e-6 else 0.0
+    def _call_row(self, age: int, horizon: int) -> tuple[float, float, list[float]]:
+        """Human-answer CDF at `age`, other-result CDF, then the share of human answers
+        still to come by each edge, not yet scaled by the answer rate."""
+        cached = self._call_rows.get(age)
+        if cached is None:
+            model, grid = self.model, self.model.human_grid()
+            reach = [age + STEP * j for j in range(horizon + 1)]
+            if reach[-1] < len(grid):
+                cdf = [1.0 - grid[x] for x in reach]
+            else:
+                cdf = [model.human_cdf(x) for x in reach]
+            h0 = cdf[0]
+            cached = (h0, model.other_cdf(age), [c - h0 for c in cdf])
+            self._call_rows[age] = cached
+        return cached
 
-            def by(t):
-                return min(1.0, scale * max(0.0, model.human_cdf(age + t) - h0))
-
-            edges = [by(STEP * j) for j in range(horizon + 1)]
-            mids = [by(STEP * j + STEP / 2) for j in range(horizon)]
-            row = [edges[j + 1] - edges[j] for j in range(horizon)] + mids + \
-                [m * (1.0 - m) for m in mids]
-            self._call_rows[age] = row
-        return row
-
-    def _agent_row(self, elapsed: int, horizon: int) -> list[float]:
-        """For an agent `elapsed` s into a call: chance of being free by each bin's answers."""
-        model = self.model
-        alive = model.handle_survival(max(0, elapsed))
-        qs = []
-        for j in range(horizon):
-            later = model.handle_survival(max(0, elapsed) + STEP * j + STEP / 2 + GRACE_SECONDS)
-            qs.append(1.0 - later / alive if alive > 1e-12 else 1.0)
+    def _agent_row(self, elapsed: int, points: int) -> list[float]:
+        """For an agent `elapsed` s into a call: chance of being free (and its variance) by
+        every other edge + 2 s; the sum over agents is smooth, so odd edges interpolate."""
+        grid = self.model.handle_grid()
+        reach = [elapsed + 2 * STEP * k + int(GRACE_SECONDS) for k in range(points)]
+        if reach[-1] < len(grid):
+            alive, later = grid[elapsed], [grid[x] for x in reach]
+        else:
+            survival = self.model.handle_survival
+            alive, later = survival(elapsed), [survival(x) for x in reach]
+        qs = [1.0 - s / alive for s in later] if alive > 1e-12 else [1.0] * points
         row = qs + [q * (1.0 - q) for q in qs]
         self._agent_rows[elapsed] = row
         return row

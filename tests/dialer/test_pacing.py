@@ -1,0 +1,103 @@
+"""The pacer decides how many calls to launch; these pin what a supervisor would notice."""
+
+import random
+
+import pytest
+
+from app.dialer.pacing import MAX_ABANDON_RATE, make_pacer
+from bench.sim import Scenario, make_policy, simulate
+
+
+def warmed(answer_rate=0.3, handle=100.0, seed=7):
+    """A predictive pacer that has seen 10 minutes of a campaign's results."""
+    rng = random.Random(seed)
+    pacer = make_pacer("predictive")
+    for i in range(1200):
+        placed = i * 0.5
+        if rng.random() < answer_rate:
+            pacer.on_dial_result(placed + rng.uniform(5, 25), "human", 0.0 + rng.uniform(5, 25))
+        else:
+            pacer.on_dial_result(placed + 25, rng.choice(["no-answer", "busy", "machine"]), 25.0)
+    for _ in range(300):
+        pacer.on_agent_free(600.0, rng.gauss(handle, handle * 0.1))
+    return pacer
+
+
+def test_every_mode_answers_a_non_negative_int():
+    for mode in ("preview", "progressive", "predictive"):
+        pacer = make_pacer(mode)
+        pacer.on_dial_result(1.0, "busy", 1.0)
+        pacer.on_human_answer(2.0, True, 0.0)
+        pacer.on_agent_free(3.0, 120.0)
+        for ready, busy, dialing in [(0, [], 0), (5, [10.0, 200.0], 0), (2, [], 9), (50, [1.0] * 50, 3)]:
+            n = pacer.calls_to_place(4.0, ready, busy, dialing)
+            assert isinstance(n, int) and n >= 0
+
+
+def test_unknown_mode_is_refused_and_the_target_never_exceeds_the_legal_cap():
+    with pytest.raises(ValueError):
+        make_pacer("blast")
+    assert make_pacer("predictive", abandon_target=0.05).abandon_target == MAX_ABANDON_RATE
+    assert make_pacer("predictive", abandon_target=0.02).abandon_target == 0.02
+
+
+def test_preview_never_dials():
+    assert make_pacer("preview").calls_to_place(0.0, 20, [], 0) == 0
+
+
+def test_progressive_covers_each_ready_agent_once():
+    pacer = make_pacer("progressive")
+    assert pacer.calls_to_place(0.0, 7, [30.0], 3) == 4
+    assert pacer.calls_to_place(0.0, 2, [30.0], 5) == 0
+
+
+def test_predictive_never_places_fewer_than_progressive():
+    rng = random.Random(3)
+    pacer = warmed()
+    for step in range(300):
+        ready, dialing = rng.randint(0, 40), rng.randint(0, 60)
+        busy = [rng.uniform(0, 300) for _ in range(rng.randint(0, 60))]
+        rate = rng.choice([None, 0.0, 0.029, 0.03, 0.05])
+        n = pacer.calls_to_place(700.0 + step, ready, busy, dialing, abandon_rate_30d=rate)
+        assert n >= max(0, ready - dialing)
+
+
+def test_governor_falls_back_to_progressive_at_the_cap_and_slows_near_it():
+    state = (700.0, 10, [95.0] * 30, 3)
+    at_cap = warmed().calls_to_place(*state, abandon_rate_30d=0.03)
+    over = warmed().calls_to_place(*state, abandon_rate_30d=0.045)
+    near = warmed().calls_to_place(*state, abandon_rate_30d=0.028)
+    far = warmed().calls_to_place(*state, abandon_rate_30d=0.005)
+    assert at_cap == over == 7
+    assert far > near >= 7
+
+
+def test_a_campaigns_own_abandonments_count_when_no_30_day_rate_is_given():
+    pacer = warmed()
+    for i in range(200):
+        pacer.on_human_answer(600.0 + i, i % 10 != 0, 0.0)  # 10% abandoned
+    assert pacer.calls_to_place(700.0, 10, [95.0] * 30, 3) == 7
+
+
+def test_a_higher_learned_answer_rate_places_fewer_calls():
+    state = (700.0, 10, [95.0] * 30, 3)
+    often = warmed(answer_rate=0.6).calls_to_place(*state, abandon_rate_30d=0.0)
+    seldom = warmed(answer_rate=0.15).calls_to_place(*state, abandon_rate_30d=0.0)
+    assert seldom > often > 7
+
+
+def test_agents_near_the_end_of_their_calls_count_as_soon_free():
+    just_started = warmed().calls_to_place(700.0, 2, [5.0] * 30, 0, abandon_rate_30d=0.0)
+    nearly_done = warmed().calls_to_place(700.0, 2, [95.0] * 30, 0, abandon_rate_30d=0.0)
+    assert nearly_done > just_started >= 2
+
+
+def test_a_simulated_hour_beats_progressive_within_the_cap():
+    scenario = Scenario("test", 25, 0.3, 90)
+    runs = {}
+    for policy in ("progressive", "predictive"):
+        pacer = make_policy(policy, scenario, 3600)
+        runs[policy] = simulate(scenario, pacer, seed=11, hours=1.0)
+    assert runs["predictive"].abandon_rate <= MAX_ABANDON_RATE
+    assert runs["progressive"].abandoned == 0
+    assert runs["predictive"].occupancy > runs["progressive"].occupancy + 0.05
