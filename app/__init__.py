@@ -55,6 +55,7 @@ def create_app(config=None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.agents.directory_routes import blp as agent_directory_blp
     from app.agents.routes import blp as agents_blp
     from app.audit.routes import blp as audit_blp
     from app.auth.routes import blp as auth_blp
@@ -72,7 +73,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.web.routes import bp as web_bp
 
     for blp in (auth_blp, users_blp, audit_blp, campaigns_blp, codes_blp, contacts_blp,
-                dnc_blp, calls_blp, agents_blp, interactions_blp, console_blp):
+                dnc_blp, calls_blp, agents_blp, interactions_blp, console_blp,
+                agent_directory_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)

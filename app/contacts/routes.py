@@ -1,7 +1,6 @@
 from flask import Response, request, stream_with_context
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
 
 from app.auth.security import roles_required
 from app.common.ratelimit import creation_limit
@@ -13,10 +12,6 @@ from app.contacts.schemas import (
 
 blp = Blueprint("contacts", __name__, url_prefix="/api",
                 description="Contacts of a campaign, CSV imports and their reports")
-
-
-class FileSchema(Schema):
-    file = fields.Raw(metadata={"type": "string", "format": "binary"}, required=True)
 
 
 @blp.route("/campaigns/<int:campaign_id>/contacts", methods=["GET"])
@@ -48,12 +43,11 @@ def get_contact(campaign_id, contact_id):
 
 @blp.route("/campaigns/<int:campaign_id>/contacts/import", methods=["POST"])
 @creation_limit
-@blp.arguments(FileSchema, location="files")
-@blp.arguments(ImportUploadSchema, location="form")
+@blp.arguments(ImportUploadSchema, location="form", content_type="multipart/form-data")
 @blp.response(202, ImportJobSchema)
 @blp.alt_response(413, description="The file is over the import size limit")
 @roles_required("admin", "supervisor")
-def import_contacts(files, form, campaign_id):
+def import_contacts(form, campaign_id):
     """Upload a UTF-8 CSV of contacts; a `default` worker imports it (poll GET /api/imports/<id>)."""
     job = imports.accept_upload(current_user, "contacts", campaign_id, request.files.get("file"),
                                 form.get("column_map"))

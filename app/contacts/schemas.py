@@ -54,7 +54,12 @@ class ContactPageSchema(Schema):
     meta = fields.Nested(PageMetaSchema)
 
 
-class ImportUploadSchema(Schema):
+class UploadFileSchema(Schema):
+    # Documents the multipart file part; the service reads it from request.files.
+    file = fields.Raw(metadata={"type": "string", "format": "binary", "description": "UTF-8 CSV with a header"})
+
+
+class ImportUploadSchema(UploadFileSchema):
     column_map = fields.String(metadata={"description": 'JSON: {"phone": "Mobile", "alt_phones": ["Home"], '
                                                         '"first_name": ..., "custom": [...]}'})
 

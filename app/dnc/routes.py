@@ -5,7 +5,6 @@ from flask_smorest import Blueprint
 from app.auth.security import roles_required
 from app.common.ratelimit import creation_limit
 from app.contacts import imports
-from app.contacts.routes import FileSchema
 from app.contacts.schemas import ImportJobSchema
 from app.dnc import services
 from app.dnc.schemas import (
@@ -63,11 +62,10 @@ def remove_dnc(entry_id):
 
 @blp.route("/import", methods=["POST"])
 @creation_limit
-@blp.arguments(FileSchema, location="files")
-@blp.arguments(DncImportFormSchema, location="form")
+@blp.arguments(DncImportFormSchema, location="form", content_type="multipart/form-data")
 @blp.response(202, ImportJobSchema)
 @roles_required("admin", "supervisor")
-def import_dnc(files, form):
+def import_dnc(form):
     """Upload a UTF-8 CSV with a phone column (and optional reason) to add to a list."""
     job = imports.accept_upload(current_user, "dnc", form.get("campaign_id"), request.files.get("file"),
                                 form.get("column_map"))

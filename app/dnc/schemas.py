@@ -1,6 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from app.common.schemas import PageArgsSchema, PageMetaSchema
+from app.contacts.schemas import UploadFileSchema
 
 
 class DncEntrySchema(Schema):
@@ -41,6 +42,6 @@ class DncCheckSchema(Schema):
     dnc = fields.Boolean()
 
 
-class DncImportFormSchema(Schema):
+class DncImportFormSchema(UploadFileSchema):
     campaign_id = fields.Integer(load_default=None, allow_none=True)
     column_map = fields.String(metadata={"description": 'JSON: {"phone": "Number", "reason": "Why"}'})

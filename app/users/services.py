@@ -3,10 +3,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from app.agents.models import AgentProfile
 from app.audit import services as audit
 from app.auth import services as auth
-from app.auth.models import User
+from app.auth.models import ApiToken, User
+from app.auth.passwords import hash_password
 from app.common.pagination import paginate
+from app.common.timeutil import utcnow
+from app.errors import ApiError
 from app.extensions import db
 
 
@@ -28,3 +32,103 @@ def create_user(data: dict) -> User:
     audit.record("user.create", target_type="user", target_id=user.id, role=user.role)
     db.session.commit()
     return user
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise ApiError(404, "No such user", "not_found")
+    return user
+
+
+def _drop_assignments_not_for(user: User) -> None:
+    """An assignment is for the role a user holds: a changed role drops the others."""
+    from sqlalchemy import delete
+
+    from app.campaigns.models import CampaignAssignment
+
+    keep = {"agent": "agent", "supervisor": "supervisor"}.get(user.role)
+    query = delete(CampaignAssignment).where(CampaignAssignment.user_id == user.id)
+    if keep:
+        query = query.where(CampaignAssignment.role != keep)
+    db.session.execute(query)
+
+
+def update_user(actor: User, user_id: int, data: dict) -> User:
+    """Edit a user. A new password or role signs them out everywhere."""
+    user = get_user(user_id)
+    changed = {}
+    if "username" in data and data["username"].strip() != user.username:
+        name = data["username"].strip()
+        other = auth.find_user(name)
+        if other is not None and other.id != user.id:
+            raise ApiError(409, "A user with that username already exists", "conflict",
+                           {"username": ["Already taken."]})
+        user.username = changed["username"] = name
+    for key in ("full_name", "email"):
+        if key in data and getattr(user, key) != data[key]:
+            setattr(user, key, data[key])
+            changed[key] = data[key]
+    if "role" in data and data["role"] != user.role:
+        if user.id == actor.id:
+            raise ApiError(409, "You cannot change your own role", "conflict", {"role": ["Ask another admin."]})
+        changed["role"] = f"{user.role}->{data['role']}"
+        user.role = data["role"]
+        if user.role == "agent" and user.agent_profile is None:
+            db.session.add(AgentProfile(user_id=user.id, client_identity=f"agent-{user.id}"))
+        _drop_assignments_not_for(user)
+        auth.end_sessions(user)
+    if data.get("password"):
+        auth.validate_new_password(data["password"], user.username)
+        user.password_hash = hash_password(data["password"])
+        user.password_changed_at = utcnow()
+        auth.end_sessions(user)
+        changed["password"] = "changed"
+    audit.record("user.update", target_type="user", target_id=user.id, changed=changed)
+    db.session.commit()
+    return user
+
+
+def set_active(actor: User, user_id: int, active: bool) -> User:
+    """Deactivating signs the user out everywhere and revokes their API tokens."""
+    user = get_user(user_id)
+    if user.id == actor.id and not active:
+        raise ApiError(409, "You cannot deactivate yourself", "conflict")
+    if user.active != active:
+        user.active = active
+        if not active:
+            auth.end_sessions(user)
+            for token in db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                                   ApiToken.revoked_at.is_(None))):
+                token.revoked_at = utcnow()
+        audit.record("user.activate" if active else "user.deactivate", target_type="user", target_id=user.id)
+        db.session.commit()
+    return user
+
+
+def list_tokens(user_id: int, page: int, per_page: int) -> dict:
+    user = get_user(user_id)
+    return paginate(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id), page, per_page)
+
+
+def issue_token(actor: User, user_id: int, name: str) -> dict:
+    """A new named token for the user; the raw value is in this answer only (the hash is kept)."""
+    user = get_user(user_id)
+    if not user.active:
+        raise ApiError(409, "The user is deactivated", "conflict")
+    token, raw = auth.issue_api_token(user, name, created_by=actor)
+    audit.record("api_token.issue", target_type="api_token", target_id=token.id, user_id=user.id, name=name)
+    db.session.commit()
+    return {"token": raw, **{k: getattr(token, k) for k in ("id", "user_id", "name", "prefix", "created_at",
+                                                             "created_by_id", "last_used_at", "revoked_at")}}
+
+
+def revoke_token(user_id: int, token_id: int) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user_id:
+        raise ApiError(404, "No such token", "not_found")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record("api_token.revoke", target_type="api_token", target_id=token.id, user_id=user_id)
+        db.session.commit()
+    return token

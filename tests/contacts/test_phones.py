@@ -1,0 +1,45 @@
+"""Phone helpers the importer and the dialer share: E.164 and the callee's time zone."""
+import pytest
+
+from app.contacts.phones import contact_timezone, normalize_phone, timezones_for_number, zone_for_postal
+
+
+@pytest.mark.parametrize("raw, region, expected", [
+    ("(212) 555-0134", "US", "+12125550134"),
+    ("1-212-555-0134", "US", "+12125550134"),
+    ("+44 20 7946 0000", "US", "+442079460000"),
+    ("020 7946 0000", "GB", "+442079460000"),
+])
+def test_normalize_phone(raw, region, expected):
+    assert normalize_phone(raw, region) == expected
+
+
+@pytest.mark.parametrize("raw, reason", [
+    ("", "empty"), ("call me", "not a phone number"), ("555-01", "not a valid number"),
+    ("+999 1234567", "unknown country code"), ("1" * 25, "too long"),
+])
+def test_normalize_phone_says_why_it_refuses(raw, reason):
+    with pytest.raises(ValueError, match=reason):
+        normalize_phone(raw, "US")
+
+
+def test_timezone_precedence_explicit_then_zip_then_state_then_number():
+    number = "+12125550134"  # New York
+    assert contact_timezone(number) == "America/New_York"
+    assert contact_timezone(number, state="Texas") == "America/Chicago"
+    assert contact_timezone(number, state="TX", postal="79901") == "America/Denver"  # El Paso
+    assert contact_timezone(number, explicit="europe/paris", postal="79901") == "Europe/Paris"
+    with pytest.raises(ValueError, match="unknown time zone"):
+        contact_timezone(number, explicit="Mars/Base")
+
+
+def test_zip_prefixes_cover_split_states():
+    assert zone_for_postal("32501") == "America/Chicago"  # Pensacola
+    assert zone_for_postal("33101") == "America/New_York"  # Miami
+    assert zone_for_postal("ABCDE") is None
+
+
+def test_numbers_in_several_zones_choose_deterministically_and_toll_free_is_unknown():
+    assert timezones_for_number("+19155550102") == ("America/Denver",)
+    assert contact_timezone("+18005550100") is None
+    assert len(timezones_for_number("+18005550100")) > 3
