@@ -72,9 +72,11 @@ def _prepare(env: dict[str, str]) -> str | None:
 
 
 def _processes(env: dict[str, str]) -> list[tuple[str, list[str]]]:
+    # One worker (Socket.IO rooms live in its memory; more web processes need sticky sessions),
+    # and threads for every open console socket plus the HTTP requests: each WebSocket holds one.
     procs = [
         ("web", [PY, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{env['PORT']}",
-                 "--workers", "1", "--threads", "64", "--timeout", "60"]),
+                 "--workers", "1", "--threads", "256", "--timeout", "60"]),
     ]
     for queue in ("dial", "telephony", "kpi", "default"):
         procs.append((f"worker-{queue}", [PY, "-m", "celery", "-A", "celery_app", "worker", "-Q", queue,
