@@ -67,6 +67,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.extensions import api
     from app.health.routes import bp as health_bp
     from app.interactions.routes import blp as interactions_blp
+    from app.kpi.routes import blp as kpi_blp
     from app.telephony.webhooks import bp as twilio_bp
     from app.users.routes import blp as users_blp
     from app.web.api import blp as console_blp
@@ -74,7 +75,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blp in (auth_blp, users_blp, audit_blp, campaigns_blp, codes_blp, contacts_blp,
                 dnc_blp, calls_blp, agents_blp, interactions_blp, console_blp,
-                agent_directory_blp):
+                agent_directory_blp, kpi_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)

@@ -50,8 +50,9 @@ LIST_DEFINITIONS: dict[str, str] = {
 ABANDON_30D_DEFINITION = (
     "Abandonment over the rolling 30-day period the FTC/FCC rule measures: abandoned / human_answered "
     "over calls placed in [now - 30 x 24 h, now). A campaign younger than 30 days has no calls before "
-    "its start, so the window is the whole campaign. The last hour or so comes straight from the calls "
-    "table (in-progress calls included), older hours and days from the rollups."
+    "its start, so the window is the whole campaign. Calls count from the moment they are placed "
+    "(in-progress calls included, as their abandoned flag and outcome stand): older hours and days come "
+    "from the rollups, the last hour or so and the calls still live come straight from the calls table."
 )
 
 SUM_COLUMNS = (
@@ -70,7 +71,7 @@ def ratio(numerator: float, denominator: float) -> float | None:
 
 def derive(sums: dict) -> dict:
     """The KPIs of one bucket or window, from its additive counters (see DEFINITIONS)."""
-    s = {name: (sums.get(name) or 0) for name in SUM_COLUMNS}
+    s = {name: float(sums.get(name) or 0) for name in SUM_COLUMNS}
     available = s["signed_in_seconds"] - s["paused_seconds"]
     signed_in_hours = s["signed_in_seconds"] / 3600
     out = {name: (int(s[name]) if name in INT_COLUMNS else float(s[name]))

@@ -110,9 +110,19 @@ CROSS JOIN LATERAL (
       OR (k.granularity = 'hour' AND k.bucket_start >= r.d2 AND k.bucket_start < r.hb))) AS rolled
 CROSS JOIN LATERAL (
   SELECT count(*) FILTER (WHERE c.abandoned) AS abandoned, count(*) FILTER (WHERE c.outcome = 'human') AS human
-  FROM calls c
-  WHERE c.campaign_id = :cid
-    AND ((c.created_at >= r.ws AND c.created_at < r.ha) OR (c.created_at >= r.hb AND c.created_at < :now))) AS raw
+  FROM (
+    -- the partial first hour and everything since the rollups' boundary, straight from calls
+    SELECT abandoned, outcome FROM calls
+    WHERE campaign_id = :cid AND created_at >= r.ws AND created_at < r.ha
+    UNION ALL
+    SELECT abandoned, outcome FROM calls
+    WHERE campaign_id = :cid AND created_at >= r.hb AND created_at < :now
+    UNION ALL
+    -- calls still live from before the boundary (rollups hold terminal calls only)
+    SELECT abandoned, outcome FROM calls
+    WHERE status IN ('queued', 'initiated', 'ringing', 'in-progress') AND campaign_id = :cid
+      AND created_at >= r.ha AND created_at < r.hb
+  ) AS c) AS raw
 """
 
 

@@ -10,6 +10,23 @@ NOW = utc(2026, 3, 2, 15, 0)  # 10:00 in New York (EST); the 30-day window start
 
 @pytest.fixture
 def scenario(ctx, users):
+    return build_scenario(users)
+
+
+@pytest.fixture
+def api_scenario(app, users):
+    """The scenario rolled up and committed (to the test's transaction), as plain ids."""
+    from app.extensions import db
+    from app.kpi import rollup
+
+    with app.app_context():
+        s = build_scenario(users)
+        rollup.run_rollup(NOW)
+        db.session.commit()
+        return SimpleNamespace(campaign_id=s.campaign.id, a1=s.a1, a2=s.a2)
+
+
+def build_scenario(users):
     """One New York campaign on 2026-03-02 with hand-countable calls, interactions and agent time."""
     a1, a2 = users.create("agent"), users.create("agent")
     camp = f.campaign(tz="America/New_York")
