@@ -88,6 +88,11 @@ class Config:
         self.TWILIO_API_KEY_SID = env.get("TWILIO_API_KEY_SID") or None
         self.TWILIO_API_KEY_SECRET = env.get("TWILIO_API_KEY_SECRET") or None
         self.TWILIO_TWIML_APP_SID = env.get("TWILIO_TWIML_APP_SID") or None
+        try:
+            # Calls per second the carrier account allows (Twilio's default is 1); 0 = no limit.
+            self.CARRIER_CPS = float(env.get("CARRIER_CPS") or 1)
+        except ValueError:
+            raise ConfigError("CARRIER_CPS must be a number of calls per second") from None
         self.PUBLIC_BASE_URL = env["PUBLIC_BASE_URL"].rstrip("/")
         if urlsplit(self.PUBLIC_BASE_URL).scheme not in ("http", "https"):
             raise ConfigError("PUBLIC_BASE_URL must be an http(s) URL where Twilio reaches us")
@@ -133,6 +138,8 @@ class Config:
                 "workers.default.*": {"queue": "default"},
             },
             "broker_connection_retry_on_startup": True,
+            # A task held by a worker that died is redelivered after this (tasks are short).
+            "broker_transport_options": {"visibility_timeout": 120},
             "worker_prefetch_multiplier": 4,
             "beat_schedule": {
                 # Callbacks stored while the broker was down are applied within seconds.
@@ -151,6 +158,12 @@ class Config:
                 # KPIs: incremental rollup (cheap when nothing changed) and minute-row retention.
                 "kpi-rollup": {"task": "workers.kpi.roll_up_kpis", "schedule": 15.0},
                 "kpi-purge-minutes": {"task": "workers.kpi.purge_minute_rollups", "schedule": 3600.0},
+                "dial-pacing-tick": {"task": "workers.dial.pacing_tick", "schedule": 1.0,
+                                     "options": {"expires": 2}},
+                "dial-refill-queues": {"task": "workers.dial.refill_queues", "schedule": 5.0,
+                                       "options": {"expires": 10}},
+                "dial-reap-stale-calls": {"task": "workers.dial.reap_stale_calls", "schedule": 30.0,
+                                          "options": {"expires": 60}},
             },
         }
 

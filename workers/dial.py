@@ -1,19 +1,83 @@
-"""Tasks on the `dial` queue."""
+"""Tasks on the `dial` queue: the pacing tick, queue refills, and placing calls."""
+import logging
+
 from celery import shared_task
 
 from app.calls import dialing
+from app.common.redis import get_redis
+from app.dialer import tick
+from app.dialer.cps import CpsBucket
+from app.dialer.dialing import start_attempt
+from app.dialer.refill import refill
+
+log = logging.getLogger(__name__)
+
+
+def _cps_bucket() -> CpsBucket:
+    from flask import current_app
+
+    return CpsBucket(get_redis(), current_app.config["TWILIO_ACCOUNT_SID"], current_app.config["CARRIER_CPS"])
+
+
+def _place(task, call_id: int) -> str:
+    """Wait for a CPS slot (no lock held), then place; 429s come back with backoff."""
+    _cps_bucket().acquire()
+    result = dialing.place_call(call_id)
+    if result.outcome == "rate_limited":
+        if task.request.retries >= dialing.RATE_LIMIT_MAX_RETRIES:
+            dialing.give_up(call_id, f"still rate limited after {task.request.retries} retries")
+            return "failed"
+        raise task.retry(countdown=dialing.backoff_seconds(task.request.retries, result.retry_after))
+    return result.outcome
 
 
 @shared_task(bind=True, name="workers.dial.place_call", max_retries=None, acks_late=True)
 def place_call(self, call_id: int) -> str:
-    """Place one queued attempt; 429s come back here with backoff, nothing is dropped.
+    """Place one queued attempt.
 
-    acks_late is safe: a rerun finds the CallSid (or the callbacks' status) and skips.
+    acks_late is safe: a rerun finds the CallSid (or the callbacks' status) and skips, and an
+    attempt interrupted mid-request is failed rather than dialled again.
     """
+    return _place(self, call_id)
+
+
+@shared_task(name="workers.dial.dial_contact", acks_late=True)
+def dial_contact(campaign_id: int, contact_id: int) -> str:
+    """Turn a claimed contact into an attempt (every gate re-checked now) and place it.
+
+    acks_late is safe: a rerun finds the contact already dialling and creates nothing.
+    """
+    call_id = start_attempt(campaign_id, contact_id)
+    if call_id is None:
+        return "held"
+    _cps_bucket().acquire()
     result = dialing.place_call(call_id)
     if result.outcome == "rate_limited":
-        if self.request.retries >= dialing.RATE_LIMIT_MAX_RETRIES:
-            dialing.give_up(call_id, f"still rate limited after {self.request.retries} retries")
-            return "failed"
-        raise self.retry(countdown=dialing.backoff_seconds(self.request.retries, result.retry_after))
+        place_call.apply_async((call_id,), countdown=dialing.backoff_seconds(0, result.retry_after))
     return result.outcome
+
+
+@shared_task(name="workers.dial.pacing_tick")
+def pacing_tick() -> int:
+    """Every second: launch each active campaign's calls."""
+    return sum(tick.pacing_tick(campaign_id) for campaign_id in tick.active_campaign_ids())
+
+
+@shared_task(name="workers.dial.refill_queues")
+def refill_queues() -> int:
+    """Every few seconds: top up each active campaign's dial queue."""
+    from app.agents.routing import campaign_agent_counts
+
+    added = 0
+    for campaign_id in tick.active_campaign_ids():
+        signed_in = sum(campaign_agent_counts(campaign_id).values())
+        added += refill(campaign_id, agents_signed_in=signed_in)["added"]
+    return added
+
+
+@shared_task(name="workers.dial.reap_stale_calls")
+def reap_stale_calls() -> dict:
+    """Every half minute: settle calls stuck past their timeout."""
+    from app.dialer.reaper import reap
+
+    return reap()

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.calls.models import Call
 from app.calls.services import on_call_finished, publish_call_state
 from app.campaigns.models import Campaign
+from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.extensions import db
 from app.telephony.carrier import (MIN_RING_TIMEOUT_SECONDS, CarrierError, CarrierRateLimited,
@@ -27,6 +28,12 @@ log = logging.getLogger(__name__)
 DEFAULT_RING_TIMEOUT_SECONDS = 25
 MAX_BACKOFF_SECONDS = 30.0
 RATE_LIMIT_MAX_RETRIES = 25
+PLACING_MARKER_TTL = 7 * 24 * 3600
+
+
+def placing_key(call_id: int) -> str:
+    """Set just before the carrier is asked; left behind only by a worker that died mid-request."""
+    return f"placing:{call_id}"
 
 
 @dataclass(frozen=True)
@@ -67,10 +74,16 @@ def place_call(call_id: int) -> PlaceResult:
         db.session.rollback()
         return PlaceResult("skipped", call.call_sid if call else None)
     campaign = db.session.get(Campaign, call.campaign_id) if call.campaign_id else None
+    marker = placing_key(call.id)
+    if not get_redis().set(marker, 1, nx=True, ex=PLACING_MARKER_TTL):
+        # A worker died while asking the carrier: the call may be ringing. Never dial it again.
+        _fail(call, None, "placement interrupted; not dialled again")
+        return PlaceResult("failed", error="placement interrupted")
     try:
         request = build_request(call, campaign)
         placed = get_carrier().place_call(request)
     except CarrierRateLimited as exc:
+        get_redis().delete(marker)  # refused for certain: placing again is safe
         db.session.rollback()
         return PlaceResult("rate_limited", retry_after=exc.retry_after, error=exc.message)
     except CarrierError as exc:

@@ -68,7 +68,7 @@ def voice_plan(attempt: int | None, call_sid: str, answered_by: str | None) -> V
     until then a person is bridged into the conference named for the call.
     """
     call = find_call(attempt, call_sid)
-    conference = f"call-{call.id if call else call_sid}"
+    conference = f"call-{call.id}" if call else f"call-{call_sid}"
     if is_machine(answered_by):
         campaign = db.session.get(Campaign, call.campaign_id) if call and call.campaign_id else None
         if campaign is not None and campaign.machine_action == "message":
@@ -99,7 +99,9 @@ def publish_call_state(call: Call) -> None:
 def on_call_finished(call: Call) -> None:
     """Runs once, in the same transaction, when a call reaches a terminal status.
 
-    The hook for what follows a finished attempt: the dialer issue extends it with
-    the contact's next attempt (by outcome) and the pacer's dial result.
+    What follows is the dialer's business: the contact's next attempt, the agent's
+    wrap-up and the pacer's dial result.
     """
-    return None
+    from app.dialer.outcomes import after_call
+
+    after_call(call)

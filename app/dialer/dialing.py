@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.calls.models import Call
+from app.calls.services import create_call
 from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
@@ -65,10 +65,9 @@ def start_attempt(campaign_id: int, contact_id: int, *, now: datetime | None = N
     contact.attempts += 1
     contact.status = "dialing"
     contact.last_attempt_at = now
-    call = Call(campaign_id=campaign_id, contact_id=contact.id, agent_id=agent_id, kind=kind,
-                attempt_no=contact.attempts, to_number=contact.phone_e164,
-                from_number=campaign.caller_id, status="queued", queued_at=now)
-    db.session.add(call)
+    call = create_call(campaign, contact.phone_e164, contact_id=contact.id, attempt_no=contact.attempts,
+                       agent_id=agent_id, kind=kind)
+    call.queued_at = now
     db.session.commit()
     hopper.ack(campaign_id, contact_id)
     return call.id

@@ -36,3 +36,28 @@ def apply_call_outcome(contact: Contact, campaign: Campaign, outcome: str, *, ab
         return
     contact.status = "retry"
     contact.next_due_at = now + timedelta(seconds=retry_delay_seconds(campaign, outcome))
+
+
+def after_call(call) -> None:
+    """Everything a finished attempt sets in motion (runs once, in the finishing transaction):
+    the contact's next attempt, the agent's wrap-up, and the pacer's dial result."""
+    from app.agents.routing import end_call
+    from app.calls.services import outcome_for
+    from app.common.redis import get_redis
+    from app.common.timeutil import utcnow
+    from app.dialer.pacer_feed import record_dial_result
+    from app.extensions import db
+    from app.interactions.services import end_talk
+
+    now = call.ended_at or utcnow()
+    outcome = outcome_for(call) or call.outcome or "failed"
+    campaign = db.session.get(Campaign, call.campaign_id) if call.campaign_id else None
+    if call.contact_id is not None and campaign is not None:
+        contact = db.session.get(Contact, call.contact_id, with_for_update=True)
+        if contact is not None:
+            apply_call_outcome(contact, campaign, outcome, abandoned=call.abandoned, now=now)
+    if call.agent_id is not None and call.connected_at is not None:
+        end_talk(call, now)
+        end_call(call.agent_id, call.id, now)
+    if campaign is not None and call.kind == "auto":
+        record_dial_result(get_redis(), campaign.id, now.timestamp(), outcome, call.ring_seconds or 0.0)

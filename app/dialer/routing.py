@@ -18,12 +18,11 @@ from app.dialer.pacer_feed import record_human_answer
 from app.extensions import db
 from app.interactions.services import open_interaction
 from app.telephony import twiml
+from app.telephony.services import OPT_OUT_DIGIT
 
 TWO_SECOND_RULE = 2.0
 TRANSIT_MARGIN = 0.3  # TwiML back to the carrier and the bridge itself
 POLL_INTERVAL = 0.05
-MACHINE_ANSWERS = frozenset({"machine_start", "machine_end_beep", "machine_end_silence",
-                             "machine_end_other", "fax"})
 
 
 @dataclass
@@ -35,35 +34,37 @@ class RoutingDecision:
 
 
 def conference_name(call_id: int) -> str:
-    return f"omnivox-call-{call_id}"
+    return f"call-{call_id}"
 
 
 def opt_out_prompt(campaign: Campaign) -> str:
     """The safe-harbour text as spoken: the campaign's message, then the opt-out key."""
-    return (f"{campaign.safe_harbour_message.strip()} "
-            f"To stop calls from {campaign.seller_name}, press any key now.")
+    return (f"{campaign.safe_harbour_message.strip()} To stop calls from {campaign.seller_name}, "
+            f"press {OPT_OUT_DIGIT} now.")
 
 
-def route_answered_call(call: Call, campaign: Campaign, answered_by: str | None, *,
-                        opt_out_url: str, started: float | None = None,
+def _reserve_within(campaign_id: int, call: Call, started: float, deadline: float) -> int | None:
+    """The campaign's longest-idle ready agent, waiting for one to free up until the deadline.
+    A preview or manual call already has its agent, reserved when the agent dialled."""
+    if call.kind in ("preview", "manual") and call.agent_id is not None:
+        return call.agent_id
+    agent_id = reserve_agent(campaign_id, call.id)
+    while agent_id is None and time.monotonic() - started < deadline:
+        time.sleep(POLL_INTERVAL)
+        agent_id = reserve_agent(campaign_id, call.id)
+    return agent_id
+
+
+def route_answered_call(call: Call, answered_by: str | None, *, opt_out_url: str,
+                        started: float | None = None,
                         deadline_seconds: float = TWO_SECOND_RULE - TRANSIT_MARGIN) -> RoutingDecision:
-    """Decide what the answered call hears, and record it on the call."""
+    """Bridge the answered person to an agent or abandon the call; record which, and the wait."""
     started = time.monotonic() if started is None else started
     now = utcnow()
-    if answered_by in MACHINE_ANSWERS:
-        call.answered_by = answered_by
-        call.outcome = "machine"
-        db.session.commit()
-        if campaign.machine_action == "message" and campaign.machine_message.strip():
-            return RoutingDecision(twiml.say_and_hangup(campaign.machine_message), None, False, 0.0)
-        return RoutingDecision(twiml.hangup(), None, False, 0.0)
-
-    agent_id = reserve_agent(campaign.id, call.id)
-    while agent_id is None and time.monotonic() - started < deadline_seconds:
-        time.sleep(POLL_INTERVAL)
-        agent_id = reserve_agent(campaign.id, call.id)
+    campaign = db.session.get(Campaign, call.campaign_id)
+    agent_id = _reserve_within(campaign.id, call, started, deadline_seconds)
     if agent_id is not None and not confirm_reservation(agent_id, call.id):
-        agent_id = None  # the reservation expired under us: treat as no agent
+        agent_id = None  # the reservation expired under us: no agent after all
     wait = time.monotonic() - started
     call.answered_at = call.answered_at or now
     call.answered_by = answered_by or call.answered_by

@@ -6,12 +6,14 @@ signs its requests instead) and the general rate limit covers /api only.
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Blueprint, Response, request
 from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.telephony import services, twiml
+from app.telephony.factory import webhook_url
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
@@ -60,24 +62,28 @@ def recording():
 
 @bp.post("/voice")
 def voice():
-    """TwiML for an answered call.
+    """TwiML for an answered call: a person is bridged to an agent within 2 seconds, or hears
+    the safe-harbour message (abandoned); a machine gets the campaign's machine action."""
+    from app.calls.services import find_call, voice_plan
+    from app.dialer.routing import route_answered_call
 
-    Until the dialer's routing lands, a person is bridged into the conference
-    named for the call (the agent leg joins it there); a machine detected
-    synchronously gets the campaign's machine action.
-    """
-    from app.calls.services import voice_plan
-
+    answered = time.monotonic()
     attempt = services.attempt_id()
+    call_sid = request.form.get("CallSid", "")
     try:
         services.store_event("voice", request.form, attempt)
-        plan = voice_plan(attempt, request.form.get("CallSid", ""), request.form.get("AnsweredBy"))
+        plan = voice_plan(attempt, call_sid, request.form.get("AnsweredBy"))
+        call = find_call(attempt, call_sid)
+        if plan.action == "bridge" and call is not None and call.campaign_id is not None:
+            decision = route_answered_call(call, request.form.get("AnsweredBy"), started=answered,
+                                           opt_out_url=webhook_url("opt-out", call.id))
+            return Response(decision.twiml, mimetype=XML)
     except DBAPIError:
         db.session.rollback()
-        log.error("database unavailable while answering a call; bridging it", exc_info=True)
+        log.error("database unavailable while answering a call", exc_info=True)
         plan = None
     if plan is None or plan.action == "bridge":
-        name = plan.conference if plan else f"call-{attempt or request.form.get('CallSid', '')}"
+        name = plan.conference if plan else f"call-{attempt or call_sid}"
         return Response(twiml.bridge_to_conference(name), mimetype=XML)
     if plan.action == "message" and plan.message:
         return Response(twiml.say_and_hangup(plan.message), mimetype=XML)

@@ -1,0 +1,80 @@
+"""The stale-call reaper: calls stuck in a state past their timeout are settled.
+
+A callback can be lost (the carrier gave up retrying, our database was away too long) and a
+worker can die between creating an attempt and placing it. Every half minute the reaper looks
+for calls that should have moved on: one never sent to the carrier is placed now (or failed,
+if a worker died mid-request); one whose callbacks stopped is fetched from the carrier and its
+status applied through the same state machine as a callback, so nothing settles twice.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.dialects.postgresql import insert
+
+from app.calls.models import TERMINAL_STATUSES, Call, CallEvent
+from app.calls.state import apply_pending_events
+from app.common.timeutil import utcnow
+from app.extensions import db
+from app.telephony.carrier import CarrierError
+from app.telephony.factory import get_carrier
+
+log = logging.getLogger(__name__)
+
+NEVER_PLACED_AFTER = timedelta(seconds=60)
+RINGING_GRACE = timedelta(seconds=120)  # beyond the campaign's ring timeout
+IN_PROGRESS_LIMIT = timedelta(hours=4)
+
+
+def stale_call_ids(now: datetime) -> tuple[list[int], list[int]]:
+    """(queued and never placed, placed but silent) call ids."""
+    never_placed = db.session.scalars(select(Call.id).where(
+        Call.status == "queued", Call.call_sid.is_(None), Call.queued_at < now - NEVER_PLACED_AFTER)
+        .limit(500)).all()
+    silent = db.session.scalars(select(Call.id).where(Call.call_sid.is_not(None), or_(
+        and_(Call.status.in_(("queued", "initiated", "ringing")), Call.updated_at < now - RINGING_GRACE),
+        and_(Call.status == "in-progress", Call.updated_at < now - IN_PROGRESS_LIMIT),
+    )).limit(500)).all()
+    db.session.rollback()
+    return list(never_placed), list(silent)
+
+
+def settle_from_carrier(call_id: int) -> str | None:
+    """Fetch the call from the carrier; a final status there is applied here. Returns it."""
+    call = db.session.get(Call, call_id)
+    if call is None or call.call_sid is None or call.status in TERMINAL_STATUSES:
+        db.session.rollback()
+        return None
+    try:
+        info = get_carrier().fetch(call.call_sid)
+    except CarrierError as exc:
+        log.warning("reaper could not fetch call %s (%s): %s", call.id, call.call_sid, exc)
+        db.session.rollback()
+        return None
+    if not info.is_terminal:
+        db.session.rollback()
+        return info.status
+    payload = {"CallSid": call.call_sid, "CallStatus": info.status, "CallbackSource": "reaper",
+               "CallDuration": str(info.duration or 0), "AnsweredBy": info.answered_by or ""}
+    db.session.execute(insert(CallEvent).values(
+        call_id=call.id, call_sid=call.call_sid, kind="status", sequence_number=None,
+        status=info.status, payload=payload).on_conflict_do_nothing())
+    db.session.commit()
+    apply_pending_events(call.id)
+    log.warning("reaper settled call %s as %s", call.id, info.status)
+    return info.status
+
+
+def reap(now: datetime | None = None, place=None) -> dict:
+    now = now or utcnow()
+    never_placed, silent = stale_call_ids(now)
+    if place is None:
+        from workers.dial import place_call
+
+        place = place_call.delay
+    for call_id in never_placed:
+        place(call_id)  # places it, or fails it if a worker died mid-request
+    settled = sum(1 for call_id in silent if settle_from_carrier(call_id) in TERMINAL_STATUSES)
+    return {"never_placed": len(never_placed), "silent": len(silent), "settled": settled}

@@ -1,0 +1,85 @@
+"""The pacing tick: once a second per active campaign, ask the pacer how many calls to
+launch, claim that many contacts and hand them to the `dial` pool."""
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from app.agents.routing import agents_busy_elapsed, ready_agents
+from app.calls.models import Call
+from app.campaigns.models import Campaign
+from app.common.redis import get_redis
+from app.common.timeutil import utcnow
+from app.dialer.hopper import Hopper
+from app.dialer.pacer_feed import registry
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 60  # a claimed contact comes back if no attempt is created within this
+DIALING_STATUSES = ("queued", "initiated", "ringing")
+
+
+def calls_dialing(campaign_id: int) -> int:
+    """Attempts placed but not yet answered or finished."""
+    return db.session.scalar(select(func.count()).select_from(Call).where(
+        Call.campaign_id == campaign_id, Call.status.in_(DIALING_STATUSES),
+        Call.kind == "auto")) or 0
+
+
+def abandonment_30d(campaign_id: int, now: datetime) -> tuple[int, int]:
+    """(abandoned, answered by a person) over the last 30 days: the pacer's hard governor."""
+    since = now - timedelta(days=30)
+    row = db.session.execute(select(
+        func.count().filter(Call.abandoned.is_(True)),
+        func.count().filter(Call.outcome == "human"),
+    ).where(Call.campaign_id == campaign_id, Call.created_at >= since)).one()
+    return int(row[0]), int(row[1])
+
+
+def pacing_tick(campaign_id: int, now: datetime | None = None, enqueue=None) -> int:
+    """Launch this tick's calls for one campaign; returns how many contacts were claimed.
+
+    Single-flight per campaign: overlapping ticks (a slow worker, two beat deliveries) skip.
+    """
+    now = now or utcnow()
+    redis = get_redis()
+    lock_key, token = f"tick-lock:{campaign_id}", secrets.token_hex(8)
+    if not redis.set(lock_key, token, nx=True, px=5000):
+        return 0
+    try:
+        campaign = db.session.get(Campaign, campaign_id)
+        if campaign is None or campaign.status != "active" or campaign.dial_mode == "preview":
+            return 0
+        hopper = Hopper(redis)
+        hopper.requeue_expired(campaign_id, now.timestamp())
+        abandoned, humans = abandonment_30d(campaign_id, now)
+        pacer = registry.pacer_for(redis, campaign_id, campaign.dial_mode, float(campaign.max_abandon_rate))
+        dialing = calls_dialing(campaign_id) + hopper.depth(campaign_id)["leased"]
+        n = pacer.calls_to_place(
+            now.timestamp(), ready_agents(campaign_id), agents_busy_elapsed(campaign_id, now), dialing,
+            abandon_rate_30d=(abandoned / humans) if humans else None,
+            abandoned_30d=abandoned, human_answers_30d=humans)
+        claimed = hopper.claim(campaign_id, n, LEASE_SECONDS, now.timestamp())
+        db.session.rollback()
+        if enqueue is None:
+            from workers.dial import dial_contact
+
+            enqueue = dial_contact.delay
+        for contact_id in claimed:
+            enqueue(campaign_id, contact_id)
+        if claimed:
+            log.info("campaign %s: placing %s calls (%s dialing)", campaign_id, len(claimed), dialing)
+        return len(claimed)
+    finally:
+        if redis.get(lock_key) == token:
+            redis.delete(lock_key)
+
+
+def active_campaign_ids() -> list[int]:
+    ids = db.session.scalars(select(Campaign.id).where(Campaign.status == "active")).all()
+    db.session.rollback()
+    return list(ids)
