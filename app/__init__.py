@@ -63,6 +63,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.campaigns.code_routes import blp as codes_blp
     from app.campaigns.routes import blp as campaigns_blp
     from app.contacts.routes import blp as contacts_blp
+    from app.dialer.routes import blp as dialer_blp
     from app.dnc.routes import blp as dnc_blp
     from app.extensions import api
     from app.health.routes import bp as health_bp
@@ -75,7 +76,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blp in (auth_blp, users_blp, audit_blp, campaigns_blp, codes_blp, contacts_blp,
                 dnc_blp, calls_blp, agents_blp, interactions_blp, console_blp,
-                agent_directory_blp, kpi_blp):
+                agent_directory_blp, kpi_blp, dialer_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
