@@ -154,3 +154,19 @@ def _apply_flags(contact: Contact, campaign: Campaign, disposition: DispositionC
     else:
         contact.status = "retry"
         contact.next_due_at = now + timedelta(seconds=retry_delay_seconds(campaign, "no-answer"))
+
+
+def after_disposition(user: User, then: str, pause_code: str | None = None) -> None:
+    """The agent's state once the outcome is saved: ready for the next call, or paused.
+
+    An agent no longer in wrap-up (a supervisor paused them meanwhile) keeps that state.
+    """
+    if user.role != "agent":
+        return
+    from app.agents.services import set_own_state
+
+    try:
+        set_own_state(user, "ready-after-wrap" if then == "ready" else "paused", pause_code=pause_code)
+    except ApiError as refused:
+        if refused.status != 409:
+            raise

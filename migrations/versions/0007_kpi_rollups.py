@@ -35,6 +35,7 @@ def upgrade():
     op.create_table('kpi_rollup_state',
     sa.Column('id', sa.SmallInteger(), server_default='1', nullable=False),
     sa.Column('calls_seen_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('interactions_seen_id', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('interactions_seen_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('states_seen_id', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('states_seen_at', sa.DateTime(timezone=True), nullable=True),

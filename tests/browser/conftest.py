@@ -40,7 +40,7 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1440, "height": 900}}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down (tables truncated) before other packages run
 def live_server(_app, test_environ, tmp_path_factory):
     """gunicorn (threads, Socket.IO) and a `default`-queue Celery worker on the test services."""
     for name in ("socket.io.min.js", "chart.umd.min.js"):
@@ -98,7 +98,7 @@ def _truncate(db_url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def floor(_app, live_server):
     """An admin, a supervisor and an agent, and a campaign the latter two work."""
     from tests.browser.seed import seed_floor

@@ -140,7 +140,7 @@ def history(app, floor: dict, seed: int = 7) -> None:
         t = start
         while t < now - timedelta(minutes=2):
             outcome = rng.choices(["human", "no-answer", "machine", "busy"], [35, 40, 15, 10])[0]
-            abandoned = outcome == "human" and rng.random() < 0.025
+            abandoned = outcome == "human" and rng.random() < 0.012
             calls.append(Call(campaign_id=floor["campaign_id"], to_number="+12125550199", from_number="+12025550100",
                               status="completed" if outcome in ("human", "machine") else outcome,
                               outcome=outcome, abandoned=abandoned, created_at=t, queued_at=t,

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import sign_in
 from tests.browser.test_call_flow import shot
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CSV = (
     "phone,first_name,last_name,state,plan\n"

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from tests.browser import seed
 from tests.browser.conftest import sign_in
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
