@@ -6,10 +6,26 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 REQ_STAMP := $(VENV)/.requirements-$(shell sha1sum requirements.txt | cut -c1-12)
+VENDOR := app/static/vendor
+ASSET_STAMP := $(VENDOR)/.assets-$(shell cat package.json package-lock.json | sha1sum | cut -c1-12)
 
-.PHONY: run test setup clean-instance
+.PHONY: run test setup assets clean-instance
 
-setup: $(REQ_STAMP)
+setup: $(REQ_STAMP) $(ASSET_STAMP)
+
+# Browser libraries come from the npm registry at set-up; pages load them from app/static/vendor
+# (nothing is fetched from a CDN when a page loads).
+assets: $(ASSET_STAMP)
+
+$(ASSET_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required to install the browser libraries (apt-get install -y npm)"; exit 1; }
+	@echo "Installing browser libraries into $(VENDOR) ..."
+	@npm ci --no-audit --no-fund --silent
+	@mkdir -p $(VENDOR)
+	@cp node_modules/socket.io-client/dist/socket.io.min.js $(VENDOR)/socket.io.min.js
+	@cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.umd.min.js
+	@cp node_modules/@twilio/voice-sdk/dist/twilio.min.js $(VENDOR)/twilio-voice.min.js
+	@rm -f $(VENDOR)/.assets-* && touch $@
 
 $(REQ_STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

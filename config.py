@@ -84,6 +84,11 @@ class Config:
         self.TWILIO_ACCOUNT_SID = env["TWILIO_ACCOUNT_SID"]
         self.TWILIO_AUTH_TOKEN = env["TWILIO_AUTH_TOKEN"]
         self.TWILIO_API_BASE_URL = env.get("TWILIO_API_BASE_URL") or None
+        # Optional: browser audio for agents (Twilio Voice JS). Unset in the demo, where the
+        # simulator's agent leg stands in.
+        self.TWILIO_API_KEY_SID = env.get("TWILIO_API_KEY_SID") or None
+        self.TWILIO_API_KEY_SECRET = env.get("TWILIO_API_KEY_SECRET") or None
+        self.TWILIO_TWIML_APP_SID = env.get("TWILIO_TWIML_APP_SID") or None
         try:
             # Calls per second the carrier account allows (Twilio's default is 1); 0 = no limit.
             self.CARRIER_CPS = float(env.get("CARRIER_CPS") or 1)

@@ -64,19 +64,23 @@ def _register_blueprints(app: Flask) -> None:
     from app.campaigns.code_routes import blp as codes_blp
     from app.campaigns.routes import blp as campaigns_blp
     from app.contacts.routes import blp as contacts_blp
+    from app.dialer.routes import blp as dialer_blp
     from app.dnc.routes import blp as dnc_blp
     from app.extensions import api
     from app.health.routes import bp as health_bp
-    from app.dialer.routes import blp as dial_queue_blp
     from app.interactions.routes import blp as interactions_blp
     from app.kpi.routes import blp as kpi_blp
     from app.telephony.webhooks import bp as twilio_bp
     from app.users.routes import blp as users_blp
+    from app.web.api import blp as console_blp
+    from app.web.routes import bp as web_bp
 
-    for blp in (auth_blp, users_blp, audit_blp, calls_blp, agents_blp, campaigns_blp, codes_blp,
-                contacts_blp, dnc_blp, agent_directory_blp, interactions_blp, dial_queue_blp, kpi_blp):
+    for blp in (auth_blp, users_blp, audit_blp, campaigns_blp, codes_blp, contacts_blp,
+                dnc_blp, calls_blp, agents_blp, interactions_blp, console_blp,
+                agent_directory_blp, kpi_blp, dialer_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(web_bp)
     app.register_blueprint(twilio_bp)
 
 

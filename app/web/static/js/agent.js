@@ -1,0 +1,201 @@
+// Agent console: state, live events, the call and its wrap-up.
+import * as ep from './endpoints.js';
+import { $, el, clock, toast } from './ui.js';
+import { connectLive, liveBadge } from './live.js';
+import * as call from './agent-call.js';
+import { startVoice } from './voice.js';
+
+const root = $('#console');
+const agentId = Number(root.dataset.agentId);
+const s = { state: 'offline', since: null, campaignId: null, callId: null, pop: null, interactionId: null,
+  connectedAt: null, campaigns: new Map() };
+
+const LABEL = { offline: 'Signed off', ready: 'Ready', reserved: 'Connecting…', 'on-call': 'On call',
+  'wrap-up': 'Wrap-up', paused: 'Paused' };
+
+function applyStatus(status) {
+  const prev = s.state;
+  s.state = status.state;
+  s.since = status.since ? new Date(status.since) : null;
+  s.campaignId = status.campaign_id ?? s.campaignId;
+  if (status.call_id) s.callId = status.call_id;
+  const pill = $('#state-pill');
+  pill.dataset.state = s.state;
+  pill.textContent = LABEL[s.state] || s.state;
+  $('#state-detail').textContent = s.state === 'paused' && status.pause_code ? `Reason: ${status.pause_code}` : '';
+  if (s.campaignId) $('#campaign-select').value = String(s.campaignId);
+  $('#campaign-select').disabled = !['offline', 'paused'].includes(s.state);
+  $('#go-ready').disabled = !['offline', 'paused'].includes(s.state);
+  $('#go-pause').disabled = !['ready', 'offline'].includes(s.state) || !s.campaignId && s.state === 'offline';
+  $('#go-offline').disabled = !['ready', 'paused'].includes(s.state);
+  if (s.state !== prev) onStateChanged(prev);
+}
+
+async function onStateChanged(prev) {
+  if (s.state === 'wrap-up') return startWrapUp();
+  if (s.state === 'on-call') {
+    if (!s.pop) await recoverCall();
+    return;
+  }
+  if (s.state === 'ready') {
+    s.pop = null; s.callId = null; s.interactionId = null;
+    const camp = s.campaigns.get(s.campaignId);
+    if (camp && camp.dial_mode === 'preview') return loadPreview();
+    call.setIdle('Ready for the next call', `Calls from ${camp ? camp.name : 'your campaign'} connect here automatically.`);
+  } else if (s.state === 'paused') {
+    call.setIdle('Paused', 'Go ready when you are back.');
+  } else if (s.state === 'offline') {
+    call.setIdle('You are signed off', 'Choose a campaign and go ready to take calls.');
+  } else if (s.state === 'reserved') {
+    call.setIdle('Connecting a call…', 'The contact will appear in a moment.');
+  }
+  if (prev === 'wrap-up' || prev === 'on-call') refreshRecent();
+}
+
+async function recoverCall() {
+  // After a reload mid-call: rebuild a minimal screen pop from the call record.
+  await new Promise((r) => setTimeout(r, 1500)); // the screen pop usually follows the state
+  if (!s.callId || s.pop || s.state !== 'on-call') return;
+  try {
+    const rec = await ep.callRecord(s.callId);
+    s.connectedAt = rec.connected_at ? new Date(rec.connected_at) : new Date();
+    call.renderScreenPop({ call: rec, contact: { phone: rec.to_number }, campaign: s.campaigns.get(rec.campaign_id) });
+  } catch (e) { call.reportError(e, 'Could not load the call'); }
+}
+
+async function startWrapUp() {
+  let codes = s.pop?.disposition_codes;
+  if (!codes && s.campaignId) codes = (await ep.campaign(s.campaignId)).disposition_codes || [];
+  call.renderDispositions(codes || []);
+  $('#notes').value = '';
+  $('#callback-box').hidden = true;
+  $('#wrap-error').hidden = true;
+  call.showPanel('wrap-up');
+  const open = (await ep.openInteractions()).items;
+  const mine = open.find((i) => i.call_id === s.callId) || open[0];
+  s.interactionId = mine ? mine.id : null;
+  if (!mine) {
+    $('#wrap-error').textContent = 'No open interaction found for this call.';
+    $('#wrap-error').hidden = false;
+  }
+}
+
+async function loadPreview() {
+  try {
+    const next = await ep.previewNext(s.campaignId);
+    s.preview = next?.contact || next;
+    call.renderPreview(s.preview);
+  } catch (e) {
+    call.setIdle('Preview mode', e.status === 404 || e.status === 405
+      ? 'Preview dialling is not available on this server yet.' : e.message);
+  }
+}
+
+async function loadCampaigns() {
+  const list = (await ep.campaigns()).items;
+  const select = $('#campaign-select');
+  select.replaceChildren(...list.map((c) => el('option', { value: c.id, text: `${c.name} (${c.dial_mode})` })));
+  for (const c of list) s.campaigns.set(c.id, c);
+  if (!list.length) select.append(el('option', { value: '', text: 'No campaign assigned' }));
+  await loadPauseCodes();
+}
+
+async function loadPauseCodes() {
+  const cid = Number($('#campaign-select').value) || null;
+  const codes = cid ? (await ep.pauseCodes(cid)).items : [];
+  $('#pause-code').replaceChildren(...codes.map((c) => el('option', { value: c.code, text: c.label })));
+}
+
+async function change(body) {
+  try { applyStatus(await ep.setState(body)); } catch (e) { call.reportError(e, 'Could not change state'); }
+}
+
+async function refreshRecent() {
+  try { call.renderRecent((await ep.recentCalls()).items); } catch { /* the table keeps its rows */ }
+}
+
+function tick() {
+  const now = Date.now();
+  $('#state-timer').textContent = s.since ? clock((now - s.since) / 1000) : '00:00';
+  if (s.connectedAt) $('#call-timer').textContent = clock((now - s.connectedAt) / 1000);
+  if (s.state === 'wrap-up' && s.since) $('#wrap-timer').textContent = clock((now - s.since) / 1000);
+}
+
+function wire() {
+  $('#campaign-select').addEventListener('change', loadPauseCodes);
+  $('#go-ready').addEventListener('click', () => change({ state: 'ready', campaign_id: Number($('#campaign-select').value) || null }));
+  $('#go-pause').addEventListener('click', () => change({ state: 'paused', pause_code: $('#pause-code').value || null,
+    campaign_id: Number($('#campaign-select').value) || null }));
+  $('#go-offline').addEventListener('click', () => change({ state: 'offline' }));
+  $('#hang-up').addEventListener('click', async () => {
+    try { await ep.hangUp(s.callId); } catch (e) { call.reportError(e, 'Could not hang up'); }
+  });
+  $('#dispositions').addEventListener('change', (ev) => {
+    const isCallback = ev.target.dataset.callback === '1';
+    $('#callback-box').hidden = !isCallback;
+    if (isCallback && s.interactionId) call.loadCallbackSlots(s.interactionId);
+  });
+  $('#wrap-up').addEventListener('submit', submitWrapUp);
+  $('#preview-dial').addEventListener('click', () => previewAct(ep.previewDial));
+  $('#preview-skip').addEventListener('click', () => previewAct(ep.previewSkip, true));
+  $('#manual-dial').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      await ep.manualDial(s.campaignId || Number($('#campaign-select').value), ev.target.phone.value);
+      toast('Dialling…');
+    } catch (e) {
+      call.reportError(e, 'Manual dial failed');
+    }
+  });
+}
+
+async function previewAct(action, next = false) {
+  if (!s.preview) return;
+  try {
+    await action(s.campaignId, s.preview.id);
+    if (next) await loadPreview(); else call.setIdle('Dialling…', 'The contact appears when they answer.');
+  } catch (e) { call.reportError(e, 'Preview action failed'); }
+}
+
+async function submitWrapUp(ev) {
+  ev.preventDefault();
+  const form = ev.target;
+  const then = ev.submitter?.dataset.then || 'ready';
+  const code = form.querySelector('input[name="code"]:checked');
+  const err = $('#wrap-error');
+  err.hidden = true;
+  if (!code) { err.textContent = 'Choose an outcome.'; err.hidden = false; return; }
+  const body = { code: code.value, notes: $('#notes').value, then };
+  if (code.dataset.callback === '1') body.callback_at = $('#callback-at').value || null;
+  if (then === 'paused') body.pause_code = $('#pause-code').value || null;
+  try {
+    await ep.dispose(s.interactionId, body);
+    s.pop = null;
+    applyStatus(await ep.me());
+    toast('Outcome saved', 'ok');
+  } catch (e) {
+    const fields = Object.values(e.fields || {}).flat().join(' ');
+    err.textContent = `${e.message}${fields ? `: ${fields}` : ''}`;
+    err.hidden = false;
+  }
+}
+
+async function main() {
+  wire();
+  await loadCampaigns();
+  applyStatus(await ep.me());
+  refreshRecent();
+  setInterval(tick, 500);
+  connectLive({
+    'agent.state': (p) => { if (p.agent_id === agentId) applyStatus(p); },
+    'call.screen_pop': (p) => {
+      s.pop = p; s.callId = p.call?.id; s.connectedAt = new Date();
+      call.renderScreenPop(p);
+    },
+    'call.state': (p) => { if (p.call_id === s.callId && ['completed', 'failed', 'canceled'].includes(p.status)) s.connectedAt = null; },
+  }, { onStatus: liveBadge($('#live-badge')) });
+  setInterval(() => ep.heartbeat().catch(() => {}), 10000);
+  if (root.dataset.voice === 'on') startVoice().catch((e) => toast(`Browser audio unavailable: ${e.message}`, 'error'));
+}
+
+main().catch((e) => call.reportError(e, 'The console could not start'));

@@ -1,0 +1,37 @@
+// Every campaign setting, with the law's limit shown beside the field it governs.
+export const SECTIONS = [
+  ['Campaign', [
+    { name: 'name', label: 'Name', required: true },
+    { name: 'dial_mode', label: 'Dial mode', type: 'select', options: ['preview', 'progressive', 'predictive'] },
+    { name: 'description', label: 'Description', type: 'textarea', wide: true },
+    { name: 'timezone', label: 'Reporting time zone', placeholder: 'America/New_York' },
+    { name: 'default_region', label: 'Default phone region', placeholder: 'US' },
+  ]],
+  ['Calling rules', [
+    { name: 'window_start', label: 'Calling window starts (callee local time)', type: 'time', law: 'Not before 08:00 in the callee\'s local time (FTC TSR 310.4(c); FCC 64.1200(c)(1)).' },
+    { name: 'window_end', label: 'Calling window ends (callee local time)', type: 'time', law: 'Not after 21:00 in the callee\'s local time.' },
+    { name: 'ring_timeout_seconds', label: 'Ring timeout (seconds)', type: 'number', min: 15, max: 120, law: 'At least 15 seconds or 4 rings (FCC 64.1200(a)(6)).' },
+    { name: 'max_abandon_rate', label: 'Maximum abandonment rate', type: 'number', step: '0.001', min: 0.001, max: 0.03, law: 'At most 0.03 (3%) of person-answered calls over 30 days (FTC TSR 310.4(b)(4)(i)).' },
+    { name: 'caller_id', label: 'Caller ID (E.164)', required: true, placeholder: '+12025550123', law: 'Transmitted on every call (FTC TSR 310.4(a)(8)).' },
+    { name: 'max_attempts', label: 'Maximum attempts per contact', type: 'number', min: 1, max: 50 },
+  ]],
+  ['Retries (seconds)', [
+    { name: 'retry_busy_seconds', label: 'After busy', type: 'number', min: 0 },
+    { name: 'retry_no_answer_seconds', label: 'After no answer', type: 'number', min: 0 },
+    { name: 'retry_machine_seconds', label: 'After answering machine', type: 'number', min: 0 },
+    { name: 'retry_failed_seconds', label: 'After failure', type: 'number', min: 0 },
+  ]],
+  ['Seller and messages', [
+    { name: 'seller_name', label: 'Seller name', required: true },
+    { name: 'seller_phone', label: 'Seller phone (E.164)', required: true, placeholder: '+12025550123' },
+    { name: 'safe_harbour_message', label: 'Safe-harbour message (abandoned calls)', type: 'textarea', wide: true, required: true,
+      law: 'Must state the seller\'s name and phone number, played within 2 seconds, with a keypress opt-out (FTC TSR 310.4(b)(4)(iii)). Placeholders {seller_name} and {seller_phone} work.' },
+    { name: 'amd_enabled', label: 'Answering-machine detection', type: 'checkbox' },
+    { name: 'machine_action', label: 'On a machine', type: 'select', options: ['hangup', 'message'] },
+    { name: 'machine_message', label: 'Machine message', type: 'textarea', wide: true, law: 'A prerecorded message must identify the seller and give a phone number (FCC 64.1200(b)).' },
+    { name: 'recording_enabled', label: 'Record calls', type: 'checkbox' },
+    { name: 'script', label: 'Agent script', type: 'textarea', wide: true, rows: 6 },
+  ]],
+];
+
+export const FIELD_NAMES = SECTIONS.flatMap(([, fields]) => fields.map((f) => f.name));

@@ -1,0 +1,23 @@
+// Dialer and telephony paths the console calls. Kept in one place: the dialer's preview and
+// manual-dial paths are one-line changes here if the dialer names them differently.
+import { get, post } from './api.js';
+
+export const me = () => get('/api/agents/me');
+export const setState = (body) => post('/api/agents/me/state', body);
+export const heartbeat = () => post('/api/agents/me/heartbeat');
+export const campaigns = () => get('/api/campaigns', { per_page: 100 });
+export const campaign = (id) => get(`/api/campaigns/${id}`);
+export const pauseCodes = (campaignId) => get('/api/pause-codes', { campaign_id: campaignId, active: true, per_page: 100 });
+export const openInteractions = () => get('/api/interactions', { open_only: true, per_page: 20 });
+export const dispose = (id, body) => post(`/api/interactions/${id}/disposition`, body);
+export const callbackSlots = (id) => get(`/api/console/interactions/${id}/callback-slots`);
+export const hangUp = (callId) => post(`/api/console/calls/${callId}/hangup`);
+export const recentCalls = () => get('/api/call-records', { per_page: 8 });
+export const callRecord = (id) => get(`/api/call-records/${id}`);
+export const voiceToken = () => get('/api/console/voice-token');
+
+// Preview mode and manual dial (the dialer's paths).
+export const previewNext = (campaignId) => post(`/api/campaigns/${campaignId}/preview/next`);
+export const previewDial = (campaignId, contactId) => post(`/api/campaigns/${campaignId}/preview/${contactId}/dial`);
+export const previewSkip = (campaignId, contactId) => post(`/api/campaigns/${campaignId}/preview/${contactId}/skip`);
+export const manualDial = (campaignId, phone) => post(`/api/campaigns/${campaignId}/manual-dial`, { phone });

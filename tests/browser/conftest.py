@@ -1,0 +1,114 @@
+"""Browser tests: Debian's Chromium (headless, via pytest-playwright) against a real server.
+
+The app runs under gunicorn in a subprocess, with a Celery worker on the `default` queue for
+imports, on the test database and Redis. Data is committed for real (other processes must see
+it) and the touched tables are truncated when the session ends; these tests are marked slow.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+import requests
+from sqlalchemy import create_engine, text
+
+from devtools.services import free_port
+from tests.browser.seed import TOUCHED
+
+CHROMIUM = "/usr/bin/chromium"
+REPO = Path(__file__).resolve().parents[2]
+VENDOR = REPO / "app" / "static" / "vendor"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium); "
+                    ".ci/run does this on a fresh machine", pytrace=False)
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run"]}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1440, "height": 900}}
+
+
+@pytest.fixture(scope="package")  # torn down (tables truncated) before other packages run
+def live_server(_app, test_environ, tmp_path_factory):
+    """gunicorn (threads, Socket.IO) and a `default`-queue Celery worker on the test services."""
+    for name in ("socket.io.min.js", "chart.umd.min.js"):
+        if not (VENDOR / name).exists():
+            pytest.fail(f"{VENDOR / name} is missing: run `make setup` (it installs the browser libraries)",
+                        pytrace=False)
+    redis_lib.Redis.from_url(test_environ["REDIS_URL"]).flushdb()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    logdir = tmp_path_factory.mktemp("browser-logs")
+    env = {**os.environ, **test_environ, "PUBLIC_BASE_URL": base, "PYTHONPATH": str(REPO),
+           "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
+           "RATELIMIT_LOGIN_IP": "1000 per minute", "RATELIMIT_API": "6000 per minute"}
+    env.pop("FLASK_APP", None)
+    commands = {
+        "web": [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1", "-k", "gthread",
+                "--threads", "32", "wsgi:app"],
+        "worker": [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "-Q", "default", "-P", "threads",
+                   "-c", "2", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"],
+    }
+    procs = []
+    for name, command in commands.items():
+        log = open(logdir / f"{name}.log", "wb")
+        procs.append(subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline or procs[0].poll() is not None:
+                raise RuntimeError(f"the app did not start; see {logdir}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        _truncate(test_environ["DATABASE_URL"])
+        redis_lib.Redis.from_url(test_environ["REDIS_URL"]).flushdb()
+
+
+def _truncate(db_url: str) -> None:
+    from config import sqlalchemy_url
+
+    engine = create_engine(sqlalchemy_url(db_url))
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {TOUCHED} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="package")
+def floor(_app, live_server):
+    """An admin, a supervisor and an agent, and a campaign the latter two work."""
+    from tests.browser.seed import seed_floor
+
+    return seed_floor(_app)
+
+
+def sign_in(page, base: str, user: dict, path: str = "/") -> None:
+    page.goto(f"{base}/login?next={path}")
+    page.fill("#username", user["username"])
+    page.fill("#password", user["password"])
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{base}{path}")

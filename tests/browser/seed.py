@@ -1,0 +1,164 @@
+"""Committed data for the browser tests, and a stand-in for the dialer and carrier: a call is
+created, rings, is answered, bridged to the agent (reserve + confirm publish the screen pop)
+and completed, each step published live the way the telephony workers do."""
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import time as dtime, timedelta
+
+TOUCHED = ("users, agents, api_tokens, call_events, campaigns, campaign_assignments, pause_codes, disposition_codes, contacts, calls, "
+           "interactions, callbacks, agent_state_changes, audit_log, import_jobs, import_rejections, "
+           "dnc_entries, kpi_rollups, kpi_rollup_state")
+
+SCRIPT = ("Hi {first_name}, this is Sam calling for {seller_name} about the solar savings plan you asked about.\n\n"
+          "Confirm the address on file and the monthly electricity bill.\n\n"
+          "Offer the Premium plan first; if the customer hesitates, offer a free home survey.")
+
+
+def _user(role: str, name: str) -> dict:
+    from app.auth import services
+
+    password = "pw-" + secrets.token_urlsafe(12)
+    user = services.create_user(f"{role}-{secrets.token_hex(2)}", password, role)
+    user.full_name = name
+    return {"id": user.id, "username": user.username, "password": password, "role": role, "obj": user}
+
+
+def seed_floor(app) -> dict:
+    from app.agents.models import PauseCode
+    from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode
+    from app.contacts.models import Contact
+    from app.extensions import db
+
+    with app.app_context():
+        admin, sup, agent = _user("admin", "Avery Admin"), _user("supervisor", "Sofia Supervisor"), _user("agent", "Sam Agent")
+        campaign = Campaign(name="Solar Savings Q4", caller_id="+12025550100", seller_name="Acme Solar",
+                            seller_phone="+12025550101", dial_mode="progressive",
+                            safe_harbour_message="This is Acme Solar, 202-555-0101. Sorry we missed you.",
+                            script=SCRIPT, window_start=dtime(9), window_end=dtime(20), status="active",
+                            max_abandon_rate=0.03)
+        db.session.add(campaign)
+        db.session.flush()
+        db.session.add_all([
+            CampaignAssignment(campaign_id=campaign.id, user_id=agent["id"], role="agent"),
+            CampaignAssignment(campaign_id=campaign.id, user_id=sup["id"], role="supervisor"),
+            PauseCode(code="break", label="Break"), PauseCode(code="training", label="Training", paid=True),
+            DispositionCode(campaign_id=campaign.id, code="SALE", label="Sale", is_contact=True, is_sale=True,
+                            is_final=True, sort_order=1),
+            DispositionCode(campaign_id=campaign.id, code="CALLBACK", label="Call back later", is_callback=True,
+                            sort_order=2),
+            DispositionCode(campaign_id=campaign.id, code="NOT_INTERESTED", label="Not interested", is_final=True,
+                            sort_order=3),
+            DispositionCode(campaign_id=campaign.id, code="DNC", label="Do not call", is_dnc=True, is_final=True,
+                            sort_order=4),
+        ])
+        contact = Contact(campaign_id=campaign.id, phone_e164="+12125550142", first_name="Ada", last_name="Lovelace",
+                          email="ada@example.com", timezone="America/New_York", region="NY", postal_code="10001",
+                          custom_fields={"plan": "Premium", "account": "A-10293", "monthly_bill": "$180"})
+        db.session.add(contact)
+        db.session.commit()
+        out = {"admin": admin, "supervisor": sup, "agent": agent, "campaign_id": campaign.id, "contact_id": contact.id}
+        for person in (admin, sup, agent):
+            person.pop("obj")
+        return out
+
+
+def _publish(call) -> None:
+    from app.calls.services import publish_call_state
+
+    publish_call_state(call)
+
+
+def ring(app, floor: dict) -> int:
+    """The dialer places a call and it rings."""
+    from app.calls.models import Call
+    from app.common.timeutil import utcnow
+    from app.extensions import db
+
+    with app.app_context():
+        call = Call(campaign_id=floor["campaign_id"], contact_id=floor["contact_id"], to_number="+12125550142",
+                    from_number="+12025550100", status="initiated", initiated_at=utcnow(), call_sid="CA" + secrets.token_hex(16))
+        db.session.add(call)
+        db.session.commit()
+        _publish(call)
+        call.status, call.ringing_at = "ringing", utcnow()
+        db.session.commit()
+        _publish(call)
+        return call.id
+
+
+def answer_and_bridge(app, floor: dict, call_id: int) -> int:
+    """A person answers; the 2-second routing reserves the agent and bridges (screen pop)."""
+    from app.agents.routing import confirm_reservation, reserve_agent
+    from app.calls.models import Call
+    from app.common.timeutil import utcnow
+    from app.extensions import db
+    from app.interactions.services import open_interaction
+
+    with app.app_context():
+        call = db.session.get(Call, call_id)
+        call.status, call.answered_at, call.outcome, call.answered_by = "in-progress", utcnow(), "human", "human"
+        db.session.commit()
+        agent_id = reserve_agent(call.campaign_id, call.id)
+        assert agent_id == floor["agent"]["id"], "the ready agent was not reserved"
+        call.agent_id, call.connected_at, call.wait_seconds = agent_id, utcnow(), 0.4
+        open_interaction(call, agent_id, call.connected_at)
+        db.session.commit()
+        assert confirm_reservation(agent_id, call.id)
+        _publish(call)
+        return agent_id
+
+
+def complete(app, call_id: int) -> None:
+    """The carrier reports the call completed."""
+    from app.calls.models import Call
+    from app.common.timeutil import utcnow
+    from app.extensions import db
+
+    with app.app_context():
+        call = db.session.get(Call, call_id)
+        call.status, call.ended_at = "completed", utcnow()
+        call.duration_seconds = int((call.ended_at - call.answered_at).total_seconds())
+        db.session.commit()
+        _publish(call)
+
+
+def history(app, floor: dict, seed: int = 7) -> None:
+    """A morning of finished calls and agent time, rolled up, so the charts have something to draw."""
+    from app.agents.models import AgentStateChange
+    from app.calls.models import Call
+    from app.common.timeutil import utcnow
+    from app.extensions import db
+    from app.kpi.rollup import run_rollup
+
+    rng = random.Random(seed)
+    with app.app_context():
+        now = utcnow()
+        start = now - timedelta(hours=5)
+        calls = []
+        t = start
+        while t < now - timedelta(minutes=2):
+            outcome = rng.choices(["human", "no-answer", "machine", "busy"], [35, 40, 15, 10])[0]
+            abandoned = outcome == "human" and rng.random() < 0.012
+            calls.append(Call(campaign_id=floor["campaign_id"], to_number="+12125550199", from_number="+12025550100",
+                              status="completed" if outcome in ("human", "machine") else outcome,
+                              outcome=outcome, abandoned=abandoned, created_at=t, queued_at=t,
+                              answered_at=t + timedelta(seconds=12) if outcome in ("human", "machine") else None,
+                              ended_at=t + timedelta(seconds=90), ring_seconds=rng.uniform(5, 20),
+                              duration_seconds=rng.randint(30, 300)))
+            t += timedelta(seconds=rng.uniform(8, 40))
+        db.session.add_all(calls)
+        agent_id = floor["agent"]["id"]
+        t, state = start, "offline"
+        while t < now - timedelta(minutes=10):
+            nxt = rng.choices(["ready", "on-call", "wrap-up", "paused"], [3, 5, 2, 1])[0]
+            db.session.add(AgentStateChange(agent_id=agent_id, campaign_id=floor["campaign_id"], from_state=state,
+                                            to_state=nxt, at=t, reason="history"))
+            state = nxt
+            t += timedelta(minutes=rng.uniform(2, 9))
+        db.session.add(AgentStateChange(agent_id=agent_id, campaign_id=floor["campaign_id"], from_state=state,
+                                        to_state="offline", at=t, reason="history"))
+        db.session.commit()
+        run_rollup(now)
+        db.session.commit()
