@@ -46,14 +46,15 @@ class BotAgents:
         snaps = agent_state.snapshots(self.agent_ids)
         codes = None
         for agent_id, snap in snaps.items():
-            user = db.session.get(User, agent_id)
+            # The user row is loaded only when the bot acts: a poll of many idle bots stays cheap.
             if snap["state"] == "offline":
-                agent_services.set_own_state(user, "ready", campaign_id=self.campaign_id)
+                agent_services.set_own_state(db.session.get(User, agent_id), "ready",
+                                             campaign_id=self.campaign_id)
             elif snap["state"] == "wrap-up":
                 until = self._wrap_until.setdefault(agent_id, time.monotonic() + self.rng.uniform(*self.wrap_seconds))
                 if time.monotonic() >= until:
                     codes = codes if codes is not None else self._codes()
-                    self._finish(user, codes)
+                    self._finish(db.session.get(User, agent_id), codes)
                     self._wrap_until.pop(agent_id, None)
             agent_services.heartbeat(agent_id)
         db.session.rollback()
