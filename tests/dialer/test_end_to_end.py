@@ -13,7 +13,6 @@ from this test in a loop, enqueueing into the real broker: what `celery beat` wo
 from __future__ import annotations
 
 import os
-import threading
 import time
 from datetime import datetime, time as dtime, timedelta, timezone
 
