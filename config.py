@@ -36,6 +36,16 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    try:
+        value = float(env.get(name) or default)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive")
+    return value
+
+
 class Config:
     """Production configuration built from an environment mapping."""
 
@@ -94,14 +104,14 @@ class Config:
             self.CARRIER_CPS = float(env.get("CARRIER_CPS") or 1)
         except ValueError:
             raise ConfigError("CARRIER_CPS must be a number of calls per second") from None
-        # Recovery knobs (the defaults are the production values; fault benches shorten them).
-        try:
-            self.DIAL_LEASE_SECONDS = float(env.get("DIAL_LEASE_SECONDS") or 60)
-            self.CELERY_VISIBILITY_TIMEOUT = float(env.get("CELERY_VISIBILITY_TIMEOUT") or 120)
-            self.REAPER_NEVER_PLACED_SECONDS = float(env.get("REAPER_NEVER_PLACED_SECONDS") or 60)
-        except ValueError:
-            raise ConfigError("DIAL_LEASE_SECONDS, CELERY_VISIBILITY_TIMEOUT and "
-                              "REAPER_NEVER_PLACED_SECONDS must be numbers of seconds") from None
+        # Recovery knobs of the dialer (seconds). A claimed contact whose attempt was never
+        # created goes back to the queue after DIAL_LEASE_SECONDS; an attempt created but
+        # never sent to the carrier is placed (or failed) by the reaper after
+        # REAPER_NEVER_PLACED_SECONDS; a task held by a worker that died is redelivered after
+        # CELERY_VISIBILITY_TIMEOUT. Tests shorten them; production keeps the defaults.
+        self.DIAL_LEASE_SECONDS = _seconds(env, "DIAL_LEASE_SECONDS", 60)
+        self.REAPER_NEVER_PLACED_SECONDS = _seconds(env, "REAPER_NEVER_PLACED_SECONDS", 60)
+        self.CELERY_VISIBILITY_TIMEOUT = _seconds(env, "CELERY_VISIBILITY_TIMEOUT", 120)
         self.PUBLIC_BASE_URL = env["PUBLIC_BASE_URL"].rstrip("/")
         if urlsplit(self.PUBLIC_BASE_URL).scheme not in ("http", "https"):
             raise ConfigError("PUBLIC_BASE_URL must be an http(s) URL where Twilio reaches us")
@@ -154,8 +164,15 @@ class Config:
                 "workers.default.*": {"queue": "default"},
             },
             "broker_connection_retry_on_startup": True,
-            # A task held by a worker that died is redelivered after this (tasks are short).
-            "broker_transport_options": {"visibility_timeout": self.CELERY_VISIBILITY_TIMEOUT},
+            # A task held by a worker that died is redelivered after the visibility timeout
+            # (tasks are short). Kombu sweeps for such tasks every interval x throttle
+            # seconds (10 x 10 by default, longer than the timeout itself): sweep at a
+            # quarter of the timeout instead, so redelivery comes within 1.25 of it.
+            "broker_transport_options": {
+                "visibility_timeout": self.CELERY_VISIBILITY_TIMEOUT,
+                "unacked_restore_interval": max(1, min(10, int(self.CELERY_VISIBILITY_TIMEOUT // 4))),
+                "unacked_restore_throttle": 1,
+            },
             "worker_prefetch_multiplier": 4,
             "beat_schedule": {
                 # Callbacks stored while the broker was down are applied within seconds.

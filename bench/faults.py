@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import threading
 import time
 from collections import Counter
 

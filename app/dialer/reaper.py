@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -23,22 +24,15 @@ from app.telephony.factory import get_carrier
 
 log = logging.getLogger(__name__)
 
-NEVER_PLACED_AFTER = timedelta(seconds=60)
 RINGING_GRACE = timedelta(seconds=120)  # beyond the campaign's ring timeout
 IN_PROGRESS_LIMIT = timedelta(hours=4)
 
 
-def never_placed_after() -> timedelta:
-    from flask import current_app
-
-    seconds = current_app.config.get("REAPER_NEVER_PLACED_SECONDS")
-    return NEVER_PLACED_AFTER if seconds is None else timedelta(seconds=float(seconds))
-
-
 def stale_call_ids(now: datetime) -> tuple[list[int], list[int]]:
     """(queued and never placed, placed but silent) call ids."""
+    never_placed_after = timedelta(seconds=current_app.config["REAPER_NEVER_PLACED_SECONDS"])
     never_placed = db.session.scalars(select(Call.id).where(
-        Call.status == "queued", Call.call_sid.is_(None), Call.queued_at < now - never_placed_after())
+        Call.status == "queued", Call.call_sid.is_(None), Call.queued_at < now - never_placed_after)
         .limit(500)).all()
     silent = db.session.scalars(select(Call.id).where(Call.call_sid.is_not(None), or_(
         and_(Call.status.in_(("queued", "initiated", "ringing")), Call.updated_at < now - RINGING_GRACE),

@@ -6,6 +6,7 @@ import logging
 import secrets
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from app.agents.routing import agents_busy_elapsed, ready_agents
@@ -20,13 +21,6 @@ from app.kpi.services import abandon_rate_30d
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 60  # a claimed contact comes back if no attempt is created within this
-
-
-def lease_seconds() -> float:
-    from flask import current_app
-
-    return float(current_app.config.get("DIAL_LEASE_SECONDS", LEASE_SECONDS))
 DIALING_STATUSES = ("queued", "initiated", "ringing")
 
 
@@ -59,7 +53,9 @@ def pacing_tick(campaign_id: int, now: datetime | None = None, enqueue=None) -> 
         n = pacer.calls_to_place(
             now.timestamp(), ready_agents(campaign_id), agents_busy_elapsed(campaign_id, now), dialing,
             abandon_rate_30d=rate, abandoned_30d=abandoned, human_answers_30d=humans)
-        claimed = hopper.claim(campaign_id, n, lease_seconds(), now.timestamp())
+        # A claimed contact comes back if no attempt is created within the lease.
+        lease = current_app.config["DIAL_LEASE_SECONDS"]
+        claimed = hopper.claim(campaign_id, n, lease, now.timestamp())
         db.session.rollback()
         if enqueue is None:
             from workers.dial import dial_contact

@@ -70,3 +70,22 @@ def test_dotenv_file_is_honoured(monkeypatch, tmp_path):
     assert config.PUBLIC_BASE_URL == "https://dialer.example.com"
     for name in REQUIRED:
         monkeypatch.delenv(name, raising=False)
+
+
+def test_dialer_recovery_knobs_keep_production_defaults_and_can_be_shortened():
+    defaults = Config(GOOD)
+    assert (defaults.DIAL_LEASE_SECONDS, defaults.REAPER_NEVER_PLACED_SECONDS,
+            defaults.CELERY_VISIBILITY_TIMEOUT) == (60, 60, 120)
+    assert defaults.CELERY["broker_transport_options"]["visibility_timeout"] == 120
+    short = Config({**GOOD, "DIAL_LEASE_SECONDS": "5", "REAPER_NEVER_PLACED_SECONDS": "4",
+                    "CELERY_VISIBILITY_TIMEOUT": "6"})
+    assert (short.DIAL_LEASE_SECONDS, short.REAPER_NEVER_PLACED_SECONDS) == (5, 4)
+    # Lost tasks are swept for often enough that redelivery follows the timeout closely.
+    assert short.CELERY["broker_transport_options"] == {
+        "visibility_timeout": 6, "unacked_restore_interval": 1, "unacked_restore_throttle": 1}
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5"])
+def test_a_recovery_knob_that_is_not_a_positive_number_is_refused(value):
+    with pytest.raises(ConfigError, match="DIAL_LEASE_SECONDS"):
+        Config({**GOOD, "DIAL_LEASE_SECONDS": value})
