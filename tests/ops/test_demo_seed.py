@@ -1,4 +1,5 @@
 """The `make run` demo: seeded once, only fictional numbers, and something to dial at any hour."""
+from app.campaigns.services import STANDARD_DISPOSITIONS
 from datetime import datetime, timezone
 
 import pytest
@@ -34,7 +35,7 @@ def test_seeding_twice_makes_one_campaign_and_prints_passwords_once(ctx):
     assert _count(Campaign, Campaign.name == demo.DEMO_CAMPAIGN) == 1
     cid = first["campaign_id"]
     assert _count(Contact, Contact.campaign_id == cid) == len(demo.demo_contacts()) >= 300
-    assert _count(DispositionCode, DispositionCode.campaign_id == cid) == len(demo.STANDARD_DISPOSITIONS)
+    assert _count(DispositionCode, DispositionCode.campaign_id == cid) == len(STANDARD_DISPOSITIONS)
     assert _count(PauseCode, PauseCode.campaign_id == cid) == 1
     # The newcomer's two users get fresh passwords once; bots' passwords are never handed out.
     assert set(first["passwords"]) == {demo.SUPERVISOR, demo.AGENT}
