@@ -1,5 +1,4 @@
 """The `make run` demo: seeded once, only fictional numbers, and something to dial at any hour."""
-from app.campaigns.services import STANDARD_DISPOSITIONS
 from datetime import datetime, timezone
 
 import pytest
@@ -8,6 +7,7 @@ from sqlalchemy import func, select
 from app.agents.models import PauseCode
 from app.auth.services import authenticate
 from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode
+from app.campaigns.services import STANDARD_DISPOSITIONS
 from app.contacts.models import Contact
 from app.dialer import gates
 from app.dialer.refill import refill
