@@ -2,18 +2,20 @@
 with the safe-harbour message, whose opt-out key lands the number on the do-not-call list."""
 import re
 import threading
+import time
 
 import pytest
 from sqlalchemy import select
 
 from app.agents import routing as agent_routing
 from app.agents import services as agent_services
+from app.agents import state as agent_state
 from app.auth.models import User
 from app.calls.models import Call
 from app.dnc.models import DncEntry
 from app.extensions import db
 from app.interactions.models import Interaction
-from tests.agents.factories import assign, make_call, make_campaign
+from tests.agents.factories import assign, make_call, make_campaign, make_pause_code
 from tests.calls.factories import post_signed
 
 
@@ -76,10 +78,23 @@ def test_with_no_agent_free_the_call_is_abandoned_within_two_seconds_with_the_sa
         assert call.wait_seconds >= 1.0  # it did wait for an agent to free up before giving up
 
 
+def _free_up_in_redis(app, agent_id, campaign_id):
+    """paused -> ready in Redis alone: routing reads only Redis, and the request thread holds the
+    test's one database connection, which another thread must not share."""
+    with app.app_context():
+        assert agent_state.transition(agent_id, ["paused"], "ready", int(time.time() * 1000),
+                                      campaign_id=campaign_id).ok
+
+
 def test_an_agent_freeing_up_during_the_wait_takes_the_call(app, client, floor):
     campaign_id, (agent_id, _) = floor
+    with app.app_context():
+        make_pause_code("break")
+        db.session.commit()
+        agent = db.session.get(User, agent_id)
+        agent_services.set_own_state(agent, "paused", campaign_id=campaign_id, pause_code="break")
     call_id, sid = _call(app, campaign_id)
-    timer = threading.Timer(0.2, _ready, (app, agent_id, campaign_id))
+    timer = threading.Timer(0.2, _free_up_in_redis, (app, agent_id, campaign_id))
     timer.start()
     body = _answer(client, app, call_id, sid).get_data(as_text=True)
     timer.join()
