@@ -28,9 +28,11 @@ RINGING_GRACE = timedelta(seconds=120)  # beyond the campaign's ring timeout
 IN_PROGRESS_LIMIT = timedelta(hours=4)
 
 
-def stale_call_ids(now: datetime) -> tuple[list[int], list[int]]:
+def stale_call_ids(now: datetime, never_placed_seconds: float | None = None) -> tuple[list[int], list[int]]:
     """(queued and never placed, placed but silent) call ids."""
-    never_placed_after = timedelta(seconds=current_app.config["REAPER_NEVER_PLACED_SECONDS"])
+    if never_placed_seconds is None:
+        never_placed_seconds = current_app.config["REAPER_NEVER_PLACED_SECONDS"]
+    never_placed_after = timedelta(seconds=never_placed_seconds)
     never_placed = db.session.scalars(select(Call.id).where(
         Call.status == "queued", Call.call_sid.is_(None), Call.queued_at < now - never_placed_after)
         .limit(500)).all()
@@ -68,9 +70,9 @@ def settle_from_carrier(call_id: int) -> str | None:
     return info.status
 
 
-def reap(now: datetime | None = None, place=None) -> dict:
+def reap(now: datetime | None = None, place=None, never_placed_seconds: float | None = None) -> dict:
     now = now or utcnow()
-    never_placed, silent = stale_call_ids(now)
+    never_placed, silent = stale_call_ids(now, never_placed_seconds)
     if place is None:
         from workers.dial import place_call
 

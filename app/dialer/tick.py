@@ -31,7 +31,8 @@ def calls_dialing(campaign_id: int) -> int:
         Call.kind == "auto")) or 0
 
 
-def pacing_tick(campaign_id: int, now: datetime | None = None, enqueue=None) -> int:
+def pacing_tick(campaign_id: int, now: datetime | None = None, enqueue=None,
+                lease_seconds: float | None = None) -> int:
     """Launch this tick's calls for one campaign; returns how many contacts were claimed.
 
     Single-flight per campaign: overlapping ticks (a slow worker, two beat deliveries) skip.
@@ -54,7 +55,7 @@ def pacing_tick(campaign_id: int, now: datetime | None = None, enqueue=None) -> 
             now.timestamp(), ready_agents(campaign_id), agents_busy_elapsed(campaign_id, now), dialing,
             abandon_rate_30d=rate, abandoned_30d=abandoned, human_answers_30d=humans)
         # A claimed contact comes back if no attempt is created within the lease.
-        lease = current_app.config["DIAL_LEASE_SECONDS"]
+        lease = lease_seconds if lease_seconds is not None else current_app.config["DIAL_LEASE_SECONDS"]
         claimed = hopper.claim(campaign_id, n, lease, now.timestamp())
         db.session.rollback()
         if enqueue is None:

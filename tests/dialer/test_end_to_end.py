@@ -64,17 +64,11 @@ def stack(_app, test_environ, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def e2e_app(stack):
-    """The test process's own app, configured like the workers (short recovery knobs)."""
-    from app import create_app
-    from app.extensions import db
-    from config import TestConfig
-
-    app = create_app(TestConfig(stack.app_environ))
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def e2e_app(_app, stack):
+    """The test process's app drives the dialer. It is the session's app: a second app would
+    rebind the process-wide extensions (Socket.IO, the limiter) under the other tests; the
+    short recovery knobs are passed to the tick and the reaper explicitly instead."""
+    return _app
 
 
 def seed(app, now: datetime) -> dict:
@@ -148,9 +142,12 @@ class Driver:
             if now - self._last["refill"] >= 1.0:
                 refill(self.campaign_id, agents_signed_in=self.agents)
                 self._last["refill"] = now
-            launched = pacing_tick(self.campaign_id, enqueue=self.enqueue)
+            launched = pacing_tick(self.campaign_id, enqueue=self.enqueue,
+                                   lease_seconds=float(RECOVERY["DIAL_LEASE_SECONDS"]))
             if now - self._last["reap"] >= 2.0:
-                self.reaped_never_placed += reap(place=self.place)["never_placed"]
+                self.reaped_never_placed += reap(
+                    place=self.place,
+                    never_placed_seconds=float(RECOVERY["REAPER_NEVER_PLACED_SECONDS"]))["never_placed"]
                 sweep_unprocessed_events()
                 expire_stale_reservations()
                 self._last["reap"] = now
