@@ -20,7 +20,6 @@ import argparse
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,29 +34,14 @@ if str(REPO) not in sys.path:
 import redis  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from devtools.services import start_postgres, start_redis  # noqa: E402
+from devtools.services import bench_services, fresh_migrated_schema  # noqa: E402
 from tests.dialer.dial_stack import DialStack  # noqa: E402
 
 # Calls stay queued at the simulator for the whole run: no callbacks to an app that is not there.
 SIM_KNOBS = {"time_scale": 1000.0, "callback_max_attempts": 1}
 
 
-def services(tmp: Path) -> dict[str, str]:
-    db_url = os.environ.get("BENCH_DATABASE_URL") or start_postgres(tmp / "pg", throwaway=True)
-    redis_url = os.environ.get("BENCH_REDIS_URL") or start_redis(tmp / "redis", persist=False)[0]
-    return {"DATABASE_URL": db_url, "REDIS_URL": redis_url}
 
-
-def prepare_database(env: dict[str, str]) -> None:
-    from config import sqlalchemy_url
-
-    engine = create_engine(sqlalchemy_url(env["DATABASE_URL"]), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=REPO,
-                   env={**os.environ, **env}, check=True, capture_output=True)
 
 
 def open_zone(now: datetime) -> str:
@@ -192,11 +176,11 @@ def main(argv=None) -> None:
     unlimited, seconds = (400, 6) if args.quick else (2000, 15)
 
     with tempfile.TemporaryDirectory(prefix="bench-dispatch-") as tmp:
-        env = {**services(Path(tmp)), "SECRET_KEY": secrets.token_hex(32),
+        env = {**bench_services(tmp), "SECRET_KEY": secrets.token_hex(32),
                "TWILIO_ACCOUNT_SID": "AC" + secrets.token_hex(16),
                "TWILIO_AUTH_TOKEN": secrets.token_hex(16), "LOG_LEVEL": "WARNING"}
         env["PUBLIC_BASE_URL"] = "http://127.0.0.1:9"  # nobody listens: callbacks are off anyway
-        prepare_database(env)
+        fresh_migrated_schema(env)
         broker = redis.Redis.from_url(env["REDIS_URL"])
         broker.flushdb()
         from config import sqlalchemy_url

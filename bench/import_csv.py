@@ -42,25 +42,13 @@ def environment(db_url: str, redis_url: str) -> dict[str, str]:
 
 
 def services(tmp: Path) -> dict[str, str]:
-    from devtools.services import start_postgres, start_redis
+    from devtools.services import bench_services
 
-    db_url = os.environ.get("BENCH_DATABASE_URL") or start_postgres(tmp / "pg", throwaway=True)
-    redis_url = os.environ.get("BENCH_REDIS_URL") or start_redis(tmp / "redis", persist=False)[0]
-    return environment(db_url, redis_url)
+    urls = bench_services(tmp)
+    return environment(urls["DATABASE_URL"], urls["REDIS_URL"])
 
 
-def prepare_database(env: dict[str, str]) -> None:
-    from sqlalchemy import create_engine, text
 
-    from config import sqlalchemy_url
-
-    engine = create_engine(sqlalchemy_url(env["DATABASE_URL"]), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=REPO,
-                   env={**os.environ, **env}, check=True, capture_output=True)
 
 
 def write_csv(path: Path, rows: int, seed: int) -> None:
@@ -180,7 +168,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         tmp = Path(tmp)
         env = services(tmp)
-        prepare_database(env)
+        from devtools.services import fresh_migrated_schema
+
+        fresh_migrated_schema(env)
         small, big = tmp / "small.csv", tmp / "big.csv"
         print(f"writing {rows:,} and {big_rows:,} row files (1% bad rows) ...", flush=True)
         write_csv(small, rows, seed=1)

@@ -31,28 +31,14 @@ if str(REPO) not in sys.path:
 from sqlalchemy import create_engine, text  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from devtools.services import free_port, start_postgres, start_redis  # noqa: E402
+from devtools.services import bench_services, free_port, fresh_migrated_schema  # noqa: E402
 
 CALLS = 500
 
 
-def services(tmp: Path) -> dict[str, str]:
-    db_url = os.environ.get("BENCH_DATABASE_URL") or start_postgres(tmp / "pg", throwaway=True)
-    redis_url = os.environ.get("BENCH_REDIS_URL") or start_redis(tmp / "redis", persist=False)[0]
-    return {"DATABASE_URL": db_url, "REDIS_URL": redis_url}
-
-
 def prepare_database(env: dict[str, str]) -> None:
     """A fresh schema from the real migrations, and the call attempts the callbacks refer to."""
-    from config import sqlalchemy_url
-
-    engine = create_engine(sqlalchemy_url(env["DATABASE_URL"]), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=REPO,
-                   env={**os.environ, **env}, check=True, capture_output=True)
+    fresh_migrated_schema(env)
     reset_calls(env)
 
 
@@ -173,7 +159,7 @@ def main(argv=None) -> None:
     if args.quick:
         args.requests, args.warmup = 1000, 100
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
-        env = {**services(Path(tmp)), "SECRET_KEY": secrets.token_hex(32),
+        env = {**bench_services(tmp), "SECRET_KEY": secrets.token_hex(32),
                "TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
                "PUBLIC_BASE_URL": "http://127.0.0.1"}
         env.pop("TWILIO_API_BASE_URL", None)

@@ -81,3 +81,35 @@ def env_or_embedded(instance_dir: str | Path) -> dict[str, str]:
     else:
         out["REDIS_URL"], _ = start_redis(instance_dir / "redis")
     return out
+
+
+def bench_services(tmp: str | Path) -> dict[str, str]:
+    """DATABASE_URL and REDIS_URL for a benchmark: BENCH_DATABASE_URL / BENCH_REDIS_URL when set
+    (point them only at scratch servers: the schema is rebuilt), else throwaway embedded ones."""
+    tmp = Path(tmp)
+    db_url = os.environ.get("BENCH_DATABASE_URL") or start_postgres(tmp / "pg", throwaway=True)
+    redis_url = os.environ.get("BENCH_REDIS_URL") or start_redis(tmp / "redis", persist=False)[0]
+    return {"DATABASE_URL": db_url, "REDIS_URL": redis_url}
+
+
+def reset_schema(database_url: str) -> None:
+    """An empty public schema (a scratch or test database only)."""
+    from sqlalchemy import create_engine, text
+
+    from config import sqlalchemy_url
+
+    engine = create_engine(sqlalchemy_url(database_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def fresh_migrated_schema(env: dict[str, str]) -> None:
+    """Reset the schema, then build it with the real migrations, as a deployment would."""
+    import sys
+
+    reset_schema(env["DATABASE_URL"])
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=root,
+                   env={**os.environ, **env}, check=True, capture_output=True)

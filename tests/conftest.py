@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 import pytest
 import redis as redis_lib
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import create_engine, text
 
 from tests.helpers import ApiClient, UserFactory
 
@@ -57,16 +56,6 @@ def test_environ(service_urls):
     }
 
 
-def _reset_schema(db_url: str) -> None:
-    from config import sqlalchemy_url
-
-    engine = create_engine(sqlalchemy_url(db_url), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def _app(test_environ):
     """One app for the session, on a schema built by the real migrations."""
@@ -74,8 +63,9 @@ def _app(test_environ):
 
     from app import create_app
     from config import TestConfig
+    from devtools.services import reset_schema
 
-    _reset_schema(test_environ["DATABASE_URL"])
+    reset_schema(test_environ["DATABASE_URL"])
     app = create_app(TestConfig(test_environ))
     with app.app_context():
         upgrade()
@@ -165,3 +155,19 @@ def signed_in(app):
         return client
 
     return _sign_in
+
+
+@pytest.fixture
+def campaigns(app):
+    from tests.campaign_factory import CampaignFactory
+
+    return CampaignFactory(app)
+
+
+@pytest.fixture
+def upload_dir(app, tmp_path):
+    """Uploads go to a throwaway folder for the test."""
+    original = app.config["UPLOAD_DIR"]
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    yield tmp_path / "uploads"
+    app.config["UPLOAD_DIR"] = original
