@@ -49,6 +49,8 @@ def _reserve_within(campaign_id: int, call: Call, started: float, deadline: floa
     if call.kind in ("preview", "manual") and call.agent_id is not None:
         return call.agent_id
     agent_id = reserve_agent(campaign_id, call.id)
+    if agent_id is None:
+        db.session.commit()  # hand the database connection back while waiting on Redis
     while agent_id is None and time.monotonic() - started < deadline:
         time.sleep(POLL_INTERVAL)
         agent_id = reserve_agent(campaign_id, call.id)
