@@ -2,16 +2,36 @@
 from celery import shared_task
 
 from app.calls import state
+from app.extensions import db
+from app.telephony import inbox
+
+
+def _apply(event_id: int) -> None:
+    try:
+        state.process_call_event(event_id)
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+@shared_task(name="workers.telephony.drain_call_events")
+def drain_call_events() -> int:
+    """Apply the callbacks queued in the inbox (see app.telephony.inbox); woken by the webhooks."""
+    return inbox.drain(_apply)
 
 
 @shared_task(name="workers.telephony.process_call_event")
 def process_call_event(event_id: int) -> None:
+    """Apply one stored callback (messages queued by an older release still arrive here)."""
     state.process_call_event(event_id)
 
 
 @shared_task(name="workers.telephony.sweep_unprocessed_events")
 def sweep_unprocessed_events() -> int:
-    """Beat: callbacks whose task never ran (broker down when they arrived) still get applied."""
+    """Beat: callbacks whose hand-off was lost (broker down, worker killed) still get applied,
+    and a non-empty inbox always has a drainer on its way."""
+    if inbox.depth():
+        inbox.wake_drainer()
     return state.sweep_unprocessed_events()
 
 

@@ -18,7 +18,6 @@ log = logging.getLogger(__name__)
 
 # The key the safe-harbour message announces: "press 9 to be added to our do-not-call list".
 OPT_OUT_DIGIT = "9"
-PROCESS_TASK = "workers.telephony.process_call_event"
 # The form field kept in call_events.status for each kind of callback.
 STATUS_FIELD = {"status": "CallStatus", "amd": "AnsweredBy", "recording": "RecordingStatus",
                 "opt-out": "Digits", "voice": "CallStatus"}
@@ -77,12 +76,10 @@ def store_event(kind: str, form, attempt: int | None) -> int | None:
 
 
 def enqueue_processing(event_id: int) -> None:
-    """Hand the event to the telephony queue; if the broker is down the sweeper finds it."""
-    try:
-        current_app.extensions["celery"].send_task(PROCESS_TASK, args=[event_id])
-    except Exception:  # noqa: BLE001 - stored already; sweep_unprocessed_events picks it up
-        log.warning("could not enqueue call event %s; the sweeper will process it", event_id,
-                    exc_info=True)
+    """Hand the event to the telephony workers (the inbox); if Redis is down the sweep finds it."""
+    from app.telephony import inbox
+
+    inbox.push(event_id)
 
 
 def add_opt_out(phone: str, call_sid: str) -> bool:

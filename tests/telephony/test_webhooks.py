@@ -58,7 +58,9 @@ def test_a_callback_is_stored_once_and_enqueued_once(app, client, call_id, redis
     assert [(e.kind, e.sequence_number, e.status, e.call_id) for e in events] == [
         ("status", 1, "ringing", call_id)]
     assert events[0].payload["CallStatus"] == "ringing"
-    assert redis_client.llen("telephony") == 1  # one processing task, not two
+    # Queued once for the telephony workers, with one drainer woken for it.
+    assert redis_client.lrange("telephony:inbox", 0, -1) == [str(events[0].id)]
+    assert redis_client.llen("telephony") == 1
 
 
 def test_signature_is_checked_against_the_public_url_behind_a_proxy(app, client, call_id):
