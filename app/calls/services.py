@@ -87,13 +87,17 @@ def call_state_payload(call: Call) -> dict:
     }
 
 
-def publish_call_state(call: Call) -> None:
-    """Every change of a call goes out through the one live-events helper."""
-    payload = call_state_payload(call)
-    if call.campaign_id is not None:
-        publish("call.state", payload, room=campaign_room(call.campaign_id))
-    if call.agent_id is not None:
-        publish("call.state", payload, room=agent_room(call.agent_id))
+def publish_call_state(call: Call, payload: dict | None = None) -> None:
+    """Every change of a call goes out through the one live-events helper.
+
+    Pass the payload taken before the commit to publish without reloading the expired row.
+    """
+    if payload is None:
+        payload = call_state_payload(call)
+    if payload["campaign_id"] is not None:
+        publish("call.state", payload, room=campaign_room(payload["campaign_id"]))
+    if payload["agent_id"] is not None:
+        publish("call.state", payload, room=agent_room(payload["agent_id"]))
 
 
 def on_call_finished(call: Call) -> None:

@@ -12,11 +12,11 @@ import logging
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 
 from app.calls.models import TERMINAL_STATUSES, Call, CallEvent
-from app.calls.services import (STATUS_RANK, is_machine, on_call_finished, outcome_for,
-                                publish_call_state)
+from app.calls.services import (STATUS_RANK, call_state_payload, is_machine, on_call_finished,
+                                outcome_for, publish_call_state)
 from app.common.timeutil import utcnow
 from app.extensions import db
 
@@ -45,6 +45,11 @@ def process_call_event(event_id: int) -> Call | None:
 
 
 def apply_pending_events(call_id: int) -> Call:
+    # Derived state: the callbacks themselves were committed durably when they arrived. If
+    # PostgreSQL crashes within the last fraction of a second, what this commit wrote comes
+    # back unprocessed and the sweep applies it again, so it need not wait for the WAL flush
+    # (about 4 ms a callback on this class of disk, the largest part of the task).
+    db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     call = db.session.scalars(
         select(Call).where(Call.id == call_id).with_for_update()
         .execution_options(populate_existing=True)).one()
@@ -67,9 +72,10 @@ def apply_pending_events(call_id: int) -> Call:
     changed = before != (call.status, call.answered_by, call.recording_url, call.outcome)
     if call.status in TERMINAL_STATUSES and not was_terminal:
         on_call_finished(call)
+    payload = call_state_payload(call) if changed else None  # before commit expires the row
     db.session.commit()
-    if changed:
-        publish_call_state(call)
+    if payload is not None:
+        publish_call_state(call, payload)
     return call
 
 
