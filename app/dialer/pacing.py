@@ -59,11 +59,22 @@ class Empirical:
     longer on a call than any sample still gets a sensible hazard.
     """
 
-    def __init__(self, prior: list[float], window: int) -> None:
+    def __init__(self, prior: list[float], window: int, inverse=None, strong: int = 0,
+                 fade: int = 1) -> None:
         self.prior = list(prior)
+        # Optionally a heavier prior (`strong` quantile points of `inverse`) that fades out
+        # linearly over the first `fade` samples: a few dozen answers give a ragged curve,
+        # and reading a whole burst of calls in flight off it misjudges their answers.
+        self.inverse, self.strong, self.fade = inverse, strong, max(1, fade)
         self.samples: deque[float] = deque(maxlen=window)
         self.fresh = self.seen = 0
         self.rebuild()
+
+    def _prior(self) -> list[float]:
+        if self.inverse is None:
+            return self.prior
+        count = int(round(self.strong * (1.0 - self.seen / self.fade)))
+        return self.prior if count <= len(self.prior) else _quantiles(self.inverse, count)
 
     def add(self, value: float) -> None:
         self.samples.append(max(0.0, float(value)))
@@ -74,7 +85,7 @@ class Empirical:
         return self.fresh >= max(4, len(self.samples) // 6)
 
     def rebuild(self, censored=()) -> None:
-        done = self.prior + list(self.samples)
+        done = self._prior() + list(self.samples)
         obs = sorted([(x, 1) for x in done] + [(max(0.0, c), 0) for c in censored])
         at_risk, surv = len(obs), 1.0
         xs, ss = [0.0], [1.0]
@@ -204,7 +215,8 @@ class LearnedModel:
 
     def __init__(self, answer_prior=0.5, answer_window=2000, ring_window=300,
                  handle_window=400, handle_prior=600.0, **_ignored) -> None:
-        self.human_ring = Empirical(_quantiles(lambda q: 4 + 20 * q, 6), ring_window)
+        self.human_ring = Empirical(_quantiles(lambda q: 4 + 20 * q, 6), ring_window,
+                                    inverse=lambda q: 4 + 20 * q, strong=40, fade=240)
         self.other_ring = Empirical(_quantiles(lambda q: 25 * q ** 0.5, 6), ring_window)
         self.answers = DialOutcomes(answer_prior, answer_window, self.human_ring,
                                     self.other_ring)
@@ -245,8 +257,10 @@ class LearnedModel:
         return self.answers.value
 
     def answer_cv(self) -> float:
-        """Relative uncertainty of the answer rate: it adds to the spread of answers to come."""
-        return self.answers.cv
+        """Relative uncertainty of the answers to come: the answer rate's own, plus that of
+        the ring-time curve they are read off (a few dozen answers learn it only roughly)."""
+        shape = 1.0 / (self.human_ring.seen + 6.0)
+        return math.sqrt(self.answers.cv ** 2 + shape)
 
     def ring_horizon(self) -> float:
         """Seconds by which nearly every human answer has come."""
