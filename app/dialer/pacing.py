@@ -171,12 +171,16 @@ class DialOutcomes:
             age = int(at - key)
             humans += cell[0]
             exposure += max(cell[1], cell[4]) * (1.0 - grid[age] if age < len(grid) else 1.0)
+        # Counted as Poisson against the answers due, so that a jump (10% to 60%, say) shows
+        # after a handful of answers rather than after fifteen calls' worth of exposure: a
+        # false alarm only slows dialling for a moment, a late one abandons a bunch.
         p = self.base
-        if exposure >= 15.0:
+        due = p * exposure
+        if exposure >= 4.0 and humans >= 3 and humans - 0.5 - due > 3.5 * math.sqrt(
+                max(due * (1.0 - p), 0.05)):
             q = humans / exposure
-            if q - p > 3.5 * math.sqrt(max(p * (1 - p), 0.01) / exposure):
-                self.value = min(0.98, max(0.01, q))
-                self.cv = math.sqrt(max(q * (1.0 - q), 0.01) / exposure) / max(q, 1e-3)
+            self.value = min(0.98, max(0.01, q))
+            self.cv = math.sqrt(max(q * (1.0 - q), 0.01) / exposure) / max(q, 1e-3)
 
     def _close(self, at: float, done: list[int]) -> None:
         for key in done:
@@ -295,10 +299,14 @@ class Predictive(Progressive):
     corrected by realised/forecast abandonments over the last half hour, meets the setpoint.
     The period's abandonment budget is a hard governor: near the cap it slows, at the cap
     (or with no budget left for the calls in flight) it dials exactly as progressive does.
+    A wide gap between the calls wanted and those dialling is closed over a few ticks, so a
+    jump in the answer rate shows in the first answers before the whole batch is out.
     """
 
     def __init__(self, abandon_target: float = MAX_ABANDON_RATE, model=None,
                  steer_ratio: float = 0.75, calibration: float = 2.5, memory: float = 1800.0,
+                 reserve: float = 1.0, cushion: float = 3.0, batch_share: float = 0.3,
+                 batch_floor: int = 4,
                  **settings) -> None:
         super().__init__(abandon_target)
         self.model = model if model is not None else LearnedModel(**settings)
@@ -309,6 +317,10 @@ class Predictive(Progressive):
         self.realised = 5.0 * calibration
         self.expected = 5.0
         self.memory = memory
+        # Budget governor: abandonments kept back, and how many more before full pace (a
+        # small team at a low answer rate loses several in one unlucky bunch).
+        self.reserve, self.cushion = reserve, cushion
+        self.batch_share, self.batch_floor = batch_share, batch_floor
         self.last_at = None
         self.place_times: list[float] = []  # in-flight calls, grouped by when they were placed
         self.place_counts: dict[float, int] = {}
@@ -358,7 +370,7 @@ class Predictive(Progressive):
             # Abandonments the period can still absorb, less a reserve for calls in flight.
             budget = self.abandon_target * answers - lost
             owed = pending * self.calibration()
-            room = (budget - 1.0 - 2.0 * owed) / (3.0 + 4.0 * owed)
+            room = (budget - self.reserve - 2.0 * owed) / (self.cushion + 4.0 * owed)
         self._decay(at)
         while self.recent and at - self.recent[0][0] > 30.0:
             self.recent.popleft()
@@ -369,6 +381,11 @@ class Predictive(Progressive):
             return self._placed(at, floor)
         # Nearing the cap, every call's allowed risk shrinks with the room left.
         n = max(self._most_calls(bins, math.exp(self.log_price) * min(1.0, room)), floor)
+        # Close a wide gap over a few ticks rather than in one: a batch placed at once would
+        # all ring at an answer rate that may just have jumped, before any answer can say so.
+        extra = n - floor
+        if extra > self.batch_floor:
+            n = floor + self.batch_floor + int(math.ceil(self.batch_share * (extra - self.batch_floor)))
         added = self._loss(bins, n) - pending
         self._steer(added, n * self._per_call, room)
         return self._placed(at, n)
