@@ -59,11 +59,22 @@ class Empirical:
     longer on a call than any sample still gets a sensible hazard.
     """
 
-    def __init__(self, prior: list[float], window: int) -> None:
+    def __init__(self, prior: list[float], window: int, inverse=None, strong: int = 0,
+                 fade: int = 1) -> None:
         self.prior = list(prior)
+        # Optionally a heavier prior (`strong` quantile points of `inverse`) that fades out
+        # linearly over the first `fade` samples: a few dozen answers give a ragged curve,
+        # and reading a whole burst of calls in flight off it misjudges their answers.
+        self.inverse, self.strong, self.fade = inverse, strong, max(1, fade)
         self.samples: deque[float] = deque(maxlen=window)
         self.fresh = self.seen = 0
         self.rebuild()
+
+    def _prior(self) -> list[float]:
+        if self.inverse is None:
+            return self.prior
+        count = int(round(self.strong * (1.0 - self.seen / self.fade)))
+        return self.prior if count <= len(self.prior) else _quantiles(self.inverse, count)
 
     def add(self, value: float) -> None:
         self.samples.append(max(0.0, float(value)))
@@ -74,7 +85,7 @@ class Empirical:
         return self.fresh >= max(4, len(self.samples) // 6)
 
     def rebuild(self, censored=()) -> None:
-        done = self.prior + list(self.samples)
+        done = self._prior() + list(self.samples)
         obs = sorted([(x, 1) for x in done] + [(max(0.0, c), 0) for c in censored])
         at_risk, surv = len(obs), 1.0
         xs, ss = [0.0], [1.0]
@@ -160,12 +171,16 @@ class DialOutcomes:
             age = int(at - key)
             humans += cell[0]
             exposure += max(cell[1], cell[4]) * (1.0 - grid[age] if age < len(grid) else 1.0)
+        # Counted as Poisson against the answers due, so that a jump (10% to 60%, say) shows
+        # after a handful of answers rather than after fifteen calls' worth of exposure: a
+        # false alarm only slows dialling for a moment, a late one abandons a bunch.
         p = self.base
-        if exposure >= 15.0:
+        due = p * exposure
+        if exposure >= 4.0 and humans >= 3 and humans - 0.5 - due > 3.5 * math.sqrt(
+                max(due * (1.0 - p), 0.05)):
             q = humans / exposure
-            if q - p > 3.5 * math.sqrt(max(p * (1 - p), 0.01) / exposure):
-                self.value = min(0.98, max(0.01, q))
-                self.cv = math.sqrt(max(q * (1.0 - q), 0.01) / exposure) / max(q, 1e-3)
+            self.value = min(0.98, max(0.01, q))
+            self.cv = math.sqrt(max(q * (1.0 - q), 0.01) / exposure) / max(q, 1e-3)
 
     def _close(self, at: float, done: list[int]) -> None:
         for key in done:
@@ -204,7 +219,8 @@ class LearnedModel:
 
     def __init__(self, answer_prior=0.5, answer_window=2000, ring_window=300,
                  handle_window=400, handle_prior=600.0, **_ignored) -> None:
-        self.human_ring = Empirical(_quantiles(lambda q: 4 + 20 * q, 6), ring_window)
+        self.human_ring = Empirical(_quantiles(lambda q: 4 + 20 * q, 6), ring_window,
+                                    inverse=lambda q: 4 + 20 * q, strong=40, fade=240)
         self.other_ring = Empirical(_quantiles(lambda q: 25 * q ** 0.5, 6), ring_window)
         self.answers = DialOutcomes(answer_prior, answer_window, self.human_ring,
                                     self.other_ring)
@@ -245,8 +261,10 @@ class LearnedModel:
         return self.answers.value
 
     def answer_cv(self) -> float:
-        """Relative uncertainty of the answer rate: it adds to the spread of answers to come."""
-        return self.answers.cv
+        """Relative uncertainty of the answers to come: the answer rate's own, plus that of
+        the ring-time curve they are read off (a few dozen answers learn it only roughly)."""
+        shape = 1.0 / (self.human_ring.seen + 6.0)
+        return math.sqrt(self.answers.cv ** 2 + shape)
 
     def ring_horizon(self) -> float:
         """Seconds by which nearly every human answer has come."""
@@ -281,10 +299,14 @@ class Predictive(Progressive):
     corrected by realised/forecast abandonments over the last half hour, meets the setpoint.
     The period's abandonment budget is a hard governor: near the cap it slows, at the cap
     (or with no budget left for the calls in flight) it dials exactly as progressive does.
+    A wide gap between the calls wanted and those dialling is closed over a few ticks, so a
+    jump in the answer rate shows in the first answers before the whole batch is out.
     """
 
     def __init__(self, abandon_target: float = MAX_ABANDON_RATE, model=None,
                  steer_ratio: float = 0.75, calibration: float = 2.5, memory: float = 1800.0,
+                 reserve: float = 1.0, cushion: float = 3.0, batch_share: float = 0.3,
+                 batch_floor: int = 4,
                  **settings) -> None:
         super().__init__(abandon_target)
         self.model = model if model is not None else LearnedModel(**settings)
@@ -295,6 +317,10 @@ class Predictive(Progressive):
         self.realised = 5.0 * calibration
         self.expected = 5.0
         self.memory = memory
+        # Budget governor: abandonments kept back, and how many more before full pace (a
+        # small team at a low answer rate loses several in one unlucky bunch).
+        self.reserve, self.cushion = reserve, cushion
+        self.batch_share, self.batch_floor = batch_share, batch_floor
         self.last_at = None
         self.place_times: list[float] = []  # in-flight calls, grouped by when they were placed
         self.place_counts: dict[float, int] = {}
@@ -344,7 +370,7 @@ class Predictive(Progressive):
             # Abandonments the period can still absorb, less a reserve for calls in flight.
             budget = self.abandon_target * answers - lost
             owed = pending * self.calibration()
-            room = (budget - 1.0 - 2.0 * owed) / (3.0 + 4.0 * owed)
+            room = (budget - self.reserve - 2.0 * owed) / (self.cushion + 4.0 * owed)
         self._decay(at)
         while self.recent and at - self.recent[0][0] > 30.0:
             self.recent.popleft()
@@ -355,6 +381,11 @@ class Predictive(Progressive):
             return self._placed(at, floor)
         # Nearing the cap, every call's allowed risk shrinks with the room left.
         n = max(self._most_calls(bins, math.exp(self.log_price) * min(1.0, room)), floor)
+        # Close a wide gap over a few ticks rather than in one: a batch placed at once would
+        # all ring at an answer rate that may just have jumped, before any answer can say so.
+        extra = n - floor
+        if extra > self.batch_floor:
+            n = floor + self.batch_floor + int(math.ceil(self.batch_share * (extra - self.batch_floor)))
         added = self._loss(bins, n) - pending
         self._steer(added, n * self._per_call, room)
         return self._placed(at, n)

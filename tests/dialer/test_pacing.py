@@ -103,3 +103,51 @@ def test_a_simulated_hour_beats_progressive_within_the_cap():
     assert runs["predictive"].abandon_rate <= MAX_ABANDON_RATE
     assert runs["progressive"].abandoned == 0
     assert runs["predictive"].occupancy > runs["progressive"].occupancy + 0.05
+
+
+def feed(pacer, start, seconds, answer_rate, rng, per_second=2):
+    """Dial results for calls placed over `seconds` from `start`, `per_second` a second."""
+    for i in range(int(seconds * per_second)):
+        placed = start + i / per_second
+        if rng.random() < answer_rate:
+            ring = rng.uniform(5, 25)
+            pacer.on_dial_result(placed + ring, "human", ring)
+        else:
+            pacer.on_dial_result(placed + 25, rng.choice(["no-answer", "busy", "machine"]), 25.0)
+    return start + seconds
+
+
+def test_predictive_follows_an_answer_rate_that_drops_mid_shift():
+    rng = random.Random(5)
+    pacer = make_pacer("predictive")
+    for _ in range(300):
+        pacer.on_agent_free(0.0, rng.gauss(100.0, 10.0))
+    state = (10, [95.0] * 30, 0)
+    end = feed(pacer, 0.0, 900, 0.6, rng)
+    before = pacer.calls_to_place(end + 30, *state, abandon_rate_30d=0.0)
+    end = feed(pacer, end, 300, 0.15, rng)  # five minutes at a quarter of the old rate
+    after = pacer.calls_to_place(end + 30, *state, abandon_rate_30d=0.0)
+    assert after > 2 * before >= 2 * 10
+
+
+def test_a_thin_abandonment_budget_slows_and_an_empty_one_falls_back_to_progressive():
+    state = (700.0, 10, [95.0] * 30, 3)
+    ample = warmed().calls_to_place(*state, abandoned_30d=0, human_answers_30d=2000)
+    thin = warmed().calls_to_place(*state, abandoned_30d=58, human_answers_30d=2000)  # 2 left
+    spent = warmed().calls_to_place(*state, abandoned_30d=59, human_answers_30d=2000)  # 1 left
+    assert ample > thin > 7
+    assert spent == 7
+
+
+def test_a_few_ring_times_do_not_override_the_prior_but_many_do():
+    from app.dialer.pacing import LearnedModel
+
+    model = LearnedModel()
+    for _ in range(20):  # twenty answers, all quick: too few to trust the shape
+        model.human_ring.add(6.0)
+    model.human_ring.rebuild()
+    assert model.human_cdf(12.0) < 0.75
+    for _ in range(400):
+        model.human_ring.add(6.0)
+    model.human_ring.rebuild()
+    assert model.human_cdf(12.0) > 0.9
