@@ -112,6 +112,10 @@ class Config:
         self.DIAL_LEASE_SECONDS = _seconds(env, "DIAL_LEASE_SECONDS", 60)
         self.REAPER_NEVER_PLACED_SECONDS = _seconds(env, "REAPER_NEVER_PLACED_SECONDS", 60)
         self.CELERY_VISIBILITY_TIMEOUT = _seconds(env, "CELERY_VISIBILITY_TIMEOUT", 120)
+        # A placed call that has heard nothing for REAPER_SILENT_SECONDS before it was answered,
+        # or REAPER_IN_PROGRESS_CHECK_SECONDS after, is fetched from the carrier and settled.
+        self.REAPER_SILENT_SECONDS = _seconds(env, "REAPER_SILENT_SECONDS", 120)
+        self.REAPER_IN_PROGRESS_CHECK_SECONDS = _seconds(env, "REAPER_IN_PROGRESS_CHECK_SECONDS", 300)
         self.PUBLIC_BASE_URL = env["PUBLIC_BASE_URL"].rstrip("/")
         if urlsplit(self.PUBLIC_BASE_URL).scheme not in ("http", "https"):
             raise ConfigError("PUBLIC_BASE_URL must be an http(s) URL where Twilio reaches us")

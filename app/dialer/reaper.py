@@ -12,11 +12,12 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from app.calls.models import TERMINAL_STATUSES, Call, CallEvent
 from app.calls.state import apply_pending_events
+from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.extensions import db
 from app.telephony.carrier import CarrierError
@@ -24,24 +25,42 @@ from app.telephony.factory import get_carrier
 
 log = logging.getLogger(__name__)
 
-RINGING_GRACE = timedelta(seconds=120)  # beyond the campaign's ring timeout
-IN_PROGRESS_LIMIT = timedelta(hours=4)
+CHECKED_KEY = "reaper:checked:{}"  # an answered call fetched lately, not to be fetched again yet
 
 
 def stale_call_ids(now: datetime, never_placed_seconds: float | None = None) -> tuple[list[int], list[int]]:
-    """(queued and never placed, placed but silent) call ids."""
+    """(queued and never placed, placed but silent) call ids.
+
+    Silent: a call not yet answered that has heard nothing for REAPER_SILENT_SECONDS (far past
+    any ring timeout), or an answered one quiet for REAPER_IN_PROGRESS_CHECK_SECONDS. A call
+    can talk for an hour, so an answered call that is still up at the carrier is fetched again
+    only once per that interval; one whose final callback was lost is settled within it, and
+    its agent freed, instead of staying on the call for hours.
+    """
+    config = current_app.config
     if never_placed_seconds is None:
-        never_placed_seconds = current_app.config["REAPER_NEVER_PLACED_SECONDS"]
+        never_placed_seconds = config["REAPER_NEVER_PLACED_SECONDS"]
     never_placed_after = timedelta(seconds=never_placed_seconds)
+    silent_after = timedelta(seconds=config["REAPER_SILENT_SECONDS"])
+    check_after = timedelta(seconds=config["REAPER_IN_PROGRESS_CHECK_SECONDS"])
     never_placed = db.session.scalars(select(Call.id).where(
         Call.status == "queued", Call.call_sid.is_(None), Call.queued_at < now - never_placed_after)
         .limit(500)).all()
-    silent = db.session.scalars(select(Call.id).where(Call.call_sid.is_not(None), or_(
-        and_(Call.status.in_(("queued", "initiated", "ringing")), Call.updated_at < now - RINGING_GRACE),
-        and_(Call.status == "in-progress", Call.updated_at < now - IN_PROGRESS_LIMIT),
-    )).limit(500)).all()
+    unanswered = db.session.scalars(select(Call.id).where(
+        Call.call_sid.is_not(None), Call.status.in_(("queued", "initiated", "ringing")),
+        Call.updated_at < now - silent_after).order_by(Call.updated_at).limit(500)).all()
+    answered = db.session.scalars(select(Call.id).where(
+        Call.call_sid.is_not(None), Call.status == "in-progress", Call.updated_at < now - check_after,
+    ).order_by(Call.updated_at).limit(5000)).all()
     db.session.rollback()
-    return list(never_placed), list(silent)
+    redis, ttl = get_redis(), max(1, round(check_after.total_seconds()))
+    due = list(unanswered)
+    for call_id in answered:
+        if len(due) >= len(unanswered) + 500:
+            break
+        if redis.set(CHECKED_KEY.format(call_id), 1, nx=True, ex=ttl):
+            due.append(call_id)
+    return list(never_placed), due
 
 
 def settle_from_carrier(call_id: int) -> str | None:

@@ -1,0 +1,101 @@
+"""The stale-call reaper: a call whose callbacks were lost is settled from the carrier (the real
+SDK against the simulator), an answered call's lost hang-up frees it within minutes, and a long
+call that is still up is fetched once per interval, not on every pass."""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from carrier_sim import CarrierSimulator, SimConfig
+from tests.calls.factories import make_call, make_campaign
+
+SID, TOKEN = "AC" + "6" * 32, "sim-token-for-the-reaper"
+BUSY, LONG_RING = "+12025550133", "+12025550166"
+
+
+@pytest.fixture
+def sim(app):
+    """A simulator whose callbacks reach nobody: every callback is 'lost'."""
+    from app.telephony.twilio_carrier import TwilioCarrier
+
+    simulator = CarrierSimulator(SimConfig(
+        account_sid=SID, auth_token=TOKEN, time_scale=0.001, callback_max_attempts=1, seed=5,
+        outcomes={BUSY: "busy", LONG_RING: "no-answer"}, ring_seconds=(1e5, 1e5))).start()
+    app.extensions["carrier"] = TwilioCarrier(SID, TOKEN, api_base_url=simulator.api_base_url)
+    yield simulator
+    app.extensions.pop("carrier", None)
+    simulator.stop()
+
+
+def placed_call(app, sim, number: str, until: str | None = None) -> int:
+    """A call placed through the real SDK; optionally wait until the simulator shows `until`."""
+    from app.calls import dialing
+
+    call_id = make_call(app, make_campaign(app, ring_timeout_seconds=15), to_number=number)
+    with app.app_context():
+        assert dialing.place_call(call_id).outcome == "placed"
+    [sim_call] = sim.calls(number)
+    deadline = time.monotonic() + 10
+    while until and sim.call(sim_call["sid"])["status"] != until:
+        assert time.monotonic() < deadline, sim.call(sim_call["sid"])
+        time.sleep(0.02)
+    return call_id
+
+
+def status_of(app, call_id):
+    from app.calls.models import Call
+    from app.extensions import db
+
+    with app.app_context():
+        call = db.session.get(Call, call_id)
+        return call.status, call.outcome
+
+
+def set_status(app, call_id, status):
+    from app.calls.models import Call
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.get(Call, call_id).status = status
+        db.session.commit()
+
+
+def reap_at(app, seconds_from_now: float) -> dict:
+    from app.common.timeutil import utcnow
+    from app.dialer.reaper import reap
+
+    with app.app_context():
+        return reap(now=utcnow() + timedelta(seconds=seconds_from_now), place=lambda call_id: None)
+
+
+def test_a_call_whose_callbacks_were_lost_is_settled_from_the_carrier(app, sim):
+    call_id = placed_call(app, sim, BUSY, until="busy")
+    assert status_of(app, call_id) == ("queued", None)  # not one callback reached us
+    silent = app.config["REAPER_SILENT_SECONDS"]
+    assert reap_at(app, silent - 5)["silent"] == 0  # not yet: it might still be ringing
+    assert reap_at(app, silent + 5) == {"never_placed": 0, "silent": 1, "settled": 1}
+    assert status_of(app, call_id) == ("busy", "busy")
+    assert reap_at(app, silent + 5)["silent"] == 0  # settled once; nothing left to do
+
+
+def test_an_answered_call_whose_hang_up_was_lost_is_freed_within_the_check_interval(app, sim):
+    call_id = placed_call(app, sim, BUSY, until="busy")
+    set_status(app, call_id, "in-progress")  # we saw the answer; the final callback was lost
+    check = app.config["REAPER_IN_PROGRESS_CHECK_SECONDS"]
+    assert check < 3600  # minutes, not the hours a long call may last
+    assert reap_at(app, check - 5)["silent"] == 0
+    assert reap_at(app, check + 5)["settled"] == 1
+    assert status_of(app, call_id)[0] == "busy"
+
+
+def test_a_call_still_up_at_the_carrier_is_fetched_once_per_interval(app, sim, redis_client):
+    call_id = placed_call(app, sim, LONG_RING, until="ringing")
+    set_status(app, call_id, "in-progress")
+    check = app.config["REAPER_IN_PROGRESS_CHECK_SECONDS"]
+    assert reap_at(app, check + 5) == {"never_placed": 0, "silent": 1, "settled": 0}
+    assert status_of(app, call_id)[0] == "in-progress"  # still up: left alone
+    assert reap_at(app, check + 35)["silent"] == 0  # the next pass does not ask again
+    redis_client.delete(f"reaper:checked:{call_id}")  # the interval has passed
+    assert reap_at(app, check + 5)["silent"] == 1
