@@ -98,6 +98,26 @@ def _state(now_db: datetime) -> KpiRollupState:
     return state
 
 
+def _drop_secondary_indexes() -> list[str]:
+    """Drop kpi_rollups' indexes and unique constraints other than the primary key; return the
+    statements that recreate them exactly as they were (definitions read from the catalog)."""
+    rows = db.session.execute(text(
+        "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "WHERE c.conrelid = 'kpi_rollups'::regclass AND c.contype = 'u'")).all()
+    statements = [f'ALTER TABLE kpi_rollups ADD CONSTRAINT "{name}" {definition}' for name, definition in rows]
+    for name, _ in rows:
+        db.session.execute(text(f'ALTER TABLE kpi_rollups DROP CONSTRAINT "{name}"'))
+    indexes = db.session.execute(text(
+        "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+        "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = 'kpi_rollups'::regclass "
+        "AND NOT x.indisprimary AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)")).all()
+    for name, definition in indexes:
+        db.session.execute(text(f'DROP INDEX "{name}"'))
+        statements.append(definition)
+    return statements
+
+
 def full_recompute(now: datetime | None = None) -> set[int]:
     """Rebuild every rollup from source (one scan of each source table); returns the campaigns."""
     now = now or utcnow()
@@ -108,14 +128,23 @@ def full_recompute(now: datetime | None = None) -> set[int]:
     db.session.execute(text("TRUNCATE kpi_rollups"))
     campaign_ids = list(db.session.scalars(text("SELECT id FROM campaigns ORDER BY id")))
     db.session.execute(text("DROP TABLE IF EXISTS kpi_full_call_parts"))
+    # The one big scan of calls: JIT compiling its expressions pays off over millions of rows
+    # (about a fifth of the scan), unlike in the many small statements of an incremental run.
+    db.session.execute(text("SELECT set_config('jit', 'on', true)"))
     db.session.execute(text(sql.FULL_CALL_PARTS))
-    # the table is empty now: every pass below inserts without conflict handling
+    db.session.execute(text("SELECT set_config('jit', 'off', true)"))
+    # The table is empty now: every pass below inserts without conflict handling, and, as in any
+    # bulk load, the indexes are built once afterwards rather than grown row by row (TRUNCATE
+    # already keeps readers out until the commit). The day pass reads hour rows through them.
+    indexes = _drop_secondary_indexes()
     _execute_items([(cid, "hour", "source", None, NEG_INF, POS_INF) for cid in campaign_ids], now,
                    full=True, fresh=True)
     retention = timedelta(hours=_setting("KPI_MINUTE_RETENTION_HOURS", 48))
     minute_from = _floor_hour(now - retention)
     _execute_items([(cid, "minute", "source", None, minute_from, _ceil_hour(now) + HOUR)
                     for cid in campaign_ids], now, fresh=True)
+    for statement in indexes:
+        db.session.execute(text(statement))
     _execute_items(_day_items(db.session.execute(text(sql_scope.ALL_DAYS)).all()), now, fresh=True)
     db.session.execute(text("DROP TABLE kpi_full_call_parts"))
     state.calls_seen_at = state.interactions_seen_at = state.states_seen_at = now_db

@@ -175,3 +175,16 @@ def test_late_interactions_and_new_dispositions_are_picked_up(scenario):
     day = row(camp.id, "day", utc(2026, 2, 20, 5))
     assert (day["handled"], day["sales"], day["dispositions"]) == (1, 1, {"SALE": 1})
     assert row(camp.id, "day", utc(2026, 2, 20, 5), a2.id)["avg_handle_seconds"] == pytest.approx(120)
+
+
+def test_a_full_recompute_leaves_the_rollup_indexes_as_they_were(scenario):
+    """It drops and rebuilds them around its bulk load; readers and upserts rely on every one."""
+    definitions = text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'kpi_rollups' "
+                       "ORDER BY indexname")
+    before = db.session.execute(definitions).all()
+    assert len(before) == 3  # primary key, the unique key, the per-agent index
+    rollup.full_recompute(NOW)
+    assert db.session.execute(definitions).all() == before
+    first = values()
+    rollup.run_rollup(NOW)  # an upsert on the unique key: fails without it
+    assert values() == first
