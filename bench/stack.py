@@ -131,11 +131,14 @@ class Stack:
             "LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1",
             "RATELIMIT_API": "100000 per minute",
             "DIAL_LEASE_SECONDS": "10", "CELERY_VISIBILITY_TIMEOUT": "15", "REAPER_NEVER_PLACED_SECONDS": "10",
+            # the simulator runs calls at a fraction of real time: silences are judged on that scale
+            "REAPER_SILENT_SECONDS": "15", "REAPER_IN_PROGRESS_CHECK_SECONDS": "15",
         }, **self.extra_env}
         self.env.pop("FLASK_APP", None)
         for key in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
                     "TWILIO_API_BASE_URL", "PUBLIC_BASE_URL", "CARRIER_CPS", "LOG_LEVEL", "RATELIMIT_API",
-                    "DIAL_LEASE_SECONDS", "CELERY_VISIBILITY_TIMEOUT", "REAPER_NEVER_PLACED_SECONDS"):
+                    "DIAL_LEASE_SECONDS", "CELERY_VISIBILITY_TIMEOUT", "REAPER_NEVER_PLACED_SECONDS",
+                    "REAPER_SILENT_SECONDS", "REAPER_IN_PROGRESS_CHECK_SECONDS"):
             os.environ[key] = self.env[key]  # the bench's own app (seeding, bots, checks)
         from flask_migrate import upgrade
 
@@ -288,7 +291,7 @@ class Stack:
                 db.session.add(CampaignAssignment(campaign_id=campaign.id, user_id=user.id, role="agent"))
             db.session.add_all(Contact(campaign_id=campaign.id, phone_e164=n, timezone=zone) for n in numbers)
             from app.campaigns.models import DispositionCode
-            from devtools.demo import STANDARD_DISPOSITIONS
+            from app.campaigns.services import STANDARD_DISPOSITIONS
 
             db.session.add_all(DispositionCode(campaign_id=campaign.id, **c) for c in STANDARD_DISPOSITIONS)
             db.session.commit()

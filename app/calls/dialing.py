@@ -75,7 +75,13 @@ def place_call(call_id: int) -> PlaceResult:
         return PlaceResult("skipped", call.call_sid if call else None)
     campaign = db.session.get(Campaign, call.campaign_id) if call.campaign_id else None
     marker = placing_key(call.id)
-    if not get_redis().set(marker, 1, nx=True, ex=PLACING_MARKER_TTL):
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.set(marker, 1, nx=True, ex=PLACING_MARKER_TTL)
+    if campaign is not None:
+        from app.dialer.routing import remember_safe_harbour
+
+        remember_safe_harbour(pipe, call.id, campaign)
+    if not pipe.execute()[0]:
         # A worker died while asking the carrier: the call may be ringing. Never dial it again.
         _fail(call, None, "placement interrupted; not dialled again")
         return PlaceResult("failed", error="placement interrupted")

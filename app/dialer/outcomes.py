@@ -1,10 +1,13 @@
 """What a finished call means for its contact: the next attempt, or none."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from app.campaigns.models import Campaign
 from app.contacts.models import Contact
+
+log = logging.getLogger(__name__)
 
 
 def retry_delay_seconds(campaign: Campaign, outcome: str) -> int:
@@ -51,6 +54,11 @@ def after_call(call) -> None:
 
     now = call.ended_at or utcnow()
     outcome = outcome_for(call) or call.outcome or "failed"
+    if outcome == "human" and call.connected_at is None and not call.abandoned:
+        # A person answered and no agent was ever connected (routing could not run, e.g. the
+        # database was away at the answer): that is an abandoned call, for the law and the KPIs.
+        log.warning("call %s was answered by a person but never connected: abandoned", call.id)
+        call.abandoned = True
     campaign = db.session.get(Campaign, call.campaign_id) if call.campaign_id else None
     if call.contact_id is not None and campaign is not None:
         contact = db.session.get(Contact, call.contact_id, with_for_update=True)

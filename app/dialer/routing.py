@@ -9,7 +9,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from app.agents.routing import confirm_reservation, reserve_agent
+from sqlalchemy.exc import DBAPIError
+
+from app.agents.routing import confirm_reservation, end_call, reserve_agent
 from app.calls.models import Call
 from app.campaigns.models import Campaign
 from app.common.redis import get_redis
@@ -19,6 +21,11 @@ from app.extensions import db
 from app.interactions.services import open_interaction
 from app.telephony import twiml
 from app.telephony.services import OPT_OUT_DIGIT
+
+# The safe-harbour prompt of a placed call, left in Redis by the dial worker, so that an answer
+# arriving while PostgreSQL is away still hears it (and is recorded abandoned once it is back).
+FALLBACK_KEY = "voice:safe-harbour:{}"
+FALLBACK_TTL_SECONDS = 3600
 
 TWO_SECOND_RULE = 2.0
 TRANSIT_MARGIN = 0.3  # TwiML back to the carrier and the bridge itself
@@ -43,6 +50,24 @@ def opt_out_prompt(campaign: Campaign) -> str:
             f"press {OPT_OUT_DIGIT} now.")
 
 
+def remember_safe_harbour(pipe, call_id: int, campaign: Campaign) -> None:
+    """Queue on a Redis pipeline the prompt this call plays if it must be abandoned without a
+    database."""
+    pipe.set(FALLBACK_KEY.format(call_id), opt_out_prompt(campaign), ex=FALLBACK_TTL_SECONDS)
+
+
+def safe_harbour_without_database(call_id: int | None, opt_out_url: str) -> str | None:
+    """The safe-harbour TwiML for an answered call when the database cannot be reached: no agent
+    can be connected and recorded, so the call is abandoned lawfully. None when unknown."""
+    if call_id is None:
+        return None
+    try:
+        prompt = get_redis().get(FALLBACK_KEY.format(call_id))
+    except Exception:  # noqa: BLE001 - Redis away too: the caller hangs up instead
+        return None
+    return twiml.safe_harbour(prompt, opt_out_url) if prompt else None
+
+
 def _reserve_within(campaign_id: int, call: Call, started: float, deadline: float) -> int | None:
     """The campaign's longest-idle ready agent, waiting for one to free up until the deadline.
     A preview or manual call already has its agent, reserved when the agent dialled."""
@@ -65,6 +90,19 @@ def route_answered_call(call: Call, answered_by: str | None, *, opt_out_url: str
     now = utcnow()
     campaign = db.session.get(Campaign, call.campaign_id)
     agent_id = _reserve_within(campaign.id, call, started, deadline_seconds)
+    try:
+        return _connect_or_abandon(call, campaign, agent_id, answered_by, started, now, opt_out_url)
+    except DBAPIError:
+        # The database went away mid-answer: the caller abandons the call. An agent already
+        # moved to on-call in Redis must not wait there for a call that never reaches them.
+        db.session.rollback()
+        if agent_id is not None:
+            end_call(agent_id, call.id)
+        raise
+
+
+def _connect_or_abandon(call: Call, campaign: Campaign, agent_id: int | None,
+                        answered_by: str | None, started: float, now, opt_out_url: str) -> RoutingDecision:
     if agent_id is not None and not confirm_reservation(agent_id, call.id):
         agent_id = None  # the reservation expired under us: no agent after all
     wait = time.monotonic() - started

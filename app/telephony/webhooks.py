@@ -66,27 +66,34 @@ def recording():
 def voice():
     """TwiML for an answered call: a person is bridged to an agent within 2 seconds, or hears
     the safe-harbour message (abandoned); a machine gets the campaign's machine action."""
-    from app.calls.services import find_call, voice_plan
-    from app.dialer.routing import route_answered_call
+    from app.calls.services import find_call, is_machine, voice_plan
+    from app.dialer.routing import route_answered_call, safe_harbour_without_database
 
     answered = time.monotonic()
     attempt = services.attempt_id()
     call_sid = request.form.get("CallSid", "")
+    answered_by = request.form.get("AnsweredBy")
     try:
         services.store_event("voice", request.form, attempt)
-        plan = voice_plan(attempt, call_sid, request.form.get("AnsweredBy"))
+        plan = voice_plan(attempt, call_sid, answered_by)
         call = find_call(attempt, call_sid)
         if plan.action == "bridge" and call is not None and call.campaign_id is not None:
-            decision = route_answered_call(call, request.form.get("AnsweredBy"), started=answered,
+            decision = route_answered_call(call, answered_by, started=answered,
                                            opt_out_url=webhook_url("opt-out", call.id))
             return Response(decision.twiml, mimetype=XML)
     except DBAPIError:
         db.session.rollback()
-        log.error("database unavailable while answering a call", exc_info=True)
-        plan = None
-    if plan is None or plan.action == "bridge":
-        name = plan.conference if plan else f"call-{attempt or call_sid}"
-        return Response(twiml.bridge_to_conference(name), mimetype=XML)
+        log.error("database unavailable while answering call %s: abandoning it", attempt,
+                  exc_info=True)
+        # No agent can be connected and recorded: a person hears the safe-harbour message the
+        # dial worker left in Redis (the abandonment is recorded when the call's end is
+        # applied: answered by a person, never connected); never an empty conference.
+        fallback = None
+        if attempt is not None and not is_machine(answered_by):
+            fallback = safe_harbour_without_database(attempt, webhook_url("opt-out", attempt))
+        return Response(fallback or twiml.hangup(), mimetype=XML)
+    if plan.action == "bridge":
+        return Response(twiml.bridge_to_conference(plan.conference), mimetype=XML)
     if plan.action == "message" and plan.message:
         return Response(twiml.say_and_hangup(plan.message), mimetype=XML)
     return Response(twiml.hangup(), mimetype=XML)

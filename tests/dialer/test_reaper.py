@@ -12,17 +12,19 @@ from carrier_sim import CarrierSimulator, SimConfig
 from tests.calls.factories import make_call, make_campaign
 
 SID, TOKEN = "AC" + "6" * 32, "sim-token-for-the-reaper"
-BUSY, LONG_RING = "+12025550133", "+12025550166"
+BUSY = "+12025550133"
 
 
 @pytest.fixture
-def sim(app):
-    """A simulator whose callbacks reach nobody: every callback is 'lost'."""
+def sim(app, request):
+    """A simulator whose callbacks reach nobody: every callback is 'lost'. Parametrize with
+    SimConfig changes (e.g. a call that stays up)."""
     from app.telephony.twilio_carrier import TwilioCarrier
 
-    simulator = CarrierSimulator(SimConfig(
-        account_sid=SID, auth_token=TOKEN, time_scale=0.001, callback_max_attempts=1, seed=5,
-        outcomes={BUSY: "busy", LONG_RING: "no-answer"}, ring_seconds=(1e5, 1e5))).start()
+    knobs = dict(account_sid=SID, auth_token=TOKEN, time_scale=0.001, callback_max_attempts=1,
+                 seed=5, outcomes={BUSY: "busy"})
+    knobs.update(getattr(request, "param", {}))
+    simulator = CarrierSimulator(SimConfig(**knobs)).start()
     app.extensions["carrier"] = TwilioCarrier(SID, TOKEN, api_base_url=simulator.api_base_url)
     yield simulator
     app.extensions.pop("carrier", None)
@@ -90,8 +92,9 @@ def test_an_answered_call_whose_hang_up_was_lost_is_freed_within_the_check_inter
     assert status_of(app, call_id)[0] == "busy"
 
 
+@pytest.mark.parametrize("sim", [{"queue_seconds": (1e6, 1e6)}], indirect=True)
 def test_a_call_still_up_at_the_carrier_is_fetched_once_per_interval(app, sim, redis_client):
-    call_id = placed_call(app, sim, LONG_RING, until="ringing")
+    call_id = placed_call(app, sim, BUSY)  # stays queued at the carrier for the whole test
     set_status(app, call_id, "in-progress")
     check = app.config["REAPER_IN_PROGRESS_CHECK_SECONDS"]
     assert reap_at(app, check + 5) == {"never_placed": 0, "silent": 1, "settled": 0}

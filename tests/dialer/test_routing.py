@@ -128,3 +128,83 @@ def test_the_opt_out_key_after_the_safe_harbour_message_adds_the_number_to_dnc(a
         number = db.session.get(Call, call_id).to_number
         entry = db.session.scalar(select(DncEntry).where(DncEntry.phone_e164 == number))
         assert entry is not None and entry.campaign_id is None and entry.source == "opt-out"
+
+
+@pytest.fixture
+def database_down(app):
+    """Every database statement of the next request fails to connect, as with PostgreSQL away."""
+    from sqlalchemy import create_engine
+
+    from devtools.services import free_port
+    from tests.conftest import _ConnectionBoundSession
+
+    dead = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x",
+                         connect_args={"connect_timeout": 2})
+    working = db.session
+
+    def down():
+        db.session = db._make_scoped_session({"bind": dead, "class_": _ConnectionBoundSession})
+
+    yield down
+    with app.app_context():
+        db.session.remove()
+    db.session = working
+    dead.dispose()
+
+
+def _left_by_the_dial_worker(app, call_id, campaign_id):
+    from app.campaigns.models import Campaign
+    from app.common.redis import get_redis
+    from app.dialer.routing import remember_safe_harbour
+
+    with app.app_context():
+        pipe = get_redis().pipeline()
+        remember_safe_harbour(pipe, call_id, db.session.get(Campaign, campaign_id))
+        pipe.execute()
+
+
+def test_an_answer_while_the_database_is_away_hears_the_safe_harbour_message(
+        app, client, floor, database_down):
+    """Never an empty conference: no agent can be connected and recorded, so the call is
+    abandoned lawfully, with the prompt the dial worker left in Redis and a working opt-out key."""
+    campaign_id, (agent_id, _) = floor
+    _ready(app, agent_id, campaign_id)
+    call_id, sid = _call(app, campaign_id)
+    _left_by_the_dial_worker(app, call_id, campaign_id)
+    database_down()
+    body = _answer(client, app, call_id, sid).get_data(as_text=True)
+    assert "This is Acme Solar, call us on 202 555 0101." in body and "press 9" in body
+    assert "<Conference" not in body and "<Hangup" in body
+    assert f"/twilio/opt-out?attempt={call_id}" in body
+    with app.app_context():
+        assert agent_state.snapshot(agent_id)["state"] == "ready"  # nobody was taken for it
+
+
+def test_without_a_remembered_prompt_the_answer_is_hung_up_not_left_in_a_conference(
+        app, client, floor, database_down):
+    campaign_id, _ = floor
+    call_id, sid = _call(app, campaign_id)
+    database_down()
+    body = _answer(client, app, call_id, sid).get_data(as_text=True)
+    assert "<Hangup" in body and "<Conference" not in body and "<Say" not in body
+
+
+def test_a_person_never_connected_to_an_agent_is_counted_abandoned_and_retried(app, client, floor):
+    """The answer's routing never ran (the database was away): its end still settles the contact,
+    as an abandoned call, instead of leaving it waiting for a disposition nobody will give."""
+    from app.calls.state import sweep_unprocessed_events
+    from app.contacts.models import Contact
+    from tests.calls.factories import status_form
+
+    campaign_id, _ = floor
+    call_id, sid = _call(app, campaign_id)
+    for status, seq in (("in-progress", 2), ("completed", 3)):
+        form = status_form(sid, status, seq, CallDuration=12)
+        assert post_signed(client, app, f"/twilio/status?attempt={call_id}", form).status_code == 204
+    with app.app_context():
+        sweep_unprocessed_events(older_than_seconds=0)
+        call = db.session.get(Call, call_id)
+        assert (call.status, call.outcome, call.abandoned, call.agent_id) == ("completed", "human", True, None)
+        contact = db.session.get(Contact, call.contact_id)
+        assert (contact.status, contact.last_outcome) == ("retry", "abandoned")
+        assert contact.next_due_at is not None
