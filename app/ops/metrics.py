@@ -10,7 +10,8 @@ containers), so an in-process counter in a worker would be invisible to the one 
   with one ``HGETALL`` per scrape.
 * **Gauges are computed at scrape time** by a custom collector from the systems of record:
   agents by state (the ``agents.state`` mirror in PostgreSQL, one ``GROUP BY`` over a small
-  table), dial-queue depth per campaign and Celery queue lengths (Redis, one pipeline), and
+  table), dial-queue depth per campaign, Celery queue lengths and the callback inbox (Redis, one
+  pipeline), and
   abandonment per campaign over 24 h and 30 days (``calls`` on the ``(campaign_id,
   created_at)`` index, only for active and paused campaigns; the 30-day figure is cached for
   ``SLOW_GAUGE_TTL`` seconds so a scrape every 15 s costs that range scan once a minute).
@@ -57,6 +58,8 @@ from flask import current_app, has_app_context
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from app.telephony.inbox import INBOX_KEY
 
 log = logging.getLogger(__name__)
 
@@ -287,10 +290,16 @@ class OmnivoxCollector(Collector):
         pipe = r.pipeline(transaction=False)
         pipe.hgetall(COUNTERS_KEY)
         pipe.hgetall(PACING_LAST_KEY)
+        pipe.llen(INBOX_KEY)
         for queue in CELERY_QUEUES:
             pipe.llen(queue)
-        counters, pacing_last, *lengths = pipe.execute()
+        counters, pacing_last, inbox, *lengths = pipe.execute()
         yield from _counter_families(counters, pacing_last)
+
+        waiting = GaugeMetricFamily("omnivox_callback_inbox_depth",
+                                    "Stored carrier callbacks waiting for a telephony worker")
+        waiting.add_metric([], inbox)
+        yield waiting
 
         celery = GaugeMetricFamily("omnivox_celery_queue_length", "Tasks waiting in each Celery queue",
                                    labels=["queue"])

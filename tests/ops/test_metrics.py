@@ -14,7 +14,7 @@ NAMES = (
     "omnivox_calls_placed", "omnivox_calls_by_outcome", "omnivox_callbacks_processed",
     "omnivox_webhook_latency_seconds", "omnivox_queue_depth", "omnivox_pacing_decisions",
     "omnivox_pacing_calls_requested", "omnivox_abandon_rate", "omnivox_agents",
-    "omnivox_celery_queue_length", "omnivox_metrics_source_up",
+    "omnivox_celery_queue_length", "omnivox_callback_inbox_depth", "omnivox_metrics_source_up",
 )
 OUTSIDE = {"REMOTE_ADDR": "203.0.113.9"}
 
@@ -114,6 +114,7 @@ def test_gauges_come_from_postgresql_and_redis(app, client, users, redis_client)
         live_id, stopped_id = live.id, stopped.id
     redis_client.rpush(metrics.DIAL_QUEUE_KEY.format(campaign_id=live_id), "1", "2", "3", "4")
     redis_client.rpush("telephony", "task-1", "task-2")
+    redis_client.rpush("telephony:inbox", "41", "42", "43")
 
     samples = scrape(client)
     assert value(samples, "omnivox_agents", state="ready") == 2
@@ -125,6 +126,7 @@ def test_gauges_come_from_postgresql_and_redis(app, client, users, redis_client)
     assert value(samples, "omnivox_queue_depth", campaign=live_id) == 4
     assert value(samples, "omnivox_celery_queue_length", queue="telephony") == 2
     assert value(samples, "omnivox_celery_queue_length", queue="dial") == 0
+    assert value(samples, "omnivox_callback_inbox_depth") == 3
     # Stopped campaigns are not series any more: label cardinality stays bounded.
     assert not any(dict(labels).get("campaign") == str(stopped_id) for _, labels in samples)
     assert value(samples, "omnivox_metrics_source_up", source="postgres") == 1
