@@ -116,6 +116,9 @@ class Config:
         # or REAPER_IN_PROGRESS_CHECK_SECONDS after, is fetched from the carrier and settled.
         self.REAPER_SILENT_SECONDS = _seconds(env, "REAPER_SILENT_SECONDS", 120)
         self.REAPER_IN_PROGRESS_CHECK_SECONDS = _seconds(env, "REAPER_IN_PROGRESS_CHECK_SECONDS", 300)
+        # A wrap-up whose agent is no longer on it (signed off, state lost) is closed without a
+        # disposition after this long, and the contact scheduled like an undecided one.
+        self.WRAP_UP_TIMEOUT_SECONDS = _seconds(env, "WRAP_UP_TIMEOUT_SECONDS", 300)
         self.PUBLIC_BASE_URL = env["PUBLIC_BASE_URL"].rstrip("/")
         if urlsplit(self.PUBLIC_BASE_URL).scheme not in ("http", "https"):
             raise ConfigError("PUBLIC_BASE_URL must be an http(s) URL where Twilio reaches us")
@@ -193,6 +196,10 @@ class Config:
                 "agents-expire-reservations": {
                     "task": "workers.telephony.expire_agent_reservations", "schedule": 1.0,
                     "options": {"expires": 5},
+                },
+                "interactions-close-forgotten-wrap-ups": {
+                    "task": "workers.default.close_forgotten_wrap_ups", "schedule": 30.0,
+                    "options": {"expires": 60},
                 },
                 "agents-disconnect-silent": {
                     "task": "workers.default.disconnect_silent_agents", "schedule": 5.0,

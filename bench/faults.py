@@ -16,7 +16,7 @@ Checked against the simulator: double-dialled = creates beyond one per number; l
 never dialled, or a call whose final status at the carrier never reached our database; stuck =
 contacts or calls not settled when the trial ends. Recovery knobs are shortened through env
 (DIAL_LEASE_SECONDS=10, CELERY_VISIBILITY_TIMEOUT=15, REAPER_NEVER_PLACED_SECONDS=10,
-REAPER_SILENT_SECONDS=15, REAPER_IN_PROGRESS_CHECK_SECONDS=15).
+REAPER_SILENT_SECONDS=15, REAPER_IN_PROGRESS_CHECK_SECONDS=15, WRAP_UP_TIMEOUT_SECONDS=15).
 """
 from __future__ import annotations
 

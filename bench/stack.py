@@ -133,12 +133,13 @@ class Stack:
             "DIAL_LEASE_SECONDS": "10", "CELERY_VISIBILITY_TIMEOUT": "15", "REAPER_NEVER_PLACED_SECONDS": "10",
             # the simulator runs calls at a fraction of real time: silences are judged on that scale
             "REAPER_SILENT_SECONDS": "15", "REAPER_IN_PROGRESS_CHECK_SECONDS": "15",
+            "WRAP_UP_TIMEOUT_SECONDS": "15",
         }, **self.extra_env}
         self.env.pop("FLASK_APP", None)
         for key in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
                     "TWILIO_API_BASE_URL", "PUBLIC_BASE_URL", "CARRIER_CPS", "LOG_LEVEL", "RATELIMIT_API",
                     "DIAL_LEASE_SECONDS", "CELERY_VISIBILITY_TIMEOUT", "REAPER_NEVER_PLACED_SECONDS",
-                    "REAPER_SILENT_SECONDS", "REAPER_IN_PROGRESS_CHECK_SECONDS"):
+                    "REAPER_SILENT_SECONDS", "REAPER_IN_PROGRESS_CHECK_SECONDS", "WRAP_UP_TIMEOUT_SECONDS"):
             os.environ[key] = self.env[key]  # the bench's own app (seeding, bots, checks)
         from flask_migrate import upgrade
 

@@ -30,3 +30,11 @@ def disconnect_silent_agents() -> int:
     from app.agents.routing import disconnect_silent_agents as sweep
 
     return len(sweep())
+
+
+@shared_task(name="workers.default.close_forgotten_wrap_ups")
+def close_forgotten_wrap_ups() -> int:
+    """Beat, every 30 seconds: wrap-ups nobody will finish are closed and their contacts scheduled."""
+    from app.interactions.services import close_forgotten_wrap_ups as close
+
+    return len(close())

@@ -170,3 +170,45 @@ def after_disposition(user: User, then: str, pause_code: str | None = None) -> N
     except ApiError as refused:
         if refused.status != 409:
             raise
+
+
+def close_forgotten_wrap_ups(now: datetime | None = None, limit: int = 200) -> list[int]:
+    """Close wrap-ups nobody will finish; return their interaction ids.
+
+    A call's talk ended but no disposition came, and its agent is no longer in wrap-up on that
+    call (signed off, moved on, or their state was lost with a Redis restart) for more than
+    WRAP_UP_TIMEOUT_SECONDS: the wrap-up is closed without a code and the contact is scheduled
+    like an undecided one, so it is neither left waiting for ever nor dialled twice. An agent
+    still in wrap-up on the call keeps it as long as they need.
+    """
+    from flask import current_app
+
+    from app.agents import state as agent_state
+
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=current_app.config["WRAP_UP_TIMEOUT_SECONDS"])
+    candidates = db.session.scalars(select(Interaction).where(
+        Interaction.dispositioned_at.is_(None), Interaction.wrapup_ended_at.is_(None),
+        Interaction.talk_ended_at < cutoff).order_by(Interaction.talk_ended_at).limit(limit)
+        .with_for_update(skip_locked=True)).all()
+    states = agent_state.snapshots({i.agent_id for i in candidates}) if candidates else {}
+    closed = []
+    for interaction in candidates:
+        held = states.get(interaction.agent_id, {})
+        if held.get("state") == "wrap-up" and held.get("call_id") == interaction.call_id:
+            continue
+        interaction.wrapup_ended_at = now
+        interaction.wrap_seconds = max(0.0, (now - interaction.talk_ended_at).total_seconds())
+        contact = db.session.get(Contact, interaction.contact_id, with_for_update=True) \
+            if interaction.contact_id else None
+        campaign = db.session.get(Campaign, interaction.campaign_id) if interaction.campaign_id else None
+        if contact is not None and campaign is not None and contact.status not in ("dnc", "done", "callback"):
+            contact.last_outcome = "no-disposition"
+            if contact.attempts >= campaign.max_attempts:
+                contact.status, contact.next_due_at = "done", None
+            else:
+                contact.status = "retry"
+                contact.next_due_at = now + timedelta(seconds=retry_delay_seconds(campaign, "no-answer"))
+        closed.append(interaction.id)
+    db.session.commit()
+    return closed

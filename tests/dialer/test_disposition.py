@@ -127,3 +127,39 @@ def test_unknown_code_and_another_agents_interaction(app, client, connected, use
     mine = console.get("/api/interactions").get_json()
     assert [i["id"] for i in mine["items"]] == [interaction_id]
     assert stranger.get("/api/interactions").get_json()["items"] == []
+
+
+def _close_wrap_ups(app, minutes_from_now: float) -> list[int]:
+    from app.common.timeutil import utcnow
+    from app.interactions.services import close_forgotten_wrap_ups
+
+    with app.app_context():
+        return close_forgotten_wrap_ups(now=utcnow() + timedelta(minutes=minutes_from_now))
+
+
+def test_an_agent_still_in_wrap_up_keeps_it_as_long_as_they_need(app, client, connected):
+    console, _, call_id, sid, interaction_id = connected
+    _hang_up(app, client, call_id, sid)
+    assert _close_wrap_ups(app, 60) == []  # an hour of notes is their business
+    assert _contact(app, call_id).last_outcome == "human"  # still waiting for their code
+    ok = console.post(f"/api/interactions/{interaction_id}/disposition", json={"code": "SALE"})
+    assert ok.status_code == 200 and _contact(app, call_id).status == "done"
+
+
+def test_a_wrap_up_its_agent_lost_is_closed_and_the_contact_retried(app, client, connected, redis_client):
+    """Redis restarted (or the agent was logged out) while the call was on: nobody is in wrap-up
+    on it any more, so after the timeout it closes without a code instead of holding the contact
+    for ever."""
+    console, _, call_id, sid, interaction_id = connected
+    _hang_up(app, client, call_id, sid)
+    redis_client.delete(agent_state.agent_key(console.user.id))  # the agent's state is gone
+    timeout = app.config["WRAP_UP_TIMEOUT_SECONDS"] / 60
+    assert _close_wrap_ups(app, timeout - 0.5) == []  # not yet
+    assert _close_wrap_ups(app, timeout + 0.5) == [interaction_id]
+    contact = _contact(app, call_id)
+    assert (contact.status, contact.last_outcome) == ("retry", "no-disposition")
+    assert contact.next_due_at is not None
+    with app.app_context():
+        interaction = db.session.get(Interaction, interaction_id)
+        assert interaction.wrapup_ended_at is not None and interaction.disposition_code_id is None
+    assert _close_wrap_ups(app, timeout + 1) == []  # closed once
