@@ -198,9 +198,13 @@ def main(argv=None) -> int:
     worst = 0.0
     for name in rss0:
         growth = (rss1[name] - rss0[name]) / rss0[name] * 100 if rss0[name] else float("nan")
-        worst = max(worst, growth)
+        if name != "sim":
+            worst = max(worst, growth)
         print(f"{name:<12} {rss0[name] / 2**20:>21.1f} {rss1[name] / 2**20:>14.1f} {growth:>7.1f}%")
-    print(f"  worst growth {worst:.1f}% (target <= 5%); machine: {machine_load()}")
+    # The simulator stands in for Twilio and keeps every call it placed for inspection (the fault
+    # bench scores against it), so it grows with the calls made; it is shown, not judged.
+    print(f"  worst growth of Omnivox's processes {worst:.1f}% (target <= 5%; the simulator, a test "
+          f"double that keeps every call, is not one of them); machine: {machine_load()}")
     return 0
 
 
