@@ -44,13 +44,31 @@ def _ceil_hour(t: datetime) -> datetime:
 def _execute_items(items: list[tuple], now: datetime, full: bool = False, fresh: bool = False) -> None:
     statement = text(sql.recompute_statement(full=full, compose=any(i[2] == "hours" for i in items),
                                              fresh=fresh))
-    for i in range(0, len(items), BATCH):
-        chunk = items[i:i + BATCH]
+    for chunk in _batches(items):
         cols = list(zip(*chunk))
         db.session.execute(statement, {
             "i_campaign": list(cols[0]), "i_gran": list(cols[1]), "i_src": list(cols[2]),
             "i_bucket": list(cols[3]), "i_start": list(cols[4]), "i_end": list(cols[5]), "now": now,
         })
+
+
+def _batches(items: list[tuple]):
+    """Chunks of about BATCH items that never split one bucket's items (a day's hour rows and its
+    partial-hour edges must meet in one statement, which writes that bucket's one row)."""
+    chunk: list[tuple] = []
+    for item in items:
+        if len(chunk) >= BATCH and _bucket_key(item) != _bucket_key(chunk[-1]):
+            yield chunk
+            chunk = []
+        chunk.append(item)
+    if chunk:
+        yield chunk
+
+
+def _bucket_key(item: tuple) -> tuple:
+    campaign_id, granularity, _src, bucket_start, range_start, _end = item
+    # a NULL bucket_start spreads its range over buckets of its own (whole hours or minutes)
+    return (campaign_id, granularity, bucket_start if bucket_start is not None else range_start)
 
 
 def _touched_days(hours: set[tuple[int, datetime]]) -> list[tuple]:

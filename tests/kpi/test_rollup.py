@@ -188,3 +188,24 @@ def test_a_full_recompute_leaves_the_rollup_indexes_as_they_were(scenario):
     first = values()
     rollup.run_rollup(NOW)  # an upsert on the unique key: fails without it
     assert values() == first
+
+
+def test_a_days_parts_are_never_split_across_statements(ctx, users, monkeypatch):
+    """A half-hour zone's day is its hour rows plus two partial hours from source: three items
+    that must land in one statement, whatever the batch size (a split wrote the day twice)."""
+    camp = f.campaign(tz="Asia/Kolkata")  # local midnight is 18:30 UTC
+    for day in range(1, 9):
+        f.call(camp.id, utc(2026, 2, day, 18, 10), outcome="human", ring=5)  # 23:40 local
+        f.call(camp.id, utc(2026, 2, day, 18, 40), outcome="machine", ring=7)  # 00:10 next day
+        f.call(camp.id, utc(2026, 2, day, 21, 0), status="busy", outcome="busy", ring=3)
+    rollup.full_recompute(NOW)
+    whole = values()
+    for batch in (1, 2, 4):
+        monkeypatch.setattr(rollup, "BATCH", batch)
+        rollup.full_recompute(NOW)
+        assert values() == whole
+        db.session.execute(text("DELETE FROM kpi_rollups WHERE granularity = 'day'"))
+        rollup.recompute_hours({(camp.id, utc(2026, 2, d, h)) for d in range(1, 9) for h in (18, 21)}, NOW)
+        assert values() == whole
+    day = row(camp.id, "day", utc(2026, 2, 2, 18, 30))  # 3 Feb local: 00:10 machine + 02:30 busy + 23:40 human
+    assert (day["calls_placed"], day["human_answered"], day["machine_answered"]) == (3, 1, 1)
