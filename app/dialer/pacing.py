@@ -218,18 +218,33 @@ class LearnedModel:
     """Answer rate, ring times and handle times learned from a campaign's recent results."""
 
     def __init__(self, answer_prior=0.5, answer_window=2000, ring_window=300,
-                 handle_window=400, handle_prior=600.0, **_ignored) -> None:
-        self.human_ring = Empirical(_quantiles(lambda q: 4 + 20 * q, 6), ring_window,
-                                    inverse=lambda q: 4 + 20 * q, strong=40, fade=240)
-        self.other_ring = Empirical(_quantiles(lambda q: 25 * q ** 0.5, 6), ring_window)
+                 handle_window=400, handle_prior=600.0, answer_prior_weight=4.0,
+                 human_ring_prior=None, other_ring_prior=None, handle_samples=None,
+                 **_ignored) -> None:
+        # Warm start: a campaign that knows its list (a re-run, a sister campaign) may seed
+        # the answer rate with a weight in dials, and the ring and handle times with
+        # pseudo-samples that count as that many observations. Without them the priors are
+        # weak and cautious.
+        if human_ring_prior:
+            self.human_ring = Empirical(human_ring_prior, ring_window)
+        else:
+            self.human_ring = Empirical(_quantiles(lambda q: 4 + 20 * q, 6), ring_window,
+                                        inverse=lambda q: 4 + 20 * q, strong=40, fade=240)
+        self.other_ring = Empirical(other_ring_prior or _quantiles(lambda q: 25 * q ** 0.5, 6),
+                                    ring_window)
         self.answers = DialOutcomes(answer_prior, answer_window, self.human_ring,
-                                    self.other_ring)
-        self.settle_seconds = 30.0
+                                    self.other_ring, prior_weight=float(answer_prior_weight))
+        self.settle_seconds, self.horizon = 30.0, 25.0
+        if human_ring_prior:
+            self.horizon = min(60.0, max(float(STEP), self.human_ring.quantile(0.98)))
+        if other_ring_prior:
+            self.settle_seconds = min(120.0, max(10.0, self.other_ring.quantile(0.995) + 2.0))
         # Until its own calls end, assume long calls: no agent is counted on to free up
         # soon on the strength of the prior alone (the first calls to end are the short ones).
-        self.handle = Empirical([handle_prior * (1 + q) for q in range(4)], handle_window)
+        self.handle = Empirical(handle_samples or [handle_prior * (1 + q) for q in range(4)],
+                                handle_window)
         self.ring_version = self.handle_version = 0
-        self.horizon, self.handle_built, self.ring_built = 25.0, -math.inf, -math.inf
+        self.handle_built, self.ring_built = -math.inf, -math.inf
 
     def observe_dial(self, at: float, outcome: str, ring_seconds: float) -> None:
         human = outcome == "human"
@@ -263,7 +278,7 @@ class LearnedModel:
     def answer_cv(self) -> float:
         """Relative uncertainty of the answers to come: the answer rate's own, plus that of
         the ring-time curve they are read off (a few dozen answers learn it only roughly)."""
-        shape = 1.0 / (self.human_ring.seen + 6.0)
+        shape = 1.0 / (self.human_ring.seen + max(6.0, len(self.human_ring.prior)))
         return math.sqrt(self.answers.cv ** 2 + shape)
 
     def ring_horizon(self) -> float:

@@ -151,3 +151,40 @@ def test_a_few_ring_times_do_not_override_the_prior_but_many_do():
         model.human_ring.add(6.0)
     model.human_ring.rebuild()
     assert model.human_cdf(12.0) > 0.9
+
+
+def test_a_warm_start_uses_the_seeded_answer_rate_and_times_from_the_first_tick():
+    from app.dialer.pacing import LearnedModel
+
+    quick = [5.0 + 5.0 * (i + 0.5) / 100 for i in range(100)]  # every answer within 5-10 s
+    model = LearnedModel(answer_prior=0.1, answer_prior_weight=5000, human_ring_prior=quick,
+                         handle_samples=[60.0] * 100)
+    model.refresh(0.0)
+    assert model.answer_prob() == pytest.approx(0.1)
+    assert model.ring_horizon() < 12.0  # from the seeded ring times, not the 25 s default
+    assert model.human_cdf(10.5) > 0.95 and model.human_cdf(4.0) < 0.01
+    assert model.handle_survival(59.0) > 0.9 and model.handle_survival(70.0) < 0.2
+    # The ring-curve shape counts the seeded points as observations: little extra doubt.
+    assert model.answer_cv() < LearnedModel(answer_prior=0.1).answer_cv() / 2
+    # A seeded weight of 5000 dials barely moves on 400 results at 12.5% (a rate within
+    # sampling noise of the seed); a cold model takes them at face value.
+    cold = LearnedModel(answer_prior=0.1)
+    for m in (model, cold):
+        for i in range(400):
+            m.observe_dial(i + 30.0, "human" if i % 8 == 0 else "busy", 20.0)
+        m.refresh(1000.0)
+    assert model.answer_prob() < 0.103 < 0.12 < cold.answer_prob()
+
+
+def test_a_warm_started_pacer_dials_for_its_seeded_answer_rate_at_once():
+    state = (100.0, 10, [55.0] * 30, 0)
+    seeded = dict(answer_prior_weight=10000, handle_samples=[60.0] * 200,
+                  human_ring_prior=[5.0 + 20.0 * (i + 0.5) / 200 for i in range(200)])
+    low = make_pacer("predictive", answer_prior=0.1, **seeded)
+    high = make_pacer("predictive", answer_prior=0.6, **seeded)
+    for pacer in (low, high):
+        for _ in range(50):  # budget to spend: 50 answers, none abandoned
+            pacer.on_human_answer(0.0, True, 0.0)
+    n_low = low.calls_to_place(*state, abandoned_30d=0, human_answers_30d=2000)
+    n_high = high.calls_to_place(*state, abandoned_30d=0, human_answers_30d=2000)
+    assert n_low > n_high >= 10
