@@ -29,9 +29,11 @@ POLICIES = ("progressive", "predictive", "oracle")
 # pacer with its model replaced by the true distributions (the answer rate known at every
 # moment, shifts included), and the production pacer warm-started with the truth (its
 # learned estimates seeded with heavy weight, so it has the same start-up ramp and governor
-# but nothing to learn), each at several setpoints (share of the 3% target it steers to).
-CANDIDATES = tuple(("oracle-queue", r) for r in (0.75, 0.85, 0.95, 1.05)) + tuple(
-    ("oracle-warm", r) for r in (0.75, 0.9, 1.05))
+# but nothing to learn), each at several setpoints (share of the 3% target it steers to)
+# and starting calibrations (how much worse than forecast it assumes abandonments will run
+# until it has seen its own).
+CANDIDATES = tuple((kind, r, c) for kind in ("oracle-queue", "oracle-warm")
+                   for r, c in ((0.75, 2.5), (0.95, 2.5), (0.75, 4.0), (0.95, 4.0), (0.75, 5.5)))
 # Seeds the candidates are tuned on (never the measured ones) and the abandonment every
 # tuning run must stay at or under: the winner has the most mean occupancy among those.
 TUNING_SEEDS = (101, 102, 103)
@@ -65,7 +67,8 @@ def run_one(job):
     scenario, policy, seed, hours, settings = job
     pacer = make_policy(policy, scenario, hours * 3600, **settings)
     result = simulate(scenario, pacer, seed, hours)
-    return scenario.name, policy, seed, settings.get("steer_ratio"), {
+    knobs = (settings.get("steer_ratio"), settings.get("calibration"))
+    return scenario.name, policy, seed, knobs, {
         "occupancy": result.occupancy,
         "talk": result.talk_minutes_per_agent_hour,
         "abandon": result.abandon_rate,
@@ -104,8 +107,8 @@ def main(argv=None) -> int:
     started = time.time()
     measured = range(1, seeds + 1)
     assert not set(measured) & set(TUNING_SEEDS), "tuning and measured seeds must differ"
-    tuning = [(s, kind, seed, hours, {"steer_ratio": r}) for s in scenarios
-              for kind, r in CANDIDATES for seed in TUNING_SEEDS]
+    tuning = [(s, kind, seed, hours, {"steer_ratio": r, "calibration": c}) for s in scenarios
+              for kind, r, c in CANDIDATES for seed in TUNING_SEEDS]
     plain = [(s, p, seed, hours, {}) for s in scenarios for seed in measured
              for p in ("progressive", "predictive")]
     results: dict = {}
@@ -113,13 +116,14 @@ def main(argv=None) -> int:
     with Pool(args.jobs) as pool:
         # Tuning and the learning policies in one batch, the long runs first for even load.
         batch = sorted(tuning + plain, key=lambda j: -j[0].agents)
-        for name, policy, seed, ratio, figures in pool.imap_unordered(run_one, batch):
+        for name, policy, seed, knobs, figures in pool.imap_unordered(run_one, batch):
             if seed in TUNING_SEEDS:
-                runs.setdefault((name, policy, ratio), []).append(figures)
+                runs.setdefault((name, policy) + knobs, []).append(figures)
             else:
                 results.setdefault((name, policy), []).append(figures)
         chosen = choose_oracle(scenarios, runs)
-        jobs = [(s, chosen[s.name][0], seed, hours, {"steer_ratio": chosen[s.name][1]})
+        jobs = [(s, chosen[s.name][0], seed, hours,
+                 {"steer_ratio": chosen[s.name][1], "calibration": chosen[s.name][2]})
                 for s in scenarios for seed in measured]
         jobs.sort(key=lambda j: -j[0].agents)
         for name, _, _, _, figures in pool.imap_unordered(run_one, jobs):
@@ -140,16 +144,16 @@ def choose_oracle(scenarios, runs) -> dict:
     chosen = {}
     for s in scenarios:
         best = fallback = None
-        for kind, r in CANDIDATES:
-            figs = runs[(s.name, kind, r)]
+        for candidate in CANDIDATES:
+            figs = runs[(s.name,) + candidate]
             worst = max(f["abandon"] for f in figs)
             if fallback is None or worst < fallback[0]:
-                fallback = (worst, (kind, r))
+                fallback = (worst, candidate)
             if worst > ORACLE_CAP:
                 continue
             occ = statistics.fmean(f["occupancy"] for f in figs)
             if best is None or occ > best[0]:
-                best = (occ, (kind, r))
+                best = (occ, candidate)
         chosen[s.name] = (best or fallback)[1]
     return chosen
 
@@ -167,11 +171,11 @@ def print_table(scenarios, results, hours: float, seeds: int, chosen: dict) -> N
           f"person-answered over the run (mean, worst run) -\nthe run stands for the 30-day "
           f"period, being shorter; worst {window} = worst rolling {window} window of any "
           f"predictive run (stress figure);\noracle = the candidate chosen: Q = queueing pacer "
-          f"with the true model, W = production pacer warm-started with the truth, and its "
-          f"setpoint.\n")
+          f"with the true model, W = production pacer warm-started with the truth; its "
+          f"setpoint (%)\nand starting calibration.\n")
     head = (f"{'scenario':<22}{'occ prog':>9}{'pred':>7}{'oracle':>7}{'pred/or':>8}"
             f"{'talk prog':>10}{'pred':>6}{'aband pred':>12}{'worst':>7}"
-            f"{'worst ' + window:>11}{'aband or':>10}{'worst':>7}{'oracle':>8}")
+            f"{'worst ' + window:>11}{'aband or':>10}{'worst':>7}{'oracle':>10}")
     print(head)
     print("-" * len(head))
     ratios, short, below_prog = [], [], []
@@ -188,8 +192,8 @@ def print_table(scenarios, results, hours: float, seeds: int, chosen: dict) -> N
         prog = {r["seed"]: r["occupancy"] for r in fig["progressive"]}
         if any(r["occupancy"] < prog[r["seed"]] for r in fig["predictive"]):
             below_prog.append(s.name.strip())
-        kind, r = chosen[s.name]
-        label = f"{'Q' if kind == 'oracle-queue' else 'W'}{r * 3:.2f}%"
+        kind, r, c = chosen[s.name]
+        label = f"{'Q' if kind == 'oracle-queue' else 'W'}{r * 3:.2f}/{c:g}"
         print(f"{s.name:<22}{mean('progressive', 'occupancy'):>9.3f}"
               f"{mean('predictive', 'occupancy'):>7.3f}{mean('oracle', 'occupancy'):>7.3f}"
               f"{ratio:>8.3f}{mean('progressive', 'talk'):>10.1f}{mean('predictive', 'talk'):>6.1f}"
@@ -198,7 +202,7 @@ def print_table(scenarios, results, hours: float, seeds: int, chosen: dict) -> N
               f"{max(r['window'] for r in fig['predictive']):>11.2%}"
               f"{mean('oracle', 'abandon'):>10.2%}"
               f"{max(r['abandon'] for r in fig['oracle']):>7.2%}"
-              f"{label:>8}")
+              f"{label:>10}")
 
     def worst(policy):
         return max(r["abandon"] for key, runs in results.items() if key[1] == policy

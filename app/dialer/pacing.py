@@ -22,6 +22,19 @@ def _normal_cdf(x: float) -> float:
     return 0.5 * math.erfc(-x * 0.7071067811865476)
 
 
+def _poisson_tail(k: int, mu: float) -> float:
+    """P(X >= k) for X ~ Poisson(mu)."""
+    if k <= 0:
+        return 1.0
+    if mu > 30.0:
+        return 1.0 - _normal_cdf((k - 0.5 - mu) / math.sqrt(mu))
+    term = total = math.exp(-mu)
+    for i in range(1, k):
+        term *= mu / i
+        total += term
+    return max(0.0, 1.0 - total)
+
+
 class Preview:
     """Agents pick their own calls: the pacer never dials."""
 
@@ -146,6 +159,10 @@ class DialOutcomes:
         self.humans = self.dials = 0
         self.prior, self.prior_weight, self.window = prior, prior_weight, window
         self.recent, self.max_age = 120, 1200.0  # dials to test for a shift; seconds kept
+        # How unlikely (-log p) the answers of the calls still ringing must be at the known
+        # rate to count as a jump: tested over every run of newest calls, so it must be
+        # well past a single test's 3.5 sigma, or a steady rate flags a jump every minute.
+        self.jump_surprise = -math.log(1e-4)
         self.value, self.cv = prior, math.sqrt(prior * (1 - prior) / (prior_weight + 1)) / prior
         self.base, self.base_cv = self.value, self.cv
 
@@ -166,21 +183,27 @@ class DialOutcomes:
         # Calls still ringing: answers so far against the answers due so far at that rate.
         # Only a rise is taken from them (it is the costly surprise, and a ring-time model
         # still being learned can fake a fall).
+        # Counted as Poisson against the answers due, so that a jump (10% to 60%, say) shows
+        # after a handful of answers rather than after fifteen calls' worth of exposure: a
+        # false alarm only slows dialling for a moment, a late one abandons a bunch. The
+        # test runs over the newest calls first and then ever older ones, so the calls
+        # placed since a jump are not drowned by the many placed before it, and the rate
+        # taken is theirs (the older calls would water it down).
         grid, humans, exposure = self.human_ring.grid, 0, 0.0
-        for key, cell in self.open.items():
+        p, best = self.base, 0.0
+        for key in sorted(self.open, reverse=True):
+            cell = self.open[key]
             age = int(at - key)
             humans += cell[0]
             exposure += max(cell[1], cell[4]) * (1.0 - grid[age] if age < len(grid) else 1.0)
-        # Counted as Poisson against the answers due, so that a jump (10% to 60%, say) shows
-        # after a handful of answers rather than after fifteen calls' worth of exposure: a
-        # false alarm only slows dialling for a moment, a late one abandons a bunch.
-        p = self.base
-        due = p * exposure
-        if exposure >= 4.0 and humans >= 3 and humans - 0.5 - due > 3.5 * math.sqrt(
-                max(due * (1.0 - p), 0.05)):
-            q = humans / exposure
-            self.value = min(0.98, max(0.01, q))
-            self.cv = math.sqrt(max(q * (1.0 - q), 0.01) / exposure) / max(q, 1e-3)
+            if humans < 3 or exposure < 3.0:
+                continue
+            due = p * exposure
+            z = -math.log(max(_poisson_tail(humans, due), 1e-300))
+            if z > self.jump_surprise and z > best:
+                best, q = z, humans / exposure
+                self.value = min(0.98, max(0.01, q))
+                self.cv = math.sqrt(max(q * (1.0 - q), 0.01) / max(exposure, 1.0)) / max(q, 1e-3)
 
     def _close(self, at: float, done: list[int]) -> None:
         for key in done:
@@ -200,17 +223,36 @@ class DialOutcomes:
         weight = self.dials + self.prior_weight
         p = (self.humans + self.prior_weight * self.prior) / weight
         self.cv = math.sqrt(p * (1.0 - p) / (weight + 1.0)) / max(p, 1e-3)
+        # A change in who answers: the newest settled calls against the older ones in the
+        # window, split at every point and the most significant split taken (so the rate
+        # after a change is read off every call since it, not a noisy last handful). A rise
+        # counts from a few answers (it is the costly surprise); a fall once `recent` dials
+        # are in.
         recent_h = recent_d = 0
+        rise = fall = None
+        rise_best, fall_best = self.jump_surprise, 4.0
         for humans, dials, _ in reversed(self.closed):
             recent_h += humans
             recent_d += dials
-            if recent_d >= self.recent:
+            old_d = self.dials - recent_d
+            if old_d < self.recent // 2:
                 break
-        if self.recent <= recent_d < self.dials:
-            q = recent_h / recent_d
-            if abs(q - p) > 3.0 * math.sqrt(max(p * (1 - p), 0.01) / recent_d):
-                p = q
-                self.cv = math.sqrt(q * (1.0 - q) / (recent_d + 1.0)) / max(q, 1e-3)
+            q, q0 = recent_h / max(recent_d, 1), (self.humans - recent_h) / old_d
+            if q > q0 and recent_h >= 3:
+                # As Poisson against the answers the older calls' rate says were due: a
+                # handful of answers in a few dials is not yet a jump.
+                z = -math.log(max(_poisson_tail(recent_h, q0 * recent_d), 1e-300))
+                if z > rise_best:
+                    rise_best, rise = z, (recent_h, recent_d)
+            elif q < q0 and recent_d >= self.recent:
+                z = (q0 - q) / math.sqrt(max(p * (1.0 - p), 0.01) *
+                                         (1.0 / recent_d + 1.0 / old_d))
+                if z > fall_best:
+                    fall_best, fall = z, (recent_h, recent_d)
+        found = rise or fall
+        if found is not None:
+            p = found[0] / found[1]
+            self.cv = math.sqrt(max(p * (1.0 - p), 0.01) / (found[1] + 1.0)) / max(p, 1e-3)
         self.base, self.base_cv = min(0.98, max(0.01, p)), self.cv
 
 
@@ -319,7 +361,7 @@ class Predictive(Progressive):
     """
 
     def __init__(self, abandon_target: float = MAX_ABANDON_RATE, model=None,
-                 steer_ratio: float = 0.75, calibration: float = 2.5, memory: float = 1800.0,
+                 steer_ratio: float = 0.75, calibration: float = 4.0, memory: float = 1800.0,
                  reserve: float = 1.0, cushion: float = 3.0, batch_share: float = 0.3,
                  batch_floor: int = 4,
                  **settings) -> None:
@@ -328,7 +370,10 @@ class Predictive(Progressive):
         self.setpoint = self.abandon_target * steer_ratio
         self.log_price = math.log(self.setpoint)  # abandonments per answer the last call may add
         self.forecast_loss = self.forecast_answers = 0.0  # recent, from the model
-        # Realised over forecast abandonments, recently: starts at what the bench measured.
+        # Realised over forecast abandonments, recently. It starts pessimistic (4x): the
+        # forecast leaves out bunching, and early abandonments spend a budget that is still
+        # tiny, after which the governor holds the campaign to progressive; a pacer that
+        # under-forecasts early loses more agent time to that than it gains.
         self.realised = 5.0 * calibration
         self.expected = 5.0
         self.memory = memory

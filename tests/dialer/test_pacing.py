@@ -188,3 +188,69 @@ def test_a_warm_started_pacer_dials_for_its_seeded_answer_rate_at_once():
     n_low = low.calls_to_place(*state, abandoned_30d=0, human_answers_30d=2000)
     n_high = high.calls_to_place(*state, abandoned_30d=0, human_answers_30d=2000)
     assert n_low > n_high >= 10
+
+
+def dial_events(rng, start, seconds, answer_rate, per_second=2):
+    """(result time, placed time, outcome, ring) for calls placed over `seconds`."""
+    events = []
+    for i in range(int(seconds * per_second)):
+        placed = start + i / per_second
+        if rng.random() < answer_rate:
+            ring = rng.uniform(5, 25)
+            events.append((placed + ring, placed, "human", ring))
+        else:
+            events.append((placed + 25, placed, rng.choice(["no-answer", "busy", "machine"]), 25.0))
+    return events
+
+
+def run_model(model, events, until, every=5.0, start=0.0):
+    """Feed placements and results in time order, refreshing every `every` s; the answer
+    rates seen at each refresh."""
+    pending = sorted(events)
+    placed = sorted(e[1] for e in events)
+    seen, t, i, j = [], start, 0, 0
+    while t <= until:
+        while j < len(placed) and placed[j] <= t:
+            model.observe_placed(placed[j], 1)
+            j += 1
+        while i < len(pending) and pending[i][0] <= t:
+            at, _, outcome, ring = pending[i]
+            model.observe_dial(at, outcome, ring)
+            i += 1
+        model.refresh(t)
+        seen.append((t, model.answer_prob()))
+        t += every
+    return seen
+
+
+def test_a_jump_in_answers_is_flagged_while_ringing_and_stays_flagged_once_settled():
+    from app.dialer.pacing import LearnedModel
+
+    rng = random.Random(3)
+    model = LearnedModel(answer_prior=0.1)
+    events = dial_events(rng, 0.0, 900, 0.1) + dial_events(rng, 900.0, 30, 0.6)
+    seen = dict(run_model(model, events, 1000.0))
+    assert seen[895.0] < 0.16
+    assert seen[925.0] > 0.35  # from the calls still ringing, before any settle
+    # Once those calls settle the rise is read off them alone, not off a mix with the
+    # older calls, and it is not dropped back to the long-window rate.
+    assert all(seen[t] > 0.45 for t in range(960, 1001, 5))
+
+
+def test_a_steady_answer_rate_is_not_read_as_a_change():
+    from app.dialer.pacing import LearnedModel
+
+    for seed in (1, 2, 3):
+        rng = random.Random(seed)
+        model = LearnedModel(answer_prior=0.1)
+        bases = []
+        model.refresh = (lambda refresh: lambda at, *a: (
+            refresh(at, *a), bases.append(model.answers.base)))(model.refresh)
+        seen = run_model(model, dial_events(rng, 0.0, 3600, 0.1), 3600.0)
+        later = bases[60:]  # after five minutes
+        # The settled rate never flips to a chance run of answers or of misses...
+        assert 0.07 < min(later) and max(later) < 0.14
+        # ...and a chance bunch of answers among the calls ringing (a few in a hour are
+        # real coincidences at 7200 calls) holds dialling back only for moments.
+        flagged = sum(1 for t, p in seen if t >= 300 and p > 0.2)
+        assert flagged <= 0.01 * len(seen)
