@@ -2,11 +2,13 @@
 
 Every scenario runs the production pacer (`app.dialer.pacing`) through `bench.sim` for a
 shift, several seeds each, side by side with bare progressive dialling (one call per ready
-agent) and with an oracle: the same queueing pacer handed the true answer rate, ring-time
-and handle-time distributions instead of learning them, and its abandonment setpoint tuned
-for the scenario by simulating it first on separate seeds (the most occupancy whose tuning
-runs all stay at or under ORACLE_CAP): the best policy we can build with the truth known. Handle time (talk + wrap-up) is
-lognormal, sigma 0.6 unless the scenario says otherwise; person answers ring U(5, 25) s.
+agent) and with an oracle: the best of several candidate policies that are all handed the
+true answer rate, ring-time and handle-time distributions (the queueing pacer with its model
+replaced by the truth, and the production pacer warm-started with the truth, each at a few
+setpoints and starting calibrations), chosen per scenario by simulating every candidate first
+on separate seeds (the most mean occupancy whose tuning runs all stay at or under
+ORACLE_CAP). Handle time (talk + wrap-up) is lognormal, sigma 0.6 unless the scenario says
+otherwise; person answers ring U(5, 25) s.
 
     python -m bench.pacing            # full grid (3 x 3 x 3 + extras)
     python -m bench.pacing --quick    # a smaller, shorter run
