@@ -363,7 +363,7 @@ class Predictive(Progressive):
     def __init__(self, abandon_target: float = MAX_ABANDON_RATE, model=None,
                  steer_ratio: float = 0.75, calibration: float = 4.0, memory: float = 1800.0,
                  reserve: float = 1.0, cushion: float = 3.0, batch_share: float = 0.3,
-                 batch_floor: int = 4,
+                 batch_floor: int = 4, tail: float = 3.0,
                  **settings) -> None:
         super().__init__(abandon_target)
         self.model = model if model is not None else LearnedModel(**settings)
@@ -379,7 +379,7 @@ class Predictive(Progressive):
         self.memory = memory
         # Budget governor: abandonments kept back, and how many more before full pace (a
         # small team at a low answer rate loses several in one unlucky bunch).
-        self.reserve, self.cushion = reserve, cushion
+        self.reserve, self.cushion, self.tail = reserve, cushion, tail
         self.batch_share, self.batch_floor = batch_share, batch_floor
         self.last_at = None
         self.place_times: list[float] = []  # in-flight calls, grouped by when they were placed
@@ -430,7 +430,10 @@ class Predictive(Progressive):
             # Abandonments the period can still absorb, less a reserve for calls in flight.
             budget = self.abandon_target * answers - lost
             owed = pending * self.calibration()
-            room = (budget - self.reserve - 2.0 * owed) / (self.cushion + 4.0 * owed)
+            # Less a tail allowance too: answers to calls in flight come in bunches, and at
+            # a low answer rate one bunch abandons several calls at once.
+            room = (budget - self.reserve - 2.0 * owed - self.tail * math.sqrt(owed)) / (
+                self.cushion + 4.0 * owed)
         self._decay(at)
         while self.recent and at - self.recent[0][0] > 30.0:
             self.recent.popleft()

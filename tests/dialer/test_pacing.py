@@ -8,10 +8,10 @@ from app.dialer.pacing import MAX_ABANDON_RATE, make_pacer
 from bench.sim import Scenario, make_policy, simulate
 
 
-def warmed(answer_rate=0.3, handle=100.0, seed=7):
+def warmed(answer_rate=0.3, handle=100.0, seed=7, **settings):
     """A predictive pacer that has seen 10 minutes of a campaign's results."""
     rng = random.Random(seed)
-    pacer = make_pacer("predictive")
+    pacer = make_pacer("predictive", **settings)
     for i in range(1200):
         placed = i * 0.5
         if rng.random() < answer_rate:
@@ -254,3 +254,14 @@ def test_a_steady_answer_rate_is_not_read_as_a_change():
         # real coincidences at 7200 calls) holds dialling back only for moments.
         flagged = sum(1 for t, p in seen if t >= 300 and p > 0.2)
         assert flagged <= 0.01 * len(seen)
+
+
+def test_a_thin_budget_keeps_a_tail_allowance_for_a_bunch_of_answers_in_flight():
+    # 5% answer: many calls ringing per agent, so one unlucky bunch abandons several.
+    state = (700.0, 2, [80.0] * 20, 60)
+    def place(tail, lost):
+        pacer = warmed(answer_rate=0.05, tail=tail)
+        return pacer.calls_to_place(*state, abandoned_30d=lost, human_answers_30d=2000)
+    assert place(0.0, 0) == place(3.0, 0) > 2  # ample budget: no difference
+    assert place(3.0, 58) < place(0.0, 58)  # 2 abandonments left: the allowance holds back
+    assert place(3.0, 58) < place(3.0, 50)
