@@ -22,6 +22,19 @@ def _normal_cdf(x: float) -> float:
     return 0.5 * math.erfc(-x * 0.7071067811865476)
 
 
+def _poisson_tail(k: int, mu: float) -> float:
+    """P(X >= k) for X ~ Poisson(mu)."""
+    if k <= 0:
+        return 1.0
+    if mu > 30.0:
+        return 1.0 - _normal_cdf((k - 0.5 - mu) / math.sqrt(mu))
+    term = total = math.exp(-mu)
+    for i in range(1, k):
+        term *= mu / i
+        total += term
+    return max(0.0, 1.0 - total)
+
+
 class Preview:
     """Agents pick their own calls: the pacer never dials."""
 
@@ -146,6 +159,10 @@ class DialOutcomes:
         self.humans = self.dials = 0
         self.prior, self.prior_weight, self.window = prior, prior_weight, window
         self.recent, self.max_age = 120, 1200.0  # dials to test for a shift; seconds kept
+        # How unlikely (-log p) the answers of the calls still ringing must be at the known
+        # rate to count as a jump: tested over every run of newest calls, so it must be
+        # well past a single test's 3.5 sigma, or a steady rate flags a jump every minute.
+        self.jump_surprise = -math.log(1e-4)
         self.value, self.cv = prior, math.sqrt(prior * (1 - prior) / (prior_weight + 1)) / prior
         self.base, self.base_cv = self.value, self.cv
 
@@ -166,21 +183,27 @@ class DialOutcomes:
         # Calls still ringing: answers so far against the answers due so far at that rate.
         # Only a rise is taken from them (it is the costly surprise, and a ring-time model
         # still being learned can fake a fall).
+        # Counted as Poisson against the answers due, so that a jump (10% to 60%, say) shows
+        # after a handful of answers rather than after fifteen calls' worth of exposure: a
+        # false alarm only slows dialling for a moment, a late one abandons a bunch. The
+        # test runs over the newest calls first and then ever older ones, so the calls
+        # placed since a jump are not drowned by the many placed before it, and the rate
+        # taken is theirs (the older calls would water it down).
         grid, humans, exposure = self.human_ring.grid, 0, 0.0
-        for key, cell in self.open.items():
+        p, best = self.base, 0.0
+        for key in sorted(self.open, reverse=True):
+            cell = self.open[key]
             age = int(at - key)
             humans += cell[0]
             exposure += max(cell[1], cell[4]) * (1.0 - grid[age] if age < len(grid) else 1.0)
-        # Counted as Poisson against the answers due, so that a jump (10% to 60%, say) shows
-        # after a handful of answers rather than after fifteen calls' worth of exposure: a
-        # false alarm only slows dialling for a moment, a late one abandons a bunch.
-        p = self.base
-        due = p * exposure
-        if exposure >= 4.0 and humans >= 3 and humans - 0.5 - due > 3.5 * math.sqrt(
-                max(due * (1.0 - p), 0.05)):
-            q = humans / exposure
-            self.value = min(0.98, max(0.01, q))
-            self.cv = math.sqrt(max(q * (1.0 - q), 0.01) / exposure) / max(q, 1e-3)
+            if humans < 3 or exposure < 3.0:
+                continue
+            due = p * exposure
+            z = -math.log(max(_poisson_tail(humans, due), 1e-300))
+            if z > self.jump_surprise and z > best:
+                best, q = z, humans / exposure
+                self.value = min(0.98, max(0.01, q))
+                self.cv = math.sqrt(max(q * (1.0 - q), 0.01) / max(exposure, 1.0)) / max(q, 1e-3)
 
     def _close(self, at: float, done: list[int]) -> None:
         for key in done:
@@ -200,17 +223,36 @@ class DialOutcomes:
         weight = self.dials + self.prior_weight
         p = (self.humans + self.prior_weight * self.prior) / weight
         self.cv = math.sqrt(p * (1.0 - p) / (weight + 1.0)) / max(p, 1e-3)
+        # A change in who answers: the newest settled calls against the older ones in the
+        # window, split at every point and the most significant split taken (so the rate
+        # after a change is read off every call since it, not a noisy last handful). A rise
+        # counts from a few answers (it is the costly surprise); a fall once `recent` dials
+        # are in.
         recent_h = recent_d = 0
+        rise = fall = None
+        rise_best, fall_best = self.jump_surprise, 4.0
         for humans, dials, _ in reversed(self.closed):
             recent_h += humans
             recent_d += dials
-            if recent_d >= self.recent:
+            old_d = self.dials - recent_d
+            if old_d < self.recent // 2:
                 break
-        if self.recent <= recent_d < self.dials:
-            q = recent_h / recent_d
-            if abs(q - p) > 3.0 * math.sqrt(max(p * (1 - p), 0.01) / recent_d):
-                p = q
-                self.cv = math.sqrt(q * (1.0 - q) / (recent_d + 1.0)) / max(q, 1e-3)
+            q, q0 = recent_h / max(recent_d, 1), (self.humans - recent_h) / old_d
+            if q > q0 and recent_h >= 3:
+                # As Poisson against the answers the older calls' rate says were due: a
+                # handful of answers in a few dials is not yet a jump.
+                z = -math.log(max(_poisson_tail(recent_h, q0 * recent_d), 1e-300))
+                if z > rise_best:
+                    rise_best, rise = z, (recent_h, recent_d)
+            elif q < q0 and recent_d >= self.recent:
+                z = (q0 - q) / math.sqrt(max(p * (1.0 - p), 0.01) *
+                                         (1.0 / recent_d + 1.0 / old_d))
+                if z > fall_best:
+                    fall_best, fall = z, (recent_h, recent_d)
+        found = rise or fall
+        if found is not None:
+            p = found[0] / found[1]
+            self.cv = math.sqrt(max(p * (1.0 - p), 0.01) / (found[1] + 1.0)) / max(p, 1e-3)
         self.base, self.base_cv = min(0.98, max(0.01, p)), self.cv
 
 
@@ -218,18 +260,33 @@ class LearnedModel:
     """Answer rate, ring times and handle times learned from a campaign's recent results."""
 
     def __init__(self, answer_prior=0.5, answer_window=2000, ring_window=300,
-                 handle_window=400, handle_prior=600.0, **_ignored) -> None:
-        self.human_ring = Empirical(_quantiles(lambda q: 4 + 20 * q, 6), ring_window,
-                                    inverse=lambda q: 4 + 20 * q, strong=40, fade=240)
-        self.other_ring = Empirical(_quantiles(lambda q: 25 * q ** 0.5, 6), ring_window)
+                 handle_window=400, handle_prior=600.0, answer_prior_weight=4.0,
+                 human_ring_prior=None, other_ring_prior=None, handle_samples=None,
+                 **_ignored) -> None:
+        # Warm start: a campaign that knows its list (a re-run, a sister campaign) may seed
+        # the answer rate with a weight in dials, and the ring and handle times with
+        # pseudo-samples that count as that many observations. Without them the priors are
+        # weak and cautious.
+        if human_ring_prior:
+            self.human_ring = Empirical(human_ring_prior, ring_window)
+        else:
+            self.human_ring = Empirical(_quantiles(lambda q: 4 + 20 * q, 6), ring_window,
+                                        inverse=lambda q: 4 + 20 * q, strong=40, fade=240)
+        self.other_ring = Empirical(other_ring_prior or _quantiles(lambda q: 25 * q ** 0.5, 6),
+                                    ring_window)
         self.answers = DialOutcomes(answer_prior, answer_window, self.human_ring,
-                                    self.other_ring)
-        self.settle_seconds = 30.0
+                                    self.other_ring, prior_weight=float(answer_prior_weight))
+        self.settle_seconds, self.horizon = 30.0, 25.0
+        if human_ring_prior:
+            self.horizon = min(60.0, max(float(STEP), self.human_ring.quantile(0.98)))
+        if other_ring_prior:
+            self.settle_seconds = min(120.0, max(10.0, self.other_ring.quantile(0.995) + 2.0))
         # Until its own calls end, assume long calls: no agent is counted on to free up
         # soon on the strength of the prior alone (the first calls to end are the short ones).
-        self.handle = Empirical([handle_prior * (1 + q) for q in range(4)], handle_window)
+        self.handle = Empirical(handle_samples or [handle_prior * (1 + q) for q in range(4)],
+                                handle_window)
         self.ring_version = self.handle_version = 0
-        self.horizon, self.handle_built, self.ring_built = 25.0, -math.inf, -math.inf
+        self.handle_built, self.ring_built = -math.inf, -math.inf
 
     def observe_dial(self, at: float, outcome: str, ring_seconds: float) -> None:
         human = outcome == "human"
@@ -263,7 +320,7 @@ class LearnedModel:
     def answer_cv(self) -> float:
         """Relative uncertainty of the answers to come: the answer rate's own, plus that of
         the ring-time curve they are read off (a few dozen answers learn it only roughly)."""
-        shape = 1.0 / (self.human_ring.seen + 6.0)
+        shape = 1.0 / (self.human_ring.seen + max(6.0, len(self.human_ring.prior)))
         return math.sqrt(self.answers.cv ** 2 + shape)
 
     def ring_horizon(self) -> float:
@@ -304,22 +361,25 @@ class Predictive(Progressive):
     """
 
     def __init__(self, abandon_target: float = MAX_ABANDON_RATE, model=None,
-                 steer_ratio: float = 0.75, calibration: float = 2.5, memory: float = 1800.0,
+                 steer_ratio: float = 0.75, calibration: float = 4.0, memory: float = 1800.0,
                  reserve: float = 1.0, cushion: float = 3.0, batch_share: float = 0.3,
-                 batch_floor: int = 4,
+                 batch_floor: int = 4, tail: float = 3.0,
                  **settings) -> None:
         super().__init__(abandon_target)
         self.model = model if model is not None else LearnedModel(**settings)
         self.setpoint = self.abandon_target * steer_ratio
         self.log_price = math.log(self.setpoint)  # abandonments per answer the last call may add
         self.forecast_loss = self.forecast_answers = 0.0  # recent, from the model
-        # Realised over forecast abandonments, recently: starts at what the bench measured.
+        # Realised over forecast abandonments, recently. It starts pessimistic (4x): the
+        # forecast leaves out bunching, and early abandonments spend a budget that is still
+        # tiny, after which the governor holds the campaign to progressive; a pacer that
+        # under-forecasts early loses more agent time to that than it gains.
         self.realised = 5.0 * calibration
         self.expected = 5.0
         self.memory = memory
         # Budget governor: abandonments kept back, and how many more before full pace (a
         # small team at a low answer rate loses several in one unlucky bunch).
-        self.reserve, self.cushion = reserve, cushion
+        self.reserve, self.cushion, self.tail = reserve, cushion, tail
         self.batch_share, self.batch_floor = batch_share, batch_floor
         self.last_at = None
         self.place_times: list[float] = []  # in-flight calls, grouped by when they were placed
@@ -370,7 +430,10 @@ class Predictive(Progressive):
             # Abandonments the period can still absorb, less a reserve for calls in flight.
             budget = self.abandon_target * answers - lost
             owed = pending * self.calibration()
-            room = (budget - self.reserve - 2.0 * owed) / (self.cushion + 4.0 * owed)
+            # Less a tail allowance too: answers to calls in flight come in bunches, and at
+            # a low answer rate one bunch abandons several calls at once.
+            room = (budget - self.reserve - 2.0 * owed - self.tail * math.sqrt(owed)) / (
+                self.cushion + 4.0 * owed)
         self._decay(at)
         while self.recent and at - self.recent[0][0] > 30.0:
             self.recent.popleft()

@@ -11,6 +11,7 @@ of carrier delay). Of the dials not answered by a person, 30% reach a machine, 8
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from dataclasses import dataclass, field
 
 from app.dialer.pacing import STEP, Predictive, make_pacer
@@ -122,11 +123,42 @@ class TrueModel:
         return 0.5 * math.erfc(z / math.sqrt(2))
 
 
+def _invert(cdf, q: float, lo: float = 0.0, hi: float = 100.0) -> float:
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) < q else (lo, mid)
+    return (lo + hi) / 2
+
+
+def warm_settings(scenario: Scenario, weight: int = 20000, samples: int = 400) -> dict:
+    """Settings that seed the production pacer's learned model with the scenario's truth:
+    the starting answer rate weighted as `weight` dials, and the ring and handle times as
+    `samples` quantile points each (as many as the model's windows hold, so the truth keeps
+    at least half the weight of whatever it then learns)."""
+    truth = TrueModel(scenario, 1.0)
+    qs = [(i + 0.5) / samples for i in range(samples)]
+    normal = NormalDist(scenario.handle_mu(), scenario.handle_sigma)
+    return {
+        "answer_prior": scenario.answer_rate,
+        "answer_prior_weight": weight,
+        "human_ring_prior": [5.0 + 20.0 * q for q in qs],
+        "other_ring_prior": [_invert(truth.other_cdf, q) for q in qs],
+        "handle_samples": [math.exp(normal.inv_cdf(q)) for q in qs],
+        "ring_window": samples,
+        "handle_window": samples,
+    }
+
+
 def make_policy(policy: str, scenario: Scenario, duration: float, **settings):
-    """progressive | predictive (learns) | oracle (same pacer, true distributions)."""
-    if policy == "oracle":
+    """progressive | predictive (learns) | oracle-queue (the same queueing pacer, its model
+    replaced by the true distributions, the answer rate known at every moment) |
+    oracle-warm (the production pacer, its learned model seeded with the truth)."""
+    if policy == "oracle-queue":
         return Predictive(model=TrueModel(scenario, duration), **settings)
+    if policy == "oracle-warm":
+        return make_pacer("predictive", **warm_settings(scenario), **settings)
     return make_pacer(policy, **settings)
 
 
-__all__ = ["STEP", "Scenario", "TrueModel", "make_policy", "sample_dial", "sample_handle"]
+__all__ = ["STEP", "Scenario", "TrueModel", "make_policy", "sample_dial", "sample_handle",
+           "warm_settings"]
