@@ -155,7 +155,10 @@ def _finish_request(response):
     metrics.observe_http_request(request.method, response.status_code)
     if request.blueprint == "twilio":
         metrics.observe_webhook_latency(seconds, request.path.rstrip("/").rsplit("/", 1)[-1])
-    quiet = request.path in ("/healthz", "/readyz", "/metrics")
+    # Probes, scrapes and the carrier's accepted callbacks (five or so per call, each stored in
+    # call_events with its payload and arrival time) are access-logged at DEBUG; a refused or
+    # failed one is still logged.
+    quiet = request.path in ("/healthz", "/readyz", "/metrics") or request.blueprint == "twilio"
     request_log.log(
         logging.DEBUG if quiet and response.status_code < 400 else logging.INFO,
         "%s %s %s", request.method, request.path, response.status_code,

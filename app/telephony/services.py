@@ -10,6 +10,7 @@ import logging
 
 from flask import current_app, request
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.telephony.factory import get_carrier
@@ -67,7 +68,19 @@ def store_event(kind: str, form, attempt: int | None) -> int | None:
         "payload": json.dumps(form.to_dict(flat=True)),
     }
     try:
-        event_id = db.session.execute(_INSERT_EVENT, params).scalar()
+        return _insert_event(params)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        # A pooled connection PostgreSQL dropped (it restarted): SQLAlchemy has discarded the
+        # pool's connections, so once more on a fresh one.
+        return _insert_event(params)
+
+
+def _insert_event(params: dict) -> int | None:
+    try:
+        # Core on the session's connection: the same transaction, without the ORM's path
+        event_id = db.session.connection().execute(_INSERT_EVENT, params).scalar()
         db.session.commit()
     except Exception:
         db.session.rollback()

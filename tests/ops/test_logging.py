@@ -123,3 +123,17 @@ def test_log_json_is_on_by_default_outside_tests(test_environ):
     assert Config({**test_environ, "LOG_JSON": "false"}).LOG_JSON is False
     assert TestConfig(test_environ).LOG_JSON is False
     assert TestConfig({**test_environ, "LOG_JSON": "1"}).LOG_JSON is True
+
+
+def test_accepted_carrier_callbacks_are_quiet_and_refused_ones_are_logged(app, client, json_lines):
+    """Five or so callbacks a call, each already stored with its payload: their 2xx access lines
+    are DEBUG. A forged one (403) is still an INFO line an operator sees."""
+    from tests.calls.factories import make_call, make_campaign, post_signed, status_form
+
+    call_id = make_call(app, make_campaign(app))
+    path = f"/twilio/status?attempt={call_id}"
+    assert post_signed(client, app, path, status_form("CA-quiet", "ringing", 1)).status_code == 204
+    assert client.post(path, data=status_form("CA-forged", "ringing", 2),
+                       headers={"X-Twilio-Signature": "forged"}).status_code == 403
+    lines = _access_lines(json_lines(), "/twilio/status")
+    assert [line["status"] for line in lines] == [403]

@@ -185,3 +185,43 @@ def test_webhooks_need_no_csrf_token_and_no_session(app, client, call_id):
     form = status_form("CA-csrf", "initiated", 0)
     assert post_signed(client, app, f"/twilio/status?attempt={call_id}", form).status_code == 204
     assert len(_events(app)) == before + 1
+
+
+def test_a_callback_after_postgresql_dropped_the_pooled_connection_is_stored(app, client):
+    """No ping before each checkout (one round trip saved per callback): the connection a restart
+    killed fails once, the pool is discarded, and the callback is stored on a fresh connection,
+    answered 2xx, with nothing for the carrier to retry."""
+    import secrets
+
+    from sqlalchemy import text
+
+    from app.extensions import db
+    from tests.conftest import _ConnectionBoundSession
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    pooled = create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=False)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    sid = "CA-restart-" + secrets.token_hex(4)
+    with pooled.connect() as conn:  # the pool now holds one live connection
+        backend = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    with admin.connect() as conn:  # as a PostgreSQL restart would
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    working = db.session
+    db.session = db._make_scoped_session({"bind": pooled, "class_": _ConnectionBoundSession})
+    try:
+        response = post_signed(client, app, "/twilio/status", status_form(sid, "ringing", 1))
+    finally:
+        with app.app_context():
+            db.session.remove()
+        db.session = working
+    try:
+        assert response.status_code == 204
+        with admin.connect() as conn:
+            stored = conn.execute(text("SELECT count(*) FROM call_events WHERE call_sid = :sid"),
+                                  {"sid": sid}).scalar()
+        assert stored == 1
+    finally:
+        with admin.connect() as conn:  # it was committed outside the test's transaction
+            conn.execute(text("DELETE FROM call_events WHERE call_sid = :sid"), {"sid": sid})
+        pooled.dispose()
+        admin.dispose()
