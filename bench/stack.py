@@ -141,6 +141,9 @@ class Stack:
                     "DIAL_LEASE_SECONDS", "CELERY_VISIBILITY_TIMEOUT", "REAPER_NEVER_PLACED_SECONDS",
                     "REAPER_SILENT_SECONDS", "REAPER_IN_PROGRESS_CHECK_SECONDS", "WRAP_UP_TIMEOUT_SECONDS"):
             os.environ[key] = self.env[key]  # the bench's own app (seeding, bots, checks)
+        # The bench's own app is the referee: it pings before each checkout so that its checks
+        # survive the faults it injects (the stack's processes run the production default).
+        os.environ["DATABASE_POOL_PRE_PING"] = "1"
         from flask_migrate import upgrade
 
         from app import create_app
