@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 INBOX_KEY = "telephony:inbox"
 DRAIN_TASK = "workers.telephony.drain_call_events"
-WAKE_EVERY = 16
+WAKE_EVERY = 4
 DRAIN_SLICE_SECONDS = 5.0
 
 
