@@ -19,6 +19,7 @@ from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.extensions import db
+from app.ops import metrics
 from app.telephony.carrier import (MIN_RING_TIMEOUT_SECONDS, CarrierError, CarrierRateLimited,
                                    PlaceCallRequest)
 from app.telephony.factory import get_carrier, webhook_url
@@ -100,6 +101,7 @@ def place_call(call_id: int) -> PlaceResult:
         return PlaceResult("failed", error=str(exc))
     call.call_sid = placed.call_sid
     db.session.commit()
+    metrics.record_call_placed()
     return PlaceResult("placed", placed.call_sid)
 
 
@@ -128,4 +130,5 @@ def _fail(call: Call, code, message: str) -> None:
     call.ended_at = utcnow()
     on_call_finished(call)
     db.session.commit()
+    metrics.record_call_outcome("failed")
     publish_call_state(call)

@@ -19,6 +19,7 @@ from app.calls.services import (STATUS_RANK, call_state_payload, is_machine, on_
                                 outcome_for, publish_call_state)
 from app.common.timeutil import utcnow
 from app.extensions import db
+from app.ops import metrics
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,15 @@ def apply_pending_events(call_id: int) -> Call:
     if call.status in TERMINAL_STATUSES:
         call.outcome = outcome_for(call)  # a late AMD verdict can still turn human into machine
     changed = before != (call.status, call.answered_by, call.recording_url, call.outcome)
-    if call.status in TERMINAL_STATUSES and not was_terminal:
+    finished = call.status in TERMINAL_STATUSES and not was_terminal
+    if finished:
         on_call_finished(call)
     payload = call_state_payload(call) if changed else None  # before commit expires the row
+    outcome = ("abandoned" if call.abandoned else call.outcome) if finished else None
     db.session.commit()
+    metrics.record_callback_processed(len(events))
+    if outcome is not None:
+        metrics.record_call_outcome(outcome)
     if payload is not None:
         publish_call_state(call, payload)
     return call

@@ -16,6 +16,7 @@ from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.dialer.hopper import Hopper
 from app.dialer.pacer_feed import registry
+from app.ops import metrics
 from app.extensions import db
 from app.kpi.services import abandon_rate_30d
 
@@ -56,6 +57,7 @@ def pacing_tick(campaign_id: int, now: datetime | None = None, enqueue=None,
             abandon_rate_30d=rate, abandoned_30d=abandoned, human_answers_30d=humans)
         # A claimed contact comes back if no attempt is created within the lease.
         lease = lease_seconds if lease_seconds is not None else current_app.config["DIAL_LEASE_SECONDS"]
+        metrics.record_pacing_decision(campaign_id, n)
         claimed = hopper.claim(campaign_id, n, lease, now.timestamp())
         db.session.rollback()
         if enqueue is None:

@@ -30,7 +30,7 @@ app context, which every Celery task and request has; outside one they do nothin
 * ``record_call_placed()`` -- the carrier accepted a call create (dial worker).
 * ``record_call_outcome(outcome)`` -- a call reached its outcome: human, machine, no-answer,
   busy, failed, canceled or abandoned (telephony worker); anything else counts as ``other``.
-* ``record_callback_processed()`` -- one carrier status callback was processed (telephony).
+* ``record_callback_processed(n=1)`` -- carrier callbacks were applied to their call (telephony).
 * ``observe_webhook_latency(seconds, endpoint="status")`` -- already done for every /twilio
   request by the request hooks; call it only for latencies measured elsewhere in the web process.
 * ``record_pacing_decision(campaign_id, n)`` -- the pacing tick asked campaign ``campaign_id`` for
@@ -95,12 +95,12 @@ def _redis():
     return current_app.extensions.get("redis")
 
 
-def _bump(field: str) -> None:
+def _bump(field: str, by: int = 1) -> None:
     r = _redis()
     if r is None:
         return
     try:
-        r.hincrby(COUNTERS_KEY, field, 1)
+        r.hincrby(COUNTERS_KEY, field, by)
     except Exception as exc:  # noqa: BLE001 - metrics never break a call
         log.warning("metrics: could not record %s: %s", field, exc)
 
@@ -113,8 +113,9 @@ def record_call_outcome(outcome: str) -> None:
     _bump("outcome:" + (outcome if outcome in OUTCOMES else "other"))
 
 
-def record_callback_processed() -> None:
-    _bump("callbacks_processed")
+def record_callback_processed(n: int = 1) -> None:
+    if n > 0:
+        _bump("callbacks_processed", n)
 
 
 def record_pacing_decision(campaign_id: int, n: int) -> None:

@@ -72,3 +72,15 @@ def test_preview_and_paused_campaigns_never_auto_dial(ctx, campaign_with_agents,
 def test_no_ready_agent_no_calls(ctx, campaign_with_agents):
     campaign_id, _ = campaign_with_agents
     assert pacing_tick(campaign_id, enqueue=lambda *a: None) == 0
+
+
+def test_every_tick_is_counted_for_the_metrics(ctx, campaign_with_agents, redis_client):
+    from app.ops.metrics import COUNTERS_KEY, PACING_LAST_KEY
+
+    campaign_id, agents = campaign_with_agents
+    _ready(agents[:2], campaign_id)
+    assert pacing_tick(campaign_id, enqueue=lambda *a: None) == 2
+    assert pacing_tick(campaign_id, enqueue=lambda *a: None) == 0
+    assert redis_client.hget(COUNTERS_KEY, f"pacing_decisions:{campaign_id}") == "2"
+    assert redis_client.hget(COUNTERS_KEY, f"pacing_calls:{campaign_id}") == "2"
+    assert redis_client.hget(PACING_LAST_KEY, str(campaign_id)) == "0"

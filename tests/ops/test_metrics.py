@@ -175,3 +175,37 @@ def test_webhook_latency_histogram(client):
     samples = scrape(client)
     assert samples[("omnivox_webhook_latency_seconds_count", (("endpoint", "status"),))] == before + 2
     assert ("omnivox_webhook_latency_seconds_bucket", (("endpoint", "status"), ("le", "0.025"))) in samples
+
+
+def test_the_call_flow_itself_moves_the_counters(app, client, redis_client):
+    """Placing a call (the real SDK against the simulator) and applying its callbacks bump the
+    counters a scrape reads; not only the helper functions called by hand."""
+    from carrier_sim import CarrierSimulator, SimConfig
+
+    from app.calls import dialing
+    from app.telephony.twilio_carrier import TwilioCarrier
+    from tests.calls.factories import make_call, make_campaign, post_signed, status_form
+    from workers.telephony import drain_call_events
+
+    sid, token = "AC" + "7" * 32, "sim-token-for-metrics"
+    sim = CarrierSimulator(SimConfig(account_sid=sid, auth_token=token, time_scale=0.001,
+                                     callback_max_attempts=1, seed=9)).start()
+    app.extensions["carrier"] = TwilioCarrier(sid, token, api_base_url=sim.api_base_url)
+    try:
+        call_id = make_call(app, make_campaign(app))
+        with app.app_context():
+            placed = dialing.place_call(call_id)
+        assert placed.outcome == "placed"
+    finally:
+        app.extensions.pop("carrier", None)
+        sim.stop()
+    for status, seq in (("initiated", 0), ("ringing", 1), ("busy", 2)):
+        form = status_form(placed.call_sid, status, seq)
+        assert post_signed(client, app, f"/twilio/status?attempt={call_id}", form).status_code == 204
+    with app.app_context():
+        drain_call_events.run()
+    samples = scrape(client)
+    assert value(samples, "omnivox_calls_placed_total") == 1
+    assert value(samples, "omnivox_callbacks_processed_total") == 3
+    assert value(samples, "omnivox_calls_by_outcome_total", outcome="busy") == 1
+    assert value(samples, "omnivox_calls_by_outcome_total", outcome="human") == 0
