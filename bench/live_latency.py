@@ -42,7 +42,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from bench.live_clients import Receipts  # noqa: E402
-from devtools.services import free_port, start_postgres, start_redis  # noqa: E402
+from devtools.services import free_port, start_postgres, start_redis, stop_processes  # noqa: E402
 
 NAMESPACE = "/live"
 MODES = ("bare emit", "webhook")
@@ -232,13 +232,7 @@ def main(argv=None) -> int:
                 print(f"  measured {mode} at {count} clients", file=sys.stderr, flush=True)
     finally:
         receipts.close()
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs)
     print(f"\nLive latency: signed status callback -> call.state at supervisor clients "
           f"({args.rate:g} events/s, {seconds:g} s per row, gunicorn 1 worker x {args.threads} threads, "
           f"telephony worker x {args.worker_concurrency})")

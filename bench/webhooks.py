@@ -31,7 +31,7 @@ if str(REPO) not in sys.path:
 from sqlalchemy import create_engine, text  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from devtools.services import bench_services, free_port, fresh_migrated_schema  # noqa: E402
+from devtools.services import bench_services, free_port, fresh_migrated_schema, stop_processes  # noqa: E402
 
 CALLS = 500
 
@@ -156,9 +156,7 @@ def measure_interleaved(handlers: list[tuple[str, str]], base_env: dict, args) -
                 t["count"] += len(batch)
                 t["rates"].append(len(batch) / seconds)
     finally:
-        for *_rest, proc in servers:
-            proc.terminate()
-            proc.wait(10)
+        stop_processes(proc for *_rest, proc in servers)
     results = []
     for name, *_ in servers:
         t = totals[name]

@@ -62,13 +62,21 @@ def start_redis(data_dir: str | Path, port: int | None = None, *, persist: bool 
     raise RuntimeError(f"embedded redis-server did not start; see {data_dir / 'redis.log'}")
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
+def stop_processes(procs, timeout: float = 10.0) -> None:
+    """SIGTERM every process at once, then wait for each; one that outstays `timeout` is killed."""
+    procs = [p for p in procs if p.poll() is None]
+    for proc in procs:
         proc.terminate()
+    for proc in procs:
         try:
-            proc.wait(5)
+            proc.wait(timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    stop_processes([proc], timeout=5)
 
 
 def env_or_embedded(instance_dir: str | Path) -> dict[str, str]:

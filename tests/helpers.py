@@ -74,3 +74,15 @@ class ApiClient:
 
     def delete(self, path, headers=None, **kwargs):
         return self.client.delete(path, headers=self._headers(headers), **kwargs)
+
+
+def truncate_tables(database_url: str, tables: str) -> None:
+    """Empty tables that a test committed to outside its rolled-back transaction (live servers)."""
+    from sqlalchemy import create_engine, text
+
+    from config import sqlalchemy_url
+
+    engine = create_engine(sqlalchemy_url(database_url))
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()

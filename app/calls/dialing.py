@@ -130,5 +130,4 @@ def _fail(call: Call, code, message: str) -> None:
     call.ended_at = utcnow()
     on_call_finished(call)
     db.session.commit()
-    metrics.record_call_outcome("failed")
     publish_call_state(call)

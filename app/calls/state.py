@@ -75,11 +75,8 @@ def apply_pending_events(call_id: int) -> Call:
     if finished:
         on_call_finished(call)
     payload = call_state_payload(call) if changed else None  # before commit expires the row
-    outcome = ("abandoned" if call.abandoned else call.outcome) if finished else None
     db.session.commit()
     metrics.record_callback_processed(len(events))
-    if outcome is not None:
-        metrics.record_call_outcome(outcome)
     if payload is not None:
         publish_call_state(call, payload)
     return call

@@ -51,6 +51,7 @@ def after_call(call) -> None:
     from app.dialer.pacer_feed import record_dial_result
     from app.extensions import db
     from app.interactions.services import end_talk
+    from app.ops import metrics
 
     now = call.ended_at or utcnow()
     outcome = outcome_for(call) or call.outcome or "failed"
@@ -71,3 +72,4 @@ def after_call(call) -> None:
         release_reservation(call.agent_id, call.id, now)  # the agent's own dial was not answered
     if campaign is not None and call.kind == "auto":
         record_dial_result(get_redis(), campaign.id, now.timestamp(), outcome, call.ring_seconds or 0.0)
+    metrics.record_call_outcome("abandoned" if call.abandoned else outcome)

@@ -149,7 +149,15 @@ def _apply_flags(contact: Contact, campaign: Campaign, disposition: DispositionC
         db.session.add(Callback(campaign_id=campaign.id, contact_id=contact.id, agent_id=interaction.agent_id,
                                 interaction_id=interaction.id, due_at=callback_at, notes=interaction.notes))
         contact.status, contact.next_due_at = "callback", callback_at
-    elif disposition.is_final or contact.attempts >= campaign.max_attempts:
+    elif disposition.is_final:
+        contact.status, contact.next_due_at = "done", None
+    else:
+        _schedule_undecided(contact, campaign, now)
+
+
+def _schedule_undecided(contact: Contact, campaign: Campaign, now: datetime) -> None:
+    """A talk that settled nothing: the next attempt as after no answer, or none if it was the last."""
+    if contact.attempts >= campaign.max_attempts:
         contact.status, contact.next_due_at = "done", None
     else:
         contact.status = "retry"
@@ -204,11 +212,11 @@ def close_forgotten_wrap_ups(now: datetime | None = None, limit: int = 200) -> l
         campaign = db.session.get(Campaign, interaction.campaign_id) if interaction.campaign_id else None
         if contact is not None and campaign is not None and contact.status not in ("dnc", "done", "callback"):
             contact.last_outcome = "no-disposition"
-            if contact.attempts >= campaign.max_attempts:
-                contact.status, contact.next_due_at = "done", None
-            else:
-                contact.status = "retry"
-                contact.next_due_at = now + timedelta(seconds=retry_delay_seconds(campaign, "no-answer"))
+            _schedule_undecided(contact, campaign, now)
+        # Supervisors see which wrap-ups the system closed, and for whom, in the audit log.
+        audit.record("interaction.wrap_up_timed_out", target_type="interaction", target_id=interaction.id,
+                     actor_username="system", agent_id=interaction.agent_id,
+                     contact_id=interaction.contact_id)
         closed.append(interaction.id)
     db.session.commit()
     return closed

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 import requests
-from sqlalchemy import create_engine, text
 
-from devtools.services import free_port
+from devtools.services import free_port, stop_processes
 from tests.browser.seed import TOUCHED
+from tests.helpers import truncate_tables
 
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]
@@ -78,24 +78,10 @@ def live_server(_app, test_environ, tmp_path_factory):
             time.sleep(0.1)
         yield base
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        _truncate(test_environ["DATABASE_URL"])
+        stop_processes(procs)
+        truncate_tables(test_environ["DATABASE_URL"], TOUCHED)
         redis_lib.Redis.from_url(test_environ["REDIS_URL"]).flushdb()
 
-
-def _truncate(db_url: str) -> None:
-    from config import sqlalchemy_url
-
-    engine = create_engine(sqlalchemy_url(db_url))
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {TOUCHED} RESTART IDENTITY CASCADE"))
-    engine.dispose()
 
 
 @pytest.fixture(scope="package")

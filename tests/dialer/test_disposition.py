@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.agents import state as agent_state
+from app.audit.models import AuditEntry
 from app.calls.models import Call
 from app.calls.state import sweep_unprocessed_events
 from app.contacts.models import Contact
@@ -162,4 +163,7 @@ def test_a_wrap_up_its_agent_lost_is_closed_and_the_contact_retried(app, client,
     with app.app_context():
         interaction = db.session.get(Interaction, interaction_id)
         assert interaction.wrapup_ended_at is not None and interaction.disposition_code_id is None
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "interaction.wrap_up_timed_out"))
+        assert (entry.target_id, entry.actor_username) == (str(interaction_id), "system")
+        assert entry.details["agent_id"] == console.user.id
     assert _close_wrap_ups(app, timeout + 1) == []  # closed once

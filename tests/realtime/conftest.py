@@ -13,10 +13,10 @@ import pytest
 import redis as redis_lib
 import requests
 import socketio
-from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
 from app.realtime.publish import NAMESPACE
+from tests.helpers import truncate_tables
 
 TOUCHED = "users, campaigns, pause_codes, agent_state_changes, audit_log, calls, contacts"
 
@@ -29,17 +29,9 @@ def live_server(_app, service_urls):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-    _truncate(service_urls["database"])
+    truncate_tables(service_urls["database"], TOUCHED)
     redis_lib.Redis.from_url(service_urls["redis"]).flushdb()
 
-
-def _truncate(db_url: str) -> None:
-    from config import sqlalchemy_url
-
-    engine = create_engine(sqlalchemy_url(db_url))
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {TOUCHED} RESTART IDENTITY CASCADE"))
-    engine.dispose()
 
 
 class Committed:

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from carrier_sim import CarrierSimulator, SimConfig
-from devtools.services import free_port
+from devtools.services import free_port, stop_processes
 
 REPO = Path(__file__).resolve().parents[2]
 TABLES = "call_events, calls, dnc_entries, campaigns"
@@ -57,13 +57,7 @@ class LiveStack:
         raise RuntimeError(f"the app did not start; see {logdir}")
 
     def stop(self) -> None:
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(self.procs)
         self.sim.stop()
         self.truncate()
         self.engine.dispose()

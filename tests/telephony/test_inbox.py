@@ -103,10 +103,5 @@ def test_drained_callbacks_become_call_state(app, client, redis_client):
     with app.app_context():
         assert drain_call_events.run() == 3
         assert db.session.get(Call, call_id).status == "in-progress"
-    assert inbox_empty(app)
-
-
-def inbox_empty(app) -> bool:
-    with app.app_context():
-        return inbox.depth() == 0
+        assert inbox.depth() == 0
 
