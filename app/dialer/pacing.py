@@ -163,7 +163,12 @@ class DialOutcomes:
         # rate to count as a jump: tested over every run of newest calls, so it must be
         # well past a single test's 3.5 sigma, or a steady rate flags a jump every minute.
         self.jump_surprise = -math.log(1e-4)
+        # Settled calls are tested over up to a whole window of splits at every close, and
+        # the calls ringing have already caught a real jump, so they need more still.
+        self.settled_surprise = -math.log(1e-7)
         self.value, self.cv = prior, math.sqrt(prior * (1 - prior) / (prior_weight + 1)) / prior
+        self.suspect = None  # (first, last) placed second of calls that showed a jump
+        self.confirm_surprise = -math.log(1e-3)
         self.base, self.base_cv = self.value, self.cv
 
     def placed(self, at: float, count: int) -> None:
@@ -200,10 +205,44 @@ class DialOutcomes:
                 continue
             due = p * exposure
             z = -math.log(max(_poisson_tail(humans, due), 1e-300))
+            if best and z <= self.jump_surprise:
+                break  # the newest jump, not an older stretch
             if z > self.jump_surprise and z > best:
-                best, q = z, humans / exposure
+                best, q, since = z, humans / exposure, key
                 self.value = min(0.98, max(0.01, q))
                 self.cv = math.sqrt(max(q * (1.0 - q), 0.01) / max(exposure, 1.0)) / max(q, 1e-3)
+        if best:
+            # Where the jump began, to be confirmed as its calls settle: one test at a
+            # split chosen beforehand, so it needs far less surprise than a search.
+            newest = max(self.open)
+            if self.suspect is None or self.suspect[1] < since:
+                self.suspect = (since, newest)
+            else:
+                self.suspect = (min(self.suspect[0], since), newest)
+
+    def _confirm(self, at: float, found):
+        """The settled calls since a suspected jump, if they bear it out, else None (and
+        once they all have settled without doing so, the suspicion is dropped)."""
+        since, until = self.suspect
+        h = d = 0
+        for humans, dials, key in reversed(self.closed):
+            if key < since:
+                break
+            h, d = h + humans, d + dials
+        old_h, old_d = self.humans - h, self.dials - d
+        if found is not None and found[1] - d >= self.recent // 2:
+            # Against the rate since the change the scan found, not a mix with before it.
+            old_h, old_d = found[0] - h, found[1] - d
+        if d and old_d >= self.recent // 2:
+            q0 = old_h / old_d
+            z = -math.log(max(_poisson_tail(h, q0 * d), 1e-300))
+            if h >= 3 and z > self.confirm_surprise:
+                if found is not None and found[1] < d:
+                    return None  # a newer change found in the scan
+                return h, d
+        if not any(key <= until for key in self.open):
+            self.suspect = None
+        return None
 
     def _close(self, at: float, done: list[int]) -> None:
         for key in done:
@@ -224,13 +263,13 @@ class DialOutcomes:
         p = (self.humans + self.prior_weight * self.prior) / weight
         self.cv = math.sqrt(p * (1.0 - p) / (weight + 1.0)) / max(p, 1e-3)
         # A change in who answers: the newest settled calls against the older ones in the
-        # window, split at every point and the most significant split taken (so the rate
-        # after a change is read off every call since it, not a noisy last handful). A rise
-        # counts from a few answers (it is the costly surprise); a fall once `recent` dials
-        # are in.
+        # window, split at every point from the newest back. The newest stretch of
+        # significant splits wins, and in it the most significant split (so the rate after
+        # a change is read off every call since it, not a noisy last handful, and an older
+        # change deeper in the window does not outvote a fresh one). A rise counts from a few
+        # answers (it is the costly surprise); a fall once `recent` dials are in.
         recent_h = recent_d = 0
-        rise = fall = None
-        rise_best, fall_best = self.jump_surprise, 4.0
+        found, best, rising = None, 0.0, None
         for humans, dials, _ in reversed(self.closed):
             recent_h += humans
             recent_d += dials
@@ -238,18 +277,22 @@ class DialOutcomes:
             if old_d < self.recent // 2:
                 break
             q, q0 = recent_h / max(recent_d, 1), (self.humans - recent_h) / old_d
-            if q > q0 and recent_h >= 3:
+            z, up = 0.0, q > q0
+            if up and recent_h >= 3:
                 # As Poisson against the answers the older calls' rate says were due: a
                 # handful of answers in a few dials is not yet a jump.
                 z = -math.log(max(_poisson_tail(recent_h, q0 * recent_d), 1e-300))
-                if z > rise_best:
-                    rise_best, rise = z, (recent_h, recent_d)
-            elif q < q0 and recent_d >= self.recent:
+                z = z if z > self.settled_surprise else 0.0
+            elif not up and recent_d >= self.recent:
                 z = (q0 - q) / math.sqrt(max(p * (1.0 - p), 0.01) *
                                          (1.0 / recent_d + 1.0 / old_d))
-                if z > fall_best:
-                    fall_best, fall = z, (recent_h, recent_d)
-        found = rise or fall
+                z = z if z > 4.0 else 0.0
+            if found is not None and (up != rising or z == 0.0):
+                break
+            if z > best:
+                found, best, rising = (recent_h, recent_d), z, up
+        if self.suspect is not None:
+            found = self._confirm(at, found) or found
         if found is not None:
             p = found[0] / found[1]
             self.cv = math.sqrt(max(p * (1.0 - p), 0.01) / (found[1] + 1.0)) / max(p, 1e-3)
@@ -349,9 +392,10 @@ class Predictive(Progressive):
     Over the next ring horizon, at STEP-second edges, it forecasts human answers (from the
     calls in flight, conditioned on how long each has rung, plus n new ones) and agents free
     to take them (ready agents, plus each busy agent's chance of finishing by then given how
-    long it has been on its call, plus the 2 s grace), as Poisson-binomial counts in a normal
-    approximation widened by the answer rate's own uncertainty. Expected abandonments are the
-    running maximum of answers beyond agents. It places calls while the last one adds no
+    long it has been on its call, plus the 2 s grace), as Poisson-binomial counts: mean,
+    variance (widened by the answer rate's own uncertainty) and skew. Expected abandonments
+    are the expected running maximum of answers beyond agents, folded edge by edge (Clark's
+    method) with an Edgeworth term for the skew. It places calls while the last one adds no
     more than a price in abandonments per answer; the price is steered so the forecast rate,
     corrected by realised/forecast abandonments over the last half hour, meets the setpoint.
     The period's abandonment budget is a hard governor: near the cap it slows, at the cap
@@ -361,25 +405,25 @@ class Predictive(Progressive):
     """
 
     def __init__(self, abandon_target: float = MAX_ABANDON_RATE, model=None,
-                 steer_ratio: float = 0.75, calibration: float = 4.0, memory: float = 1800.0,
+                 steer_ratio: float = 0.75, calibration: float = 2.0, memory: float = 1800.0,
                  reserve: float = 1.0, cushion: float = 3.0, batch_share: float = 0.3,
-                 batch_floor: int = 4, tail: float = 3.0,
-                 **settings) -> None:
+                 batch_floor: int = 4, **settings) -> None:
         super().__init__(abandon_target)
         self.model = model if model is not None else LearnedModel(**settings)
         self.setpoint = self.abandon_target * steer_ratio
         self.log_price = math.log(self.setpoint)  # abandonments per answer the last call may add
         self.forecast_loss = self.forecast_answers = 0.0  # recent, from the model
-        # Realised over forecast abandonments, recently. It starts pessimistic (4x): the
-        # forecast leaves out bunching, and early abandonments spend a budget that is still
-        # tiny, after which the governor holds the campaign to progressive; a pacer that
-        # under-forecasts early loses more agent time to that than it gains.
+        # Realised over forecast abandonments, recently. It starts pessimistic (2x): the
+        # model is still rough, and early abandonments spend a budget that is still tiny,
+        # after which the governor holds the campaign to progressive; a pacer that
+        # under-forecasts early loses more agent time to that than it gains. (With the true
+        # model it settles near 1 to 2: the forecast prices the bunching itself.)
         self.realised = 5.0 * calibration
         self.expected = 5.0
         self.memory = memory
         # Budget governor: abandonments kept back, and how many more before full pace (a
         # small team at a low answer rate loses several in one unlucky bunch).
-        self.reserve, self.cushion, self.tail = reserve, cushion, tail
+        self.reserve, self.cushion = reserve, cushion
         self.batch_share, self.batch_floor = batch_share, batch_floor
         self.last_at = None
         self.place_times: list[float] = []  # in-flight calls, grouped by when they were placed
@@ -430,10 +474,7 @@ class Predictive(Progressive):
             # Abandonments the period can still absorb, less a reserve for calls in flight.
             budget = self.abandon_target * answers - lost
             owed = pending * self.calibration()
-            # Less a tail allowance too: answers to calls in flight come in bunches, and at
-            # a low answer rate one bunch abandons several calls at once.
-            room = (budget - self.reserve - 2.0 * owed - self.tail * math.sqrt(owed)) / (
-                self.cushion + 4.0 * owed)
+            room = (budget - self.reserve - 2.0 * owed) / (self.cushion + 4.0 * owed)
         self._decay(at)
         while self.recent and at - self.recent[0][0] > 30.0:
             self.recent.popleft()
@@ -475,6 +516,10 @@ class Predictive(Progressive):
         if self.forecast_answers > 1.0:
             rate = self.calibration() * self.forecast_loss / self.forecast_answers
             step = max(-0.5, min(0.5, (goal - rate) / goal))
+            if room < 1.0:
+                # The governor is holding the pace down, not the price: raising the price
+                # now would only wind it up, to overshoot once the budget is back.
+                step = min(step, 0.0)
             self.log_price = min(math.log(50 * self.setpoint),
                                  max(math.log(0.05 * self.setpoint), self.log_price + 0.02 * step))
 
@@ -484,62 +529,79 @@ class Predictive(Progressive):
     def _most_calls(self, bins, limit: float) -> int:
         """Largest n whose last call adds at most `limit` abandonments per answer it adds:
         its own risk plus the agent it may take from a call answered after it."""
-        per_call = self._per_call
-        if per_call <= 0 or self._marginal_loss(bins, 0.5) > limit * per_call:
+        budget = limit * self._per_call
+        if budget <= 0 or self._added_loss(bins, 1) > budget:
             return 0
         lo, hi = 1, 2
-        while self._marginal_loss(bins, hi - 0.5) <= limit * per_call:
+        while self._added_loss(bins, hi) <= budget:
             lo, hi = hi, hi * 2
             if hi > 100000:
                 return lo
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if self._marginal_loss(bins, mid - 0.5) <= limit * per_call:
+            if self._added_loss(bins, mid) <= budget:
                 lo = mid
             else:
                 hi = mid
         return lo
 
+    def _added_loss(self, bins, n: int) -> float:
+        """Abandonments the n-th new call adds."""
+        return self._loss(bins, n) - self._loss(bins, n - 1)
+
     def _loss(self, bins, n: float) -> float:
         """Expected abandonments over the horizon with n more calls placed now.
 
-        Abandonments up to t are the running maximum of (answers by t) - (agents free by
-        t + 2 s): answered calls beyond the agents are lost once, not again at every later
-        answer. Summing the rises of E[excess] over the bins approximates its expectation.
+        Abandonments by the horizon are the highest (answers by t) - (agents free by
+        t + 2 s) reaches over its edges t, beyond where it stands now: answered calls
+        beyond the agents are lost once, not again at every later answer. The expected
+        maximum of that random path is folded bin by bin (Clark's method: the maximum so
+        far and the next edge as correlated normals; the edges share their earlier
+        answers and agents, and all share the answer rate's own uncertainty). Taking the
+        maximum of the expected path instead misses most of the risk when answers and free
+        agents run level: each path peaks at a different edge. The last step adds an
+        Edgeworth term for skew: answers are a sum of rare events, so their upper tail
+        (the bunch that abandons) is longer than a normal's.
         """
-        total, last = 0.0, None
         cv2 = self._cv2
-        for mu, dmu, var, dvar, demand in bins:
+        first = True
+        for mu, dmu, var, dvar, demand, k3, dk3 in bins:
             d = demand + n * dmu
-            sigma = math.sqrt(var + n * dvar + cv2 * d * d)
-            z = (mu + n * dmu) / sigma
-            excess = sigma * 0.3989422804014327 * math.exp(-0.5 * z * z) + \
-                sigma * z * _normal_cdf(z)
-            if last is not None and excess > last:
-                total += excess - last
-            last = excess
-        return total
-
-    def _marginal_loss(self, bins, n: float) -> float:
-        """d _loss / dn."""
-        total, last, last_slope = 0.0, None, 0.0
-        cv2 = self._cv2
-        for mu, dmu, var, dvar, demand in bins:
-            d = demand + n * dmu
-            spread = var + n * dvar + cv2 * d * d
-            sigma = math.sqrt(spread)
-            z = (mu + n * dmu) / sigma
-            density = 0.3989422804014327 * math.exp(-0.5 * z * z)
-            excess = sigma * (density + z * _normal_cdf(z))
-            slope = _normal_cdf(z) * dmu + density * (dvar + 2.0 * cv2 * d * dmu) / (2.0 * sigma)
-            if last is not None and excess > last:
-                total += slope - last_slope
-            last, last_slope = excess, slope
-        return total
+            m = mu + n * dmu
+            v = var + n * dvar
+            total = v + cv2 * d * d
+            lean = k3 + n * dk3 + 2.0 * cv2 * cv2 * d * d * d
+            if first:
+                first = False
+                now = m
+                top, spread, shared, level, skew = m, total, v, d, lean
+                continue
+            cov = shared + cv2 * d * level
+            theta2 = spread + total - 2.0 * cov
+            if theta2 <= 1e-9:
+                if m > top:
+                    top, spread, shared, level, skew = m, total, v, d, lean
+                continue
+            theta = math.sqrt(theta2)
+            alpha = (m - top) / theta
+            pa = _normal_cdf(alpha)
+            da = 0.3989422804014327 * math.exp(-0.5 * alpha * alpha)
+            mean = m * pa + top * (1.0 - pa) + theta * da
+            second = ((m * m + total) * pa + (top * top + spread) * (1.0 - pa)
+                      + (m + top) * theta * da)
+            top, spread = mean, max(second - mean * mean, 1e-9)
+            shared = v * pa + shared * (1.0 - pa)
+            level = d * pa + level * (1.0 - pa)
+            skew = lean * pa + skew * (1.0 - pa)
+        sigma = math.sqrt(spread)
+        z = top / sigma
+        density = 0.3989422804014327 * math.exp(-0.5 * z * z)
+        excess = sigma * density + top * _normal_cdf(z) - skew / (6.0 * spread) * z * density
+        return max(excess, top, 0.0) - max(now, 0.0)
 
     def _forecast(self, at: float, ready: int, busy_elapsed) -> list[tuple]:
-        """Per STEP-second edge t: (answers by t) - (agents free by t + 2 s), mean and
-        variance, with how each n adds to them."""
+        """Per STEP-second edge t: (answers by t) - (agents free by t + 2 s), mean, variance
+        and third cumulant, with how each n adds to them."""
         model = self.model
         model.refresh(at, busy_elapsed)
         p = model.answer_prob()
@@ -554,6 +616,7 @@ class Predictive(Progressive):
         # A call that has rung `age` s without a result answers with its odds rescaled.
         first = [0.0] * (horizon + 1)
         second = [0.0] * (horizon + 1)
+        third = [0.0] * (horizon + 1)
         for placed in self.place_times:
             h0, o0, row = self._call_row(max(0, int(at - placed)), horizon)
             alive = p * (1.0 - h0) + (1.0 - p) * (1.0 - o0)
@@ -564,8 +627,10 @@ class Predictive(Progressive):
             first = [a + w * v for a, v in zip(first, row)]
             w *= scale
             second = [a + w * v * v for a, v in zip(second, row)]
+            w *= scale
+            third = [a + w * v * v * v for a, v in zip(third, row)]
         points = horizon // 2 + 2
-        sums = [0.0] * (2 * points)
+        sums = [0.0] * (3 * points)
         if busy_elapsed:
             rows = self._agent_rows
             keyed = [rows.get(int(e)) or self._agent_row(max(0, int(e)), points)
@@ -576,13 +641,16 @@ class Predictive(Progressive):
         bins = []
         for j in range(horizon + 1):
             k, odd = divmod(j, 2)
-            free, spread = sums[k], sums[points + k]
+            free, spread, lean = sums[k], sums[points + k], sums[2 * points + k]
             if odd:
                 free = (free + sums[k + 1]) / 2
                 spread = (spread + sums[points + k + 1]) / 2
+                lean = (lean + sums[2 * points + k + 1]) / 2
             fm, demand = p * fresh[j], first[j]
+            # Third cumulants: of the answers (Bernoulli sums), less that of agents freeing.
+            k3 = demand - 3.0 * second[j] + 2.0 * third[j] - lean
             bins.append((base + demand - free, fm, demand - second[j] + spread + 0.05,
-                         fm * (1.0 - fm), demand))
+                         fm * (1.0 - fm), demand, k3, fm * (1.0 - fm) * (1.0 - 2.0 * fm)))
         self._per_call = p * fresh[horizon]
         return bins
 
@@ -603,8 +671,9 @@ class Predictive(Progressive):
         return cached
 
     def _agent_row(self, elapsed: int, points: int) -> list[float]:
-        """For an agent `elapsed` s into a call: chance of being free (and its variance) by
-        every other edge + 2 s; the sum over agents is smooth, so odd edges interpolate."""
+        """For an agent `elapsed` s into a call: chance of being free (then its variance and
+        third cumulant) by every other edge + 2 s; the sum over agents is smooth, so odd
+        edges interpolate."""
         grid = self.model.handle_grid()
         reach = [elapsed + 2 * STEP * k + int(GRACE_SECONDS) for k in range(points)]
         if reach[-1] < len(grid):
@@ -613,7 +682,7 @@ class Predictive(Progressive):
             survival = self.model.handle_survival
             alive, later = survival(elapsed), [survival(x) for x in reach]
         qs = [1.0 - s / alive for s in later] if alive > 1e-12 else [1.0] * points
-        row = qs + [q * (1.0 - q) for q in qs]
+        row = qs + [q * (1.0 - q) for q in qs] + [q * (1.0 - q) * (1.0 - 2.0 * q) for q in qs]
         self._agent_rows[elapsed] = row
         return row
 
