@@ -57,7 +57,11 @@ class RunResult:
 
 
 def simulate(scenario: Scenario, pacer, seed: int, hours: float) -> RunResult:
-    rng = random.Random(seed)
+    # Common random numbers: the n-th call dialled and the n-th call connected draw the same
+    # outcome and handle time under every policy, so policies compared on one seed differ
+    # by their decisions, not by which calls the dice gave them.
+    dial_rng = random.Random(f"{seed}/dial")
+    handle_rng = random.Random(f"{seed}/handle")
     duration = hours * 3600.0
     events: list = []
     seq = 0
@@ -73,7 +77,7 @@ def simulate(scenario: Scenario, pacer, seed: int, hours: float) -> RunResult:
     def connect(now: float, answered: float, agent: int) -> None:
         nonlocal seq, busy, talk
         connected_at[agent] = now
-        handle, talk_part = sample_handle(rng, scenario)
+        handle, talk_part = sample_handle(handle_rng, scenario)
         busy += min(now + handle, duration) - now
         talk += min(now + talk_part, duration) - now
         seq += 1
@@ -118,7 +122,7 @@ def simulate(scenario: Scenario, pacer, seed: int, hours: float) -> RunResult:
         n = pacer.calls_to_place(tick, ready, elapsed, dialing)
         rate = scenario.rate_at(tick, duration)
         for _ in range(n):
-            outcome, ring = sample_dial(rng, rate)
+            outcome, ring = sample_dial(dial_rng, rate)
             seq += 1
             heapq.heappush(events, (tick + ring, seq, RESULT, (outcome, ring, seq)))
         dialing += n
