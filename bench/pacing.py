@@ -61,8 +61,10 @@ def off_grid() -> list[Scenario]:
             Scenario(" 15ag 20%  60s s1.0", 15, 0.2, 60, handle_sigma=1.0),
             Scenario(" 25ag  5% 120s", 25, 0.05, 120),
             Scenario(" 25ag 60>15% 150s", 25, 0.6, 150, shifts=((0.5, 0.15),)),
+            Scenario(" 25ag 10>50% 120s", 25, 0.1, 120, shifts=((0.5, 0.5),)),
             Scenario("100ag 45% 240s s0.3", 100, 0.45, 240, handle_sigma=0.3),
             Scenario("100ag 60>15%  90s", 100, 0.6, 90, shifts=((0.5, 0.15),)),
+            Scenario("200ag 15>45% 300s", 200, 0.15, 300, shifts=((0.4, 0.45),)),
             Scenario("300ag 20% 300s s1.0", 300, 0.2, 300, handle_sigma=1.0)]
 
 
