@@ -47,7 +47,7 @@ def start_redis(data_dir: str | Path, port: int | None = None, *, persist: bool 
             "--daemonize", "no", "--logfile", str(data_dir / "redis.log")]
     args += ["--appendonly", "yes"] if persist else ["--save", "", "--appendonly", "no"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    atexit.register(_stop, proc)
+    atexit.register(stop_processes, [proc], 5)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -73,10 +73,6 @@ def stop_processes(procs, timeout: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    stop_processes([proc], timeout=5)
 
 
 def env_or_embedded(instance_dir: str | Path) -> dict[str, str]:

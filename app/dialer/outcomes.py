@@ -48,16 +48,18 @@ def after_call(call) -> None:
     from app.calls.services import outcome_for
     from app.common.redis import get_redis
     from app.common.timeutil import utcnow
-    from app.dialer.pacer_feed import record_dial_result
+    from app.dialer.pacer_feed import record_dial_result, record_human_answer
     from app.extensions import db
     from app.interactions.services import end_talk
     from app.ops import metrics
 
     now = call.ended_at or utcnow()
     outcome = outcome_for(call) or call.outcome or "failed"
-    if outcome == "human" and call.connected_at is None and not call.abandoned:
+    unrouted = outcome == "human" and call.connected_at is None and not call.abandoned
+    if unrouted:
         # A person answered and no agent was ever connected (routing could not run, e.g. the
-        # database was away at the answer): that is an abandoned call, for the law and the KPIs.
+        # database was away at the answer): that is an abandoned call, for the law, the KPIs
+        # and the pacer (which learns abandonments from its feed, as routing reports them).
         log.warning("call %s was answered by a person but never connected: abandoned", call.id)
         call.abandoned = True
     campaign = db.session.get(Campaign, call.campaign_id) if call.campaign_id else None
@@ -71,5 +73,8 @@ def after_call(call) -> None:
     elif call.agent_id is not None and call.kind in ("preview", "manual"):
         release_reservation(call.agent_id, call.id, now)  # the agent's own dial was not answered
     if campaign is not None and call.kind == "auto":
+        if unrouted:
+            answered = (call.answered_at or now).timestamp()
+            record_human_answer(get_redis(), campaign.id, answered, False, now.timestamp() - answered)
         record_dial_result(get_redis(), campaign.id, now.timestamp(), outcome, call.ring_seconds or 0.0)
     metrics.record_call_outcome("abandoned" if call.abandoned else outcome)

@@ -220,7 +220,7 @@ class DialOutcomes:
             else:
                 self.suspect = (min(self.suspect[0], since), newest)
 
-    def _confirm(self, at: float, found):
+    def _confirm(self, found):
         """The settled calls since a suspected jump, if they bear it out, else None (and
         once they all have settled without doing so, the suspicion is dropped)."""
         since, until = self.suspect
@@ -292,7 +292,7 @@ class DialOutcomes:
             if z > best:
                 found, best, rising = (recent_h, recent_d), z, up
         if self.suspect is not None:
-            found = self._confirm(at, found) or found
+            found = self._confirm(found) or found
         if found is not None:
             p = found[0] / found[1]
             self.cv = math.sqrt(max(p * (1.0 - p), 0.01) / (found[1] + 1.0)) / max(p, 1e-3)

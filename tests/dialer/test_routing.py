@@ -12,6 +12,7 @@ from app.agents import services as agent_services
 from app.agents import state as agent_state
 from app.auth.models import User
 from app.calls.models import Call
+from app.common.redis import get_redis
 from app.dnc.models import DncEntry
 from app.extensions import db
 from app.interactions.models import Interaction
@@ -154,7 +155,6 @@ def database_down(app):
 
 def _left_by_the_dial_worker(app, call_id, campaign_id):
     from app.campaigns.models import Campaign
-    from app.common.redis import get_redis
     from app.dialer.routing import remember_safe_harbour
 
     with app.app_context():
@@ -180,6 +180,28 @@ def test_an_answer_while_the_database_is_away_hears_the_safe_harbour_message(
         assert agent_state.snapshot(agent_id)["state"] == "ready"  # nobody was taken for it
 
 
+def test_an_agent_taken_for_an_answer_when_the_database_fails_is_not_left_on_call(
+        app, client, floor, monkeypatch):
+    """The database fails after the agent was reserved and moved to on-call: the person hears
+    the safe-harbour message, and the agent is released from a call that never reaches them."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.dialer import routing
+
+    def lost_connection(*args, **kwargs):
+        raise OperationalError("INSERT INTO interactions", {}, Exception("server closed the connection"))
+
+    campaign_id, (agent_id, _) = floor
+    _ready(app, agent_id, campaign_id)
+    call_id, sid = _call(app, campaign_id)
+    _left_by_the_dial_worker(app, call_id, campaign_id)
+    monkeypatch.setattr(routing, "open_interaction", lost_connection)
+    body = _answer(client, app, call_id, sid).get_data(as_text=True)
+    assert "This is Acme Solar, call us on 202 555 0101." in body and "<Conference" not in body
+    with app.app_context():
+        assert agent_state.snapshot(agent_id)["state"] not in ("on-call", "reserved")
+
+
 def test_without_a_remembered_prompt_the_answer_is_hung_up_not_left_in_a_conference(
         app, client, floor, database_down):
     campaign_id, _ = floor
@@ -194,6 +216,7 @@ def test_a_person_never_connected_to_an_agent_is_counted_abandoned_and_retried(a
     as an abandoned call, instead of leaving it waiting for a disposition nobody will give."""
     from app.calls.state import sweep_unprocessed_events
     from app.contacts.models import Contact
+    from app.dialer.pacer_feed import stream_key
     from tests.calls.factories import status_form
 
     campaign_id, _ = floor
@@ -208,3 +231,6 @@ def test_a_person_never_connected_to_an_agent_is_counted_abandoned_and_retried(a
         contact = db.session.get(Contact, call.contact_id)
         assert (contact.status, contact.last_outcome) == ("retry", "abandoned")
         assert contact.next_due_at is not None
+        # The pacer hears of it as of any abandonment, not only through the 30-day counts.
+        feed = get_redis().xrange(stream_key(campaign_id))
+        assert [e[1]["c"] for e in feed if e[1]["e"] == "answer"] == ["0"]
