@@ -33,12 +33,16 @@ def apply_call_outcome(contact: Contact, campaign: Campaign, outcome: str, *, ab
         return
     if contact.status in ("dnc", "done", "callback"):
         return  # an opt-out or a disposition already decided
+    schedule_next_attempt(contact, campaign, outcome, now)
+
+
+def schedule_next_attempt(contact: Contact, campaign: Campaign, outcome: str, now: datetime) -> None:
+    """The contact's next attempt after this outcome, or none if that was its last."""
     if contact.attempts >= campaign.max_attempts:
-        contact.status = "done"
-        contact.next_due_at = None
-        return
-    contact.status = "retry"
-    contact.next_due_at = now + timedelta(seconds=retry_delay_seconds(campaign, outcome))
+        contact.status, contact.next_due_at = "done", None
+    else:
+        contact.status = "retry"
+        contact.next_due_at = now + timedelta(seconds=retry_delay_seconds(campaign, outcome))
 
 
 def after_call(call) -> None:

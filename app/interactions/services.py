@@ -18,7 +18,7 @@ from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.contacts.models import Contact
 from app.dialer import gates
-from app.dialer.outcomes import retry_delay_seconds
+from app.dialer.outcomes import schedule_next_attempt
 from app.dialer.pacer_feed import record_agent_free
 from app.dnc.services import add_to_dnc
 from app.errors import ApiError
@@ -151,17 +151,8 @@ def _apply_flags(contact: Contact, campaign: Campaign, disposition: DispositionC
         contact.status, contact.next_due_at = "callback", callback_at
     elif disposition.is_final:
         contact.status, contact.next_due_at = "done", None
-    else:
-        _schedule_undecided(contact, campaign, now)
-
-
-def _schedule_undecided(contact: Contact, campaign: Campaign, now: datetime) -> None:
-    """A talk that settled nothing: the next attempt as after no answer, or none if it was the last."""
-    if contact.attempts >= campaign.max_attempts:
-        contact.status, contact.next_due_at = "done", None
-    else:
-        contact.status = "retry"
-        contact.next_due_at = now + timedelta(seconds=retry_delay_seconds(campaign, "no-answer"))
+    else:  # a talk that settled nothing: the next attempt as after no answer
+        schedule_next_attempt(contact, campaign, "no-answer", now)
 
 
 def after_disposition(user: User, then: str, pause_code: str | None = None) -> None:
@@ -212,7 +203,7 @@ def close_forgotten_wrap_ups(now: datetime | None = None, limit: int = 200) -> l
         campaign = db.session.get(Campaign, interaction.campaign_id) if interaction.campaign_id else None
         if contact is not None and campaign is not None and contact.status not in ("dnc", "done", "callback"):
             contact.last_outcome = "no-disposition"
-            _schedule_undecided(contact, campaign, now)
+            schedule_next_attempt(contact, campaign, "no-answer", now)
         # Supervisors see which wrap-ups the system closed, and for whom, in the audit log.
         audit.record("interaction.wrap_up_timed_out", target_type="interaction", target_id=interaction.id,
                      actor_username="system", agent_id=interaction.agent_id,
