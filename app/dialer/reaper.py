@@ -54,12 +54,18 @@ def stale_call_ids(now: datetime, never_placed_seconds: float | None = None) -> 
     ).order_by(Call.updated_at).limit(5000)).all()
     db.session.rollback()
     redis, ttl = get_redis(), max(1, round(check_after.total_seconds()))
-    due = list(unanswered)
-    for call_id in answered:
-        if len(due) >= len(unanswered) + 500:
-            break
-        if redis.set(CHECKED_KEY.format(call_id), 1, nx=True, ex=ttl):
-            due.append(call_id)
+    due, taken, start = list(unanswered), 0, 0
+    while taken < 500 and start < len(answered):
+        # Claim only as many as are still wanted, in one round trip per batch: a call
+        # flagged here is fetched now, not left flagged and unchecked.
+        batch = answered[start:start + 500 - taken]
+        start += len(batch)
+        pipe = redis.pipeline(transaction=False)
+        for call_id in batch:
+            pipe.set(CHECKED_KEY.format(call_id), 1, nx=True, ex=ttl)
+        fresh = [call_id for call_id, won in zip(batch, pipe.execute()) if won]
+        due += fresh
+        taken += len(fresh)
     return list(never_placed), due
 
 

@@ -29,6 +29,11 @@ class Interaction(db.Model):
     dispositioned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
+    def end_wrap_up(self, now: datetime) -> None:
+        """Wrap-up ends now: it ran from the end of talk."""
+        self.wrapup_ended_at = now
+        self.wrap_seconds = max(0.0, (now - self.talk_ended_at).total_seconds())
+
 
 class Callback(db.Model):
     """A contact to call back at a time inside their calling hours, maybe by a named agent."""

@@ -126,8 +126,7 @@ def record_disposition(user: User, interaction_id: int, code: str, notes: str = 
     if interaction.talk_ended_at is None:  # dispositioned while still talking: talk ends now
         interaction.talk_ended_at = now
         interaction.talk_seconds = max(0.0, (now - interaction.started_at).total_seconds())
-    interaction.wrapup_ended_at = now
-    interaction.wrap_seconds = max(0.0, (now - interaction.talk_ended_at).total_seconds())
+    interaction.end_wrap_up(now)
     if contact is not None:
         _apply_flags(contact, campaign, disposition, interaction, callback_at, now, user)
     audit.record("interaction.disposition", target_type="interaction", target_id=interaction.id,
@@ -196,8 +195,7 @@ def close_forgotten_wrap_ups(now: datetime | None = None, limit: int = 200) -> l
         held = states.get(interaction.agent_id, {})
         if held.get("state") == "wrap-up" and held.get("call_id") == interaction.call_id:
             continue
-        interaction.wrapup_ended_at = now
-        interaction.wrap_seconds = max(0.0, (now - interaction.talk_ended_at).total_seconds())
+        interaction.end_wrap_up(now)
         contact = db.session.get(Contact, interaction.contact_id, with_for_update=True) \
             if interaction.contact_id else None
         campaign = db.session.get(Campaign, interaction.campaign_id) if interaction.campaign_id else None

@@ -102,3 +102,27 @@ def test_a_call_still_up_at_the_carrier_is_fetched_once_per_interval(app, sim, r
     assert reap_at(app, check + 35)["silent"] == 0  # the next pass does not ask again
     redis_client.delete(f"reaper:checked:{call_id}")  # the interval has passed
     assert reap_at(app, check + 5)["silent"] == 1
+
+
+def test_more_silent_answered_calls_than_one_pass_takes_are_all_checked_in_turn(app, redis_client):
+    """A pass fetches at most 500 answered calls; the rest are not flagged as checked
+    without being fetched, so the next pass takes exactly them."""
+    from sqlalchemy import insert
+
+    from app.calls.models import Call
+    from app.common.timeutil import utcnow
+    from app.dialer.reaper import stale_call_ids
+    from app.extensions import db
+
+    campaign_id = make_campaign(app)
+    with app.app_context():
+        ids = db.session.scalars(insert(Call).returning(Call.id), [
+            {"campaign_id": campaign_id, "to_number": "+12025550111", "from_number": "+12025550100",
+             "call_sid": f"CA{i:032x}", "status": "in-progress"} for i in range(503)]).all()
+        db.session.commit()
+        later = utcnow() + timedelta(seconds=app.config["REAPER_IN_PROGRESS_CHECK_SECONDS"] + 5)
+        first = stale_call_ids(later)[1]
+        second = stale_call_ids(later)[1]
+        third = stale_call_ids(later)[1]
+    assert len(first) == 500 and len(second) == 3 and third == []
+    assert sorted(first + second) == sorted(ids)
