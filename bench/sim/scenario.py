@@ -71,12 +71,13 @@ def _uniform_cdf(t, lo, hi):
 
 
 class TrueModel:
-    """The oracle's model: the scenario's real distributions and current answer rate."""
+    """The oracle's model: the scenario's real distributions and current answer rate (or,
+    with a `lag`, the rate as it was that many seconds ago: an oracle told of a change late)."""
 
     ring_version = handle_version = 0
 
-    def __init__(self, scenario: Scenario, duration: float) -> None:
-        self.scenario, self.duration, self.at = scenario, duration, 0.0
+    def __init__(self, scenario: Scenario, duration: float, lag: float = 0.0) -> None:
+        self.scenario, self.duration, self.at, self.lag = scenario, duration, 0.0, lag
 
     def observe_dial(self, at, outcome, ring_seconds):
         pass
@@ -91,7 +92,7 @@ class TrueModel:
         self.at = at
 
     def answer_prob(self):
-        return self.scenario.rate_at(self.at, self.duration)
+        return self.scenario.rate_at(max(0.0, self.at - self.lag), self.duration)
 
     def answer_cv(self):
         return 0.0
@@ -151,10 +152,12 @@ def warm_settings(scenario: Scenario, weight: int = 20000, samples: int = 400) -
 
 def make_policy(policy: str, scenario: Scenario, duration: float, **settings):
     """progressive | predictive (learns) | oracle-queue (the same queueing pacer, its model
-    replaced by the true distributions, the answer rate known at every moment) |
+    replaced by the true distributions, the answer rate known at every moment, or `lag`
+    seconds late) |
     oracle-warm (the production pacer, its learned model seeded with the truth)."""
     if policy == "oracle-queue":
-        return Predictive(model=TrueModel(scenario, duration), **settings)
+        lag = settings.pop("lag", 0.0)
+        return Predictive(model=TrueModel(scenario, duration, lag), **settings)
     if policy == "oracle-warm":
         return make_pacer("predictive", **warm_settings(scenario), **settings)
     return make_pacer(policy, **settings)
