@@ -299,3 +299,20 @@ def test_the_price_does_not_wind_up_while_the_governor_holds_the_pace_down():
     assert held.log_price <= start
     ample = dict(abandoned_30d=0, human_answers_30d=2000)
     assert held.calls_to_place(1300.0, *state, **ample) <= warmed().calls_to_place(1300.0, *state, **ample)
+
+
+def test_the_lagged_oracle_of_the_jump_bench_learns_a_shift_only_after_its_lag():
+    # bench/jumps.py compares the pacer with a true-model oracle told of a change late;
+    # its model must report the old rate for exactly that long after the shift.
+    from bench.sim.scenario import TrueModel
+
+    scenario = Scenario("t", 10, 0.1, 60, shifts=((0.5, 0.6),))
+    prompt, late = TrueModel(scenario, 3600.0), TrueModel(scenario, 3600.0, lag=10.0)
+    for at, told, lagged in ((1799.0, 0.1, 0.1), (1800.0, 0.6, 0.1), (1809.0, 0.6, 0.1),
+                             (1810.0, 0.6, 0.6)):
+        prompt.refresh(at)
+        late.refresh(at)
+        assert (prompt.answer_prob(), late.answer_prob()) == (told, lagged), at
+    pacer = make_policy("oracle-queue", scenario, 3600.0, lag=10.0)
+    pacer.model.refresh(1805.0)
+    assert pacer.model.answer_prob() == 0.1
