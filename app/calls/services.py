@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app.calls.models import TERMINAL_STATUSES, Call
 from app.campaigns.models import Campaign
+from app.campaigns.rules import spoken
 from app.extensions import db
 from app.realtime.publish import agent_room, campaign_room, publish
 
@@ -72,9 +73,14 @@ def voice_plan(attempt: int | None, call_sid: str, answered_by: str | None) -> V
     if is_machine(answered_by):
         campaign = db.session.get(Campaign, call.campaign_id) if call and call.campaign_id else None
         if campaign is not None and campaign.machine_action == "message":
-            return VoicePlan("message", conference, campaign.machine_message)
+            return VoicePlan("message", conference, machine_message(campaign))
         return VoicePlan("hangup", conference)
     return VoicePlan("bridge", conference)
+
+
+def machine_message(campaign: Campaign) -> str:
+    """The campaign's answering-machine message as the machine records it."""
+    return spoken(campaign.machine_message, campaign.seller_name, campaign.seller_phone)
 
 
 def call_state_payload(call: Call) -> dict:

@@ -9,6 +9,8 @@ import re
 from datetime import time
 from decimal import Decimal
 
+import phonenumbers
+
 from app.contacts.phones import is_e164, parse_phone
 
 EARLIEST_CALL = time(8, 0)
@@ -62,6 +64,20 @@ def names_seller(message: str, seller_name: str, seller_phone: str) -> bool:
     message_digits = _digits(message)
     has_phone = bool(national) and len(national) >= 7 and national in message_digits
     return has_name and has_phone
+
+
+def spoken(message: str, seller_name: str, seller_phone: str) -> str:
+    """`message` as the callee hears it: the {seller_name} and {seller_phone} placeholders filled
+    in, the number in its national form so text-to-speech reads it as a phone number."""
+    message = message or ""
+    if "{seller_phone}" in message:
+        try:
+            number = parse_phone(seller_phone, None)
+            phone = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        except ValueError:
+            phone = seller_phone
+        message = message.replace("{seller_phone}", phone)
+    return message.replace("{seller_name}", seller_name or "")
 
 
 def campaign_problems(v: dict) -> dict[str, list[str]]:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from app.agents.routing import confirm_reservation, end_call, reserve_agent
 from app.calls.models import Call
 from app.campaigns.models import Campaign
+from app.campaigns.rules import spoken
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.dialer.pacer_feed import record_human_answer
@@ -46,8 +47,8 @@ def conference_name(call_id: int) -> str:
 
 def opt_out_prompt(campaign: Campaign) -> str:
     """The safe-harbour text as spoken: the campaign's message, then the opt-out key."""
-    return (f"{campaign.safe_harbour_message.strip()} To stop calls from {campaign.seller_name}, "
-            f"press {OPT_OUT_DIGIT} now.")
+    message = spoken(campaign.safe_harbour_message, campaign.seller_name, campaign.seller_phone)
+    return f"{message.strip()} To stop calls from {campaign.seller_name}, press {OPT_OUT_DIGIT} now."
 
 
 def remember_safe_harbour(pipe, call_id: int, campaign: Campaign) -> None:

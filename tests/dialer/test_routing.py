@@ -12,6 +12,7 @@ from app.agents import services as agent_services
 from app.agents import state as agent_state
 from app.auth.models import User
 from app.calls.models import Call
+from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.dnc.models import DncEntry
 from app.extensions import db
@@ -77,6 +78,21 @@ def test_with_no_agent_free_the_call_is_abandoned_within_two_seconds_with_the_sa
         assert call.abandoned is True and call.agent_id is None
         assert call.wait_seconds <= 2.0  # the law's limit, as measured by the router itself
         assert call.wait_seconds >= 1.0  # it did wait for an agent to free up before giving up
+
+
+def test_the_safe_harbour_placeholders_are_spoken_as_the_seller_name_and_number(app, client, floor):
+    """A message saved as "{seller_name} ... {seller_phone}" (campaign validation allows it) is
+    heard with the seller's name and number, never the placeholders."""
+    campaign_id, _ = floor
+    with app.app_context():
+        campaign = db.session.get(Campaign, campaign_id)
+        campaign.seller_name, campaign.seller_phone = "Acme Solar", "+12025550101"
+        campaign.safe_harbour_message = "This is {seller_name}; call us on {seller_phone}."
+        db.session.commit()
+    call_id, sid = _call(app, campaign_id)
+    body = _answer(client, app, call_id, sid).get_data(as_text=True)
+    assert "This is Acme Solar; call us on (202) 555-0101." in body
+    assert "{seller" not in body
 
 
 def _free_up_in_redis(app, agent_id, campaign_id):

@@ -130,6 +130,13 @@ def test_voice_gives_a_machine_the_campaigns_message(app, client):
     assert "<Say>Acme here, please call 202 555 0199.</Say>" in body and "<Hangup" in body
     assert "Conference" not in body
 
+    placeholders = make_campaign(app, amd_enabled=True, machine_action="message",
+                                 machine_message="{seller_name} here, please call {seller_phone}.")
+    call_id = make_call(app, placeholders)
+    form["CallSid"] = "CA-m1"
+    body = post_signed(client, app, f"/twilio/voice?attempt={call_id}", form).get_data(as_text=True)
+    assert "<Say>Acme here, please call (202) 555-0199.</Say>" in body
+
     hangup_campaign = make_campaign(app, amd_enabled=True)
     call_id = make_call(app, hangup_campaign)
     form["CallSid"] = "CA-m2"
