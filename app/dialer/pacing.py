@@ -299,6 +299,15 @@ class DialOutcomes:
         self.base, self.base_cv = min(0.98, max(0.01, p)), self.cv
 
 
+# Before any ring is seen (module-level, so a pacer can be pickled and handed to another process).
+def _human_ring_prior(q: float) -> float:
+    return 4 + 20 * q
+
+
+def _other_ring_prior(q: float) -> float:
+    return 25 * q ** 0.5
+
+
 class LearnedModel:
     """Answer rate, ring times and handle times learned from a campaign's recent results."""
 
@@ -313,9 +322,9 @@ class LearnedModel:
         if human_ring_prior:
             self.human_ring = Empirical(human_ring_prior, ring_window)
         else:
-            self.human_ring = Empirical(_quantiles(lambda q: 4 + 20 * q, 6), ring_window,
-                                        inverse=lambda q: 4 + 20 * q, strong=40, fade=240)
-        self.other_ring = Empirical(other_ring_prior or _quantiles(lambda q: 25 * q ** 0.5, 6),
+            self.human_ring = Empirical(_quantiles(_human_ring_prior, 6), ring_window,
+                                        inverse=_human_ring_prior, strong=40, fade=240)
+        self.other_ring = Empirical(other_ring_prior or _quantiles(_other_ring_prior, 6),
                                     ring_window)
         self.answers = DialOutcomes(answer_prior, answer_window, self.human_ring,
                                     self.other_ring, prior_weight=float(answer_prior_weight))

@@ -45,18 +45,25 @@ def pacing_tick(campaign_id: int, now: datetime | None = None, enqueue=None,
         return 0
     try:
         campaign = db.session.get(Campaign, campaign_id)
-        if campaign is None or campaign.status != "active" or campaign.dial_mode == "preview":
+        if campaign is None or campaign.status != "active":
             return 0
         hopper = Hopper(redis)
+        # Every mode: a preview contact an agent held past its lease goes back to the queue too.
         hopper.requeue_expired(campaign_id, now.timestamp())
+        if campaign.dial_mode == "preview":
+            db.session.rollback()
+            return 0
         abandoned, humans, rate = abandon_rate_30d(campaign_id, now)
-        pacer = registry.pacer_for(redis, campaign_id, campaign.dial_mode, float(campaign.max_abandon_rate))
+        secret = current_app.config["SECRET_KEY"].encode()
+        pacer = registry.pacer_for(redis, campaign_id, campaign.dial_mode,
+                                   float(campaign.max_abandon_rate), secret)
         dialing = calls_dialing(campaign_id) + hopper.depth(campaign_id)["leased"]
         n = pacer.calls_to_place(
             now.timestamp(), ready_agents(campaign_id), agents_busy_elapsed(campaign_id, now), dialing,
             abandon_rate_30d=rate, abandoned_30d=abandoned, human_answers_30d=humans)
         # A claimed contact comes back if no attempt is created within the lease.
         lease = lease_seconds if lease_seconds is not None else current_app.config["DIAL_LEASE_SECONDS"]
+        registry.hand_over(redis, campaign_id, secret)  # the next tick may run in another process
         metrics.record_pacing_decision(campaign_id, n)
         claimed = hopper.claim(campaign_id, n, lease, now.timestamp())
         db.session.rollback()

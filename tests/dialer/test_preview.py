@@ -6,7 +6,7 @@ from app.agents import state as agent_state
 from app.calls.models import Call
 from app.common.redis import get_redis
 from app.contacts.models import Contact
-from app.dialer.hopper import Hopper
+from app.dialer.hopper import Hopper, ready_key
 from app.dialer.refill import refill
 from app.dnc.models import DncEntry
 from app.extensions import db
@@ -73,6 +73,29 @@ def test_skip_puts_the_contact_back_for_later(app, preview_floor):
         assert Hopper(get_redis()).depth(campaign_id)["leased"] == 0
     following = console.post(f"/api/campaigns/{campaign_id}/preview/next").get_json()["contact"]
     assert following["id"] != contact["id"]
+
+
+def test_a_contact_left_on_screen_past_its_lease_goes_back_to_the_queue(app, preview_floor):
+    """An agent who walks away from a previewed contact does not take it out of the campaign:
+    once the lease runs out, the pacing tick (which dials nothing in preview) puts it back."""
+    from datetime import timedelta
+
+    from app.common.timeutil import utcnow
+    from app.dialer.preview import PREVIEW_LEASE_SECONDS
+    from app.dialer.tick import pacing_tick
+
+    console, campaign_id = preview_floor
+    contact = console.post(f"/api/campaigns/{campaign_id}/preview/next").get_json()["contact"]
+    with app.app_context():
+        hopper = Hopper(get_redis())
+        assert pacing_tick(campaign_id, enqueue=lambda *a: None) == 0
+        depth = hopper.depth(campaign_id)
+        assert (depth["ready"], depth["leased"]) == (2, 1)
+        later = utcnow() + timedelta(seconds=PREVIEW_LEASE_SECONDS + 1)
+        assert pacing_tick(campaign_id, now=later, enqueue=lambda *a: None) == 0
+        depth = hopper.depth(campaign_id)
+        assert (depth["ready"], depth["leased"]) == (3, 0)
+        assert get_redis().zscore(ready_key(campaign_id), contact["id"]) is not None
 
 
 def test_dnc_added_after_preview_refuses_the_dial(app, preview_floor):
