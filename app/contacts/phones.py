@@ -96,10 +96,6 @@ def _zones_for_digits(digits: str) -> tuple[str, ...]:
     return ()
 
 
-# More zones than this for one number means the number is not geographic (toll-free, say).
-MAX_ZONES_FOR_A_GUESS = 3
-
-
 # US states (and DC / territories) -> the zone most of the state's people live in. Split states
 # are refined by ZIP prefix below; the state alone gives the majority zone.
 STATE_ZONES = {
@@ -155,7 +151,8 @@ _ZIP3_STATES = [
 # ZIP prefixes in the minority zone of a split state.
 _ZIP3_ZONES = [
     (324, 325, "America/Chicago"),    # Florida panhandle
-    (373, 379, "America/New_York"),   # East Tennessee
+    (373, 374, "America/New_York"),   # East Tennessee (375 is Memphis, Central)
+    (376, 379, "America/New_York"),
     (420, 424, "America/Chicago"),    # West Kentucky
     (463, 464, "America/Chicago"),    # NW Indiana
     (476, 477, "America/Chicago"),    # SW Indiana
@@ -164,7 +161,9 @@ _ZIP3_ZONES = [
     (693, 693, "America/Denver"),     # West Nebraska
     (798, 799, "America/Denver"),     # El Paso, Texas
     (885, 885, "America/Denver"),     # El Paso, Texas
-    (835, 838, "America/Los_Angeles"),  # North Idaho
+    (835, 835, "America/Los_Angeles"),  # North Idaho: Lewiston (836-837 are Boise, Mountain)
+    (838, 838, "America/Los_Angeles"),  # and the panhandle
+    (586, 586, "America/Denver"),     # Southwest North Dakota
     (979, 979, "America/Boise"),      # East Oregon
 ]
 
@@ -199,14 +198,20 @@ def zone_for_postal(postal: str | None) -> str | None:
     return None
 
 
+# States whose people live in more than one zone: the state alone does not say which.
+SPLIT_STATES = frozenset({"AK", "FL", "ID", "IN", "KS", "KY", "MI", "ND", "NE", "OR", "SD", "TN", "TX"})
+
+
 def contact_timezone(e164: str, explicit: str | None = None, state: str | None = None,
                      postal: str | None = None) -> str | None:
-    """The contact's IANA zone: explicit, else from ZIP / state (US numbers), else the number's.
+    """The contact's IANA zone when it is known for sure: explicit, else from the ZIP code or a
+    single-zone state (US numbers), else the number's only zone.
 
-    An explicit zone that does not exist raises ValueError (calling hours depend on it). When
-    the number alone maps to a few zones, the alphabetically first is chosen so the answer is
-    stable (`timezones_for_number` gives them all, for callers that want to be strict); a
-    non-geographic number (toll-free: dozens of zones) gives None, meaning "unknown".
+    An explicit zone that does not exist raises ValueError (calling hours depend on it). None
+    means "not one zone for sure": a number in an area code that spans two zones (208, north
+    and south Idaho), a split state without a ZIP code, a non-geographic number. The dialer
+    then calls only when the window is open in every zone the number may be in
+    (`timezones_for_number`), so a guess can never put a call outside someone's hours.
     """
     if explicit and explicit.strip():
         return valid_timezone(explicit)
@@ -214,10 +219,8 @@ def contact_timezone(e164: str, explicit: str | None = None, state: str | None =
         zone = zone_for_postal(postal)
         if zone is None:
             code = state_code(state)
-            zone = STATE_ZONES.get(code) if code else None
+            zone = STATE_ZONES.get(code) if code and code not in SPLIT_STATES else None
         if zone is not None:
             return zone
     zones = _zones_for_digits(e164.lstrip("+"))
-    if not zones or len(zones) > MAX_ZONES_FOR_A_GUESS:
-        return None
-    return zones[0]
+    return zones[0] if len(zones) == 1 else None

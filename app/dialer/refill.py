@@ -19,18 +19,30 @@ _DUE = """c.status IN ('new', 'retry', 'callback')
           AND (c.next_due_at IS NULL OR c.next_due_at <= :now)"""
 _LOCAL_TIME = "(CAST(:now AS timestamptz) AT TIME ZONE c.timezone)::time"
 
-# Contacts with a known zone are windowed in SQL (PostgreSQL knows DST); the rest in Python,
-# against every zone their number may be in.
-_CANDIDATES = f"""
-SELECT c.id, c.status, c.attempts, c.next_due_at, c.phone_e164, c.timezone
+# Contacts with a known zone are windowed in SQL (PostgreSQL knows DST); the rest (a number
+# in two zones, a toll-free number) in Python, against every zone their number may be in, from
+# a query of their own: they may be held for hours (a toll-free number only fits the window
+# in every US zone in the Eastern afternoon) and must never stand in front of the others.
+_ORDER = """ORDER BY CASE c.status WHEN 'callback' THEN 0 WHEN 'new' THEN 1 ELSE 2 END,
+         c.next_due_at NULLS FIRST, c.id"""
+_KNOWN_ZONE = f"""
+SELECT c.id, c.status, c.next_due_at, c.phone_e164, c.timezone
 FROM contacts c
-WHERE c.campaign_id = :cid AND {_DUE}
-  AND (c.timezone IS NULL OR ({_LOCAL_TIME} >= :wstart AND {_LOCAL_TIME} < :wend))
+WHERE c.campaign_id = :cid AND {_DUE} AND c.timezone IS NOT NULL
+  AND {_LOCAL_TIME} >= :wstart AND {_LOCAL_TIME} < :wend
   AND NOT {_ON_DNC}
-ORDER BY CASE c.status WHEN 'callback' THEN 0 WHEN 'new' THEN 1 ELSE 2 END,
-         c.next_due_at NULLS FIRST, c.id
+{_ORDER}
 LIMIT :limit
 """
+_UNKNOWN_ZONE = f"""
+SELECT c.id, c.status, c.next_due_at, c.phone_e164, c.timezone
+FROM contacts c
+WHERE c.campaign_id = :cid AND {_DUE} AND c.timezone IS NULL AND NOT {_ON_DNC}
+{_ORDER}
+LIMIT :limit OFFSET :offset
+"""
+# Unknown-zone contacts looked at per refill, at most: the rest wait for a later refill.
+UNKNOWN_ZONE_SCAN = 5000
 
 _HELD = f"""
 SELECT
@@ -59,6 +71,14 @@ def target_depth(agents_signed_in: int) -> int:
     return max(50, 20 * agents_signed_in)
 
 
+def _score(row) -> float:
+    if row.status == "callback":
+        return priority(PRIORITY_CALLBACK, row.next_due_at.timestamp() if row.next_due_at else 0)
+    if row.status == "new":
+        return priority(PRIORITY_NEW, row.id)
+    return priority(PRIORITY_RETRY, row.next_due_at.timestamp() if row.next_due_at else 0)
+
+
 def refill(campaign_id: int, *, agents_signed_in: int = 0, now: datetime | None = None) -> dict:
     """Top the campaign's queue up to its target depth; record why contacts are held back."""
     now = now or utcnow()
@@ -69,24 +89,28 @@ def refill(campaign_id: int, *, agents_signed_in: int = 0, now: datetime | None 
     params = _params(campaign, now)
     window = gates.Window(params["wstart"], params["wend"])
     depth = hopper.depth(campaign_id)
-    want = target_depth(agents_signed_in) - depth["ready"] - depth["leased"]
+    target = target_depth(agents_signed_in)
     scored: list[tuple[int, float]] = []
     unknown_zone = 0
-    if want > 0:
-        rows = db.session.execute(text(_CANDIDATES), {**params, "limit": want}).all()
-        for row in rows:
-            if row.timezone is None and not gates.inside_window(
-                    now, gates.candidate_zones(None, row.phone_e164), window):
-                unknown_zone += 1
-                continue
-            if row.status == "callback":
-                scored.append((row.id, priority(PRIORITY_CALLBACK, row.next_due_at.timestamp()
-                                                if row.next_due_at else 0)))
-            elif row.status == "new":
-                scored.append((row.id, priority(PRIORITY_NEW, row.id)))
-            else:
-                scored.append((row.id, priority(PRIORITY_RETRY, row.next_due_at.timestamp()
-                                                if row.next_due_at else 0)))
+    if target - depth["ready"] - depth["leased"] > 0:
+        # The best `target` by the queue's order (due callbacks, then new, then retries), from
+        # both queries; those already queued or leased are among them and are skipped by the
+        # add, so the queue grows by about what it lacks.
+        rows = db.session.execute(text(_KNOWN_ZONE), {**params, "limit": target}).all()
+        scored = [(row.id, _score(row)) for row in rows]
+        fitting, offset, page_size = [], 0, max(target, 200)
+        while len(fitting) < target and offset < UNKNOWN_ZONE_SCAN:
+            page = db.session.execute(text(_UNKNOWN_ZONE), {
+                **params, "limit": page_size, "offset": offset}).all()
+            for row in page:
+                if gates.inside_window(now, gates.candidate_zones(None, row.phone_e164), window):
+                    fitting.append((row.id, _score(row)))
+                else:
+                    unknown_zone += 1
+            offset += len(page)
+            if len(page) < page_size:
+                break
+        scored = sorted(scored + fitting, key=lambda item: item[1])[:target]
     added = hopper.add(campaign_id, scored)
     held = {k: v for k, v in db.session.execute(text(_HELD), params).one()._mapping.items() if v}
     if unknown_zone:

@@ -26,7 +26,10 @@ def test_normalize_phone_says_why_it_refuses(raw, reason):
 def test_timezone_precedence_explicit_then_zip_then_state_then_number():
     number = "+12125550134"  # New York
     assert contact_timezone(number) == "America/New_York"
-    assert contact_timezone(number, state="Texas") == "America/Chicago"
+    assert contact_timezone(number, state="Illinois") == "America/Chicago"
+    # Texas spans two zones (El Paso keeps Mountain time): the state alone is no answer, the
+    # ZIP code is, and without one the number decides.
+    assert contact_timezone(number, state="Texas") == "America/New_York"
     assert contact_timezone(number, state="TX", postal="79901") == "America/Denver"  # El Paso
     assert contact_timezone(number, explicit="europe/paris", postal="79901") == "Europe/Paris"
     with pytest.raises(ValueError, match="unknown time zone"):
@@ -36,7 +39,21 @@ def test_timezone_precedence_explicit_then_zip_then_state_then_number():
 def test_zip_prefixes_cover_split_states():
     assert zone_for_postal("32501") == "America/Chicago"  # Pensacola
     assert zone_for_postal("33101") == "America/New_York"  # Miami
+    assert zone_for_postal("83702") == "America/Boise"  # Boise, not the Pacific panhandle
+    assert zone_for_postal("83864") == "America/Los_Angeles"  # Sandpoint
+    assert zone_for_postal("37501") == "America/Chicago"  # Memphis, not East Tennessee
+    assert zone_for_postal("37902") == "America/New_York"  # Knoxville
     assert zone_for_postal("ABCDE") is None
+
+
+def test_a_number_in_two_zones_stores_no_zone_so_the_dialer_checks_both():
+    """Area code 208 is southern Idaho (Mountain) and the panhandle (Pacific): storing either
+    would let a call reach the other at 7 am. No zone is stored; the gate checks both."""
+    assert timezones_for_number("+12085550100") == ("America/Boise", "America/Los_Angeles")
+    assert contact_timezone("+12085550100") is None
+    assert contact_timezone("+12085550100", state="Idaho") is None  # Idaho is split as well
+    assert contact_timezone("+12085550100", postal="83814") == "America/Los_Angeles"  # Coeur d'Alene
+    assert contact_timezone("+12085550100", postal="83702") == "America/Boise"
 
 
 def test_numbers_in_several_zones_choose_deterministically_and_toll_free_is_unknown():

@@ -1,4 +1,5 @@
 """Refill picks only contacts that may be called now; the moment of dialling re-checks it all."""
+import time
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
@@ -47,6 +48,46 @@ def test_refill_holds_back_each_ineligible_contact_with_its_reason(make_campaign
     assert result["added"] == 2
     assert result["held_back"] == {gates.OUTSIDE_WINDOW: 1, gates.ON_DNC: 1, gates.MAX_ATTEMPTS: 1,
                                    gates.RETRY_NOT_DUE: 1}
+
+
+def test_contacts_of_unknown_zone_held_by_the_hour_never_stall_the_others(make_campaign, make_contacts):
+    """Sixty toll-free contacts (no zone: a toll-free number may ring anywhere from Newfoundland
+    to Guam, and the window is open in all of those zones for about two hours a day) sit first
+    in the queue's order; at noon in New York they are held, and the New York contacts behind
+    them are queued all the same."""
+    campaign = make_campaign()
+    make_contacts(campaign, [f"+1800555{i:04d}" for i in range(60)], timezone=None)
+    new_york = make_contacts(campaign, [f"+1212555{i:04d}" for i in range(5)], timezone="America/New_York")
+    result = refill(campaign.id, now=NOON_NY)
+    assert result["added"] == 5
+    assert result["held_back"] == {gates.OUTSIDE_WINDOW: 60}
+    assert set(Hopper(get_redis()).claim(campaign.id, 100, lease_seconds=30)) == {c.id for c in new_york}
+    # 18:30 in New York: 20:00 in St John's, 12:30 in Honolulu, 08:30 next morning in Guam.
+    assert refill(campaign.id, now=NOON_NY + timedelta(hours=6, minutes=30))["added"] == 50  # its depth
+
+
+def test_a_number_in_two_zones_waits_for_the_window_in_both(make_campaign, make_contacts):
+    """208 is Mountain (Boise) and Pacific (the panhandle): 08:30 in Boise is 07:30 in Coeur
+    d'Alene, too early; an hour later it is callable in both."""
+    campaign = make_campaign()
+    idaho = make_contacts(campaign, ["+12085550100"], timezone=None)
+    boise_0830 = datetime(2026, 7, 15, 14, 30, tzinfo=UTC)
+    assert refill(campaign.id, now=boise_0830)["added"] == 0
+    assert start_attempt(campaign.id, idaho[0].id, now=boise_0830) is None  # and at the dial
+    assert get_redis().hget(held_at_dial_key(campaign.id), gates.OUTSIDE_WINDOW) == "1"
+    assert refill(campaign.id, now=boise_0830 + timedelta(hours=1))["added"] == 1
+
+
+def test_a_partly_full_queue_is_topped_up_to_its_depth(make_campaign, make_contacts):
+    campaign = make_campaign()
+    make_contacts(campaign, [f"+1212556{i:04d}" for i in range(120)], timezone="America/New_York")
+    assert refill(campaign.id, now=NOON_NY)["added"] == 50
+    Hopper(get_redis()).claim(campaign.id, 20, lease_seconds=30)  # in flight: still counted
+    assert refill(campaign.id, now=NOON_NY)["added"] == 0
+    Hopper(get_redis()).claim(campaign.id, 10, lease_seconds=-1)  # leases already expired
+    Hopper(get_redis()).requeue_expired(campaign.id, now=time.time())
+    result = refill(campaign.id, agents_signed_in=3, now=NOON_NY)  # depth 60 now
+    assert result["added"] == 10 and result["ready"] + result["leased"] == 60
 
 
 def test_paused_campaign_is_not_refilled(make_campaign, make_contacts):

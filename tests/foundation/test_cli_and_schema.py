@@ -94,3 +94,44 @@ def test_readyz_reports_database_and_redis(client):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ready", "checks": {"database": "ok", "redis": "ok"}}
+
+
+def test_migration_0008_replaces_zone_guesses_and_keeps_known_zones(_app, empty_database):
+    """Contacts stored by the earlier rules: a 208 number with the alphabetically first of its
+    two zones, a Texas contact with the state's majority zone, a Boise ZIP put in the Pacific
+    zone. After the upgrade they hold what is known for sure; zones that were right stay."""
+    from flask_migrate import upgrade
+
+    url, _ = empty_database
+    engine = create_engine(url)
+    with _app.app_context():
+        db.engines  # noqa: B018
+        state = _app.extensions["sqlalchemy"]._app_engines[_app]
+        default_engine = state[None]
+        state[None] = engine
+        try:
+            upgrade(revision="0007")
+            with engine.begin() as conn:
+                cid = conn.execute(text(
+                    "INSERT INTO campaigns (name, caller_id, seller_name, seller_phone, "
+                    "safe_harbour_message) VALUES ('c', '+12125550100', 'Acme', '+12125550101', "
+                    "'Acme, 212 555 0101') RETURNING id")).scalar()
+                rows = [("+12085550100", "America/Boise", None, None),          # 208: a guess
+                        ("+12125550134", "America/Chicago", "TX", None),        # split state
+                        ("+12085550101", "America/Los_Angeles", None, "83702"),  # Boise ZIP
+                        ("+12125550135", "America/New_York", None, None),       # right
+                        ("+12085550102", "Europe/Paris", None, None),           # explicit
+                        ("+12125550136", "America/Chicago", "IL", None)]        # right
+                for phone, zone, region, postal in rows:
+                    conn.execute(text(
+                        "INSERT INTO contacts (campaign_id, phone_e164, timezone, region, postal_code) "
+                        "VALUES (:c, :p, :z, :r, :pc)"), {"c": cid, "p": phone, "z": zone,
+                                                          "r": region, "pc": postal})
+            upgrade()
+            with engine.connect() as conn:
+                zones = conn.execute(text("SELECT timezone FROM contacts ORDER BY id")).scalars().all()
+            assert zones == [None, "America/New_York", "America/Boise", "America/New_York",
+                             "Europe/Paris", "America/Chicago"]
+        finally:
+            state[None] = default_engine
+            engine.dispose()
