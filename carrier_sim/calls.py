@@ -71,6 +71,7 @@ class SimCall:
     generation: int = 0
     twiml_fetches: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)  # what <Say> spoke to the callee, in order
     callbacks: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     held_callback: Any = None
@@ -133,7 +134,7 @@ class SimCall:
         return {
             "sid": self.sid, "to": self.to, "from": self.from_, "status": self.status,
             "outcome": self.plan.outcome, "answered_by": self.answered_by,
-            "duration": self.duration, "connected_to": self.connected_to,
+            "duration": self.duration, "connected_to": self.connected_to, "said": list(self.said),
             "history": list(self.history), "callbacks": list(self.callbacks),
             "errors": list(self.errors), "twiml_fetches": self.twiml_fetches,
             "request": {"url": self.url, "status_callback": self.status_callback,

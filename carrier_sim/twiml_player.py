@@ -60,6 +60,7 @@ class Playback:
 
     # -- verbs ------------------------------------------------------------------------
     def _verb_say(self, verb: ET.Element) -> None:
+        self.call.said.append((verb.text or "").strip())
         self._after(self._speech_seconds(verb))
 
     def _verb_play(self, verb: ET.Element) -> None:
@@ -82,6 +83,7 @@ class Playback:
                         self.engine.draw(self.engine.config.machine_message_seconds)))
 
     def _verb_gather(self, verb: ET.Element) -> None:
+        self.call.said.extend((child.text or "").strip() for child in verb if child.tag == "Say")
         prompt = sum(self._speech_seconds(child) if child.tag in ("Say", "Play")
                      else _number(child.get("length"), 1.0) if child.tag == "Pause" else 0.0
                      for child in verb)

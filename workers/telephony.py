@@ -26,6 +26,13 @@ def process_call_event(event_id: int) -> None:
     state.process_call_event(event_id)
 
 
+@shared_task(name=state.MACHINE_TASK)
+def machine_answered(call_sid: str, campaign_id: int) -> None:
+    """Asynchronous detection found a machine on a call already routed: leave the campaign's
+    message or hang up (a REST update; the call leaves the agent's conference)."""
+    state.act_on_machine(call_sid, campaign_id)
+
+
 @shared_task(name="workers.telephony.sweep_unprocessed_events")
 def sweep_unprocessed_events() -> int:
     """Beat: callbacks whose hand-off was lost (broker down, worker killed) still get applied,

@@ -56,6 +56,7 @@ def apply_pending_events(call_id: int) -> Call:
         .execution_options(populate_existing=True)).one()
     events = _pending_events(call)
     before = (call.status, call.answered_by, call.recording_url, call.outcome)
+    was_machine = is_machine(call.answered_by)
     was_terminal = call.status in TERMINAL_STATUSES
     now = utcnow()
     for event in events:
@@ -75,11 +76,52 @@ def apply_pending_events(call_id: int) -> Call:
     if finished:
         on_call_finished(call)
     payload = call_state_payload(call) if changed else None  # before commit expires the row
+    # Asynchronous detection: the answer was routed (to an agent, or to the safe-harbour
+    # message) before the verdict; a machine now gets what the campaign says instead.
+    machine_live = (is_machine(call.answered_by) and not was_machine
+                    and call.status == "in-progress" and call.call_sid is not None)
+    sid, campaign_id = call.call_sid, call.campaign_id
     db.session.commit()
     metrics.record_callback_processed(len(events))
     if payload is not None:
         publish_call_state(call, payload)
+    if machine_live and campaign_id is not None:
+        _hand_machine_to_worker(sid, campaign_id)
     return call
+
+
+MACHINE_TASK = "workers.telephony.machine_answered"
+
+
+def _hand_machine_to_worker(call_sid: str, campaign_id: int) -> None:
+    """A REST request to the carrier, in a task of its own: never inside the callback drain."""
+    from flask import current_app
+
+    try:
+        current_app.extensions["celery"].send_task(MACHINE_TASK, args=[call_sid, campaign_id])
+    except Exception as exc:  # noqa: BLE001 - the broker is down: the machine hears the bridge out
+        log.warning("machine on call %s: could not queue the campaign's action: %s", call_sid, exc)
+
+
+def act_on_machine(call_sid: str, campaign_id: int) -> None:
+    """Leave the campaign's message on a call the carrier has just found to be a machine, or
+    hang up; the call leaves the agent's conference either way. Best effort: a call that has
+    ended meanwhile needs nothing."""
+    from app.campaigns.models import Campaign
+    from app.calls.services import machine_message
+    from app.telephony import twiml
+    from app.telephony.carrier import CarrierError
+    from app.telephony.factory import get_carrier
+
+    campaign = db.session.get(Campaign, campaign_id)
+    db.session.rollback()
+    try:
+        if campaign is not None and campaign.machine_action == "message":
+            get_carrier().redirect(call_sid, twiml.say_and_hangup(machine_message(campaign)))
+        else:
+            get_carrier().hangup(call_sid)
+    except CarrierError as exc:
+        log.info("machine on call %s: no action taken (%s)", call_sid, exc)
 
 
 def _pending_events(call: Call) -> list[CallEvent]:
@@ -116,6 +158,10 @@ def _apply(call: Call, event: CallEvent) -> None:
 def _record_answered_by(call: Call, answered_by: str | None) -> None:
     if answered_by and (call.answered_by in (None, "unknown") or is_machine(answered_by)):
         call.answered_by = answered_by[:32]
+        if is_machine(answered_by) and call.abandoned:
+            # Routed at the answer and found no agent, then found to be a machine: the rule
+            # (and the 3% cap) counts calls answered by a person, so this one is not abandoned.
+            call.abandoned = False
 
 
 def _apply_status(call: Call, event: CallEvent, payload: dict) -> None:

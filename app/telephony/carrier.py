@@ -116,6 +116,11 @@ class Carrier(abc.ABC):
         """
 
     @abc.abstractmethod
+    def redirect(self, call_sid: str, twiml: str) -> CallInfo:
+        """Replace what a call in progress is doing with `twiml` (it leaves a conference it
+        is in); raises CarrierError when the call is no longer in progress."""
+
+    @abc.abstractmethod
     def fetch(self, call_sid: str) -> CallInfo:
         """The carrier's current view of a call."""
 

@@ -120,6 +120,9 @@ class TwilioCarrier(Carrier):
         call = self._call_api(lambda: self._client.calls(call_sid).update(status=status))
         return _call_info(call)
 
+    def redirect(self, call_sid: str, twiml: str) -> CallInfo:
+        return _call_info(self._call_api(lambda: self._client.calls(call_sid).update(twiml=twiml)))
+
     def fetch(self, call_sid: str) -> CallInfo:
         return _call_info(self._call_api(lambda: self._client.calls(call_sid).fetch()))
 

@@ -91,6 +91,29 @@ def test_a_machine_is_detected(_app, stack):
     assert ("amd", None, "machine_end_beep") in events_of(stack, call_id)
 
 
+@pytest.mark.parametrize("action", ["message", "hangup"])
+def test_a_machine_found_after_the_answer_was_routed_gets_the_campaigns_action(_app, stack, action):
+    """Asynchronous detection: the answer is routed at once and the verdict comes seconds
+    later, after the beep. The machine then records the campaign's message (placeholders
+    filled in), or is hung up on, instead of sitting in the conference until it gives up."""
+    [call_id] = queue_calls(stack, [MACHINE], amd_enabled=True, machine_action=action,
+                            machine_message="{seller_name} here, please call {seller_phone}.")
+    dial(_app, [call_id])
+    row = stack.wait_until_done([call_id])[call_id]
+    assert (row["status"], row["outcome"]) == ("completed", "machine")
+    call = stack.sim.call(row["call_sid"])
+    # Routed at the answer (no agent here, so to the safe-harbour message) without a verdict.
+    assert ("voice", None, "in-progress") in events_of(stack, call_id)
+    message = "Acme here, please call (202) 555-0199."
+    if action == "message":
+        assert call["said"][-1] == message
+    else:
+        assert message not in call["said"]
+    assert row["abandoned"] is False  # a machine is not a person the 3% rule counts
+    # Left as soon as the verdict came, not after the 20-30 s the machine would have waited.
+    assert row["duration_seconds"] < 20
+
+
 def test_duplicate_and_out_of_order_callbacks_do_not_regress(_app, stack):
     stack.sim.configure(duplicate_probability=0.5, out_of_order_probability=0.5)
     try:
