@@ -209,6 +209,10 @@ class Config:
                     "task": "workers.default.close_forgotten_wrap_ups", "schedule": 30.0,
                     "options": {"expires": 60},
                 },
+                "callbacks-release-due": {
+                    "task": "workers.default.release_due_callbacks", "schedule": 30.0,
+                    "options": {"expires": 60},
+                },
                 "agents-disconnect-silent": {
                     "task": "workers.default.disconnect_silent_agents", "schedule": 5.0,
                     "options": {"expires": 10},

@@ -32,6 +32,14 @@ def disconnect_silent_agents() -> int:
     return len(sweep())
 
 
+@shared_task(name="workers.default.release_due_callbacks")
+def release_due_callbacks() -> int:
+    """Beat, every 30 seconds: callbacks whose time has come are announced and dialled first."""
+    from app.dialer.callbacks import release_due
+
+    return release_due()
+
+
 @shared_task(name="workers.default.close_forgotten_wrap_ups")
 def close_forgotten_wrap_ups() -> int:
     """Beat, every 30 seconds: wrap-ups nobody will finish are closed and their contacts scheduled."""

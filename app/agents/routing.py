@@ -25,10 +25,11 @@ HEARTBEAT_TIMEOUT_SECONDS = 30
 
 
 def reserve_agent(campaign_id: int, call_id: int, ttl_seconds: float = RESERVATION_TTL_SECONDS,
-                  now: datetime | None = None) -> int | None:
-    """The id of the agent now reserved for `call_id`, or None when no agent of the campaign is ready."""
+                  now: datetime | None = None, prefer: int | None = None) -> int | None:
+    """The id of the agent now reserved for `call_id` (`prefer` when that agent is ready), or
+    None when no agent of the campaign is ready."""
     now_ms = to_ms(now or utcnow())
-    got = rstate.reserve(campaign_id, call_id, now_ms, int(ttl_seconds * 1000))
+    got = rstate.reserve(campaign_id, call_id, now_ms, int(ttl_seconds * 1000), prefer)
     if got is None:
         return None
     agent_id, previous_since_ms = got

@@ -114,6 +114,17 @@ return {1, cur, since, cid, call, '', old_cid, old_call}
 # KEYS: 1 ready:{campaign}  ARGV: 1 now_ms, 2 expires_at_ms, 3 call_id
 # Pops the longest-idle ready agent and marks it reserved, in one step: nobody else can get it.
 _RESERVE = """
+if ARGV[4] ~= '' and redis.call('ZSCORE', KEYS[1], ARGV[4]) then
+  local h = 'agent:' .. ARGV[4]
+  if redis.call('HGET', h, 'state') == 'ready' then
+    redis.call('ZREM', KEYS[1], ARGV[4])
+    local since = redis.call('HGET', h, 'since_ms') or ''
+    redis.call('HSET', h, 'state', 'reserved', 'since_ms', ARGV[1], 'call_id', ARGV[3],
+               'reserved_until_ms', ARGV[2])
+    redis.call('ZADD', 'reservations', ARGV[2], ARGV[4])
+    return {ARGV[4], since}
+  end
+end
 while true do
   local ids = redis.call('ZRANGE', KEYS[1], 0, 0)
   if #ids == 0 then return false end
@@ -172,9 +183,12 @@ def transition(agent_id: int, allowed_from, to_state: str, now_ms: int, *, campa
                             _int_or_none(out[7]) if ok else _int_or_none(out[4]))
 
 
-def reserve(campaign_id: int, call_id: int, now_ms: int, ttl_ms: int) -> tuple[int, int | None] | None:
-    """(agent_id, ready-since ms) of the agent now reserved for `call_id`, or None if none is ready."""
-    out = _script(_RESERVE)(keys=[ready_key(campaign_id)], args=[now_ms, now_ms + ttl_ms, call_id])
+def reserve(campaign_id: int, call_id: int, now_ms: int, ttl_ms: int,
+            prefer: int | None = None) -> tuple[int, int | None] | None:
+    """(agent_id, ready-since ms) of the agent now reserved for `call_id`, or None if none is
+    ready: `prefer` if that agent is ready in this campaign, else the longest idle."""
+    out = _script(_RESERVE)(keys=[ready_key(campaign_id)],
+                            args=[now_ms, now_ms + ttl_ms, call_id, "" if prefer is None else prefer])
     if not out:
         return None
     return int(out[0]), _int_or_none(out[1])

@@ -52,6 +52,7 @@ def after_call(call) -> None:
     from app.calls.services import outcome_for
     from app.common.redis import get_redis
     from app.common.timeutil import utcnow
+    from app.dialer.callbacks import settle as settle_callbacks
     from app.dialer.pacer_feed import record_dial_result, record_human_answer
     from app.extensions import db
     from app.interactions.services import end_talk
@@ -70,6 +71,7 @@ def after_call(call) -> None:
     if call.contact_id is not None and campaign is not None:
         contact = db.session.get(Contact, call.contact_id, with_for_update=True)
         if contact is not None:
+            settle_callbacks(contact.id)  # a due callback has had its call
             apply_call_outcome(contact, campaign, outcome, abandoned=call.abandoned, now=now)
     if call.agent_id is not None and call.connected_at is not None:
         end_talk(call, now)

@@ -17,6 +17,7 @@ from app.campaigns.models import Campaign
 from app.campaigns.rules import spoken
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
+from app.dialer.callbacks import preferred_agent
 from app.dialer.pacer_feed import record_human_answer
 from app.extensions import db
 from app.interactions.services import open_interaction
@@ -74,12 +75,14 @@ def _reserve_within(campaign_id: int, call: Call, started: float, deadline: floa
     A preview or manual call already has its agent, reserved when the agent dialled."""
     if call.kind in ("preview", "manual") and call.agent_id is not None:
         return call.agent_id
-    agent_id = reserve_agent(campaign_id, call.id)
+    # A callback goes to the agent who promised it, when that agent is ready right now.
+    prefer = preferred_agent(call.contact_id)
+    agent_id = reserve_agent(campaign_id, call.id, prefer=prefer)
     if agent_id is None:
         db.session.commit()  # hand the database connection back while waiting on Redis
     while agent_id is None and time.monotonic() - started < deadline:
         time.sleep(POLL_INTERVAL)
-        agent_id = reserve_agent(campaign_id, call.id)
+        agent_id = reserve_agent(campaign_id, call.id, prefer=prefer)
     return agent_id
 
 

@@ -22,6 +22,8 @@ EVENTS = frozenset({
     "call.state",         # a call changed state: {call_id, campaign_id, status, ...}
     "campaign.figures",   # a campaign's live figures / KPIs: {campaign_id, ...}
     "call.screen_pop",    # to one agent: the connected call's contact, script and campaign
+    "callback.due",       # a scheduled callback fell due: {callback_id, campaign_id, contact_id,
+                          # agent_id, due_at, notes, first_name, last_name, phone}
 })
 NAMESPACE = "/live"
 QUEUE_CHANNEL = "flask-socketio"  # Flask-SocketIO's default channel: servers listen there

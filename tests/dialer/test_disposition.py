@@ -8,12 +8,13 @@ from sqlalchemy import select
 from app.agents import state as agent_state
 from app.audit.models import AuditEntry
 from app.calls.models import Call
+from app.campaigns.models import Campaign
 from app.calls.state import sweep_unprocessed_events
 from app.contacts.models import Contact
 from app.dnc.models import DncEntry
 from app.extensions import db
 from app.interactions.models import Callback, Interaction
-from tests.agents.factories import assign, make_call, make_campaign, make_disposition
+from tests.agents.factories import assign, make_call, make_campaign, make_disposition, make_pause_code
 from tests.calls.factories import post_signed, status_form
 
 NY = ZoneInfo("America/New_York")
@@ -167,3 +168,85 @@ def test_a_wrap_up_its_agent_lost_is_closed_and_the_contact_retried(app, client,
         assert (entry.target_id, entry.actor_username) == (str(interaction_id), "system")
         assert entry.details["agent_id"] == console.user.id
     assert _close_wrap_ups(app, timeout + 1) == []  # closed once
+
+
+def test_a_due_callback_is_announced_to_its_agent_and_comes_back_to_them(
+        app, client, connected, users, signed_in, redis_client):
+    """The agent promises a callback at 10:00 tomorrow. At 10:00 it is announced on their
+    console and the contact is first in the queue; answered, it goes to that agent although
+    another has been ready longer; once the call is over the callback is done."""
+    from app.dialer.callbacks import release_due
+    from app.dialer.hopper import Hopper
+    from app.dialer.refill import refill
+    from tests.agents.factories import QueueTap
+
+    console, campaign_id, call_id, sid, interaction_id = connected
+    _hang_up(app, client, call_id, sid)
+    with app.app_context():
+        make_pause_code("lunch")
+        db.session.commit()
+    tomorrow = datetime.now(NY).date() + timedelta(days=1)
+    due = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 10, 0, tzinfo=NY)
+    saved = console.post(f"/api/interactions/{interaction_id}/disposition",
+                         json={"code": "CALLBACK", "callback_at": due.isoformat(), "notes": "after lunch",
+                               "then": "paused", "pause_code": "lunch"})
+    assert saved.status_code == 200, saved.get_json()
+    contact_id = _contact(app, call_id).id
+    # Another agent goes ready first: the longest idle, who would get any other call.
+    other = signed_in(users.create("agent"))
+    with app.app_context():
+        assign(other.user.id, campaign_id)
+        db.session.commit()
+    assert other.post("/api/agents/me/state", json={"state": "ready", "campaign_id": campaign_id}).status_code == 200
+    tap = QueueTap(redis_client)
+    with app.app_context():
+        assert release_due(now=due - timedelta(minutes=1)) == 0
+        assert release_due(now=due + timedelta(seconds=5)) == 1
+        assert release_due(now=due + timedelta(seconds=40)) == 0  # announced once
+        callback = db.session.scalar(select(Callback).where(Callback.contact_id == contact_id))
+        assert callback.status == "queued"
+    announced = [(room, p) for event, room, p in tap.drain() if event == "callback.due"]
+    tap.close()
+    assert (f"agent:{console.user.id}", contact_id, "after lunch") in [
+        (room, p["contact_id"], p["notes"]) for room, p in announced]
+    assert f"campaign:{campaign_id}" in [room for room, _ in announced]
+    with app.app_context():
+        db.session.get(Campaign, campaign_id).status = "active"
+        db.session.commit()
+        refill(campaign_id, now=due + timedelta(seconds=5))
+        assert Hopper(redis_client).claim(campaign_id, 1, lease_seconds=30) == [contact_id]
+    # Its agent comes back from the pause; the callback is dialled and answered.
+    assert console.post("/api/agents/me/state", json={"state": "ready", "campaign_id": campaign_id}).status_code == 200
+    with app.app_context():
+        contact = db.session.get(Contact, contact_id)
+        redial = Call(campaign_id=campaign_id, contact_id=contact_id, attempt_no=2, kind="auto",
+                      to_number=contact.phone_e164, from_number="+12025550100", status="ringing",
+                      call_sid="CA" + "7" * 32)
+        contact.status = "dialing"
+        db.session.add(redial)
+        db.session.commit()
+        redial_id = redial.id
+    post_signed(client, app, f"/twilio/voice?attempt={redial_id}", {"CallSid": "CA" + "7" * 32,
+                                                                    "CallStatus": "in-progress"})
+    with app.app_context():
+        assert db.session.get(Call, redial_id).agent_id == console.user.id
+    _hang_up(app, client, redial_id, "CA" + "7" * 32)
+    with app.app_context():
+        assert db.session.scalar(select(Callback.status).where(Callback.contact_id == contact_id)) == "done"
+
+
+def test_a_callback_whose_contact_was_closed_meanwhile_is_canceled(app, client, connected):
+    from app.dialer.callbacks import release_due
+
+    console, _, call_id, sid, interaction_id = connected
+    _hang_up(app, client, call_id, sid)
+    due = datetime.now(NY).replace(microsecond=0) + timedelta(days=1)
+    due = due.replace(hour=10, minute=0, second=0)
+    console.post(f"/api/interactions/{interaction_id}/disposition",
+                 json={"code": "CALLBACK", "callback_at": due.isoformat()})
+    with app.app_context():
+        contact = db.session.get(Contact, db.session.get(Call, call_id).contact_id)
+        contact.status = "dnc"  # the number opted out meanwhile
+        db.session.commit()
+        assert release_due(now=due + timedelta(seconds=1)) == 0
+        assert db.session.scalar(select(Callback.status).where(Callback.contact_id == contact.id)) == "canceled"

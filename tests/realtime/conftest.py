@@ -79,7 +79,7 @@ def session_cookie(base_url: str, user: dict) -> str:
 class LiveClient:
     """A python-socketio client on /live that records every event it receives, in order."""
 
-    EVENTS = ("agent.state", "call.state", "campaign.figures", "call.screen_pop")
+    EVENTS = ("agent.state", "call.state", "campaign.figures", "call.screen_pop", "callback.due")
 
     def __init__(self, base_url: str, cookie: str | None = None, transports=("websocket",)):
         self.received: queue.Queue = queue.Queue()

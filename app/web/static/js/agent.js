@@ -193,6 +193,11 @@ async function main() {
       call.renderScreenPop(p);
     },
     'call.state': (p) => { if (p.call_id === s.callId && ['completed', 'failed', 'canceled'].includes(p.status)) s.connectedAt = null; },
+    'callback.due': (p) => {
+      if (p.agent_id !== agentId) return;
+      const who = [p.first_name, p.last_name].filter(Boolean).join(' ') || p.phone;
+      toast(`Callback due: ${who}. It is dialled next and comes to you if you are ready.`, 'ok');
+    },
   }, { onStatus: liveBadge($('#live-badge')) });
   setInterval(() => ep.heartbeat().catch(() => {}), 10000);
   if (root.dataset.voice === 'on') startVoice().catch((e) => toast(`Browser audio unavailable: ${e.message}`, 'error'));

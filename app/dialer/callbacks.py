@@ -1,0 +1,79 @@
+"""Scheduled callbacks: when one falls due it is announced and its contact dialled first.
+
+An agent who records a CALLBACK disposition picks a time inside the contact's calling hours;
+the contact waits (status ``callback``) until then. Every half minute the beat releases the
+callbacks that have fallen due: each becomes ``queued``, the agent who set it is told on the
+console (and the campaign's supervisors on the dashboard), and the contact is first in the
+campaign's dial queue at the next refill. When the call is answered, the agent who set the
+callback takes it if ready, else the longest-idle agent does (the 2-second rule comes first).
+Once the call that dialled it has ended (whatever its outcome: the contact's next attempt
+follows the usual rules) it is ``done``; one whose contact was closed meanwhile (a DNC
+opt-out, a final disposition) is ``canceled``.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select, update
+
+from app.common.timeutil import utcnow
+from app.contacts.models import Contact
+from app.extensions import db
+from app.interactions.models import Callback
+from app.realtime.publish import agent_room, campaign_room, publish
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+def release_due(now: datetime | None = None) -> int:
+    """Beat: mark the callbacks due by `now` queued and announce them; returns how many."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(Callback, Contact).join(Contact, Contact.id == Callback.contact_id)
+        .where(Callback.status == "scheduled", Callback.due_at <= now)
+        .order_by(Callback.due_at).limit(BATCH)
+        .with_for_update(of=Callback, skip_locked=True)).all()
+    due = []
+    for callback, contact in rows:
+        if contact.status != "callback":
+            callback.status = "canceled"  # closed meanwhile: opted out, put on DNC, finished
+            continue
+        callback.status = "queued"
+        due.append({"callback_id": callback.id, "campaign_id": callback.campaign_id,
+                    "contact_id": contact.id, "agent_id": callback.agent_id,
+                    "due_at": callback.due_at.isoformat(), "notes": callback.notes,
+                    "first_name": contact.first_name, "last_name": contact.last_name,
+                    "phone": contact.phone_e164})
+    db.session.commit()
+    for payload in due:
+        publish("callback.due", payload, room=campaign_room(payload["campaign_id"]))
+        if payload["agent_id"] is not None:
+            publish("callback.due", payload, room=agent_room(payload["agent_id"]))
+    if rows:
+        log.info("callbacks: %s due, %s canceled", len(due), len(rows) - len(due))
+    return len(due)
+
+
+def settle(contact_id: int) -> None:
+    """In the finished call's transaction: the contact's due callbacks have had their call (one
+    set for later, during this very call, stays scheduled)."""
+    db.session.execute(update(Callback).where(
+        Callback.contact_id == contact_id,
+        or_(Callback.status == "queued",
+            and_(Callback.status == "scheduled", Callback.due_at <= utcnow())))
+        .values(status="done"))
+
+
+def preferred_agent(contact_id: int | None) -> int | None:
+    """The agent who set the due callback being dialled for this contact, if any."""
+    if contact_id is None:
+        return None
+    return db.session.scalar(
+        select(Callback.agent_id).where(
+            Callback.contact_id == contact_id, Callback.agent_id.is_not(None),
+            or_(Callback.status == "queued",
+                and_(Callback.status == "scheduled", Callback.due_at <= utcnow())))
+        .order_by(Callback.due_at.desc()).limit(1))
