@@ -111,6 +111,9 @@ class Config:
         # CELERY_VISIBILITY_TIMEOUT. Tests shorten them; production keeps the defaults.
         self.DIAL_LEASE_SECONDS = _seconds(env, "DIAL_LEASE_SECONDS", 60)
         self.REAPER_NEVER_PLACED_SECONDS = _seconds(env, "REAPER_NEVER_PLACED_SECONDS", 60)
+        # An attempt whose worker died mid-request waits this long for the carrier's callbacks
+        # to show it was placed after all before it is failed (and never sent again).
+        self.PLACEMENT_INTERRUPTED_GRACE_SECONDS = _seconds(env, "PLACEMENT_INTERRUPTED_GRACE_SECONDS", 120)
         self.CELERY_VISIBILITY_TIMEOUT = _seconds(env, "CELERY_VISIBILITY_TIMEOUT", 120)
         # A placed call that has heard nothing for REAPER_SILENT_SECONDS before it was answered,
         # or REAPER_IN_PROGRESS_CHECK_SECONDS after, is fetched from the carrier and settled.

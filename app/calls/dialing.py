@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.calls.models import Call
@@ -30,6 +32,7 @@ DEFAULT_RING_TIMEOUT_SECONDS = 25
 MAX_BACKOFF_SECONDS = 30.0
 RATE_LIMIT_MAX_RETRIES = 25
 PLACING_MARKER_TTL = 7 * 24 * 3600
+INTERRUPTED = "placement interrupted and no word from the carrier; not dialled again"
 
 
 def placing_key(call_id: int) -> str:
@@ -84,7 +87,15 @@ def place_call(call_id: int) -> PlaceResult:
         remember_safe_harbour(pipe, call.id, campaign)
     if not pipe.execute()[0]:
         # A worker died while asking the carrier: the call may be ringing. Never dial it again.
-        _fail(call, None, "placement interrupted; not dialled again")
+        # If the carrier did take it, its callbacks (which carry this attempt's id) bring the
+        # CallSid and status within seconds; only once they have had ample time is the attempt
+        # failed, so a call that is in fact ringing is never marked failed (and retried).
+        grace = timedelta(seconds=current_app.config["PLACEMENT_INTERRUPTED_GRACE_SECONDS"])
+        queued_at = call.queued_at or call.created_at
+        if queued_at is not None and utcnow() - queued_at < grace:
+            db.session.rollback()
+            return PlaceResult("skipped")
+        _fail(call, None, INTERRUPTED)
         return PlaceResult("failed", error="placement interrupted")
     try:
         request = build_request(call, campaign)

@@ -126,3 +126,38 @@ def test_more_silent_answered_calls_than_one_pass_takes_are_all_checked_in_turn(
         third = stale_call_ids(later)[1]
     assert len(first) == 500 and len(second) == 3 and third == []
     assert sorted(first + second) == sorted(ids)
+
+
+def test_a_placement_cut_short_by_a_dead_worker_waits_for_the_carrier_before_failing(app, client):
+    """The worker died after asking the carrier: the call may be ringing. It is never sent
+    again; if the carrier's callbacks then show it was placed, it carries on as any call (it
+    is not failed, so its contact is not retried while it rings); if none come, it is failed
+    once they have had ample time."""
+    from app.calls import dialing
+    from app.calls.models import Call
+    from app.calls.state import sweep_unprocessed_events
+    from app.common.redis import get_redis
+    from app.common.timeutil import utcnow
+    from app.extensions import db
+    from tests.calls.factories import post_signed, status_form
+
+    campaign = make_campaign(app)
+    ringing, silent = (make_call(app, campaign, queued_at=utcnow()) for _ in range(2))
+    with app.app_context():
+        for call_id in (ringing, silent):
+            get_redis().set(dialing.placing_key(call_id), 1)  # left by the worker that died
+            assert dialing.place_call(call_id).outcome == "skipped"
+    sid = "CA" + "5" * 32
+    form = status_form(sid, "ringing", 1)
+    assert post_signed(client, app, f"/twilio/status?attempt={ringing}", form).status_code == 204
+    with app.app_context():
+        sweep_unprocessed_events(older_than_seconds=0)
+        call = db.session.get(Call, ringing)
+        assert (call.call_sid, call.status) == (sid, "ringing")
+        old = utcnow() - timedelta(seconds=app.config["PLACEMENT_INTERRUPTED_GRACE_SECONDS"] + 1)
+        db.session.get(Call, silent).queued_at = old
+        db.session.commit()
+        assert dialing.place_call(ringing).outcome == "skipped"  # has its CallSid: left alone
+        assert dialing.place_call(silent).outcome == "failed"
+        call = db.session.get(Call, silent)
+        assert (call.status, call.call_sid, call.error_message) == ("failed", None, dialing.INTERRUPTED)
