@@ -162,9 +162,14 @@ class CallStore:
         self._count_lock = threading.Lock()
         self.calls: dict[str, SimCall] = {}
         self.create_requests_by_to: Counter[str] = Counter()
+        self.participants: dict[str, list[tuple[str, str]]] = {}  # conference -> (sid, label)
 
     def add(self, call: SimCall) -> None:
         self.calls[call.sid] = call  # a single dict store is atomic
+
+    def add_participant(self, conference: str, call_sid: str, label: str) -> None:
+        with self._count_lock:
+            self.participants.setdefault(conference, []).append((call_sid, label))
 
     def get(self, sid: str) -> SimCall | None:
         return self.calls.get(sid)
@@ -189,3 +194,4 @@ class CallStore:
         with self.lock, self._count_lock:
             self.calls.clear()
             self.create_requests_by_to.clear()
+            self.participants.clear()

@@ -35,6 +35,7 @@ class SimConfig:
     queue_seconds: Range = (0.1, 0.8)        # queued -> initiated
     dial_seconds: Range = (0.2, 1.0)         # initiated -> ringing
     ring_seconds: Range = (4.0, 25.0)        # ringing -> answered (no-answer if > Timeout)
+    client_ring_seconds: Range = (0.3, 1.0)  # a browser client (client:<identity>) auto-accepting
     busy_seconds: Range = (1.0, 5.0)         # ringing -> busy
     fail_seconds: Range = (0.5, 2.0)         # initiated -> failed
     talk_seconds: Range = (30.0, 240.0)      # connected to an agent -> callee hangs up

@@ -68,6 +68,8 @@ class CallEngine:
         forced = config.outcomes.get(to)
         if forced:
             return forced
+        if to.startswith("client:"):
+            return "human"  # an agent's browser, which answers by itself
         weights = config.outcome_weights()
         with self._rng_lock:
             return self._rng.choices(list(weights), weights=list(weights.values()))[0]
@@ -105,6 +107,8 @@ class CallEngine:
         timeout = fields["timeout"]
         ring = {"busy": config.busy_seconds, "failed": config.fail_seconds,
                 "no-answer": (timeout, timeout)}.get(outcome, config.ring_seconds)
+        if outcome == "human" and fields["to"].startswith("client:"):
+            ring = config.client_ring_seconds
         talk = config.machine_message_seconds if outcome == "machine" else config.talk_seconds
         with self._rng_lock:  # one acquisition for the whole plan
             uniform = self._rng.uniform

@@ -5,6 +5,7 @@ import io
 import json
 import wave
 from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
 
 from flask import Flask, Response, request
 
@@ -86,6 +87,26 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
         call = engine.place(**_call_fields(form, to))
         return _json(call.to_json(), 201)
 
+    @app.post(f"/{API_VERSION}/Accounts/<account_sid>/Conferences/<conference>/Participants.json")
+    def create_participant(account_sid: str, conference: str):
+        """A new leg dialled into a conference (named, or by its sid), as Twilio does it: the
+        leg is a call of its own whose TwiML joins the conference."""
+        authenticate(account_sid)
+        form = request.form
+        to = form.get("To", "").strip()
+        engine.stats.incr("participant_requests")
+        fields = _call_fields(form, to, twiml=f"<Response><Dial><Conference>{escape(conference)}"
+                                               "</Conference></Dial></Response>")
+        call = engine.place(**fields)
+        engine.store.add_participant(conference, call.sid, form.get("Label") or "")
+        return _json({"account_sid": account_sid, "call_sid": call.sid,
+                      "conference_sid": conference, "label": form.get("Label") or None,
+                      "status": "queued", "muted": False, "hold": False,
+                      "start_conference_on_enter": True,
+                      "end_conference_on_exit": (form.get("EndConferenceOnExit") or "").lower() == "true",
+                      "uri": f"/{API_VERSION}/Accounts/{account_sid}/Conferences/{conference}/"
+                             f"Participants/{call.sid}.json"}, 201)
+
     @app.get(f"{CALLS}/<call_sid>.json")
     def fetch_call(account_sid: str, call_sid: str):
         return _json(find_call(account_sid, call_sid).to_json())
@@ -162,10 +183,10 @@ def _silence_wav(seconds: int = 1, rate: int = 8000) -> bytes:
     return buffer.getvalue()
 
 
-def _call_fields(form, to: str) -> dict:
+def _call_fields(form, to: str, twiml: str | None = None) -> dict:
     """Validate a create request the way Twilio does and pick what the engine needs."""
     from_ = form.get("From", "").strip()
-    url, twiml = form.get("Url"), form.get("Twiml")
+    url, twiml = form.get("Url"), twiml or form.get("Twiml")
     if not to:
         raise ApiError(400, 21201, "No 'To' number is specified")
     if not from_:

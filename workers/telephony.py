@@ -33,6 +33,12 @@ def machine_answered(call_sid: str, campaign_id: int) -> None:
     state.act_on_machine(call_sid, campaign_id)
 
 
+@shared_task(name=state.STRANDED_TASK)
+def abandon_stranded_call(call_id: int) -> None:
+    """The agent's browser never answered: the person hears the safe-harbour message."""
+    state.play_safe_harbour(call_id)
+
+
 @shared_task(name="workers.telephony.sweep_unprocessed_events")
 def sweep_unprocessed_events() -> int:
     """Beat: callbacks whose hand-off was lost (broker down, worker killed) still get applied,

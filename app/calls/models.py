@@ -83,7 +83,7 @@ class CallEvent(db.Model):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
     call_sid: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # status|amd|recording|voice|opt-out
+    kind: Mapped[str] = mapped_column(String(16))  # status|amd|recording|voice|opt-out|agent-leg
     sequence_number: Mapped[int | None]
     status: Mapped[str | None] = mapped_column(String(32))
     payload: Mapped[dict] = mapped_column(JSONB, server_default="{}")

@@ -59,9 +59,13 @@ def apply_pending_events(call_id: int) -> Call:
     was_machine = is_machine(call.answered_by)
     was_terminal = call.status in TERMINAL_STATUSES
     now = utcnow()
+    stranded = False
     for event in events:
         event.processed_at = now
         event.call_id = call.id
+        if event.kind == "agent-leg":  # the agent's browser leg: a call of its own
+            stranded |= _agent_leg_failed(call, event)
+            continue
         if call.call_sid is None and event.call_sid:
             call.call_sid = event.call_sid
         elif event.call_sid and event.call_sid != call.call_sid:
@@ -86,21 +90,60 @@ def apply_pending_events(call_id: int) -> Call:
     if payload is not None:
         publish_call_state(call, payload)
     if machine_live and campaign_id is not None:
-        _hand_machine_to_worker(sid, campaign_id)
+        _hand_to_worker(MACHINE_TASK, sid, campaign_id)
+    elif stranded:
+        _hand_to_worker(STRANDED_TASK, call.id)
     return call
 
 
+def _agent_leg_failed(call: Call, event: CallEvent) -> bool:
+    """The agent's browser was rung into the conference and never answered (busy, no answer,
+    failed): the person waits there alone. The call is abandoned (a person never connected to
+    an agent), the agent's call ends, and the person is to hear the safe-harbour message."""
+    from app.agents.routing import end_call
+
+    if (event.status in (None, "completed") or call.status in TERMINAL_STATUSES
+            or call.agent_id is None or call.connected_at is None or call.abandoned):
+        return False
+    log.error("call %s: agent %s's browser did not answer (%s); the call is abandoned",
+              call.id, call.agent_id, event.status)
+    call.abandoned = True
+    end_call(call.agent_id, call.id)
+    return True
+
+
 MACHINE_TASK = "workers.telephony.machine_answered"
+STRANDED_TASK = "workers.telephony.abandon_stranded_call"
 
 
-def _hand_machine_to_worker(call_sid: str, campaign_id: int) -> None:
+def _hand_to_worker(task: str, *args) -> None:
     """A REST request to the carrier, in a task of its own: never inside the callback drain."""
     from flask import current_app
 
     try:
-        current_app.extensions["celery"].send_task(MACHINE_TASK, args=[call_sid, campaign_id])
-    except Exception as exc:  # noqa: BLE001 - the broker is down: the machine hears the bridge out
-        log.warning("machine on call %s: could not queue the campaign's action: %s", call_sid, exc)
+        current_app.extensions["celery"].send_task(task, args=list(args))
+    except Exception as exc:  # noqa: BLE001 - the broker is down: the call plays on as it is
+        log.warning("could not queue %s%s: %s", task, args, exc)
+
+
+def play_safe_harbour(call_id: int) -> None:
+    """Redirect a person left waiting (no agent after all) to the safe-harbour message."""
+    from app.campaigns.models import Campaign
+    from app.dialer.routing import opt_out_prompt
+    from app.telephony import twiml
+    from app.telephony.carrier import CarrierError
+    from app.telephony.factory import get_carrier, webhook_url
+
+    call = db.session.get(Call, call_id)
+    campaign = db.session.get(Campaign, call.campaign_id) if call and call.campaign_id else None
+    db.session.rollback()
+    if call is None or campaign is None or call.call_sid is None:
+        return
+    try:
+        get_carrier().redirect(call.call_sid, twiml.safe_harbour(
+            opt_out_prompt(campaign), webhook_url("opt-out", call.id)))
+    except CarrierError as exc:
+        log.info("call %s: safe-harbour redirect not taken (%s)", call.id, exc)
 
 
 def act_on_machine(call_sid: str, campaign_id: int) -> None:

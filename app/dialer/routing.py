@@ -6,12 +6,14 @@ answer reached us; the deadline leaves a margin for the TwiML to travel back to 
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
-from app.agents.routing import confirm_reservation, end_call, reserve_agent
+from app.agents.routing import confirm_reservation, end_call, release_reservation, reserve_agent
 from app.calls.models import Call
 from app.campaigns.models import Campaign
 from app.campaigns.rules import spoken
@@ -22,16 +24,22 @@ from app.dialer.pacer_feed import record_human_answer
 from app.extensions import db
 from app.interactions.services import open_interaction
 from app.telephony import twiml
+from app.telephony.carrier import CarrierError
+from app.telephony.factory import get_carrier, webhook_url
 from app.telephony.services import OPT_OUT_DIGIT
+from app.telephony.voice_token import agent_identity, browser_audio
 
 # The safe-harbour prompt of a placed call, left in Redis by the dial worker, so that an answer
 # arriving while PostgreSQL is away still hears it (and is recorded abandoned once it is back).
 FALLBACK_KEY = "voice:safe-harbour:{}"
 FALLBACK_TTL_SECONDS = 3600
 
+log = logging.getLogger(__name__)
+
 TWO_SECOND_RULE = 2.0
 TRANSIT_MARGIN = 0.3  # TwiML back to the carrier and the bridge itself
 POLL_INTERVAL = 0.05
+AGENT_LEG_TIMEOUT_SECONDS = 10  # the agent's browser answers by itself, within a second
 
 
 @dataclass
@@ -105,8 +113,27 @@ def route_answered_call(call: Call, answered_by: str | None, *, opt_out_url: str
         raise
 
 
+def _call_agent_in(call: Call, campaign: Campaign, agent_id: int) -> bool:
+    """With browser audio, ring the reserved agent's browser into the call's conference (it
+    answers by itself). False if the carrier would not: that agent cannot take this call."""
+    if not browser_audio(current_app.config):
+        return True
+    try:
+        get_carrier().add_participant(conference_name(call.id), f"client:{agent_identity(agent_id)}",
+                                      campaign.caller_id, label="agent",
+                                      timeout_seconds=AGENT_LEG_TIMEOUT_SECONDS,
+                                      status_callback_url=webhook_url("agent-leg", call.id))
+        return True
+    except CarrierError as exc:
+        log.error("call %s: could not call agent %s into the conference: %s", call.id, agent_id, exc)
+        release_reservation(agent_id, call.id)
+        return False
+
+
 def _connect_or_abandon(call: Call, campaign: Campaign, agent_id: int | None,
                         answered_by: str | None, started: float, now, opt_out_url: str) -> RoutingDecision:
+    if agent_id is not None and not _call_agent_in(call, campaign, agent_id):
+        agent_id = None
     if agent_id is not None and not confirm_reservation(agent_id, call.id):
         agent_id = None  # the reservation expired under us: no agent after all
     wait = time.monotonic() - started

@@ -121,6 +121,12 @@ class Carrier(abc.ABC):
         is in); raises CarrierError when the call is no longer in progress."""
 
     @abc.abstractmethod
+    def add_participant(self, conference: str, to: str, from_: str, *, label: str,
+                        timeout_seconds: int, status_callback_url: str | None = None) -> str:
+        """Call `to` (a number or ``client:<identity>``) into the conference of that name (made
+        if need be); returns the new leg's CallSid. Raises CarrierError."""
+
+    @abc.abstractmethod
     def fetch(self, call_sid: str) -> CallInfo:
         """The carrier's current view of a call."""
 

@@ -123,6 +123,19 @@ class TwilioCarrier(Carrier):
     def redirect(self, call_sid: str, twiml: str) -> CallInfo:
         return _call_info(self._call_api(lambda: self._client.calls(call_sid).update(twiml=twiml)))
 
+    def add_participant(self, conference: str, to: str, from_: str, *, label: str,
+                        timeout_seconds: int, status_callback_url: str | None = None) -> str:
+        options: dict[str, Any] = {
+            "from_": from_, "to": to, "label": label, "timeout": timeout_seconds,
+            "early_media": True, "beep": "false", "start_conference_on_enter": True,
+            "end_conference_on_exit": True}
+        if status_callback_url:
+            options.update(status_callback=status_callback_url, status_callback_method="POST",
+                           status_callback_event=["completed"])
+        participant = self._call_api(
+            lambda: self._client.conferences(conference).participants.create(**options))
+        return participant.call_sid
+
     def fetch(self, call_sid: str) -> CallInfo:
         return _call_info(self._call_api(lambda: self._client.calls(call_sid).fetch()))
 

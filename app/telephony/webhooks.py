@@ -55,6 +55,12 @@ def status():
     return _store_and_enqueue("status")
 
 
+@bp.post("/agent-leg")
+def agent_leg():
+    """The end of an agent's browser leg rung into a call's conference (browser audio)."""
+    return _store_and_enqueue("agent-leg")
+
+
 @bp.post("/amd")
 def amd():
     """Asynchronous answering-machine detection result (AnsweredBy)."""

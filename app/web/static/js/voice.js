@@ -1,5 +1,7 @@
 // Browser audio through Twilio Voice JS, only when the server has Voice credentials.
-// Without them (the demo) the carrier simulator's agent leg stands in and nothing loads here.
+// For each call routed to this agent the server rings this browser into the call's conference
+// (a participant leg to client:agent-<id>); it is accepted at once. Without the credentials (the
+// demo) the carrier simulator's agent leg stands in and nothing loads here.
 import { voiceToken } from './endpoints.js';
 import { toast } from './ui.js';
 
