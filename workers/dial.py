@@ -9,6 +9,7 @@ from app.dialer import tick
 from app.dialer.cps import CpsBucket
 from app.dialer.dialing import start_attempt
 from app.dialer.refill import refill
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,16 @@ def dial_contact(campaign_id: int, contact_id: int) -> str:
 
 @shared_task(name="workers.dial.pacing_tick")
 def pacing_tick() -> int:
-    """Every second: launch each active campaign's calls."""
-    return sum(tick.pacing_tick(campaign_id) for campaign_id in tick.active_campaign_ids())
+    """Every second: launch each active campaign's calls. One campaign's failure is logged and
+    never holds up the others."""
+    launched = 0
+    for campaign_id in tick.active_campaign_ids():
+        try:
+            launched += tick.pacing_tick(campaign_id)
+        except Exception:  # noqa: BLE001
+            db.session.rollback()
+            log.exception("pacing tick failed for campaign %s", campaign_id)
+    return launched
 
 
 @shared_task(name="workers.dial.refill_queues")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass
-from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -33,6 +33,13 @@ MAX_BACKOFF_SECONDS = 30.0
 RATE_LIMIT_MAX_RETRIES = 25
 PLACING_MARKER_TTL = 7 * 24 * 3600
 INTERRUPTED = "placement interrupted and no word from the carrier; not dialled again"
+
+
+def _marker_time(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None  # gone meanwhile (expired): wait, and look again at the next pass
 
 
 def placing_key(call_id: int) -> str:
@@ -80,7 +87,7 @@ def place_call(call_id: int) -> PlaceResult:
     campaign = db.session.get(Campaign, call.campaign_id) if call.campaign_id else None
     marker = placing_key(call.id)
     pipe = get_redis().pipeline(transaction=False)
-    pipe.set(marker, 1, nx=True, ex=PLACING_MARKER_TTL)
+    pipe.set(marker, f"{time.time():.3f}", nx=True, ex=PLACING_MARKER_TTL)
     if campaign is not None:
         from app.dialer.routing import remember_safe_harbour
 
@@ -90,9 +97,9 @@ def place_call(call_id: int) -> PlaceResult:
         # If the carrier did take it, its callbacks (which carry this attempt's id) bring the
         # CallSid and status within seconds; only once they have had ample time is the attempt
         # failed, so a call that is in fact ringing is never marked failed (and retried).
-        grace = timedelta(seconds=current_app.config["PLACEMENT_INTERRUPTED_GRACE_SECONDS"])
-        queued_at = call.queued_at or call.created_at
-        if queued_at is not None and utcnow() - queued_at < grace:
+        grace = current_app.config["PLACEMENT_INTERRUPTED_GRACE_SECONDS"]
+        started = _marker_time(get_redis().get(marker))  # when the interrupted request began
+        if started is None or time.time() - started < grace:
             db.session.rollback()
             return PlaceResult("skipped")
         _fail(call, None, INTERRUPTED)

@@ -82,7 +82,10 @@ def apply_pending_events(call_id: int) -> Call:
     payload = call_state_payload(call) if changed else None  # before commit expires the row
     # Asynchronous detection: the answer was routed (to an agent, or to the safe-harbour
     # message) before the verdict; a machine now gets what the campaign says instead.
-    machine_live = (is_machine(call.answered_by) and not was_machine
+    # A call an agent is already on is left to the agent (detection errs; a person must never
+    # be played a recording). It stays counted as it was routed: an abandoned call found to
+    # be a machine remains abandoned, erring towards the cap rather than away from it.
+    machine_live = (is_machine(call.answered_by) and not was_machine and call.connected_at is None
                     and call.status == "in-progress" and call.call_sid is not None)
     sid, campaign_id = call.call_sid, call.campaign_id
     db.session.commit()
@@ -136,14 +139,15 @@ def play_safe_harbour(call_id: int) -> None:
 
     call = db.session.get(Call, call_id)
     campaign = db.session.get(Campaign, call.campaign_id) if call and call.campaign_id else None
-    db.session.rollback()
     if call is None or campaign is None or call.call_sid is None:
+        db.session.rollback()
         return
+    call_sid, prompt = call.call_sid, opt_out_prompt(campaign)
+    db.session.rollback()  # no transaction open while the carrier is asked
     try:
-        get_carrier().redirect(call.call_sid, twiml.safe_harbour(
-            opt_out_prompt(campaign), webhook_url("opt-out", call.id)))
+        get_carrier().redirect(call_sid, twiml.safe_harbour(prompt, webhook_url("opt-out", call_id)))
     except CarrierError as exc:
-        log.info("call %s: safe-harbour redirect not taken (%s)", call.id, exc)
+        log.info("call %s: safe-harbour redirect not taken (%s)", call_id, exc)
 
 
 def act_on_machine(call_sid: str, campaign_id: int) -> None:
@@ -157,10 +161,11 @@ def act_on_machine(call_sid: str, campaign_id: int) -> None:
     from app.telephony.factory import get_carrier
 
     campaign = db.session.get(Campaign, campaign_id)
-    db.session.rollback()
+    message = machine_message(campaign) if campaign and campaign.machine_action == "message" else None
+    db.session.rollback()  # no transaction open while the carrier is asked
     try:
-        if campaign is not None and campaign.machine_action == "message":
-            get_carrier().redirect(call_sid, twiml.say_and_hangup(machine_message(campaign)))
+        if message:
+            get_carrier().redirect(call_sid, twiml.say_and_hangup(message))
         else:
             get_carrier().hangup(call_sid)
     except CarrierError as exc:
@@ -201,10 +206,6 @@ def _apply(call: Call, event: CallEvent) -> None:
 def _record_answered_by(call: Call, answered_by: str | None) -> None:
     if answered_by and (call.answered_by in (None, "unknown") or is_machine(answered_by)):
         call.answered_by = answered_by[:32]
-        if is_machine(answered_by) and call.abandoned:
-            # Routed at the answer and found no agent, then found to be a machine: the rule
-            # (and the 3% cap) counts calls answered by a person, so this one is not abandoned.
-            call.abandoned = False
 
 
 def _apply_status(call: Call, event: CallEvent, payload: dict) -> None:

@@ -26,6 +26,7 @@ from app.realtime.publish import agent_room, campaign_room, publish
 log = logging.getLogger(__name__)
 
 BATCH = 500
+CLOSED = frozenset({"done", "dnc", "invalid"})  # contact statuses no callback can follow
 
 
 def release_due(now: datetime | None = None) -> int:
@@ -38,9 +39,11 @@ def release_due(now: datetime | None = None) -> int:
         .with_for_update(of=Callback, skip_locked=True)).all()
     due = []
     for callback, contact in rows:
-        if contact.status != "callback":
+        if contact.status in CLOSED:
             callback.status = "canceled"  # closed meanwhile: opted out, put on DNC, finished
             continue
+        # Otherwise it is waiting (``callback``) or already being dialled (the refill queues a
+        # contact the moment it is due): announced all the same, and done when its call ends.
         callback.status = "queued"
         due.append({"callback_id": callback.id, "campaign_id": callback.campaign_id,
                     "contact_id": contact.id, "agent_id": callback.agent_id,

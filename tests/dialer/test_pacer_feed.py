@@ -90,3 +90,20 @@ def test_a_handed_over_pacer_with_a_bad_signature_is_never_loaded(redis_client):
     # A state signed with another deployment's key is refused the same way.
     first.hand_over(redis_client, 51, b"x" * 32)
     assert second.pacer_for(redis_client, 51, "predictive", 0.03, SECRET) is mine
+
+
+def test_a_state_from_another_release_is_dropped_not_loaded(redis_client, monkeypatch):
+    """After a deploy that changes the pacer's classes, what the old release handed over is
+    signed but of another shape: the tick learns afresh from the stream instead of failing."""
+    from app.dialer import pacer_feed
+
+    first, second = PacerRegistry(), PacerRegistry()
+    _feed_busy_hour(redis_client, 61, answer_every=5)
+    first.pacer_for(redis_client, 61, "predictive", 0.03, SECRET)
+    monkeypatch.setattr(pacer_feed, "STATE_SCHEMA", 0)  # the old release
+    first.hand_over(redis_client, 61, SECRET)
+    monkeypatch.setattr(pacer_feed, "STATE_SCHEMA", 1)
+    fresh = second.pacer_for(redis_client, 61, "predictive", 0.03, SECRET)
+    assert fresh is not first.pacer_for(redis_client, 61, "predictive", 0.03)
+    assert not redis_client.exists(state_key(61))
+    assert fresh.calls_to_place(3000.0, 5, [60.0] * 15, 0) >= 5  # and it decides soundly

@@ -145,7 +145,8 @@ def test_a_placement_cut_short_by_a_dead_worker_waits_for_the_carrier_before_fai
     ringing, silent = (make_call(app, campaign, queued_at=utcnow()) for _ in range(2))
     with app.app_context():
         for call_id in (ringing, silent):
-            get_redis().set(dialing.placing_key(call_id), 1)  # left by the worker that died
+            # Left by the worker that died: when its request to the carrier began.
+            get_redis().set(dialing.placing_key(call_id), f"{time.time():.3f}")
             assert dialing.place_call(call_id).outcome == "skipped"
     sid = "CA" + "5" * 32
     form = status_form(sid, "ringing", 1)
@@ -154,9 +155,9 @@ def test_a_placement_cut_short_by_a_dead_worker_waits_for_the_carrier_before_fai
         sweep_unprocessed_events(older_than_seconds=0)
         call = db.session.get(Call, ringing)
         assert (call.call_sid, call.status) == (sid, "ringing")
-        old = utcnow() - timedelta(seconds=app.config["PLACEMENT_INTERRUPTED_GRACE_SECONDS"] + 1)
-        db.session.get(Call, silent).queued_at = old
-        db.session.commit()
+        # The grace runs from the request, not from when the attempt was queued.
+        began = time.time() - app.config["PLACEMENT_INTERRUPTED_GRACE_SECONDS"] - 1
+        get_redis().set(dialing.placing_key(silent), f"{began:.3f}")
         assert dialing.place_call(ringing).outcome == "skipped"  # has its CallSid: left alone
         assert dialing.place_call(silent).outcome == "failed"
         call = db.session.get(Call, silent)
