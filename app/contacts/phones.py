@@ -198,8 +198,24 @@ def zone_for_postal(postal: str | None) -> str | None:
     return None
 
 
-# States whose people live in more than one zone: the state alone does not say which.
-SPLIT_STATES = frozenset({"AK", "FL", "ID", "IN", "KS", "KY", "MI", "ND", "NE", "OR", "SD", "TN", "TX"})
+# States whose people live in more than one zone: the state alone does not say which, so
+# without a ZIP code the calling window must be open in all of them.
+SPLIT_STATE_ZONES = {
+    "AK": ("America/Anchorage", "America/Adak"), "FL": ("America/New_York", "America/Chicago"),
+    "ID": ("America/Boise", "America/Los_Angeles"),
+    "IN": ("America/Indiana/Indianapolis", "America/Chicago"),
+    "KS": ("America/Chicago", "America/Denver"), "KY": ("America/New_York", "America/Chicago"),
+    "MI": ("America/Detroit", "America/Menominee"), "ND": ("America/Chicago", "America/Denver"),
+    "NE": ("America/Chicago", "America/Denver"), "OR": ("America/Los_Angeles", "America/Boise"),
+    "SD": ("America/Chicago", "America/Denver"), "TN": ("America/Chicago", "America/New_York"),
+    "TX": ("America/Chicago", "America/Denver"),
+}
+
+
+def zones_for_state(state: str | None) -> tuple[str, ...]:
+    """Every zone a split state spans (empty for a single-zone or unknown state)."""
+    code = state_code(state)
+    return SPLIT_STATE_ZONES.get(code, ()) if code else ()
 
 
 def contact_timezone(e164: str, explicit: str | None = None, state: str | None = None,
@@ -208,19 +224,22 @@ def contact_timezone(e164: str, explicit: str | None = None, state: str | None =
     single-zone state (US numbers), else the number's only zone.
 
     An explicit zone that does not exist raises ValueError (calling hours depend on it). None
-    means "not one zone for sure": a number in an area code that spans two zones (208, north
-    and south Idaho), a split state without a ZIP code, a non-geographic number. The dialer
-    then calls only when the window is open in every zone the number may be in
-    (`timezones_for_number`), so a guess can never put a call outside someone's hours.
+    means "not one zone for sure": a split state without a ZIP code (Texas: Central and, in El
+    Paso, Mountain), a number in an area code that spans two zones (208, north and south
+    Idaho), a non-geographic number. The dialer then calls only when the window is open in
+    every zone the contact may be in (the state's, else the number's: `gates.candidate_zones`),
+    so a guess can never put a call outside someone's hours.
     """
     if explicit and explicit.strip():
         return valid_timezone(explicit)
     if e164.startswith("+1"):  # North America: a US ZIP or state is more precise than the number
         zone = zone_for_postal(postal)
-        if zone is None:
-            code = state_code(state)
-            zone = STATE_ZONES.get(code) if code and code not in SPLIT_STATES else None
         if zone is not None:
             return zone
+        code = state_code(state)
+        if code in SPLIT_STATE_ZONES:
+            return None  # where in the state the number cannot tell: every zone of it applies
+        if code in STATE_ZONES:
+            return STATE_ZONES[code]
     zones = _zones_for_digits(e164.lstrip("+"))
     return zones[0] if len(zones) == 1 else None

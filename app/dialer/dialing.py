@@ -25,7 +25,7 @@ def held_at_dial_key(campaign_id: int) -> str:
 def gate_input(contact: Contact) -> gates.GateInput:
     return gates.GateInput(status=contact.status, attempts=contact.attempts,
                            next_due_at=contact.next_due_at, phone_e164=contact.phone_e164,
-                           timezone=contact.timezone)
+                           timezone=contact.timezone, region=contact.region)
 
 
 def hold_reason_now(contact: Contact, campaign: Campaign, now: datetime) -> str | None:

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
 
+from app.contacts.phones import zones_for_state
+
 LAW_EARLIEST = time(8, 0)
 LAW_LATEST = time(21, 0)
 
@@ -53,14 +55,18 @@ def _zone(name: str) -> ZoneInfo | None:
 
 
 @lru_cache(maxsize=65536)
-def candidate_zones(contact_zone: str | None, e164: str) -> tuple[ZoneInfo, ...]:
-    """Zones the callee may be in: the contact's own when given, else every zone of the number.
+def candidate_zones(contact_zone: str | None, e164: str, region: str | None = None) -> tuple[ZoneInfo, ...]:
+    """Zones the callee may be in: the contact's own when known, else every zone of their
+    state when it spans several (and no ZIP code said which), else every zone of the number.
 
-    A number whose zone is ambiguous is callable only when the window is open in all of them.
+    A contact whose zone is ambiguous is callable only when the window is open in all of them.
     """
     if contact_zone:
         zone = _zone(contact_zone)
         return (zone,) if zone else ()
+    state_zones = zones_for_state(region)
+    if state_zones:
+        return tuple(z for z in (_zone(n) for n in state_zones) if z is not None)
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
@@ -94,6 +100,7 @@ class GateInput:
     next_due_at: datetime | None
     phone_e164: str
     timezone: str | None
+    region: str | None = None
 
 
 def hold_reason(contact: GateInput, *, now: datetime, window: Window, max_attempts: int,
@@ -107,7 +114,7 @@ def hold_reason(contact: GateInput, *, now: datetime, window: Window, max_attemp
         return MAX_ATTEMPTS
     if contact.next_due_at is not None and contact.next_due_at > now:
         return RETRY_NOT_DUE
-    zones = candidate_zones(contact.timezone, contact.phone_e164)
+    zones = candidate_zones(contact.timezone, contact.phone_e164, contact.region)
     if not zones:
         return NO_TIMEZONE
     if not inside_window(now, zones, window):

@@ -19,8 +19,9 @@ _DUE = """c.status IN ('new', 'retry', 'callback')
           AND (c.next_due_at IS NULL OR c.next_due_at <= :now)"""
 _LOCAL_TIME = "(CAST(:now AS timestamptz) AT TIME ZONE c.timezone)::time"
 
-# Contacts with a known zone are windowed in SQL (PostgreSQL knows DST); the rest (a number
-# in two zones, a toll-free number) in Python, against every zone their number may be in, from
+# Contacts with a known zone are windowed in SQL (PostgreSQL knows DST); the rest (a split
+# state without a ZIP code, a number in two zones, a toll-free number) in Python, against every
+# zone they may be in, from
 # a query of their own: they may be held for hours (a toll-free number only fits the window
 # in every US zone in the Eastern afternoon) and must never stand in front of the others.
 _ORDER = """ORDER BY CASE c.status WHEN 'callback' THEN 0 WHEN 'new' THEN 1 ELSE 2 END,
@@ -35,7 +36,7 @@ WHERE c.campaign_id = :cid AND {_DUE} AND c.timezone IS NOT NULL
 LIMIT :limit
 """
 _UNKNOWN_ZONE = f"""
-SELECT c.id, c.status, c.next_due_at, c.phone_e164, c.timezone
+SELECT c.id, c.status, c.next_due_at, c.phone_e164, c.timezone, c.region
 FROM contacts c
 WHERE c.campaign_id = :cid AND {_DUE} AND c.timezone IS NULL AND NOT {_ON_DNC}
 {_ORDER}
@@ -98,18 +99,26 @@ def refill(campaign_id: int, *, agents_signed_in: int = 0, now: datetime | None 
         # add, so the queue grows by about what it lacks.
         rows = db.session.execute(text(_KNOWN_ZONE), {**params, "limit": target}).all()
         scored = [(row.id, _score(row)) for row in rows]
-        fitting, offset, page_size = [], 0, max(target, 200)
-        while len(fitting) < target and offset < UNKNOWN_ZONE_SCAN:
+        # At most UNKNOWN_ZONE_SCAN of them per refill, going on where the last refill stopped
+        # (from the start again once the end is reached), so a long run of held ones at the
+        # front cannot hide those behind it.
+        redis, cursor = get_redis(), f"dq:{campaign_id}:unknown-zone-offset"
+        fitting, page_size = [], max(target, 200)
+        offset = start = int(redis.get(cursor) or 0)
+        while len(fitting) < target and offset - start < UNKNOWN_ZONE_SCAN:
             page = db.session.execute(text(_UNKNOWN_ZONE), {
                 **params, "limit": page_size, "offset": offset}).all()
             for row in page:
-                if gates.inside_window(now, gates.candidate_zones(None, row.phone_e164), window):
+                zones = gates.candidate_zones(None, row.phone_e164, row.region)
+                if gates.inside_window(now, zones, window):
                     fitting.append((row.id, _score(row)))
                 else:
                     unknown_zone += 1
             offset += len(page)
             if len(page) < page_size:
+                offset = 0
                 break
+        redis.set(cursor, offset if offset - start >= UNKNOWN_ZONE_SCAN else 0, ex=3600)
         scored = sorted(scored + fitting, key=lambda item: item[1])[:target]
     added = hopper.add(campaign_id, scored)
     held = {k: v for k, v in db.session.execute(text(_HELD), params).one()._mapping.items() if v}

@@ -39,7 +39,9 @@ log = logging.getLogger(__name__)
 TWO_SECOND_RULE = 2.0
 TRANSIT_MARGIN = 0.3  # TwiML back to the carrier and the bridge itself
 POLL_INTERVAL = 0.05
-AGENT_LEG_TIMEOUT_SECONDS = 10  # the agent's browser answers by itself, within a second
+# The agent's browser answers by itself within a second; the carrier's least ring time is 5 s.
+AGENT_LEG_TIMEOUT_SECONDS = 5
+MIN_AGENT_LEG_REQUEST_SECONDS = 0.2  # less budget left than this: abandon rather than bridge late
 
 
 @dataclass
@@ -113,29 +115,42 @@ def route_answered_call(call: Call, answered_by: str | None, *, opt_out_url: str
         raise
 
 
-def _call_agent_in(call: Call, campaign: Campaign, agent_id: int) -> bool:
+def _call_agent_in(call: Call, campaign: Campaign, agent_id: int, started: float) -> str | None:
     """With browser audio, ring the reserved agent's browser into the call's conference (it
-    answers by itself). False if the carrier would not: that agent cannot take this call."""
+    answers by itself): the new leg's CallSid, "" without browser audio, or None if the carrier
+    would not within the 2-second budget left (the reservation is then released)."""
     if not browser_audio(current_app.config):
-        return True
+        return ""
+    left = TWO_SECOND_RULE - TRANSIT_MARGIN - (time.monotonic() - started)
     try:
-        get_carrier().add_participant(conference_name(call.id), f"client:{agent_identity(agent_id)}",
-                                      campaign.caller_id, label="agent",
-                                      timeout_seconds=AGENT_LEG_TIMEOUT_SECONDS,
-                                      status_callback_url=webhook_url("agent-leg", call.id))
-        return True
+        if left < MIN_AGENT_LEG_REQUEST_SECONDS:
+            raise CarrierError(None, f"only {left:.2f} s of the 2-second budget left")
+        return get_carrier().add_participant(
+            conference_name(call.id), f"client:{agent_identity(agent_id)}", campaign.caller_id,
+            label="agent", timeout_seconds=AGENT_LEG_TIMEOUT_SECONDS,
+            status_callback_url=webhook_url("agent-leg", call.id), within_seconds=left)
     except CarrierError as exc:
         log.error("call %s: could not call agent %s into the conference: %s", call.id, agent_id, exc)
         release_reservation(agent_id, call.id)
-        return False
+        return None
+
+
+def _hang_up_leg(leg_sid: str) -> None:
+    try:
+        get_carrier().hangup(leg_sid)
+    except CarrierError as exc:
+        log.warning("agent leg %s could not be hung up: %s", leg_sid, exc)
 
 
 def _connect_or_abandon(call: Call, campaign: Campaign, agent_id: int | None,
                         answered_by: str | None, started: float, now, opt_out_url: str) -> RoutingDecision:
-    if agent_id is not None and not _call_agent_in(call, campaign, agent_id):
+    leg = _call_agent_in(call, campaign, agent_id, started) if agent_id is not None else ""
+    if leg is None:
         agent_id = None
     if agent_id is not None and not confirm_reservation(agent_id, call.id):
         agent_id = None  # the reservation expired under us: no agent after all
+        if leg:
+            _hang_up_leg(leg)  # never leave the browser in an empty conference
     wait = time.monotonic() - started
     call.answered_at = call.answered_at or now
     call.answered_by = answered_by or call.answered_by

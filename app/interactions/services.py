@@ -87,7 +87,7 @@ def callback_problems(contact: Contact, campaign: Campaign, when: datetime, now:
     if when <= now:
         return ["The callback time must be in the future."]
     window = gates.Window.for_campaign(campaign.window_start, campaign.window_end)
-    zones = gates.candidate_zones(contact.timezone, contact.phone_e164)
+    zones = gates.candidate_zones(contact.timezone, contact.phone_e164, contact.region)
     if not gates.inside_window(when, zones, window):
         suggestion = gates.next_window_opening(when, zones, window)
         hint = f" The next allowed time is {suggestion.isoformat()}." if suggestion else ""

@@ -122,9 +122,11 @@ class Carrier(abc.ABC):
 
     @abc.abstractmethod
     def add_participant(self, conference: str, to: str, from_: str, *, label: str,
-                        timeout_seconds: int, status_callback_url: str | None = None) -> str:
+                        timeout_seconds: int, status_callback_url: str | None = None,
+                        within_seconds: float | None = None) -> str:
         """Call `to` (a number or ``client:<identity>``) into the conference of that name (made
-        if need be); returns the new leg's CallSid. Raises CarrierError."""
+        if need be), ringing it for `timeout_seconds`; returns the new leg's CallSid. Raises
+        CarrierError, also when the carrier has not answered the request `within_seconds`."""
 
     @abc.abstractmethod
     def fetch(self, call_sid: str) -> CallInfo:

@@ -7,6 +7,7 @@ SDK has no base-URL setting, and its ``edge``/``region`` mangle a local address.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Mapping
 from urllib.parse import urlsplit, urlunsplit
@@ -62,12 +63,24 @@ class RoutingHttpClient(TwilioHttpClient):
     def request(self, method, url, params=None, data=None, headers=None, auth=None,
                 timeout=None, allow_redirects=False):
         self._local.retry_after = None
+        cap = getattr(self._local, "timeout_cap", None)
+        if cap is not None:
+            timeout = min(timeout or self.timeout, cap)
         response = super().request(method, self.rewrite(url), params=params, data=data,
                                    headers=headers, auth=auth, timeout=timeout,
                                    allow_redirects=allow_redirects)
         if response.status_code == 429 and response.headers:
             self._local.retry_after = response.headers.get("Retry-After")
         return response
+
+    @contextmanager
+    def timeout_at_most(self, seconds: float | None):
+        """This thread's requests give up after `seconds` (connect and read) within the block."""
+        self._local.timeout_cap = seconds
+        try:
+            yield
+        finally:
+            self._local.timeout_cap = None
 
     @property
     def last_retry_after(self) -> float:
@@ -124,7 +137,8 @@ class TwilioCarrier(Carrier):
         return _call_info(self._call_api(lambda: self._client.calls(call_sid).update(twiml=twiml)))
 
     def add_participant(self, conference: str, to: str, from_: str, *, label: str,
-                        timeout_seconds: int, status_callback_url: str | None = None) -> str:
+                        timeout_seconds: int, status_callback_url: str | None = None,
+                        within_seconds: float | None = None) -> str:
         options: dict[str, Any] = {
             "from_": from_, "to": to, "label": label, "timeout": timeout_seconds,
             "early_media": True, "beep": "false", "start_conference_on_enter": True,
@@ -132,8 +146,9 @@ class TwilioCarrier(Carrier):
         if status_callback_url:
             options.update(status_callback=status_callback_url, status_callback_method="POST",
                            status_callback_event=["completed"])
-        participant = self._call_api(
-            lambda: self._client.conferences(conference).participants.create(**options))
+        with self._http.timeout_at_most(within_seconds):
+            participant = self._call_api(
+                lambda: self._client.conferences(conference).participants.create(**options))
         return participant.call_sid
 
     def fetch(self, call_sid: str) -> CallInfo:

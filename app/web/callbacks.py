@@ -24,7 +24,7 @@ def callback_slots(user, interaction_id: int, now: datetime | None = None) -> di
     campaign = db.session.get(Campaign, interaction.campaign_id)
     contact = db.session.get(Contact, interaction.contact_id) if interaction.contact_id else None
     window = gates.Window.for_campaign(campaign.window_start, campaign.window_end)
-    zones = gates.candidate_zones(contact.timezone, contact.phone_e164) if contact else ()
+    zones = gates.candidate_zones(contact.timezone, contact.phone_e164, contact.region) if contact else ()
     start = now + MIN_LEAD
     start = start.replace(second=0, microsecond=0)
     start += timedelta(minutes=(-start.minute) % SLOT_MINUTES)

@@ -2,7 +2,7 @@
 
 Before this revision a number in two zones (area code 208: Boise and the Idaho panhandle)
 stored the alphabetically first, a split state without a ZIP code (Texas, Florida, ...) its
-majority zone, and ZIP prefixes 836-837 (Boise) and 375 (Memphis) the wrong one; the dialer
+majority zone (now none: the dialer checks every zone of the state), and ZIP prefixes 836-837 (Boise) and 375 (Memphis) the wrong one; the dialer
 then checked the calling window in that one zone only. Such contacts now store the zone the
 current rules give: none when it is not one zone for sure, so the dialer waits until the
 window is open in every zone the number may be in. A contact whose zone was given explicitly
@@ -50,7 +50,14 @@ def _old_guess(phone, region, postal):
 def upgrade():
     from app.contacts.phones import contact_timezone
 
-    bind = op.get_bind()
+    # Outside the migration's one transaction: each batch commits on its own, so a large table
+    # never holds its changed rows locked against the dialer until the very end (and a rerun
+    # after an interruption simply finds fewer guesses left).
+    with op.get_context().autocommit_block():
+        _correct(op.get_bind(), contact_timezone)
+
+
+def _correct(bind, contact_timezone):
     total = bind.execute(sa.text("SELECT count(*) FROM contacts WHERE timezone IS NOT NULL")).scalar()
     if not total:
         return

@@ -28,8 +28,9 @@ def test_timezone_precedence_explicit_then_zip_then_state_then_number():
     assert contact_timezone(number) == "America/New_York"
     assert contact_timezone(number, state="Illinois") == "America/Chicago"
     # Texas spans two zones (El Paso keeps Mountain time): the state alone is no answer, the
-    # ZIP code is, and without one the number decides.
-    assert contact_timezone(number, state="Texas") == "America/New_York"
+    # ZIP code is; without one no zone is stored (and the dialer checks both Texan zones; a
+    # New York number says nothing about where in Texas its owner lives).
+    assert contact_timezone(number, state="Texas") is None
     assert contact_timezone(number, state="TX", postal="79901") == "America/Denver"  # El Paso
     assert contact_timezone(number, explicit="europe/paris", postal="79901") == "Europe/Paris"
     with pytest.raises(ValueError, match="unknown time zone"):

@@ -14,8 +14,9 @@ PHOENIX = "+16025550100"  # America/Phoenix: no daylight saving time
 LAW = Window.for_campaign(time(0, 0), time(23, 59))
 
 
-def contact(phone=NYC, tz=None, status="new", attempts=0, due=None):
-    return GateInput(status=status, attempts=attempts, next_due_at=due, phone_e164=phone, timezone=tz)
+def contact(phone=NYC, tz=None, status="new", attempts=0, due=None, region=None):
+    return GateInput(status=status, attempts=attempts, next_due_at=due, phone_e164=phone, timezone=tz,
+                     region=region)
 
 
 def reason(c, now, window=LAW, max_attempts=3, on_dnc=False):
@@ -92,3 +93,16 @@ def test_next_window_opening_is_inside_calling_hours():
     opening = next_window_opening(late_evening, candidate_zones(None, NYC), narrow)
     assert opening.astimezone(ZoneInfo("America/New_York")) == datetime(
         2026, 11, 4, 9, 0, tzinfo=ZoneInfo("America/New_York"))
+
+
+def test_a_texan_without_a_zip_code_waits_for_the_window_in_both_texan_zones():
+    """Texas is Central, and Mountain in El Paso. With no ZIP code the window must be open in
+    both, whatever the phone number (a New York number here: people move, numbers do not)."""
+    texan = contact(phone=NYC, region="TX")
+    central_0830 = datetime(2026, 7, 15, 13, 30, tzinfo=timezone.utc)  # 07:30 in El Paso
+    assert reason(texan, central_0830) == gates.OUTSIDE_WINDOW
+    assert reason(texan, central_0830 + timedelta(hours=1)) is None
+    central_2030 = datetime(2026, 7, 16, 1, 30, tzinfo=timezone.utc)    # 19:30 in El Paso
+    assert reason(texan, central_2030) is None
+    assert reason(texan, central_2030 + timedelta(minutes=45)) == gates.OUTSIDE_WINDOW  # 21:15 Central
+    assert sorted(str(z) for z in candidate_zones(None, NYC, "Texas")) == ["America/Chicago", "America/Denver"]

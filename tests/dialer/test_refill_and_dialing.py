@@ -153,3 +153,18 @@ def test_a_connected_person_is_left_to_the_disposition(make_campaign, make_conta
     assert contact.status == "dialing" and contact.last_outcome == "human"
     apply_call_outcome(contact, campaign, "human", abandoned=True, now=NOON_NY)
     assert contact.status == "retry" and contact.last_outcome == "abandoned"
+
+
+def test_unknown_zone_contacts_beyond_one_refills_scan_are_reached_by_the_next(
+        make_campaign, make_contacts, monkeypatch):
+    """More held toll-free contacts than one refill looks at stand in front of a Texan with no
+    ZIP code (callable at noon in New York): a later refill goes on from where it stopped."""
+    from app.dialer import refill as refill_module
+
+    monkeypatch.setattr(refill_module, "UNKNOWN_ZONE_SCAN", 200)
+    campaign = make_campaign()
+    make_contacts(campaign, [f"+1800556{i:04d}" for i in range(450)], timezone=None)
+    [texan] = make_contacts(campaign, ["+12125559999"], timezone=None, region="TX")
+    found = [refill(campaign.id, now=NOON_NY)["added"] for _ in range(3)]
+    assert found == [0, 0, 1]
+    assert Hopper(get_redis()).claim(campaign.id, 10, lease_seconds=30) == [texan.id]

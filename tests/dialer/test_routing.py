@@ -349,3 +349,19 @@ def test_an_agent_browser_that_never_answers_abandons_the_call_with_the_safe_har
     while not browser_audio.call(callee.sid)["said"] and time.monotonic() < deadline:
         time.sleep(0.05)
     assert browser_audio.call(callee.sid)["said"][0].startswith("This is Acme Solar")
+
+
+def test_with_browser_audio_an_agent_found_too_late_to_ring_in_means_abandoned(app, floor, browser_audio):
+    """The agent freed up with 0.1 s of the 2-second budget left: too late to ring their browser
+    in. The person hears the safe-harbour message now, and the agent keeps their place."""
+    from app.dialer.routing import route_answered_call
+
+    campaign_id, (agent_id, _) = floor
+    _ready(app, agent_id, campaign_id)
+    call_id, _ = _call(app, campaign_id)
+    with app.app_context():
+        decision = route_answered_call(db.session.get(Call, call_id), None, opt_out_url="http://x/opt-out",
+                                       started=time.monotonic() - 1.6)
+        assert decision.abandoned and decision.agent_id is None and "<Conference" not in decision.twiml
+        assert agent_state.snapshot(agent_id)["state"] == "ready"
+    assert f"call-{call_id}" not in browser_audio.engine.store.participants
