@@ -13,7 +13,8 @@ from app.campaigns.models import Campaign, CampaignAssignment
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.contacts.models import Contact
-from app.dialer.dialing import start_attempt
+from app.dialer import gates
+from app.dialer.dialing import CAMPAIGN_NOT_ACTIVE, hold_reason_now, start_attempt
 from app.dialer.hopper import Hopper
 from app.errors import ApiError
 from app.extensions import db
@@ -58,8 +59,7 @@ def dial_preview(agent: User, campaign_id: int, contact_id: int, now: datetime |
     _require_ready_on(agent, campaign)
     call_id = start_attempt(campaign.id, contact_id, now=now, kind="preview", agent_id=agent.id)
     if call_id is None:
-        raise ApiError(409, "This contact may not be called now (calling hours, do-not-call or attempts)",
-                       "not_dialable")
+        raise _refusal(campaign, contact_id, now)
     _hold_or_give_up(agent, call_id, campaign.id, now)
     return call_id
 
@@ -107,10 +107,30 @@ def manual_dial(agent: User, campaign_id: int, raw_phone: str, now: datetime | N
         db.session.commit()
     call_id = start_attempt(campaign.id, contact.id, now=now, kind="manual", agent_id=agent.id)
     if call_id is None:
-        raise ApiError(409, "This number may not be called now (calling hours, do-not-call or attempts)",
-                       "not_dialable")
+        raise _refusal(campaign, contact.id, now)
     _hold_or_give_up(agent, call_id, campaign.id, now)
     return call_id
+
+
+REFUSALS = {
+    gates.ON_DNC: "This number is on a do-not-call list: it may not be called.",
+    gates.OUTSIDE_WINDOW: "It is outside calling hours where this contact lives (08:00-21:00 and "
+                          "the campaign's window, in every time zone they may be in).",
+    gates.MAX_ATTEMPTS: "This contact has had the campaign's maximum number of attempts.",
+    gates.RETRY_NOT_DUE: "This contact's next attempt is not due yet.",
+    gates.NO_TIMEZONE: "This contact's time zone, and so their calling hours, are unknown.",
+    gates.NOT_DIALABLE: "This contact is closed or is being dialled already.",
+    CAMPAIGN_NOT_ACTIVE: "The campaign is not running.",
+}
+
+
+def _refusal(campaign: Campaign, contact_id: int, now: datetime | None) -> ApiError:
+    """Why the agent's dial was refused, in words they can act on."""
+    contact = db.session.get(Contact, contact_id)
+    reason = hold_reason_now(contact, campaign, now or utcnow()) if contact else gates.NOT_DIALABLE
+    db.session.rollback()
+    message = REFUSALS.get(reason, "This contact may not be called now.")
+    return ApiError(409, message, "not_dialable", fields={"reason": [reason or "changed meanwhile"]})
 
 
 def _hold_or_give_up(agent: User, call_id: int, campaign_id: int, now) -> None:

@@ -128,6 +128,9 @@ def test_manual_dial_passes_the_same_gates(app, preview_floor):
         db.session.commit()
     refused = console.post(f"/api/campaigns/{campaign_id}/manual-dial", json={"phone": "+1 202 555 0999"})
     assert refused.status_code == 409
+    error = refused.get_json()["error"]
+    # Refused for the do-not-call list, and told so (not a window that happens to be shut).
+    assert error["fields"] == {"reason": ["do_not_call"]} and "do-not-call" in error["message"]
     existing = console.post(f"/api/campaigns/{campaign_id}/manual-dial", json={"phone": "(202) 555-0001"})
     assert existing.status_code == 202, existing.get_json()
     with app.app_context():
