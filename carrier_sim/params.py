@@ -34,7 +34,7 @@ def voice(call: SimCall, **extra: str) -> dict[str, str]:
     """The request for TwiML: the answer URL, a <Redirect>, a <Gather> action."""
     form = _call(call)
     form["CallStatus"] = call.status
-    if call.answered_by:
+    if call.answered_by and not call.async_amd:  # asynchronous: the verdict has its own callback
         form["AnsweredBy"] = call.answered_by
     form.update(extra)
     return form

@@ -152,9 +152,13 @@ def _connect_or_abandon(call: Call, campaign: Campaign, agent_id: int | None,
         if leg:
             _hang_up_leg(leg)  # never leave the browser in an empty conference
     wait = time.monotonic() - started
+    # Under the row lock, as the callbacks are applied: the call may have ended, or been found
+    # to be a machine, during the wait; what its final callback settled is not overwritten.
+    db.session.refresh(call, with_for_update=True)
     call.answered_at = call.answered_at or now
     call.answered_by = answered_by or call.answered_by
-    call.outcome = "human"
+    if call.outcome is None:
+        call.outcome = "human"
     call.wait_seconds = wait
     if agent_id is None:
         call.abandoned = True
