@@ -111,33 +111,29 @@ redis.call('HSET', h, 'state', to, 'since_ms', now)
 return {1, cur, since, cid, call, '', old_cid, old_call}
 """
 
-# KEYS: 1 ready:{campaign}  ARGV: 1 now_ms, 2 expires_at_ms, 3 call_id
-# Pops the longest-idle ready agent and marks it reserved, in one step: nobody else can get it.
+# KEYS: 1 ready:{campaign}  ARGV: 1 now_ms, 2 expires_at_ms, 3 call_id, 4 preferred agent or ''
+# Takes the preferred agent if ready here, else pops the longest-idle ready agent, and marks it
+# reserved, in one step: nobody else can get it.
 _RESERVE = """
+local function take(id)
+  redis.call('ZREM', KEYS[1], id)
+  local h = 'agent:' .. id
+  if redis.call('HGET', h, 'state') ~= 'ready' then return nil end
+  local since = redis.call('HGET', h, 'since_ms') or ''
+  redis.call('HSET', h, 'state', 'reserved', 'since_ms', ARGV[1], 'call_id', ARGV[3],
+             'reserved_until_ms', ARGV[2])
+  redis.call('ZADD', 'reservations', ARGV[2], id)
+  return {id, since}
+end
 if ARGV[4] ~= '' and redis.call('ZSCORE', KEYS[1], ARGV[4]) then
-  local h = 'agent:' .. ARGV[4]
-  if redis.call('HGET', h, 'state') == 'ready' then
-    redis.call('ZREM', KEYS[1], ARGV[4])
-    local since = redis.call('HGET', h, 'since_ms') or ''
-    redis.call('HSET', h, 'state', 'reserved', 'since_ms', ARGV[1], 'call_id', ARGV[3],
-               'reserved_until_ms', ARGV[2])
-    redis.call('ZADD', 'reservations', ARGV[2], ARGV[4])
-    return {ARGV[4], since}
-  end
+  local got = take(ARGV[4])
+  if got then return got end
 end
 while true do
   local ids = redis.call('ZRANGE', KEYS[1], 0, 0)
   if #ids == 0 then return false end
-  local id = ids[1]
-  redis.call('ZREM', KEYS[1], id)
-  local h = 'agent:' .. id
-  if redis.call('HGET', h, 'state') == 'ready' then
-    local since = redis.call('HGET', h, 'since_ms') or ''
-    redis.call('HSET', h, 'state', 'reserved', 'since_ms', ARGV[1], 'call_id', ARGV[3],
-               'reserved_until_ms', ARGV[2])
-    redis.call('ZADD', 'reservations', ARGV[2], id)
-    return {id, since}
-  end
+  local got = take(ids[1])
+  if got then return got end
 end
 """
 

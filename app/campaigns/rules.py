@@ -9,9 +9,7 @@ import re
 from datetime import time
 from decimal import Decimal
 
-import phonenumbers
-
-from app.contacts.phones import is_e164, parse_phone
+from app.contacts.phones import format_national, is_e164, parse_phone
 
 EARLIEST_CALL = time(8, 0)
 LATEST_CALL = time(21, 0)
@@ -69,14 +67,7 @@ def names_seller(message: str, seller_name: str, seller_phone: str) -> bool:
 def spoken(message: str, seller_name: str, seller_phone: str) -> str:
     """`message` as the callee hears it: the {seller_name} and {seller_phone} placeholders filled
     in, the number in its national form so text-to-speech reads it as a phone number."""
-    message = message or ""
-    if "{seller_phone}" in message:
-        try:
-            number = parse_phone(seller_phone, None)
-            phone = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-        except ValueError:
-            phone = seller_phone
-        message = message.replace("{seller_phone}", phone)
+    message = (message or "").replace("{seller_phone}", format_national(seller_phone))
     return message.replace("{seller_name}", seller_name or "")
 
 

@@ -46,6 +46,14 @@ def format_e164(number: phonenumbers.PhoneNumber) -> str:
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
+def format_national(e164: str) -> str:
+    """A number as people write and say it at home (``(202) 555-0199``); as given if invalid."""
+    try:
+        return phonenumbers.format_number(parse_phone(e164, None), PhoneNumberFormat.NATIONAL)
+    except ValueError:
+        return e164
+
+
 def normalize_phone(raw: str, region: str | None) -> str:
     """`raw` in E.164 (`+15551234567`), reading national numbers as numbers of `region`.
 

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
 
+from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.contacts.models import Contact
 from app.extensions import db
@@ -60,23 +61,38 @@ def release_due(now: datetime | None = None) -> int:
     return len(due)
 
 
-def settle(contact_id: int) -> None:
-    """In the finished call's transaction: the contact's due callbacks have had their call (one
-    set for later, during this very call, stays scheduled)."""
-    db.session.execute(update(Callback).where(
-        Callback.contact_id == contact_id,
-        or_(Callback.status == "queued",
-            and_(Callback.status == "scheduled", Callback.due_at <= utcnow())))
-        .values(status="done"))
+# An attempt dialling a due callback -> the agent who promised it ("" for whoever is free).
+# Set only for those attempts, so routing and the end of other calls pay nothing for it.
+ATTEMPT_KEY = "callback-attempt:{}"
+ATTEMPT_KEY_TTL = 12 * 3600
 
 
-def preferred_agent(contact_id: int | None) -> int | None:
-    """The agent who set the due callback being dialled for this contact, if any."""
-    if contact_id is None:
-        return None
+def _due(now: datetime):
+    return or_(Callback.status == "queued",
+               and_(Callback.status == "scheduled", Callback.due_at <= now))
+
+
+def promised_by(contact_id: int, now: datetime) -> int | None:
+    """The agent who promised the contact's due callback (the newest), if one did."""
     return db.session.scalar(
-        select(Callback.agent_id).where(
-            Callback.contact_id == contact_id, Callback.agent_id.is_not(None),
-            or_(Callback.status == "queued",
-                and_(Callback.status == "scheduled", Callback.due_at <= utcnow())))
+        select(Callback.agent_id).where(Callback.contact_id == contact_id, _due(now))
         .order_by(Callback.due_at.desc()).limit(1))
+
+
+def note_attempt(call_id: int, agent_id: int | None) -> None:
+    """The attempt just created dials a due callback (the contact was waiting for it)."""
+    get_redis().set(ATTEMPT_KEY.format(call_id), "" if agent_id is None else agent_id, ex=ATTEMPT_KEY_TTL)
+
+
+def preferred_agent(call_id: int) -> int | None:
+    """Routing: the agent who promised the callback this call dials, if it dials one."""
+    value = get_redis().get(ATTEMPT_KEY.format(call_id))
+    return int(value) if value else None
+
+
+def settle(call_id: int, contact_id: int) -> None:
+    """In the finished call's transaction: if it dialled a due callback, that callback is done
+    (one set for later, during this very call, stays scheduled)."""
+    if get_redis().exists(ATTEMPT_KEY.format(call_id)):
+        db.session.execute(update(Callback).where(Callback.contact_id == contact_id, _due(utcnow()))
+                           .values(status="done"))

@@ -10,7 +10,7 @@ from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.contacts.models import Contact
-from app.dialer import gates
+from app.dialer import callbacks, gates
 from app.dialer.hopper import Hopper
 from app.dnc.services import is_dnc
 from app.extensions import db
@@ -41,7 +41,13 @@ def hold_reason_now(contact: Contact, campaign: Campaign, now: datetime) -> str 
 
 def start_attempt(campaign_id: int, contact_id: int, *, now: datetime | None = None,
                   kind: str = "auto", agent_id: int | None = None) -> int | None:
-    """Create the next attempt's call row for a claimed contact; None if it may not be dialled.
+    """Create the next attempt's call row for a claimed contact; None if it may not be dialled."""
+    return try_attempt(campaign_id, contact_id, now=now, kind=kind, agent_id=agent_id)[0]
+
+
+def try_attempt(campaign_id: int, contact_id: int, *, now: datetime | None = None,
+                kind: str = "auto", agent_id: int | None = None) -> tuple[int | None, str | None]:
+    """(call id, None) for the attempt created, or (None, why the contact was held back).
 
     The contact row is locked for the check and the insert, and (contact_id, attempt_no) is
     unique, so however many workers hold the same contact only one attempt is ever created.
@@ -54,20 +60,24 @@ def start_attempt(campaign_id: int, contact_id: int, *, now: datetime | None = N
     if contact is None:  # gone, or another worker is on it right now
         db.session.rollback()
         hopper.ack(campaign_id, contact_id)
-        return None
+        return None, gates.NOT_DIALABLE
     campaign = db.session.get(Campaign, campaign_id)
     reason = hold_reason_now(contact, campaign, now)
     if reason is not None:
         db.session.rollback()
         get_redis().hincrby(held_at_dial_key(campaign_id), reason, 1)
         hopper.ack(campaign_id, contact_id)
-        return None
+        return None, reason
+    calling_back = contact.status == "callback"
     contact.attempts += 1
     contact.status = "dialing"
     contact.last_attempt_at = now
     call = create_call(campaign, contact.phone_e164, contact_id=contact.id, attempt_no=contact.attempts,
                        agent_id=agent_id, kind=kind)
     call.queued_at = now
+    promised_by = callbacks.promised_by(contact.id, now) if calling_back else None
     db.session.commit()
+    if calling_back:
+        callbacks.note_attempt(call.id, promised_by)
     hopper.ack(campaign_id, contact_id)
-    return call.id
+    return call.id, None

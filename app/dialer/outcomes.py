@@ -71,7 +71,7 @@ def after_call(call) -> None:
     if call.contact_id is not None and campaign is not None:
         contact = db.session.get(Contact, call.contact_id, with_for_update=True)
         if contact is not None:
-            settle_callbacks(contact.id)  # a due callback has had its call
+            settle_callbacks(call.id, contact.id)  # a due callback has had its call
             apply_call_outcome(contact, campaign, outcome, abandoned=call.abandoned, now=now)
     if call.agent_id is not None and call.connected_at is not None:
         end_talk(call, now)

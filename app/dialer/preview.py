@@ -14,7 +14,7 @@ from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.contacts.models import Contact
 from app.dialer import gates
-from app.dialer.dialing import CAMPAIGN_NOT_ACTIVE, hold_reason_now, start_attempt
+from app.dialer.dialing import CAMPAIGN_NOT_ACTIVE, try_attempt
 from app.dialer.hopper import Hopper
 from app.errors import ApiError
 from app.extensions import db
@@ -57,9 +57,9 @@ def dial_preview(agent: User, campaign_id: int, contact_id: int, now: datetime |
     """Dial the previewed contact now; the agent is held for this call. Returns the call id."""
     campaign = _working_campaign(agent, campaign_id)
     _require_ready_on(agent, campaign)
-    call_id = start_attempt(campaign.id, contact_id, now=now, kind="preview", agent_id=agent.id)
+    call_id, held = try_attempt(campaign.id, contact_id, now=now, kind="preview", agent_id=agent.id)
     if call_id is None:
-        raise _refusal(campaign, contact_id, now)
+        raise _refusal(held)
     _hold_or_give_up(agent, call_id, campaign.id, now)
     return call_id
 
@@ -105,9 +105,9 @@ def manual_dial(agent: User, campaign_id: int, raw_phone: str, now: datetime | N
                           custom_fields={"source": "manual dial"})
         db.session.add(contact)
         db.session.commit()
-    call_id = start_attempt(campaign.id, contact.id, now=now, kind="manual", agent_id=agent.id)
+    call_id, held = try_attempt(campaign.id, contact.id, now=now, kind="manual", agent_id=agent.id)
     if call_id is None:
-        raise _refusal(campaign, contact.id, now)
+        raise _refusal(held)
     _hold_or_give_up(agent, call_id, campaign.id, now)
     return call_id
 
@@ -124,13 +124,10 @@ REFUSALS = {
 }
 
 
-def _refusal(campaign: Campaign, contact_id: int, now: datetime | None) -> ApiError:
+def _refusal(reason: str) -> ApiError:
     """Why the agent's dial was refused, in words they can act on."""
-    contact = db.session.get(Contact, contact_id)
-    reason = hold_reason_now(contact, campaign, now or utcnow()) if contact else gates.NOT_DIALABLE
-    db.session.rollback()
     message = REFUSALS.get(reason, "This contact may not be called now.")
-    return ApiError(409, message, "not_dialable", fields={"reason": [reason or "changed meanwhile"]})
+    return ApiError(409, message, "not_dialable", fields={"reason": [reason]})
 
 
 def _hold_or_give_up(agent: User, call_id: int, campaign_id: int, now) -> None:

@@ -86,7 +86,7 @@ def _reserve_within(campaign_id: int, call: Call, started: float, deadline: floa
     if call.kind in ("preview", "manual") and call.agent_id is not None:
         return call.agent_id
     # A callback goes to the agent who promised it, when that agent is ready right now.
-    prefer = preferred_agent(call.contact_id)
+    prefer = preferred_agent(call.id)
     agent_id = reserve_agent(campaign_id, call.id, prefer=prefer)
     if agent_id is None:
         db.session.commit()  # hand the database connection back while waiting on Redis

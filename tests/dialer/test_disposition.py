@@ -176,6 +176,7 @@ def test_a_due_callback_is_announced_to_its_agent_and_comes_back_to_them(
     console and the contact is first in the queue; answered, it goes to that agent although
     another has been ready longer; once the call is over the callback is done."""
     from app.dialer.callbacks import release_due
+    from app.dialer.dialing import start_attempt
     from app.dialer.hopper import Hopper
     from app.dialer.refill import refill
     from tests.agents.factories import QueueTap
@@ -206,14 +207,12 @@ def test_a_due_callback_is_announced_to_its_agent_and_comes_back_to_them(
         db.session.commit()
         refill(campaign_id, now=due + timedelta(seconds=5))
         assert Hopper(redis_client).claim(campaign_id, 1, lease_seconds=30) == [contact_id]
-        contact = db.session.get(Contact, contact_id)
-        redial = Call(campaign_id=campaign_id, contact_id=contact_id, attempt_no=2, kind="auto",
-                      to_number=contact.phone_e164, from_number="+12025550100", status="ringing",
-                      call_sid="CA" + "7" * 32)
-        contact.status = "dialing"
-        db.session.add(redial)
+        db.session.get(Contact, contact_id).attempts = 1  # the first call (the factory's) was one
         db.session.commit()
-        redial_id = redial.id
+        redial_id = start_attempt(campaign_id, contact_id, now=due + timedelta(seconds=10))
+        redial = db.session.get(Call, redial_id)
+        redial.status, redial.call_sid = "ringing", "CA" + "7" * 32
+        db.session.commit()
         assert release_due(now=due + timedelta(seconds=20)) == 1
         assert release_due(now=due + timedelta(seconds=50)) == 0  # announced once
         callback = db.session.scalar(select(Callback).where(Callback.contact_id == contact_id))
