@@ -61,6 +61,18 @@ def release_due(now: datetime | None = None) -> int:
     return len(due)
 
 
+def promised(agent_id: int, limit: int = 50) -> list[dict]:
+    """The callbacks an agent has promised and not yet made, soonest first (their console)."""
+    rows = db.session.execute(
+        select(Callback, Contact).join(Contact, Contact.id == Callback.contact_id)
+        .where(Callback.agent_id == agent_id, Callback.status.in_(("scheduled", "queued")))
+        .order_by(Callback.due_at).limit(limit)).all()
+    return [{"callback_id": c.id, "campaign_id": c.campaign_id, "contact_id": contact.id,
+             "due_at": c.due_at, "status": c.status, "notes": c.notes,
+             "first_name": contact.first_name, "last_name": contact.last_name,
+             "phone": contact.phone_e164} for c, contact in rows]
+
+
 # An attempt dialling a due callback -> the agent who promised it ("" for whoever is free).
 # Set only for those attempts, so routing and the end of other calls pay nothing for it.
 ATTEMPT_KEY = "callback-attempt:{}"

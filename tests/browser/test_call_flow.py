@@ -75,6 +75,7 @@ def test_agent_takes_a_call_while_the_wallboard_follows_live(browser, live_serve
         expect(agent.get_by_test_id("agent-state")).to_have_text("Ready")
         expect(row.locator(".state-pill")).to_have_text("ready")
         expect(agent.locator("#recent-calls tbody")).to_contain_text("+12125550142")
+        expect(agent.get_by_test_id("my-callbacks")).to_contain_text("No callbacks promised.")
     finally:
         agent_ctx.close()
         sup_ctx.close()

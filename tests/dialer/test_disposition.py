@@ -109,6 +109,23 @@ def test_callback_must_fall_inside_the_contacts_calling_hours(app, client, conne
         assert callback.due_at == good and callback.agent_id == console.user.id
 
 
+def test_an_agent_sees_the_callbacks_they_promised_and_nobody_else_does(app, client, connected, users, signed_in):
+    console, _, call_id, sid, interaction_id = connected
+    _hang_up(app, client, call_id, sid)
+    tomorrow = datetime.now(NY).date() + timedelta(days=1)
+    due = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 11, 30, tzinfo=NY)
+    assert console.post(f"/api/interactions/{interaction_id}/disposition",
+                        json={"code": "CALLBACK", "callback_at": due.isoformat(),
+                              "notes": "wants the brochure first"}).status_code == 200
+    contact = _contact(app, call_id)
+    [mine] = console.get("/api/agents/me/callbacks").get_json()["items"]
+    assert (mine["contact_id"], mine["phone"], mine["notes"], mine["status"]) == (
+        contact.id, contact.phone_e164, "wants the brochure first", "scheduled")
+    assert datetime.fromisoformat(mine["due_at"]) == due
+    assert signed_in(users.create("agent")).get("/api/agents/me/callbacks").get_json()["items"] == []
+    assert signed_in(users.create("supervisor")).get("/api/agents/me/callbacks").status_code == 403
+
+
 def test_an_undecided_contact_is_retried_later(app, client, connected):
     console, _, call_id, sid, interaction_id = connected
     _hang_up(app, client, call_id, sid)

@@ -84,6 +84,15 @@ export function renderRecent(items) {
   if (!items.length) tbody.append(el('tr', {}, el('td', { colspan: 4, class: 'muted', text: 'No calls yet today.' })));
 }
 
+export function renderCallbacks(items) {
+  const tbody = $('#my-callbacks tbody');
+  tbody.replaceChildren(...items.map((c) => el('tr', { class: c.status === 'queued' ? 'due' : '' },
+    el('td', { text: when(c.due_at, { dateStyle: 'short', timeStyle: 'short' }) }),
+    el('td', { text: [c.first_name, c.last_name].filter(Boolean).join(' ') || c.phone }),
+    el('td', { text: c.status === 'queued' ? `Due now. ${c.notes}` : c.notes }))));
+  if (!items.length) tbody.append(el('tr', {}, el('td', { colspan: 3, class: 'muted', text: 'No callbacks promised.' })));
+}
+
 export function reportError(e, fallback) {
   toast(e?.message || fallback, 'error');
 }

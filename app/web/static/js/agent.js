@@ -112,6 +112,11 @@ async function change(body) {
 
 async function refreshRecent() {
   try { call.renderRecent((await ep.recentCalls()).items); } catch { /* the table keeps its rows */ }
+  refreshCallbacks();
+}
+
+async function refreshCallbacks() {
+  try { call.renderCallbacks((await ep.myCallbacks()).items); } catch { /* the table keeps its rows */ }
 }
 
 function tick() {
@@ -197,6 +202,7 @@ async function main() {
       if (p.agent_id !== agentId) return;
       const who = [p.first_name, p.last_name].filter(Boolean).join(' ') || p.phone;
       toast(`Callback due: ${who}. It is dialled next and comes to you if you are ready.`, 'ok');
+      refreshCallbacks();
     },
   }, { onStatus: liveBadge($('#live-badge')) });
   setInterval(() => ep.heartbeat().catch(() => {}), 10000);

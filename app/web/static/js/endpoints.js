@@ -5,6 +5,7 @@ import { get, post } from './api.js';
 export const me = () => get('/api/agents/me');
 export const setState = (body) => post('/api/agents/me/state', body);
 export const heartbeat = () => post('/api/agents/me/heartbeat');
+export const myCallbacks = () => get('/api/agents/me/callbacks');
 export const campaigns = () => get('/api/campaigns', { per_page: 100 });
 export const campaign = (id) => get(`/api/campaigns/${id}`);
 export const pauseCodes = (campaignId) => get('/api/pause-codes', { campaign_id: campaignId, active: true, per_page: 100 });
