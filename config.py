@@ -168,6 +168,11 @@ class Config:
         self.KPI_ROLLUP_OVERLAP_SECONDS = int(env.get("KPI_ROLLUP_OVERLAP_SECONDS") or 300)
 
         self.SOCKETIO_MESSAGE_QUEUE = self.REDIS_URL
+        # Browser origins, besides our own, allowed to open the live socket (comma-separated,
+        # e.g. a wallboard served from another host). Unset: same origin only.
+        extra = [o.strip().rstrip("/") for o in (env.get("SOCKETIO_CORS_ORIGINS") or "").split(",") if o.strip()]
+        own = "{0.scheme}://{0.netloc}".format(urlsplit(self.PUBLIC_BASE_URL))
+        self.SOCKETIO_CORS_ORIGINS = sorted({own, *extra}) if extra else None
         self.CELERY = {
             "broker_url": self.REDIS_URL,
             "result_backend": None,

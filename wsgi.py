@@ -1,4 +1,6 @@
 """WSGI entry point: `gunicorn wsgi:app`."""
 from app import create_app
+from app.ops import configure_process_logging
 
 app = create_app()
+configure_process_logging(app)

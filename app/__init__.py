@@ -45,6 +45,7 @@ def create_app(config=None) -> Flask:
     _register_blueprints(app)
     register_error_handlers(app)
     _init_ops(app)
+    _wire_features()
     _init_celery(app)
     _register_cli(app)
     init_live(app)
@@ -69,19 +70,33 @@ def _register_blueprints(app: Flask) -> None:
     from app.extensions import api
     from app.health.routes import bp as health_bp
     from app.interactions.routes import blp as interactions_blp
+    from app.interactions.routes import callbacks_blp as agent_callbacks_blp
     from app.kpi.routes import blp as kpi_blp
-    from app.telephony.webhooks import bp as twilio_bp
+    from app.webhooks.routes import bp as twilio_bp
     from app.users.routes import blp as users_blp
     from app.web.api import blp as console_blp
     from app.web.routes import bp as web_bp
 
     for blp in (auth_blp, users_blp, audit_blp, campaigns_blp, codes_blp, contacts_blp,
                 dnc_blp, calls_blp, agents_blp, interactions_blp, console_blp,
-                agent_directory_blp, kpi_blp, dialer_blp):
+                agent_directory_blp, kpi_blp, dialer_blp, agent_callbacks_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(twilio_bp)
+
+
+def _wire_features() -> None:
+    """Where a lower feature needs a higher one's work, it is plugged in here (idempotent): the
+    end of a call reaches the dialer and interactions as a blinker signal without calls
+    importing either, and the metrics read the dial queue through the dialer's own code."""
+    from app.dialer import call_end, hopper
+    from app.interactions import services as interactions
+    from app.ops import metrics
+
+    call_end.connect()
+    interactions.connect()
+    metrics.set_queue_depth_reader(hopper.ready_depths)
 
 
 def _init_ops(app: Flask) -> None:

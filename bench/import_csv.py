@@ -90,7 +90,7 @@ def peak_rss_mb() -> float:
 
 def child_bare(path: str) -> dict:
     """The baseline: read the CSV and validate the numbers, nothing else."""
-    from app.contacts.phones import normalize_phone
+    from app.common.phones import normalize_phone
 
     started = time.perf_counter()
     good = bad = 0

@@ -262,7 +262,7 @@ class Stack:
         from app.campaigns.models import Campaign, CampaignAssignment
         from app.common.timeutil import utcnow
         from app.contacts.models import Contact
-        from app.dialer import gates
+        from app.compliance import gates
         from app.extensions import db
 
         now = utcnow()

@@ -171,3 +171,17 @@ def upload_dir(app, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     yield tmp_path / "uploads"
     app.config["UPLOAD_DIR"] = original
+
+
+@pytest.fixture
+def sent_tasks(app, monkeypatch):
+    """Captures the Celery tasks the code under test sends (by name, through app.common.tasks)
+    instead of queueing them: a list of (task name, args, options)."""
+    sent: list[tuple[str, list, dict]] = []
+    celery = app.extensions["celery"]
+
+    def capture(name, args=None, **options):
+        sent.append((name, list(args or ()), options))
+
+    monkeypatch.setattr(celery, "send_task", capture)
+    return sent

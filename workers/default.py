@@ -1,6 +1,8 @@
 """Tasks on the `default` queue: imports and housekeeping."""
 from celery import shared_task
 
+from app.common import tasks
+
 
 @shared_task(name="workers.default.ping")
 def ping() -> str:
@@ -8,7 +10,7 @@ def ping() -> str:
     return "pong"
 
 
-@shared_task(name="workers.default.import_contacts", acks_late=True)
+@shared_task(name=tasks.IMPORT_CONTACTS, acks_late=True)
 def import_contacts(job_id: int) -> None:
     """Import a stored contacts CSV. Safe to rerun: a finished job is left alone, a half-run one restarts."""
     from app.contacts.importer import run_contact_import
@@ -16,7 +18,7 @@ def import_contacts(job_id: int) -> None:
     run_contact_import(job_id)
 
 
-@shared_task(name="workers.default.import_dnc", acks_late=True)
+@shared_task(name=tasks.IMPORT_DNC, acks_late=True)
 def import_dnc(job_id: int) -> None:
     """Import a stored do-not-call CSV (adding numbers is idempotent)."""
     from app.dnc.importer import run_dnc_import
@@ -27,7 +29,7 @@ def import_dnc(job_id: int) -> None:
 @shared_task(name="workers.default.disconnect_silent_agents")
 def disconnect_silent_agents() -> int:
     """Beat, every 5 seconds: agents whose console stopped its heartbeat are taken out of ready."""
-    from app.agents.routing import disconnect_silent_agents as sweep
+    from app.agents.reservations import disconnect_silent_agents as sweep
 
     return len(sweep())
 
@@ -35,7 +37,7 @@ def disconnect_silent_agents() -> int:
 @shared_task(name="workers.default.release_due_callbacks")
 def release_due_callbacks() -> int:
     """Beat, every 30 seconds: callbacks whose time has come are announced and dialled first."""
-    from app.dialer.callbacks import release_due
+    from app.interactions.callbacks import release_due
 
     return release_due()
 

@@ -3,11 +3,13 @@ import logging
 
 from celery import shared_task
 
-from app.calls import dialing
+from app.common import tasks
+
+from app.calls import placement
 from app.common.redis import get_redis
 from app.dialer import tick
 from app.dialer.cps import CpsBucket
-from app.dialer.dialing import start_attempt
+from app.dialer.attempts import start_attempt
 from app.dialer.refill import refill
 from app.extensions import db
 
@@ -23,16 +25,16 @@ def _cps_bucket() -> CpsBucket:
 def _place(task, call_id: int) -> str:
     """Wait for a CPS slot (no lock held), then place; 429s come back with backoff."""
     _cps_bucket().acquire()
-    result = dialing.place_call(call_id)
+    result = placement.place_call(call_id)
     if result.outcome == "rate_limited":
-        if task.request.retries >= dialing.RATE_LIMIT_MAX_RETRIES:
-            dialing.give_up(call_id, f"still rate limited after {task.request.retries} retries")
+        if task.request.retries >= placement.RATE_LIMIT_MAX_RETRIES:
+            placement.give_up(call_id, f"still rate limited after {task.request.retries} retries")
             return "failed"
-        raise task.retry(countdown=dialing.backoff_seconds(task.request.retries, result.retry_after))
+        raise task.retry(countdown=placement.backoff_seconds(task.request.retries, result.retry_after))
     return result.outcome
 
 
-@shared_task(bind=True, name="workers.dial.place_call", max_retries=None, acks_late=True)
+@shared_task(bind=True, name=tasks.PLACE_CALL, max_retries=None, acks_late=True)
 def place_call(self, call_id: int) -> str:
     """Place one queued attempt.
 
@@ -42,7 +44,7 @@ def place_call(self, call_id: int) -> str:
     return _place(self, call_id)
 
 
-@shared_task(name="workers.dial.dial_contact", acks_late=True)
+@shared_task(name=tasks.DIAL_CONTACT, acks_late=True)
 def dial_contact(campaign_id: int, contact_id: int) -> str:
     """Turn a claimed contact into an attempt (every gate re-checked now) and place it.
 
@@ -52,9 +54,9 @@ def dial_contact(campaign_id: int, contact_id: int) -> str:
     if call_id is None:
         return "held"
     _cps_bucket().acquire()
-    result = dialing.place_call(call_id)
+    result = placement.place_call(call_id)
     if result.outcome == "rate_limited":
-        place_call.apply_async((call_id,), countdown=dialing.backoff_seconds(0, result.retry_after))
+        place_call.apply_async((call_id,), countdown=placement.backoff_seconds(0, result.retry_after))
     return result.outcome
 
 
@@ -75,7 +77,7 @@ def pacing_tick() -> int:
 @shared_task(name="workers.dial.refill_queues")
 def refill_queues() -> int:
     """Every few seconds: top up each active campaign's dial queue."""
-    from app.agents.routing import campaign_agent_counts
+    from app.agents.reservations import campaign_agent_counts
 
     added = 0
     for campaign_id in tick.active_campaign_ids():

@@ -1,6 +1,8 @@
 """Tasks on the `telephony` queue: stored carrier callbacks become call state."""
 from celery import shared_task
 
+from app.common import tasks
+
 from app.calls import state
 from app.extensions import db
 from app.telephony import inbox
@@ -14,7 +16,7 @@ def _apply(event_id: int) -> None:
         raise
 
 
-@shared_task(name="workers.telephony.drain_call_events")
+@shared_task(name=tasks.DRAIN_CALL_EVENTS)
 def drain_call_events() -> int:
     """Apply the callbacks queued in the inbox (see app.telephony.inbox); woken by the webhooks."""
     return inbox.drain(_apply)
@@ -26,14 +28,14 @@ def process_call_event(event_id: int) -> None:
     state.process_call_event(event_id)
 
 
-@shared_task(name=state.MACHINE_TASK)
+@shared_task(name=tasks.MACHINE_ANSWERED)
 def machine_answered(call_sid: str, campaign_id: int) -> None:
     """Asynchronous detection found a machine on a call already routed: leave the campaign's
     message or hang up (a REST update; the call leaves the agent's conference)."""
     state.act_on_machine(call_sid, campaign_id)
 
 
-@shared_task(name=state.STRANDED_TASK)
+@shared_task(name=tasks.ABANDON_STRANDED_CALL)
 def abandon_stranded_call(call_id: int) -> None:
     """The agent's browser never answered: the person hears the safe-harbour message."""
     state.play_safe_harbour(call_id)
@@ -51,6 +53,6 @@ def sweep_unprocessed_events() -> int:
 @shared_task(name="workers.telephony.expire_agent_reservations")
 def expire_agent_reservations() -> int:
     """Beat, every second: reservations the voice webhook never confirmed return their agent to ready."""
-    from app.agents.routing import expire_stale_reservations
+    from app.agents.reservations import expire_stale_reservations
 
     return len(expire_stale_reservations())

@@ -7,8 +7,7 @@ from flask_smorest import Blueprint
 
 from app.agents import services
 from app.agents.schemas import (
-    AgentStatusSchema, FloorArgsSchema, FloorSchema, ForcePauseSchema, PromisedCallbacksSchema,
-    StateChangeSchema,
+    AgentStatusSchema, FloorArgsSchema, FloorSchema, ForcePauseSchema, StateChangeSchema,
 )
 from app.auth.security import roles_required
 
@@ -32,16 +31,6 @@ def change_my_state(data):
     """Go ready (with a campaign when signing on), pause (with a pause code), or offline."""
     return services.set_own_state(current_user._get_current_object(), data["state"],
                                   campaign_id=data["campaign_id"], pause_code=data["pause_code"])
-
-
-@blp.route("/me/callbacks", methods=["GET"])
-@blp.response(200, PromisedCallbacksSchema)
-@roles_required("agent")
-def my_callbacks():
-    """The callbacks the signed-in agent has promised and not yet made, soonest first."""
-    from app.dialer.callbacks import promised
-
-    return {"items": promised(current_user.id)}
 
 
 @blp.route("/me/heartbeat", methods=["POST"])

@@ -39,19 +39,3 @@ class FloorSchema(Schema):
     campaign_id = fields.Integer()
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
     items = fields.List(fields.Nested(FloorAgentSchema))
-
-
-class PromisedCallbackSchema(Schema):
-    callback_id = fields.Integer()
-    campaign_id = fields.Integer()
-    contact_id = fields.Integer()
-    due_at = fields.DateTime()
-    status = fields.String(metadata={"description": "scheduled, or queued once due (it is dialled next)"})
-    notes = fields.String()
-    first_name = fields.String()
-    last_name = fields.String()
-    phone = fields.String()
-
-
-class PromisedCallbacksSchema(Schema):
-    items = fields.List(fields.Nested(PromisedCallbackSchema))

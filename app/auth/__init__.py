@@ -1,0 +1,1 @@
+"""Who is calling: users, passwords, sessions, bearer tokens, role checks, CSRF and security headers."""

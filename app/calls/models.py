@@ -9,12 +9,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.telephony.carrier import TERMINAL_STATUSES  # noqa: F401 - the carrier's final statuses, defined once
 
 CALL_STATUSES = (
     "queued", "initiated", "ringing", "in-progress",
     "completed", "busy", "no-answer", "failed", "canceled",
 )
-TERMINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 
 class Call(db.Model):

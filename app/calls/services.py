@@ -1,15 +1,21 @@
 """Call attempts: creating them, what an answered call hears, and what a finished call triggers."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from app.calls.models import TERMINAL_STATUSES, Call
+from app.calls.signals import call_finished
 from app.campaigns.models import Campaign
 from app.campaigns.rules import spoken
+from app.common.timeutil import utcnow
 from app.extensions import db
+from app.ops import metrics
 from app.realtime.publish import agent_room, campaign_room, publish
+
+log = logging.getLogger(__name__)
 
 # Forward order of the call state machine; every terminal status ranks last.
 STATUS_RANK = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3,
@@ -107,11 +113,16 @@ def publish_call_state(call: Call, payload: dict | None = None) -> None:
 
 
 def on_call_finished(call: Call) -> None:
-    """Runs once, in the same transaction, when a call reaches a terminal status.
-
-    What follows is the dialer's business: the contact's next attempt, the agent's
-    wrap-up and the pacer's dial result.
-    """
-    from app.dialer.outcomes import after_call
-
-    after_call(call)
+    """Runs once, in the same transaction, when a call reaches a terminal status: settles the
+    call's own facts, then announces its end (app.calls.signals.call_finished)."""
+    at = call.ended_at or utcnow()
+    outcome = outcome_for(call) or call.outcome or "failed"
+    unrouted = outcome == "human" and call.connected_at is None and not call.abandoned
+    if unrouted:
+        # A person answered and no agent was ever connected (routing could not run, e.g. the
+        # database was away at the answer): that is an abandoned call, for the law, the KPIs
+        # and the pacer.
+        log.warning("call %s was answered by a person but never connected: abandoned", call.id)
+        call.abandoned = True
+    call_finished.send(call, outcome=outcome, at=at, unrouted=unrouted)
+    metrics.record_call_outcome("abandoned" if call.abandoned else outcome)

@@ -17,6 +17,7 @@ from sqlalchemy import or_, select, text
 from app.calls.models import TERMINAL_STATUSES, Call, CallEvent
 from app.calls.services import (STATUS_RANK, call_state_payload, is_machine, on_call_finished,
                                 outcome_for, publish_call_state)
+from app.common import tasks
 from app.common.timeutil import utcnow
 from app.extensions import db
 from app.ops import metrics
@@ -103,7 +104,7 @@ def _agent_leg_failed(call: Call, event: CallEvent) -> bool:
     """The agent's browser was rung into the conference and never answered (busy, no answer,
     failed): the person waits there alone. The call is abandoned (a person never connected to
     an agent), the agent's call ends, and the person is to hear the safe-harbour message."""
-    from app.agents.routing import end_call
+    from app.agents.reservations import end_call
 
     if (event.status in (None, "completed") or call.status in TERMINAL_STATUSES
             or call.agent_id is None or call.connected_at is None or call.abandoned):
@@ -115,16 +116,14 @@ def _agent_leg_failed(call: Call, event: CallEvent) -> bool:
     return True
 
 
-MACHINE_TASK = "workers.telephony.machine_answered"
-STRANDED_TASK = "workers.telephony.abandon_stranded_call"
+MACHINE_TASK = tasks.MACHINE_ANSWERED
+STRANDED_TASK = tasks.ABANDON_STRANDED_CALL
 
 
 def _hand_to_worker(task: str, *args) -> None:
     """A REST request to the carrier, in a task of its own: never inside the callback drain."""
-    from flask import current_app
-
     try:
-        current_app.extensions["celery"].send_task(task, args=list(args))
+        tasks.send(task, *args)
     except Exception as exc:  # noqa: BLE001 - the broker is down: the call plays on as it is
         log.warning("could not queue %s%s: %s", task, args, exc)
 
@@ -132,7 +131,7 @@ def _hand_to_worker(task: str, *args) -> None:
 def play_safe_harbour(call_id: int) -> None:
     """Redirect a person left waiting (no agent after all) to the safe-harbour message."""
     from app.campaigns.models import Campaign
-    from app.dialer.routing import opt_out_prompt
+    from app.calls.safe_harbour import opt_out_prompt
     from app.telephony import twiml
     from app.telephony.carrier import CarrierError
     from app.telephony.factory import get_carrier, webhook_url

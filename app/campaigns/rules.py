@@ -9,7 +9,7 @@ import re
 from datetime import time
 from decimal import Decimal
 
-from app.contacts.phones import format_national, is_e164, parse_phone
+from app.common.phones import format_national, is_e164, parse_phone
 
 EARLIEST_CALL = time(8, 0)
 LATEST_CALL = time(21, 0)

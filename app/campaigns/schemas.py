@@ -7,7 +7,7 @@ CODE = validate.Regexp(r"^[A-Za-z0-9_\-]{1,32}$", error="Use 1-32 letters, digit
 
 
 def _iana_zone(value: str) -> None:
-    from app.contacts.phones import valid_timezone
+    from app.common.phones import valid_timezone
 
     try:
         valid_timezone(value)

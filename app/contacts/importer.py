@@ -23,7 +23,7 @@ from app.common.locks import TokenLock
 from app.common.timeutil import utcnow
 from app.contacts import csvfile
 from app.contacts.models import Contact, ImportJob, ImportRejection
-from app.contacts.phones import contact_timezone, format_e164, parse_phone
+from app.common.phones import contact_timezone, format_e164, parse_phone
 from app.extensions import db
 
 log = logging.getLogger(__name__)

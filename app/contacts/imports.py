@@ -10,13 +10,14 @@ from sqlalchemy import select
 
 from app.audit import services as audit
 from app.campaigns import access
+from app.common import tasks
 from app.common.pagination import paginate
 from app.contacts import csvfile
 from app.contacts.models import ImportJob, ImportRejection
 from app.errors import ApiError
 from app.extensions import db
 
-TASKS = {"contacts": "workers.default.import_contacts", "dnc": "workers.default.import_dnc"}
+TASKS = {"contacts": tasks.IMPORT_CONTACTS, "dnc": tasks.IMPORT_DNC}
 DNC_FIELDS = ("phone", "reason")
 
 
@@ -61,7 +62,7 @@ def accept_upload(user, kind: str, campaign_id: int | None, upload, column_map_t
 
 def enqueue(job: ImportJob) -> None:
     """Hand the job to a `default` worker (by task name: the web process imports no worker code)."""
-    current_app.extensions["celery"].send_task(TASKS[job.kind], args=[job.id])
+    tasks.send(TASKS[job.kind], job.id)
 
 
 def get_job(user, job_id: int) -> ImportJob:

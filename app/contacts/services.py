@@ -7,7 +7,7 @@ from app.audit import services as audit
 from app.campaigns import access
 from app.common.pagination import paginate
 from app.contacts.models import Contact
-from app.contacts.phones import contact_timezone, format_e164, normalize_phone, parse_phone
+from app.common.phones import contact_timezone, format_e164, normalize_phone, parse_phone
 from app.dnc.services import is_dnc
 from app.errors import ApiError
 from app.extensions import db

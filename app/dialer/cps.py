@@ -13,8 +13,11 @@ from redis import Redis
 _RESERVE = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now = tonumber(ARGV[3])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(state[1])
 local ts = tonumber(state[2])
@@ -35,11 +38,14 @@ class CpsBucket:
         self.burst = burst if burst is not None else 1.0  # evenly spaced: what carriers enforce
         self._reserve = redis.register_script(_RESERVE)
 
-    def reserve(self) -> float:
-        """Take the next slot; returns the seconds to wait before using it (0 = go now)."""
+    def reserve(self, now: float | None = None) -> float:
+        """Take the next slot; returns the seconds to wait before using it (0 = go now).
+
+        `now` (epoch seconds) replaces Redis's clock, for callers that must be exact (tests)."""
         if not self.rate:
             return 0.0
-        return float(self._reserve(keys=[self.key], args=[self.rate, self.burst]))
+        args = [self.rate, self.burst] + ([] if now is None else [repr(float(now))])
+        return float(self._reserve(keys=[self.key], args=args))
 
     def acquire(self, sleep=time.sleep) -> float:
         """Block until this caller's slot comes; returns how long it waited."""

@@ -117,3 +117,11 @@ class Hopper:
 
     def clear(self, campaign_id: int) -> None:
         self.redis.delete(ready_key(campaign_id), leases_key(campaign_id), held_key(campaign_id))
+
+
+def ready_depths(redis: Redis, campaign_ids: list[int]) -> dict[int, int]:
+    """Contacts waiting (queued, not claimed) in each campaign's dial queue; one round trip."""
+    pipe = redis.pipeline(transaction=False)
+    for campaign_id in campaign_ids:
+        pipe.zcard(ready_key(campaign_id))
+    return dict(zip(campaign_ids, pipe.execute()))

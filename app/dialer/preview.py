@@ -13,8 +13,8 @@ from app.campaigns.models import Campaign, CampaignAssignment
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.contacts.models import Contact
-from app.dialer import gates
-from app.dialer.dialing import CAMPAIGN_NOT_ACTIVE, try_attempt
+from app.compliance import gates
+from app.dialer.attempts import CAMPAIGN_NOT_ACTIVE, try_attempt
 from app.dialer.hopper import Hopper
 from app.errors import ApiError
 from app.extensions import db
@@ -90,7 +90,7 @@ def hold_agent_for(agent_id: int, call_id: int, campaign_id: int, now: datetime 
 def manual_dial(agent: User, campaign_id: int, raw_phone: str, now: datetime | None = None) -> int:
     """The agent dials a number by hand: it becomes (or is) a contact of the campaign and passes
     every gate a dialer call passes. Returns the call id."""
-    from app.contacts.phones import contact_timezone, normalize_phone
+    from app.common.phones import contact_timezone, normalize_phone
 
     campaign = _working_campaign(agent, campaign_id)
     _require_ready_on(agent, campaign)
@@ -134,7 +134,7 @@ def _hold_or_give_up(agent: User, call_id: int, campaign_id: int, now) -> None:
     try:
         hold_agent_for(agent.id, call_id, campaign_id, now)
     except ApiError:
-        from app.calls.dialing import give_up
+        from app.calls.placement import give_up
 
         give_up(call_id, "the agent was no longer ready", code=None)  # never sent to the carrier
         raise

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app.calls.models import TERMINAL_STATUSES, Call, CallEvent
 from app.calls.state import apply_pending_events
+from app.common import tasks
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.extensions import db
@@ -95,14 +96,10 @@ def settle_from_carrier(call_id: int) -> str | None:
     return info.status
 
 
-def reap(now: datetime | None = None, place=None, never_placed_seconds: float | None = None) -> dict:
+def reap(now: datetime | None = None, never_placed_seconds: float | None = None) -> dict:
     now = now or utcnow()
     never_placed, silent = stale_call_ids(now, never_placed_seconds)
-    if place is None:
-        from workers.dial import place_call
-
-        place = place_call.delay
     for call_id in never_placed:
-        place(call_id)  # places it, or fails it if a worker died mid-request
+        tasks.send(tasks.PLACE_CALL, call_id)  # placed, or failed if a worker died mid-request
     settled = sum(1 for call_id in silent if settle_from_carrier(call_id) in TERMINAL_STATUSES)
     return {"never_placed": len(never_placed), "silent": len(silent), "settled": settled}

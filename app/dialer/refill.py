@@ -8,7 +8,7 @@ from sqlalchemy import text
 from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
-from app.dialer import gates
+from app.compliance import gates
 from app.dialer.hopper import PRIORITY_CALLBACK, PRIORITY_NEW, PRIORITY_RETRY, Hopper, priority
 from app.extensions import db
 

@@ -5,8 +5,9 @@ from marshmallow import Schema, fields, validate
 from app.auth.security import roles_required
 from app.dialer import preview
 from app.campaigns.access import get_campaign
+from app.common import tasks
 from app.common.redis import get_redis
-from app.dialer.dialing import held_at_dial_key
+from app.dialer.attempts import held_at_dial_key
 from app.dialer.hopper import Hopper
 from app.dialer.tick import calls_dialing
 
@@ -74,10 +75,8 @@ def preview_next(campaign_id):
 @roles_required("agent")
 def preview_dial(campaign_id, contact_id):
     """Dial the previewed contact (every calling rule is checked again now)."""
-    from workers.dial import place_call
-
     call_id = preview.dial_preview(current_user, campaign_id, contact_id)
-    place_call.delay(call_id)
+    tasks.send(tasks.PLACE_CALL, call_id)
     return {"call_id": call_id}
 
 
@@ -100,8 +99,6 @@ class ManualDialSchema(Schema):
 @roles_required("agent")
 def manual_dial(data, campaign_id):
     """Dial a number by hand; calling hours, do-not-call and attempts are checked as for any call."""
-    from workers.dial import place_call
-
     call_id = preview.manual_dial(current_user, campaign_id, data["phone"])
-    place_call.delay(call_id)
+    tasks.send(tasks.PLACE_CALL, call_id)
     return {"call_id": call_id}

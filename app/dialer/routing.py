@@ -1,7 +1,7 @@
 """The 2-second rule: an answered person is bridged to an agent at once, or hears the
 safe-harbour message and the abandonment is recorded.
 
-Called from `/twilio/voice` in the web process. The wait is measured from the moment the
+`answer_call` is the whole of `/twilio/voice`, in the web process. The wait is measured from the moment the
 answer reached us; the deadline leaves a margin for the TwiML to travel back to the carrier.
 """
 from __future__ import annotations
@@ -13,26 +13,23 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
-from app.agents.routing import confirm_reservation, end_call, release_reservation, reserve_agent
+from app.agents.reservations import confirm_reservation, end_call, release_reservation, reserve_agent
 from app.calls.models import Call
+from app.calls.safe_harbour import opt_out_prompt, safe_harbour_without_database
+from app.calls.services import find_call, is_machine, voice_plan
 from app.campaigns.models import Campaign
-from app.campaigns.rules import spoken
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
-from app.dialer.callbacks import preferred_agent
+from app.interactions.callbacks import preferred_agent
 from app.dialer.pacer_feed import record_human_answer
 from app.extensions import db
+from app.interactions.screen_pop import publish_screen_pop
 from app.interactions.services import open_interaction
 from app.telephony import twiml
 from app.telephony.carrier import CarrierError
 from app.telephony.factory import get_carrier, webhook_url
-from app.telephony.services import OPT_OUT_DIGIT
+from app.telephony.services import store_event
 from app.telephony.voice_token import agent_identity, browser_audio
-
-# The safe-harbour prompt of a placed call, left in Redis by the dial worker, so that an answer
-# arriving while PostgreSQL is away still hears it (and is recorded abandoned once it is back).
-FALLBACK_KEY = "voice:safe-harbour:{}"
-FALLBACK_TTL_SECONDS = 3600
 
 log = logging.getLogger(__name__)
 
@@ -54,30 +51,6 @@ class RoutingDecision:
 
 def conference_name(call_id: int) -> str:
     return f"call-{call_id}"
-
-
-def opt_out_prompt(campaign: Campaign) -> str:
-    """The safe-harbour text as spoken: the campaign's message, then the opt-out key."""
-    message = spoken(campaign.safe_harbour_message, campaign.seller_name, campaign.seller_phone)
-    return f"{message.strip()} To stop calls from {campaign.seller_name}, press {OPT_OUT_DIGIT} now."
-
-
-def remember_safe_harbour(pipe, call_id: int, campaign: Campaign) -> None:
-    """Queue on a Redis pipeline the prompt this call plays if it must be abandoned without a
-    database."""
-    pipe.set(FALLBACK_KEY.format(call_id), opt_out_prompt(campaign), ex=FALLBACK_TTL_SECONDS)
-
-
-def safe_harbour_without_database(call_id: int | None, opt_out_url: str) -> str | None:
-    """The safe-harbour TwiML for an answered call when the database cannot be reached: no agent
-    can be connected and recorded, so the call is abandoned lawfully. None when unknown."""
-    if call_id is None:
-        return None
-    try:
-        prompt = get_redis().get(FALLBACK_KEY.format(call_id))
-    except Exception:  # noqa: BLE001 - Redis away too: the caller hangs up instead
-        return None
-    return twiml.safe_harbour(prompt, opt_out_url) if prompt else None
 
 
 def _reserve_within(campaign_id: int, call: Call, started: float, deadline: float) -> int | None:
@@ -151,6 +124,8 @@ def _connect_or_abandon(call: Call, campaign: Campaign, agent_id: int | None,
         agent_id = None  # the reservation expired under us: no agent after all
         if leg:
             _hang_up_leg(leg)  # never leave the browser in an empty conference
+    elif agent_id is not None:
+        publish_screen_pop(agent_id, call.id)
     wait = time.monotonic() - started
     # Under the row lock, as the callbacks are applied: the call may have ended, or been found
     # to be a machine, during the wait; what its final callback settled is not overwritten.
@@ -171,3 +146,35 @@ def _connect_or_abandon(call: Call, campaign: Campaign, agent_id: int | None,
     db.session.commit()
     record_human_answer(get_redis(), campaign.id, now.timestamp(), True, wait)
     return RoutingDecision(twiml.bridge_to_conference(conference_name(call.id)), agent_id, False, wait)
+
+
+def answer_call(attempt: int | None, form, started: float) -> str:
+    """The TwiML for an answered call (the `/twilio/voice` webhook, already signed and parsed):
+    a person is bridged to an agent within 2 seconds or hears the safe-harbour message
+    (abandoned); a machine gets the campaign's machine action. `started` is when the answer
+    reached us (time.monotonic)."""
+    call_sid = form.get("CallSid", "")
+    answered_by = form.get("AnsweredBy")
+    try:
+        store_event("voice", form, attempt)
+        plan = voice_plan(attempt, call_sid, answered_by)
+        call = find_call(attempt, call_sid)
+        if plan.action == "bridge" and call is not None and call.campaign_id is not None:
+            return route_answered_call(call, answered_by, started=started,
+                                       opt_out_url=webhook_url("opt-out", call.id)).twiml
+    except DBAPIError:
+        db.session.rollback()
+        log.error("database unavailable while answering call %s: abandoning it", attempt,
+                  exc_info=True)
+        # No agent can be connected and recorded: a person hears the safe-harbour message the
+        # dial worker left in Redis (the abandonment is recorded when the call's end is
+        # applied: answered by a person, never connected); never an empty conference.
+        fallback = None
+        if attempt is not None and not is_machine(answered_by):
+            fallback = safe_harbour_without_database(attempt, webhook_url("opt-out", attempt))
+        return fallback or twiml.hangup()
+    if plan.action == "bridge":
+        return twiml.bridge_to_conference(plan.conference)
+    if plan.action == "message" and plan.message:
+        return twiml.say_and_hangup(plan.message)
+    return twiml.hangup()

@@ -3,15 +3,16 @@ launch, claim that many contacts and hand them to the `dial` pool."""
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import func, select
 
-from app.agents.routing import agents_busy_elapsed, ready_agents
+from app.agents.reservations import agents_busy_elapsed, ready_agents
 from app.calls.models import Call
 from app.campaigns.models import Campaign
+from app.common import tasks
+from app.common.locks import TokenLock
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.dialer.hopper import Hopper
@@ -23,6 +24,7 @@ from app.kpi.services import abandon_rate_30d
 log = logging.getLogger(__name__)
 
 DIALING_STATUSES = ("queued", "initiated", "ringing")
+TICK_LOCK_SECONDS = 5
 
 
 def calls_dialing(campaign_id: int) -> int:
@@ -32,7 +34,7 @@ def calls_dialing(campaign_id: int) -> int:
         Call.kind == "auto")) or 0
 
 
-def pacing_tick(campaign_id: int, now: datetime | None = None, enqueue=None,
+def pacing_tick(campaign_id: int, now: datetime | None = None,
                 lease_seconds: float | None = None) -> int:
     """Launch this tick's calls for one campaign; returns how many contacts were claimed.
 
@@ -40,8 +42,8 @@ def pacing_tick(campaign_id: int, now: datetime | None = None, enqueue=None,
     """
     now = now or utcnow()
     redis = get_redis()
-    lock_key, token = f"tick-lock:{campaign_id}", secrets.token_hex(8)
-    if not redis.set(lock_key, token, nx=True, px=5000):
+    lock = TokenLock(f"tick-lock:{campaign_id}", TICK_LOCK_SECONDS)
+    if not lock.acquire():
         return 0
     try:
         campaign = db.session.get(Campaign, campaign_id)
@@ -67,18 +69,13 @@ def pacing_tick(campaign_id: int, now: datetime | None = None, enqueue=None,
         metrics.record_pacing_decision(campaign_id, n)
         claimed = hopper.claim(campaign_id, n, lease, now.timestamp())
         db.session.rollback()
-        if enqueue is None:
-            from workers.dial import dial_contact
-
-            enqueue = dial_contact.delay
         for contact_id in claimed:
-            enqueue(campaign_id, contact_id)
+            tasks.send(tasks.DIAL_CONTACT, campaign_id, contact_id)
         if claimed:
             log.info("campaign %s: placing %s calls (%s dialing)", campaign_id, len(claimed), dialing)
         return len(claimed)
     finally:
-        if redis.get(lock_key) == token:
-            redis.delete(lock_key)
+        lock.release()  # atomically, and only if still ours: a tick past the TTL frees nobody's
 
 
 def active_campaign_ids() -> list[int]:

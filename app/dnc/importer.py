@@ -18,7 +18,7 @@ from app.common.timeutil import utcnow
 from app.contacts import csvfile
 from app.contacts.importer import BATCH_ROWS, _raw
 from app.contacts.models import ImportJob, ImportRejection
-from app.contacts.phones import normalize_phone
+from app.common.phones import normalize_phone
 from app.dnc.models import DncEntry
 from app.extensions import db
 

@@ -12,7 +12,7 @@ from app.audit import services as audit
 from app.campaigns import access
 from app.campaigns.models import Campaign
 from app.common.pagination import paginate
-from app.contacts.phones import normalize_phone
+from app.common.phones import normalize_phone
 from app.dnc.models import DncEntry
 from app.errors import ApiError
 from app.extensions import db

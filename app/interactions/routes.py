@@ -1,10 +1,11 @@
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from app.auth.security import login_required
-from app.interactions import services
+from app.auth.security import login_required, roles_required
+from app.interactions import callbacks, services
 from app.interactions.schemas import (
     DispositionSchema, InteractionListArgsSchema, InteractionPageSchema, InteractionSchema,
+    PromisedCallbacksSchema,
 )
 
 blp = Blueprint("interactions", __name__, url_prefix="/api/interactions",
@@ -38,3 +39,15 @@ def record_disposition(data, interaction_id):
     interaction = services.record_disposition(current_user, interaction_id, **data)
     services.after_disposition(current_user, then, pause_code)
     return interaction
+
+
+callbacks_blp = Blueprint("agent_callbacks", __name__, url_prefix="/api/agents",
+                          description="The callbacks agents have promised")
+
+
+@callbacks_blp.route("/me/callbacks", methods=["GET"])
+@callbacks_blp.response(200, PromisedCallbacksSchema)
+@roles_required("agent")
+def my_callbacks():
+    """The callbacks the signed-in agent has promised and not yet made, soonest first."""
+    return {"items": callbacks.promised(current_user.id)}

@@ -38,3 +38,19 @@ class DispositionSchema(Schema):
     then = fields.String(load_default="ready", validate=validate.OneOf(["ready", "paused"]),
                          metadata={"description": "The agent's state after the disposition"})
     pause_code = fields.String(load_default=None, allow_none=True)
+
+
+class PromisedCallbackSchema(Schema):
+    callback_id = fields.Integer()
+    campaign_id = fields.Integer()
+    contact_id = fields.Integer()
+    due_at = fields.DateTime()
+    status = fields.String(metadata={"description": "scheduled, or queued once due (it is dialled next)"})
+    notes = fields.String()
+    first_name = fields.String()
+    last_name = fields.String()
+    phone = fields.String()
+
+
+class PromisedCallbacksSchema(Schema):
+    items = fields.List(fields.Nested(PromisedCallbackSchema))

@@ -11,19 +11,20 @@ from sqlalchemy import select
 
 from app.audit import services as audit
 from app.auth.models import User
+from app.agents.reservations import end_call
 from app.calls.models import Call
+from app.calls.signals import call_finished
 from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode
 from app.common.pagination import paginate
-from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.contacts.models import Contact
-from app.dialer import gates
-from app.dialer.outcomes import schedule_next_attempt
-from app.dialer.pacer_feed import record_agent_free
+from app.compliance import gates
+from app.contacts.attempts import schedule_next_attempt
 from app.dnc.services import add_to_dnc
 from app.errors import ApiError
 from app.extensions import db
 from app.interactions.models import Callback, Interaction
+from app.interactions.signals import agent_freed
 
 
 def open_interaction(call: Call, agent_id: int, now: datetime | None = None) -> Interaction:
@@ -36,6 +37,18 @@ def open_interaction(call: Call, agent_id: int, now: datetime | None = None) -> 
                               agent_id=agent_id, started_at=now)
     db.session.add(interaction)
     return interaction
+
+
+def on_call_finished(call: Call, *, at: datetime, **_) -> None:
+    """A call an agent was on has ended: its talk time is fixed and the agent is in wrap-up."""
+    if call.agent_id is not None and call.connected_at is not None:
+        end_talk(call, at)
+        end_call(call.agent_id, call.id, at)
+
+
+def connect() -> None:
+    """Subscribe interactions to the end of calls (idempotent)."""
+    call_finished.connect(on_call_finished, weak=False)
 
 
 def end_talk(call: Call, now: datetime | None = None) -> Interaction | None:
@@ -132,8 +145,8 @@ def record_disposition(user: User, interaction_id: int, code: str, notes: str = 
     audit.record("interaction.disposition", target_type="interaction", target_id=interaction.id,
                  code=code, contact_id=interaction.contact_id)
     db.session.commit()
-    record_agent_free(get_redis(), campaign.id, now.timestamp(),
-                      (interaction.talk_seconds or 0) + (interaction.wrap_seconds or 0))
+    agent_freed.send(campaign.id, at=now,
+                     handle_seconds=(interaction.talk_seconds or 0) + (interaction.wrap_seconds or 0))
     return interaction
 
 

@@ -3,14 +3,23 @@ from __future__ import annotations
 
 
 def init_ops(app) -> None:
-    """Request ids and access lines, JSON logs when LOG_JSON, and GET /metrics."""
+    """Request ids and access lines, and GET /metrics. (Nothing process-wide: the entry points
+    configure logging, see `configure_process_logging`.)"""
     from app.ops import logging as ops_logging
     from app.ops.metrics import build_registry
     from app.ops.routes import bp
 
     ops_logging.init_request_logging(app)
+    app.extensions["metrics_registry"] = build_registry()
+    app.register_blueprint(bp)
+
+
+def configure_process_logging(app) -> None:
+    """JSON log lines for this whole process when LOG_JSON is on. Called once by each entry
+    point (wsgi.py, celery_app.py), never by the app factory: building an app (a test, a CLI
+    command, a second app in one process) leaves the process's logging alone."""
+    from app.ops import logging as ops_logging
+
     if app.config.get("LOG_JSON"):
         ops_logging.configure_logging(app.config.get("LOG_LEVEL", "INFO"))
         ops_logging.connect_celery_logging()
-    app.extensions["metrics_registry"] = build_registry()
-    app.register_blueprint(bp)

@@ -37,9 +37,9 @@ app context, which every Celery task and request has; outside one they do nothin
   ``n`` calls (dial worker): bumps the decision and requested-calls counters and sets the
   last-decision gauge.
 
-Where the dial queue lives is the dialer's business: ``set_queue_depth_reader(fn)`` installs
-``fn(redis, campaign_ids) -> {campaign_id: depth}``; until then ``DIAL_QUEUE_KEY`` is read
-(a list, sorted set or set; a missing key is depth 0).
+Where the dial queue lives is the dialer's business: at start-up the app installs the dial
+queue's own reader (``set_queue_depth_reader(app.dialer.hopper.ready_depths)``), so the gauge
+counts what the dialer will actually dial next.
 
 Access: `/metrics` is served to loopback callers, and to anyone presenting
 ``Authorization: Bearer <METRICS_TOKEN>`` when that variable is set; everyone else gets 403.
@@ -65,7 +65,6 @@ log = logging.getLogger(__name__)
 
 COUNTERS_KEY = "omnivox:metrics:counters"
 PACING_LAST_KEY = "omnivox:metrics:pacing_last"
-DIAL_QUEUE_KEY = "dial:queue:{campaign_id}"
 CELERY_QUEUES = ("dial", "telephony", "kpi", "default")
 AGENT_STATES = ("offline", "ready", "reserved", "on-call", "wrap-up", "paused")
 OUTCOMES = ("human", "machine", "no-answer", "busy", "failed", "canceled", "abandoned")
@@ -144,32 +143,15 @@ def observe_http_request(method: str, status: int) -> None:
 # --- the scrape-time collector ---------------------------------------------------------------
 
 
-def _default_queue_depths(r, campaign_ids: list[int]) -> dict[int, int]:
-    if not campaign_ids:
-        return {}
-    keys = [DIAL_QUEUE_KEY.format(campaign_id=cid) for cid in campaign_ids]
-    pipe = r.pipeline(transaction=False)
-    for key in keys:
-        pipe.type(key)
-    kinds = pipe.execute()
-    length = {"list": pipe.llen, "zset": pipe.zcard, "set": pipe.scard, "hash": pipe.hlen}
-    counted = []
-    for cid, key, kind in zip(campaign_ids, keys, kinds):
-        if kind in length:
-            length[kind](key)
-            counted.append(cid)
-    depths = dict.fromkeys(campaign_ids, 0)
-    depths.update(zip(counted, pipe.execute()))
-    return depths
+_queue_depth_reader: Callable[..., dict[int, int]] | None = None
 
 
-_queue_depth_reader: Callable[..., dict[int, int]] = _default_queue_depths
-
-
-def set_queue_depth_reader(fn: Callable[..., dict[int, int]] | None) -> None:
-    """Install ``fn(redis, campaign_ids) -> {campaign_id: depth}``; None restores the default."""
+def set_queue_depth_reader(fn: Callable[..., dict[int, int]] | None):
+    """Install ``fn(redis, campaign_ids) -> {campaign_id: depth}`` (the dialer's, at start-up);
+    returns the reader it replaces. With none installed the depth series is not exported."""
     global _queue_depth_reader
-    _queue_depth_reader = fn or _default_queue_depths
+    previous, _queue_depth_reader = _queue_depth_reader, fn
+    return previous
 
 
 class OmnivoxCollector(Collector):
@@ -312,7 +294,8 @@ class OmnivoxCollector(Collector):
 
         depth = GaugeMetricFamily("omnivox_queue_depth", "Contacts waiting in each campaign's dial queue",
                                   labels=["campaign"])
-        for cid, n in sorted(_queue_depth_reader(r, campaigns).items()):
+        reader = _queue_depth_reader
+        for cid, n in sorted((reader(r, campaigns) if reader and campaigns else {}).items()):
             depth.add_metric([str(cid)], n)
         yield depth
 

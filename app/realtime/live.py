@@ -3,7 +3,7 @@
 - The connection is authenticated by the Flask-Login session cookie (or a bearer token) of the
   handshake; anyone else is refused.
 - An agent joins only its own room: campaign rooms carry supervisor-level events about other
-  agents. Its console emits `heartbeat` every few seconds (see app.agents.routing).
+  agents. Its console emits `heartbeat` every few seconds (see app.agents.reservations).
 - A supervisor joins the rooms of the campaigns it supervises on connect, and may `watch` /
   `unwatch` a subset; an admin may watch any existing campaign. Nobody joins anything else.
 - Rooms are fixed at join time: a supervisor removed from a campaign keeps hearing it until the

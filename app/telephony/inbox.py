@@ -23,10 +23,12 @@ import time
 
 from flask import current_app
 
+from app.common import tasks
+
 log = logging.getLogger(__name__)
 
 INBOX_KEY = "telephony:inbox"
-DRAIN_TASK = "workers.telephony.drain_call_events"
+DRAIN_TASK = tasks.DRAIN_CALL_EVENTS
 WAKE_EVERY = 4
 DRAIN_SLICE_SECONDS = 5.0
 
@@ -36,7 +38,7 @@ def _redis():
 
 
 def wake_drainer() -> None:
-    current_app.extensions["celery"].send_task(DRAIN_TASK)
+    tasks.send(DRAIN_TASK)
 
 
 def push(event_id: int) -> None:

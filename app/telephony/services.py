@@ -93,12 +93,3 @@ def enqueue_processing(event_id: int) -> None:
     from app.telephony import inbox
 
     inbox.push(event_id)
-
-
-def add_opt_out(phone: str, call_sid: str) -> bool:
-    """Put the callee on the internal do-not-call list at once; True if newly added."""
-    from app.dnc.services import add_to_dnc
-
-    added = add_to_dnc(phone[:20], source="opt-out", reason=f"opt-out keypress on call {call_sid}"[:500])
-    db.session.commit()
-    return added

@@ -1,0 +1,1 @@
+"""User administration for admins: creating, changing and deactivating users, and campaign assignments."""

@@ -53,7 +53,7 @@ def wallboard(args):
 @login_required
 def callback_slots(interaction_id):
     """Callback times inside the contact's calling hours (next 7 days, every 30 minutes)."""
-    from app.web.callbacks import callback_slots as slots
+    from app.web.callback_slots import callback_slots as slots
 
     return slots(current_user._get_current_object(), interaction_id)
 

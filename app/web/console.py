@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from app.agents.routing import end_call
+from app.agents.reservations import end_call
 from app.calls.models import TERMINAL_STATUSES, Call
 from app.errors import ApiError
 from app.extensions import db

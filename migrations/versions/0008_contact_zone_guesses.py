@@ -31,7 +31,7 @@ _OLD_ZIP3 = {836: "America/Los_Angeles", 837: "America/Los_Angeles", 375: "Ameri
 
 def _old_guess(phone, region, postal):
     """The zone the earlier rules derived from the number, state and ZIP code."""
-    from app.contacts.phones import STATE_ZONES, state_code, timezones_for_number, zone_for_postal
+    from app.common.phones import STATE_ZONES, state_code, timezones_for_number, zone_for_postal
 
     if phone.startswith("+1"):
         digits = (postal or "").strip()[:5]
@@ -48,7 +48,7 @@ def _old_guess(phone, region, postal):
 
 
 def upgrade():
-    from app.contacts.phones import contact_timezone
+    from app.common.phones import contact_timezone
 
     # Outside the migration's one transaction: each batch commits on its own, so a large table
     # never holds its changed rows locked against the dialer until the very end (and a rerun

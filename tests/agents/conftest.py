@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from app.agents import routing, services
+from app.agents import reservations, services
 from app.auth.models import User
 from app.extensions import db
 from tests.agents.factories import QueueTap, assign, make_call, make_campaign, make_pause_code
@@ -55,13 +55,13 @@ class Floor:
         if target == "ready":
             return None
         call_id = self.new_call()
-        assert routing.reserve_agent(self.campaign_id, call_id, now=at(t - 2)) == user.id
+        assert reservations.reserve_agent(self.campaign_id, call_id, now=at(t - 2)) == user.id
         if target == "reserved":
             return call_id
-        assert routing.confirm_reservation(user.id, call_id, now=at(t - 1))
+        assert reservations.confirm_reservation(user.id, call_id, now=at(t - 1))
         if target == "on-call":
             return call_id
-        assert routing.end_call(user.id, call_id, now=at(t))
+        assert reservations.end_call(user.id, call_id, now=at(t))
         assert target == "wrap-up"
         return call_id
 

@@ -90,7 +90,7 @@ def ring(app, floor: dict) -> int:
 
 def answer_and_bridge(app, floor: dict, call_id: int) -> int:
     """A person answers; the 2-second routing reserves the agent and bridges (screen pop)."""
-    from app.agents.routing import confirm_reservation, reserve_agent
+    from app.agents.reservations import confirm_reservation, reserve_agent
     from app.calls.models import Call
     from app.common.timeutil import utcnow
     from app.extensions import db

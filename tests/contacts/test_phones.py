@@ -1,7 +1,7 @@
 """Phone helpers the importer and the dialer share: E.164 and the callee's time zone."""
 import pytest
 
-from app.contacts.phones import contact_timezone, normalize_phone, timezones_for_number, zone_for_postal
+from app.common.phones import contact_timezone, normalize_phone, timezones_for_number, zone_for_postal
 
 
 @pytest.mark.parametrize("raw, region, expected", [

@@ -192,8 +192,8 @@ def test_a_due_callback_is_announced_to_its_agent_and_comes_back_to_them(
     """The agent promises a callback at 10:00 tomorrow. At 10:00 it is announced on their
     console and the contact is first in the queue; answered, it goes to that agent although
     another has been ready longer; once the call is over the callback is done."""
-    from app.dialer.callbacks import release_due
-    from app.dialer.dialing import start_attempt
+    from app.interactions.callbacks import release_due
+    from app.dialer.attempts import start_attempt
     from app.dialer.hopper import Hopper
     from app.dialer.refill import refill
     from tests.agents.factories import QueueTap
@@ -251,7 +251,7 @@ def test_a_due_callback_is_announced_to_its_agent_and_comes_back_to_them(
 
 
 def test_a_callback_whose_contact_was_closed_meanwhile_is_canceled(app, client, connected):
-    from app.dialer.callbacks import release_due
+    from app.interactions.callbacks import release_due
 
     console, _, call_id, sid, interaction_id = connected
     _hang_up(app, client, call_id, sid)

@@ -117,21 +117,34 @@ def seed(app, now: datetime) -> dict:
         return {"campaign_id": campaign.id, "agent_ids": [a.id for a in agents], "kinds": kinds}
 
 
+STALL_SECONDS = 60.0  # no progress at all for this long means something is wrong
+
+
+class Stall:
+    """Watches a progress snapshot; `stuck` once it has not changed for `seconds`."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.last, self.since, self.stuck = seconds, None, time.monotonic(), False
+
+    def check(self, snapshot) -> bool:
+        now = time.monotonic()
+        if snapshot != self.last:
+            self.last, self.since = snapshot, now
+        self.stuck = now - self.since >= self.seconds
+        return self.stuck
+
+
 class Driver:
     """What `celery beat` does for the dialer, from the test: tick, refill, reap, sweep."""
 
     def __init__(self, app, campaign_id: int, agents: int):
         self.app, self.campaign_id, self.agents = app, campaign_id, agents
-        celery = app.extensions["celery"]
-        self.enqueue = lambda cid, contact_id: celery.send_task(
-            "workers.dial.dial_contact", args=[cid, contact_id])
-        self.place = lambda call_id: celery.send_task("workers.dial.place_call", args=[call_id])
         self.reaped_never_placed = 0
         self._last = {"refill": 0.0, "reap": 0.0}
 
     def step(self) -> int:
         """One beat; returns how many contacts the pacing tick handed to the dial pool."""
-        from app.agents.routing import expire_stale_reservations
+        from app.agents.reservations import expire_stale_reservations
         from app.calls.state import sweep_unprocessed_events
         from app.dialer.reaper import reap
         from app.dialer.refill import refill
@@ -142,11 +155,9 @@ class Driver:
             if now - self._last["refill"] >= 1.0:
                 refill(self.campaign_id, agents_signed_in=self.agents)
                 self._last["refill"] = now
-            launched = pacing_tick(self.campaign_id, enqueue=self.enqueue,
-                                   lease_seconds=float(RECOVERY["DIAL_LEASE_SECONDS"]))
+            launched = pacing_tick(self.campaign_id, lease_seconds=float(RECOVERY["DIAL_LEASE_SECONDS"]))
             if now - self._last["reap"] >= 2.0:
                 self.reaped_never_placed += reap(
-                    place=self.place,
                     never_placed_seconds=float(RECOVERY["REAPER_NEVER_PLACED_SECONDS"]))["never_placed"]
                 sweep_unprocessed_events()
                 expire_stale_reservations()
@@ -168,7 +179,7 @@ def progress(stack, campaign_id: int) -> dict:
 
 
 def trace(app, campaign_id: int, state: dict) -> None:
-    from app.agents.routing import campaign_agent_counts
+    from app.agents.reservations import campaign_agent_counts
     from app.common.redis import get_redis
     from app.dialer.hopper import Hopper
 
@@ -191,7 +202,7 @@ def test_every_contact_is_dialled_once_per_attempt_through_a_worker_crash(e2e_ap
     driver = Driver(e2e_app, cid, AGENTS)
     killed_at = unacked_at_kill = None
     broker = redis.Redis.from_url(e2e_app.config["REDIS_URL"])
-    deadline = time.monotonic() + 170
+    stalled = Stall(STALL_SECONDS)
     try:
         while True:
             launched = driver.step()
@@ -209,17 +220,20 @@ def test_every_contact_is_dialled_once_per_attempt_through_a_worker_crash(e2e_ap
                     and state["unsettled"] == 0 and state["open_calls"] == 0
                     and state["pending_events"] == 0):
                 break
-            if time.monotonic() >= deadline:
+            # A loaded machine is slow, not wrong: fail only when nothing moves for a long stretch.
+            if stalled.check(state):
                 print("CPU seconds:", stack.cpu_seconds())
-            assert time.monotonic() < deadline, f"the campaign did not finish: {state}"
+            assert not stalled.stuck, f"nothing settled for {STALL_SECONDS} s: {state}"
             time.sleep(0.25)
         # Let the bots finish their last wrap-ups.
-        settle = time.monotonic() + 10
-        while time.monotonic() < settle:
+        stalled = Stall(STALL_SECONDS)
+        while True:
             with e2e_app.app_context():
-                states = {s["state"] for s in agent_state.snapshots(seeded["agent_ids"]).values()}
-            if states == {"ready"}:
+                snapshots = agent_state.snapshots(seeded["agent_ids"])
+            if {s["state"] for s in snapshots.values()} == {"ready"}:
                 break
+            stalled.check(sorted((a, s["state"]) for a, s in snapshots.items()))
+            assert not stalled.stuck, f"agents stopped moving: {snapshots}"
             time.sleep(0.2)
     finally:
         stop_bots.set()
@@ -236,7 +250,7 @@ def test_every_contact_is_dialled_once_per_attempt_through_a_worker_crash(e2e_ap
     # The database: one call row per attempt, numbered 1..attempts, all finished.
     assert len({(c["contact_id"], c["attempt_no"]) for c in calls}) == len(calls)
     assert all(c["status"] in TERMINAL for c in calls)
-    from app.calls.dialing import INTERRUPTED
+    from app.calls.placement import INTERRUPTED
 
     # Interrupted mid-request: failed only if the carrier never reported the call (one it did
     # take got its CallSid and outcome from its own callbacks, and is counted as sent).

@@ -4,8 +4,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.dialer import gates
-from app.dialer.gates import GateInput, Window, candidate_zones, hold_reason, next_window_opening
+from app.compliance import gates
+from app.compliance.gates import GateInput, Window, candidate_zones, hold_reason, next_window_opening
 
 UTC = timezone.utc
 NYC = "+12125550100"      # America/New_York

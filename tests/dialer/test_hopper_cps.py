@@ -1,6 +1,8 @@
 """The dial queue's claims and leases, and the shared CPS bucket, on a real Redis."""
 import threading
 
+import pytest
+
 from app.dialer.cps import CpsBucket
 from app.dialer.hopper import PRIORITY_CALLBACK, PRIORITY_NEW, PRIORITY_RETRY, Hopper, priority
 
@@ -59,21 +61,23 @@ def test_depth_reports_held_back_reasons(redis_client):
 
 def test_cps_bucket_spaces_reservations_at_the_configured_rate(redis_client):
     bucket = CpsBucket(redis_client, "AC-test", rate=20)
-    waits = [bucket.reserve() for _ in range(41)]
+    at = 1_700_000_000.0  # one instant: the test owns the clock, so a slow machine changes nothing
+    waits = [bucket.reserve(now=at) for _ in range(41)]
     assert waits[0] == 0
     # each reservation waits one slot (1/20 s) longer than the one before, across callers
-    steps = [b - a for a, b in zip(waits[1:], waits[2:])]
-    assert all(abs(s - 0.05) < 0.01 for s in steps), steps
-    assert 1.9 < waits[-1] < 2.1
+    assert waits == pytest.approx([k * 0.05 for k in range(41)])
+    # half a second later, ten slots have passed: the next caller waits for the 31st
+    assert bucket.reserve(now=at + 0.5) == pytest.approx(41 * 0.05 - 0.5)
 
 
 def test_cps_bucket_is_shared_between_workers(redis_client):
     one = CpsBucket(redis_client, "AC-shared", rate=10)
     two = CpsBucket(redis_client, "AC-shared", rate=10)
     other_account = CpsBucket(redis_client, "AC-other", rate=10)
-    one.reserve()
-    assert two.reserve() > 0.05  # the second worker waits for the first's slot to pass
-    assert other_account.reserve() == 0
+    at = 1_700_000_000.0
+    assert one.reserve(now=at) == 0
+    assert two.reserve(now=at) == pytest.approx(0.1)  # the second worker waits for the first's slot
+    assert other_account.reserve(now=at) == 0
 
 
 def test_unlimited_cps_never_waits(redis_client):

@@ -2,7 +2,7 @@
 from datetime import datetime, timezone
 
 from app.contacts.models import Contact
-from app.dialer import gates
+from app.compliance import gates
 from app.dialer.refill import refill
 from app.dnc.models import DncEntry
 from app.extensions import db

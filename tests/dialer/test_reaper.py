@@ -33,11 +33,11 @@ def sim(app, request):
 
 def placed_call(app, sim, number: str, until: str | None = None) -> int:
     """A call placed through the real SDK; optionally wait until the simulator shows `until`."""
-    from app.calls import dialing
+    from app.calls import placement
 
     call_id = make_call(app, make_campaign(app, ring_timeout_seconds=15), to_number=number)
     with app.app_context():
-        assert dialing.place_call(call_id).outcome == "placed"
+        assert placement.place_call(call_id).outcome == "placed"
     [sim_call] = sim.calls(number)
     deadline = time.monotonic() + 10
     while until and sim.call(sim_call["sid"])["status"] != until:
@@ -69,7 +69,7 @@ def reap_at(app, seconds_from_now: float) -> dict:
     from app.dialer.reaper import reap
 
     with app.app_context():
-        return reap(now=utcnow() + timedelta(seconds=seconds_from_now), place=lambda call_id: None)
+        return reap(now=utcnow() + timedelta(seconds=seconds_from_now))
 
 
 def test_a_call_whose_callbacks_were_lost_is_settled_from_the_carrier(app, sim):
@@ -133,7 +133,7 @@ def test_a_placement_cut_short_by_a_dead_worker_waits_for_the_carrier_before_fai
     again; if the carrier's callbacks then show it was placed, it carries on as any call (it
     is not failed, so its contact is not retried while it rings); if none come, it is failed
     once they have had ample time."""
-    from app.calls import dialing
+    from app.calls import placement
     from app.calls.models import Call
     from app.calls.state import sweep_unprocessed_events
     from app.common.redis import get_redis
@@ -146,8 +146,8 @@ def test_a_placement_cut_short_by_a_dead_worker_waits_for_the_carrier_before_fai
     with app.app_context():
         for call_id in (ringing, silent):
             # Left by the worker that died: when its request to the carrier began.
-            get_redis().set(dialing.placing_key(call_id), f"{time.time():.3f}")
-            assert dialing.place_call(call_id).outcome == "skipped"
+            get_redis().set(placement.placing_key(call_id), f"{time.time():.3f}")
+            assert placement.place_call(call_id).outcome == "skipped"
     sid = "CA" + "5" * 32
     form = status_form(sid, "ringing", 1)
     assert post_signed(client, app, f"/twilio/status?attempt={ringing}", form).status_code == 204
@@ -157,8 +157,8 @@ def test_a_placement_cut_short_by_a_dead_worker_waits_for_the_carrier_before_fai
         assert (call.call_sid, call.status) == (sid, "ringing")
         # The grace runs from the request, not from when the attempt was queued.
         began = time.time() - app.config["PLACEMENT_INTERRUPTED_GRACE_SECONDS"] - 1
-        get_redis().set(dialing.placing_key(silent), f"{began:.3f}")
-        assert dialing.place_call(ringing).outcome == "skipped"  # has its CallSid: left alone
-        assert dialing.place_call(silent).outcome == "failed"
+        get_redis().set(placement.placing_key(silent), f"{began:.3f}")
+        assert placement.place_call(ringing).outcome == "skipped"  # has its CallSid: left alone
+        assert placement.place_call(silent).outcome == "failed"
         call = db.session.get(Call, silent)
-        assert (call.status, call.call_sid, call.error_message) == ("failed", None, dialing.INTERRUPTED)
+        assert (call.status, call.call_sid, call.error_message) == ("failed", None, placement.INTERRUPTED)

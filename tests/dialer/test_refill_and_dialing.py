@@ -6,10 +6,10 @@ from sqlalchemy import func, select
 
 from app.calls.models import Call
 from app.common.redis import get_redis
-from app.dialer import gates
-from app.dialer.dialing import held_at_dial_key, start_attempt
+from app.compliance import gates
+from app.dialer.attempts import held_at_dial_key, start_attempt
 from app.dialer.hopper import Hopper
-from app.dialer.outcomes import apply_call_outcome
+from app.contacts.attempts import apply_call_outcome
 from app.dialer.refill import refill
 from app.dnc.models import DncEntry
 from app.extensions import db

@@ -7,7 +7,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from app.agents import routing as agent_routing
+from app.agents import reservations as agent_routing
 from app.agents import services as agent_services
 from app.agents import state as agent_state
 from app.auth.models import User
@@ -17,7 +17,7 @@ from app.common.redis import get_redis
 from app.dnc.models import DncEntry
 from app.extensions import db
 from app.interactions.models import Interaction
-from tests.agents.factories import assign, make_call, make_campaign, make_pause_code
+from tests.agents.factories import QueueTap, assign, make_call, make_campaign, make_pause_code
 from tests.calls.factories import post_signed
 
 
@@ -64,6 +64,21 @@ def test_a_person_is_bridged_to_the_ready_agent(app, client, floor):
         assert call.connected_at is not None and 0 <= call.wait_seconds < 2
         assert db.session.scalar(select(Interaction.agent_id).where(Interaction.call_id == call_id)) == agent_id
         assert agent_routing.campaign_agent_counts(campaign_id)["on-call"] == 1
+
+
+def test_the_connected_agent_is_shown_the_call_and_nobody_else_is(app, client, floor, redis_client):
+    campaign_id, (agent_id, other_id) = floor
+    _ready(app, agent_id, campaign_id)
+    call_id, sid = _call(app, campaign_id)
+    tap = QueueTap(redis_client)
+    try:
+        tap.drain(0.1)
+        _answer(client, app, call_id, sid)
+        pops = [(room, payload) for event, room, payload in tap.drain() if event == "call.screen_pop"]
+    finally:
+        tap.close()
+    assert [room for room, _ in pops] == [f"agent:{agent_id}"]
+    assert pops[0][1]["call"]["id"] == call_id
 
 
 def test_with_no_agent_free_the_call_is_abandoned_within_two_seconds_with_the_safe_harbour_message(
@@ -171,7 +186,7 @@ def database_down(app):
 
 def _left_by_the_dial_worker(app, call_id, campaign_id):
     from app.campaigns.models import Campaign
-    from app.dialer.routing import remember_safe_harbour
+    from app.calls.safe_harbour import remember_safe_harbour
 
     with app.app_context():
         pipe = get_redis().pipeline()

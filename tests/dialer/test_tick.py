@@ -3,6 +3,7 @@ import pytest
 
 from app.agents import services as agent_services
 from app.auth.models import User
+from app.common import tasks
 from app.contacts.models import Contact
 from app.dialer.refill import refill
 from app.dialer.tick import pacing_tick
@@ -34,30 +35,31 @@ def _ready(agent_ids, campaign_id):
         agent_services.set_own_state(db.session.get(User, agent_id), "ready", campaign_id=campaign_id)
 
 
-def test_progressive_claims_one_contact_per_ready_agent_not_already_covered(ctx, campaign_with_agents):
+def test_progressive_claims_one_contact_per_ready_agent_not_already_covered(ctx, campaign_with_agents, sent_tasks):
     campaign_id, agents = campaign_with_agents
     _ready(agents[:2], campaign_id)
-    sent = []
-    assert pacing_tick(campaign_id, enqueue=lambda c, k: sent.append((c, k))) == 2
-    assert len({k for _, k in sent}) == 2 and all(c == campaign_id for c, _ in sent)
+    assert pacing_tick(campaign_id) == 2
+    assert {name for name, _, _ in sent_tasks} == {tasks.DIAL_CONTACT}
+    assert len({k for _, (c, k), _ in sent_tasks}) == 2 and all(c == campaign_id for _, (c, k), _ in sent_tasks)
     # the two claimed contacts are still in flight (leased): nothing more until an agent frees
-    assert pacing_tick(campaign_id, enqueue=sent.append) == 0
+    assert pacing_tick(campaign_id) == 0
     _ready(agents[2:], campaign_id)
-    assert pacing_tick(campaign_id, enqueue=lambda c, k: sent.append((c, k))) == 1
+    assert pacing_tick(campaign_id) == 1
+    assert len(sent_tasks) == 3
 
 
-def test_predictive_places_at_least_as_many_as_progressive(ctx, campaign_with_agents):
+def test_predictive_places_at_least_as_many_as_progressive(ctx, campaign_with_agents, sent_tasks):
     from app.campaigns.models import Campaign
 
     campaign_id, agents = campaign_with_agents
     db.session.get(Campaign, campaign_id).dial_mode = "predictive"
     db.session.commit()
     _ready(agents, campaign_id)
-    assert pacing_tick(campaign_id, enqueue=lambda *a: None) >= 3
+    assert pacing_tick(campaign_id) >= 3
 
 
 @pytest.mark.parametrize("change", [{"dial_mode": "preview"}, {"status": "paused"}])
-def test_preview_and_paused_campaigns_never_auto_dial(ctx, campaign_with_agents, change):
+def test_preview_and_paused_campaigns_never_auto_dial(ctx, campaign_with_agents, change, sent_tasks):
     from app.campaigns.models import Campaign
 
     campaign_id, agents = campaign_with_agents
@@ -66,21 +68,58 @@ def test_preview_and_paused_campaigns_never_auto_dial(ctx, campaign_with_agents,
     for key, value in change.items():
         setattr(campaign, key, value)
     db.session.commit()
-    assert pacing_tick(campaign_id, enqueue=lambda *a: None) == 0
+    assert pacing_tick(campaign_id) == 0
 
 
-def test_no_ready_agent_no_calls(ctx, campaign_with_agents):
+def test_no_ready_agent_no_calls(ctx, campaign_with_agents, sent_tasks):
     campaign_id, _ = campaign_with_agents
-    assert pacing_tick(campaign_id, enqueue=lambda *a: None) == 0
+    assert pacing_tick(campaign_id) == 0
 
 
-def test_every_tick_is_counted_for_the_metrics(ctx, campaign_with_agents, redis_client):
+def test_every_tick_is_counted_for_the_metrics(ctx, campaign_with_agents, redis_client, sent_tasks):
     from app.ops.metrics import COUNTERS_KEY, PACING_LAST_KEY
 
     campaign_id, agents = campaign_with_agents
     _ready(agents[:2], campaign_id)
-    assert pacing_tick(campaign_id, enqueue=lambda *a: None) == 2
-    assert pacing_tick(campaign_id, enqueue=lambda *a: None) == 0
+    assert pacing_tick(campaign_id) == 2
+    assert pacing_tick(campaign_id) == 0
     assert redis_client.hget(COUNTERS_KEY, f"pacing_decisions:{campaign_id}") == "2"
     assert redis_client.hget(COUNTERS_KEY, f"pacing_calls:{campaign_id}") == "2"
     assert redis_client.hget(PACING_LAST_KEY, str(campaign_id)) == "0"
+
+
+def test_the_tick_never_frees_a_lock_another_tick_took_over(ctx, campaign_with_agents, sent_tasks,
+                                                             redis_client, monkeypatch):
+    """Our lock ran out and another tick took it just as we finished: its lock must survive.
+
+    The race is forced where a check-then-delete release would lose it: the moment between
+    reading the lock and deleting it. Released atomically, there is no such moment."""
+    import app.common.locks as locks
+    import app.dialer.tick as tick
+    from app.common.redis import get_redis
+
+    campaign_id, agents = campaign_with_agents
+    _ready(agents[:1], campaign_id)
+    lock_key, real = f"tick-lock:{campaign_id}", get_redis()
+    taken_over = []
+
+    class RaceAfterRead:
+        """The real client, except that another tick takes the lock right after we read it."""
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def get(self, key):
+            value = real.get(key)
+            if key == lock_key and value is not None:
+                real.set(lock_key, "another-tick")
+                taken_over.append(value)
+            return value
+
+    monkeypatch.setattr(tick, "get_redis", lambda: RaceAfterRead())
+    monkeypatch.setattr(locks, "get_redis", lambda: RaceAfterRead())
+    assert pacing_tick(campaign_id) == 1
+    if taken_over:  # the release read the lock: the other tick's lock must still be there
+        assert redis_client.get(lock_key) == "another-tick"
+    else:  # released in one atomic step: our lock is gone and nobody else's was touched
+        assert redis_client.get(lock_key) is None

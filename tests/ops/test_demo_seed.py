@@ -9,7 +9,7 @@ from app.auth.services import authenticate
 from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode
 from app.campaigns.services import STANDARD_DISPOSITIONS
 from app.contacts.models import Contact
-from app.dialer import gates
+from app.compliance import gates
 from app.dialer.refill import refill
 from app.extensions import db
 from devtools import demo

@@ -80,8 +80,13 @@ def test_worker_counters_reach_the_scrape(app, client):
     assert value(samples, "omnivox_pacing_last_calls_requested", campaign=7) == 5
 
 
-def test_recording_outside_an_app_is_a_no_op():
-    metrics.record_call_placed()  # no app context: nothing to write to, and no error
+def test_recording_outside_an_app_is_a_no_op(redis_client):
+    from flask import has_app_context
+
+    assert not has_app_context()
+    assert metrics.record_call_placed() is None  # no app context: nothing to write to, no error
+    assert metrics.record_call_outcome("human") is None
+    assert not redis_client.exists(metrics.COUNTERS_KEY)
 
 
 def _campaign(name: str, status: str = "active"):
@@ -112,7 +117,16 @@ def test_gauges_come_from_postgresql_and_redis(app, client, users, redis_client)
             db.session.get(AgentProfile, agent.id).state = state
         db.session.commit()
         live_id, stopped_id = live.id, stopped.id
-    redis_client.rpush(metrics.DIAL_QUEUE_KEY.format(campaign_id=live_id), "1", "2", "3", "4")
+    with app.app_context():  # four real contacts queued by the dial queue's own code, one claimed
+        from app.contacts.models import Contact
+        from app.dialer.hopper import Hopper
+
+        contacts = [Contact(campaign_id=live_id, phone_e164=f"+1202555{i:04d}") for i in range(4)]
+        db.session.add_all(contacts)
+        db.session.commit()
+        hopper = Hopper(redis_client)
+        hopper.add(live_id, [(c.id, float(i)) for i, c in enumerate(contacts)])
+        assert len(hopper.claim(live_id, 1, lease_seconds=60)) == 1
     redis_client.rpush("telephony", "task-1", "task-2")
     redis_client.rpush("telephony:inbox", "41", "42", "43")
 
@@ -123,7 +137,7 @@ def test_gauges_come_from_postgresql_and_redis(app, client, users, redis_client)
     for window in ("24h", "30d"):
         assert value(samples, "omnivox_abandon_rate", campaign=live_id, window=window) == pytest.approx(1 / 20)
         assert value(samples, "omnivox_calls_answered_human", campaign=live_id, window=window) == 20
-    assert value(samples, "omnivox_queue_depth", campaign=live_id) == 4
+    assert value(samples, "omnivox_queue_depth", campaign=live_id) == 3  # waiting, not claimed
     assert value(samples, "omnivox_celery_queue_length", queue="telephony") == 2
     assert value(samples, "omnivox_celery_queue_length", queue="dial") == 0
     assert value(samples, "omnivox_callback_inbox_depth") == 3
@@ -141,11 +155,11 @@ def test_a_pluggable_queue_depth_reader(app, client):
         db.session.add(campaign)
         db.session.commit()
         cid = campaign.id
-    metrics.set_queue_depth_reader(lambda r, ids: {i: 42 for i in ids})
+    previous = metrics.set_queue_depth_reader(lambda r, ids: {i: 42 for i in ids})
     try:
         samples = scrape(client)
     finally:
-        metrics.set_queue_depth_reader(None)
+        metrics.set_queue_depth_reader(previous)
     assert value(samples, "omnivox_queue_depth", campaign=cid) == 42
 
 
@@ -182,7 +196,7 @@ def test_the_call_flow_itself_moves_the_counters(app, client, redis_client):
     counters a scrape reads; not only the helper functions called by hand."""
     from carrier_sim import CarrierSimulator, SimConfig
 
-    from app.calls import dialing
+    from app.calls import placement
     from app.telephony.twilio_carrier import TwilioCarrier
     from tests.calls.factories import make_call, make_campaign, post_signed, status_form
     from workers.telephony import drain_call_events
@@ -194,7 +208,7 @@ def test_the_call_flow_itself_moves_the_counters(app, client, redis_client):
     try:
         call_id = make_call(app, make_campaign(app))
         with app.app_context():
-            placed = dialing.place_call(call_id)
+            placed = placement.place_call(call_id)
         assert placed.outcome == "placed"
     finally:
         app.extensions.pop("carrier", None)

@@ -90,7 +90,7 @@ def test_the_agent_console_heartbeat_keeps_the_agent_signed_on(_app, committed, 
 
 def test_an_event_published_by_a_celery_worker_reaches_a_browser_client(_app, committed, live_clients, test_environ):
     """A real worker runs the reservation sweeper; its agent.state reaches the supervisor through Redis."""
-    from app.agents import routing, services
+    from app.agents import reservations, services
     from app.auth.models import User
     from app.common.timeutil import utcnow
     from app.extensions import db
@@ -103,7 +103,7 @@ def test_an_event_published_by_a_celery_worker_reaches_a_browser_client(_app, co
         db.session.commit()
         long_ago = utcnow() - timedelta(minutes=1)
         services.set_own_state(db.session.get(User, agent["id"]), "ready", campaign_id=campaign, now=long_ago)
-        assert routing.reserve_agent(campaign, call.id, ttl_seconds=5, now=long_ago) == agent["id"]
+        assert reservations.reserve_agent(campaign, call.id, ttl_seconds=5, now=long_ago) == agent["id"]
     watcher = live_clients(sup)
     env = {**os.environ, **test_environ, "PYTHONUNBUFFERED": "1"}
     worker = subprocess.Popen(

@@ -10,7 +10,8 @@ from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.contacts.models import Contact
-from app.dialer import callbacks, gates
+from app.compliance import gates
+from app.interactions import callbacks
 from app.dialer.hopper import Hopper
 from app.dnc.services import is_dnc
 from app.extensions import db

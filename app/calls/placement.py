@@ -89,7 +89,7 @@ def place_call(call_id: int) -> PlaceResult:
     pipe = get_redis().pipeline(transaction=False)
     pipe.set(marker, f"{time.time():.3f}", nx=True, ex=PLACING_MARKER_TTL)
     if campaign is not None:
-        from app.dialer.routing import remember_safe_harbour
+        from app.calls.safe_harbour import remember_safe_harbour
 
         remember_safe_harbour(pipe, call.id, campaign)
     if not pipe.execute()[0]:

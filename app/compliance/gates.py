@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
 
-from app.contacts.phones import zones_for_state
+from app.common.phones import zones_for_state
 
 LAW_EARLIEST = time(8, 0)
 LAW_LATEST = time(21, 0)

@@ -2,7 +2,7 @@
 
 Call flow: /twilio/voice calls `reserve_agent` (one atomic Redis step: the longest-idle ready
 agent of the campaign becomes reserved for this call) then `confirm_reservation` once the
-bridge is set up (reserved -> on-call, screen pop to the agent). A reservation that is neither
+bridge is set up (reserved -> on-call). A reservation that is neither
 confirmed nor released within RESERVATION_TTL_SECONDS goes back to ready through the
 `expire_stale_reservations` sweeper. The call's end moves the agent to wrap-up (`end_call`).
 
@@ -41,16 +41,10 @@ def reserve_agent(campaign_id: int, call_id: int, ttl_seconds: float = RESERVATI
     return agent_id
 
 
-def confirm_reservation(agent_id: int, call_id: int, now: datetime | None = None, *,
-                        screen_pop: bool = True) -> bool:
-    """reserved -> on-call for this very call; False if the reservation is gone (expired, released)."""
-    if not _try(agent_id, ("reserved",), "on-call", now, call_id=call_id, require_call=True, reason="connected"):
-        return False
-    if screen_pop:
-        from app.realtime.screen_pop import publish_screen_pop
-
-        publish_screen_pop(agent_id, call_id)
-    return True
+def confirm_reservation(agent_id: int, call_id: int, now: datetime | None = None) -> bool:
+    """reserved -> on-call for this very call; False if the reservation is gone (expired, released).
+    The caller shows the agent the call (app.interactions.screen_pop) once it is theirs."""
+    return _try(agent_id, ("reserved",), "on-call", now, call_id=call_id, require_call=True, reason="connected")
 
 
 def release_reservation(agent_id: int, call_id: int, now: datetime | None = None) -> bool:

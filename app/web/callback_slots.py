@@ -1,6 +1,6 @@
 """Callback times an agent may pick: only inside the contact's calling hours.
 
-The same gates the disposition check uses (app.dialer.gates), so every offered slot is accepted.
+The same gates the disposition check uses (app.compliance.gates), so every offered slot is accepted.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from app.campaigns.models import Campaign
 from app.common.timeutil import utcnow
 from app.contacts.models import Contact
-from app.dialer import gates
+from app.compliance import gates
 from app.extensions import db
 from app.interactions.services import get_interaction
 

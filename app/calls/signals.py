@@ -1,0 +1,20 @@
+"""What the life of a call announces to the features that act on it.
+
+`call_finished` is sent once per call, inside the transaction that moves it to a terminal
+status (placement failures included), after the call's own facts are settled (its outcome, and
+an answered call that never reached an agent marked abandoned). Receivers act in that same
+transaction and must not commit: the dialer schedules the contact's next attempt and feeds the
+pacer; interactions close the agent's talk and start their wrap-up.
+
+    call_finished.send(call, outcome="human", at=datetime, unrouted=bool)
+
+`unrouted`: a person answered and routing never ran for the call (it is abandoned now, and
+nothing has reported that abandonment yet).
+"""
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+call_finished = _signals.signal("call-finished")

@@ -1,0 +1,50 @@
+"""What the end of a call means for the dialer: the contact's next attempt, a due callback
+marked done, an agent's own unanswered dial released, and the pacer's dial result.
+
+Subscribed to app.calls.signals.call_finished (see `connect`); runs in the finishing
+transaction, so none of it happens twice.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.agents.reservations import release_reservation
+from app.calls.models import Call
+from app.calls.signals import call_finished
+from app.campaigns.models import Campaign
+from app.common.redis import get_redis
+from app.contacts.attempts import apply_call_outcome
+from app.contacts.models import Contact
+from app.dialer.pacer_feed import record_agent_free, record_dial_result, record_human_answer
+from app.extensions import db
+from app.interactions import callbacks
+from app.interactions.signals import agent_freed
+
+
+def on_call_finished(call: Call, *, outcome: str, at: datetime, unrouted: bool = False) -> None:
+    campaign = db.session.get(Campaign, call.campaign_id) if call.campaign_id else None
+    if call.contact_id is not None and campaign is not None:
+        contact = db.session.get(Contact, call.contact_id, with_for_update=True)
+        if contact is not None:
+            callbacks.settle(call.id, contact.id)  # a due callback has had its call
+            apply_call_outcome(contact, campaign, outcome, abandoned=call.abandoned, now=at)
+    if call.agent_id is not None and call.connected_at is None and call.kind in ("preview", "manual"):
+        release_reservation(call.agent_id, call.id, at)  # the agent's own dial was not answered
+    if campaign is not None and call.kind == "auto":
+        if unrouted:
+            # Routing never ran (the database was away at the answer): the pacer learns the
+            # abandonment here, as routing's own are fed at the answer.
+            answered = (call.answered_at or at).timestamp()
+            record_human_answer(get_redis(), campaign.id, answered, False, at.timestamp() - answered)
+        record_dial_result(get_redis(), campaign.id, at.timestamp(), outcome, call.ring_seconds or 0.0)
+
+
+def on_agent_freed(campaign_id: int, *, at: datetime, handle_seconds: float) -> None:
+    """An agent finished a call's wrap-up: the pacer learns the handle time."""
+    record_agent_free(get_redis(), campaign_id, at.timestamp(), handle_seconds)
+
+
+def connect() -> None:
+    """Subscribe the dialer to the calls' and interactions' signals (idempotent)."""
+    call_finished.connect(on_call_finished, weak=False)
+    agent_freed.connect(on_agent_freed, weak=False)

@@ -1,0 +1,13 @@
+"""What an agent's handling of calls announces.
+
+`agent_freed` is sent after a disposition is committed: the agent's talk and wrap-up of one
+call are over. Keyword arguments: `at` (datetime) and `handle_seconds` (talk + wrap-up); the
+sender is the campaign's id.
+"""
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+agent_freed = _signals.signal("agent-freed")

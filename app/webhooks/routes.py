@@ -1,0 +1,99 @@
+"""Twilio's webhooks under /twilio: adapters that check the signature, parse, call one service
+and answer.
+
+Status, detection, recording and agent-leg callbacks are stored once and handed to the
+telephony workers (app.telephony.services, app.telephony.inbox); an answered call's TwiML comes
+from the dialer (app.dialer.routing.answer_call); the opt-out key from the safe-harbour message
+(app.calls.safe_harbour). A plain Flask blueprint named "twilio": the CSRF guard exempts it (the
+carrier signs its requests instead) and the general rate limit covers /api only.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Blueprint, Response, request
+from sqlalchemy.exc import DBAPIError
+
+from app.calls.safe_harbour import answer_opt_out
+from app.dialer.routing import answer_call
+from app.extensions import db, limiter
+from app.telephony import services
+
+log = logging.getLogger(__name__)
+bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+
+
+@limiter.request_filter
+def _carrier_callbacks() -> bool:
+    """The carrier's signature is the gate here; a rate limit would only make Twilio retry real
+    calls. (A request filter, unlike exempting the blueprint, skips the limiter's whole check.)"""
+    return request.blueprint == "twilio"
+
+
+XML = "text/xml"
+
+
+@bp.before_request
+def _check_signature():
+    if not services.signature_is_valid():
+        log.warning("rejected %s with a missing or wrong X-Twilio-Signature", request.path)
+        return Response("invalid signature", status=403, mimetype="text/plain")
+    return None
+
+
+def _store_and_enqueue(kind: str) -> Response:
+    try:
+        event_id = services.store_event(kind, request.form, services.attempt_id())
+    except DBAPIError:
+        # The carrier retries on 5xx: nothing is lost while the database is away.
+        log.error("database unavailable: %s callback not stored", kind, exc_info=True)
+        return Response("database unavailable", status=503, mimetype="text/plain",
+                        headers={"Retry-After": "1"})
+    if event_id is not None:
+        services.enqueue_processing(event_id)
+    return Response(status=204)
+
+
+@bp.post("/status")
+def status():
+    """Call progress: initiated, ringing, in-progress and the final status."""
+    return _store_and_enqueue("status")
+
+
+@bp.post("/agent-leg")
+def agent_leg():
+    """The end of an agent's browser leg rung into a call's conference (browser audio)."""
+    return _store_and_enqueue("agent-leg")
+
+
+@bp.post("/amd")
+def amd():
+    """Asynchronous answering-machine detection result (AnsweredBy)."""
+    return _store_and_enqueue("amd")
+
+
+@bp.post("/recording")
+def recording():
+    """A finished recording: its sid and URL."""
+    return _store_and_enqueue("recording")
+
+
+@bp.post("/voice")
+def voice():
+    """TwiML for an answered call: the dialer bridges a person to an agent within 2 seconds, or
+    they hear the safe-harbour message (abandoned); a machine gets the campaign's machine action."""
+    answered = time.monotonic()
+    return Response(answer_call(services.attempt_id(), request.form, answered), mimetype=XML)
+
+
+@bp.post("/opt-out")
+def opt_out():
+    """The safe-harbour message's <Gather> action: the opt-out key adds the callee to the DNC list."""
+    try:
+        reply = answer_opt_out(services.attempt_id(), request.form)
+    except DBAPIError:
+        db.session.rollback()
+        log.error("database unavailable: opt-out not recorded", exc_info=True)
+        return Response("database unavailable", status=503, mimetype="text/plain")
+    return Response(reply, mimetype=XML)
