@@ -9,7 +9,7 @@ REQ_STAMP := $(VENV)/.requirements-$(shell sha1sum requirements.txt | cut -c1-12
 VENDOR := app/static/vendor
 ASSET_STAMP := $(VENDOR)/.assets-$(shell cat package.json package-lock.json | sha1sum | cut -c1-12)
 
-.PHONY: run test setup assets clean-instance
+.PHONY: run test setup assets browser clean-instance
 
 setup: $(REQ_STAMP) $(ASSET_STAMP)
 
@@ -36,7 +36,12 @@ $(REQ_STAMP): requirements.txt
 run: setup
 	@$(PY) -m devtools.run
 
-test: setup
+# The browser tests drive Debian's Chromium: installed here when missing (as root), or make test
+# stops before running anything and says how to get it.
+browser:
+	@bash devtools/ensure_browser.sh
+
+test: setup browser
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 clean-instance:
