@@ -12,24 +12,27 @@ app's secret key: the next tick, in whatever process, goes on from exactly that 
 process that ticked last keeps its own copy without reading it back. Split across eight
 processes without the hand-over, each pacer saw every abandonment but forecast only an
 eighth of the calls, read itself as eight times too optimistic and dialled far too little.
+
+The state handed over is the pacer's own versioned JSON (`app.dialer.pacing.dump_state`), not
+a serialised Python object: renaming a class or attribute cannot silently reset every
+campaign's learning, and a state of another schema version, mode or target is dropped in the
+open (the pacer relearns from the stream). The signature still guards it: Redis is shared.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
+import json
 import logging
-import pickle
 import secrets
 from dataclasses import dataclass
 
 from redis import Redis
 
-from app.dialer.pacing import make_pacer
+from app.dialer.pacing import StateRejected, dump_state, load_state, make_pacer
 
 STREAM_MAXLEN = 20_000
 STATE_TTL_SECONDS = 3600  # an idle campaign's pacer starts over from the stream after this
-STATE_SCHEMA = 1  # raise when the pacer's classes change shape: older states are then dropped
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,8 @@ def stream_key(campaign_id: int) -> str:
 
 
 def state_key(campaign_id: int) -> str:
-    return f"pacer-state:{campaign_id}"
+    # States of earlier releases (another format) lie under `pacer-state:`: never read, they expire.
+    return f"pacer-handover:{campaign_id}"
 
 
 def record_dial_result(redis: Redis, campaign_id: int, at: float, outcome: str, ring_seconds: float) -> None:
@@ -63,7 +67,7 @@ class _Entry:
     mode: str
     target: float
     last_id: str = "0-0"
-    version: str | None = None  # of the handed-over state this copy matches
+    token: str | None = None  # of the handed-over state this copy matches
 
 
 class PacerRegistry:
@@ -79,7 +83,7 @@ class PacerRegistry:
         (in any process) is taken up first; call `hand_over` after deciding."""
         entry = self._entries.get(campaign_id)
         if secret is not None:
-            entry = self._take_over(redis, campaign_id, entry, secret)
+            entry = self._take_over(redis, campaign_id, entry, secret, mode, abandon_target)
         if entry is None or entry.mode != mode or entry.target != abandon_target:
             entry = _Entry(make_pacer(mode, abandon_target=abandon_target), mode, abandon_target)
         self._entries[campaign_id] = entry
@@ -89,41 +93,51 @@ class PacerRegistry:
     def hand_over(self, redis: Redis, campaign_id: int, secret: bytes) -> None:
         """Publish the campaign's pacer for whichever process ticks it next."""
         entry = self._entries[campaign_id]
-        blob = base64.b64encode(pickle.dumps(
-            (STATE_SCHEMA, entry.mode, entry.target, entry.last_id, entry.pacer),
-            protocol=pickle.HIGHEST_PROTOCOL)).decode()
-        version = secrets.token_hex(8)
+        key = state_key(campaign_id)
+        try:
+            state = json.dumps({"last_id": entry.last_id, "pacer": dump_state(entry.pacer)},
+                               separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError):
+            # Not expressible in JSON (a non-finite figure): better no state than an older one,
+            # so each process goes on with its own copy.
+            log.exception("pacer state for campaign %s not handed over", campaign_id)
+            redis.delete(key)
+            return
+        token = secrets.token_hex(8)
         pipe = redis.pipeline(transaction=True)
-        pipe.hset(state_key(campaign_id),
-                  mapping={"v": version, "sig": _sign(secret, version, blob), "blob": blob})
-        pipe.expire(state_key(campaign_id), STATE_TTL_SECONDS)
+        pipe.hset(key, mapping={"token": token, "sig": _sign(secret, token, state), "state": state})
+        pipe.expire(key, STATE_TTL_SECONDS)
         pipe.execute()
-        entry.version = version
+        entry.token = token
 
     @staticmethod
-    def _take_over(redis: Redis, campaign_id: int, entry: _Entry | None, secret: bytes):
+    def _take_over(redis: Redis, campaign_id: int, entry: _Entry | None, secret: bytes,
+                   mode: str, abandon_target: float) -> _Entry | None:
         key = state_key(campaign_id)
-        version = redis.hget(key, "v")
-        if version is None or (entry is not None and entry.version == version):
+        token = redis.hget(key, "token")
+        if token is None or (entry is not None and entry.token == token):
             return entry  # nothing handed over, or this process ticked last
-        version, signature, blob = redis.hmget(key, "v", "sig", "blob")
-        if version is None or signature is None or blob is None:
+        token, signature, state = redis.hmget(key, "token", "sig", "state")
+        if token is None or signature is None or state is None:
             return entry
-        if not hmac.compare_digest(_sign(secret, version, blob), signature):
-            # Not written by this deployment: never unpickled. Go on with this process's own
+        if not hmac.compare_digest(_sign(secret, token, state), signature):
+            # Not written by this deployment: never read. Go on with this process's own
             # pacer, or learn afresh from the stream.
             log.error("pacer state for campaign %s has a bad signature; ignored", campaign_id)
             redis.delete(key)
             return entry
         try:
-            schema, mode, target, last_id, pacer = pickle.loads(base64.b64decode(blob))  # noqa: S301 - signed by us
-            if schema != STATE_SCHEMA or not hasattr(pacer, "calls_to_place"):
-                raise ValueError(f"state schema {schema!r}")
-        except Exception as exc:  # noqa: BLE001 - a release with other pacer classes: start over
-            log.warning("pacer state for campaign %s not taken up (%s); learning afresh", campaign_id, exc)
+            handed = json.loads(state)
+            pacer = load_state(handed["pacer"], mode=mode, abandon_target=abandon_target)
+            last_id = str(handed["last_id"])
+        except (StateRejected, ValueError, KeyError, TypeError, AttributeError) as exc:
+            # Another schema version (a release before or after this one), or the campaign's
+            # mode or target changed since: this process's own copy is older still.
+            log.warning("pacer state for campaign %s dropped (%s); learning afresh from the stream",
+                        campaign_id, exc)
             redis.delete(key)
-            return entry
-        return _Entry(pacer, mode, target, last_id, version)
+            return None
+        return _Entry(pacer, mode, abandon_target, last_id, token)
 
     @staticmethod
     def _catch_up(redis: Redis, campaign_id: int, entry: _Entry) -> None:
@@ -136,10 +150,10 @@ class PacerRegistry:
                 entry.last_id = event_id
 
 
-def _sign(secret: bytes, version: str, blob: str) -> str:
+def _sign(secret: bytes, token: str, state: str) -> str:
     # A key of its own, derived from the app's secret: nothing else it signs can pass for this.
     key = hmac.new(secret, b"omnivox pacer state", hashlib.sha256).digest()
-    return hmac.new(key, f"{version}|{blob}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, f"{token}|{state}".encode(), hashlib.sha256).hexdigest()
 
 
 def _apply(pacer, fields: dict) -> None:

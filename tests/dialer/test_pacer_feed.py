@@ -1,6 +1,10 @@
 """Every ticking process learns the same thing from the shared observation stream."""
-from app.dialer.pacer_feed import (PacerRegistry, record_agent_free, record_dial_result,
+import json
+import logging
+
+from app.dialer.pacer_feed import (PacerRegistry, _sign, record_agent_free, record_dial_result,
                                    record_human_answer, state_key)
+from app.dialer.pacing import dump_state
 
 
 def _feed_busy_hour(redis, campaign_id, answer_every):
@@ -81,7 +85,7 @@ def test_a_handed_over_pacer_with_a_bad_signature_is_never_loaded(redis_client):
     first.pacer_for(redis_client, 51, "predictive", 0.03, SECRET)
     first.hand_over(redis_client, 51, SECRET)
     handed = redis_client.hgetall(state_key(51))
-    assert set(handed) == {"v", "sig", "blob"}
+    assert set(handed) == {"token", "sig", "state"}
     # Someone with write access to Redis but not the secret key plants a state of their own.
     redis_client.hset(state_key(51), "sig", "0" * 64)
     mine = second.pacer_for(redis_client, 51, "predictive", 0.03, SECRET)
@@ -92,18 +96,73 @@ def test_a_handed_over_pacer_with_a_bad_signature_is_never_loaded(redis_client):
     assert second.pacer_for(redis_client, 51, "predictive", 0.03, SECRET) is mine
 
 
-def test_a_state_from_another_release_is_dropped_not_loaded(redis_client, monkeypatch):
-    """After a deploy that changes the pacer's classes, what the old release handed over is
-    signed but of another shape: the tick learns afresh from the stream instead of failing."""
-    from app.dialer import pacer_feed
+def _handed_over(redis, campaign_id):
+    """A campaign whose predictive pacer one process ticked and handed over."""
+    first = PacerRegistry()
+    _feed_busy_hour(redis, campaign_id, answer_every=5)
+    first.pacer_for(redis, campaign_id, "predictive", 0.03, SECRET).calls_to_place(
+        1900.0, 5, [60.0] * 15, 3)
+    first.hand_over(redis, campaign_id, SECRET)
+    return first
 
-    first, second = PacerRegistry(), PacerRegistry()
-    _feed_busy_hour(redis_client, 61, answer_every=5)
-    first.pacer_for(redis_client, 61, "predictive", 0.03, SECRET)
-    monkeypatch.setattr(pacer_feed, "STATE_SCHEMA", 0)  # the old release
-    first.hand_over(redis_client, 61, SECRET)
-    monkeypatch.setattr(pacer_feed, "STATE_SCHEMA", 1)
-    fresh = second.pacer_for(redis_client, 61, "predictive", 0.03, SECRET)
-    assert fresh is not first.pacer_for(redis_client, 61, "predictive", 0.03)
+
+def _rewrite(redis, campaign_id, change, secret=SECRET):
+    """Change the handed-over state and sign it again, as `secret`'s holder could."""
+    token, state = redis.hmget(state_key(campaign_id), "token", "state")
+    handed = json.loads(state)
+    change(handed["pacer"])
+    state = json.dumps(handed)
+    redis.hset(state_key(campaign_id), mapping={"state": state, "sig": _sign(secret, token, state)})
+
+
+def test_a_tampered_state_is_refused(redis_client, caplog):
+    first, second = _handed_over(redis_client, 52), PacerRegistry()
+    # A figure changed in the state, its signature left as it was: never taken up.
+    handed = json.loads(redis_client.hget(state_key(52), "state"))
+    handed["pacer"]["abandoned"] += 9
+    redis_client.hset(state_key(52), "state", json.dumps(handed))
+    with caplog.at_level(logging.ERROR, logger="app.dialer.pacer_feed"):
+        mine = second.pacer_for(redis_client, 52, "predictive", 0.03, SECRET)
+    assert "bad signature" in caplog.text
+    assert mine is not first.pacer_for(redis_client, 52, "predictive", 0.03) and mine.abandoned == 0
+    assert not redis_client.exists(state_key(52))
+
+
+def test_a_state_of_another_schema_version_is_dropped_not_loaded(redis_client, caplog):
+    """After a deploy that changes the state's layout, what the other release handed over is
+    signed but of another version: the tick learns afresh from the stream instead of failing
+    or misreading it."""
+    first, second = _handed_over(redis_client, 61), PacerRegistry()
+    _rewrite(redis_client, 61, lambda pacer: pacer.update(v=pacer["v"] + 1))
+    with caplog.at_level(logging.WARNING, logger="app.dialer.pacer_feed"):
+        fresh = second.pacer_for(redis_client, 61, "predictive", 0.03, SECRET)
+    assert "dropped" in caplog.text and "version" in caplog.text
+    assert first.pacer_for(redis_client, 61, "predictive", 0.03).tracked > 0
+    assert fresh.tracked == 0  # none of the other process's calls in flight: learned afresh
     assert not redis_client.exists(state_key(61))
     assert fresh.calls_to_place(3000.0, 5, [60.0] * 15, 0) >= 5  # and it decides soundly
+
+
+def test_a_state_for_another_mode_or_target_is_dropped(redis_client, caplog):
+    """A supervisor switches the campaign to progressive, or to a stricter target: the next
+    tick, in whichever process, starts that pacer afresh rather than take up the old one."""
+    _handed_over(redis_client, 71)
+    with caplog.at_level(logging.WARNING, logger="app.dialer.pacer_feed"):
+        progressive = PacerRegistry().pacer_for(redis_client, 71, "progressive", 0.03, SECRET)
+    assert progressive.mode == "progressive" and "mode" in caplog.text
+    assert not redis_client.exists(state_key(71))
+
+    _handed_over(redis_client, 72)
+    stricter = PacerRegistry().pacer_for(redis_client, 72, "predictive", 0.02, SECRET)
+    assert stricter.abandon_target == 0.02 and stricter.tracked == 0
+    assert not redis_client.exists(state_key(72))
+
+
+def test_a_handed_over_state_is_taken_up_whole(redis_client):
+    first, second = _handed_over(redis_client, 81), PacerRegistry()
+    theirs = first.pacer_for(redis_client, 81, "predictive", 0.03)
+    mine = second.pacer_for(redis_client, 81, "predictive", 0.03, SECRET)
+    assert mine is not theirs and mine.tracked == theirs.tracked > 3  # its own calls too
+    assert dump_state(mine) == dump_state(theirs)
+    args = (1901.0, 4, [61.0] * 15, 3)
+    assert mine.calls_to_place(*args) == theirs.calls_to_place(*args)

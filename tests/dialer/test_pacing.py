@@ -1,10 +1,13 @@
 """The pacer decides how many calls to launch; these pin what a supervisor would notice."""
 
+import json
 import random
+from collections import deque
 
 import pytest
 
-from app.dialer.pacing import MAX_ABANDON_RATE, make_pacer
+from app.dialer.pacing import (MAX_ABANDON_RATE, STATE_VERSION, StateRejected, dump_state,
+                               load_state, make_pacer)
 from bench.sim import Scenario, make_policy, simulate
 
 
@@ -316,3 +319,117 @@ def test_the_lagged_oracle_of_the_jump_bench_learns_a_shift_only_after_its_lag()
     pacer = make_policy("oracle-queue", scenario, 3600.0, lag=10.0)
     pacer.model.refresh(1805.0)
     assert pacer.model.answer_prob() == 0.1
+
+
+# Hand-over state ---------------------------------------------------------------------------
+
+def through_json(pacer, **expected):
+    """The pacer as another process takes it up: dumped, through JSON text, and loaded."""
+    return load_state(json.loads(json.dumps(dump_state(pacer), allow_nan=False)), **expected)
+
+
+def held(obj):
+    """Everything an object holds, recursively, in a comparable form; the forecast's caches
+    (rebuilt to the same figures on first use) and scratch figures aside."""
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, deque):
+        return "deque", obj.maxlen, [held(v) for v in obj]
+    if isinstance(obj, (list, tuple)):
+        return type(obj).__name__, [held(v) for v in obj]
+    if isinstance(obj, dict):
+        return "dict", [(k, held(v)) for k, v in obj.items()]
+    if callable(obj):
+        return "function", obj.__qualname__
+    scratch = {"_agent_rows", "_call_rows", "_row_keys", "_cv2", "_per_call"}
+    return type(obj).__name__, {k: held(v) for k, v in sorted(vars(obj).items()) if k not in scratch}
+
+
+class HandedOver:
+    """A pacer and its copy fed the same events; every `every` s the copy is handed over
+    through JSON, as between two `dial` processes. The original's decisions are simulated."""
+
+    def __init__(self, every: int):
+        self.original, self.copy = make_pacer("predictive"), make_pacer("predictive")
+        self.every, self.handovers, self.suspected = every, 0, 0
+        self.decided, self.copy_decided = [], []
+
+    def on_dial_result(self, *event):
+        self.original.on_dial_result(*event)
+        self.copy.on_dial_result(*event)
+
+    def on_human_answer(self, *event):
+        self.original.on_human_answer(*event)
+        self.copy.on_human_answer(*event)
+
+    def on_agent_free(self, *event):
+        self.original.on_agent_free(*event)
+        self.copy.on_agent_free(*event)
+
+    def calls_to_place(self, at, *state):
+        if int(at) % self.every == 0:
+            self.copy = through_json(self.copy, mode="predictive", abandon_target=MAX_ABANDON_RATE)
+            self.handovers += 1
+            self.suspected += self.copy.model.answers.suspect is not None
+            assert held(self.copy) == held(self.original), at
+            # The answer counts and the model still share their ring curves.
+            assert self.copy.model.answers.human_ring is self.copy.model.human_ring
+        self.copy_decided.append(self.copy.calls_to_place(at, *state))
+        self.decided.append(self.original.calls_to_place(at, *state))
+        return self.decided[-1]
+
+
+def test_a_pacer_handed_over_through_json_decides_exactly_as_the_original():
+    # A simulated stretch with a jump in who answers and some abandonments, handed over
+    # every 37 s: every later decision, tick by tick, is the original's.
+    relay = HandedOver(every=37)
+    run = simulate(Scenario("t", 25, 0.15, 90, shifts=((0.5, 0.6),)), relay, seed=4, hours=0.4)
+    assert run.abandoned > 0 and relay.handovers > 30 and relay.suspected > 0
+    assert relay.copy_decided == relay.decided and sum(relay.decided) > 0
+
+
+def mid_shift():
+    """A predictive pacer a simulated quarter hour into a shift, calls in flight."""
+    pacer = make_pacer("predictive")
+    simulate(Scenario("t", 10, 0.3, 60), pacer, seed=2, hours=0.25)
+    return pacer
+
+
+def test_the_state_is_plain_json_that_names_no_code():
+    state = dump_state(mid_shift())
+    assert state["v"] == STATE_VERSION and state["mode"] == "predictive"
+    assert state["place_times"] and state["model"]["answers"]["open"]  # calls in flight
+    # Only JSON's own types (a tuple or a deque would not come back equal; inf or NaN raise)...
+    assert json.loads(json.dumps(state, allow_nan=False)) == state
+
+    def strings(value):
+        if isinstance(value, dict):
+            return set().union(*(strings(v) for v in value.values()))
+        if isinstance(value, list):
+            return set().union(set(), *(strings(v) for v in value))
+        return {value} if isinstance(value, str) else set()
+
+    # ...and no class, module or function names, whose renaming would reset the learning.
+    assert strings(state) == {"predictive"}
+
+
+@pytest.mark.parametrize("mode", ["preview", "progressive", "predictive"])
+def test_every_mode_is_taken_up_as_the_same_mode_and_target(mode):
+    pacer = make_pacer(mode, abandon_target=0.02)
+    copy = through_json(pacer, mode=mode, abandon_target=0.02)
+    assert copy.mode == mode and copy.abandon_target == 0.02
+    assert dump_state(copy) == dump_state(pacer)
+    assert copy.calls_to_place(5.0, 7, [30.0], 3) == pacer.calls_to_place(5.0, 7, [30.0], 3)
+
+
+def test_a_state_of_another_version_mode_or_target_is_refused():
+    state = dump_state(mid_shift())
+    assert load_state(state, mode="predictive", abandon_target=0.03).mode == "predictive"
+    refused = [({"v": STATE_VERSION + 1}, {}), ({"v": None}, {}), ({"mode": "blast"}, {}),
+               ({}, {"mode": "progressive"}), ({}, {"abandon_target": 0.02})]
+    for changed, expected in refused:
+        with pytest.raises(StateRejected):
+            load_state({**state, **changed}, **expected)
+    without_version = {k: v for k, v in state.items() if k != "v"}
+    with pytest.raises(StateRejected):
+        load_state(without_version)

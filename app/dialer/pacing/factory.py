@@ -1,0 +1,49 @@
+"""A campaign's pacer: built fresh for its dialling mode, or taken up from a handed-over state."""
+
+from __future__ import annotations
+
+from app.dialer.pacing.policy import MAX_ABANDON_RATE, Predictive, Preview, Progressive
+
+# The hand-over state's layout. Raise it when a field is added, dropped or changes meaning:
+# a state of another version is then dropped, and the pacer relearns from the stream. Class
+# and attribute names can change freely; only the state's own keys are the contract.
+STATE_VERSION = 1
+
+_KINDS = {kind.mode: kind for kind in (Preview, Progressive, Predictive)}
+
+
+class StateRejected(ValueError):
+    """A handed-over state this release does not take up."""
+
+
+def make_pacer(mode: str, abandon_target: float = MAX_ABANDON_RATE, **settings):
+    """Build the pacer for a campaign's dialling mode; the target is capped at the legal 3%."""
+    if mode not in _KINDS:
+        raise ValueError(f"unknown dialling mode {mode!r}; expected one of {sorted(_KINDS)}")
+    return _KINDS[mode](abandon_target=min(float(abandon_target), MAX_ABANDON_RATE), **settings)
+
+
+def dump_state(pacer) -> dict:
+    """The pacer as plain JSON types (dicts, lists, strings, numbers, booleans, null), with
+    its schema version and mode; floats pass through JSON exactly."""
+    return {"v": STATE_VERSION, **pacer.to_state()}
+
+
+def load_state(state: dict, mode: str | None = None, abandon_target: float | None = None):
+    """The pacer `dump_state` described: it decides exactly as the original would have.
+
+    Raises StateRejected for a state of another version, or of another mode or target than
+    those given (a campaign switched to progressive, or to a stricter target, starts over).
+    """
+    if state.get("v") != STATE_VERSION:
+        raise StateRejected(f"state version {state.get('v')!r}; this release reads {STATE_VERSION}")
+    kind = _KINDS.get(state.get("mode"))
+    if kind is None:
+        raise StateRejected(f"state for unknown mode {state.get('mode')!r}")
+    if mode is not None and state["mode"] != mode:
+        raise StateRejected(f"state for mode {state['mode']!r}, not {mode!r}")
+    if abandon_target is not None and \
+            state.get("abandon_target") != min(float(abandon_target), MAX_ABANDON_RATE):
+        raise StateRejected(f"state for target {state.get('abandon_target')!r}, "
+                            f"not {abandon_target!r}")
+    return kind.from_state(state)
