@@ -59,7 +59,7 @@ def create_app(config=None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from app.agents.directory_routes import blp as agent_directory_blp
     from app.agents.routes import blp as agents_blp
-    from app.audit.routes import blp as audit_blp
+    from app.users.audit_routes import blp as audit_blp
     from app.auth.routes import blp as auth_blp
     from app.calls.routes import blp as calls_blp
     from app.campaigns.code_routes import blp as codes_blp
@@ -112,6 +112,6 @@ def _init_celery(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from app.auth.cli import users_cli
+    from app.users.cli import users_cli
 
     app.cli.add_command(users_cli)

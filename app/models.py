@@ -1,5 +1,5 @@
 """Every model, imported in one place so migrations and the mapper see the whole schema."""
-from app.agents.models import AgentProfile, AgentStateChange, PauseCode  # noqa: F401
+from app.agents.models import AgentProfile, AgentStateChange  # noqa: F401
 from app.audit.models import AuditEntry  # noqa: F401
 from app.auth.models import ApiToken, User  # noqa: F401
 from app.calls.models import Call, CallEvent  # noqa: F401

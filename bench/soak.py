@@ -78,13 +78,13 @@ class Supervisor:
     """A supervisor's Socket.IO connection; keeps the first arrival of each (call, status)."""
 
     def __init__(self, stack: Stack, campaign_id: int):
-        from app.auth import services as auth
+        from app.users import services as users
         from app.campaigns.models import CampaignAssignment
         from app.extensions import db
 
         password = secrets.token_urlsafe(15)
         with stack.app.app_context():
-            user = auth.create_user(f"soak-supervisor-{campaign_id}", password, "supervisor")
+            user = users.create_user(f"soak-supervisor-{campaign_id}", password, "supervisor")
             db.session.add(CampaignAssignment(campaign_id=campaign_id, user_id=user.id, role="supervisor"))
             db.session.commit()
             username = user.username

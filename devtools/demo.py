@@ -82,14 +82,14 @@ def _password() -> str:
 
 def _user(username: str, role: str, full_name: str, passwords: dict | None):
     """The user, created with a fresh random password if missing (recorded in `passwords`)."""
-    from app.auth import services as auth
+    from app.users import services as users
     from app.auth.models import User
     from app.extensions import db
 
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         password = _password()
-        user = auth.create_user(username, password, role, full_name=full_name)
+        user = users.create_user(username, password, role, full_name=full_name)
         if passwords is not None:
             passwords[username] = password
     return user
@@ -123,7 +123,7 @@ def _campaign(now: datetime):
 
 def seed_demo(now: datetime | None = None) -> dict:
     """Create the demo once; returns its ids and the newcomer's passwords (only when new)."""
-    from app.agents.models import PauseCode
+    from app.campaigns.models import PauseCode
     from app.campaigns.models import CampaignAssignment
     from app.common.timeutil import utcnow
     from app.contacts.models import Contact

@@ -63,7 +63,7 @@ def _prepare(env: dict[str, str]) -> dict[str, str]:
     from sqlalchemy import select
 
     from app import create_app
-    from app.auth import services
+    from app.users import services as users
     from app.auth.models import User
     from app.extensions import db
 
@@ -74,7 +74,7 @@ def _prepare(env: dict[str, str]) -> dict[str, str]:
         passwords = {}
         if db.session.scalar(select(User).where(User.role == "admin", User.active.is_(True))) is None:
             passwords["admin"] = secrets.token_urlsafe(15)
-            services.create_user("admin", passwords["admin"], "admin", full_name="Administrator")
+            users.create_user("admin", passwords["admin"], "admin", full_name="Administrator")
             db.session.commit()
         if _demo_enabled(env):
             from devtools.demo import seed_demo

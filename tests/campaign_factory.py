@@ -45,7 +45,7 @@ class CampaignFactory:
         with self.app.app_context():
             admin = db.session.scalar(db.select(User).where(User.role == "admin").limit(1))
             if admin is None:
-                from app.auth.services import create_user
+                from app.users.services import create_user
 
                 admin = create_user(f"factory-admin-{next(_seq)}", "Factory-Admin-Pass-42", "admin")
             campaign = services.create_campaign(admin, data)

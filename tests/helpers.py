@@ -22,7 +22,7 @@ class UserFactory:
 
     def create(self, role: str = "agent", username: str | None = None, password: str | None = None,
                active: bool = True) -> TestUser:
-        from app.auth import services
+        from app.users import services
         from app.extensions import db
 
         username = username or f"{role}{next(_seq)}-{secrets.token_hex(2)}"

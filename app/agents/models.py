@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -24,23 +24,6 @@ class AgentProfile(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     user: Mapped["User"] = relationship(back_populates="agent_profile")  # noqa: F821
-
-
-class PauseCode(db.Model):
-    """Why an agent is paused (break, training, ...). campaign_id NULL: available everywhere."""
-
-    __tablename__ = "pause_codes"
-    __table_args__ = (
-        UniqueConstraint("campaign_id", "code", postgresql_nulls_not_distinct=True),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    code: Mapped[str] = mapped_column(String(32))
-    label: Mapped[str] = mapped_column(String(100))
-    paid: Mapped[bool] = mapped_column(server_default="false")
-    max_minutes: Mapped[int | None]
-    active: Mapped[bool] = mapped_column(server_default="true")
 
 
 class AgentStateChange(db.Model):

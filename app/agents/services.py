@@ -16,11 +16,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.agents import state as rstate
-from app.agents.models import PauseCode
 from app.agents.transitions import TransitionRefused, apply, conflict, from_ms, to_ms
 from app.audit import services as audit
 from app.auth.models import User
-from app.campaigns.models import Campaign, CampaignAssignment
+from app.campaigns.models import Campaign, CampaignAssignment, PauseCode
 from app.common.timeutil import utcnow
 from app.errors import ApiError
 from app.extensions import db

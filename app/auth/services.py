@@ -9,8 +9,8 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.audit import services as audit
-from app.auth.models import ROLES, ApiToken, User, new_session_token
-from app.auth.passwords import hash_password, password_problems, verify_password
+from app.auth.models import ApiToken, User, new_session_token
+from app.auth.passwords import password_problems, verify_password
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.errors import ApiError
@@ -74,28 +74,6 @@ def validate_new_password(password: str, username: str) -> None:
     problems = password_problems(password, username)
     if problems:
         raise ApiError(422, "The password does not meet the policy", fields={"password": problems})
-
-
-def create_user(username: str, password: str, role: str, *, full_name: str = "",
-                email: str | None = None) -> User:
-    username = username.strip()
-    if role not in ROLES:
-        raise ApiError(422, "Unknown role", fields={"role": [f"Must be one of: {', '.join(ROLES)}."]})
-    if not username or len(username) > 64:
-        raise ApiError(422, "Invalid username", fields={"username": ["Must be 1 to 64 characters."]})
-    if find_user(username) is not None:
-        raise ApiError(409, "A user with that username already exists", "conflict",
-                       {"username": ["Already taken."]})
-    validate_new_password(password, username)
-    user = User(username=username, role=role, password_hash=hash_password(password),
-                full_name=full_name, email=email, password_changed_at=utcnow())
-    db.session.add(user)
-    db.session.flush()
-    if role == "agent":
-        from app.agents.models import AgentProfile
-
-        db.session.add(AgentProfile(user_id=user.id, client_identity=f"agent-{user.id}"))
-    return user
 
 
 def end_sessions(user: User) -> None:

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from app.agents.models import PauseCode
 from app.audit import services as audit
 from app.campaigns import access, rules
-from app.campaigns.models import Campaign, DispositionCode
+from app.campaigns.models import Campaign, DispositionCode, PauseCode
 from app.common.pagination import paginate
 from app.errors import ApiError
 from app.extensions import db

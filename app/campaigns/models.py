@@ -111,3 +111,20 @@ class DispositionCode(db.Model):
     active: Mapped[bool] = mapped_column(server_default="true")
 
     campaign: Mapped[Campaign] = relationship(back_populates="disposition_codes")
+
+
+class PauseCode(db.Model):
+    """Why an agent is paused (break, training, ...). campaign_id NULL: available everywhere."""
+
+    __tablename__ = "pause_codes"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "code", postgresql_nulls_not_distinct=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(100))
+    paid: Mapped[bool] = mapped_column(server_default="false")
+    max_minutes: Mapped[int | None]
+    active: Mapped[bool] = mapped_column(server_default="true")

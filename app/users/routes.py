@@ -30,7 +30,7 @@ def list_users(args):
 @roles_required("admin")
 def create_user(data):
     """Create a user with a role; the password must meet the policy."""
-    return services.create_user(data)
+    return services.add_user(data)
 
 
 @blp.route("/<int:user_id>", methods=["GET"])

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from app.agents.models import AgentProfile
 from app.audit import services as audit
 from app.auth import services as auth
-from app.auth.models import ApiToken, User
+from app.auth.models import ROLES, ApiToken, User
 from app.auth.passwords import hash_password
 from app.common.pagination import paginate
 from app.common.timeutil import utcnow
@@ -26,9 +26,32 @@ def list_users(page: int, per_page: int, role: str | None = None, active: bool |
     return paginate(query, page, per_page)
 
 
-def create_user(data: dict) -> User:
-    user = auth.create_user(data["username"], data["password"], data["role"],
-                            full_name=data.get("full_name", ""), email=data.get("email"))
+def create_user(username: str, password: str, role: str, *, full_name: str = "",
+                email: str | None = None) -> User:
+    """A new user of `role` (an agent with their profile), flushed, not committed: the one way
+    a user comes to exist (the API, `flask users create`, the demo and the tests)."""
+    username = username.strip()
+    if role not in ROLES:
+        raise ApiError(422, "Unknown role", fields={"role": [f"Must be one of: {', '.join(ROLES)}."]})
+    if not username or len(username) > 64:
+        raise ApiError(422, "Invalid username", fields={"username": ["Must be 1 to 64 characters."]})
+    if auth.find_user(username) is not None:
+        raise ApiError(409, "A user with that username already exists", "conflict",
+                       {"username": ["Already taken."]})
+    auth.validate_new_password(password, username)
+    user = User(username=username, role=role, password_hash=hash_password(password),
+                full_name=full_name, email=email, password_changed_at=utcnow())
+    db.session.add(user)
+    db.session.flush()
+    if role == "agent":
+        db.session.add(AgentProfile(user_id=user.id, client_identity=f"agent-{user.id}"))
+    return user
+
+
+def add_user(data: dict) -> User:
+    """An admin creates a user through the API."""
+    user = create_user(data["username"], data["password"], data["role"],
+                       full_name=data.get("full_name", ""), email=data.get("email"))
     audit.record("user.create", target_type="user", target_id=user.id, role=user.role)
     db.session.commit()
     return user

@@ -6,7 +6,7 @@ import json
 import secrets
 import threading
 
-from app.agents.models import PauseCode
+from app.campaigns.models import PauseCode
 from app.calls.models import Call
 from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode
 from app.contacts.models import Contact

@@ -17,7 +17,7 @@ SCRIPT = ("Hi {first_name}, this is Sam calling for {seller_name} about the sola
 
 
 def _user(role: str, name: str) -> dict:
-    from app.auth import services
+    from app.users import services
 
     password = "pw-" + secrets.token_urlsafe(12)
     user = services.create_user(f"{role}-{secrets.token_hex(2)}", password, role)
@@ -26,7 +26,7 @@ def _user(role: str, name: str) -> dict:
 
 
 def seed_floor(app) -> dict:
-    from app.agents.models import PauseCode
+    from app.campaigns.models import PauseCode
     from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode
     from app.contacts.models import Contact
     from app.extensions import db

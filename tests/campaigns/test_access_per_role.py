@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.agents.models import PauseCode
+from app.campaigns.models import PauseCode
 from app.auth.models import User
 from app.auth.services import issue_api_token
 from app.campaigns.models import DispositionCode

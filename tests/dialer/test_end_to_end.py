@@ -73,7 +73,7 @@ def e2e_app(_app, stack):
 
 def seed(app, now: datetime) -> dict:
     """Commit the campaign, its agents and contacts; returns what the assertions need."""
-    from app.auth.services import create_user
+    from app.users.services import create_user
     from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode
     from app.contacts.models import Contact
     from app.dnc.models import DncEntry

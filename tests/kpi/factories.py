@@ -4,7 +4,8 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timezone
 
-from app.agents.models import AgentStateChange, PauseCode
+from app.agents.models import AgentStateChange
+from app.campaigns.models import PauseCode
 from app.calls.models import Call
 from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode
 from app.contacts.models import Contact

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from app.agents.models import PauseCode
+from app.campaigns.models import PauseCode
 from app.auth.services import authenticate
 from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode
 from app.campaigns.services import STANDARD_DISPOSITIONS

@@ -41,7 +41,7 @@ class Committed:
         self.app = app
 
     def user(self, role: str):
-        from app.auth import services
+        from app.users import services
         from app.extensions import db
 
         password = "pw-" + secrets.token_urlsafe(12)

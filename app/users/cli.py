@@ -5,7 +5,7 @@ import click
 from flask.cli import AppGroup
 
 from app.audit import services as audit
-from app.auth import services
+from app.users import services
 from app.auth.models import ROLES
 from app.errors import ApiError
 from app.extensions import db

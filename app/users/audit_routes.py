@@ -1,3 +1,4 @@
+"""GET /api/audit: the audit trail, newest first, for admins (the trail itself is app.audit)."""
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
