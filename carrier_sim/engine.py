@@ -8,7 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from carrier_sim.callbacks import Delivery, Stats, WebhookSender
+from carrier_sim.webhook_sender import Delivery, Stats, WebhookSender
 from carrier_sim import params, twiml_player
 from carrier_sim.calls import CallStore, Plan, SimCall, duration_seconds, new_sid
 from carrier_sim.config import SimConfig

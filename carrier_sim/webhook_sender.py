@@ -19,7 +19,7 @@ from carrier_sim.calls import SimCall
 from carrier_sim.config import SimConfig
 from carrier_sim.webhook_http import WebhookClient, WebhookConnectionError, WebhookResponse
 
-log = logging.getLogger("carrier_sim.callbacks")
+log = logging.getLogger("carrier_sim.webhook_sender")
 USER_AGENT = "TwilioProxy/1.1"
 
 
