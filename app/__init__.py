@@ -31,6 +31,7 @@ def create_app(config=None) -> Flask:
 
     from app import models  # noqa: F401 - register every table with the metadata
     from app.auth.security import init_security
+    from app.common.jsonbody import init_json_bodies
     from app.common.redis import init_redis
     from app.errors import register_error_handlers
     from app.extensions import api, db, limiter, migrate
@@ -41,6 +42,7 @@ def create_app(config=None) -> Flask:
     init_redis(app)
     init_security(app)
     limiter.init_app(app)
+    init_json_bodies(app)
     api.init_app(app)
     _register_blueprints(app)
     register_error_handlers(app)

@@ -50,6 +50,7 @@ def login(credentials):
         raise ApiError(401, "Wrong username or password", "invalid_credentials")
     session.clear()  # a fresh session (and CSRF token) after sign-in
     login_user(user)
+    session[services.SESSION_ID] = services.start_session(user)
     session.permanent = True
     return {"user": user, "csrf_token": generate_csrf()}
 
@@ -58,7 +59,8 @@ def login(credentials):
 @blp.response(204)
 @login_required
 def logout():
-    """Sign out of this session."""
+    """Sign out of this session: its cookie, and any copy of it, no longer signs in."""
+    services.end_session(current_user.id, session.get(services.SESSION_ID))
     logout_user()
     session.clear()
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 from flask_login import current_user
 
 from app.auth import services
@@ -28,7 +28,7 @@ def _load_session_user(user_id: str):
     # A request that presents a bearer token is judged by the token alone, never by a cookie.
     if bearer_token() is not None:
         return None
-    return services.load_session_user(user_id)
+    return services.load_session_user(user_id, session.get(services.SESSION_ID))
 
 
 @login_manager.request_loader

@@ -76,17 +76,74 @@ def validate_new_password(password: str, username: str) -> None:
         raise ApiError(422, "The password does not meet the policy", fields={"password": problems})
 
 
+<<<<<<< HEAD
+=======
+def create_user(username: str, password: str, role: str, *, full_name: str = "",
+                email: str | None = None) -> User:
+    username = username.strip()
+    if role not in ROLES:
+        raise ApiError(422, "Unknown role", fields={"role": [f"Must be one of: {', '.join(ROLES)}."]})
+    if not username or len(username) > 64:
+        raise ApiError(422, "Invalid username", fields={"username": ["Must be 1 to 64 characters."]})
+    if find_user(username) is not None:
+        raise ApiError(409, "A user with that username already exists", "conflict",
+                       {"username": ["Already taken."]})
+    validate_new_password(password, username)
+    user = User(username=username, role=role, password_hash=hash_password(password),
+                full_name=full_name, email=email, password_changed_at=utcnow())
+    db.session.add(user)
+    db.session.flush()
+    if role == "agent":
+        from app.agents.models import AgentProfile
+
+        db.session.add(AgentProfile(user_id=user.id, client_identity=f"agent-{user.id}"))
+    return user
+
+
+# Each sign-in is a session of its own, named by a random id kept in the signed cookie and, while
+# the session lasts, as a Redis key (sliding with the cookie's lifetime). Signing out deletes the
+# key, so a copy of the cookie taken before is refused afterwards. The user's session_token
+# (in the cookie too) ends every session of theirs at once: deactivation, role, password.
+SESSION_ID = "session_id"
+
+
+def _session_key(user_id: int | str, session_id: str) -> str:
+    return f"auth:session:{user_id}:{session_id}"
+
+
+def _session_seconds() -> int:
+    return max(1, int(current_app.permanent_session_lifetime.total_seconds()))
+
+
+def start_session(user: User) -> str:
+    """A new server-side session for a sign-in; its id goes into the cookie."""
+    session_id = secrets.token_urlsafe(24)
+    get_redis().set(_session_key(user.id, session_id), 1, ex=_session_seconds())
+    return session_id
+
+
+def end_session(user_id: int, session_id: str | None) -> None:
+    """Sign this one session out: its cookie, wherever a copy of it is, no longer signs in."""
+    if session_id:
+        get_redis().delete(_session_key(user_id, session_id))
+
+
+>>>>>>> issue23
 def end_sessions(user: User) -> None:
     """Sign the user out everywhere: every session cookie carries the old token."""
     user.session_token = new_session_token()
 
 
-def load_session_user(user_id: str) -> User | None:
+def load_session_user(user_id: str, session_id: str | None = None) -> User | None:
     ident, _, token = user_id.partition(":")
-    if not ident.isdigit() or not token:
+    if not ident.isascii() or not ident.isdigit() or not token or not session_id:
+        return None
+    # One command checks that the session was not signed out and keeps it alive while used.
+    if not get_redis().expire(_session_key(ident, session_id), _session_seconds()):
         return None
     user = db.session.get(User, int(ident))
-    if user is None or not user.active or not secrets.compare_digest(user.session_token, token):
+    if user is None or not user.active or not secrets.compare_digest(
+            user.session_token.encode(), token.encode()):
         return None
     return user
 

@@ -1,14 +1,13 @@
 """Call detail records: who may see which, filters, detail with events, CSV export."""
 from __future__ import annotations
 
-import csv
-import io
 from typing import Iterator
 
 from sqlalchemy import Select, select
 
 from app.calls.models import Call, CallEvent
 from app.campaigns.models import CampaignAssignment
+from app.common.csvout import stream_csv
 from app.common.pagination import paginate
 from app.errors import ApiError
 from app.extensions import db
@@ -20,8 +19,6 @@ CSV_COLUMNS = (
     "ring_seconds", "wait_seconds", "duration_seconds", "recording_url", "error_code",
     "error_message",
 )
-# Free text that a spreadsheet could take for a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def visible_calls(user) -> Select:
@@ -67,25 +64,12 @@ def call_record(user, call_id: int) -> dict:
 def export_rows(user, filters: dict) -> Iterator[str]:
     """The filtered calls as CSV text, a chunk at a time, from a server-side cursor."""
     query = filtered_calls(user, filters).order_by(Call.created_at, Call.id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
     rows = db.session.scalars(query.execution_options(yield_per=1000))
-    for count, call in enumerate(rows, 1):
-        writer.writerow([_cell(call, name) for name in CSV_COLUMNS])
-        if count % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    yield from stream_csv(CSV_COLUMNS, ([_cell(call, name) for name in CSV_COLUMNS] for call in rows))
 
 
 def _cell(call: Call, name: str):
     value = getattr(call, name)
-    if value is None:
-        return ""
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    if name in ("error_message", "answered_by") and str(value).startswith(_FORMULA_START):
-        return "'" + str(value)
     return value

@@ -10,7 +10,6 @@ it had inserted: nothing half-imported remains.
 from __future__ import annotations
 
 import csv
-import io
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import delete
 
 from app.campaigns.models import Campaign
+from app.common.csvout import encode_row
 from app.common.locks import TokenLock
 from app.common.timeutil import utcnow
 from app.contacts import csvfile
@@ -101,9 +101,7 @@ def contact_row(fields: list[str], idx: dict, region: str) -> tuple:
 def _raw(fields: list[str] | None) -> str:
     if fields is None:
         return ""
-    out = io.StringIO()
-    csv.writer(out).writerow(fields)
-    return out.getvalue().rstrip("\r\n")[:MAX_RAW]
+    return encode_row(fields)[:MAX_RAW]
 
 
 def run_contact_import(job_id: int) -> ImportJob | None:

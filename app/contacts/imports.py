@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 
 from flask import current_app
@@ -11,6 +10,7 @@ from sqlalchemy import select
 from app.audit import services as audit
 from app.campaigns import access
 from app.common import tasks
+from app.common.csvout import stream_csv
 from app.common.pagination import paginate
 from app.contacts import csvfile
 from app.contacts.models import ImportJob, ImportRejection
@@ -89,7 +89,7 @@ def list_rejections(user, job_id: int, page: int, per_page: int, kind: str | Non
 
 
 def rejections_csv(user, job_id: int, kind: str | None = None):
-    """The skipped rows as CSV (line, kind, reason, then the row as it was), streamed."""
+    """The skipped rows as CSV (line, kind, reason, then the row), streamed; formulas defused."""
     job = get_job(user, job_id)
     query = (select(ImportRejection.line, ImportRejection.kind, ImportRejection.reason, ImportRejection.raw)
              .where(ImportRejection.import_job_id == job.id).order_by(ImportRejection.line))
@@ -97,20 +97,11 @@ def rejections_csv(user, job_id: int, kind: str | None = None):
         query = query.where(ImportRejection.kind == kind)
     header = (job.column_map or {}).get("header") or []
 
-    def generate():
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["line", "kind", "reason", *header])
+    def rows():
         for line, row_kind, reason, raw in db.session.execute(query.execution_options(yield_per=2000)):
-            fields = next(csv.reader([raw]), []) if raw else []
-            writer.writerow([line, row_kind, reason, *fields])
-            if out.tell() > 64 * 1024:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
-        yield out.getvalue()
+            yield [line, row_kind, reason, *(next(csv.reader([raw]), []) if raw else [])]
 
-    return job, generate()
+    return job, stream_csv(["line", "kind", "reason", *header], rows())
 
 
 def require_kind(job: ImportJob, kind: str) -> None:

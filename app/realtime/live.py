@@ -11,16 +11,52 @@
 """
 from __future__ import annotations
 
+import logging
+import re
+
 from flask import Flask
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room, rooms
 
 from app.realtime.publish import NAMESPACE, agent_room, campaign_room
 
+log = logging.getLogger(__name__)
+
+MAX_CAMPAIGNS_PER_EVENT = 200
+_LARGEST_ID = 2**31 - 1  # PostgreSQL integer
+_DIGITS = re.compile(r"[0-9]{1,10}\Z")
+_ASK_FOR_IDS = "Say which campaigns, as {\"campaign_ids\": [campaign numbers]}."
 _registered = False
 
 
+class LiveRefusal(Exception):
+    """An event the server will not act on; the sender's ack says why."""
+
+    def __init__(self, message: str, fields: dict | None = None, code: str = "validation_error"):
+        super().__init__(message)
+        self.code, self.message, self.fields = code, message, fields or {}
+
+    def answer(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message, "fields": self.fields}}
+
+
 class LiveNamespace(Namespace):
+    def trigger_event(self, event, *args):
+        """Every event is answered: a refusal or an unexpected failure becomes an error ack."""
+        try:
+            return super().trigger_event(event, *args)
+        except ConnectionRefusedError:
+            raise
+        except LiveRefusal as refusal:
+            return refusal.answer()
+        except Exception:  # noqa: BLE001 - a socket event must never go unanswered
+            log.exception("live event %r failed", event)
+            if event == "connect":
+                raise ConnectionRefusedError("unavailable") from None
+            if event == "disconnect":
+                return None
+            return LiveRefusal("Something went wrong on our side; try again.", code="internal_error").answer()
+
     def on_connect(self, auth=None):
         from app.agents.services import heartbeat, supervised_campaign_ids
 
@@ -35,7 +71,7 @@ class LiveNamespace(Namespace):
                 join_room(campaign_room(campaign_id))
         return True
 
-    def on_heartbeat(self, data=None):
+    def on_heartbeat(self, *args):
         from app.agents.services import heartbeat
 
         if current_user.is_authenticated and current_user.role == "agent":
@@ -43,34 +79,47 @@ class LiveNamespace(Namespace):
             return {"ok": True}
         return {"ok": False}
 
-    def on_watch(self, data):
+    def on_watch(self, *args):
         """{"campaign_ids": [..]} -> joins those the caller may watch; answers which."""
-        from app.agents.services import may_watch_campaign
+        from app.agents.services import watchable_campaign_ids
 
+        ids = _campaign_ids(args)
         if not current_user.is_authenticated or current_user.role not in ("supervisor", "admin"):
-            return {"watching": [], "refused": _ids(data)}
-        watching, refused = [], []
-        for campaign_id in _ids(data):
-            if may_watch_campaign(current_user, campaign_id):
+            return {"watching": [], "refused": ids}
+        allowed = watchable_campaign_ids(current_user, ids)
+        for campaign_id in ids:
+            if campaign_id in allowed:
                 join_room(campaign_room(campaign_id))
-                watching.append(campaign_id)
-            else:
-                refused.append(campaign_id)
-        return {"watching": watching, "refused": refused}
+        return {"watching": [i for i in ids if i in allowed], "refused": [i for i in ids if i not in allowed]}
 
-    def on_unwatch(self, data):
+    def on_unwatch(self, *args):
         """{"campaign_ids": [..]} -> leaves those campaign rooms (only to watch a subset)."""
-        for campaign_id in _ids(data):
+        for campaign_id in _campaign_ids(args):
             leave_room(campaign_room(campaign_id))
         joined = [r for r in rooms(namespace=NAMESPACE) if r.startswith("campaign:")]
         return {"watching": sorted(int(r.split(":", 1)[1]) for r in joined)}
 
 
-def _ids(data) -> list[int]:
-    raw = (data or {}).get("campaign_ids") if isinstance(data, dict) else None
+def _campaign_ids(args: tuple) -> list[int]:
+    """The campaign ids of a watch / unwatch payload, in order, once each; LiveRefusal if junk."""
+    if len(args) != 1 or not isinstance(args[0], dict):
+        raise LiveRefusal(_ASK_FOR_IDS)
+    raw = args[0].get("campaign_ids")
     if not isinstance(raw, list):
-        return []
-    return [int(x) for x in raw if isinstance(x, int) or (isinstance(x, str) and x.isdigit())][:200]
+        raise LiveRefusal(_ASK_FOR_IDS, {"campaign_ids": ["A list of campaign numbers is required."]})
+    if len(raw) > MAX_CAMPAIGNS_PER_EVENT:
+        raise LiveRefusal("Too many campaigns at once.", {"campaign_ids": [
+            f"At most {MAX_CAMPAIGNS_PER_EVENT} campaigns per request."]})
+    ids: list[int] = []
+    for item in raw:
+        if isinstance(item, str) and _DIGITS.match(item):
+            item = int(item)
+        if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= _LARGEST_ID:
+            raise LiveRefusal("Some campaign numbers are not valid.", {"campaign_ids": [
+                f"Each campaign is a whole number from 1 to {_LARGEST_ID}."]})
+        if item not in ids:
+            ids.append(item)
+    return ids
 
 
 def init_live(app: Flask) -> None:

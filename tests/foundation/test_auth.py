@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 from app.audit.models import AuditEntry
 from app.auth.models import User
 from app.extensions import db
+from tests.helpers import ApiClient
 
 
 def test_fresh_database_has_no_users_and_admin_admin_is_refused(app, api):
@@ -45,6 +46,25 @@ def test_logout_ends_the_session(api, users):
     api.login(user.username, user.password)
     assert api.post("/api/auth/logout").status_code == 204
     assert api.get("/api/auth/me").status_code == 401
+
+
+def test_a_session_cookie_copied_before_logout_is_refused_after_it(app, api, users):
+    user = users.create("supervisor")
+    assert api.login(user.username, user.password).status_code == 200
+    copied = api.client.get_cookie("omnivox_session").value
+    elsewhere = ApiClient(app.test_client())  # the same user signed in on another computer
+    assert elsewhere.login(user.username, user.password).status_code == 200
+
+    assert api.post("/api/auth/logout").status_code == 204
+    replay = app.test_client()
+    replay.set_cookie("omnivox_session", copied)
+    refused = replay.get("/api/auth/me")
+    assert refused.status_code == 401 and refused.get_json()["error"]["code"] == "unauthorized"
+    assert replay.get("/api/campaigns").status_code == 401
+    assert elsewhere.get("/api/auth/me").status_code == 200  # only the session signed out ends
+    api.fetch_csrf()  # a signed-out browser starts a new session
+    assert api.login(user.username, user.password).status_code == 200  # and signing in again works
+    assert api.get("/api/auth/me").status_code == 200
 
 
 def test_me_requires_sign_in(client):

@@ -71,3 +71,35 @@ def test_openapi_document_describes_the_api(client):
     login = spec["paths"]["/api/auth/login"]["post"]
     assert "requestBody" in login
     assert "Error" in spec["components"]["schemas"]
+
+
+def _deep(levels: int) -> str:
+    return '{"phone": ' + "[" * levels + "]" * levels + "}"
+
+
+def test_json_nested_past_what_the_parser_takes_is_a_400(login_as):
+    supervisor = login_as("supervisor")
+    for levels in (1_000, 100_000):
+        response = supervisor.post("/api/dnc", data=_deep(levels), content_type="application/json")
+        assert response.status_code == 400, (levels, response.get_data(as_text=True)[:200])
+        error = _error(response)
+        assert error["code"] == "invalid_json" and "JSON" in error["message"]
+
+
+def test_every_route_refuses_unreadable_json_with_a_400_before_anything_else(api, login_as):
+    api.fetch_csrf()
+    for body in ("[" * 5_000, _deep(5_000), "{not json", '{"username": "x", "password": "lone \\ud800 surrogate"}'):
+        response = api.post("/api/auth/login", data=body, content_type="application/json")
+        assert response.status_code == 400, (body[:20], response.get_data(as_text=True)[:200])
+        assert _error(response)["code"] == "invalid_json"
+    admin = login_as("admin")
+    bad_utf8 = admin.patch("/api/users/1", data=b'{"full_name": "\xff\xfe"}', content_type="application/json")
+    assert bad_utf8.status_code == 400 and _error(bad_utf8)["code"] == "invalid_json"
+
+
+def test_reasonable_nesting_and_empty_bodies_still_pass(login_as):
+    admin = login_as("admin")
+    nested = admin.post("/api/dnc", data='{"phone": "2125550188", "reason": "ok"}', content_type="application/json")
+    assert nested.status_code == 201
+    empty = admin.post("/api/auth/logout", data=b"", content_type="application/json")
+    assert empty.status_code == 204
