@@ -76,30 +76,6 @@ def validate_new_password(password: str, username: str) -> None:
         raise ApiError(422, "The password does not meet the policy", fields={"password": problems})
 
 
-<<<<<<< HEAD
-=======
-def create_user(username: str, password: str, role: str, *, full_name: str = "",
-                email: str | None = None) -> User:
-    username = username.strip()
-    if role not in ROLES:
-        raise ApiError(422, "Unknown role", fields={"role": [f"Must be one of: {', '.join(ROLES)}."]})
-    if not username or len(username) > 64:
-        raise ApiError(422, "Invalid username", fields={"username": ["Must be 1 to 64 characters."]})
-    if find_user(username) is not None:
-        raise ApiError(409, "A user with that username already exists", "conflict",
-                       {"username": ["Already taken."]})
-    validate_new_password(password, username)
-    user = User(username=username, role=role, password_hash=hash_password(password),
-                full_name=full_name, email=email, password_changed_at=utcnow())
-    db.session.add(user)
-    db.session.flush()
-    if role == "agent":
-        from app.agents.models import AgentProfile
-
-        db.session.add(AgentProfile(user_id=user.id, client_identity=f"agent-{user.id}"))
-    return user
-
-
 # Each sign-in is a session of its own, named by a random id kept in the signed cookie and, while
 # the session lasts, as a Redis key (sliding with the cookie's lifetime). Signing out deletes the
 # key, so a copy of the cookie taken before is refused afterwards. The user's session_token
@@ -128,7 +104,6 @@ def end_session(user_id: int, session_id: str | None) -> None:
         get_redis().delete(_session_key(user_id, session_id))
 
 
->>>>>>> issue23
 def end_sessions(user: User) -> None:
     """Sign the user out everywhere: every session cookie carries the old token."""
     user.session_token = new_session_token()
