@@ -71,6 +71,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.dnc.routes import blp as dnc_blp
     from app.extensions import api
     from app.health.routes import bp as health_bp
+    from app.imports.routes import blp as imports_blp
     from app.interactions.routes import blp as interactions_blp
     from app.interactions.routes import callbacks_blp as agent_callbacks_blp
     from app.kpi.routes import blp as kpi_blp
@@ -81,7 +82,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blp in (auth_blp, users_blp, audit_blp, campaigns_blp, codes_blp, contacts_blp,
                 dnc_blp, calls_blp, agents_blp, interactions_blp, console_blp,
-                agent_directory_blp, kpi_blp, dialer_blp, agent_callbacks_blp):
+                agent_directory_blp, kpi_blp, dialer_blp, agent_callbacks_blp, imports_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)

@@ -112,9 +112,9 @@ def child_import(path: str, env: dict) -> dict:
 
     from app import create_app
     from app.campaigns.models import Campaign
-    from app.contacts import csvfile
+    from app.imports import csvfile
     from app.contacts.importer import run_contact_import
-    from app.contacts.models import ImportJob
+    from app.imports.models import ImportJob
     from app.extensions import db
     from config import Config
 

@@ -18,18 +18,16 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import delete
 
 from app.campaigns.models import Campaign
-from app.common.csvout import encode_row
 from app.common.locks import TokenLock
 from app.common.timeutil import utcnow
-from app.contacts import csvfile
-from app.contacts.models import Contact, ImportJob, ImportRejection
+from app.contacts.models import Contact
+from app.imports import csvfile
+from app.imports.models import ImportJob, ImportRejection
 from app.common.phones import contact_timezone, format_e164, parse_phone
 from app.extensions import db
 
 log = logging.getLogger(__name__)
 
-BATCH_ROWS = 5000
-MAX_RAW = 2000  # characters of a rejected row kept for the report
 
 STAGE_COLUMNS = ("line", "phone_e164", "alt_phones", "first_name", "last_name", "email",
                  "custom_fields", "timezone", "region", "postal_code")
@@ -98,12 +96,6 @@ def contact_row(fields: list[str], idx: dict, region: str) -> tuple:
     return (phone, alt, first, last, email, Jsonb(custom), zone, state or None, postal or None)
 
 
-def _raw(fields: list[str] | None) -> str:
-    if fields is None:
-        return ""
-    return encode_row(fields)[:MAX_RAW]
-
-
 def run_contact_import(job_id: int) -> ImportJob | None:
     """Run (or re-run after a crash) the import job `job_id`. Idempotent once finished.
 
@@ -143,14 +135,14 @@ def _run_contact_import(job_id: int, lock: TokenLock) -> ImportJob | None:
                     except RowError as exc:
                         problem = str(exc)
                 if problem is not None:
-                    batch.rejections.append((line, "invalid", problem, _raw(fields)))
+                    batch.rejections.append((line, "invalid", problem, csvfile.raw_line(fields)))
                 elif row[0] in batch.seen:
                     batch.rejections.append((line, "duplicate",
-                                             f"duplicate of line {batch.seen[row[0]]}", _raw(fields)))
+                                             f"duplicate of line {batch.seen[row[0]]}", csvfile.raw_line(fields)))
                 else:
                     batch.seen[row[0]] = line
                     batch.rows.append((line, *row))
-                if batch.read >= BATCH_ROWS:
+                if batch.read >= csvfile.BATCH_ROWS:
                     writer.submit(batch)
                     lock.refresh()
                     batch = Batch()

@@ -15,9 +15,8 @@ from app.audit import services as audit
 from app.auth.models import User
 from app.campaigns.models import Campaign
 from app.common.timeutil import utcnow
-from app.contacts import csvfile
-from app.contacts.importer import BATCH_ROWS, _raw
-from app.contacts.models import ImportJob, ImportRejection
+from app.imports import csvfile
+from app.imports.models import ImportJob, ImportRejection
 from app.common.phones import normalize_phone
 from app.dnc.models import DncEntry
 from app.extensions import db
@@ -52,13 +51,13 @@ def run_dnc_import(job_id: int) -> ImportJob | None:
                     except ValueError as exc:
                         problem = f"phone: {exc}"
                 if problem is not None:
-                    rejections.append((line, "invalid", problem, _raw(fields)))
+                    rejections.append((line, "invalid", problem, csvfile.raw_line(fields)))
                 elif phone in rows:
                     rejections.append((line, "duplicate", f"duplicate of line {rows[phone][0]}", ""))
                 else:
                     reason = fields[reason_at].strip()[:500] if reason_at is not None else ""
                     rows[phone] = (line, reason)
-                if read >= BATCH_ROWS:
+                if read >= csvfile.BATCH_ROWS:
                     _land(job, rows, rejections, read)
                     rows, rejections, read = {}, [], 0
             _land(job, rows, rejections, read)

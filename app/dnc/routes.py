@@ -4,9 +4,9 @@ from flask_smorest import Blueprint
 
 from app.auth.security import roles_required
 from app.common.ratelimit import creation_limit
-from app.contacts import imports
-from app.contacts.schemas import ImportJobSchema
 from app.dnc import services
+from app.imports import jobs as imports
+from app.imports.schemas import ImportJobSchema
 from app.dnc.schemas import (
     DncAddSchema, DncCheckArgsSchema, DncCheckSchema, DncEntrySchema, DncImportFormSchema,
     DncListArgsSchema, DncPageSchema,

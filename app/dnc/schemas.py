@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from app.common.schemas import PageArgsSchema, PageMetaSchema
-from app.contacts.schemas import UploadFileSchema
+from app.imports.schemas import UploadFileSchema
 
 
 class DncEntrySchema(Schema):

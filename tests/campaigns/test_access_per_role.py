@@ -13,7 +13,8 @@ from app.campaigns.models import PauseCode
 from app.auth.models import User
 from app.auth.services import issue_api_token
 from app.campaigns.models import DispositionCode
-from app.contacts.models import Contact, ImportJob
+from app.contacts.models import Contact
+from app.imports.models import ImportJob
 from app.dnc.models import DncEntry
 from app.extensions import db
 from tests.campaign_factory import campaign_payload

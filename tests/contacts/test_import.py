@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from app.contacts.importer import run_contact_import
-from app.contacts.models import Contact, ImportJob
+from app.contacts.models import Contact
+from app.imports.models import ImportJob
 from app.dnc.models import DncEntry
 from app.extensions import db
 
@@ -107,9 +108,9 @@ def test_rejected_rows_download_as_csv_with_their_columns(app, login_as, setup):
 
 
 def test_good_rows_land_across_batches_and_progress_is_counted(app, login_as, setup, monkeypatch):
-    from app.contacts import importer
+    from app.imports import csvfile
 
-    monkeypatch.setattr(importer, "BATCH_ROWS", 7)
+    monkeypatch.setattr(csvfile, "BATCH_ROWS", 7)
     _, cid = setup
     client = login_as("admin")
     rows = "".join(f"212555{n:04d},N{n}\n" for n in range(1000, 1050)) + "2125551000,again\n"
@@ -165,9 +166,9 @@ def test_a_column_map_picks_the_columns(app, login_as, setup):
 
 
 def test_a_file_broken_midway_fails_and_leaves_nothing_imported(app, login_as, setup, monkeypatch):
-    from app.contacts import csvfile, importer
+    from app.imports import csvfile
 
-    monkeypatch.setattr(importer, "BATCH_ROWS", 10)
+    monkeypatch.setattr(csvfile, "BATCH_ROWS", 10)
     _, cid = setup
     client = login_as("admin")
     good = "phone\n" + "".join(f"212555{n:04d}\n" for n in range(2000, 2100))

@@ -41,7 +41,8 @@ def world(app, users):
     from app.calls.models import Call
     from app.campaigns.models import CampaignAssignment
     from app.common.timeutil import utcnow
-    from app.contacts.models import Contact, ImportJob
+    from app.contacts.models import Contact
+    from app.imports.models import ImportJob
     from app.dnc.models import DncEntry
     from app.extensions import db
     from app.interactions.models import Callback, Interaction

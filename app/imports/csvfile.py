@@ -12,6 +12,7 @@ import os
 import re
 import uuid
 
+from app.common.csvout import encode_row
 from app.errors import ApiError
 
 ENCODING = "utf-8-sig"  # UTF-8, with or without the byte-order mark spreadsheets write
@@ -176,3 +177,14 @@ def records(fh, header_length: int):
             yield line, fields, f"broken line: {len(fields)} fields where the header has {header_length}"
             continue
         yield line, fields, None
+
+
+BATCH_ROWS = 5000  # rows an import writes (and reports progress) at a time
+MAX_RAW = 2000  # characters of a rejected row kept for the report
+
+
+def raw_line(fields: list[str] | None) -> str:
+    """A rejected row as it came, for the report (one CSV line, cut at MAX_RAW characters)."""
+    if fields is None:
+        return ""
+    return encode_row(fields)[:MAX_RAW]

@@ -12,8 +12,8 @@ from app.campaigns import access
 from app.common import tasks
 from app.common.csvout import stream_csv
 from app.common.pagination import paginate
-from app.contacts import csvfile
-from app.contacts.models import ImportJob, ImportRejection
+from app.imports import csvfile
+from app.imports.models import ImportJob, ImportRejection
 from app.errors import ApiError
 from app.extensions import db
 
