@@ -185,3 +185,15 @@ def sent_tasks(app, monkeypatch):
 
     monkeypatch.setattr(celery, "send_task", capture)
     return sent
+
+
+@pytest.fixture
+def placement_clock(monkeypatch):
+    """Freezes the clock calls are placed by at a moment every calling rule allows for the
+    factories' numbers (area code 202); returns it. Placement checks the calling window at the
+    instant of placement, so an in-process test must not depend on the hour it runs at."""
+    import app.calls.placement as placement
+    from tests.calls.factories import IN_HOURS_DC
+
+    monkeypatch.setattr(placement, "utcnow", lambda: IN_HOURS_DC)
+    return IN_HOURS_DC

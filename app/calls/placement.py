@@ -11,15 +11,19 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
 
 from app.calls.models import Call
-from app.calls.services import on_call_finished, publish_call_state
+from app.calls.services import call_state_payload, on_call_finished, publish_call_state
+from app.calls.signals import placement_refused
 from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
+from app.compliance import checks, gates
+from app.contacts.models import Contact
 from app.extensions import db
 from app.ops import metrics
 from app.telephony.carrier import (MIN_RING_TIMEOUT_SECONDS, CarrierError, CarrierRateLimited,
@@ -49,7 +53,7 @@ def placing_key(call_id: int) -> str:
 
 @dataclass(frozen=True)
 class PlaceResult:
-    outcome: str  # placed | skipped | rate_limited | failed
+    outcome: str  # placed | skipped | rate_limited | failed | held (a calling rule refused it)
     call_sid: str | None = None
     retry_after: float = 0.0
     error: str | None = None
@@ -73,11 +77,13 @@ def build_request(call: Call, campaign: Campaign | None) -> PlaceCallRequest:
     )
 
 
-def place_call(call_id: int) -> PlaceResult:
+def place_call(call_id: int, now: datetime | None = None) -> PlaceResult:
     """Send a queued attempt to the carrier once; idempotent.
 
     The row stays locked while the carrier is asked, so a second worker (or a
-    callback) waits and then sees the CallSid instead of dialling again.
+    callback) waits and then sees the CallSid instead of dialling again. Every calling rule is
+    checked again here, immediately before the request, whatever the call waited for (a CPS
+    slot, a 429 backoff, the reaper): a refused call is never sent (see `_refuse`).
     """
     call = db.session.scalars(select(Call).where(Call.id == call_id).with_for_update()
                               .execution_options(populate_existing=True)).one_or_none()
@@ -85,6 +91,7 @@ def place_call(call_id: int) -> PlaceResult:
         db.session.rollback()
         return PlaceResult("skipped", call.call_sid if call else None)
     campaign = db.session.get(Campaign, call.campaign_id) if call.campaign_id else None
+    contact = db.session.get(Contact, call.contact_id, with_for_update=True) if call.contact_id else None
     marker = placing_key(call.id)
     pipe = get_redis().pipeline(transaction=False)
     pipe.set(marker, f"{time.time():.3f}", nx=True, ex=PLACING_MARKER_TTL)
@@ -104,6 +111,13 @@ def place_call(call_id: int) -> PlaceResult:
             return PlaceResult("skipped")
         _fail(call, None, INTERRUPTED)
         return PlaceResult("failed", error="placement interrupted")
+    now = now or utcnow()
+    ring = max(MIN_RING_TIMEOUT_SECONDS, campaign.ring_timeout_seconds if campaign else DEFAULT_RING_TIMEOUT_SECONDS)
+    reason = checks.placement_hold_reason(campaign, call.to_number, contact, now, ring)
+    if reason is not None:
+        get_redis().delete(marker)  # never sent: nothing was interrupted
+        _refuse(call, campaign, contact, reason, now)
+        return PlaceResult("held", error=reason)
     try:
         request = build_request(call, campaign)
         placed = get_carrier().place_call(request)
@@ -121,6 +135,24 @@ def place_call(call_id: int) -> PlaceResult:
     db.session.commit()
     metrics.record_call_placed()
     return PlaceResult("placed", placed.call_sid)
+
+
+def _refuse(call: Call, campaign: Campaign | None, contact: Contact | None, reason: str,
+            now: datetime) -> None:
+    """The call may not be placed now: it is never sent. Its row, which never reached the
+    carrier, is removed; `placement_refused` lets the dialer give the contact back its attempt
+    and its next legal time (nothing is lost) and free an agent waiting on their own dial."""
+    next_at = None
+    if campaign is not None and reason in (gates.OUTSIDE_WINDOW, checks.WINDOW_CLOSING):
+        next_at = checks.next_legal_time(campaign, call.to_number, contact, now)
+    log.warning("call %s to contact %s not placed: %s (next legal time %s)", call.id, call.contact_id,
+                reason, next_at.isoformat() if next_at else "unknown")
+    payload = {**call_state_payload(call), "status": "canceled", "not_placed": reason}
+    placement_refused.send(call, contact=contact, reason=reason, at=now, next_at=next_at)
+    db.session.delete(call)
+    db.session.commit()
+    metrics.record_placement_refused(reason)
+    publish_call_state(call, payload)
 
 
 def give_up(call_id: int, reason: str, code: int | None = 20429) -> None:

@@ -18,3 +18,9 @@ from blinker import Namespace
 _signals = Namespace()
 
 call_finished = _signals.signal("call-finished")
+
+# Sent when a queued call may not be placed after all (a calling rule refused it at the
+# instant the carrier was to be asked), before its never-sent row is removed, inside that
+# transaction. Keyword arguments: contact (locked, or None), reason (a gate's code), at, and
+# next_at (when the calling window next opens, or None).
+placement_refused = _signals.signal("placement-refused")

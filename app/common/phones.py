@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
+from phonenumbers import timezone as pn_timezone
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
 _UNKNOWN_ZONE = "Etc/Unknown"
@@ -251,3 +252,50 @@ def contact_timezone(e164: str, explicit: str | None = None, state: str | None =
             return STATE_ZONES[code]
     zones = _zones_for_digits(e164.lstrip("+"))
     return zones[0] if len(zones) == 1 else None
+
+
+def zones_for_address(state: str | None, postal: str | None) -> tuple[str, ...]:
+    """The zones a US address places someone in: its ZIP code's zone, else every zone of its
+    state (one for most states, two for a split one); empty when the address says nothing."""
+    zone = zone_for_postal(postal)
+    if zone is not None:
+        return (zone,)
+    code = state_code(state)
+    if code in SPLIT_STATE_ZONES:
+        return SPLIT_STATE_ZONES[code]
+    return (STATE_ZONES[code],) if code in STATE_ZONES else ()
+
+
+_GEOGRAPHIC = frozenset({phonenumbers.PhoneNumberType.FIXED_LINE,
+                         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+
+def zones_the_callee_may_be_in(stated_zone: str | None, e164: str, state: str | None = None,
+                               postal: str | None = None) -> tuple[str, ...]:
+    """Every zone a contact's data allows, sorted: its stated (or stored) zone, its address (the
+    ZIP code's zone, else every zone of its state) and the number's own zones. A mobile or
+    non-geographic number may be anywhere in its country: it brings every zone of the country,
+    unless the address places the callee.
+
+    Where the sources disagree the stricter reading holds: the calling window must be open in
+    every zone returned (a New York number whose contact says London: both).
+    """
+    names = {stated_zone} if stated_zone else set()
+    address = zones_for_address(state, postal)
+    names.update(address)
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        number = None
+    if number is not None:
+        if phonenumbers.number_type(number) in _GEOGRAPHIC:
+            names.update(_zones_for_digits(e164.lstrip("+")))
+        elif not address:
+            names.update(pn_timezone.time_zones_for_number(number))
+    names.discard(_UNKNOWN_ZONE)
+    return tuple(sorted(names))
+
+
+def zones_agree(zone: str | None, e164: str, state: str | None = None, postal: str | None = None) -> bool:
+    """True when every source of the contact's zone says `zone` (and nothing else)."""
+    return zone is not None and zones_the_callee_may_be_in(zone, e164, state, postal) == (zone,)

@@ -12,10 +12,8 @@ from datetime import datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
-from phonenumbers import timezone as pn_timezone
 
-from app.common.phones import zones_for_state
+from app.common.phones import zones_the_callee_may_be_in
 
 LAW_EARLIEST = time(8, 0)
 LAW_LATEST = time(21, 0)
@@ -55,23 +53,13 @@ def _zone(name: str) -> ZoneInfo | None:
 
 
 @lru_cache(maxsize=65536)
-def candidate_zones(contact_zone: str | None, e164: str, region: str | None = None) -> tuple[ZoneInfo, ...]:
-    """Zones the callee may be in: the contact's own when known, else every zone of their
-    state when it spans several (and no ZIP code said which), else every zone of the number.
-
-    A contact whose zone is ambiguous is callable only when the window is open in all of them.
-    """
-    if contact_zone:
-        zone = _zone(contact_zone)
-        return (zone,) if zone else ()
-    state_zones = zones_for_state(region)
-    if state_zones:
-        return tuple(z for z in (_zone(n) for n in state_zones) if z is not None)
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return ()
-    return tuple(z for z in (_zone(n) for n in pn_timezone.time_zones_for_number(number)) if z is not None)
+def candidate_zones(contact_zone: str | None, e164: str, region: str | None = None,
+                    postal: str | None = None) -> tuple[ZoneInfo, ...]:
+    """Every zone the callee may be in (app.common.phones.zones_the_callee_may_be_in: the stored
+    zone, the address and the number, a mobile number's whole country); the window must be
+    open in all of them."""
+    names = zones_the_callee_may_be_in(contact_zone, e164, region, postal)
+    return tuple(z for z in (_zone(n) for n in names) if z is not None)
 
 
 def inside_window(now: datetime, zones: tuple[ZoneInfo, ...], window: Window) -> bool:
@@ -101,6 +89,7 @@ class GateInput:
     phone_e164: str
     timezone: str | None
     region: str | None = None
+    postal_code: str | None = None
 
 
 def hold_reason(contact: GateInput, *, now: datetime, window: Window, max_attempts: int,
@@ -114,7 +103,7 @@ def hold_reason(contact: GateInput, *, now: datetime, window: Window, max_attemp
         return MAX_ATTEMPTS
     if contact.next_due_at is not None and contact.next_due_at > now:
         return RETRY_NOT_DUE
-    zones = candidate_zones(contact.timezone, contact.phone_e164, contact.region)
+    zones = candidate_zones(contact.timezone, contact.phone_e164, contact.region, contact.postal_code)
     if not zones:
         return NO_TIMEZONE
     if not inside_window(now, zones, window):

@@ -23,15 +23,15 @@ from app.common.timeutil import utcnow
 from app.contacts.models import Contact
 from app.imports import csvfile
 from app.imports.models import ImportJob, ImportRejection
-from app.common.phones import contact_timezone, format_e164, parse_phone
+from app.common.phones import contact_timezone, format_e164, parse_phone, zones_agree
 from app.extensions import db
 
 log = logging.getLogger(__name__)
 
 
 STAGE_COLUMNS = ("line", "phone_e164", "alt_phones", "first_name", "last_name", "email",
-                 "custom_fields", "timezone", "region", "postal_code")
-STAGE_TYPES = ("int4", "text", "text[]", "text", "text", "text", "jsonb", "text", "text", "text")
+                 "custom_fields", "timezone", "region", "postal_code", "zones_agree")
+STAGE_TYPES = ("int4", "text", "text[]", "text", "text", "text", "jsonb", "text", "text", "text", "bool")
 
 
 class RowError(ValueError):
@@ -93,7 +93,8 @@ def contact_row(fields: list[str], idx: dict, region: str) -> tuple:
     except ValueError as exc:
         raise RowError(f"timezone: {exc}") from None
     custom = {name: fields[i] for name, i in idx["custom"] if fields[i] != ""}
-    return (phone, alt, first, last, email, Jsonb(custom), zone, state or None, postal or None)
+    agree = zones_agree(zone, phone, state, postal)  # the refill windows it in SQL when True
+    return (phone, alt, first, last, email, Jsonb(custom), zone, state or None, postal or None, agree)
 
 
 def run_contact_import(job_id: int) -> ImportJob | None:
@@ -247,7 +248,7 @@ def _insert(cursor, job_id: int, campaign_id: int, rows: list[tuple]) -> set[str
     cursor.execute(
         "CREATE TEMP TABLE IF NOT EXISTS contact_import_stage (line int, phone_e164 text, "
         "alt_phones text[], first_name text, last_name text, email text, custom_fields jsonb, "
-        "timezone text, region text, postal_code text)"
+        "timezone text, region text, postal_code text, zones_agree bool)"
     )
     with cursor.copy(f"COPY contact_import_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types(STAGE_TYPES)
@@ -255,9 +256,9 @@ def _insert(cursor, job_id: int, campaign_id: int, rows: list[tuple]) -> set[str
             copy.write_row(row)
     cursor.execute(
         "INSERT INTO contacts (campaign_id, import_job_id, phone_e164, alt_phones, first_name, "
-        "last_name, email, custom_fields, timezone, region, postal_code) "
+        "last_name, email, custom_fields, timezone, region, postal_code, zones_agree) "
         "SELECT %s, %s, phone_e164, alt_phones, first_name, last_name, email, custom_fields, "
-        "timezone, region, postal_code FROM contact_import_stage ORDER BY line "
+        "timezone, region, postal_code, zones_agree FROM contact_import_stage ORDER BY line "
         "ON CONFLICT (campaign_id, phone_e164) DO NOTHING RETURNING phone_e164",
         (campaign_id, job_id),
     )

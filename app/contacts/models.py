@@ -34,6 +34,9 @@ class Contact(db.Model):
     timezone: Mapped[str | None] = mapped_column(String(64))
     region: Mapped[str | None] = mapped_column(String(64))
     postal_code: Mapped[str | None] = mapped_column(String(16))
+    # True: every source of the contact's zone (stored zone, address, number) says `timezone`,
+    # so the refill windows it in SQL; False or not yet known (NULL): checked against them all.
+    zones_agree: Mapped[bool | None]
     status: Mapped[str] = mapped_column(String(16), server_default="new")
     attempts: Mapped[int] = mapped_column(server_default="0")
     last_outcome: Mapped[str | None] = mapped_column(String(32))

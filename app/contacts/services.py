@@ -7,7 +7,7 @@ from app.audit import services as audit
 from app.campaigns import access
 from app.common.pagination import paginate
 from app.contacts.models import Contact
-from app.common.phones import contact_timezone, format_e164, normalize_phone, parse_phone
+from app.common.phones import contact_timezone, format_e164, normalize_phone, parse_phone, zones_agree
 from app.dnc.services import is_dnc
 from app.errors import ApiError
 from app.extensions import db
@@ -69,6 +69,7 @@ def create_contact(user, campaign_id: int, data: dict) -> Contact:
     if is_dnc(phone, campaign.id):
         raise ApiError(409, "The number is on a do-not-call list", "on_dnc_list", {"phone": ["On a do-not-call list."]})
     contact = Contact(campaign_id=campaign.id, phone_e164=phone, alt_phones=alt, timezone=zone,
+                      zones_agree=zones_agree(zone, phone, data.get("region"), data.get("postal_code")),
                       first_name=data.get("first_name", ""), last_name=data.get("last_name", ""),
                       email=data.get("email"), custom_fields=data.get("custom_fields") or {},
                       region=data.get("region"), postal_code=data.get("postal_code"))

@@ -10,34 +10,16 @@ from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.contacts.models import Contact
-from app.compliance import gates
+from app.compliance import checks, gates
 from app.interactions import callbacks
 from app.dialer.hopper import Hopper
-from app.dnc.services import is_dnc
 from app.extensions import db
 
-CAMPAIGN_NOT_ACTIVE = "campaign_not_active"
+CAMPAIGN_NOT_ACTIVE = checks.CAMPAIGN_NOT_ACTIVE
 
 
 def held_at_dial_key(campaign_id: int) -> str:
     return f"dq:{campaign_id}:held_at_dial"
-
-
-def gate_input(contact: Contact) -> gates.GateInput:
-    return gates.GateInput(status=contact.status, attempts=contact.attempts,
-                           next_due_at=contact.next_due_at, phone_e164=contact.phone_e164,
-                           timezone=contact.timezone, region=contact.region)
-
-
-def hold_reason_now(contact: Contact, campaign: Campaign, now: datetime) -> str | None:
-    """Every gate, checked against the database as it is at this instant."""
-    if campaign.status != "active":
-        return CAMPAIGN_NOT_ACTIVE
-    return gates.hold_reason(
-        gate_input(contact), now=now,
-        window=gates.Window.for_campaign(campaign.window_start, campaign.window_end),
-        max_attempts=campaign.max_attempts, on_dnc=is_dnc(contact.phone_e164, campaign.id),
-    )
 
 
 def start_attempt(campaign_id: int, contact_id: int, *, now: datetime | None = None,
@@ -63,7 +45,7 @@ def try_attempt(campaign_id: int, contact_id: int, *, now: datetime | None = Non
         hopper.ack(campaign_id, contact_id)
         return None, gates.NOT_DIALABLE
     campaign = db.session.get(Campaign, campaign_id)
-    reason = hold_reason_now(contact, campaign, now)
+    reason = checks.attempt_hold_reason(contact, campaign, now)
     if reason is not None:
         db.session.rollback()
         get_redis().hincrby(held_at_dial_key(campaign_id), reason, 1)

@@ -1,8 +1,9 @@
 """What the end of a call means for the dialer: the contact's next attempt, a due callback
-marked done, an agent's own unanswered dial released, and the pacer's dial result.
+marked done, an agent's own unanswered dial released, and the pacer's dial result; and what a
+call refused at the instant of placement means: the contact's attempt given back.
 
-Subscribed to app.calls.signals.call_finished (see `connect`); runs in the finishing
-transaction, so none of it happens twice.
+Subscribed to app.calls.signals (see `connect`); runs in the transaction that ends the call,
+so none of it happens twice.
 """
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from datetime import datetime
 
 from app.agents.reservations import release_reservation
 from app.calls.models import Call
-from app.calls.signals import call_finished
+from app.calls.signals import call_finished, placement_refused
 from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.contacts.attempts import apply_call_outcome
 from app.contacts.models import Contact
+from app.dialer.attempts import held_at_dial_key
 from app.dialer.pacer_feed import record_agent_free, record_dial_result, record_human_answer
 from app.extensions import db
 from app.interactions import callbacks
@@ -47,4 +49,24 @@ def on_agent_freed(campaign_id: int, *, at: datetime, handle_seconds: float) -> 
 def connect() -> None:
     """Subscribe the dialer to the calls' and interactions' signals (idempotent)."""
     call_finished.connect(on_call_finished, weak=False)
+    placement_refused.connect(on_placement_refused, weak=False)
     agent_freed.connect(on_agent_freed, weak=False)
+
+
+def on_placement_refused(call: Call, *, contact: Contact | None, reason: str, at: datetime,
+                         next_at: datetime | None) -> None:
+    """A queued call was refused at the instant of placement and never sent: the contact gets
+    its attempt back and waits for its next legal time, and an agent waiting on their own dial
+    is freed. Counted with the other holds at the moment of dialling."""
+    if contact is not None and contact.status == "dialing":
+        contact.attempts = max(0, contact.attempts - 1)
+        if callbacks.dials_callback(call.id):
+            contact.status = "callback"
+        else:
+            contact.status = "retry" if contact.attempts else "new"
+        contact.next_due_at = next_at
+        contact.last_outcome = "not_placed"
+    if call.agent_id is not None and call.kind in ("preview", "manual"):
+        release_reservation(call.agent_id, call.id, at)
+    if call.campaign_id is not None:
+        get_redis().hincrby(held_at_dial_key(call.campaign_id), reason, 1)

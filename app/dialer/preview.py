@@ -90,7 +90,7 @@ def hold_agent_for(agent_id: int, call_id: int, campaign_id: int, now: datetime 
 def manual_dial(agent: User, campaign_id: int, raw_phone: str, now: datetime | None = None) -> int:
     """The agent dials a number by hand: it becomes (or is) a contact of the campaign and passes
     every gate a dialer call passes. Returns the call id."""
-    from app.common.phones import contact_timezone, normalize_phone
+    from app.common.phones import contact_timezone, normalize_phone, zones_agree
 
     campaign = _working_campaign(agent, campaign_id)
     _require_ready_on(agent, campaign)
@@ -101,7 +101,8 @@ def manual_dial(agent: User, campaign_id: int, raw_phone: str, now: datetime | N
     contact = db.session.scalar(select(Contact).where(Contact.campaign_id == campaign.id,
                                                       Contact.phone_e164 == phone))
     if contact is None:
-        contact = Contact(campaign_id=campaign.id, phone_e164=phone, timezone=contact_timezone(phone),
+        zone = contact_timezone(phone)
+        contact = Contact(campaign_id=campaign.id, phone_e164=phone, timezone=zone, zones_agree=zones_agree(zone, phone),
                           custom_fields={"source": "manual dial"})
         db.session.add(contact)
         db.session.commit()

@@ -19,26 +19,27 @@ _DUE = """c.status IN ('new', 'retry', 'callback')
           AND (c.next_due_at IS NULL OR c.next_due_at <= :now)"""
 _LOCAL_TIME = "(CAST(:now AS timestamptz) AT TIME ZONE c.timezone)::time"
 
-# Contacts with a known zone are windowed in SQL (PostgreSQL knows DST); the rest (a split
-# state without a ZIP code, a number in two zones, a toll-free number) in Python, against every
-# zone they may be in, from
-# a query of their own: they may be held for hours (a toll-free number only fits the window
-# in every US zone in the Eastern afternoon) and must never stand in front of the others.
+# Contacts whose every source agrees on one zone are windowed in SQL (PostgreSQL knows DST);
+# the rest (a split state without a ZIP code, a number in two zones, a mobile number that may
+# be anywhere in its country, a stated zone the number contradicts, or not yet classified) in
+# Python, against every zone they may be in, from a query of their own: they may be held for
+# hours (a toll-free number only fits the window in every US zone in the Eastern afternoon) and
+# must never stand in front of the others.
 _ORDER = """ORDER BY CASE c.status WHEN 'callback' THEN 0 WHEN 'new' THEN 1 ELSE 2 END,
          c.next_due_at NULLS FIRST, c.id"""
 _KNOWN_ZONE = f"""
 SELECT c.id, c.status, c.next_due_at, c.phone_e164, c.timezone
 FROM contacts c
-WHERE c.campaign_id = :cid AND {_DUE} AND c.timezone IS NOT NULL
+WHERE c.campaign_id = :cid AND {_DUE} AND c.zones_agree
   AND {_LOCAL_TIME} >= :wstart AND {_LOCAL_TIME} < :wend
   AND NOT {_ON_DNC}
 {_ORDER}
 LIMIT :limit
 """
 _UNKNOWN_ZONE = f"""
-SELECT c.id, c.status, c.next_due_at, c.phone_e164, c.timezone, c.region
+SELECT c.id, c.status, c.next_due_at, c.phone_e164, c.timezone, c.region, c.postal_code, c.zones_agree
 FROM contacts c
-WHERE c.campaign_id = :cid AND {_DUE} AND c.timezone IS NULL AND NOT {_ON_DNC}
+WHERE c.campaign_id = :cid AND {_DUE} AND c.zones_agree IS NOT TRUE AND NOT {_ON_DNC}
 {_ORDER}
 LIMIT :limit OFFSET :offset
 """
@@ -53,7 +54,7 @@ SELECT
   count(*) FILTER (WHERE NOT {_ON_DNC} AND (c.status = 'callback' OR c.attempts < :max_attempts)
                    AND c.next_due_at > :now) AS retry_not_due,
   count(*) FILTER (WHERE NOT {_ON_DNC} AND (c.status = 'callback' OR c.attempts < :max_attempts)
-                   AND (c.next_due_at IS NULL OR c.next_due_at <= :now) AND c.timezone IS NOT NULL
+                   AND (c.next_due_at IS NULL OR c.next_due_at <= :now) AND c.zones_agree
                    AND NOT ({_LOCAL_TIME} >= :wstart AND {_LOCAL_TIME} < :wend))
       AS outside_calling_window
 FROM contacts c
@@ -103,13 +104,16 @@ def refill(campaign_id: int, *, agents_signed_in: int = 0, now: datetime | None 
         # (from the start again once the end is reached), so a long run of held ones at the
         # front cannot hide those behind it.
         redis, cursor = get_redis(), f"dq:{campaign_id}:unknown-zone-offset"
-        fitting, page_size = [], max(target, 200)
+        fitting, page_size, classified = [], max(target, 200), {}
         offset = start = int(redis.get(cursor) or 0)
         while len(fitting) < target and offset - start < UNKNOWN_ZONE_SCAN:
             page = db.session.execute(text(_UNKNOWN_ZONE), {
                 **params, "limit": page_size, "offset": offset}).all()
             for row in page:
-                zones = gates.candidate_zones(None, row.phone_e164, row.region)
+                zones = gates.candidate_zones(row.timezone, row.phone_e164, row.region, row.postal_code)
+                if row.zones_agree is None:
+                    agree = row.timezone is not None and [z.key for z in zones] == [row.timezone]
+                    classified.setdefault(agree, []).append(row.id)
                 if gates.inside_window(now, zones, window):
                     fitting.append((row.id, _score(row)))
                 else:
@@ -120,10 +124,14 @@ def refill(campaign_id: int, *, agents_signed_in: int = 0, now: datetime | None 
                 break
         redis.set(cursor, offset if offset - start >= UNKNOWN_ZONE_SCAN else 0, ex=3600)
         scored = sorted(scored + fitting, key=lambda item: item[1])[:target]
+        for agree, ids in classified.items():  # learnt once: next time the right query takes them
+            db.session.execute(text("UPDATE contacts SET zones_agree = :agree WHERE id = ANY(:ids)"),
+                               {"agree": agree, "ids": ids})
+        db.session.commit()
     added = hopper.add(campaign_id, scored)
     held = {k: v for k, v in db.session.execute(text(_HELD), params).one()._mapping.items() if v}
     if unknown_zone:
         held[gates.OUTSIDE_WINDOW] = held.get(gates.OUTSIDE_WINDOW, 0) + unknown_zone
     hopper.set_held(campaign_id, held)
-    db.session.rollback()  # read-only: end the snapshot
+    db.session.rollback()  # end the snapshot
     return {"added": added, **hopper.depth(campaign_id)}

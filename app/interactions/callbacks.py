@@ -96,6 +96,11 @@ def note_attempt(call_id: int, agent_id: int | None) -> None:
     get_redis().set(ATTEMPT_KEY.format(call_id), "" if agent_id is None else agent_id, ex=ATTEMPT_KEY_TTL)
 
 
+def dials_callback(call_id: int) -> bool:
+    """Whether this attempt dials a due callback."""
+    return bool(get_redis().exists(ATTEMPT_KEY.format(call_id)))
+
+
 def preferred_agent(call_id: int) -> int | None:
     """Routing: the agent who promised the callback this call dials, if it dials one."""
     value = get_redis().get(ATTEMPT_KEY.format(call_id))

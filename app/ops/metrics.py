@@ -31,6 +31,8 @@ app context, which every Celery task and request has; outside one they do nothin
 * ``record_call_outcome(outcome)`` -- a call reached its outcome: human, machine, no-answer,
   busy, failed, canceled or abandoned (telephony worker); anything else counts as ``other``.
 * ``record_callback_processed(n=1)`` -- carrier callbacks were applied to their call (telephony).
+* ``record_placement_refused(reason)`` -- a queued call was not sent: a calling rule refused it at
+  the instant of placement (dial worker).
 * ``observe_webhook_latency(seconds, endpoint="status")`` -- already done for every /twilio
   request by the request hooks; call it only for latencies measured elsewhere in the web process.
 * ``record_pacing_decision(campaign_id, n)`` -- the pacing tick asked campaign ``campaign_id`` for
@@ -110,6 +112,10 @@ def record_call_placed() -> None:
 
 def record_call_outcome(outcome: str) -> None:
     _bump("outcome:" + (outcome if outcome in OUTCOMES else "other"))
+
+
+def record_placement_refused(reason: str) -> None:
+    _bump("placement_refused:" + reason)
 
 
 def record_callback_processed(n: int = 1) -> None:
@@ -313,17 +319,22 @@ def _counter_families(counters: dict, pacing_last: dict):
     requested = CounterMetricFamily("omnivox_pacing_calls_requested",
                                     "Calls the pacer asked for, summed over its decisions, per campaign",
                                     labels=["campaign"])
+    refused = CounterMetricFamily("omnivox_placements_refused",
+                                  "Queued calls not sent because a calling rule refused them at the "
+                                  "instant of placement, by the rule's reason", labels=["reason"])
     for field, value in sorted(counters.items()):
         kind, _, cid = field.partition(":")
         if kind == "pacing_decisions":
             decisions.add_metric([cid], int(value))
         elif kind == "pacing_calls":
             requested.add_metric([cid], int(value))
+        elif kind == "placement_refused":
+            refused.add_metric([cid], int(value))
     last = GaugeMetricFamily("omnivox_pacing_last_calls_requested",
                              "Calls the pacer asked for at its latest decision, per campaign", labels=["campaign"])
     for cid, value in sorted(pacing_last.items()):
         last.add_metric([cid], int(value))
-    yield from (placed, processed, outcomes, decisions, requested, last)
+    yield from (placed, processed, outcomes, decisions, requested, last, refused)
 
 
 def build_registry() -> CollectorRegistry:

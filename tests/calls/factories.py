@@ -3,18 +3,23 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from datetime import datetime, timezone
 from email.utils import formatdate
 
 from twilio.request_validator import RequestValidator
 
 _seq = itertools.count(1)
 
+# A Wednesday, 10:00 in Washington DC (area code 202, the numbers these factories call): every
+# calling rule allows a call then. Tests that place calls in-process freeze the clock on it.
+IN_HOURS_DC = datetime(2026, 12, 2, 15, 0, tzinfo=timezone.utc)
+
 
 def make_campaign(app, **fields) -> int:
     from app.campaigns.models import Campaign
     from app.extensions import db
 
-    values = dict(name=f"campaign-{next(_seq)}-{secrets.token_hex(3)}", caller_id="+12025550100",
+    values = dict(name=f"campaign-{next(_seq)}-{secrets.token_hex(3)}", status="active", caller_id="+12025550100",
                   seller_name="Acme", seller_phone="+12025550199",
                   safe_harbour_message="Acme calling, 202 555 0199. Press 9 to opt out.")
     values.update(fields)

@@ -7,6 +7,7 @@ from carrier_sim import CarrierSimulator, SimConfig
 from tests.calls.factories import make_call, make_campaign
 
 SID, TOKEN = "AC" + "5" * 32, "sim-token-for-dialing"
+pytestmark = pytest.mark.usefixtures("placement_clock")
 
 
 @pytest.fixture

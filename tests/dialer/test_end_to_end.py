@@ -18,6 +18,7 @@ from datetime import datetime, time as dtime, timedelta, timezone
 
 import pytest
 
+from tests.zones import number_in_zone, zones_at_local_hours
 from tests.dialer.dial_stack import DialStack
 
 pytestmark = pytest.mark.slow
@@ -36,17 +37,6 @@ RECOVERY = {"DIAL_LEASE_SECONDS": "5", "CELERY_VISIBILITY_TIMEOUT": "6",
 SIM_KNOBS = dict(time_scale=0.01, queue_seconds=(0.05, 0.3), dial_seconds=(0.1, 0.5),
                  ring_seconds=(2.0, 10.0), busy_seconds=(1.0, 3.0), fail_seconds=(0.5, 1.0),
                  talk_seconds=(20.0, 60.0), callback_retry_seconds=0.05, sender_threads=8)
-
-
-def zone_at_local_hours(now: datetime, hours: range) -> list[str]:
-    """Fixed-offset zones in which the local hour is in `hours` now (any UTC hour has some)."""
-    zones = []
-    for offset in range(-12, 15):
-        if (now + timedelta(hours=offset)).hour in hours:
-            # POSIX sign: Etc/GMT-5 is five hours ahead of UTC.
-            zones.append("Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}")
-    assert zones, now
-    return zones
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +69,8 @@ def seed(app, now: datetime) -> dict:
     from app.dnc.models import DncEntry
     from app.extensions import db
 
-    inside = zone_at_local_hours(now, range(10, 19))
-    outside = zone_at_local_hours(now, range(1, 6))
+    inside = zones_at_local_hours(now, range(10, 19))
+    outside = zones_at_local_hours(now, range(1, 6))
     with app.app_context():
         campaign = Campaign(
             name="e2e dialer", status="active", dial_mode="progressive", caller_id="+12025550100",
@@ -101,15 +91,17 @@ def seed(app, now: datetime) -> dict:
         kinds = {}
         rows = []
         for i in range(CONTACTS):
-            phone = f"+1202{7_000_000 + i}"
+            # Each number rings in its contact's zone: the window must be open in both.
             if i < DNC:
                 kind, zone = "dnc", inside[i % len(inside)]
-                db.session.add(DncEntry(phone_e164=phone, source="manual",
-                                        campaign_id=campaign.id if i % 2 else None))
             elif i < DNC + OUTSIDE:
                 kind, zone = "outside", outside[i % len(outside)]
             else:
                 kind, zone = "eligible", inside[i % len(inside)]
+            phone = number_in_zone(zone, 7000 + i)
+            if kind == "dnc":
+                db.session.add(DncEntry(phone_e164=phone, source="manual",
+                                        campaign_id=campaign.id if i % 2 else None))
             kinds[phone] = kind
             rows.append(dict(campaign_id=campaign.id, phone_e164=phone, timezone=zone))
         db.session.execute(Contact.__table__.insert(), rows)

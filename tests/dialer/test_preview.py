@@ -1,5 +1,7 @@
 """Preview mode: the agent sees the next contact, then dials (held for the call) or skips."""
 import pytest
+
+from tests.zones import number_in_zone, zone_in_calling_hours
 from sqlalchemy import select
 
 from app.agents import state as agent_state
@@ -23,9 +25,9 @@ def preview_floor(app, users, signed_in):
             campaign.window_end.replace(hour=21)
         assign(agent.id, campaign.id)
         # Contacts whose own time zone is inside calling hours right now, whatever the hour here.
-        zone = _zone_in_calling_hours()
+        zone = zone_in_calling_hours()
         for i in range(3):
-            db.session.add(Contact(campaign_id=campaign.id, phone_e164=f"+1202555{i:04d}",
+            db.session.add(Contact(campaign_id=campaign.id, phone_e164=number_in_zone(zone, i),
                                    first_name=f"Pat{i}", timezone=zone))
         db.session.commit()
         refill(campaign.id)
@@ -33,18 +35,6 @@ def preview_floor(app, users, signed_in):
     console = signed_in(agent)
     assert console.post("/api/agents/me/state", json={"state": "ready", "campaign_id": campaign_id}).status_code == 200
     return console, campaign_id
-
-
-def _zone_in_calling_hours() -> str:
-    from datetime import datetime, timezone
-    from zoneinfo import ZoneInfo
-
-    now = datetime.now(timezone.utc)
-    for offset in range(-12, 13):
-        name = f"Etc/GMT{'+' if offset <= 0 else '-'}{abs(offset)}"
-        if 10 <= now.astimezone(ZoneInfo(name)).hour < 19:
-            return name
-    raise AssertionError("no zone in calling hours")
 
 
 def test_next_then_dial_holds_the_agent_for_that_call(app, preview_floor):
@@ -131,8 +121,11 @@ def test_manual_dial_passes_the_same_gates(app, preview_floor):
     error = refused.get_json()["error"]
     # Refused for the do-not-call list, and told so (not a window that happens to be shut).
     assert error["fields"] == {"reason": ["do_not_call"]} and "do-not-call" in error["message"]
-    existing = console.post(f"/api/campaigns/{campaign_id}/manual-dial", json={"phone": "(202) 555-0001"})
+    with app.app_context():  # a contact of the campaign, in calling hours where it lives
+        number = db.session.scalar(select(Contact.phone_e164).where(Contact.campaign_id == campaign_id)
+                                   .order_by(Contact.id).offset(1).limit(1))
+    existing = console.post(f"/api/campaigns/{campaign_id}/manual-dial", json={"phone": number})
     assert existing.status_code == 202, existing.get_json()
     with app.app_context():
         call = db.session.get(Call, existing.get_json()["call_id"])
-        assert (call.kind, call.to_number, call.agent_id) == ("manual", "+12025550001", console.user.id)
+        assert (call.kind, call.to_number, call.agent_id) == ("manual", number, console.user.id)

@@ -13,6 +13,7 @@ from tests.calls.factories import make_call, make_campaign
 
 SID, TOKEN = "AC" + "6" * 32, "sim-token-for-the-reaper"
 BUSY = "+12025550133"
+pytestmark = pytest.mark.usefixtures("placement_clock")  # placed in-process at a lawful hour
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from app.dialer.refill import refill
 from app.dialer.tick import pacing_tick
 from app.extensions import db
 from tests.agents.factories import assign, make_campaign
-from tests.dialer.test_preview import _zone_in_calling_hours
+from tests.zones import number_in_zone, zone_in_calling_hours
 
 
 @pytest.fixture
@@ -20,11 +20,11 @@ def campaign_with_agents(app, users):
         campaign.status, campaign.dial_mode = "active", "progressive"
         campaign.window_start, campaign.window_end = campaign.window_start.replace(hour=8), \
             campaign.window_end.replace(hour=21)
-        zone = _zone_in_calling_hours()
+        zone = zone_in_calling_hours()
         for agent in agents:
             assign(agent.id, campaign.id)
         for i in range(10):
-            db.session.add(Contact(campaign_id=campaign.id, phone_e164=f"+1303555{i:04d}", timezone=zone))
+            db.session.add(Contact(campaign_id=campaign.id, phone_e164=number_in_zone(zone, i), timezone=zone))
         db.session.commit()
         refill(campaign.id, agents_signed_in=3)
         return campaign.id, [a.id for a in agents]

@@ -191,7 +191,7 @@ def test_webhook_latency_histogram(client):
     assert ("omnivox_webhook_latency_seconds_bucket", (("endpoint", "status"), ("le", "0.025"))) in samples
 
 
-def test_the_call_flow_itself_moves_the_counters(app, client, redis_client):
+def test_the_call_flow_itself_moves_the_counters(app, client, redis_client, placement_clock):
     """Placing a call (the real SDK against the simulator) and applying its callbacks bump the
     counters a scrape reads; not only the helper functions called by hand."""
     from carrier_sim import CarrierSimulator, SimConfig

@@ -1,0 +1,28 @@
+"""Contacts: whether every source of a contact's zone agrees on the one stored.
+
+The calling window must hold in every zone a contact's data allows: the stored (stated or
+derived) zone, the address, and the number's own zones (a mobile number: every zone of its
+country). Where they agree on the stored zone the refill filters the contact in SQL; where
+they do not, or it is not known yet (NULL: every contact before this revision), the refill
+checks it in Python against all of them and records the answer, so existing lists sort
+themselves out at the refills that follow, without a long migration.
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-04 14:00:00
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0009'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("contacts", sa.Column("zones_agree", sa.Boolean(), nullable=True))
+
+
+def downgrade():
+    op.drop_column("contacts", "zones_agree")
