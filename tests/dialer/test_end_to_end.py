@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, time as dtime, timedelta, timezone
+from datetime import datetime, time as dtime, timezone
 
 import pytest
 
