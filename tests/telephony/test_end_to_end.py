@@ -9,11 +9,14 @@ import requests
 from sqlalchemy import text
 
 from tests.telephony.live_stack import LiveStack
+from tests.zones import number_in_zone, zone_in_calling_hours
 
 pytestmark = pytest.mark.slow
 
-HUMAN, MACHINE, BUSY, NO_ANSWER, FAILED = (
-    "+12025550111", "+12025550122", "+12025550133", "+12025550144", "+12025550155")
+# The workers place these calls by the real clock, and the calling window must be open where
+# the numbers ring: numbers of a zone in calling hours now (and for the next hour).
+ZONE = zone_in_calling_hours()
+HUMAN, MACHINE, BUSY, NO_ANSWER, FAILED = (number_in_zone(ZONE, n) for n in (111, 122, 133, 144, 155))
 SIM_KNOBS = dict(
     time_scale=0.01, outcomes={HUMAN: "human", MACHINE: "machine", BUSY: "busy",
                                NO_ANSWER: "no-answer", FAILED: "failed"},
@@ -36,7 +39,7 @@ def queue_calls(stack, numbers, **campaign_fields) -> list[int]:
     from app.campaigns.models import Campaign
 
     with stack.session() as session:
-        campaign = Campaign(name=f"e2e-{len(numbers)}-{id(numbers)}", caller_id="+12025550100",
+        campaign = Campaign(name=f"e2e-{len(numbers)}-{id(numbers)}", status="active", caller_id="+12025550100",
                             seller_name="Acme", seller_phone="+12025550199",
                             safe_harbour_message="Acme, 202 555 0199, press 9 to opt out.",
                             ring_timeout_seconds=15, **campaign_fields)
@@ -136,7 +139,7 @@ def test_duplicate_and_out_of_order_callbacks_do_not_regress(_app, stack):
 
 
 def test_a_429_burst_places_every_call_exactly_once(_app, stack):
-    numbers = [f"+1202555{2000 + i}" for i in range(8)]
+    numbers = [number_in_zone(ZONE, 2000 + i) for i in range(8)]
     ids = queue_calls(stack, numbers)
     # The next 12 creates are refused with 429 / 20429: every call meets at least one.
     requests.post(f"{stack.sim.api_base_url}/_sim/config", json={"rate_limit_next": 12},
