@@ -66,6 +66,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.calls.routes import blp as calls_blp
     from app.campaigns.code_routes import blp as codes_blp
     from app.campaigns.routes import blp as campaigns_blp
+    from app.compliance.routes import blp as compliance_blp
     from app.contacts.routes import blp as contacts_blp
     from app.dialer.routes import blp as dialer_blp
     from app.dnc.routes import blp as dnc_blp
@@ -82,7 +83,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blp in (auth_blp, users_blp, audit_blp, campaigns_blp, codes_blp, contacts_blp,
                 dnc_blp, calls_blp, agents_blp, interactions_blp, console_blp,
-                agent_directory_blp, kpi_blp, dialer_blp, agent_callbacks_blp, imports_blp):
+                agent_directory_blp, kpi_blp, dialer_blp, agent_callbacks_blp, imports_blp, compliance_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
@@ -115,6 +116,8 @@ def _init_celery(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from app.compliance.cli import compliance_cli
     from app.users.cli import users_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(compliance_cli)

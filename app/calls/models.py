@@ -33,6 +33,7 @@ class Call(db.Model):
         Index("ix_calls_campaign_created", "campaign_id", "created_at"),
         Index("ix_calls_agent_created", "agent_id", "created_at"),
         Index("ix_calls_status_updated", "status", "updated_at"),
+        Index("ix_calls_to_number_queued", "to_number", "queued_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -63,6 +64,8 @@ class Call(db.Model):
     recording_url: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(16))
     error_message: Mapped[str | None] = mapped_column(Text)
+    # What every calling rule said at the instant of placement (app.compliance.checks.assess).
+    compliance: Mapped[dict | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

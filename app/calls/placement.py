@@ -22,7 +22,7 @@ from app.calls.signals import placement_refused
 from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
-from app.compliance import checks, gates
+from app.compliance import checks
 from app.contacts.models import Contact
 from app.extensions import db
 from app.ops import metrics
@@ -113,11 +113,13 @@ def place_call(call_id: int, now: datetime | None = None) -> PlaceResult:
         return PlaceResult("failed", error="placement interrupted")
     now = now or utcnow()
     ring = max(MIN_RING_TIMEOUT_SECONDS, campaign.ring_timeout_seconds if campaign else DEFAULT_RING_TIMEOUT_SECONDS)
-    reason = checks.placement_hold_reason(campaign, call.to_number, contact, now, ring)
-    if reason is not None:
+    verdict = checks.assess(campaign, call.to_number, contact, now, ring_seconds=ring,
+                            autodialed=call.kind == "auto")
+    if not verdict.callable:
         get_redis().delete(marker)  # never sent: nothing was interrupted
-        _refuse(call, campaign, contact, reason, now)
-        return PlaceResult("held", error=reason)
+        _refuse(call, contact, verdict, now)
+        return PlaceResult("held", error=verdict.first_code)
+    call.compliance = verdict.proof  # what was checked, kept with the call record
     try:
         request = build_request(call, campaign)
         placed = get_carrier().place_call(request)
@@ -137,14 +139,11 @@ def place_call(call_id: int, now: datetime | None = None) -> PlaceResult:
     return PlaceResult("placed", placed.call_sid)
 
 
-def _refuse(call: Call, campaign: Campaign | None, contact: Contact | None, reason: str,
-            now: datetime) -> None:
+def _refuse(call: Call, contact: Contact | None, verdict: checks.Assessment, now: datetime) -> None:
     """The call may not be placed now: it is never sent. Its row, which never reached the
     carrier, is removed; `placement_refused` lets the dialer give the contact back its attempt
     and its next legal time (nothing is lost) and free an agent waiting on their own dial."""
-    next_at = None
-    if campaign is not None and reason in (gates.OUTSIDE_WINDOW, checks.WINDOW_CLOSING):
-        next_at = checks.next_legal_time(campaign, call.to_number, contact, now)
+    reason, next_at = verdict.first_code, verdict.next_callable_at
     log.warning("call %s to contact %s not placed: %s (next legal time %s)", call.id, call.contact_id,
                 reason, next_at.isoformat() if next_at else "unknown")
     payload = {**call_state_payload(call), "status": "canceled", "not_placed": reason}

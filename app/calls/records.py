@@ -1,6 +1,7 @@
 """Call detail records: who may see which, filters, detail with events, CSV export."""
 from __future__ import annotations
 
+import json
 from typing import Iterator
 
 from sqlalchemy import Select, select
@@ -17,7 +18,7 @@ CSV_COLUMNS = (
     "to_number", "from_number", "call_sid", "status", "outcome", "answered_by", "abandoned",
     "queued_at", "initiated_at", "ringing_at", "answered_at", "connected_at", "ended_at",
     "ring_seconds", "wait_seconds", "duration_seconds", "recording_url", "error_code",
-    "error_message",
+    "error_message", "compliance",
 )
 
 
@@ -70,6 +71,8 @@ def export_rows(user, filters: dict) -> Iterator[str]:
 
 def _cell(call: Call, name: str):
     value = getattr(call, name)
+    if name == "compliance":
+        return json.dumps(value, sort_keys=True) if value is not None else ""
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value

@@ -48,6 +48,9 @@ class CallRecordSchema(Schema):
     recording_url = fields.String(allow_none=True)
     error_code = fields.String(allow_none=True)
     error_message = fields.String(allow_none=True)
+    compliance = fields.Dict(allow_none=True, metadata={
+        "description": "What was checked when the call was placed: rule-set version, zones and their "
+                       "local times, jurisdictions, lists checked, the seller's calls in 24 hours, consent"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

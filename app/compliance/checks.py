@@ -7,49 +7,154 @@ do-not-call list, a window that closed or a campaign stopped while a call waited
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import text
+
 from app.campaigns.models import Campaign
-from app.compliance import gates
+from app.compliance import gates, jurisdictions
 from app.contacts.models import Contact
 from app.dnc.services import is_dnc
+from app.extensions import db
 
 CAMPAIGN_NOT_ACTIVE = "campaign_not_active"
 WINDOW_CLOSING = "calling_window_closing"
+# Reasons that pass with time: the contact waits for the next legal instant.
+TIME_REASONS = frozenset({gates.OUTSIDE_WINDOW, WINDOW_CLOSING, "state_calling_hours", "state_sunday_ban",
+                          "state_no_calls_day", "state_holiday", "declared_blackout", "state_frequency_cap"})
+
+MESSAGES = {
+    CAMPAIGN_NOT_ACTIVE: "The campaign is not running.",
+    gates.ON_DNC: "The number is on a do-not-call list (the internal list or the campaign's).",
+    gates.NO_TIMEZONE: "Where this number rings is unknown, so its calling hours are too.",
+    gates.OUTSIDE_WINDOW: "It is outside calling hours in a zone the callee may be in.",
+    WINDOW_CLOSING: "The calling window closes before the call could finish ringing.",
+}
 
 
-def attempt_hold_reason(contact: Contact, campaign: Campaign, now: datetime) -> str | None:
-    """Why `contact` may not be given a new attempt at `now` (status, attempts, retry time,
-    do-not-call, calling window), or None."""
+@dataclass
+class Assessment:
+    """The answer to "may this number be called now, and if not, why and when?"."""
+
+    callable: bool
+    reasons: list[dict] = field(default_factory=list)  # {code, message, rule, source}
+    next_callable_at: datetime | None = None
+    zones: list[str] = field(default_factory=list)
+    jurisdiction: str | None = None
+    jurisdictions: list[str] = field(default_factory=list)
+    proof: dict = field(default_factory=dict)
+
+    @property
+    def first_code(self) -> str | None:
+        return self.reasons[0]["code"] if self.reasons else None
+
+
+def assess(campaign: Campaign | None, to_number: str, contact: Contact | None, at: datetime, *,
+           ring_seconds: float = 0, autodialed: bool = True) -> Assessment:
+    """Every rule for a call from `campaign` to `to_number` (the contact's data where there is a
+    contact) starting at `at`: the campaign runs, no do-not-call list holds the number, the
+    federal and campaign window is open in every zone the callee may be in for the whole ring,
+    and the state rules of every jurisdiction the callee may be in (hours by day, Sundays,
+    holidays, the seller's calls in the last 24 hours, written consent for autodialled calls).
+    The gates at the attempt and at placement, and the compliance check, are this function."""
+    zones = zones_of(contact, to_number)
+    region = contact.region if contact else None
+    postal = contact.postal_code if contact else None
+    places = jurisdictions.jurisdictions_for(region, postal, to_number)
+    reasons: list[dict] = []
+    waits = True  # False once a reason no amount of waiting fixes
+    if campaign is None or campaign.status != "active":
+        reasons.append(_plain(CAMPAIGN_NOT_ACTIVE))
+        waits = False
+    on_list = campaign is not None and is_dnc(to_number, campaign.id)
+    if on_list:
+        reasons.append(_plain(gates.ON_DNC))
+        waits = False
+    next_at = None
+    if not zones:
+        reasons.append(_plain(gates.NO_TIMEZONE))
+        waits = False
+    elif campaign is not None:
+        window = window_of(campaign)
+        if not gates.inside_window(at, zones, window):
+            reasons.append(_plain(gates.OUTSIDE_WINDOW))
+        elif not gates.inside_window(at + timedelta(seconds=ring_seconds), zones, window):
+            reasons.append(_plain(WINDOW_CLOSING))
+    count, oldest = (0, None)
+    if campaign is not None and _capped(places, at):
+        count, oldest = seller_calls_last_24h(to_number, campaign.seller_name, at)
+    verdict = jurisdictions.evaluate(
+        at, zones, places, calls_last_24h=count, oldest_call_in_window=oldest,
+        has_written_consent=False, autodialed=autodialed, ring_seconds=int(ring_seconds),
+        window=(campaign.window_start, campaign.window_end) if campaign is not None else None)
+    seen = {r["code"] for r in reasons}
+    for reason in verdict.reasons:
+        if reason.code not in seen or reason.rule:
+            reasons.append({"code": reason.code, "message": reason.message, "rule": reason.rule,
+                            "source": reason.source})
+    if reasons and waits and verdict.next_callable_at is not None:
+        next_at = verdict.next_callable_at
+    local = [{"zone": z.key, "local_time": at.astimezone(z).isoformat(timespec="seconds")} for z in zones]
+    proof = {"checked_at": at.isoformat(timespec="seconds"), "ruleset_version": verdict.ruleset_version,
+             "zones": local, "jurisdictions": list(places),
+             "lists_checked": ["internal", f"campaign:{campaign.id}"] if campaign is not None else ["internal"],
+             "on_do_not_call_list": on_list, "seller_calls_last_24h": count,
+             "consent_relied_on": None, "autodialed": autodialed}
+    return Assessment(callable=not reasons, reasons=reasons, next_callable_at=next_at if reasons else at,
+                      zones=[z.key for z in zones], jurisdiction=places[0] if places else None,
+                      jurisdictions=list(places), proof=proof)
+
+
+def seller_calls_last_24h(to_number: str, seller_name: str, at: datetime) -> tuple[int, datetime | None]:
+    """Calls placed to this number in the 24 hours before `at` by every campaign of the seller
+    (one subject per seller: the stricter reading), and when the oldest of them was placed."""
+    row = db.session.execute(_SELLER_CALLS, {"number": to_number, "seller": seller_name,
+                                             "since": at - timedelta(hours=24), "at": at}).one()
+    return int(row[0] or 0), row[1]
+
+
+# Placed calls only (the carrier took them); on the (to_number, queued_at) index.
+_SELLER_CALLS = text(
+    "SELECT count(*), min(c.queued_at) FROM calls c JOIN campaigns k ON k.id = c.campaign_id "
+    "WHERE c.to_number = :number AND k.seller_name = :seller AND c.call_sid IS NOT NULL "
+    "AND c.queued_at > :since AND c.queued_at <= :at")
+
+
+def _capped(places: tuple[str, ...], at: datetime) -> bool:
+    return any(rule.kind == "frequency_cap"
+               for rule in jurisdictions.rules_in_force(at.date(), places))
+
+
+def _plain(code: str) -> dict:
+    return {"code": code, "message": MESSAGES[code], "rule": None, "source": None}
+
+
+def attempt_hold(contact: Contact, campaign: Campaign, now: datetime, *,
+                 autodialed: bool = True) -> tuple[str | None, datetime | None]:
+    """(why `contact` may not be given a new attempt at `now`, when it next may) or (None, None):
+    its status, attempts and retry time, then every rule of `assess`."""
     if campaign.status != "active":
-        return CAMPAIGN_NOT_ACTIVE
-    return gates.hold_reason(
+        return CAMPAIGN_NOT_ACTIVE, None
+    reason = gates.hold_reason(
         gates.GateInput(status=contact.status, attempts=contact.attempts, next_due_at=contact.next_due_at,
                         phone_e164=contact.phone_e164, timezone=contact.timezone, region=contact.region,
                         postal_code=contact.postal_code),
         now=now, window=window_of(campaign), max_attempts=campaign.max_attempts,
         on_dnc=is_dnc(contact.phone_e164, campaign.id))
+    if reason is not None and reason != gates.OUTSIDE_WINDOW:
+        return reason, None
+    verdict = assess(campaign, contact.phone_e164, contact, now, autodialed=autodialed,
+                     ring_seconds=campaign.ring_timeout_seconds)
+    if verdict.callable:
+        return None, None
+    return verdict.first_code, verdict.next_callable_at
 
 
 def placement_hold_reason(campaign: Campaign | None, to_number: str, contact: Contact | None,
-                          now: datetime, ring_seconds: float) -> str | None:
-    """Why a call to `to_number` may not be placed at `now`, or None: the campaign is running,
-    the number is on no do-not-call list, and the calling window is open in every zone the
-    callee may be in, now and for the whole ring (a call is not started when fewer seconds than
-    its ring timeout remain before the window closes)."""
-    if campaign is None or campaign.status != "active":
-        return CAMPAIGN_NOT_ACTIVE
-    if is_dnc(to_number, campaign.id):
-        return gates.ON_DNC
-    zones = zones_of(contact, to_number)
-    if not zones:
-        return gates.NO_TIMEZONE
-    window = window_of(campaign)
-    if not gates.inside_window(now, zones, window):
-        return gates.OUTSIDE_WINDOW
-    if not gates.inside_window(now + timedelta(seconds=ring_seconds), zones, window):
-        return WINDOW_CLOSING
-    return None
+                          now: datetime, ring_seconds: float, autodialed: bool = True) -> str | None:
+    """Why a call to `to_number` may not be placed at `now` (the first reason), or None."""
+    return assess(campaign, to_number, contact, now, ring_seconds=ring_seconds, autodialed=autodialed).first_code
 
 
 def next_legal_time(campaign: Campaign, to_number: str, contact: Contact | None,

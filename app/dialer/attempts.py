@@ -45,9 +45,15 @@ def try_attempt(campaign_id: int, contact_id: int, *, now: datetime | None = Non
         hopper.ack(campaign_id, contact_id)
         return None, gates.NOT_DIALABLE
     campaign = db.session.get(Campaign, campaign_id)
-    reason = checks.attempt_hold_reason(contact, campaign, now)
+    reason, next_at = checks.attempt_hold(contact, campaign, now, autodialed=kind == "auto")
     if reason is not None:
-        db.session.rollback()
+        if next_at is not None and reason in checks.TIME_REASONS:
+            # A rule that passes with time (hours, a Sunday, a holiday, the 24-hour cap): the
+            # contact waits for its next legal instant instead of coming round every refill.
+            contact.next_due_at = max(next_at, contact.next_due_at or next_at)
+            db.session.commit()
+        else:
+            db.session.rollback()
         get_redis().hincrby(held_at_dial_key(campaign_id), reason, 1)
         hopper.ack(campaign_id, contact_id)
         return None, reason

@@ -14,6 +14,7 @@ from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.contacts.models import Contact
 from app.compliance import gates
+from app.compliance import checks
 from app.dialer.attempts import CAMPAIGN_NOT_ACTIVE, try_attempt
 from app.dialer.hopper import Hopper
 from app.errors import ApiError
@@ -122,6 +123,17 @@ REFUSALS = {
     gates.NO_TIMEZONE: "This contact's time zone, and so their calling hours, are unknown.",
     gates.NOT_DIALABLE: "This contact is closed or is being dialled already.",
     CAMPAIGN_NOT_ACTIVE: "The campaign is not running.",
+    checks.WINDOW_CLOSING: "The calling window closes before the call could finish ringing.",
+    "state_calling_hours": "It is outside the calling hours of the contact's state.",
+    "state_sunday_ban": "The contact's state allows no sales calls on Sundays.",
+    "state_no_calls_day": "The contact's state allows no sales calls today.",
+    "state_holiday": "Today is a holiday on which the contact's state allows no sales calls.",
+    "declared_blackout": "Calls to the contact's state are suspended today (a declared blackout).",
+    "state_frequency_cap": "This person has had as many calls from this seller in 24 hours as their "
+                           "state allows.",
+    "written_consent_required": "The contact's state requires their written consent for this call.",
+    "rules_unavailable": "The calling rules for the contact's state could not be read: it may not be "
+                         "called until they are fixed.",
 }
 
 

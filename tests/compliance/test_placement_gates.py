@@ -155,15 +155,18 @@ def test_a_new_york_number_whose_contact_says_london_is_not_called_at_06_55_new_
     campaign_id = _campaign()
     contact_id = _contact(campaign_id, "+12025550184", timezone_name="Europe/London")
     ny_0655 = datetime(2026, 12, 2, 11, 55, tzinfo=timezone.utc)  # 11:55 in London
-    assert _attempt_or_none(campaign_id, contact_id, ny_0655) is None
     from app.calls.models import Call
     from app.extensions import db
 
-    # A call queued before (at 20:00 London, 15:00 New York), placed after a long wait: refused.
+    # A call queued the day before (at 20:00 London, 15:00 New York), placed after a long wait: refused.
     call_id = _attempt(campaign_id, contact_id, datetime(2026, 12, 1, 20, 0, tzinfo=timezone.utc))
     result = placement.place_call(call_id, now=ny_0655)
     assert (result.outcome, result.error) == ("held", "outside_calling_window")
     assert sim.calls("+12025550184") == [] and db.session.get(Call, call_id) is None
+    # Nor is a new attempt made then; the contact waits for 08:00 in New York.
+    assert _attempt_or_none(campaign_id, contact_id, ny_0655) is None
+    contact, _ = _state(contact_id, call_id)
+    assert contact.next_due_at == datetime(2026, 12, 2, 13, 0, tzinfo=timezone.utc)
 
 
 def test_an_agent_s_own_dial_refused_at_placement_frees_the_agent(ctx, sim, users):
