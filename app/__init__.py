@@ -30,7 +30,7 @@ def create_app(config=None) -> Flask:
     app.config.from_object(config)
 
     from app import models  # noqa: F401 - register every table with the metadata
-    from app.auth.security import init_security
+    from app.auth.security import init_security, refuse_callers_without_access
     from app.common.jsonbody import init_json_bodies
     from app.common.redis import init_redis
     from app.errors import register_error_handlers
@@ -42,6 +42,7 @@ def create_app(config=None) -> Flask:
     init_redis(app)
     init_security(app)
     limiter.init_app(app)
+    app.before_request(refuse_callers_without_access)  # after the rate limits, before any body is read
     init_json_bodies(app)
     api.init_app(app)
     _register_blueprints(app)
