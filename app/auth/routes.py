@@ -60,9 +60,13 @@ def login(credentials):
 @login_required
 def logout():
     """Sign out of this session: its cookie, and any copy of it, no longer signs in."""
-    services.end_session(current_user.id, session.get(services.SESSION_ID))
+    from app.realtime import presence
+
+    session_id = session.get(services.SESSION_ID)
+    services.end_session(current_user.id, session_id)
     logout_user()
     session.clear()
+    presence.close_session_sockets(session_id)
 
 
 @blp.route("/me")

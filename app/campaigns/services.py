@@ -179,11 +179,15 @@ def set_assignments(user, campaign_id: int, agent_ids: list[int] | None,
 
 
 def _assignments_ended(campaign_id: int, removed: set[tuple[int, str]]) -> None:
-    """People taken off the campaign lose it at once: an agent working it stops taking its calls."""
+    """People taken off the campaign lose it at once: a supervisor's open sockets stop hearing
+    it, an agent working it stops taking its calls."""
     from app.agents.services import sign_off
+    from app.realtime import presence
 
     for user_id, role in sorted(removed):
-        if role == "agent":
+        if role == "supervisor":
+            presence.stop_hearing_campaign(user_id, campaign_id)
+        else:
             sign_off(user_id, "unassigned", campaign_id=campaign_id)
 
 

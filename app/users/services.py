@@ -55,9 +55,12 @@ def _drop_assignments_not_for(user: User) -> None:
 
 
 def _access_ended(user: User, reason: str, *, was_agent: bool) -> None:
-    """After the commit that ended the user's sessions: take an agent out of routing at once."""
+    """After the commit that ended the user's sessions: close their open sockets and take an
+    agent out of routing, at once and in every process."""
     from app.agents.services import sign_off
+    from app.realtime import presence
 
+    presence.close_user_sockets(user.id)
     if was_agent:
         sign_off(user.id, reason)
 
@@ -101,8 +104,8 @@ def update_user(actor: User, user_id: int, data: dict) -> User:
 
 
 def set_active(actor: User, user_id: int, active: bool) -> User:
-    """Deactivating signs the user out everywhere, revokes their API tokens and takes an agent
-    out of routing."""
+    """Deactivating signs the user out everywhere, revokes their API tokens, closes their open
+    sockets and takes an agent out of routing."""
     user = get_user(user_id)
     if user.id == actor.id and not active:
         raise ApiError(409, "You cannot deactivate yourself", "conflict")
