@@ -42,12 +42,13 @@ def create_app(config=None) -> Flask:
     init_redis(app)
     init_security(app)
     limiter.init_app(app)
-    app.before_request(refuse_callers_without_access)  # after the rate limits, before any body is read
-    init_json_bodies(app)
     api.init_app(app)
     _register_blueprints(app)
     register_error_handlers(app)
     _init_ops(app)
+    # After the rate limits and the request id, before any view reads the body.
+    app.before_request(refuse_callers_without_access)
+    init_json_bodies(app)
     _init_celery(app)
     _register_cli(app)
     init_live(app)
