@@ -69,22 +69,20 @@ login_required = roles_required()
 
 
 def refuse_callers_without_access():
-    """Sign-in and role are checked before the view reads its input (before_request).
+    """Sign-in is checked before the view reads its input (before_request).
 
     A caller whose access was taken away (signed out, deactivated, token revoked) hears 401 at
     once, whatever its body holds, rather than a validation error about a body it may not send.
-    The view's own `roles_required` still guards it.
+    The role is left to the view's own `roles_required`, which runs inside the route's rate-limit
+    tiers, so a refused role still counts against them.
     """
     if request.routing_exception is not None or request.endpoint is None:
         return None
     view = current_app.view_functions.get(request.endpoint)
-    roles = getattr(view, "required_roles", None)
-    if roles is None:
+    if getattr(view, "required_roles", None) is None:
         return None
     if not current_user.is_authenticated:
         raise ApiError(401, "Sign-in required", "unauthorized")
-    if roles and current_user.role not in roles:
-        raise ApiError(403, "Your role may not do this", "forbidden")
     return None
 
 
