@@ -48,6 +48,9 @@ def login(credentials):
     user = services.authenticate(credentials["username"], credentials["password"])
     if user is None:
         raise ApiError(401, "Wrong username or password", "invalid_credentials")
+    previous_user, previous_session = session.get("_user_id"), session.get(services.SESSION_ID)
+    if previous_user and previous_session:  # signing in over a session ends that one
+        services.end_session(previous_user.partition(":")[0], previous_session)
     session.clear()  # a fresh session (and CSRF token) after sign-in
     login_user(user)
     session[services.SESSION_ID] = services.start_session(user)
