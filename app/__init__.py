@@ -30,7 +30,7 @@ def create_app(config=None) -> Flask:
     app.config.from_object(config)
 
     from app import models  # noqa: F401 - register every table with the metadata
-    from app.auth.security import init_security
+    from app.auth.security import init_security, refuse_callers_without_access
     from app.common.jsonbody import init_json_bodies
     from app.common.redis import init_redis
     from app.errors import register_error_handlers
@@ -42,12 +42,14 @@ def create_app(config=None) -> Flask:
     init_redis(app)
     init_security(app)
     limiter.init_app(app)
-    init_json_bodies(app)
     api.init_app(app)
     _register_blueprints(app)
     register_error_handlers(app)
     _init_ops(app)
     _wire_features()
+    # After the rate limits and the request id, before any view reads the body.
+    app.before_request(refuse_callers_without_access)
+    init_json_bodies(app)
     _init_celery(app)
     _register_cli(app)
     init_live(app)

@@ -127,6 +127,8 @@ def set_own_state(agent: User, target: str, *, campaign_id: int | None = None, p
             if current["state"] not in allowed:
                 raise conflict(agent.id, current["state"], target, "finish wrap-up before switching campaign")
         effective_campaign = campaign_id if campaign_id is not None else current["campaign_id"]
+        if to_state == "ready" and effective_campaign == current["campaign_id"]:
+            _assigned_campaign(agent.id, effective_campaign)  # still theirs: taken off it, no more calls
     else:
         effective_campaign = None
     code = _pause_code(pause_code, effective_campaign, required=True) if to_state == "paused" else None
@@ -158,6 +160,35 @@ def _status(agent_id: int, snap: dict, now_ms: int) -> dict:
         "seconds_in_state": None if since_ms is None else max(0, now_ms - since_ms) / 1000,
         "campaign_id": snap["campaign_id"], "pause_code": snap["pause_code"], "call_id": snap["call_id"],
     }
+
+
+# --- access taken away ------------------------------------------------------------------------
+
+SIGN_OFF_FROM = ("ready", "paused", "wrap-up", "reserved")
+
+
+def sign_off(agent_id: int, reason: str, *, campaign_id: int | None = None,
+             now: datetime | None = None) -> str:
+    """Take the agent out of routing at once because their access ended; returns the state left.
+
+    Deactivation, a new role or password ("signed_out") end the agent's sessions: ready, paused,
+    wrap-up and even reserved (the call being connected is abandoned rather than bridged to
+    someone who may no longer work) go offline. An agent on a call is not cut off mid-sentence:
+    their console is gone, so the next silent-console sweep after the call signs them off.
+    With `campaign_id` (taken off that campaign) only an agent working that campaign is moved,
+    and one on a call finishes it (going ready there again needs the assignment).
+    """
+    now = now or utcnow()
+    current = rstate.snapshot(agent_id)
+    if campaign_id is not None and current["campaign_id"] != campaign_id:
+        return current["state"]
+    try:
+        apply(agent_id, SIGN_OFF_FROM, "offline", now=now, reason=reason)
+    except TransitionRefused as refused:
+        if refused.from_state == "on-call" and campaign_id is None:
+            rstate.mark_silent(agent_id)
+        return refused.from_state
+    return "offline"
 
 
 # --- supervisors -----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ IDLE_STATES = frozenset({"ready", "paused", "wrap-up"})
 TRANSITIONS: dict[str, frozenset[str]] = {
     "offline": frozenset({"ready", "paused"}),
     "ready": frozenset({"reserved", "paused", "offline"}),
-    "reserved": frozenset({"on-call", "ready"}),
+    "reserved": frozenset({"on-call", "ready", "offline"}),  # offline: access taken away
     "on-call": frozenset({"wrap-up"}),
     "wrap-up": frozenset({"ready", "paused", "offline"}),
     "paused": frozenset({"ready", "paused", "offline"}),  # paused -> paused: a new pause code
@@ -226,6 +226,11 @@ def ready_count(campaign_id: int) -> int:
 
 def beat(agent_id: int, now_ms: int) -> None:
     get_redis().zadd(HEARTBEATS, {str(agent_id): now_ms})
+
+
+def mark_silent(agent_id: int) -> None:
+    """As if the console had never beaten: the next sweep signs the agent off once it may."""
+    get_redis().zadd(HEARTBEATS, {str(agent_id): 0})
 
 
 def silent_since(cutoff_ms: int) -> list[int]:

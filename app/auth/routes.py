@@ -48,6 +48,9 @@ def login(credentials):
     user = services.authenticate(credentials["username"], credentials["password"])
     if user is None:
         raise ApiError(401, "Wrong username or password", "invalid_credentials")
+    previous_user, previous_session = session.get("_user_id"), session.get(services.SESSION_ID)
+    if previous_user and previous_session:  # signing in over a session ends that one
+        services.end_session(previous_user.partition(":")[0], previous_session)
     session.clear()  # a fresh session (and CSRF token) after sign-in
     login_user(user)
     session[services.SESSION_ID] = services.start_session(user)
@@ -60,9 +63,13 @@ def login(credentials):
 @login_required
 def logout():
     """Sign out of this session: its cookie, and any copy of it, no longer signs in."""
-    services.end_session(current_user.id, session.get(services.SESSION_ID))
+    from app.realtime import presence
+
+    session_id = session.get(services.SESSION_ID)
+    services.end_session(current_user.id, session_id)
     logout_user()
     session.clear()
+    presence.close_session_sockets(session_id)
 
 
 @blp.route("/me")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, request, session
 from flask_login import current_user
 
 from app.auth import services
@@ -66,6 +66,37 @@ def roles_required(*roles: str):
 
 
 login_required = roles_required()
+
+
+def refuse_callers_without_access():
+    """Sign-in is checked before the view reads its input (before_request).
+
+    A caller whose access was taken away (signed out, deactivated, token revoked) hears 401 at
+    once, whatever its body holds, rather than a validation error about a body it may not send.
+    The role is left to the view's own `roles_required`, which runs inside the route's rate-limit
+    tiers, so a refused role still counts against them.
+    """
+    if request.routing_exception is not None or request.endpoint is None:
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "required_roles", None) is None:
+        return None
+    if not current_user.is_authenticated:
+        raise ApiError(401, "Sign-in required", "unauthorized")
+    return None
+
+
+def reload_caller():
+    """The caller as the database and Redis say now, or None: for a check after the fact.
+
+    (A socket's connection re-checks this once it is registered, so that access taken away
+    while it connected cannot slip through.)
+    """
+    raw = bearer_token()
+    if raw is not None:
+        return services.load_token_user(raw)
+    user_id = session.get("_user_id")
+    return services.load_session_user(user_id, session.get(services.SESSION_ID)) if user_id else None
 
 
 def _csrf_guard():

@@ -167,12 +167,28 @@ def assignments(user, campaign_id: int) -> dict:
 def set_assignments(user, campaign_id: int, agent_ids: list[int] | None,
                     supervisor_ids: list[int] | None) -> dict:
     campaign = access.get_campaign(user, campaign_id)
+    before = {(a.user_id, a.role) for a in campaign.assignments}
     _replace_assignments(campaign, agent_ids, supervisor_ids)
+    removed = before - {(a.user_id, a.role) for a in campaign.assignments}
     audit.record("campaign.assignments", target_type="campaign", target_id=campaign.id,
                  agent_ids=agent_ids, supervisor_ids=supervisor_ids)
     db.session.commit()
+    _assignments_ended(campaign.id, removed)
     db.session.refresh(campaign)
     return assignments(user, campaign_id)
+
+
+def _assignments_ended(campaign_id: int, removed: set[tuple[int, str]]) -> None:
+    """People taken off the campaign lose it at once: a supervisor's open sockets stop hearing
+    it, an agent working it stops taking its calls."""
+    from app.agents.services import sign_off
+    from app.realtime import presence
+
+    for user_id, role in sorted(removed):
+        if role == "supervisor":
+            presence.stop_hearing_campaign(user_id, campaign_id)
+        else:
+            sign_off(user_id, "unassigned", campaign_id=campaign_id)
 
 
 def _replace_assignments(campaign: Campaign, agent_ids, supervisor_ids) -> None:

@@ -18,9 +18,7 @@ from flask.json.provider import DefaultJSONProvider
 from app.errors import ApiError
 
 MAX_DEPTH = 32  # Omnivox's deepest body (a campaign with its rules) nests four levels
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]|\\u[dD][c-fC-F]")
-
-
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # \uD800-\uDFFF: half of a pair, or alone
 NOT_UNICODE = "The JSON in the request body holds text that is not valid Unicode."
 
 

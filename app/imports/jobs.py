@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import json
 
 from flask import current_app
 from sqlalchemy import select
@@ -11,6 +10,7 @@ from app.audit import services as audit
 from app.campaigns import access
 from app.common import tasks
 from app.common.csvout import stream_csv
+from app.common.jsonbody import load_json
 from app.common.pagination import paginate
 from app.imports import csvfile
 from app.imports.models import ImportJob, ImportRejection
@@ -25,8 +25,8 @@ def parse_column_map(text: str | None) -> dict:
     if not text:
         return {}
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = load_json(text)
+    except ValueError:  # not JSON, or nested past what the parser takes
         raise csvfile.refuse("column_map must be a JSON object", field="column_map") from None
     if not isinstance(value, dict):
         raise csvfile.refuse("column_map must be a JSON object", field="column_map")

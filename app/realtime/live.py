@@ -6,18 +6,23 @@
   agents. Its console emits `heartbeat` every few seconds (see app.agents.reservations).
 - A supervisor joins the rooms of the campaigns it supervises on connect, and may `watch` /
   `unwatch` a subset; an admin may watch any existing campaign. Nobody joins anything else.
-- Rooms are fixed at join time: a supervisor removed from a campaign keeps hearing it until the
-  socket reconnects (the console reconnects on sign-out; the session cookie decides again).
+- Access taken away reaches open sockets at once, in any web process (app.realtime.presence):
+  deactivation, a new role or password close every socket of the user, signing out closes the
+  session's sockets, and a supervisor taken off a campaign leaves its room. Every event re-reads
+  the caller, so a socket whose access ended is refused even before its close arrives.
+- Every event is answered: junk payloads with an error ack in the error shape.
 """
 from __future__ import annotations
 
 import logging
 import re
 
-from flask import Flask
+from flask import Flask, request, session
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room, rooms
 
+from app.extensions import db
+from app.realtime import presence
 from app.realtime.publish import NAMESPACE, agent_room, campaign_room
 
 log = logging.getLogger(__name__)
@@ -25,6 +30,7 @@ log = logging.getLogger(__name__)
 MAX_CAMPAIGNS_PER_EVENT = 200
 _LARGEST_ID = 2**31 - 1  # PostgreSQL integer
 _DIGITS = re.compile(r"[0-9]{1,10}\Z")
+_SOCKET_USER = "live_user_id"  # in the socket's own copy of the session: who to forget on disconnect
 _ASK_FOR_IDS = "Say which campaigns, as {\"campaign_ids\": [campaign numbers]}."
 _registered = False
 
@@ -59,17 +65,32 @@ class LiveNamespace(Namespace):
 
     def on_connect(self, auth=None):
         from app.agents.services import heartbeat, supervised_campaign_ids
+        from app.auth.security import reload_caller
+        from app.auth.services import SESSION_ID
 
         if not current_user or not current_user.is_authenticated:
             raise ConnectionRefusedError("unauthorized")
         user = current_user._get_current_object()
+        # Noted before a second look at the caller: access taken away from now on finds this
+        # socket, and access taken away since the first look is seen by the second.
+        session[_SOCKET_USER] = user.id
+        presence.remember(request.sid, user.id, session.get(SESSION_ID))
+        db.session.expire_all()
+        again = reload_caller()
+        if again is None or again.id != user.id:
+            presence.forget(request.sid, user.id, session.get(SESSION_ID))
+            raise ConnectionRefusedError("unauthorized")
         if user.role == "agent":
             join_room(agent_room(user.id))
             heartbeat(user.id)
         elif user.role == "supervisor":
-            for campaign_id in sorted(supervised_campaign_ids(user)):
-                join_room(campaign_room(campaign_id))
+            _join_campaigns(user, sorted(supervised_campaign_ids(user)))
         return True
+
+    def on_disconnect(self, reason=None):
+        from app.auth.services import SESSION_ID
+
+        presence.forget(request.sid, session.get(_SOCKET_USER), session.get(SESSION_ID))
 
     def on_heartbeat(self, *args):
         from app.agents.services import heartbeat
@@ -87,10 +108,8 @@ class LiveNamespace(Namespace):
         if not current_user.is_authenticated or current_user.role not in ("supervisor", "admin"):
             return {"watching": [], "refused": ids}
         allowed = watchable_campaign_ids(current_user, ids)
-        for campaign_id in ids:
-            if campaign_id in allowed:
-                join_room(campaign_room(campaign_id))
-        return {"watching": [i for i in ids if i in allowed], "refused": [i for i in ids if i not in allowed]}
+        watching = _join_campaigns(current_user, [i for i in ids if i in allowed])
+        return {"watching": watching, "refused": [i for i in ids if i not in watching]}
 
     def on_unwatch(self, *args):
         """{"campaign_ids": [..]} -> leaves those campaign rooms (only to watch a subset)."""
@@ -98,6 +117,20 @@ class LiveNamespace(Namespace):
             leave_room(campaign_room(campaign_id))
         joined = [r for r in rooms(namespace=NAMESPACE) if r.startswith("campaign:")]
         return {"watching": sorted(int(r.split(":", 1)[1]) for r in joined)}
+
+
+def _join_campaigns(user, campaign_ids: list[int]) -> list[int]:
+    """Join the campaigns' rooms, then look again and leave any the user lost meanwhile (a
+    removal committed between the first look and the join would otherwise miss this socket)."""
+    from app.agents.services import watchable_campaign_ids
+
+    for campaign_id in campaign_ids:
+        join_room(campaign_room(campaign_id))
+    still = watchable_campaign_ids(user, campaign_ids) if campaign_ids else set()
+    for campaign_id in campaign_ids:
+        if campaign_id not in still:
+            leave_room(campaign_room(campaign_id))
+    return [i for i in campaign_ids if i in still]
 
 
 def _campaign_ids(args: tuple) -> list[int]:

@@ -7,6 +7,10 @@ the Redis message queue by a write-only emitter cached per process; every web pr
 Socket.IO server listens there and delivers to its own clients, so a web request and a worker
 publish the same way. With it unset (a single process, e.g. Flask-SocketIO's test client, which
 refuses a queue) the app's own in-process server emits directly.
+
+Access changes reach open sockets by the same road: `disconnect_sockets` and `remove_from_room`
+hand python-socketio's manager an instruction for a socket id, which the process holding that
+socket carries out (app.realtime.presence knows each user's socket ids).
 """
 from __future__ import annotations
 
@@ -52,6 +56,27 @@ def publish(event: str, payload: dict, *, room: str) -> None:
         _emitter().emit(event, payload, to=room, namespace=NAMESPACE)
     except Exception:  # noqa: BLE001 - see docstring
         log.exception("could not publish %s to %s", event, room)
+
+
+def disconnect_sockets(sids) -> None:
+    """Close these /live sockets, in whichever web process holds them (through the queue).
+
+    Never raises, like `publish`: an access change already committed must not fail for it.
+    """
+    for sid in sids:
+        try:
+            _emitter().server.disconnect(sid, namespace=NAMESPACE)
+        except Exception:  # noqa: BLE001 - see docstring
+            log.exception("could not disconnect socket %s", sid)
+
+
+def remove_from_room(sids, room: str) -> None:
+    """Take these /live sockets out of `room`, in whichever web process holds them."""
+    for sid in sids:
+        try:
+            _emitter().server.leave_room(sid, room, namespace=NAMESPACE)
+        except Exception:  # noqa: BLE001 - see disconnect_sockets
+            log.exception("could not take socket %s out of %s", sid, room)
 
 
 def _emitter():

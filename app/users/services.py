@@ -77,9 +77,21 @@ def _drop_assignments_not_for(user: User) -> None:
     db.session.execute(query)
 
 
+def _access_ended(user: User, reason: str, *, was_agent: bool) -> None:
+    """After the commit that ended the user's sessions: close their open sockets and take an
+    agent out of routing, at once and in every process."""
+    from app.agents.services import sign_off
+    from app.realtime import presence
+
+    presence.close_user_sockets(user.id)
+    if was_agent:
+        sign_off(user.id, reason)
+
+
 def update_user(actor: User, user_id: int, data: dict) -> User:
     """Edit a user. A new password or role signs them out everywhere."""
     user = get_user(user_id)
+    was_agent = user.role == "agent"
     changed = {}
     if "username" in data and data["username"].strip() != user.username:
         name = data["username"].strip()
@@ -109,11 +121,14 @@ def update_user(actor: User, user_id: int, data: dict) -> User:
         changed["password"] = "changed"
     audit.record("user.update", target_type="user", target_id=user.id, changed=changed)
     db.session.commit()
+    if "role" in changed or "password" in changed:
+        _access_ended(user, "signed_out", was_agent=was_agent)
     return user
 
 
 def set_active(actor: User, user_id: int, active: bool) -> User:
-    """Deactivating signs the user out everywhere and revokes their API tokens."""
+    """Deactivating signs the user out everywhere, revokes their API tokens, closes their open
+    sockets and takes an agent out of routing."""
     user = get_user(user_id)
     if user.id == actor.id and not active:
         raise ApiError(409, "You cannot deactivate yourself", "conflict")
@@ -126,6 +141,8 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
                 token.revoked_at = utcnow()
         audit.record("user.activate" if active else "user.deactivate", target_type="user", target_id=user.id)
         db.session.commit()
+    if not active:  # also when asked again: a retry redoes what a failure may have left undone
+        _access_ended(user, "deactivated", was_agent=user.role == "agent")
     return user
 
 

@@ -67,6 +67,17 @@ def test_a_session_cookie_copied_before_logout_is_refused_after_it(app, api, use
     assert api.get("/api/auth/me").status_code == 200
 
 
+def test_signing_in_over_a_session_ends_the_one_it_replaces(app, api, users):
+    first, second = users.create("agent"), users.create("supervisor")
+    assert api.login(first.username, first.password).status_code == 200
+    copied = api.client.get_cookie("omnivox_session").value
+    assert api.login(second.username, second.password).status_code == 200
+    assert api.get("/api/auth/me").get_json()["user"]["id"] == second.id
+    replay = app.test_client()
+    replay.set_cookie("omnivox_session", copied)
+    assert replay.get("/api/auth/me").status_code == 401
+
+
 def test_me_requires_sign_in(client):
     response = client.get("/api/auth/me")
     assert response.status_code == 401

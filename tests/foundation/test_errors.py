@@ -99,7 +99,18 @@ def test_every_route_refuses_unreadable_json_with_a_400_before_anything_else(api
 
 def test_reasonable_nesting_and_empty_bodies_still_pass(login_as):
     admin = login_as("admin")
-    nested = admin.post("/api/dnc", data='{"phone": "2125550188", "reason": "ok"}', content_type="application/json")
-    assert nested.status_code == 201
+    emoji = admin.post("/api/dnc", data='{"phone": "2125550188", "reason": "ok \\ud83d\\ude00"}',
+                       content_type="application/json")  # a surrogate pair is fine
+    assert emoji.status_code == 201 and emoji.get_json()["reason"] == "ok \U0001F600"
     empty = admin.post("/api/auth/logout", data=b"", content_type="application/json")
     assert empty.status_code == 204
+
+
+def test_json_in_a_form_field_nested_too_deeply_is_refused_too(login_as, campaigns, upload_dir):
+    import io
+
+    admin = login_as("admin")
+    cid = campaigns.create()
+    response = admin.post(f"/api/campaigns/{cid}/contacts/import", content_type="multipart/form-data", data={
+        "file": (io.BytesIO(b"phone\n2125550101\n"), "list.csv"), "column_map": "[" * 100_000})
+    assert response.status_code == 422 and "column_map" in _error(response)["fields"]

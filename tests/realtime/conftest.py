@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 from app.realtime.publish import NAMESPACE
 from tests.helpers import truncate_tables
 
-TOUCHED = "users, campaigns, pause_codes, agent_state_changes, audit_log, calls, contacts"
+TOUCHED = "users, campaigns, pause_codes, agent_state_changes, audit_log, calls, contacts, api_tokens"
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +50,17 @@ class Committed:
             db.session.commit()
             return {"id": user.id, "username": user.username, "password": password, "role": role}
 
+    def token(self, user: dict) -> str:
+        """A bearer token for `user` (the raw value)."""
+        from app.auth import services
+        from app.auth.models import User
+        from app.extensions import db
+
+        with self.app.app_context():
+            _, raw = services.issue_api_token(db.session.get(User, user["id"]), "live-test")
+            db.session.commit()
+            return raw
+
     def campaign(self, *watchers_and_agents):
         from app.extensions import db
         from tests.agents.factories import assign, make_campaign
@@ -67,13 +78,19 @@ def committed(_app, live_server):
     return Committed(_app)
 
 
-def session_cookie(base_url: str, user: dict) -> str:
+def http_session(base_url: str, user: dict) -> requests.Session:
+    """A requests session signed in as `user`, sending its CSRF token on every request."""
     http = requests.Session()
     token = http.get(f"{base_url}/api/auth/csrf").json()["csrf_token"]
     response = http.post(f"{base_url}/api/auth/login", headers={"X-CSRFToken": token},
                          json={"username": user["username"], "password": user["password"]})
     assert response.status_code == 200, response.text
-    return f"omnivox_session={http.cookies['omnivox_session']}"
+    http.headers["X-CSRFToken"] = response.json()["csrf_token"]
+    return http
+
+
+def session_cookie(base_url: str, user: dict) -> str:
+    return f"omnivox_session={http_session(base_url, user).cookies['omnivox_session']}"
 
 
 class LiveClient:
@@ -83,9 +100,11 @@ class LiveClient:
 
     def __init__(self, base_url: str, cookie: str | None = None, transports=("websocket",)):
         self.received: queue.Queue = queue.Queue()
+        self.disconnected = threading.Event()
         self.sio = socketio.Client(reconnection=False)
         for event in self.EVENTS:
             self.sio.on(event, self._recorder(event), namespace=NAMESPACE)
+        self.sio.on("disconnect", lambda *reason: self.disconnected.set(), namespace=NAMESPACE)
         headers = {"Cookie": cookie} if cookie else {}
         self.sio.connect(base_url, headers=headers, namespaces=[NAMESPACE], transports=list(transports),
                          wait_timeout=10)
@@ -106,6 +125,9 @@ class LiveClient:
             seen.append((event, payload))
             if predicate(event, payload):
                 return seen
+
+    def empty(self) -> bool:
+        return self.received.empty()
 
     def call(self, event: str, data=None):
         return self.sio.call(event, data, namespace=NAMESPACE, timeout=10)

@@ -102,3 +102,20 @@ def test_supervisors_see_the_agents_of_their_campaigns_only(login_as, users, cam
     assert [(a["id"], a["campaign_ids"]) for a in listed["items"]] == [(mine.id, [cid])]
     assert supervisor.get(f"/api/agents/{theirs.id}").status_code == 404
     assert supervisor.get(f"/api/agents?campaign_id={cid}&state=offline").get_json()["meta"]["total"] == 1
+
+
+def test_a_caller_without_access_is_refused_before_its_input_is_read(app, login_as, users):
+    admin = login_as("admin")
+    supervisor = users.create("supervisor")
+    session = _signed_in(app, supervisor)
+    token = admin.post(f"/api/users/{supervisor.id}/tokens", json={"name": "crm"}).get_json()["token"]
+    assert admin.post(f"/api/users/{supervisor.id}/deactivate").status_code == 200
+
+    junk = {"phone": "x" * 5000, "campaign_id": "not a number"}
+    bearer = {"Authorization": f"Bearer {token}"}
+    for response in (session.post("/api/dnc", json=junk),
+                     app.test_client().post("/api/dnc", json=junk, headers=bearer),
+                     app.test_client().post("/api/dnc", data="[" * 5000, content_type="application/json",
+                                            headers=bearer)):
+        assert response.status_code == 401, response.get_json()
+        assert response.get_json()["error"]["code"] == "unauthorized"
