@@ -35,7 +35,7 @@ def create_app(config=None) -> Flask:
     from app.common.redis import init_redis
     from app.errors import register_error_handlers
     from app.extensions import api, db, limiter, migrate
-    from app.realtime.live import init_live
+    from app.web.live import init_live
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
@@ -96,10 +96,12 @@ def _wire_features() -> None:
     """Where a lower feature needs a higher one's work, it is plugged in here (idempotent): the
     end of a call reaches the dialer and interactions as a blinker signal without calls
     importing either, and the metrics read the dial queue through the dialer's own code."""
+    from app.agents import services as agents
     from app.dialer import call_end, hopper
     from app.interactions import services as interactions
     from app.ops import metrics
 
+    agents.connect()
     call_end.connect()
     interactions.connect()
     metrics.set_queue_depth_reader(hopper.ready_depths)

@@ -19,6 +19,7 @@ from app.agents import state as rstate
 from app.agents.transitions import TransitionRefused, apply, conflict, from_ms, to_ms
 from app.audit import services as audit
 from app.auth.models import User
+from app.campaigns.signals import assignment_ended
 from app.campaigns.models import Campaign, CampaignAssignment, PauseCode
 from app.common.timeutil import utcnow
 from app.errors import ApiError
@@ -237,3 +238,14 @@ def campaign_floor(actor: User, campaign_id: int, now: datetime | None = None) -
         counts[snap["state"]] = counts.get(snap["state"], 0) + 1
         items.append({**_status(agent_id, snap, now_ms), "username": names.get(agent_id)})
     return {"campaign_id": campaign_id, "counts": counts, "items": items}
+
+
+def on_assignment_ended(campaign_id: int, *, user_id: int, role: str) -> None:
+    """An agent taken off a campaign they are working is signed off it at once."""
+    if role == "agent":
+        sign_off(user_id, "unassigned", campaign_id=campaign_id)
+
+
+def connect() -> None:
+    """Subscribe agents to the campaigns' signals (idempotent)."""
+    assignment_ended.connect(on_assignment_ended, weak=False)

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from app.audit import services as audit
 from app.auth.models import User
 from app.campaigns import access, rules
+from app.campaigns.signals import assignment_ended
 from app.campaigns.models import Campaign, CampaignAssignment
 from app.common.pagination import paginate
 from app.common.timeutil import utcnow
@@ -181,14 +182,12 @@ def set_assignments(user, campaign_id: int, agent_ids: list[int] | None,
 def _assignments_ended(campaign_id: int, removed: set[tuple[int, str]]) -> None:
     """People taken off the campaign lose it at once: a supervisor's open sockets stop hearing
     it, an agent working it stops taking its calls."""
-    from app.agents.services import sign_off
     from app.realtime import presence
 
     for user_id, role in sorted(removed):
         if role == "supervisor":
             presence.stop_hearing_campaign(user_id, campaign_id)
-        else:
-            sign_off(user_id, "unassigned", campaign_id=campaign_id)
+        assignment_ended.send(campaign_id, user_id=user_id, role=role)
 
 
 def _replace_assignments(campaign: Campaign, agent_ids, supervisor_ids) -> None:

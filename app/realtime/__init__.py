@@ -1,1 +1,1 @@
-"""Live events: the /live Socket.IO namespace, its rooms and who may join them."""
+"""Live events: the one publisher for every process, and which sockets each user holds (presence), so access taken away reaches them."""
