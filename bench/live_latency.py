@@ -75,7 +75,7 @@ def prepare(env: dict[str, str]) -> tuple[int, dict]:
     password = "bench-" + secrets.token_urlsafe(16)
     script = (
         "from app import create_app\n"
-        "from app.auth.services import create_user\n"
+        "from app.users.services import create_user\n"
         "from app.campaigns.models import Campaign, CampaignAssignment\n"
         "from app.extensions import db\n"
         "app = create_app()\n"

@@ -6,11 +6,11 @@ PostgreSQL is away still hears it (and is recorded abandoned once the database i
 """
 from __future__ import annotations
 
-from app.calls.services import callee_number
+from app.calls.services import callee_number, seller_of
 from app.campaigns.models import Campaign
 from app.campaigns.rules import spoken
 from app.common.redis import get_redis
-from app.dnc.services import add_to_dnc
+from app.contacts import consents
 from app.extensions import db
 from app.telephony import twiml
 from app.telephony.services import OPT_OUT_DIGIT, store_event
@@ -55,6 +55,7 @@ def answer_opt_out(attempt: int | None, form) -> str:
     number = callee_number(attempt) or form.get("To", "")
     if number:
         call_sid = form.get("CallSid", "")
-        add_to_dnc(number[:20], source="opt-out", reason=f"opt-out keypress on call {call_sid}"[:500])
+        consents.revoke(number[:20], seller_of(attempt), "opt_out_key",
+                        note=f"opt-out keypress on call {call_sid}")
         db.session.commit()
     return twiml.say_and_hangup("You have been added to our do-not-call list. Goodbye.")

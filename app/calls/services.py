@@ -61,6 +61,13 @@ def callee_number(attempt: int | None) -> str | None:
     return call.to_number if call else None
 
 
+def seller_of(attempt: int | None) -> str | None:
+    """The seller whose campaign placed the call (None when unknown)."""
+    call = db.session.get(Call, attempt) if attempt is not None else None
+    campaign = db.session.get(Campaign, call.campaign_id) if call and call.campaign_id else None
+    return campaign.seller_name if campaign else None
+
+
 @dataclass(frozen=True)
 class VoicePlan:
     action: str  # bridge | hangup | message

@@ -25,6 +25,8 @@ class Campaign(db.Model):
             name="calling_window",
         ),
         CheckConstraint("machine_action IN ('hangup', 'message')", name="machine_action"),
+        CheckConstraint("required_consent IN ('none', 'prior_express', 'prior_express_written')",
+                        name="required_consent"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,6 +55,8 @@ class Campaign(db.Model):
     seller_phone: Mapped[str] = mapped_column(String(20))
     safe_harbour_message: Mapped[str] = mapped_column(Text)
     script: Mapped[str] = mapped_column(Text, server_default="")
+    # The consent every contact must have on record before this campaign calls them.
+    required_consent: Mapped[str] = mapped_column(String(32), server_default="none")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -77,6 +77,8 @@ class CampaignSettingsSchema(Schema):
     seller_phone = fields.String(required=True, validate=validate.Length(max=20))
     safe_harbour_message = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     script = fields.String(validate=validate.Length(max=50000))
+    required_consent = fields.String(validate=validate.OneOf(("none", "prior_express", "prior_express_written")),
+                                     metadata={"description": "Consent a contact must have on record to be called"})
 
 
 class CampaignCreateSchema(CampaignSettingsSchema):

@@ -14,11 +14,13 @@ from sqlalchemy import text
 
 from app.campaigns.models import Campaign
 from app.compliance import gates, jurisdictions
+from app.contacts import consents
 from app.contacts.models import Contact
 from app.dnc.services import is_dnc
 from app.extensions import db
 
 CAMPAIGN_NOT_ACTIVE = "campaign_not_active"
+CONSENT_REQUIRED = "consent_required"
 WINDOW_CLOSING = "calling_window_closing"
 # Reasons that pass with time: the contact waits for the next legal instant.
 TIME_REASONS = frozenset({gates.OUTSIDE_WINDOW, WINDOW_CLOSING, "state_calling_hours", "state_sunday_ban",
@@ -81,12 +83,19 @@ def assess(campaign: Campaign | None, to_number: str, contact: Contact | None, a
             reasons.append(_plain(gates.OUTSIDE_WINDOW))
         elif not gates.inside_window(at + timedelta(seconds=ring_seconds), zones, window):
             reasons.append(_plain(WINDOW_CLOSING))
+    consent = consents.strongest_consent(contact, at)
+    if campaign is not None and not consents.satisfies(consent, campaign.required_consent):
+        reasons.append({"code": CONSENT_REQUIRED, "rule": None, "source": None, "message":
+                        f"The campaign calls only contacts with {campaign.required_consent.replace('_', ' ')} "
+                        "consent on record, and this contact has none."})
+        waits = False
     count, oldest = (0, None)
     if campaign is not None and _capped(places, at):
         count, oldest = seller_calls_last_24h(to_number, campaign.seller_name, at)
     verdict = jurisdictions.evaluate(
         at, zones, places, calls_last_24h=count, oldest_call_in_window=oldest,
-        has_written_consent=False, autodialed=autodialed, ring_seconds=int(ring_seconds),
+        has_written_consent=consent is not None and consent.kind == "prior_express_written",
+        autodialed=autodialed, ring_seconds=int(ring_seconds),
         window=(campaign.window_start, campaign.window_end) if campaign is not None else None)
     seen = {r["code"] for r in reasons}
     for reason in verdict.reasons:
@@ -100,7 +109,10 @@ def assess(campaign: Campaign | None, to_number: str, contact: Contact | None, a
              "zones": local, "jurisdictions": list(places),
              "lists_checked": ["internal", f"campaign:{campaign.id}"] if campaign is not None else ["internal"],
              "on_do_not_call_list": on_list, "seller_calls_last_24h": count,
-             "consent_relied_on": None, "autodialed": autodialed}
+             "consent_relied_on": None if consent is None else {
+                 "id": consent.id, "kind": consent.kind, "given_at": consent.given_at.isoformat(),
+                 "source": consent.source, "evidence_sha256": consent.evidence_sha256},
+             "autodialed": autodialed}
     return Assessment(callable=not reasons, reasons=reasons, next_callable_at=next_at if reasons else at,
                       zones=[z.key for z in zones], jurisdiction=places[0] if places else None,
                       jurisdictions=list(places), proof=proof)

@@ -47,3 +47,36 @@ class Contact(db.Model):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+CONSENT_KINDS = ("prior_express", "prior_express_written")
+REVOCATION_CHANNELS = ("opt_out_key", "dnc_disposition", "api")
+
+
+class Consent(db.Model):
+    """A contact's consent to be called, and its revocation (when, how and by whom).
+
+    prior_express_written is the stronger kind: it satisfies a requirement of prior_express too.
+    Revoked by any reasonable means, a consent is kept (the proof of what was relied on before).
+    """
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {CONSENT_KINDS}", name="kind"),
+        CheckConstraint(f"revoked_via IS NULL OR revoked_via IN {REVOCATION_CHANNELS}", name="revoked_via"),
+        Index("ix_consents_contact", "contact_id"),
+        Index("ix_consents_phone", "phone_e164"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    phone_e164: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(32))
+    given_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(String(500))
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_via: Mapped[str | None] = mapped_column(String(32))
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -6,7 +6,8 @@ from app.auth.security import roles_required
 from app.common.ratelimit import creation_limit
 from app.contacts import services
 from app.contacts.schemas import (
-    ContactCreateSchema, ContactListArgsSchema, ContactPageSchema, ContactSchema, ImportUploadSchema,
+    ConsentListSchema, ConsentSchema, ContactCreateSchema, ContactListArgsSchema, ContactPageSchema,
+    ContactSchema, ImportUploadSchema, RevokedSchema, RevokeSchema,
 )
 from app.imports import jobs as imports
 from app.imports.schemas import ImportJobSchema
@@ -54,3 +55,31 @@ def import_contacts(form, campaign_id):
                                 form.get("column_map"))
     imports.enqueue(job)
     return job
+
+
+@blp.route("/campaigns/<int:campaign_id>/contacts/<int:contact_id>/consents", methods=["GET"])
+@blp.response(200, ConsentListSchema)
+@roles_required("admin", "supervisor")
+def list_consents(campaign_id, contact_id):
+    """The contact's consents, revoked ones included (when, how and by whom)."""
+    return {"items": services.list_consents(current_user, campaign_id, contact_id)}
+
+
+@blp.route("/campaigns/<int:campaign_id>/contacts/<int:contact_id>/consents", methods=["POST"])
+@creation_limit
+@blp.arguments(ConsentSchema)
+@blp.response(201, ConsentSchema)
+@roles_required("admin", "supervisor")
+def add_consent(data, campaign_id, contact_id):
+    """Record the contact's consent to be called (prior express, or prior express written)."""
+    return services.add_consent(current_user, campaign_id, contact_id, data)
+
+
+@blp.route("/consents/revoke", methods=["POST"])
+@creation_limit
+@blp.arguments(RevokeSchema)
+@blp.response(200, RevokedSchema)
+@roles_required("admin", "supervisor")
+def revoke_consent(data):
+    """The person asked not to be called: every campaign of the seller stops calling them at once."""
+    return services.revoke_consent(current_user, data)

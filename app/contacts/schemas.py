@@ -57,3 +57,40 @@ class ContactPageSchema(Schema):
 class ImportUploadSchema(UploadFileSchema):
     column_map = fields.String(metadata={"description": 'JSON: {"phone": "Mobile", "alt_phones": ["Home"], '
                                                         '"first_name": ..., "custom": [...]}'})
+
+
+class ConsentSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    contact_id = fields.Integer(dump_only=True)
+    phone_e164 = fields.String(dump_only=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("prior_express", "prior_express_written")),
+                         metadata={"description": "prior_express or prior_express_written"})
+    given_at = fields.AwareDateTime(required=True, metadata={"description": "When it was given (ISO 8601 with offset)"})
+    source = fields.String(required=True, validate=validate.Length(min=1, max=500),
+                           metadata={"description": "Where it was given: a web form's address, a call, a document"})
+    evidence = fields.String(load_only=True, validate=validate.Length(max=100_000),
+                             metadata={"description": "The evidence's text; only its SHA-256 is kept"})
+    evidence_sha256 = fields.String(validate=validate.Regexp(r"^[0-9a-f]{64}$"), allow_none=True,
+                                    metadata={"description": "Or the evidence's SHA-256, given directly"})
+    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+    revoked_via = fields.String(dump_only=True, allow_none=True,
+                                metadata={"description": "opt_out_key, dnc_disposition or api"})
+    revoked_by_id = fields.Integer(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class ConsentListSchema(Schema):
+    items = fields.List(fields.Nested(ConsentSchema))
+
+
+class RevokeSchema(Schema):
+    phone = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    campaign_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1),
+                                 metadata={"description": "A campaign of the seller the person revokes consent from"})
+    note = fields.String(validate=validate.Length(max=500))
+
+
+class RevokedSchema(Schema):
+    phone = fields.String()
+    seller = fields.String()
+    consents_revoked = fields.Integer()

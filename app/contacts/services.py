@@ -6,7 +6,8 @@ from sqlalchemy import or_, select
 from app.audit import services as audit
 from app.campaigns import access
 from app.common.pagination import paginate
-from app.contacts.models import Contact
+from app.contacts import consents
+from app.contacts.models import Consent, Contact
 from app.common.phones import contact_timezone, format_e164, normalize_phone, parse_phone, zones_agree
 from app.dnc.services import is_dnc
 from app.errors import ApiError
@@ -78,3 +79,33 @@ def create_contact(user, campaign_id: int, data: dict) -> Contact:
     audit.record("contact.create", target_type="contact", target_id=contact.id, campaign_id=campaign.id)
     db.session.commit()
     return contact
+
+
+def list_consents(user, campaign_id: int, contact_id: int) -> list:
+    contact = get_contact(user, campaign_id, contact_id)
+    return list(db.session.scalars(select(Consent).where(Consent.contact_id == contact.id)
+                                   .order_by(Consent.given_at.desc(), Consent.id.desc())))
+
+
+def add_consent(user, campaign_id: int, contact_id: int, data: dict) -> Consent:
+    contact = get_contact(user, campaign_id, contact_id)
+    consent = consents.record_consent(contact, data["kind"], data["given_at"], data["source"],
+                                      evidence=data.get("evidence"), evidence_sha256=data.get("evidence_sha256"),
+                                      created_by_id=user.id)
+    db.session.flush()
+    audit.record("consent.add", target_type="contact", target_id=contact.id, kind=consent.kind,
+                 campaign_id=campaign_id)
+    db.session.commit()
+    return consent
+
+
+def revoke_consent(user, data: dict) -> dict:
+    campaign = access.get_campaign(user, data["campaign_id"], manage=True)
+    try:
+        phone = normalize_phone(data["phone"], campaign.default_region)
+    except ValueError as exc:
+        raise ApiError(422, "Not a phone number", fields={"phone": [str(exc)]}) from None
+    revoked = consents.revoke(phone, campaign.seller_name, "api", by_user_id=user.id,
+                              note=data.get("note") or "consent revoked through the API")
+    db.session.commit()
+    return {"phone": phone, "seller": campaign.seller_name, "consents_revoked": revoked}

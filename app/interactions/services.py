@@ -19,8 +19,8 @@ from app.common.pagination import paginate
 from app.common.timeutil import utcnow
 from app.contacts.models import Contact
 from app.compliance import gates
+from app.contacts import consents
 from app.contacts.attempts import schedule_next_attempt
-from app.dnc.services import add_to_dnc
 from app.errors import ApiError
 from app.extensions import db
 from app.interactions.models import Callback, Interaction
@@ -153,9 +153,9 @@ def record_disposition(user: User, interaction_id: int, code: str, notes: str = 
 def _apply_flags(contact: Contact, campaign: Campaign, disposition: DispositionCode,
                  interaction: Interaction, callback_at, now: datetime, user: User) -> None:
     contact.last_outcome = disposition.code
-    if disposition.is_dnc:
-        add_to_dnc(contact.phone_e164, source="disposition", reason=f"disposition {disposition.code}",
-                   created_by_id=user.id)
+    if disposition.is_dnc:  # the person asked not to be called: every campaign of the seller stops
+        consents.revoke(contact.phone_e164, campaign.seller_name, "dnc_disposition", by_user_id=user.id,
+                        at=now, note=f"disposition {disposition.code}")
         contact.status, contact.next_due_at = "dnc", None
     elif disposition.is_callback:
         db.session.add(Callback(campaign_id=campaign.id, contact_id=contact.id, agent_id=interaction.agent_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app.agents import routing, services
+from app.agents import reservations, services
 from app.agents import state as rstate
 from app.agents.models import AgentStateChange
 from app.extensions import db
@@ -35,9 +35,9 @@ def test_a_deactivated_agent_is_signed_off_at_once_and_never_routed(app, floor, 
     with app.app_context():
         assert rstate.ready_count(floor.campaign_id) == 0
         assert agent_id not in rstate.campaign_members(floor.campaign_id)
-        assert routing.reserve_agent(floor.campaign_id, floor.new_call()) is None
+        assert reservations.reserve_agent(floor.campaign_id, floor.new_call()) is None
         if before == "reserved":  # the call being connected does not reach them either
-            assert routing.confirm_reservation(agent_id, call_id) is False
+            assert reservations.confirm_reservation(agent_id, call_id) is False
     published = [(room, p["state"]) for event, room, p in tap.drain() if event == "agent.state"]
     assert (f"campaign:{floor.campaign_id}", "offline") in published
 
@@ -51,8 +51,8 @@ def test_an_agent_on_a_call_finishes_it_then_is_signed_off(app, floor, login_as)
     assert admin.post(f"/api/users/{agent_id}/deactivate").status_code == 200
     assert _state(app, agent_id) == "on-call"  # the person on the line is not cut off
     with app.app_context():
-        assert routing.end_call(agent_id, call_id)
-        assert agent_id in routing.disconnect_silent_agents()  # the next sweep, not 30 s later
+        assert reservations.end_call(agent_id, call_id)
+        assert agent_id in reservations.disconnect_silent_agents()  # the next sweep, not 30 s later
     assert _state(app, agent_id) == "offline"
 
 
@@ -63,7 +63,7 @@ def test_other_agents_stay_routable(app, floor, login_as):
     assert admin.post(f"/api/users/{floor.agent_ids[0]}/deactivate").status_code == 200
     assert _state(app, floor.agent_ids[1]) == "ready"
     with app.app_context():
-        assert routing.reserve_agent(floor.campaign_id, floor.new_call()) == floor.agent_ids[1]
+        assert reservations.reserve_agent(floor.campaign_id, floor.new_call()) == floor.agent_ids[1]
 
 
 def test_an_admin_signing_an_agent_out_takes_them_out_of_ready(app, floor, login_as):
@@ -75,7 +75,7 @@ def test_an_admin_signing_an_agent_out_takes_them_out_of_ready(app, floor, login
     assert _state(app, floor.agent_ids[0]) == _state(app, floor.agent_ids[1]) == "offline"
     assert _last_reason(app, floor.agent_ids[0]) == "signed_out"
     with app.app_context():
-        assert routing.reserve_agent(floor.campaign_id, floor.new_call()) is None
+        assert reservations.reserve_agent(floor.campaign_id, floor.new_call()) is None
 
 
 def test_an_agent_taken_off_a_campaign_stops_taking_its_calls(app, floor, login_as):
@@ -88,4 +88,4 @@ def test_an_agent_taken_off_a_campaign_stops_taking_its_calls(app, floor, login_
     assert _state(app, floor.agent_ids[0]) == "offline"
     assert _state(app, floor.agent_ids[1]) == "ready"
     with app.app_context():
-        assert routing.reserve_agent(floor.campaign_id, floor.new_call()) == floor.agent_ids[1]
+        assert reservations.reserve_agent(floor.campaign_id, floor.new_call()) == floor.agent_ids[1]
