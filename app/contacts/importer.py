@@ -10,7 +10,9 @@ it had inserted: nothing half-imported remains.
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
+from datetime import datetime
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -30,8 +32,14 @@ log = logging.getLogger(__name__)
 
 
 STAGE_COLUMNS = ("line", "phone_e164", "alt_phones", "first_name", "last_name", "email",
-                 "custom_fields", "timezone", "region", "postal_code", "zones_agree")
-STAGE_TYPES = ("int4", "text", "text[]", "text", "text", "text", "jsonb", "text", "text", "text", "bool")
+                 "custom_fields", "timezone", "region", "postal_code", "zones_agree",
+                 "consent_kind", "consent_at", "consent_source", "consent_evidence_sha256")
+STAGE_TYPES = ("int4", "text", "text[]", "text", "text", "text", "jsonb", "text", "text", "text", "bool",
+               "text", "timestamptz", "text", "text")
+# How a file may say which consent a contact gave.
+CONSENT_WORDS = {"prior_express": "prior_express", "express": "prior_express",
+                 "prior_express_written": "prior_express_written", "written": "prior_express_written",
+                 "pewc": "prior_express_written"}
 
 
 class RowError(ValueError):
@@ -59,7 +67,8 @@ def column_indexes(header: list[str], resolved: dict) -> dict:
         "alt_phones": [header.index(n) for n in resolved.get("alt_phones") or []],
         "custom": [(n, header.index(n)) for n in resolved.get("custom") or []],
         **{f: at(resolved.get(f)) for f in ("first_name", "last_name", "name", "email", "timezone",
-                                             "state", "postal_code")},
+                                             "state", "postal_code", "consent_kind", "consent_at",
+                                             "consent_source", "consent_evidence")},
     }
 
 
@@ -94,7 +103,30 @@ def contact_row(fields: list[str], idx: dict, region: str) -> tuple:
         raise RowError(f"timezone: {exc}") from None
     custom = {name: fields[i] for name, i in idx["custom"] if fields[i] != ""}
     agree = zones_agree(zone, phone, state, postal)  # the refill windows it in SQL when True
-    return (phone, alt, first, last, email, Jsonb(custom), zone, state or None, postal or None, agree)
+    return (phone, alt, first, last, email, Jsonb(custom), zone, state or None, postal or None, agree,
+            *consent_of(fields, idx))
+
+
+def consent_of(fields: list[str], idx: dict) -> tuple:
+    """(kind, given at, source, evidence SHA-256) of the row's consent, all None without one."""
+    raw = _cell(fields, idx["consent_kind"]).lower().replace(" ", "_").replace("-", "_")
+    if not raw:
+        return (None, None, None, None)
+    kind = CONSENT_WORDS.get(raw)
+    if kind is None:
+        raise RowError(f"consent_kind: {raw[:40]!r} is not prior_express or prior_express_written")
+    when = _cell(fields, idx["consent_at"])
+    try:
+        given_at = datetime.fromisoformat(when)
+    except ValueError:
+        raise RowError(f"consent_at: not an ISO 8601 date and time: {when[:40]!r}") from None
+    if given_at.tzinfo is None:
+        raise RowError("consent_at: give the UTC offset (2026-11-01T10:00:00-05:00)")
+    source = _cell(fields, idx["consent_source"])
+    if not source or len(source) > 500:
+        raise RowError("consent_source: say where the consent was given (1 to 500 characters)")
+    evidence = _cell(fields, idx["consent_evidence"])
+    return (kind, given_at, source, hashlib.sha256(evidence.encode()).hexdigest() if evidence else None)
 
 
 def run_contact_import(job_id: int) -> ImportJob | None:
@@ -248,7 +280,8 @@ def _insert(cursor, job_id: int, campaign_id: int, rows: list[tuple]) -> set[str
     cursor.execute(
         "CREATE TEMP TABLE IF NOT EXISTS contact_import_stage (line int, phone_e164 text, "
         "alt_phones text[], first_name text, last_name text, email text, custom_fields jsonb, "
-        "timezone text, region text, postal_code text, zones_agree bool)"
+        "timezone text, region text, postal_code text, zones_agree bool, consent_kind text, "
+        "consent_at timestamptz, consent_source text, consent_evidence_sha256 text)"
     )
     with cursor.copy(f"COPY contact_import_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types(STAGE_TYPES)
@@ -263,6 +296,11 @@ def _insert(cursor, job_id: int, campaign_id: int, rows: list[tuple]) -> set[str
         (campaign_id, job_id),
     )
     inserted = {r[0] for r in cursor.fetchall()}
+    cursor.execute(  # consent given with a row goes with the contact it created
+        "INSERT INTO consents (contact_id, phone_e164, kind, given_at, source, evidence_sha256) "
+        "SELECT c.id, s.phone_e164, s.consent_kind, s.consent_at, s.consent_source, s.consent_evidence_sha256 "
+        "FROM contact_import_stage s JOIN contacts c ON c.campaign_id = %s AND c.phone_e164 = s.phone_e164 "
+        "AND c.import_job_id = %s WHERE s.consent_kind IS NOT NULL", (campaign_id, job_id))
     cursor.execute("TRUNCATE contact_import_stage")
     return inserted
 

@@ -19,7 +19,8 @@ ENCODING = "utf-8-sig"  # UTF-8, with or without the byte-order mark spreadsheet
 CHUNK = 64 * 1024
 
 CONTACT_FIELDS = ("phone", "alt_phones", "first_name", "last_name", "name", "email", "timezone",
-                  "state", "postal_code", "custom")
+                  "state", "postal_code", "consent_kind", "consent_at", "consent_source", "consent_evidence",
+                  "custom")
 LIST_FIELDS = ("alt_phones", "custom")
 ALIASES = {
     "phone": ("phone", "phone_number", "phonenumber", "number", "telephone", "tel", "mobile", "cell",
@@ -32,6 +33,10 @@ ALIASES = {
     "state": ("state", "region", "province", "state_code"),
     "postal_code": ("postal_code", "zip", "zip_code", "zipcode", "postcode", "postal"),
     "reason": ("reason", "note", "notes"),
+    "consent_kind": ("consent_kind", "consent", "consent_type"),
+    "consent_at": ("consent_at", "consent_date", "consent_given_at", "consented_at"),
+    "consent_source": ("consent_source", "consent_url", "lead_source"),
+    "consent_evidence": ("consent_evidence", "consent_text", "consent_language"),
 }
 _ALT_PHONE = re.compile(r"^((alt|alternate|other|secondary|home|work)_?phone_?\d*|phone_?[2-9])$")
 

@@ -164,3 +164,40 @@ def test_consent_is_for_admins_and_the_campaign_s_supervisors(app, login_as):
     bad = login_as("admin").post(f"/api/campaigns/{campaign_id}/contacts/{contact_id}/consents",
                                  json={**body, "kind": "verbal", "given_at": "yesterday"})
     assert bad.status_code == 422 and {"kind", "given_at"} <= set(bad.get_json()["error"]["fields"])
+
+
+def test_consent_comes_in_with_the_contact_list_and_bad_consent_lines_are_reported(app, login_as, campaigns,
+                                                                                     upload_dir):
+    import io
+
+    from app.contacts.importer import run_contact_import
+    from app.contacts.models import Consent, Contact
+    from app.imports.models import ImportRejection
+
+    campaign_id = campaigns.create()
+    admin = login_as("admin")
+    text = ("phone,first_name,consent,consent_date,consent_url,consent_text\n"
+            "2125550301,Ann,written,2026-11-01T10:00:00-05:00,https://acme.example/form,I agree\n"
+            "2125550302,Ben,,,,\n"
+            "2125550303,Cat,verbal,2026-11-01T10:00:00-05:00,call,\n"
+            "2125550304,Dan,express,yesterday,call,\n"
+            "2125550305,Eve,written,2026-11-01T10:00:00Z,,\n")
+    response = admin.post(f"/api/campaigns/{campaign_id}/contacts/import",
+                          data={"file": (io.BytesIO(text.encode()), "leads.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 202, response.get_json()
+    job_id = response.get_json()["id"]
+    with app.app_context():
+        run_contact_import(job_id)
+        rejected = {r.line: r.reason for r in db.session.scalars(
+            select(ImportRejection).where(ImportRejection.import_job_id == job_id))}
+        assert set(rejected) == {4, 5, 6}
+        assert rejected[4].startswith("consent_kind") and rejected[5].startswith("consent_at")
+        assert rejected[6].startswith("consent_source")
+        imported = {c.first_name: c.id for c in db.session.scalars(
+            select(Contact).where(Contact.campaign_id == campaign_id))}
+        assert set(imported) == {"Ann", "Ben"}
+        [consent] = db.session.scalars(select(Consent).where(Consent.contact_id.in_(imported.values()))).all()
+        assert (consent.contact_id, consent.kind, consent.source) == (
+            imported["Ann"], "prior_express_written", "https://acme.example/form")
+        assert consent.given_at == datetime(2026, 11, 1, 15, 0, tzinfo=timezone.utc)
+        assert consent.evidence_sha256 is not None and len(consent.evidence_sha256) == 64
