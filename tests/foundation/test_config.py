@@ -89,3 +89,42 @@ def test_dialer_recovery_knobs_keep_production_defaults_and_can_be_shortened():
 def test_a_recovery_knob_that_is_not_a_positive_number_is_refused(value):
     with pytest.raises(ConfigError, match="DIAL_LEASE_SECONDS"):
         Config({**GOOD, "DIAL_LEASE_SECONDS": value})
+
+
+def test_terminal_statuses_are_defined_once():
+    from app.calls import models
+    from app.telephony import carrier
+
+    assert models.TERMINAL_STATUSES is carrier.TERMINAL_STATUSES
+
+
+def test_the_live_socket_s_allowed_origins_are_a_setting(test_environ):
+    from config import Config
+
+    assert Config(test_environ).SOCKETIO_CORS_ORIGINS is None  # same origin only
+    assert Config({**test_environ, "SOCKETIO_CORS_ORIGINS": "https://wall.example/, https://tv.example"}
+                  ).SOCKETIO_CORS_ORIGINS == ["http://localhost", "https://tv.example", "https://wall.example"]
+
+
+def test_building_an_app_leaves_the_process_s_logging_to_the_entry_point():
+    import logging
+
+    from flask import Flask
+
+    from app.ops import configure_process_logging, init_ops
+
+    root = logging.getLogger()
+    before = list(root.handlers), root.level
+    app = Flask("logging-check")
+    app.config.update(LOG_JSON=True, LOG_LEVEL="INFO")
+    init_ops(app)  # what the app factory runs
+    assert (list(root.handlers), root.level) == before
+    try:
+        configure_process_logging(app)  # what wsgi.py and celery_app.py run
+        assert list(root.handlers) != before[0]
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in before[0]:
+            root.addHandler(handler)
+        root.setLevel(before[1])
