@@ -94,6 +94,7 @@ def answer_and_bridge(app, floor: dict, call_id: int) -> int:
     from app.calls.models import Call
     from app.common.timeutil import utcnow
     from app.extensions import db
+    from app.interactions.screen_pop import publish_screen_pop
     from app.interactions.services import open_interaction
 
     with app.app_context():
@@ -106,6 +107,7 @@ def answer_and_bridge(app, floor: dict, call_id: int) -> int:
         open_interaction(call, agent_id, call.connected_at)
         db.session.commit()
         assert confirm_reservation(agent_id, call.id)
+        publish_screen_pop(agent_id, call.id)  # as the dialer's routing does once the call is theirs
         _publish(call)
         return agent_id
 
