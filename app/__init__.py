@@ -68,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.calls.routes import blp as calls_blp
     from app.campaigns.code_routes import blp as codes_blp
     from app.campaigns.routes import blp as campaigns_blp
+    from app.compliance.admin_routes import blp as calling_rules_blp
     from app.compliance.routes import blp as compliance_blp
     from app.contacts.routes import blp as contacts_blp
     from app.dialer.routes import blp as dialer_blp
@@ -85,7 +86,8 @@ def _register_blueprints(app: Flask) -> None:
 
     for blp in (auth_blp, users_blp, audit_blp, campaigns_blp, codes_blp, contacts_blp,
                 dnc_blp, calls_blp, agents_blp, interactions_blp, console_blp,
-                agent_directory_blp, kpi_blp, dialer_blp, agent_callbacks_blp, imports_blp, compliance_blp):
+                agent_directory_blp, kpi_blp, dialer_blp, agent_callbacks_blp, imports_blp, compliance_blp,
+                calling_rules_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)

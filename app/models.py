@@ -4,6 +4,7 @@ from app.audit.models import AuditEntry  # noqa: F401
 from app.auth.models import ApiToken, User  # noqa: F401
 from app.calls.models import Call, CallEvent  # noqa: F401
 from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode, PauseCode  # noqa: F401
+from app.compliance.models import BlackoutDay  # noqa: F401
 from app.contacts.models import Consent, Contact  # noqa: F401
 from app.imports.models import ImportJob, ImportRejection  # noqa: F401
 from app.dnc.models import DncEntry  # noqa: F401

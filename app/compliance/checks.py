@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 
 from app.campaigns.models import Campaign
-from app.compliance import gates, jurisdictions
+from app.compliance import blackouts, gates, jurisdictions
 from app.contacts import consents
 from app.contacts.models import Contact
 from app.dnc.services import is_dnc
@@ -92,8 +92,9 @@ def assess(campaign: Campaign | None, to_number: str, contact: Contact | None, a
     count, oldest = (0, None)
     if campaign is not None and _capped(places, at):
         count, oldest = seller_calls_last_24h(to_number, campaign.seller_name, at)
+    declared = blackouts.blackouts_for(at, zones, places, to_number)  # an admin's blackout days
     verdict = jurisdictions.evaluate(
-        at, zones, places, calls_last_24h=count, oldest_call_in_window=oldest,
+        at, zones, places, blackout_days=declared, calls_last_24h=count, oldest_call_in_window=oldest,
         has_written_consent=consent is not None and consent.kind == "prior_express_written",
         autodialed=autodialed, ring_seconds=int(ring_seconds),
         window=(campaign.window_start, campaign.window_end) if campaign is not None else None)

@@ -101,3 +101,9 @@ def admin_dnc():
 @page("admin")
 def admin_codes():
     return render_template("web/admin/codes.html")
+
+
+@bp.route("/admin/rules")
+@page("admin", "supervisor")
+def admin_rules():
+    return render_template("web/admin/rules.html")

@@ -9,7 +9,7 @@ from datetime import time as dtime, timedelta
 
 TOUCHED = ("users, agents, api_tokens, call_events, campaigns, campaign_assignments, pause_codes, disposition_codes, contacts, calls, "
            "interactions, callbacks, agent_state_changes, audit_log, import_jobs, import_rejections, "
-           "dnc_entries, kpi_rollups, kpi_rollup_state")
+           "dnc_entries, kpi_rollups, kpi_rollup_state, blackout_days")
 
 SCRIPT = ("Hi {first_name}, this is Sam calling for {seller_name} about the solar savings plan you asked about.\n\n"
           "Confirm the address on file and the monthly electricity bill.\n\n"

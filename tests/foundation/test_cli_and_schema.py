@@ -11,7 +11,7 @@ from app.extensions import db
 EXPECTED_TABLES = {
     "users", "api_tokens", "agents", "campaigns", "campaign_assignments", "contacts", "dnc_entries",
     "calls", "call_events", "interactions", "disposition_codes", "pause_codes", "agent_state_changes",
-    "callbacks", "import_jobs", "import_rejections", "audit_log", "kpi_rollups",
+    "callbacks", "import_jobs", "import_rejections", "audit_log", "kpi_rollups", "blackout_days",
 }
 
 

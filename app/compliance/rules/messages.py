@@ -10,6 +10,7 @@ from app.common.phones import STATE_NAMES
 
 NO_ZONE = "The callee's time zone is unknown, so no calling hours can be checked; the call is held."
 _NAMES = {code: name.title().replace(" Of ", " of ") for name, code in STATE_NAMES.items()}
+_NAMES.update({"VI": "U.S. Virgin Islands", "AS": "American Samoa", "MP": "Northern Mariana Islands"})
 _DAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 _DAY = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -79,7 +80,8 @@ def ban(code: str, rule, what: str, local: datetime, zone: ZoneInfo) -> str:
 def blackout(item) -> str:
     span = (f"on {item.date_from:%Y-%m-%d}" if item.date_from == item.date_to
             else f"from {item.date_from:%Y-%m-%d} to {item.date_to:%Y-%m-%d}")
-    return f"Calls to {place(item.jurisdiction)} are suspended {span} (declared): {item.reason}."
+    where = "every state" if item.jurisdiction == "US" else place(item.jurisdiction)
+    return f"Calls to {where} are suspended {span} (declared): {item.reason.rstrip('.')}."
 
 
 def cap(rule, made: int, frees: datetime, exact: bool) -> str:
