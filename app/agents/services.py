@@ -183,8 +183,11 @@ def sign_off(agent_id: int, reason: str, *, campaign_id: int | None = None,
     current = rstate.snapshot(agent_id)
     if campaign_id is not None and current["campaign_id"] != campaign_id:
         return current["state"]
+    # Taken off one campaign, an agent reserved for a call (their own dial ringing, or an answer
+    # within its 2 seconds) keeps it: signing them off would abandon a person who answered.
+    allowed = SIGN_OFF_FROM if campaign_id is None else tuple(s for s in SIGN_OFF_FROM if s != "reserved")
     try:
-        apply(agent_id, SIGN_OFF_FROM, "offline", now=now, reason=reason)
+        apply(agent_id, allowed, "offline", now=now, reason=reason)
     except TransitionRefused as refused:
         if refused.from_state == "on-call" and campaign_id is None:
             rstate.mark_silent(agent_id)

@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
 
 from app.auth import services
+from app.realtime import presence
 from app.auth.schemas import CsrfSchema, LoginSchema, MeSchema
 from app.auth.security import login_required
 from app.errors import ApiError
@@ -49,8 +50,9 @@ def login(credentials):
     if user is None:
         raise ApiError(401, "Wrong username or password", "invalid_credentials")
     previous_user, previous_session = session.get("_user_id"), session.get(services.SESSION_ID)
-    if previous_user and previous_session:  # signing in over a session ends that one
+    if previous_user and previous_session:  # signing in over a session ends that one, sockets too
         services.end_session(previous_user.partition(":")[0], previous_session)
+        presence.close_session_sockets(previous_session)
     session.clear()  # a fresh session (and CSRF token) after sign-in
     login_user(user)
     session[services.SESSION_ID] = services.start_session(user)
@@ -63,8 +65,6 @@ def login(credentials):
 @login_required
 def logout():
     """Sign out of this session: its cookie, and any copy of it, no longer signs in."""
-    from app.realtime import presence
-
     session_id = session.get(services.SESSION_ID)
     services.end_session(current_user.id, session_id)
     logout_user()

@@ -91,7 +91,9 @@ def place_call(call_id: int, now: datetime | None = None) -> PlaceResult:
         db.session.rollback()
         return PlaceResult("skipped", call.call_sid if call else None)
     campaign = db.session.get(Campaign, call.campaign_id) if call.campaign_id else None
-    contact = db.session.get(Contact, call.contact_id, with_for_update=True) if call.contact_id else None
+    # Read, not locked: the call row's lock serialises placements, and the contact is locked
+    # only if the call is refused (never across the carrier request).
+    contact = db.session.get(Contact, call.contact_id) if call.contact_id else None
     marker = placing_key(call.id)
     pipe = get_redis().pipeline(transaction=False)
     pipe.set(marker, f"{time.time():.3f}", nx=True, ex=PLACING_MARKER_TTL)
@@ -144,6 +146,8 @@ def _refuse(call: Call, contact: Contact | None, verdict: checks.Assessment, now
     carrier, is removed; `placement_refused` lets the dialer give the contact back its attempt
     and its next legal time (nothing is lost) and free an agent waiting on their own dial."""
     reason, next_at = verdict.first_code, verdict.next_callable_at
+    if contact is not None:  # locked now (call, then contact: the order the callbacks take too)
+        contact = db.session.get(Contact, contact.id, with_for_update=True, populate_existing=True)
     log.warning("call %s to contact %s not placed: %s (next legal time %s)", call.id, call.contact_id,
                 reason, next_at.isoformat() if next_at else "unknown")
     payload = {**call_state_payload(call), "status": "canceled", "not_placed": reason}

@@ -26,6 +26,27 @@ WINDOW_CLOSING = "calling_window_closing"
 TIME_REASONS = frozenset({gates.OUTSIDE_WINDOW, WINDOW_CLOSING, "state_calling_hours", "state_sunday_ban",
                           "state_no_calls_day", "state_holiday", "declared_blackout", "state_frequency_cap"})
 
+# Reasons the refill's own query already keeps out of the queue (nothing to remember).
+REFILL_KNOWS = frozenset({CAMPAIGN_NOT_ACTIVE, gates.ON_DNC, gates.NOT_DIALABLE, gates.MAX_ATTEMPTS,
+                          gates.RETRY_NOT_DUE})
+# A refusal waiting will not fix (consent missing, rule data unreadable) is looked at again after
+# this long, or as soon as consent is recorded; one whose next legal time is beyond the rules'
+# horizon (a long blackout) after the horizon.
+FINAL_RECHECK = timedelta(days=1)
+HORIZON = timedelta(days=14)
+
+
+def wait_until(reason: str, next_at: datetime | None, now: datetime) -> datetime | None:
+    """When a contact refused for `reason` at `now` should next be tried (None: the refill's
+    own query keeps it out). Without this, a refused contact is queued again at every refill and
+    can starve the campaign: the refill's query knows neither consent nor state rules."""
+    if reason in REFILL_KNOWS:
+        return None
+    if next_at is not None:
+        return next_at
+    return now + (HORIZON if reason in TIME_REASONS else FINAL_RECHECK)
+
+
 MESSAGES = {
     CAMPAIGN_NOT_ACTIVE: "The campaign is not running.",
     gates.ON_DNC: "The number is on a do-not-call list (the internal list or the campaign's).",
@@ -90,7 +111,7 @@ def assess(campaign: Campaign | None, to_number: str, contact: Contact | None, a
                         "consent on record, and this contact has none."})
         waits = False
     count, oldest = (0, None)
-    if campaign is not None and _capped(places, at):
+    if campaign is not None and _capped(places, at, zones):
         count, oldest = seller_calls_last_24h(to_number, campaign.seller_name, at)
     declared = blackouts.blackouts_for(at, zones, places, to_number)  # an admin's blackout days
     verdict = jurisdictions.evaluate(
@@ -122,6 +143,10 @@ def assess(campaign: Campaign | None, to_number: str, contact: Contact | None, a
 def seller_calls_last_24h(to_number: str, seller_name: str, at: datetime) -> tuple[int, datetime | None]:
     """Calls placed to this number in the 24 hours before `at` by every campaign of the seller
     (one subject per seller: the stricter reading), and when the oldest of them was placed."""
+    # One placement at a time per number while a cap applies: the lock is held to the end of the
+    # transaction (at placement, past the carrier request and the commit of its CallSid), so two
+    # workers cannot both count two calls and both place a third.
+    db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:number))"), {"number": to_number})
     row = db.session.execute(_SELLER_CALLS, {"number": to_number, "seller": seller_name,
                                              "since": at - timedelta(hours=24), "at": at}).one()
     return int(row[0] or 0), row[1]
@@ -134,9 +159,11 @@ _SELLER_CALLS = text(
     "AND c.queued_at > :since AND c.queued_at <= :at")
 
 
-def _capped(places: tuple[str, ...], at: datetime) -> bool:
+def _capped(places: tuple[str, ...], at: datetime, zones) -> bool:
+    """Whether a frequency cap is in force on any of the callee's local dates at `at`."""
+    days = {at.astimezone(z).date() for z in zones} or {at.date()}
     return any(rule.kind == "frequency_cap"
-               for rule in jurisdictions.rules_in_force(at.date(), places))
+               for day in days for rule in jurisdictions.rules_in_force(day, places))
 
 
 def _plain(code: str) -> dict:

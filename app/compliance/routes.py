@@ -1,4 +1,6 @@
 """GET /api/compliance/check: why a number may or may not be called now (or at an instant)."""
+from datetime import datetime, timezone
+
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -16,7 +18,10 @@ class CheckArgsSchema(Schema):
     phone = fields.String(required=True, validate=validate.Length(min=1, max=40),
                           metadata={"description": "E.164, or national in the US"})
     campaign_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
-    at = fields.AwareDateTime(metadata={"description": "ISO 8601 with its UTC offset; default now"})
+    at = fields.AwareDateTime(validate=validate.Range(
+        min=datetime(2000, 1, 1, tzinfo=timezone.utc), max=datetime(2100, 1, 1, tzinfo=timezone.utc),
+        error="Give an instant between the years 2000 and 2100."),
+        metadata={"description": "ISO 8601 with its UTC offset; default now"})
     state = fields.String(validate=validate.Length(max=64), metadata={"description": "For a bare number"})
     zip = fields.String(validate=validate.Length(max=16), metadata={"description": "For a bare number"})
 

@@ -35,6 +35,8 @@ def record_consent(contact: Contact, kind: str, given_at: datetime, source: str,
     consent = Consent(contact_id=contact.id, phone_e164=contact.phone_e164, kind=kind, given_at=given_at,
                       source=source[:500], evidence_sha256=digest, created_by_id=created_by_id)
     db.session.add(consent)
+    if contact.status == "new" and contact.next_due_at is not None and contact.attempts == 0:
+        contact.next_due_at = None  # it waited for consent only: the next refill may queue it
     return consent
 
 

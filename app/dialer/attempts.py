@@ -47,10 +47,11 @@ def try_attempt(campaign_id: int, contact_id: int, *, now: datetime | None = Non
     campaign = db.session.get(Campaign, campaign_id)
     reason, next_at = checks.attempt_hold(contact, campaign, now, autodialed=kind == "auto")
     if reason is not None:
-        if next_at is not None and reason in checks.TIME_REASONS:
-            # A rule that passes with time (hours, a Sunday, a holiday, the 24-hour cap): the
-            # contact waits for its next legal instant instead of coming round every refill.
-            contact.next_due_at = max(next_at, contact.next_due_at or next_at)
+        wait = checks.wait_until(reason, next_at, now)
+        if wait is not None:
+            # The contact waits for its next legal instant (or, refused for a reason time does
+            # not fix, a day or until consent is recorded) instead of coming round every refill.
+            contact.next_due_at = max(wait, contact.next_due_at or wait)
             db.session.commit()
         else:
             db.session.rollback()

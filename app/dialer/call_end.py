@@ -14,6 +14,7 @@ from app.calls.models import Call
 from app.calls.signals import call_finished, placement_refused
 from app.campaigns.models import Campaign
 from app.common.redis import get_redis
+from app.compliance import checks
 from app.contacts.attempts import apply_call_outcome
 from app.contacts.models import Contact
 from app.dialer.attempts import held_at_dial_key
@@ -64,7 +65,7 @@ def on_placement_refused(call: Call, *, contact: Contact | None, reason: str, at
             contact.status = "callback"
         else:
             contact.status = "retry" if contact.attempts else "new"
-        contact.next_due_at = next_at
+        contact.next_due_at = checks.wait_until(reason, next_at, at)
         contact.last_outcome = "not_placed"
     if call.agent_id is not None and call.kind in ("preview", "manual"):
         release_reservation(call.agent_id, call.id, at)

@@ -18,7 +18,7 @@ from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode
 from app.common.pagination import paginate
 from app.common.timeutil import utcnow
 from app.contacts.models import Contact
-from app.compliance import gates
+from app.compliance import checks
 from app.contacts import consents
 from app.contacts.attempts import schedule_next_attempt
 from app.errors import ApiError
@@ -94,19 +94,24 @@ def get_interaction(user: User, interaction_id: int) -> Interaction:
 
 
 def callback_problems(contact: Contact, campaign: Campaign, when: datetime, now: datetime) -> list[str]:
-    """Why a callback time is refused: it must be in the future and inside calling hours."""
+    """Why a callback time is refused: it must be in the future, and every calling rule that
+    passes with time must allow a call then (the window in every zone the contact may be in,
+    their state's hours, Sundays, holidays, declared blackouts): the gates' own `assess`."""
     if when.tzinfo is None:
         return ["Give the time with its UTC offset."]
     if when <= now:
         return ["The callback time must be in the future."]
-    window = gates.Window.for_campaign(campaign.window_start, campaign.window_end)
-    zones = gates.candidate_zones(contact.timezone, contact.phone_e164, contact.region)
-    if not gates.inside_window(when, zones, window):
-        suggestion = gates.next_window_opening(when, zones, window)
-        hint = f" The next allowed time is {suggestion.isoformat()}." if suggestion else ""
-        return [f"That is outside the contact's calling hours ({window.start:%H:%M}-{window.end:%H:%M} "
-                f"their local time).{hint}"]
-    return []
+    verdict = checks.assess(campaign, contact.phone_e164, contact, when,
+                            ring_seconds=campaign.ring_timeout_seconds,
+                            autodialed=campaign.dial_mode != "preview")
+    refused = [r["message"] for r in verdict.reasons if r["code"] in checks.TIME_REASONS]
+    if not refused:
+        return []
+    problems = [f"That time is not allowed: {message}" for message in dict.fromkeys(refused)]
+    opening = verdict.next_callable_at
+    if opening is not None:
+        problems.append(f"The next allowed time is {opening.isoformat()}.")
+    return problems
 
 
 def record_disposition(user: User, interaction_id: int, code: str, notes: str = "",

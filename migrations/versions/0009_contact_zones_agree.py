@@ -28,10 +28,15 @@ def upgrade():
     # lists checked, consent relied on): the proof that goes with the call record.
     op.add_column("calls", sa.Column("compliance", postgresql.JSONB(), nullable=True))
     # State frequency caps count a seller's calls to one number over 24 hours at placement.
-    op.create_index("ix_calls_to_number_queued", "calls", ["to_number", "queued_at"])
+    # Built without holding writes on a calls table that keeps five years of records.
+    with op.get_context().autocommit_block():
+        op.create_index("ix_calls_to_number_queued", "calls", ["to_number", "queued_at"],
+                        postgresql_concurrently=True, if_not_exists=True)
 
 
 def downgrade():
-    op.drop_index("ix_calls_to_number_queued", table_name="calls")
+    with op.get_context().autocommit_block():
+        op.drop_index("ix_calls_to_number_queued", table_name="calls", postgresql_concurrently=True,
+                      if_exists=True)
     op.drop_column("calls", "compliance")
     op.drop_column("contacts", "zones_agree")
