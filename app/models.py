@@ -6,6 +6,6 @@ from app.calls.models import Call, CallEvent  # noqa: F401
 from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode, PauseCode  # noqa: F401
 from app.contacts.models import Contact  # noqa: F401
 from app.imports.models import ImportJob, ImportRejection  # noqa: F401
-from app.dnc.models import DncEntry  # noqa: F401
+from app.dnc.models import DncEntry, RegistryAreaCode, RegistryNumber  # noqa: F401
 from app.interactions.models import Callback, Interaction  # noqa: F401
 from app.kpi.models import KpiRollup, KpiRollupState  # noqa: F401
