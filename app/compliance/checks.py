@@ -15,6 +15,7 @@ from sqlalchemy import text
 from app.campaigns.models import Campaign
 from app.compliance import gates, jurisdictions
 from app.contacts.models import Contact
+from app.dnc.registry import registry_check
 from app.dnc.services import is_dnc
 from app.extensions import db
 
@@ -71,6 +72,15 @@ def assess(campaign: Campaign | None, to_number: str, contact: Contact | None, a
     if on_list:
         reasons.append(_plain(gates.ON_DNC))
         waits = False
+    # The national Do Not Call Registry (US numbers only; None for the rest). Consent and an
+    # established business relationship, which the law accepts, are not modelled yet: a listed
+    # number is always held. Neither a listing nor a stale copy passes with time.
+    national = None
+    if campaign is not None and campaign.scrub_national_registry:
+        national = registry_check(to_number, at)
+        if national is not None and national.code is not None:
+            reasons.append(national.reason)
+            waits = False
     next_at = None
     if not zones:
         reasons.append(_plain(gates.NO_TIMEZONE))
@@ -98,7 +108,8 @@ def assess(campaign: Campaign | None, to_number: str, contact: Contact | None, a
     local = [{"zone": z.key, "local_time": at.astimezone(z).isoformat(timespec="seconds")} for z in zones]
     proof = {"checked_at": at.isoformat(timespec="seconds"), "ruleset_version": verdict.ruleset_version,
              "zones": local, "jurisdictions": list(places),
-             "lists_checked": ["internal", f"campaign:{campaign.id}"] if campaign is not None else ["internal"],
+             "lists_checked": (["internal", f"campaign:{campaign.id}"] if campaign is not None else ["internal"])
+             + ([national.list_checked] if national is not None else []),
              "on_do_not_call_list": on_list, "seller_calls_last_24h": count,
              "consent_relied_on": None, "autodialed": autodialed}
     return Assessment(callable=not reasons, reasons=reasons, next_callable_at=next_at if reasons else at,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time as dtime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, text
@@ -138,6 +138,160 @@ def test_a_file_with_far_fewer_numbers_than_the_copy_is_refused_unless_allowed(c
 
     assert _import(_write(tmp_path / "half.txt", half), allow_shrink=True).status == "done"
     assert _copy(212) == {int(n) for n in half}
+
+
+# --- the dial gates --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sim(app):
+    from carrier_sim import CarrierSimulator, SimConfig
+    from app.telephony.twilio_carrier import TwilioCarrier
+
+    sid, token = "AC" + "8" * 32, "sim-token-for-registry"
+    simulator = CarrierSimulator(SimConfig(account_sid=sid, auth_token=token, time_scale=0.001,
+                                           callback_max_attempts=1, seed=11)).start()
+    app.extensions["carrier"] = TwilioCarrier(sid, token, api_base_url=simulator.api_base_url)
+    yield simulator
+    app.extensions.pop("carrier", None)
+    simulator.stop()
+
+
+def _campaign(**fields) -> int:
+    from app.campaigns.models import Campaign
+
+    values = dict(name=f"registry-{random.random()}", status="active", dial_mode="progressive",
+                  caller_id="+12025550100", seller_name="Acme", seller_phone="+12025550199",
+                  safe_harbour_message="Acme, 202 555 0199.", ring_timeout_seconds=20,
+                  window_start=dtime(8, 0), window_end=dtime(21, 0), max_attempts=3)
+    values.update(fields)
+    campaign = Campaign(**values)
+    db.session.add(campaign)
+    db.session.commit()
+    return campaign.id
+
+
+def _contact(campaign_id: int, phone: str) -> int:
+    from app.contacts.models import Contact
+
+    contact = Contact(campaign_id=campaign_id, phone_e164=phone, timezone="America/New_York",
+                      zones_agree=True)
+    db.session.add(contact)
+    db.session.commit()
+    return contact.id
+
+
+def test_a_number_listed_while_its_call_waits_is_held_at_placement(ctx, tmp_path, sim):
+    from app.calls import placement
+    from app.calls.models import Call
+    from app.contacts.models import Contact
+    from app.dialer.attempts import try_attempt
+
+    others = _numbers(202, 2000, seed=12)
+    assert _import(_write(tmp_path / "202.txt", others[1:]), 202, COPY_DATE - timedelta(days=1)).status == "done"
+    listed = f"+1{others[0]}"
+    campaign_id = _campaign()
+    contact_id = _contact(campaign_id, listed)
+    call_id, held = try_attempt(campaign_id, contact_id, now=WED_10_DC)
+    assert held is None  # not listed yet, and the copy is two days old
+    # The next copy lists it before the call is placed.
+    assert _import(_write(tmp_path / "202b.txt", others), 202).status == "done"
+
+    result = placement.place_call(call_id, now=WED_10_DC)
+
+    assert (result.outcome, result.error) == ("held", "national_registry")
+    assert sim.calls(listed) == []
+    db.session.rollback()
+    assert db.session.get(Call, call_id) is None
+    assert db.session.get(Contact, contact_id).attempts == 0
+    # Waiting fixes nothing: no next legal time, and no new attempt either.
+    assert try_attempt(campaign_id, contact_id, now=WED_10_DC + timedelta(days=1)) == (None, "national_registry")
+
+
+def test_a_placed_call_s_proof_names_the_registry_copy_it_was_checked_against(ctx, tmp_path, sim):
+    from app.calls import placement
+    from app.calls.models import Call
+    from app.dialer.attempts import try_attempt
+
+    numbers = _numbers(202, 2000, seed=13)
+    assert _import(_write(tmp_path / "202.txt", numbers[1:]), 202).status == "done"
+    campaign_id = _campaign()
+    call_id, _ = try_attempt(campaign_id, _contact(campaign_id, f"+1{numbers[0]}"), now=WED_10_DC)
+
+    assert placement.place_call(call_id, now=WED_10_DC).outcome == "placed"
+    assert "national_registry:202:2026-12-01" in db.session.get(Call, call_id).compliance["lists_checked"]
+
+
+@pytest.mark.parametrize("age_days, held", [(None, "national_registry_stale"), (32, "national_registry_stale"),
+                                            (31, None)])
+def test_a_number_whose_area_code_has_no_fresh_copy_is_held(ctx, tmp_path, age_days, held):
+    from app.compliance.checks import assess
+
+    if age_days is not None:
+        copy = _import(_write(tmp_path / "202.txt", _numbers(202, 100, seed=14)), 202,
+                       WED_10_DC.date() - timedelta(days=age_days))
+        assert copy.status == "done"
+    campaign_id = _campaign()
+    number = "+12027360142"
+    from app.campaigns.models import Campaign
+
+    verdict = assess(db.session.get(Campaign, campaign_id), number, None, WED_10_DC, ring_seconds=20)
+
+    assert verdict.first_code == held
+    if held:
+        assert verdict.next_callable_at is None
+        assert verdict.reasons[0]["source"] == "16 CFR 310.4(b)(1)(iii)(B); 47 CFR 64.1200(c)(2)"
+
+
+def test_numbers_the_registry_does_not_cover_are_not_held_for_it(ctx):
+    from app.dnc.registry import registry_hold
+
+    for number in ("+442079460123", "+14165550123", "+18005550123", "+12025550142", "+12020360142"):
+        # London, Toronto, toll-free, one reserved for fiction, one no exchange has: no copy needed.
+        assert registry_hold(number, WED_10_DC) is None
+    assert registry_hold("+12027360142", WED_10_DC) == "national_registry_stale"
+    assert registry_hold("+17877360142", WED_10_DC) == "national_registry_stale"  # Puerto Rico
+
+
+def test_a_campaign_that_does_not_scrub_against_the_registry_calls_a_listed_number(ctx, tmp_path, sim):
+    from app.calls import placement
+    from app.dialer.attempts import try_attempt
+
+    numbers = _numbers(202, 2000, seed=15)
+    assert _import(_write(tmp_path / "202.txt", numbers), 202).status == "done"
+    listed = f"+1{numbers[0]}"
+    scrubbing, not_scrubbing = _campaign(), _campaign(scrub_national_registry=False)
+
+    assert try_attempt(scrubbing, _contact(scrubbing, listed), now=WED_10_DC) == (None, "national_registry")
+    call_id, held = try_attempt(not_scrubbing, _contact(not_scrubbing, listed), now=WED_10_DC)
+    assert held is None
+    assert placement.place_call(call_id, now=WED_10_DC).outcome == "placed"
+
+
+def test_the_refill_s_anti_join_leaves_out_listed_numbers_only(ctx, tmp_path):
+    from app.contacts.models import Contact
+    from app.dnc.registry import REGISTRY_ANTI_JOIN_SQL
+
+    numbers = _numbers(212, 2000, seed=17)
+    assert _import(_write(tmp_path / "212.txt", numbers[1:])).status == "done"
+    campaign_id = _campaign()
+    phones = [f"+1{numbers[1]}", f"+1{numbers[2]}", f"+1{numbers[0]}", "+12137360100", "+442079460123",
+              "+1212abc4567"]  # two listed; unlisted, no copy, abroad, malformed: all kept
+    db.session.add_all(Contact(campaign_id=campaign_id, phone_e164=p) for p in phones)
+    db.session.commit()
+
+    kept = db.session.scalars(text(f"SELECT c.phone_e164 FROM contacts c WHERE c.campaign_id = :cid "
+                                   f"AND {REGISTRY_ANTI_JOIN_SQL}"), {"cid": campaign_id}).all()
+
+    assert sorted(kept) == sorted(phones[2:])
+
+
+def test_admins_turn_the_registry_scrub_off_and_on_per_campaign(login_as, campaigns):
+    admin = login_as("admin")
+    cid = campaigns.create()
+    assert admin.get(f"/api/campaigns/{cid}").get_json()["scrub_national_registry"] is True
+    response = admin.patch(f"/api/campaigns/{cid}", json={"scrub_national_registry": False})
+    assert response.status_code == 200 and response.get_json()["scrub_national_registry"] is False
 
 
 # --- the CLI ---------------------------------------------------------------------------------
