@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from typing import BinaryIO, Callable
 
 import psycopg
+from psycopg.copy import QueuedLibpqWriter
 
 from app.audit import services as audit
 from app.common.timeutil import utcnow
@@ -124,7 +125,8 @@ def _replace_copy(job: ImportJob, fh: BinaryIO, scanner: LineScanner, area_code:
     part, load = f"dnc_registry_numbers_{area_code}", f"dnc_registry_numbers_{area_code}_load"
     cursor.execute(f"CREATE TABLE {load} (number bigint NOT NULL, "
                    f"CONSTRAINT {load}_range CHECK (number >= {low} AND number < {high}))")
-    with cursor.copy(f"COPY {load} (number) FROM STDIN (FREEZE)") as copy:
+    # The queued writer sends from a thread of its own, so the next chunk is checked meanwhile.
+    with cursor.copy(f"COPY {load} (number) FROM STDIN (FREEZE)", writer=QueuedLibpqWriter(cursor)) as copy:
         for chunk in iter(lambda: fh.read(registry_file.CHUNK_BYTES), b""):
             good = scanner.feed(chunk)
             if good:
