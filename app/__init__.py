@@ -123,7 +123,9 @@ def _init_celery(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from app.compliance.cli import compliance_cli
+    from app.dnc.cli import dnc_cli
     from app.users.cli import users_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(compliance_cli)
+    app.cli.add_command(dnc_cli)

@@ -7,6 +7,6 @@ from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode, 
 from app.compliance.models import BlackoutDay  # noqa: F401
 from app.contacts.models import Consent, Contact  # noqa: F401
 from app.imports.models import ImportJob, ImportRejection  # noqa: F401
-from app.dnc.models import DncEntry  # noqa: F401
+from app.dnc.models import DncEntry, RegistryAreaCode, RegistryNumber  # noqa: F401
 from app.interactions.models import Callback, Interaction  # noqa: F401
 from app.kpi.models import KpiRollup, KpiRollupState  # noqa: F401

@@ -51,6 +51,9 @@ class Campaign(db.Model):
     machine_action: Mapped[str] = mapped_column(String(16), server_default="hangup")
     machine_message: Mapped[str] = mapped_column(Text, server_default="")
     recording_enabled: Mapped[bool] = mapped_column(server_default="false")
+    # Hold calls to numbers on the FTC's National Do Not Call Registry (and to US area codes whose
+    # copy is missing or over 31 days old). On unless an admin turns it off: the stricter reading.
+    scrub_national_registry: Mapped[bool] = mapped_column(server_default="true")
     seller_name: Mapped[str] = mapped_column(String(120))
     seller_phone: Mapped[str] = mapped_column(String(20))
     safe_harbour_message: Mapped[str] = mapped_column(Text)

@@ -73,6 +73,9 @@ class CampaignSettingsSchema(Schema):
     machine_action = fields.String(validate=validate.OneOf(("hangup", "message")))
     machine_message = fields.String(validate=validate.Length(max=2000))
     recording_enabled = fields.Boolean()
+    scrub_national_registry = fields.Boolean(metadata={
+        "description": "Hold calls to numbers on the national Do Not Call Registry, and to US area "
+                       "codes whose copy is missing or over 31 days old (default true)"})
     seller_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     seller_phone = fields.String(required=True, validate=validate.Length(max=20))
     safe_harbour_message = fields.String(required=True, validate=validate.Length(min=1, max=2000))

@@ -19,7 +19,7 @@ SETTINGS = (
     "ring_timeout_seconds", "window_start", "window_end", "max_abandon_rate", "max_attempts",
     "retry_busy_seconds", "retry_no_answer_seconds", "retry_machine_seconds", "retry_failed_seconds",
     "amd_enabled", "machine_action", "machine_message", "recording_enabled", "seller_name",
-    "seller_phone", "safe_harbour_message", "script",
+    "seller_phone", "safe_harbour_message", "script", "scrub_national_registry",
 )
 # What a new campaign gets unless told otherwise (the same as the database defaults).
 DEFAULTS = {
@@ -28,7 +28,7 @@ DEFAULTS = {
     "window_end": rules.time(20, 0), "max_abandon_rate": rules.Decimal("0.03"), "max_attempts": 3,
     "retry_busy_seconds": 900, "retry_no_answer_seconds": 3600, "retry_machine_seconds": 14400,
     "retry_failed_seconds": 1800, "amd_enabled": False, "machine_action": "hangup",
-    "machine_message": "", "recording_enabled": False, "script": "",
+    "machine_message": "", "recording_enabled": False, "script": "", "scrub_national_registry": True,
 }
 STANDARD_DISPOSITIONS = [
     dict(code="SALE", label="Sale", is_contact=True, is_sale=True, is_final=True, sort_order=10),

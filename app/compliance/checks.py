@@ -16,6 +16,7 @@ from app.campaigns.models import Campaign
 from app.compliance import blackouts, gates, jurisdictions
 from app.contacts import consents
 from app.contacts.models import Contact
+from app.dnc.registry import registry_check
 from app.dnc.services import is_dnc
 from app.extensions import db
 
@@ -94,6 +95,18 @@ def assess(campaign: Campaign | None, to_number: str, contact: Contact | None, a
     if on_list:
         reasons.append(_plain(gates.ON_DNC))
         waits = False
+    consent = consents.strongest_consent(contact, at)
+    # The national Do Not Call Registry (US numbers only; None for the rest). The contact's
+    # prior express written consent exempts the number (16 CFR 310.4(b)(1)(iii)(B)(1)); an
+    # established business relationship is not modelled yet, so it exempts nothing. Neither a
+    # listing nor a stale copy passes with time.
+    national = None
+    exempt = consent is not None and consent.kind == "prior_express_written"
+    if campaign is not None and campaign.scrub_national_registry and not exempt:
+        national = registry_check(to_number, at)
+        if national is not None and national.code is not None:
+            reasons.append(national.reason)
+            waits = False
     next_at = None
     if not zones:
         reasons.append(_plain(gates.NO_TIMEZONE))
@@ -104,7 +117,6 @@ def assess(campaign: Campaign | None, to_number: str, contact: Contact | None, a
             reasons.append(_plain(gates.OUTSIDE_WINDOW))
         elif not gates.inside_window(at + timedelta(seconds=ring_seconds), zones, window):
             reasons.append(_plain(WINDOW_CLOSING))
-    consent = consents.strongest_consent(contact, at)
     if campaign is not None and not consents.satisfies(consent, campaign.required_consent):
         reasons.append({"code": CONSENT_REQUIRED, "rule": None, "source": None, "message":
                         f"The campaign calls only contacts with {campaign.required_consent.replace('_', ' ')} "
@@ -129,7 +141,8 @@ def assess(campaign: Campaign | None, to_number: str, contact: Contact | None, a
     local = [{"zone": z.key, "local_time": at.astimezone(z).isoformat(timespec="seconds")} for z in zones]
     proof = {"checked_at": at.isoformat(timespec="seconds"), "ruleset_version": verdict.ruleset_version,
              "zones": local, "jurisdictions": list(places),
-             "lists_checked": ["internal", f"campaign:{campaign.id}"] if campaign is not None else ["internal"],
+             "lists_checked": (["internal", f"campaign:{campaign.id}"] if campaign is not None else ["internal"])
+             + ([national.list_checked] if national is not None else []),
              "on_do_not_call_list": on_list, "seller_calls_last_24h": count,
              "consent_relied_on": None if consent is None else {
                  "id": consent.id, "kind": consent.kind, "given_at": consent.given_at.isoformat(),

@@ -10,11 +10,12 @@ from app.extensions import db
 
 
 class ImportJob(db.Model):
-    """A CSV import (contacts or do-not-call) run by a worker, with progress the API reports."""
+    """A CSV import (contacts or do-not-call) run by a worker, with progress the API reports, or
+    an area code's file of the national Do Not Call Registry (kind registry, from the CLI)."""
 
     __tablename__ = "import_jobs"
     __table_args__ = (
-        CheckConstraint("kind IN ('contacts', 'dnc')", name="kind"),
+        CheckConstraint("kind IN ('contacts', 'dnc', 'registry')", name="kind"),
         CheckConstraint("status IN ('pending', 'running', 'done', 'failed')", name="status"),
     )
 

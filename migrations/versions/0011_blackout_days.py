@@ -5,14 +5,14 @@ state of emergency or a holiday a governor proclaims for this year is declared h
 and every placement honours it (app/compliance/checks.assess).
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-04 15:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -32,7 +32,7 @@ function fill(c) {
   $('#form-status').textContent = c ? c.status : '';
   $('#form-status').dataset.status = c ? c.status : '';
   const defaults = { dial_mode: 'progressive', window_start: '09:00', window_end: '20:00', ring_timeout_seconds: 20,
-    max_abandon_rate: 0.03, max_attempts: 5, machine_action: 'hangup' };
+    max_abandon_rate: 0.03, max_attempts: 5, machine_action: 'hangup', scrub_national_registry: true };
   for (const name of FIELD_NAMES) {
     const node = form.elements.namedItem(name);
     const value = c ? c[name] : defaults[name];

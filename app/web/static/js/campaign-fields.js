@@ -14,6 +14,8 @@ export const SECTIONS = [
     { name: 'max_abandon_rate', label: 'Maximum abandonment rate', type: 'number', step: '0.001', min: 0.001, max: 0.03, law: 'At most 0.03 (3%) of person-answered calls over 30 days (FTC TSR 310.4(b)(4)(i)).' },
     { name: 'caller_id', label: 'Caller ID (E.164)', required: true, placeholder: '+12025550123', law: 'Transmitted on every call (FTC TSR 310.4(a)(8)).' },
     { name: 'max_attempts', label: 'Maximum attempts per contact', type: 'number', min: 1, max: 50 },
+    { name: 'scrub_national_registry', label: 'Scrub against the National Do Not Call Registry', type: 'checkbox',
+      law: 'No sales calls to numbers on the registry, checked against a copy at most 31 days old (FTC TSR 310.4(b)(1)(iii)(B); FCC 64.1200(c)(2)).' },
   ]],
   ['Retries (seconds)', [
     { name: 'retry_busy_seconds', label: 'After busy', type: 'number', min: 0 },
