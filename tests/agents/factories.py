@@ -18,7 +18,8 @@ _seq = itertools.count(1)
 def make_campaign(name: str | None = None, *, script: str = "Hello, this is Omnivox.") -> Campaign:
     campaign = Campaign(name=name or f"campaign-{next(_seq)}-{secrets.token_hex(2)}", caller_id="+12025550100",
                         seller_name="Acme Solar", seller_phone="+12025550101",
-                        safe_harbour_message="Sorry we missed you.", script=script)
+                        safe_harbour_message="Sorry we missed you.", script=script,
+                        scrub_national_registry=False)  # test numbers: no registry copy to scrub against
     db.session.add(campaign)
     db.session.flush()
     return campaign

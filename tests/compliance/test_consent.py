@@ -20,7 +20,8 @@ def _campaign(name: str, mode: str = "predictive", required: str = "none", selle
 
     campaign = Campaign(name=name, status="active", dial_mode=mode, caller_id="+12025550100",
                         seller_name=seller, seller_phone="+12025550101", safe_harbour_message="Acme Solar.",
-                        window_start=dtime(8), window_end=dtime(21), required_consent=required)
+                        window_start=dtime(8), window_end=dtime(21), required_consent=required,
+                        scrub_national_registry=False)  # the registry is tests/dnc/test_registry.py's subject
     db.session.add(campaign)
     db.session.commit()
     return campaign.id

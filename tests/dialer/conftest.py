@@ -15,7 +15,8 @@ def make_campaign(ctx):
                       status="active", dial_mode="progressive", caller_id="+12125550000",
                       seller_name="Acme Solar", seller_phone="+12125550001",
                       safe_harbour_message="This is Acme Solar. Call us back at 212 555 0001.",
-                      window_start=time(8, 0), window_end=time(21, 0), max_attempts=3)
+                      window_start=time(8, 0), window_end=time(21, 0), max_attempts=3,
+                      scrub_national_registry=False)  # no registry copy in these tests
         overrides.pop("name_suffix", None)
         values.update(overrides)
         campaign = Campaign(**values)
