@@ -142,6 +142,16 @@ def child_gate(files: list[tuple[int, str]], lookups: int) -> dict:
     numbers = [f"+1{rng.choice(areas)}{rng.randint(2_000_000, 9_999_999)}" for _ in range(lookups)]
     app = create_app(Config(app_env()))
     with app.app_context():
+        from app.campaigns.models import Campaign
+        from app.compliance import checks
+
+        # The whole gate a placement runs (every list, consent, the seller's 24-hour count, the
+        # window in every zone, the state rule table), not only the registry's part of it.
+        campaign = Campaign(name="bench registry gate", status="active", caller_id="+12025550100",
+                            seller_name="Acme", seller_phone="+12025550199", safe_harbour_message="Acme",
+                            window_start=datetime(2000, 1, 1, 8).time(), window_end=datetime(2000, 1, 1, 21).time())
+        db.session.add(campaign)
+        db.session.commit()
         cur = db.session.connection().connection.driver_connection.cursor()
         select = text("SELECT 1 FROM dnc_registry_numbers WHERE number = :n")
         runs = {
@@ -149,6 +159,8 @@ def child_gate(files: list[tuple[int, str]], lookups: int) -> dict:
                 "SELECT 1 FROM dnc_registry_numbers WHERE number = %s", (int(p[2:]),)).fetchone(),
             "bare SELECT (SQLAlchemy)": lambda p: db.session.execute(select, {"n": int(p[2:])}).first(),
             "registry_hold": lambda p: registry_hold(p, NOW),
+            "assess (every rule)": lambda p: (checks.assess(campaign, p, None, NOW, ring_seconds=25),
+                                              db.session.rollback()),
         }
         results, listed = {}, 0
         for name, run in runs.items():
@@ -163,6 +175,8 @@ def child_gate(files: list[tuple[int, str]], lookups: int) -> dict:
                     listed += answer == "national_registry"
             results[name] = _percentiles(samples)
         db.session.rollback()
+        db.session.delete(db.session.get(Campaign, campaign.id))
+        db.session.commit()
     return {"lookups": lookups, "listed": listed, "runs": results}
 
 
@@ -310,7 +324,7 @@ def report(total, files, size_mb, bare, imported, gate, refilled, load) -> None:
           f"({gate['listed']:,} listed):")
     for name, r in gate["runs"].items():
         print(f"    {name:<26} p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms  max {r['max_ms']:.1f} ms")
-    print("    target: registry_hold p99 <= 2 ms")
+    print("    target: the gate's cost per placement p99 <= 2 ms (registry_hold; assess is the whole gate)")
     s = refilled["seconds"]
     print(f"(d) refill main query, {refilled['contacts']:,} contacts ({refilled['listed']:,} listed), "
           f"LIMIT {refilled['limit']}: without the anti-join {s['without'] * 1000:.0f} ms "
