@@ -197,3 +197,19 @@ def placement_clock(monkeypatch):
 
     monkeypatch.setattr(placement, "utcnow", lambda: IN_HOURS_DC)
     return IN_HOURS_DC
+
+
+@pytest.fixture
+def placing_sim(app):
+    """The carrier simulator, with the app's carrier pointed at it, for tests that place calls
+    in-process (its callbacks go nowhere)."""
+    from app.telephony.twilio_carrier import TwilioCarrier
+    from carrier_sim import CarrierSimulator, SimConfig
+
+    sid, token = "AC" + "7" * 32, secrets.token_hex(16)
+    simulator = CarrierSimulator(SimConfig(account_sid=sid, auth_token=token, time_scale=0.001,
+                                           callback_max_attempts=1, seed=5)).start()
+    app.extensions["carrier"] = TwilioCarrier(sid, token, api_base_url=simulator.api_base_url)
+    yield simulator
+    app.extensions.pop("carrier", None)
+    simulator.stop()

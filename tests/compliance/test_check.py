@@ -137,23 +137,14 @@ def test_the_cli_gives_the_same_answer(app, seller):
     assert bad.exit_code != 0 and "ISO 8601" in bad.output
 
 
-def test_a_placed_call_keeps_its_proof_in_the_call_record_and_its_export(app, login_as, placement_clock):
+def test_a_placed_call_keeps_its_proof_in_the_call_record_and_its_export(app, login_as, placement_clock,
+                                                                          placing_sim):
     from app.calls import placement
-    from app.telephony.twilio_carrier import TwilioCarrier
-    from carrier_sim import CarrierSimulator, SimConfig
     from tests.calls.factories import make_call, make_campaign
 
-    sid, token = "AC" + "8" * 32, "sim-token-proof"
-    sim = CarrierSimulator(SimConfig(account_sid=sid, auth_token=token, time_scale=0.001,
-                                     callback_max_attempts=1, seed=9)).start()
-    app.extensions["carrier"] = TwilioCarrier(sid, token, api_base_url=sim.api_base_url)
-    try:
-        call_id = make_call(app, make_campaign(app), to_number="+12025550186")
-        with app.app_context():
-            assert placement.place_call(call_id).outcome == "placed"
-    finally:
-        app.extensions.pop("carrier", None)
-        sim.stop()
+    call_id = make_call(app, make_campaign(app), to_number="+12025550186")
+    with app.app_context():
+        assert placement.place_call(call_id).outcome == "placed"
     admin = login_as("admin")
     proof = admin.get(f"/api/call-records/{call_id}").get_json()["call"]["compliance"]
     assert proof["checked_at"] == placement_clock.isoformat(timespec="seconds")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, time as dtime, timezone
 from urllib.parse import urlencode
 
-import pytest
 from sqlalchemy import select
 
 from app.extensions import db

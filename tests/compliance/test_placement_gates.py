@@ -3,33 +3,28 @@ clock: a call that waited (for a CPS slot, through 429s, in the reaper's hands) 
 immediately before its request, and a refused one is never sent and loses its contact nothing."""
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, time as dtime, timedelta, timezone
 
 import pytest
 
-from carrier_sim import CarrierSimulator, SimConfig
 
-SID, TOKEN = "AC" + "7" * 32, "sim-token-for-placement-gates"
 WED_10_DC = datetime(2026, 12, 2, 15, 0, tzinfo=timezone.utc)  # Wednesday, 10:00 in New York
 
 
-@pytest.fixture
-def sim(app):
-    from app.telephony.twilio_carrier import TwilioCarrier
+_names = itertools.count(1)
 
-    simulator = CarrierSimulator(SimConfig(account_sid=SID, auth_token=TOKEN, time_scale=0.001,
-                                           callback_max_attempts=1, seed=5)).start()
-    app.extensions["carrier"] = TwilioCarrier(SID, TOKEN, api_base_url=simulator.api_base_url)
-    yield simulator
-    app.extensions.pop("carrier", None)
-    simulator.stop()
+
+@pytest.fixture
+def sim(placing_sim):
+    return placing_sim
 
 
 def _campaign(**fields) -> int:
     from app.campaigns.models import Campaign
     from app.extensions import db
 
-    values = dict(name=f"gates-{id(fields)}-{len(fields)}", status="active", dial_mode="progressive",
+    values = dict(name=f"gates-{next(_names)}", status="active", dial_mode="progressive",
                   caller_id="+12025550100", seller_name="Acme", seller_phone="+12025550199",
                   safe_harbour_message="Acme, 202 555 0199.", ring_timeout_seconds=20,
                   window_start=dtime(8, 0), window_end=dtime(21, 0), max_attempts=3)

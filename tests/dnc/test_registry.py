@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import io
 import random
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, text
 
 from app.extensions import db
+from tests.compliance.test_placement_gates import _campaign, sim  # noqa: F401 - fixture and factory
 
 WED_10_DC = datetime(2026, 12, 2, 15, 0, tzinfo=timezone.utc)  # Wednesday, 10:00 in Washington
 COPY_DATE = date(2026, 12, 1)
@@ -141,34 +142,6 @@ def test_a_file_with_far_fewer_numbers_than_the_copy_is_refused_unless_allowed(c
 
 
 # --- the dial gates --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def sim(app):
-    from carrier_sim import CarrierSimulator, SimConfig
-    from app.telephony.twilio_carrier import TwilioCarrier
-
-    sid, token = "AC" + "8" * 32, "sim-token-for-registry"
-    simulator = CarrierSimulator(SimConfig(account_sid=sid, auth_token=token, time_scale=0.001,
-                                           callback_max_attempts=1, seed=11)).start()
-    app.extensions["carrier"] = TwilioCarrier(sid, token, api_base_url=simulator.api_base_url)
-    yield simulator
-    app.extensions.pop("carrier", None)
-    simulator.stop()
-
-
-def _campaign(**fields) -> int:
-    from app.campaigns.models import Campaign
-
-    values = dict(name=f"registry-{random.random()}", status="active", dial_mode="progressive",
-                  caller_id="+12025550100", seller_name="Acme", seller_phone="+12025550199",
-                  safe_harbour_message="Acme, 202 555 0199.", ring_timeout_seconds=20,
-                  window_start=dtime(8, 0), window_end=dtime(21, 0), max_attempts=3)
-    values.update(fields)
-    campaign = Campaign(**values)
-    db.session.add(campaign)
-    db.session.commit()
-    return campaign.id
 
 
 def _contact(campaign_id: int, phone: str) -> int:
