@@ -54,6 +54,21 @@ MESSAGES = {
     gates.NO_TIMEZONE: "Where this number rings is unknown, so its calling hours are too.",
     gates.OUTSIDE_WINDOW: "It is outside calling hours in a zone the callee may be in.",
     WINDOW_CLOSING: "The calling window closes before the call could finish ringing.",
+    # In a few words, for a refusal shown without the rule's own message (an agent's dial).
+    "state_calling_hours": "It is outside the calling hours of the contact's state.",
+    "state_sunday_ban": "The contact's state allows no sales calls on Sundays.",
+    "state_no_calls_day": "The contact's state allows no sales calls today.",
+    "state_holiday": "Today is a holiday on which the contact's state allows no sales calls.",
+    "declared_blackout": "Calls to the contact's state are suspended today (a declared blackout).",
+    "state_frequency_cap": "This person has had as many calls from this seller in 24 hours as their "
+                           "state allows.",
+    "written_consent_required": "The contact's state requires their written consent for this call.",
+    "rules_unavailable": "The calling rules for the contact's state could not be read: it may not be "
+                         "called until they are fixed.",
+    CONSENT_REQUIRED: "The campaign calls only contacts with consent on record, and this one has none.",
+    "national_registry": "The number is on the national Do Not Call Registry.",
+    "national_registry_stale": "The national registry's copy for this area code is missing or more than "
+                               "31 days old, so the number cannot be checked.",
 }
 
 
@@ -75,13 +90,14 @@ class Assessment:
 
 
 def assess(campaign: Campaign | None, to_number: str, contact: Contact | None, at: datetime, *,
-           ring_seconds: float = 0, autodialed: bool = True) -> Assessment:
+           ring_seconds: float = 0, autodialed: bool = True, on_dnc: bool | None = None) -> Assessment:
     """Every rule for a call from `campaign` to `to_number` (the contact's data where there is a
     contact) starting at `at`: the campaign runs, no do-not-call list holds the number, the
     federal and campaign window is open in every zone the callee may be in for the whole ring,
     and the state rules of every jurisdiction the callee may be in (hours by day, Sundays,
     holidays, the seller's calls in the last 24 hours, written consent for autodialled calls).
-    The gates at the attempt and at placement, and the compliance check, are this function."""
+    The gates at the attempt and at placement, and the compliance check, are this function.
+    `on_dnc`: the do-not-call lists' answer when the caller has just asked them."""
     zones = zones_of(contact, to_number)
     region = contact.region if contact else None
     postal = contact.postal_code if contact else None
@@ -91,7 +107,7 @@ def assess(campaign: Campaign | None, to_number: str, contact: Contact | None, a
     if campaign is None or campaign.status != "active":
         reasons.append(_plain(CAMPAIGN_NOT_ACTIVE))
         waits = False
-    on_list = campaign is not None and is_dnc(to_number, campaign.id)
+    on_list = campaign is not None and (is_dnc(to_number, campaign.id) if on_dnc is None else on_dnc)
     if on_list:
         reasons.append(_plain(gates.ON_DNC))
         waits = False
@@ -112,19 +128,13 @@ def assess(campaign: Campaign | None, to_number: str, contact: Contact | None, a
         reasons.append(_plain(gates.NO_TIMEZONE))
         waits = False
     elif campaign is not None:
-        window = window_of(campaign)
-        if not gates.inside_window(at, zones, window):
-            reasons.append(_plain(gates.OUTSIDE_WINDOW))
-        elif not gates.inside_window(at + timedelta(seconds=ring_seconds), zones, window):
-            reasons.append(_plain(WINDOW_CLOSING))
+        reasons += _window_reasons(campaign, zones, at, ring_seconds)
     if campaign is not None and not consents.satisfies(consent, campaign.required_consent):
         reasons.append({"code": CONSENT_REQUIRED, "rule": None, "source": None, "message":
                         f"The campaign calls only contacts with {campaign.required_consent.replace('_', ' ')} "
                         "consent on record, and this contact has none."})
         waits = False
-    count, oldest = (0, None)
-    if campaign is not None and _capped(places, at, zones):
-        count, oldest = seller_calls_last_24h(to_number, campaign.seller_name, at)
+    count, oldest = seller_calls_if_capped(campaign, to_number, places, zones, at)
     declared = blackouts.blackouts_for(at, zones, places, to_number)  # an admin's blackout days
     verdict = jurisdictions.evaluate(
         at, zones, places, blackout_days=declared, calls_last_24h=count, oldest_call_in_window=oldest,
@@ -153,6 +163,42 @@ def assess(campaign: Campaign | None, to_number: str, contact: Contact | None, a
                       jurisdictions=list(places), proof=proof)
 
 
+def time_rules(campaign: Campaign, contact: Contact, at: datetime, *,
+               count_calls: bool = False) -> tuple[list[dict], datetime | None]:
+    """The rules that pass with time, at `at`: the window in every zone for the whole ring, the
+    state's hours, Sundays and holidays, declared blackouts, and the seller's 24-hour cap for
+    seller's calls counted when `count_calls` (reasons, the next instant they all allow). For a
+    time to promise or offer, such as a callback; lists and consent are the dial's, checked when
+    it is made."""
+    zones = zones_of(contact, contact.phone_e164)
+    places = jurisdictions.jurisdictions_for(contact.region, contact.postal_code, contact.phone_e164)
+    if not zones:
+        return [_plain(gates.NO_TIMEZONE)], None
+    reasons = _window_reasons(campaign, zones, at, campaign.ring_timeout_seconds)
+    count, oldest = seller_calls_if_capped(campaign, contact.phone_e164, places, zones, at) \
+        if count_calls else (0, None)
+    verdict = jurisdictions.evaluate(
+        at, zones, places, blackout_days=blackouts.blackouts_for(at, zones, places, contact.phone_e164),
+        calls_last_24h=count, oldest_call_in_window=oldest,
+        has_written_consent=True,  # consent is the dial's question, not the hour's
+        autodialed=campaign.dial_mode != "preview", ring_seconds=campaign.ring_timeout_seconds,
+        window=(campaign.window_start, campaign.window_end))
+    seen = {r["code"] for r in reasons}
+    reasons += [{"code": r.code, "message": r.message, "rule": r.rule, "source": r.source}
+                for r in verdict.reasons if r.code in TIME_REASONS and (r.code not in seen or r.rule)]
+    return reasons, (verdict.next_callable_at if reasons else at)
+
+
+def _window_reasons(campaign: Campaign, zones, at: datetime, ring_seconds: float) -> list[dict]:
+    """The federal and campaign window, open in every zone now and for the whole ring."""
+    window = window_of(campaign)
+    if not gates.inside_window(at, zones, window):
+        return [_plain(gates.OUTSIDE_WINDOW)]
+    if not gates.inside_window(at + timedelta(seconds=ring_seconds), zones, window):
+        return [_plain(WINDOW_CLOSING)]
+    return []
+
+
 def seller_calls_last_24h(to_number: str, seller_name: str, at: datetime) -> tuple[int, datetime | None]:
     """Calls placed to this number in the 24 hours before `at` by every campaign of the seller
     (one subject per seller: the stricter reading), and when the oldest of them was placed."""
@@ -172,6 +218,15 @@ _SELLER_CALLS = text(
     "AND c.queued_at > :since AND c.queued_at <= :at")
 
 
+def seller_calls_if_capped(campaign: Campaign | None, to_number: str, places, zones,
+                           at: datetime) -> tuple[int, datetime | None]:
+    """The seller's calls to the number in the 24 hours before `at`, counted (under its lock)
+    only where a frequency cap is in force; (0, None) elsewhere."""
+    if campaign is None or not _capped(places, at, zones):
+        return 0, None
+    return seller_calls_last_24h(to_number, campaign.seller_name, at)
+
+
 def _capped(places: tuple[str, ...], at: datetime, zones) -> bool:
     """Whether a frequency cap is in force on any of the callee's local dates at `at`."""
     days = {at.astimezone(z).date() for z in zones} or {at.date()}
@@ -189,31 +244,19 @@ def attempt_hold(contact: Contact, campaign: Campaign, now: datetime, *,
     its status, attempts and retry time, then every rule of `assess`."""
     if campaign.status != "active":
         return CAMPAIGN_NOT_ACTIVE, None
+    on_dnc = is_dnc(contact.phone_e164, campaign.id)  # asked once, for both steps
     reason = gates.hold_reason(
         gates.GateInput(status=contact.status, attempts=contact.attempts, next_due_at=contact.next_due_at,
                         phone_e164=contact.phone_e164, timezone=contact.timezone, region=contact.region,
                         postal_code=contact.postal_code),
-        now=now, window=window_of(campaign), max_attempts=campaign.max_attempts,
-        on_dnc=is_dnc(contact.phone_e164, campaign.id))
+        now=now, window=window_of(campaign), max_attempts=campaign.max_attempts, on_dnc=on_dnc)
     if reason is not None and reason != gates.OUTSIDE_WINDOW:
         return reason, None
     verdict = assess(campaign, contact.phone_e164, contact, now, autodialed=autodialed,
-                     ring_seconds=campaign.ring_timeout_seconds)
+                     ring_seconds=campaign.ring_timeout_seconds, on_dnc=on_dnc)
     if verdict.callable:
         return None, None
     return verdict.first_code, verdict.next_callable_at
-
-
-def placement_hold_reason(campaign: Campaign | None, to_number: str, contact: Contact | None,
-                          now: datetime, ring_seconds: float, autodialed: bool = True) -> str | None:
-    """Why a call to `to_number` may not be placed at `now` (the first reason), or None."""
-    return assess(campaign, to_number, contact, now, ring_seconds=ring_seconds, autodialed=autodialed).first_code
-
-
-def next_legal_time(campaign: Campaign, to_number: str, contact: Contact | None,
-                    now: datetime) -> datetime | None:
-    """When the calling window next opens for this callee (None: not within 8 days)."""
-    return gates.next_window_opening(now, zones_of(contact, to_number), window_of(campaign))
 
 
 def window_of(campaign: Campaign) -> gates.Window:

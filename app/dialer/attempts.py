@@ -15,7 +15,6 @@ from app.interactions import callbacks
 from app.dialer.hopper import Hopper
 from app.extensions import db
 
-CAMPAIGN_NOT_ACTIVE = checks.CAMPAIGN_NOT_ACTIVE
 
 
 def held_at_dial_key(campaign_id: int) -> str:

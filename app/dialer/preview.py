@@ -15,7 +15,7 @@ from app.common.timeutil import utcnow
 from app.contacts.models import Contact
 from app.compliance import gates
 from app.compliance import checks
-from app.dialer.attempts import CAMPAIGN_NOT_ACTIVE, try_attempt
+from app.dialer.attempts import try_attempt
 from app.dialer.hopper import Hopper
 from app.errors import ApiError
 from app.extensions import db
@@ -122,24 +122,12 @@ REFUSALS = {
     gates.RETRY_NOT_DUE: "This contact's next attempt is not due yet.",
     gates.NO_TIMEZONE: "This contact's time zone, and so their calling hours, are unknown.",
     gates.NOT_DIALABLE: "This contact is closed or is being dialled already.",
-    CAMPAIGN_NOT_ACTIVE: "The campaign is not running.",
-    checks.WINDOW_CLOSING: "The calling window closes before the call could finish ringing.",
-    "state_calling_hours": "It is outside the calling hours of the contact's state.",
-    "state_sunday_ban": "The contact's state allows no sales calls on Sundays.",
-    "state_no_calls_day": "The contact's state allows no sales calls today.",
-    "state_holiday": "Today is a holiday on which the contact's state allows no sales calls.",
-    "declared_blackout": "Calls to the contact's state are suspended today (a declared blackout).",
-    "state_frequency_cap": "This person has had as many calls from this seller in 24 hours as their "
-                           "state allows.",
-    "written_consent_required": "The contact's state requires their written consent for this call.",
-    "rules_unavailable": "The calling rules for the contact's state could not be read: it may not be "
-                         "called until they are fixed.",
 }
 
 
 def _refusal(reason: str) -> ApiError:
     """Why the agent's dial was refused, in words they can act on."""
-    message = REFUSALS.get(reason, "This contact may not be called now.")
+    message = REFUSALS.get(reason) or checks.MESSAGES.get(reason, "This contact may not be called now.")
     return ApiError(409, message, "not_dialable", fields={"reason": [reason]})
 
 

@@ -96,19 +96,17 @@ def get_interaction(user: User, interaction_id: int) -> Interaction:
 def callback_problems(contact: Contact, campaign: Campaign, when: datetime, now: datetime) -> list[str]:
     """Why a callback time is refused: it must be in the future, and every calling rule that
     passes with time must allow a call then (the window in every zone the contact may be in,
-    their state's hours, Sundays, holidays, declared blackouts): the gates' own `assess`."""
+    their state's hours, Sundays, holidays, declared blackouts, the seller's 24-hour cap): the
+    gates' own rules (`checks.time_rules`)."""
     if when.tzinfo is None:
         return ["Give the time with its UTC offset."]
     if when <= now:
         return ["The callback time must be in the future."]
-    verdict = checks.assess(campaign, contact.phone_e164, contact, when,
-                            ring_seconds=campaign.ring_timeout_seconds,
-                            autodialed=campaign.dial_mode != "preview")
-    refused = [r["message"] for r in verdict.reasons if r["code"] in checks.TIME_REASONS]
+    reasons, opening = checks.time_rules(campaign, contact, when, count_calls=True)
+    refused = [r["message"] for r in reasons]
     if not refused:
         return []
     problems = [f"That time is not allowed: {message}" for message in dict.fromkeys(refused)]
-    opening = verdict.next_callable_at
     if opening is not None:
         problems.append(f"The next allowed time is {opening.isoformat()}.")
     return problems

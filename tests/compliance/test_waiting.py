@@ -7,6 +7,7 @@ from datetime import datetime, time as dtime, timedelta, timezone
 from sqlalchemy import text
 
 from app.extensions import db
+from tests.dialer.test_disposition import connected  # noqa: F401 - fixture: an agent talking to a contact
 
 WED_10_DC = datetime(2026, 12, 2, 15, 0, tzinfo=timezone.utc)
 
@@ -99,3 +100,32 @@ def test_a_callback_on_an_alabama_sunday_is_refused_with_the_state_s_reason(ctx)
     assert problems and "Sunday" in " ".join(problems)
     assert problems[-1] == "The next allowed time is 2026-12-07T14:00:00+00:00."
     assert callback_problems(contact, campaign, sunday_2pm + timedelta(days=1), WED_10_DC) == []
+
+
+def test_offered_callback_slots_follow_the_state_s_rules_and_each_is_accepted(app, connected):  # noqa: F811
+    """Slots skip what the contact's state forbids (an Alabama Sunday), and every slot offered
+    is one the disposition check accepts."""
+    from zoneinfo import ZoneInfo
+
+    from app.auth.models import User
+    from app.calls.models import Call
+    from app.campaigns.models import Campaign
+    from app.contacts.models import Contact
+    from app.interactions.services import callback_problems
+    from app.web.callback_slots import callback_slots
+
+    console, campaign_id, call_id, _, interaction_id = connected
+    saturday_noon = datetime(2026, 12, 5, 18, 0, tzinfo=timezone.utc)  # 12:00 in Birmingham
+    with app.app_context():
+        contact = db.session.get(Contact, db.session.get(Call, call_id).contact_id)
+        contact.phone_e164, contact.timezone, contact.region = "+12055550177", "America/Chicago", "AL"
+        db.session.commit()
+        agent = db.session.get(User, console.user.id)
+        slots = callback_slots(agent, interaction_id, now=saturday_noon)["slots"]
+        assert slots
+        local_days = {s.astimezone(ZoneInfo("America/Chicago")).strftime("%A") for s in slots}
+        assert "Sunday" not in local_days and {"Saturday", "Monday"} <= local_days
+        campaign = db.session.get(Campaign, campaign_id)
+        contact = db.session.get(Contact, contact.id)
+        assert all(callback_problems(contact, campaign, s, saturday_noon) == [] for s in slots)
+        db.session.rollback()
