@@ -115,8 +115,12 @@ def place_call(call_id: int, now: datetime | None = None) -> PlaceResult:
         return PlaceResult("failed", error="placement interrupted")
     now = now or utcnow()
     ring = max(MIN_RING_TIMEOUT_SECONDS, campaign.ring_timeout_seconds if campaign else DEFAULT_RING_TIMEOUT_SECONDS)
-    verdict = checks.assess(campaign, call.to_number, contact, now, ring_seconds=ring,
-                            autodialed=call.kind == "auto")
+    try:
+        verdict = checks.assess(campaign, call.to_number, contact, now, ring_seconds=ring,
+                                autodialed=call.kind == "auto")
+    except Exception:
+        get_redis().delete(marker)  # nothing was sent: a retry must not take it for interrupted
+        raise
     if not verdict.callable:
         get_redis().delete(marker)  # never sent: nothing was interrupted
         _refuse(call, contact, verdict, now)

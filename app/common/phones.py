@@ -273,15 +273,17 @@ _GEOGRAPHIC = frozenset({phonenumbers.PhoneNumberType.FIXED_LINE,
 def zones_the_callee_may_be_in(stated_zone: str | None, e164: str, state: str | None = None,
                                postal: str | None = None) -> tuple[str, ...]:
     """Every zone a contact's data allows, sorted: its stated (or stored) zone, its address (the
-    ZIP code's zone, else every zone of its state) and the number's own zones. A mobile or
-    non-geographic number may be anywhere in its country: it brings every zone of the country,
-    unless the address places the callee.
+    ZIP code's zone, else every zone of its state; read as a US address for a North American
+    number only) and the number's own zones. A mobile or non-geographic number may be anywhere
+    in its country: it brings every zone of the country, unless the address places the callee.
 
     Where the sources disagree the stricter reading holds: the calling window must be open in
     every zone returned (a New York number whose contact says London: both).
     """
     names = {stated_zone} if stated_zone else set()
-    address = zones_for_address(state, postal)
+    # A state and ZIP code are read as a US address only for a North American number: "WA" with
+    # an Australian mobile is Western Australia, and 28001 in Madrid is not a Carolina ZIP code.
+    address = zones_for_address(state, postal) if e164.startswith("+1") else ()
     names.update(address)
     try:
         number = phonenumbers.parse(e164, None)

@@ -211,11 +211,15 @@ def seller_calls_last_24h(to_number: str, seller_name: str, at: datetime) -> tup
     return int(row[0] or 0), row[1]
 
 
-# Placed calls only (the carrier took them); on the (to_number, queued_at) index.
+# Placed calls only (the carrier took them), by when the carrier started them (initiated_at;
+# queued_at until that is known, which can be minutes earlier after 429s, so never later): on the
+# (to_number, queued_at) index, reading back far enough for the longest 429 backoff.
+_PLACED_AT = "GREATEST(c.queued_at, COALESCE(c.initiated_at, c.queued_at))"
 _SELLER_CALLS = text(
-    "SELECT count(*), min(c.queued_at) FROM calls c JOIN campaigns k ON k.id = c.campaign_id "
+    f"SELECT count(*), min({_PLACED_AT}) FROM calls c JOIN campaigns k ON k.id = c.campaign_id "
     "WHERE c.to_number = :number AND k.seller_name = :seller AND c.call_sid IS NOT NULL "
-    "AND c.queued_at > :since AND c.queued_at <= :at")
+    "AND c.queued_at > CAST(:since AS timestamptz) - interval '1 hour' AND c.queued_at <= :at "
+    f"AND {_PLACED_AT} > :since")
 
 
 def seller_calls_if_capped(campaign: Campaign | None, to_number: str, places, zones,

@@ -193,3 +193,28 @@ def _attempt_or_none(campaign_id: int, contact_id: int, at: datetime) -> int | N
     from app.dialer.attempts import try_attempt
 
     return try_attempt(campaign_id, contact_id, now=at)[0]
+
+
+def test_a_foreign_number_s_state_and_postcode_are_not_read_as_a_us_address(ctx):
+    """ "WA" with an Australian mobile is Western Australia, not Washington: it neither places
+    the callee in Los Angeles's zone nor narrows the mobile to one; 28001 is Madrid."""
+    from app.campaigns.models import Campaign
+    from app.compliance.checks import assess
+    from app.contacts.models import Contact
+
+    campaign = db_get(Campaign, _campaign())
+    aussie = Contact(campaign_id=campaign.id, phone_e164="+61491570156", region="WA")
+    perth_0530 = datetime(2026, 12, 2, 21, 30, tzinfo=timezone.utc)
+    verdict = assess(campaign, aussie.phone_e164, aussie, perth_0530, ring_seconds=20)
+    assert not verdict.callable and "Australia/Perth" in verdict.zones
+    assert verdict.jurisdictions == [] and "America/Los_Angeles" not in verdict.zones
+    madrid = Contact(campaign_id=campaign.id, phone_e164="+34612345678", postal_code="28001")
+    verdict = assess(campaign, madrid.phone_e164, madrid, datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc),
+                     ring_seconds=20)  # 11:00 in Madrid, 10:00 in the Canaries
+    assert verdict.callable and verdict.zones == ["Atlantic/Canary", "Europe/Madrid"]
+
+
+def db_get(model, ident):
+    from app.extensions import db
+
+    return db.session.get(model, ident)

@@ -129,3 +129,21 @@ def test_offered_callback_slots_follow_the_state_s_rules_and_each_is_accepted(ap
         contact = db.session.get(Contact, contact.id)
         assert all(callback_problems(contact, campaign, s, saturday_noon) == [] for s in slots)
         db.session.rollback()
+
+
+def test_the_cap_counts_a_call_from_when_the_carrier_started_it_not_from_when_it_was_queued(ctx):
+    """A call queued 24 h 10 min ago that waited through 429s and was started 23 h 50 min ago
+    still counts: the window frees when the call leaves it, not when its attempt was made."""
+    from app.calls.models import Call
+    from app.compliance import checks
+
+    campaign_id = _campaign(scrub_national_registry=False)
+    for i in range(3):
+        db.session.add(Call(campaign_id=campaign_id, to_number="+13055550170", from_number="+12025550100",
+                            call_sid=f"CA{i:032d}", status="completed",
+                            queued_at=WED_10_DC - timedelta(hours=24, minutes=10),
+                            initiated_at=WED_10_DC - timedelta(hours=23, minutes=50)))
+    db.session.commit()
+    count, oldest = checks.seller_calls_last_24h("+13055550170", "Acme", WED_10_DC)
+    assert (count, oldest) == (3, WED_10_DC - timedelta(hours=23, minutes=50))
+    db.session.rollback()

@@ -46,9 +46,12 @@ def state_for_number(phone_e164: str | None) -> str | None:
 def jurisdictions_for(state: str | None, postal: str | None, phone_e164: str | None) -> tuple[str, ...]:
     """Every jurisdiction whose rules may apply, most specific first: the address state, the
     ZIP code's state when it disagrees with the address, and the area code's state when it
-    disagrees with both. Empty when nothing places the callee in the US."""
+    disagrees with both. Empty when nothing places the callee in the US. A state and ZIP code
+    are read as a US address for a North American number only (see phones.zones_the_callee_may_be_in)."""
     found: list[str] = []
-    for code in (state_code(state), state_for_zip(postal), state_for_number(phone_e164)):
+    us = (phone_e164 or "+1").startswith("+1")
+    for code in (state_code(state) if us else None, state_for_zip(postal) if us else None,
+                 state_for_number(phone_e164)):
         if code and f"US-{code}" not in found:
             found.append(f"US-{code}")
     return tuple(found)
