@@ -61,15 +61,17 @@ def test_dotenv_file_is_honoured(monkeypatch, tmp_path):
     """A .env beside the code fills in what the environment lacks."""
     import app as app_package
 
-    for name in REQUIRED:
-        monkeypatch.delenv(name, raising=False)
+    # Every name the file sets is recorded first, so the test leaves the environment as it was:
+    # the .env load writes os.environ directly, and monkeypatch records nothing for a name it
+    # deletes that was not set (those leaked into every later test: Redis at redis:6379).
+    for name in {*REQUIRED, *GOOD}:
+        monkeypatch.setenv(name, "recorded")
+        monkeypatch.delenv(name)
     env_file = tmp_path / ".env"
     env_file.write_text("\n".join(f"{k}={v}" for k, v in GOOD.items()) + "\n")
     monkeypatch.setattr(app_package, "_dotenv_path", lambda: str(env_file))
     config = app_package.config_from_environment()
     assert config.PUBLIC_BASE_URL == "https://dialer.example.com"
-    for name in REQUIRED:
-        monkeypatch.delenv(name, raising=False)
 
 
 def test_dialer_recovery_knobs_keep_production_defaults_and_can_be_shortened():
