@@ -53,7 +53,9 @@ def _validation_fields(exc: HTTPException) -> dict:
     fields: dict = {}
     for location_messages in messages.values():
         if isinstance(location_messages, dict):
-            fields.update(location_messages)
+            # A multipart part whose name cannot be read arrives as a None key: name it, so
+            # the answer can be written (JSON keys are strings) instead of failing as a 500.
+            fields.update({"(unnamed field)" if k is None else str(k): v for k, v in location_messages.items()})
     return fields
 
 

@@ -107,6 +107,9 @@ def _csrf_guard():
         return None  # 404/405 follows; there is no view to protect
     if bearer_token() is not None:
         return None
+    if any(not isinstance(name, str) for name in request.form.keys()):
+        # A part whose name cannot be read (Flask-WTF's token lookup fails on it with a 500).
+        raise ApiError(400, "The form has a field whose name cannot be read", "invalid_form")
     csrf.protect()
     return None
 

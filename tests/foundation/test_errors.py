@@ -114,3 +114,29 @@ def test_json_in_a_form_field_nested_too_deeply_is_refused_too(login_as, campaig
     response = admin.post(f"/api/campaigns/{cid}/contacts/import", content_type="multipart/form-data", data={
         "file": (io.BytesIO(b"phone\n2125550101\n"), "list.csv"), "column_map": "[" * 100_000})
     assert response.status_code == 422 and "column_map" in _error(response)["fields"]
+
+
+def test_a_multipart_part_whose_name_cannot_be_read_is_a_4xx_not_a_500(app, login_as, campaigns):
+    """Found by the API fuzz: a part named `"\\` arrives with no name, which broke the CSRF
+    token lookup (cookie callers) and the writing of the field errors (token callers)."""
+    campaign_id = campaigns.create()
+    body = ('--b\r\nContent-Disposition: form-data; name="\\"\r\n\r\n{}\r\n'
+            '--b\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--b--\r\n')
+    headers = {"Content-Type": "multipart/form-data; boundary=b"}
+    admin = login_as("admin")
+    cookie = admin.client.post(f"/api/campaigns/{campaign_id}/contacts/import", data=body, headers=headers)
+    assert cookie.status_code == 400 and cookie.get_json()["error"]["code"] == "invalid_form"
+    anonymous = app.test_client().post(f"/api/campaigns/{campaign_id}/contacts/import", data=body,
+                                       headers=headers)
+    assert anonymous.status_code in (400, 401) and "error" in anonymous.get_json()
+    from app.auth.models import User
+    from app.auth.services import issue_api_token
+    from app.extensions import db
+
+    with app.app_context():
+        _, raw = issue_api_token(db.session.get(User, admin.user.id), "fuzz")
+        db.session.commit()
+    token = app.test_client().post(f"/api/campaigns/{campaign_id}/contacts/import", data=body,
+                                   headers={**headers, "Authorization": f"Bearer {raw}"})
+    assert token.status_code == 422, token.get_data(as_text=True)
+    assert "(unnamed field)" in token.get_json()["error"]["fields"]
