@@ -15,7 +15,7 @@ import sys
 from carrier_sim.config import SimConfig
 from carrier_sim.server import CarrierSimulator
 
-SPECIAL = {"outcomes", "keypresses", "account_sid", "auth_token"}
+SPECIAL = {"outcomes", "keypresses", "agent_phones", "account_sid", "auth_token"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="force the outcome of calls to one number")
     parser.add_argument("--keypress", action="append", default=[], metavar="TO=DIGITS",
                         help="digits that number presses at every <Gather>")
+    parser.add_argument("--agent-phone", action="append", default=[], metavar="NUMBER=DIGITS",
+                        help="an agent's phone, and the key it presses to accept")
     parser.add_argument("--log-level", default="INFO")
     defaults = SimConfig()
     for f in dataclasses.fields(SimConfig):
@@ -60,6 +62,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         changes["auth_token"] = args.auth_token
     changes["outcomes"] = _pairs(args.outcome, "--outcome")
     changes["keypresses"] = _pairs(args.keypress, "--keypress")
+    changes["agent_phones"] = _pairs(args.agent_phone, "--agent-phone")
     return SimConfig().updated(changes)
 
 

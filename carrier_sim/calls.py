@@ -75,6 +75,10 @@ class SimCall:
     callbacks: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     held_callback: Any = None
+    # Who is at the far end: "person" (a callee), "staff" (an agent's or supervisor's browser
+    # or phone) or "outside" (a third party dialled into a conference).
+    party: str = "person"
+    direction: str = "outbound-api"
 
     @property
     def terminal(self) -> bool:
@@ -114,7 +118,7 @@ class SimCall:
             "duration": None if self.duration is None else str(self.duration),
             "price": None,
             "price_unit": "USD",
-            "direction": "outbound-api",
+            "direction": self.direction,
             "answered_by": self.answered_by,
             "api_version": API_VERSION,
             "forwarded_from": None,
@@ -133,6 +137,7 @@ class SimCall:
     def introspect(self) -> dict[str, Any]:
         return {
             "sid": self.sid, "to": self.to, "from": self.from_, "status": self.status,
+            "party": self.party,
             "outcome": self.plan.outcome, "answered_by": self.answered_by,
             "duration": self.duration, "connected_to": self.connected_to, "said": list(self.said),
             "history": list(self.history), "callbacks": list(self.callbacks),

@@ -53,6 +53,10 @@ class SimConfig:
     keypress_probability: float = 0.0
     keypress_digits: str = "1"
     keypresses: dict[str, str] = field(default_factory=dict)
+    # Phones that are agents' (number -> the digits pressed when asked to accept, "" for a
+    # voicemail that presses nothing): they answer quickly and never hang up by themselves.
+    agent_phones: dict[str, str] = field(default_factory=dict)
+    agent_answer_seconds: Range = (1.0, 3.0)
     gather_delay_seconds: Range = (1.0, 3.0)
 
     # Chaos.

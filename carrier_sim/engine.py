@@ -11,6 +11,7 @@ from typing import Any, Callable
 from carrier_sim.webhook_sender import Delivery, Stats, WebhookSender
 from carrier_sim import params, twiml_player
 from carrier_sim.calls import CallStore, Plan, SimCall, duration_seconds, new_sid
+from carrier_sim.conferences import STAFF, Conferences
 from carrier_sim.config import SimConfig
 from carrier_sim.scheduler import Scheduler
 
@@ -30,6 +31,7 @@ class CallEngine:
         self._rng_lock = threading.Lock()
         self._fetch_pool: ThreadPoolExecutor | None = None
         self.public_base_url = "http://127.0.0.1"
+        self.conferences = Conferences(self)
 
     # -- lifecycle of the engine -------------------------------------------------
     def start(self) -> None:
@@ -68,14 +70,16 @@ class CallEngine:
         forced = config.outcomes.get(to)
         if forced:
             return forced
-        if to.startswith("client:"):
-            return "human"  # an agent's browser, which answers by itself
+        if to.startswith("client:") or to in config.agent_phones:
+            return "human"  # an agent's browser, which answers by itself, or their phone
         weights = config.outcome_weights()
         with self._rng_lock:
             return self._rng.choices(list(weights), weights=list(weights.values()))[0]
 
     def keypress_for(self, call: SimCall) -> str | None:
         config = self.config
+        if call.to in config.agent_phones:
+            return config.agent_phones[call.to] or None
         if call.to in config.keypresses:
             return config.keypresses[call.to] or None
         return config.keypress_digits if self.chance(config.keypress_probability) else None
@@ -101,14 +105,18 @@ class CallEngine:
         self.scheduler.call_later(sim_seconds * config.time_scale, run)
 
     # -- creating a call ----------------------------------------------------------
-    def place(self, **fields: Any) -> SimCall:
+    def place(self, party: str | None = None, **fields: Any) -> SimCall:
+        """A call the REST API created; `party` says who answers (default: by the number)."""
         config = self.config
         outcome = self._draw_outcome(fields["to"])
         timeout = fields["timeout"]
         ring = {"busy": config.busy_seconds, "failed": config.fail_seconds,
                 "no-answer": (timeout, timeout)}.get(outcome, config.ring_seconds)
+        staff = fields["to"].startswith("client:") or fields["to"] in config.agent_phones
         if outcome == "human" and fields["to"].startswith("client:"):
             ring = config.client_ring_seconds
+        elif staff:
+            ring = config.agent_answer_seconds
         talk = config.machine_message_seconds if outcome == "machine" else config.talk_seconds
         with self._rng_lock:  # one acquisition for the whole plan
             uniform = self._rng.uniform
@@ -119,6 +127,7 @@ class CallEngine:
         if outcome in ("human", "machine") and plan.ring >= timeout:
             plan.outcome, plan.ring = "no-answer", float(timeout)
         call = SimCall(sid=new_sid("CA"), account_sid=config.account_sid, plan=plan, **fields)
+        call.party = STAFF if staff else (party or call.party)
         call.set_status("queued", call.created_at)
         self.store.add(call)
         self.stats.incr("calls_created")
@@ -189,6 +198,7 @@ class CallEngine:
         call.ended_at = time.time()
         call.duration = duration_seconds(call, self.config.time_scale)
         call.generation += 1
+        self.conferences.leave(call)
         if call.answered_at is not None and call.machine_detection and not call.amd_done:
             self._record_amd(call, "unknown")
         call.set_status(status, call.ended_at)
@@ -215,10 +225,41 @@ class CallEngine:
             if call.status != "in-progress":
                 return False
             call.generation += 1
+            self.conferences.leave(call)  # a redirected call leaves its conference first
             if twiml:
                 twiml_player.start_document(self, call, twiml, call.url)
             else:
                 self.fetch_twiml(call, url)
+            return True
+
+    def connect_client(self, identity: str, url: str, status_callback: str | None,
+                       params: dict[str, str] | None = None) -> SimCall:
+        """What Twilio Voice JS's `Device.connect()` does: a call from `client:<identity>` to
+        the TwiML App, answered at once, whose voice URL is asked for TwiML."""
+        config = self.config
+        plan = Plan(outcome="human", queue=0.0, dial=0.0, ring=0.0, talk=config.max_call_seconds,
+                    amd=0.0, answer_delay=0.0)
+        call = SimCall(sid=new_sid("CA"), account_sid=config.account_sid,
+                       to=(params or {}).get("To", ""), from_=f"client:{identity}", url=url,
+                       twiml=None, method="POST", status_callback=status_callback,
+                       status_events=frozenset({"completed"}), timeout=60,
+                       machine_detection=None, async_amd=False, amd_callback=None, record=False,
+                       recording_callback=None, plan=plan, party=STAFF, direction="inbound")
+        self.stats.incr("client_connects")
+        with self.lock:
+            self.store.add(call)
+            call.set_status("ringing")
+            call.answered_at = time.time()
+            call.set_status("in-progress", call.answered_at)
+            self.fetch_twiml(call, url, **(params or {}))
+        return call
+
+    def hang_up_far_end(self, call: SimCall) -> bool:
+        """The far end hangs up (a browser closed, a phone put down, a network drop)."""
+        with self.lock:
+            if call.terminal:
+                return False
+            self.finish(call, "completed" if call.answered_at is not None else "canceled")
             return True
 
     def _send_recording(self, call: SimCall) -> None:

@@ -13,7 +13,7 @@ EVENT_STATUS = {"initiated": "initiated", "ringing": "ringing", "answered": "in-
 def _call(call: SimCall) -> dict[str, str]:
     return {"AccountSid": call.account_sid, "CallSid": call.sid,
             "From": call.from_, "To": call.to, "Caller": call.from_, "Called": call.to,
-            "Direction": "outbound-api", "ApiVersion": API_VERSION}
+            "Direction": call.direction, "ApiVersion": API_VERSION}
 
 
 def status(call: SimCall, event: str) -> dict[str, str]:

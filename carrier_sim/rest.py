@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape
 from flask import Flask, Response, request
 
 from carrier_sim.calls import API_VERSION
+from carrier_sim.conferences import OUTSIDE
 from carrier_sim.config import SimConfig
 from carrier_sim.engine import CallEngine
 from carrier_sim.throttle import CreateThrottle
@@ -87,25 +88,83 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
         call = engine.place(**_call_fields(form, to))
         return _json(call.to_json(), 201)
 
-    @app.post(f"/{API_VERSION}/Accounts/<account_sid>/Conferences/<conference>/Participants.json")
+    CONFERENCES = f"/{API_VERSION}/Accounts/<account_sid>/Conferences"
+
+    def find_conference(account_sid: str, key: str, *, live: bool = False):
+        authenticate(account_sid)
+        conference = engine.conferences.by_sid.get(key) or engine.conferences.by_name.get(key)
+        if conference is None or (live and conference.status == "completed"):
+            raise ApiError(404, 20404, f"The requested resource {request.path} was not found")
+        return conference
+
+    @app.get(f"{CONFERENCES}.json")
+    def list_conferences(account_sid: str):
+        authenticate(account_sid)
+        name, status = request.args.get("FriendlyName"), request.args.get("Status")
+        with engine.lock:
+            found = [c.to_json() for c in engine.conferences.by_sid.values()
+                     if (name is None or c.name == name) and (status is None or c.status == status)]
+        return _json({"conferences": found, "meta": {"page": 0, "page_size": 50, "key": "conferences",
+                                                     "next_page_url": None}})
+
+    @app.get(f"{CONFERENCES}/<conference>.json")
+    def fetch_conference(account_sid: str, conference: str):
+        with engine.lock:
+            return _json(find_conference(account_sid, conference).to_json())
+
+    @app.post(f"{CONFERENCES}/<conference>/Participants.json")
     def create_participant(account_sid: str, conference: str):
         """A new leg dialled into a conference (named, or by its sid), as Twilio does it: the
-        leg is a call of its own whose TwiML joins the conference."""
+        leg is a call of its own whose TwiML joins the conference with the options given."""
         authenticate(account_sid)
         form = request.form
         to = form.get("To", "").strip()
         engine.stats.incr("participant_requests")
-        fields = _call_fields(form, to, twiml=f"<Response><Dial><Conference>{escape(conference)}"
-                                               "</Conference></Dial></Response>")
-        call = engine.place(**fields)
-        engine.store.add_participant(conference, call.sid, form.get("Label") or "")
+        with engine.lock:
+            known = engine.conferences.by_sid.get(conference)
+        name = known.name if known is not None else conference
+        attributes = {"startConferenceOnEnter": form.get("StartConferenceOnEnter") or "true",
+                      "endConferenceOnExit": form.get("EndConferenceOnExit") or "false",
+                      "participantLabel": form.get("Label") or "",
+                      "muted": form.get("Muted") or "false", "beep": "false"}
+        options = " ".join(f'{key}="{escape(value)}"' for key, value in attributes.items())
+        twiml = (f"<Response><Dial><Conference {options}>{escape(name)}</Conference></Dial>"
+                 "</Response>")
+        call = engine.place(party=OUTSIDE, **_call_fields(form, to, twiml=twiml))
+        engine.store.add_participant(name, call.sid, form.get("Label") or "")
         return _json({"account_sid": account_sid, "call_sid": call.sid,
-                      "conference_sid": conference, "label": form.get("Label") or None,
-                      "status": "queued", "muted": False, "hold": False,
-                      "start_conference_on_enter": True,
-                      "end_conference_on_exit": (form.get("EndConferenceOnExit") or "").lower() == "true",
+                      "conference_sid": known.sid if known is not None else None,
+                      "label": form.get("Label") or None,
+                      "status": "queued", "muted": False, "hold": False, "coaching": False,
+                      "start_conference_on_enter": attributes["startConferenceOnEnter"] == "true",
+                      "end_conference_on_exit": attributes["endConferenceOnExit"] == "true",
                       "uri": f"/{API_VERSION}/Accounts/{account_sid}/Conferences/{conference}/"
                              f"Participants/{call.sid}.json"}, 201)
+
+    @app.get(f"{CONFERENCES}/<conference>/Participants.json")
+    def list_participants(account_sid: str, conference: str):
+        with engine.lock:
+            found = find_conference(account_sid, conference)
+            return _json({"participants": [found.participant_json(m) for m in found.members.values()],
+                          "meta": {"page": 0, "page_size": 50, "key": "participants",
+                                   "next_page_url": None}})
+
+    @app.route(f"{CONFERENCES}/<conference>/Participants/<call_sid>.json",
+               methods=["GET", "POST", "DELETE"])
+    def participant(account_sid: str, conference: str, call_sid: str):
+        """Fetch, update (Hold, HoldUrl, Muted, Coaching, CallSidToCoach) or remove one."""
+        with engine.lock:
+            found = find_conference(account_sid, conference, live=True)
+            member = found.members.get(call_sid)
+            if member is None:
+                raise ApiError(404, 20404, f"The requested resource {request.path} was not found")
+            if request.method == "DELETE":
+                engine.conferences.leave(member.call, go_on=True)
+                return Response(status=204)
+            if request.method == "POST":
+                engine.stats.incr("participant_updates")
+                engine.conferences.update(found, call_sid, request.form)
+            return _json(found.participant_json(member))
 
     @app.get(f"{CALLS}/<call_sid>.json")
     def fetch_call(account_sid: str, call_sid: str):
@@ -142,9 +201,45 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
         call = engine.store.get(call_sid)
         return _json(call.introspect()) if call else _error(404, 20404, "no such call")
 
+    @app.post("/_sim/clients/<identity>/connect")
+    def sim_client_connect(identity: str):
+        """A browser's Voice JS `Device.connect()`: form `Url` (the TwiML App's voice URL),
+        `StatusCallback` (the TwiML App's status callback), any other fields as its params."""
+        form = request.form.to_dict()
+        url, status_callback = form.pop("Url", ""), form.pop("StatusCallback", None)
+        if not _is_url(url):
+            return _error(400, 21205, "Url is not a valid URL")
+        call = engine.connect_client(identity, url, status_callback, form)
+        return _json({"call_sid": call.sid}, 201)
+
+    @app.post("/_sim/clients/<identity>/disconnect")
+    def sim_client_disconnect(identity: str):
+        """The browser goes away: every live call of that client ends."""
+        ended = [c.sid for c in list(engine.store.calls.values())
+                 if f"client:{identity}" in (c.from_, c.to) and engine.hang_up_far_end(c)]
+        return _json({"ended": ended})
+
+    @app.post("/_sim/calls/<call_sid>/hangup")
+    def sim_far_end_hangup(call_sid: str):
+        """The far end of a call hangs up (a phone put down)."""
+        call = engine.store.get(call_sid)
+        if call is None:
+            return _error(404, 20404, "no such call")
+        return _json({"ended": engine.hang_up_far_end(call)})
+
+    @app.get("/_sim/conferences")
+    def sim_conferences():
+        """Every conference with its participants, who hears whom, and each person who sat in
+        one with nobody to talk to (`alone`)."""
+        with engine.lock:
+            return _json({"conferences": engine.conferences.snapshot(request.args.get("name")),
+                          "alone": list(engine.conferences.alone.values())})
+
     @app.get("/_sim/stats")
     def sim_stats():
         stats = engine.stats.snapshot()
+        with engine.lock:
+            stats["persons_alone"] = len(engine.conferences.alone)
         stats.update(calls_by_status=engine.store.status_counts(),
                      scheduled=engine.scheduler.pending(),
                      callback_backlog=engine.sender.backlog())
@@ -168,6 +263,8 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
     def sim_reset():
         engine.store.clear()
         engine.stats.clear()
+        with engine.lock:
+            engine.conferences.clear()
         return _json({"ok": True})
 
     return app

@@ -107,6 +107,9 @@ class Playback:
 
     def _verb_dial(self, verb: ET.Element) -> None:
         nouns = [child for child in verb if child.tag in DIAL_NOUNS]
+        if nouns and nouns[0].tag == "Conference":
+            self._join_conference(nouns[0])
+            return
         if nouns:
             target = f"{nouns[0].tag.lower()}:{(nouns[0].text or '').strip()}"
         else:
@@ -120,6 +123,16 @@ class Playback:
         # When the callee hangs up the whole call ends; nothing after <Dial> runs.
         self.engine.later(self.call, talk, self.engine.finish, self.call, "completed",
                           generation=self.generation)
+
+    def _join_conference(self, noun: ET.Element) -> None:
+        """The call waits in the conference; when it is over for this call (the conference
+        ends, or the call is removed) the verbs after <Dial> play. A person or an outside
+        party hangs up after their talk time; a staff member's leg never hangs up by itself."""
+        self.engine.stats.incr("conference_joins")
+        self.engine.conferences.join(self.call, noun, on_leave=lambda: self._after(0.0))
+        if self.call.party != "staff":
+            self.engine.later(self.call, self.call.plan.talk, self.engine.finish, self.call,
+                              "completed", generation=self.generation)
 
     # -- helpers ----------------------------------------------------------------------
     def _speech_seconds(self, verb: ET.Element) -> float:

@@ -86,3 +86,21 @@ def truncate_tables(database_url: str, tables: str) -> None:
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
+
+
+def connect_audio(agent_id: int, via: str = "browser") -> str:
+    """The agent's audio leg is in their room, as the carrier's join event reports it (inside an
+    app context): without it an agent cannot go ready. Returns the leg's CallSid."""
+    from app.agents import audio
+
+    if audio.leg_of(agent_id):
+        return audio.leg_of(agent_id)
+    sid = f"CA{secrets.token_hex(16)}"
+    assert audio.leg_joined(agent_id, sid, via)
+    return sid
+
+
+def audio_connected(app, agent_id: int, via: str = "browser") -> str:
+    """`connect_audio` from outside an app context."""
+    with app.app_context():
+        return connect_audio(agent_id, via)

@@ -37,8 +37,17 @@ def machine_answered(call_sid: str, campaign_id: int) -> None:
 
 @shared_task(name=tasks.ABANDON_STRANDED_CALL)
 def abandon_stranded_call(call_id: int) -> None:
-    """The agent's browser never answered: the person hears the safe-harbour message."""
+    """The person was bridged to a room whose agent's audio had just gone: they hear the
+    safe-harbour message rather than wait alone."""
     state.play_safe_harbour(call_id)
+
+
+@shared_task(name=tasks.HANG_UP_CALL)
+def hang_up_call(call_sid: str) -> None:
+    """End a leg (an agent's audio at sign-off, a replaced connection)."""
+    from app.agents.audio import hang_up_now
+
+    hang_up_now(call_sid)
 
 
 @shared_task(name="workers.telephony.sweep_unprocessed_events")

@@ -19,6 +19,8 @@ class AgentProfile(db.Model):
     # Identity of the agent's voice client (Twilio Client name / simulator leg).
     client_identity: Mapped[str] = mapped_column(String(64), unique=True)
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # The phone Omnivox calls for the agent's audio when they do not use the browser.
+    phone_e164: Mapped[str | None] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(16), server_default="offline")
     state_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

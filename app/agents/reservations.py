@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from app.agents import audio
 from app.agents import state as rstate
 from app.agents.transitions import TransitionRefused, announce, apply, from_ms, log_change, to_ms
 from app.common.timeutil import utcnow
@@ -84,6 +85,7 @@ def disconnect_silent_agents(now: datetime | None = None,
         if _try(agent_id, ("ready", "paused", "wrap-up"), "offline", now, guard_key=rstate.HEARTBEATS,
                 guard_max_ms=cutoff_ms, reason="disconnected"):
             log.warning("agent %s disconnected: no heartbeat for %ss", agent_id, timeout_seconds)
+            audio.disconnect(agent_id)  # a phone leg would otherwise stay up with nobody behind it
             gone.append(agent_id)
     return gone
 

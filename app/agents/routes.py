@@ -5,9 +5,10 @@
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from app.agents import services
+from app.agents import audio, services
 from app.agents.schemas import (
-    AgentStatusSchema, FloorArgsSchema, FloorSchema, ForcePauseSchema, StateChangeSchema,
+    AgentStatusSchema, AudioConnectSchema, AudioSchema, FloorArgsSchema, FloorSchema, ForcePauseSchema,
+    StateChangeSchema,
 )
 from app.auth.security import roles_required
 
@@ -31,6 +32,35 @@ def change_my_state(data):
     """Go ready (with a campaign when signing on), pause (with a pause code), or offline."""
     return services.set_own_state(current_user._get_current_object(), data["state"],
                                   campaign_id=data["campaign_id"], pause_code=data["pause_code"])
+
+
+@blp.route("/me/audio", methods=["GET"])
+@blp.response(200, AudioSchema)
+@roles_required("agent")
+def my_audio():
+    """Whether the agent's audio leg is connected, and how it can be."""
+    return audio.audio_status(current_user.id)
+
+
+@blp.route("/me/audio", methods=["POST"])
+@blp.arguments(AudioConnectSchema)
+@blp.response(202, AudioSchema)
+@blp.alt_response(409, description="Already connected, or the carrier could not be asked")
+@roles_required("agent")
+def connect_my_audio(data):
+    """Have Omnivox call the agent's phone; once they press 1 their audio is connected (live
+    event `agent.audio`) and they may go ready."""
+    return audio.call_agent_phone(current_user.id, data["phone"])
+
+
+@blp.route("/me/audio", methods=["DELETE"])
+@blp.response(204)
+@blp.alt_response(409, description="On a call or being connected to one")
+@roles_required("agent")
+def disconnect_my_audio():
+    """Hang up the agent's audio leg (only while not ready and not on a call)."""
+    services.require_not_routable(current_user.id)
+    audio.disconnect(current_user.id)
 
 
 @blp.route("/me/heartbeat", methods=["POST"])

@@ -25,6 +25,27 @@ class AgentStatusSchema(Schema):
     campaign_id = fields.Integer(allow_none=True)
     pause_code = fields.String(allow_none=True)
     call_id = fields.Integer(allow_none=True)
+    audio = fields.String(allow_none=True, metadata={
+        "description": "How the agent's audio is connected: browser, phone, or null (not connected: "
+                       "the agent cannot go ready)"})
+
+
+class AudioSchema(Schema):
+    connected = fields.Boolean()
+    via = fields.String(allow_none=True, metadata={"description": "browser | phone"})
+    since = fields.DateTime(allow_none=True)
+    browser_available = fields.Boolean(metadata={
+        "description": "Browser audio is set up on this platform (Voice credentials)"})
+    phone = fields.String(allow_none=True, metadata={"description": "The phone Omnivox calls for this agent"})
+    calling = fields.String(allow_none=True, metadata={"description": "The phone being called now"})
+
+
+class AudioConnectSchema(Schema):
+    via = fields.String(required=True, validate=validate.OneOf(("phone",)), metadata={
+        "description": "phone: Omnivox calls the agent's phone, the agent presses 1. (Browser audio "
+                       "connects from the console itself, through the TwiML App.)"})
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32), metadata={
+        "description": "The number to call; remembered for next time. Defaults to the remembered one."})
 
 
 class FloorAgentSchema(AgentStatusSchema):

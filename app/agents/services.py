@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from app.agents import audio
 from app.agents import state as rstate
 from app.agents.transitions import TransitionRefused, apply, conflict, from_ms, to_ms
 from app.audit import services as audit
@@ -137,10 +138,33 @@ def set_own_state(agent: User, target: str, *, campaign_id: int | None = None, p
         apply(agent.id, allowed, to_state, now=now, campaign_id=effective_campaign, pause_code=code,
               reason="agent")
     except TransitionRefused as refused:  # the state moved under us (a reservation, a supervisor)
+        if refused.because == "audio":
+            _out_of_wrap_up_without_audio(agent.id, refused.from_state, now)
+            raise audio.no_audio_error(agent.id) from None
         raise conflict(agent.id, refused.from_state, target, _HINTS.get(refused.from_state, "")) from None
     if to_state != "offline":
         rstate.beat(agent.id, to_ms(now))
+    else:
+        audio.disconnect(agent.id)  # the session is over: so is its audio leg
     return agent_status(agent.id, now=now)
+
+
+def _out_of_wrap_up_without_audio(agent_id: int, from_state: str, now: datetime) -> None:
+    """Wrap-up done, audio gone: the agent is paused until it is back, not left in wrap-up."""
+    if from_state == "wrap-up":
+        try:
+            apply(agent_id, ("wrap-up",), "paused", now=now, pause_code=audio.NO_AUDIO,
+                  reason="audio_lost")
+        except TransitionRefused:
+            pass
+
+
+def require_not_routable(agent_id: int) -> None:
+    """Refuse (409) while calls could reach the agent: ready, reserved or on a call."""
+    current = rstate.snapshot(agent_id)["state"]
+    if current in ("ready", "reserved", "on-call"):
+        raise ApiError(409, "Pause first: calls can still reach you while you are "
+                            f"{'ready' if current == 'ready' else 'on a call'}.", "routable")
 
 
 def heartbeat(agent_id: int, now: datetime | None = None) -> None:
@@ -160,6 +184,7 @@ def _status(agent_id: int, snap: dict, now_ms: int) -> dict:
         "agent_id": agent_id, "state": snap["state"], "since": from_ms(since_ms),
         "seconds_in_state": None if since_ms is None else max(0, now_ms - since_ms) / 1000,
         "campaign_id": snap["campaign_id"], "pause_code": snap["pause_code"], "call_id": snap["call_id"],
+        "audio": snap["audio"],
     }
 
 
@@ -192,6 +217,8 @@ def sign_off(agent_id: int, reason: str, *, campaign_id: int | None = None,
         if refused.from_state == "on-call" and campaign_id is None:
             rstate.mark_silent(agent_id)
         return refused.from_state
+    if campaign_id is None:
+        audio.disconnect(agent_id)
     return "offline"
 
 
@@ -213,6 +240,7 @@ def force_logout(actor: User, agent_id: int, now: datetime | None = None) -> dic
     _visible_agent(actor, agent_id)
     now = now or utcnow()
     _supervise(agent_id, ("ready", "wrap-up", "paused"), "offline", now)
+    audio.disconnect(agent_id)
     audit.record("agent.force_logout", target_type="user", target_id=agent_id, commit=True)
     return agent_status(agent_id, now=now)
 

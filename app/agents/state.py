@@ -2,7 +2,8 @@
 
 Keys (one Redis, no cluster: the scripts derive campaign keys from the agent's hash):
   agent:{id}          hash  state, since_ms, campaign_id, pause_code, call_id, ready_since_ms,
-                            reserved_until_ms, connected_ms
+                            reserved_until_ms, connected_ms; the audio leg (app.agents.audio):
+                            leg_sid, leg_via, leg_since_ms, room_sid
   ready:{campaign}    zset  ready agents scored by ready-since (ms): ZRANGE 0 0 is the longest idle
   members:{campaign}  set   agents working the campaign now (any state but offline)
   reservations        zset  reserved agents scored by reservation expiry (ms)
@@ -23,7 +24,8 @@ IDLE_STATES = frozenset({"ready", "paused", "wrap-up"})
 TRANSITIONS: dict[str, frozenset[str]] = {
     "offline": frozenset({"ready", "paused"}),
     "ready": frozenset({"reserved", "paused", "offline"}),
-    "reserved": frozenset({"on-call", "ready", "offline"}),  # offline: access taken away
+    # offline: access taken away; paused: the agent's audio went before the call was bridged
+    "reserved": frozenset({"on-call", "ready", "offline", "paused"}),
     "on-call": frozenset({"wrap-up"}),
     "wrap-up": frozenset({"ready", "paused", "offline"}),
     "paused": frozenset({"ready", "paused", "offline"}),  # paused -> paused: a new pause code
@@ -69,6 +71,10 @@ if ARGV[9] ~= '' then
 end
 local to = ARGV[3]
 local now = ARGV[4]
+-- No audio, no ready: only an agent whose audio leg is in their room can be given a call.
+if to == 'ready' and not redis.call('HGET', h, 'leg_sid') then
+  return {0, cur, since, old_cid, old_call, 'audio'}
+end
 if cur == 'ready' and old_cid ~= '' then redis.call('ZREM', 'ready:' .. old_cid, id) end
 if cur == 'reserved' then
   redis.call('ZREM', 'reservations', id)
@@ -119,6 +125,7 @@ local function take(id)
   redis.call('ZREM', KEYS[1], id)
   local h = 'agent:' .. id
   if redis.call('HGET', h, 'state') ~= 'ready' then return nil end
+  if not redis.call('HGET', h, 'leg_sid') then return nil end
   local since = redis.call('HGET', h, 'since_ms') or ''
   redis.call('HSET', h, 'state', 'reserved', 'since_ms', ARGV[1], 'call_id', ARGV[3],
              'reserved_until_ms', ARGV[2])
@@ -213,6 +220,7 @@ def _decode(data: dict) -> dict:
         "call_id": _int_or_none(data.get("call_id")),
         "connected_ms": _int_or_none(data.get("connected_ms")),
         "reserved_until_ms": _int_or_none(data.get("reserved_until_ms")),
+        "audio": data.get("leg_via") if data.get("leg_sid") else None,
     }
 
 

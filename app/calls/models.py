@@ -86,9 +86,35 @@ class CallEvent(db.Model):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
     call_sid: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # status|amd|recording|voice|opt-out|agent-leg
+    kind: Mapped[str] = mapped_column(String(16))  # status|amd|recording|voice|opt-out
     sequence_number: Mapped[int | None]
     status: Mapped[str | None] = mapped_column(String(32))
     payload: Mapped[dict] = mapped_column(JSONB, server_default="{}")
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CallTransfer(db.Model):
+    """A transfer made on a call: cold (handed over at once) or warm (consulted first), to an
+    agent, any ready agent of a campaign, or an outside number."""
+
+    __tablename__ = "call_transfers"
+    __table_args__ = (
+        CheckConstraint("kind IN ('cold', 'warm')", name="kind"),
+        CheckConstraint("status IN ('consulting', 'completed', 'cancelled', 'failed')", name="status"),
+        CheckConstraint("num_nonnulls(to_agent_id, to_campaign_id, to_number) >= 1", name="target"),
+        Index("ix_call_transfers_call_id", "call_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    from_agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    to_agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    to_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    to_number: Mapped[str | None] = mapped_column(String(20))
+    # The consulted party's own leg (an outside number dialled into the agent's room).
+    consult_sid: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

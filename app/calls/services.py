@@ -71,24 +71,19 @@ def seller_of(attempt: int | None) -> str | None:
 @dataclass(frozen=True)
 class VoicePlan:
     action: str  # bridge | hangup | message
-    conference: str
     message: str = ""
 
 
 def voice_plan(attempt: int | None, call_sid: str, answered_by: str | None) -> VoicePlan:
-    """What an answered call hears.
-
-    The dialer issue replaces the bridge with agent reservation (and abandonment);
-    until then a person is bridged into the conference named for the call.
-    """
+    """What an answered call hears: a person is bridged to an agent (app.dialer.routing), a
+    machine gets the campaign's machine action."""
     call = find_call(attempt, call_sid)
-    conference = f"call-{call.id}" if call else f"call-{call_sid}"
     if is_machine(answered_by):
         campaign = db.session.get(Campaign, call.campaign_id) if call and call.campaign_id else None
         if campaign is not None and campaign.machine_action == "message":
-            return VoicePlan("message", conference, machine_message(campaign))
-        return VoicePlan("hangup", conference)
-    return VoicePlan("bridge", conference)
+            return VoicePlan("message", machine_message(campaign))
+        return VoicePlan("hangup")
+    return VoicePlan("bridge")
 
 
 def machine_message(campaign: Campaign) -> str:

@@ -60,12 +60,10 @@ def apply_pending_events(call_id: int) -> Call:
     was_machine = is_machine(call.answered_by)
     was_terminal = call.status in TERMINAL_STATUSES
     now = utcnow()
-    stranded = False
     for event in events:
         event.processed_at = now
         event.call_id = call.id
-        if event.kind == "agent-leg":  # the agent's browser leg: a call of its own
-            stranded |= _agent_leg_failed(call, event)
+        if event.kind == "agent-leg":  # stored by an older release: the per-call agent ring
             continue
         if call.call_sid is None and event.call_sid:
             call.call_sid = event.call_sid
@@ -95,29 +93,10 @@ def apply_pending_events(call_id: int) -> Call:
         publish_call_state(call, payload)
     if machine_live and campaign_id is not None:
         _hand_to_worker(MACHINE_TASK, sid, campaign_id)
-    elif stranded:
-        _hand_to_worker(STRANDED_TASK, call.id)
     return call
 
 
-def _agent_leg_failed(call: Call, event: CallEvent) -> bool:
-    """The agent's browser was rung into the conference and never answered (busy, no answer,
-    failed): the person waits there alone. The call is abandoned (a person never connected to
-    an agent), the agent's call ends, and the person is to hear the safe-harbour message."""
-    from app.agents.reservations import end_call
-
-    if (event.status in (None, "completed") or call.status in TERMINAL_STATUSES
-            or call.agent_id is None or call.connected_at is None or call.abandoned):
-        return False
-    log.error("call %s: agent %s's browser did not answer (%s); the call is abandoned",
-              call.id, call.agent_id, event.status)
-    call.abandoned = True
-    end_call(call.agent_id, call.id)
-    return True
-
-
 MACHINE_TASK = tasks.MACHINE_ANSWERED
-STRANDED_TASK = tasks.ABANDON_STRANDED_CALL
 
 
 def _hand_to_worker(task: str, *args) -> None:
@@ -147,6 +126,11 @@ def play_safe_harbour(call_id: int) -> None:
         get_carrier().redirect(call_sid, twiml.safe_harbour(prompt, webhook_url("opt-out", call_id)))
     except CarrierError as exc:
         log.info("call %s: safe-harbour redirect not taken (%s)", call_id, exc)
+        return
+    # The person heard the message instead of an agent: an abandoned call, counted as one.
+    call = db.session.scalars(select(Call).where(Call.id == call_id).with_for_update()).one()
+    call.abandoned = True
+    db.session.commit()
 
 
 def act_on_machine(call_sid: str, campaign_id: int) -> None:

@@ -3,6 +3,8 @@ safe-harbour message and the abandonment is recorded.
 
 `answer_call` is the whole of `/twilio/voice`, in the web process. The wait is measured from the moment the
 answer reached us; the deadline leaves a margin for the TwiML to travel back to the carrier.
+The bridge is the person joining the reserved agent's own room, where the agent's audio leg
+already is (app.agents.audio): nothing rings, so the budget is spent finding an agent.
 """
 from __future__ import annotations
 
@@ -10,10 +12,10 @@ import logging
 import time
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
-from app.agents.reservations import confirm_reservation, end_call, release_reservation, reserve_agent
+from app.agents.audio import room_name
+from app.agents.reservations import confirm_reservation, end_call, reserve_agent
 from app.calls.models import Call
 from app.calls.safe_harbour import opt_out_prompt, safe_harbour_without_database
 from app.calls.services import find_call, is_machine, voice_plan
@@ -26,19 +28,14 @@ from app.extensions import db
 from app.interactions.screen_pop import publish_screen_pop
 from app.interactions.services import open_interaction
 from app.telephony import twiml
-from app.telephony.carrier import CarrierError
-from app.telephony.factory import get_carrier, webhook_url
+from app.telephony.factory import webhook_url
 from app.telephony.services import store_event
-from app.telephony.voice_token import agent_identity, browser_audio
 
 log = logging.getLogger(__name__)
 
 TWO_SECOND_RULE = 2.0
 TRANSIT_MARGIN = 0.3  # TwiML back to the carrier and the bridge itself
 POLL_INTERVAL = 0.05
-# The agent's browser answers by itself within a second; the carrier's least ring time is 5 s.
-AGENT_LEG_TIMEOUT_SECONDS = 5
-MIN_AGENT_LEG_REQUEST_SECONDS = 0.2  # less budget left than this: abandon rather than bridge late
 
 
 @dataclass
@@ -47,10 +44,6 @@ class RoutingDecision:
     agent_id: int | None
     abandoned: bool
     wait_seconds: float
-
-
-def conference_name(call_id: int) -> str:
-    return f"call-{call_id}"
 
 
 def _reserve_within(campaign_id: int, call: Call, started: float, deadline: float) -> int | None:
@@ -88,42 +81,10 @@ def route_answered_call(call: Call, answered_by: str | None, *, opt_out_url: str
         raise
 
 
-def _call_agent_in(call: Call, campaign: Campaign, agent_id: int, started: float) -> str | None:
-    """With browser audio, ring the reserved agent's browser into the call's conference (it
-    answers by itself): the new leg's CallSid, "" without browser audio, or None if the carrier
-    would not within the 2-second budget left (the reservation is then released)."""
-    if not browser_audio(current_app.config):
-        return ""
-    left = TWO_SECOND_RULE - TRANSIT_MARGIN - (time.monotonic() - started)
-    try:
-        if left < MIN_AGENT_LEG_REQUEST_SECONDS:
-            raise CarrierError(None, f"only {left:.2f} s of the 2-second budget left")
-        return get_carrier().add_participant(
-            conference_name(call.id), f"client:{agent_identity(agent_id)}", campaign.caller_id,
-            label="agent", timeout_seconds=AGENT_LEG_TIMEOUT_SECONDS,
-            status_callback_url=webhook_url("agent-leg", call.id), within_seconds=left)
-    except CarrierError as exc:
-        log.error("call %s: could not call agent %s into the conference: %s", call.id, agent_id, exc)
-        release_reservation(agent_id, call.id)
-        return None
-
-
-def _hang_up_leg(leg_sid: str) -> None:
-    try:
-        get_carrier().hangup(leg_sid)
-    except CarrierError as exc:
-        log.warning("agent leg %s could not be hung up: %s", leg_sid, exc)
-
-
 def _connect_or_abandon(call: Call, campaign: Campaign, agent_id: int | None,
                         answered_by: str | None, started: float, now, opt_out_url: str) -> RoutingDecision:
-    leg = _call_agent_in(call, campaign, agent_id, started) if agent_id is not None else ""
-    if leg is None:
-        agent_id = None
     if agent_id is not None and not confirm_reservation(agent_id, call.id):
-        agent_id = None  # the reservation expired under us: no agent after all
-        if leg:
-            _hang_up_leg(leg)  # never leave the browser in an empty conference
+        agent_id = None  # the reservation expired, or the agent's audio went, under us
     elif agent_id is not None:
         publish_screen_pop(agent_id, call.id)
     wait = time.monotonic() - started
@@ -145,7 +106,7 @@ def _connect_or_abandon(call: Call, campaign: Campaign, agent_id: int | None,
     open_interaction(call, agent_id, call.connected_at)
     db.session.commit()
     record_human_answer(get_redis(), campaign.id, now.timestamp(), True, wait)
-    return RoutingDecision(twiml.bridge_to_conference(conference_name(call.id)), agent_id, False, wait)
+    return RoutingDecision(twiml.join_room(room_name(agent_id)), agent_id, False, wait)
 
 
 def answer_call(attempt: int | None, form, started: float) -> str:
@@ -173,8 +134,6 @@ def answer_call(attempt: int | None, form, started: float) -> str:
         if attempt is not None and not is_machine(answered_by):
             fallback = safe_harbour_without_database(attempt, webhook_url("opt-out", attempt))
         return fallback or twiml.hangup()
-    if plan.action == "bridge":
-        return twiml.bridge_to_conference(plan.conference)
     if plan.action == "message" and plan.message:
         return twiml.say_and_hangup(plan.message)
     return twiml.hangup()

@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 
 EVENTS = frozenset({
     "agent.state",        # an agent changed state: {agent_id, state, since, campaign_id, pause_code}
+    "agent.audio",        # an agent's audio leg connected or went: {agent_id, connected, via, reason}
+    "agent.pending",      # an agent's pause or sign-off waits for calls placed for them:
+                          # {agent_id, campaign_id, target, pause_code, calls_ringing} (null target: done)
+    "call.transfer",      # a transfer on a call: {call_id, transfer_id, kind, status, to_agent_id, ...}
     "call.state",         # a call changed state: {call_id, campaign_id, status, ...}
     "campaign.figures",   # a campaign's live figures / KPIs: {campaign_id, ...}
     "call.screen_pop",    # to one agent: the connected call's contact, script and campaign

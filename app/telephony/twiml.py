@@ -7,31 +7,50 @@ from twilio.twiml.voice_response import VoiceResponse
 OPT_OUT_WAIT_SECONDS = 5
 
 
-def bridge_to_conference(conference_name: str, agent_identity: str | None = None, *,
-                         start_conference_on_enter: bool = True,
-                         end_conference_on_exit: bool = True,
-                         beep: bool = False,
-                         wait_url: str = "",
-                         status_callback_url: str | None = None) -> str:
-    """Put the answered callee into the conference named for the call.
+def join_room(room: str, *, label: str = "customer", end_on_exit: bool = False,
+              wait_url: str = "", status_callback_url: str | None = None,
+              after: str | None = None) -> str:
+    """Put this call into the conference `room` (an agent's own room, or a transfer's).
 
-    The agent joins the same conference from the browser. With
-    ``agent_identity`` the agent's browser client is rung instead of waiting
-    for it to join: the callee is bridged straight to that agent.
-    """
+    The answered person joins the reserved agent's room, where the agent's leg already is:
+    the bridge is the join. The person's leaving never ends the room (`end_on_exit`), the
+    agent's does. `after` is said once the conference is over for this call."""
     response = VoiceResponse()
     dial = response.dial()
-    if agent_identity:
-        dial.client(agent_identity)
-        return str(response)
     options = {}
     if status_callback_url:
         options.update(status_callback=status_callback_url, status_callback_method="POST",
                        status_callback_event="start end join leave")
-    dial.conference(conference_name,
-                    start_conference_on_enter=start_conference_on_enter,
-                    end_conference_on_exit=end_conference_on_exit,
-                    beep=beep, wait_url=wait_url, participant_label="callee", **options)
+    dial.conference(room, start_conference_on_enter=True, end_conference_on_exit=end_on_exit,
+                    beep=False, wait_url=wait_url, participant_label=label, **options)
+    if after:
+        response.say(after)
+    response.hangup()
+    return str(response)
+
+
+def agent_room(room: str, status_callback_url: str) -> str:
+    """The agent's leg into their own room for the whole session: silence between calls (no
+    wait music), and the room ends when the agent's leg leaves it, taking any person with it."""
+    return join_room(room, label="agent", end_on_exit=True, status_callback_url=status_callback_url)
+
+
+def accept_prompt(message: str, action_url: str, *, timeout: int = 10) -> str:
+    """A phone agent's first words: press a key to accept (a voicemail presses none)."""
+    response = VoiceResponse()
+    gather = response.gather(input="dtmf", num_digits=1, action=action_url, method="POST",
+                             timeout=timeout)
+    gather.say(message)
+    response.say("No key was pressed. Goodbye.")
+    response.hangup()
+    return str(response)
+
+
+def dial_number(number: str, caller_id: str, *, timeout: int = 30) -> str:
+    """Hand this call to an outside number (a cold transfer)."""
+    response = VoiceResponse()
+    response.dial(number, caller_id=caller_id, timeout=timeout)
+    response.hangup()
     return str(response)
 
 

@@ -1,10 +1,10 @@
 """Twilio's webhooks under /twilio: adapters that check the signature, parse, call one service
 and answer.
 
-Status, detection, recording and agent-leg callbacks are stored once and handed to the
+Status, detection and recording callbacks are stored once and handed to the
 telephony workers (app.telephony.services, app.telephony.inbox); an answered call's TwiML comes
 from the dialer (app.dialer.routing.answer_call); the opt-out key from the safe-harbour message
-(app.calls.safe_harbour). A plain Flask blueprint named "twilio": the CSRF guard exempts it (the
+(app.calls.safe_harbour); an agent's own audio leg from app.agents.audio. A plain Flask blueprint named "twilio": the CSRF guard exempts it (the
 carrier signs its requests instead) and the general rate limit covers /api only.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 from flask import Blueprint, Response, request
 from sqlalchemy.exc import DBAPIError
 
+from app.agents import audio
 from app.calls.safe_harbour import answer_opt_out
 from app.dialer.routing import answer_call
 from app.extensions import db, limiter
@@ -61,10 +62,19 @@ def status():
     return _store_and_enqueue("status")
 
 
-@bp.post("/agent-leg")
-def agent_leg():
-    """The end of an agent's browser leg rung into a call's conference (browser audio)."""
-    return _store_and_enqueue("agent-leg")
+@bp.post("/agent/voice")
+def agent_voice():
+    """TwiML for an agent's (or supervisor's) own audio leg: the browser's TwiML App voice URL,
+    and the `Url` of the call placed to a phone agent (who first presses a key)."""
+    return Response(audio.answer_leg(request.form, request.args), mimetype=XML)
+
+
+@bp.post("/agent/status")
+def agent_status():
+    """The agent's room's conference events and the leg's own call status: a join connects
+    the agent's audio, a final status disconnects it (at once: the agent leaves ready)."""
+    audio.on_leg_event(request.form, request.args)
+    return Response(status=204)
 
 
 @bp.post("/amd")

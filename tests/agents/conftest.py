@@ -9,6 +9,7 @@ from app.agents import reservations, services
 from app.auth.models import User
 from app.extensions import db
 from tests.agents.factories import QueueTap, assign, make_call, make_campaign, make_pause_code
+from tests.helpers import connect_audio
 
 T0 = datetime(2026, 11, 2, 15, 0, 0, tzinfo=timezone.utc)
 
@@ -45,6 +46,7 @@ class Floor:
             return self._drive(self.agent(agent_index), target, t)
 
     def _drive(self, user, target, t):
+        connect_audio(user.id)  # every agent of this floor has their audio leg up
         if target == "offline":
             return None
         if target == "paused":

@@ -9,6 +9,7 @@ from app.agents import state as rstate
 from app.agents.models import AgentStateChange
 from app.extensions import db
 from tests.agents.conftest import at
+from tests.helpers import connect_audio
 
 
 def _log(agent_id):
@@ -18,6 +19,7 @@ def _log(agent_id):
 
 def test_time_in_state_is_exact_to_the_millisecond(ctx, floor):
     agent = floor.agent(0)
+    connect_audio(agent.id)
     services.set_own_state(agent, "ready", campaign_id=floor.campaign_id, now=at(0))
     services.set_own_state(agent, "paused", pause_code="break", now=at(1.234))
     services.set_own_state(agent, "ready", now=at(6.234))
@@ -38,6 +40,7 @@ def test_time_in_state_is_exact_to_the_millisecond(ctx, floor):
 
 def test_reservation_takes_the_longest_idle_ready_agent(ctx, floor):
     for i, t in ((1, 0), (0, 1), (2, 2)):
+        connect_audio(floor.agent_ids[i])
         services.set_own_state(floor.agent(i), "ready", campaign_id=floor.campaign_id, now=at(t))
     first, second = floor.new_call(), floor.new_call()
     assert reservations.reserve_agent(floor.campaign_id, first, now=at(5)) == floor.agent_ids[1]
@@ -78,6 +81,7 @@ def test_dialer_transitions_from_every_state(ctx, floor, from_state):
 def test_concurrent_reservations_never_double_book(app, floor):
     with app.app_context():
         for i in range(3):
+            connect_audio(floor.agent_ids[i])
             services.set_own_state(floor.agent(i), "ready", campaign_id=floor.campaign_id, now=at(i))
     winners, barrier = [], threading.Barrier(24)
 

@@ -60,6 +60,7 @@ def test_going_ready_needs_an_assigned_campaign(app, floor, signed_in, users):
 
 
 def test_pausing_needs_a_known_pause_code(floor, signed_in):
+    floor.drive(0, "offline")
     client = signed_in(floor.test_users[0])
     client.post("/api/agents/me/state", json={"state": "ready", "campaign_id": floor.campaign_id})
     no_code = client.post("/api/agents/me/state", json={"state": "paused"})
@@ -87,6 +88,7 @@ def test_only_agents_have_an_agent_state(login_as):
 
 
 def test_me_reports_state_and_time_in_state(floor, signed_in):
+    floor.drive(0, "offline")
     client = signed_in(floor.test_users[0])
     assert client.get("/api/agents/me").get_json()["state"] == "offline"
     client.post("/api/agents/me/state", json={"state": "ready", "campaign_id": floor.campaign_id})

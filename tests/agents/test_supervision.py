@@ -67,6 +67,7 @@ def test_floor_view_lists_agents_by_state(app, floor, signed_in, users):
     sup = _supervisor_of(app, signed_in, users, floor.campaign_id)
     floor.drive(1, "on-call")
     floor.drive(2, "paused")
+    floor.drive(0, "offline")
     with app.app_context():
         from app.agents import services
 
@@ -81,6 +82,7 @@ def test_floor_view_lists_agents_by_state(app, floor, signed_in, users):
 
 
 def test_state_changes_are_published_to_the_agent_and_its_campaign(ctx, floor, tap):
+    floor.drive(0, "offline")  # the agent's audio connects (agent.audio) before any state
     tap.drain(0.1)
     floor.drive(0, "on-call")
     events = tap.drain()

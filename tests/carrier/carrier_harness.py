@@ -52,7 +52,7 @@ class AppStandIn:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.received: list[Received] = []
-        self.voice: Callable[[MultiDict], str] = lambda form: twiml.bridge_to_conference(
+        self.voice: Callable[[MultiDict], str] = lambda form: twiml.join_room(
             f"call-{form['CallSid']}")
         self.forced_codes: dict[str, list[int]] = {}
         self.base_url = ""
@@ -61,7 +61,7 @@ class AppStandIn:
         with self.lock:
             self.received.clear()
             self.forced_codes.clear()
-        self.voice = lambda form: twiml.bridge_to_conference(f"call-{form['CallSid']}")
+        self.voice = lambda form: twiml.join_room(f"call-{form['CallSid']}")
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/twilio/{path}"

@@ -55,19 +55,24 @@ def _parse(document: str) -> ET.Element:
     return root
 
 
-def test_bridge_to_conference_puts_the_callee_in_the_calls_conference():
-    root = _parse(twiml.bridge_to_conference("call-CA123", end_conference_on_exit=False))
+def test_a_person_joins_the_agents_room_and_leaving_does_not_end_it():
+    root = _parse(twiml.join_room("agent-42"))
     conference = root.find("Dial/Conference")
-    assert conference.text == "call-CA123"
+    assert conference.text == "agent-42"
     assert conference.get("startConferenceOnEnter") == "true"
     assert conference.get("endConferenceOnExit") == "false"
     assert conference.get("beep") == "false"
+    assert conference.get("participantLabel") == "customer"
 
 
-def test_bridge_to_an_agent_rings_the_agents_browser():
-    root = _parse(twiml.bridge_to_conference("call-CA123", agent_identity="agent-42"))
-    assert root.find("Dial/Client").text == "agent-42"
-    assert root.find("Dial/Conference") is None
+def test_the_agents_leg_ends_its_room_when_it_goes_and_reports_its_joins():
+    root = _parse(twiml.agent_room("agent-42", "https://omnivox.example/twilio/agent/status?agent=42"))
+    conference = root.find("Dial/Conference")
+    assert conference.text == "agent-42"
+    assert conference.get("endConferenceOnExit") == "true"
+    assert conference.get("waitUrl") == ""  # silence between calls, no music
+    assert conference.get("statusCallback").endswith("/twilio/agent/status?agent=42")
+    assert "join" in conference.get("statusCallbackEvent").split()
 
 
 def test_safe_harbour_offers_the_opt_out_then_hangs_up():

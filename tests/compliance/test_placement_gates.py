@@ -7,6 +7,7 @@ import itertools
 from datetime import datetime, time as dtime, timedelta, timezone
 
 import pytest
+from tests.helpers import connect_audio
 
 
 WED_10_DC = datetime(2026, 12, 2, 15, 0, tzinfo=timezone.utc)  # Wednesday, 10:00 in New York
@@ -179,6 +180,7 @@ def test_an_agent_s_own_dial_refused_at_placement_frees_the_agent(ctx, sim, user
     db.session.add(CampaignAssignment(campaign_id=campaign_id, user_id=agent.id, role="agent"))
     db.session.commit()
     contact_id = _contact(campaign_id, "+12025550185")
+    connect_audio(agent.id)
     agent_services.set_own_state(db.session.get(User, agent.id), "ready", campaign_id=campaign_id)
     call_id, held = try_attempt(campaign_id, contact_id, now=WED_10_DC, kind="preview", agent_id=agent.id)
     assert held is None

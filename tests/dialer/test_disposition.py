@@ -16,6 +16,7 @@ from app.extensions import db
 from app.interactions.models import Callback, Interaction
 from tests.agents.factories import assign, make_call, make_campaign, make_disposition, make_pause_code
 from tests.calls.factories import post_signed, status_form
+from tests.helpers import audio_connected
 
 NY = ZoneInfo("America/New_York")
 
@@ -35,6 +36,7 @@ def connected(app, client, users, signed_in):
         db.session.commit()
         campaign_id = campaign.id
     console = signed_in(agent)
+    audio_connected(app, console.user.id)
     assert console.post("/api/agents/me/state", json={"state": "ready", "campaign_id": campaign_id}).status_code == 200
     with app.app_context():
         call = make_call(campaign_id)
@@ -215,6 +217,7 @@ def test_a_due_callback_is_announced_to_its_agent_and_comes_back_to_them(
     with app.app_context():
         assign(other.user.id, campaign_id)
         db.session.commit()
+    audio_connected(app, other.user.id)
     assert other.post("/api/agents/me/state", json={"state": "ready", "campaign_id": campaign_id}).status_code == 200
     tap = QueueTap(redis_client)
     with app.app_context():
@@ -240,6 +243,7 @@ def test_a_due_callback_is_announced_to_its_agent_and_comes_back_to_them(
         (room, p["contact_id"], p["notes"]) for room, p in announced]
     assert f"campaign:{campaign_id}" in [room for room, _ in announced]
     # Its agent comes back from the pause just as the callback is answered.
+    audio_connected(app, console.user.id)
     assert console.post("/api/agents/me/state", json={"state": "ready", "campaign_id": campaign_id}).status_code == 200
     post_signed(client, app, f"/twilio/voice?attempt={redial_id}", {"CallSid": "CA" + "7" * 32,
                                                                     "CallStatus": "in-progress"})

@@ -17,6 +17,7 @@ import time
 from datetime import datetime, time as dtime, timezone
 
 import pytest
+import requests
 
 from tests.zones import number_in_zone, zones_at_local_hours
 from tests.dialer.dial_stack import DialStack
@@ -57,8 +58,19 @@ def stack(_app, test_environ, tmp_path_factory):
 def e2e_app(_app, stack):
     """The test process's app drives the dialer. It is the session's app: a second app would
     rebind the process-wide extensions (Socket.IO, the limiter) under the other tests; the
-    short recovery knobs are passed to the tick and the reaper explicitly instead."""
-    return _app
+    short recovery knobs are passed to the tick and the reaper explicitly instead. Its carrier
+    and public address are the stack's while the module runs: the bots connect their audio
+    through them (a phone agent's leg is placed from this process)."""
+    from app.telephony.twilio_carrier import TwilioCarrier
+
+    keys = ("PUBLIC_BASE_URL", "TWILIO_API_BASE_URL")
+    saved = {key: _app.config.get(key) for key in keys}
+    _app.config.update({key: stack.app_environ[key] for key in keys})
+    _app.extensions["carrier"] = TwilioCarrier(_app.config["TWILIO_ACCOUNT_SID"], _app.config["TWILIO_AUTH_TOKEN"],
+                                               api_base_url=stack.sim_url)
+    yield _app
+    _app.config.update(saved)
+    _app.extensions.pop("carrier", None)
 
 
 def seed(app, now: datetime) -> dict:
@@ -188,12 +200,12 @@ def test_every_contact_is_dialled_once_per_attempt_through_a_worker_crash(e2e_ap
     import redis
 
     from app.agents import state as agent_state
-    from devtools.bot_agents import BotAgents
+    from devtools.bot_agents import BotAgents, bot_phone
 
     seeded = seed(e2e_app, datetime.now(timezone.utc))
     cid, kinds = seeded["campaign_id"], seeded["kinds"]
     eligible = sum(1 for k in kinds.values() if k == "eligible")
-    bots = BotAgents(e2e_app, seeded["agent_ids"], cid, wrap_seconds=(0.05, 0.2), seed=3)
+    bots = BotAgents(e2e_app, seeded["agent_ids"], cid, wrap_seconds=(0.05, 0.2), seed=3, audio="mixed")
     bot_thread, stop_bots = bots.start()
     driver = Driver(e2e_app, cid, AGENTS)
     killed_at = unacked_at_kill = None
@@ -251,7 +263,8 @@ def test_every_contact_is_dialled_once_per_attempt_through_a_worker_crash(e2e_ap
     # Interrupted mid-request: failed only if the carrier never reported the call (one it did
     # take got its CallSid and outcome from its own callbacks, and is counted as sent).
     interrupted = {c["id"] for c in calls if c["call_sid"] is None and c["error_message"] == INTERRUPTED}
-    sim_creates = stack.sim_creates_by_to()
+    bot_phones = {bot_phone(agent_id) for agent_id in seeded["agent_ids"]}
+    sim_creates = {to: n for to, n in stack.sim_creates_by_to().items() if to not in bot_phones}
     retried = 0
     for phone, contact in contacts.items():
         mine = by_contact.get(contact["id"], [])
@@ -269,6 +282,13 @@ def test_every_contact_is_dialled_once_per_attempt_through_a_worker_crash(e2e_ap
     assert sum(sim_creates.values()) == len(calls) - len(interrupted)
     assert retried > eligible // 4  # retries did happen
     assert len(interrupted) <= 8  # at most the killed worker's threads were mid-request
+    # Agents on browser legs and on phone legs took calls, in their own rooms; and no person
+    # ever sat in a conference without an agent connected.
+    took = {r["agent_id"] for r in stack.query(
+        "SELECT DISTINCT agent_id FROM calls WHERE campaign_id = :cid AND agent_id IS NOT NULL", cid=cid)}
+    assert {bots.audio[a] for a in took} == {"browser", "phone"}, took
+    sim_stats = requests.get(f"{stack.sim_url}/_sim/stats", timeout=5).json()
+    assert sim_stats["conference_joins"] > len(took) and sim_stats["persons_alone"] == 0, sim_stats
     # No agent is left on a call, reserved or in wrap-up.
     with e2e_app.app_context():
         assert {s["state"] for s in agent_state.snapshots(seeded["agent_ids"]).values()} == {"ready"}

@@ -13,6 +13,7 @@ from app.dialer.refill import refill
 from app.dnc.models import DncEntry
 from app.extensions import db
 from tests.agents.factories import assign, make_campaign
+from tests.helpers import audio_connected
 
 
 @pytest.fixture
@@ -33,6 +34,7 @@ def preview_floor(app, users, signed_in):
         refill(campaign.id)
         campaign_id = campaign.id
     console = signed_in(agent)
+    audio_connected(app, console.user.id)
     assert console.post("/api/agents/me/state", json={"state": "ready", "campaign_id": campaign_id}).status_code == 200
     return console, campaign_id
 

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.interactions.models import Interaction
 from tests.agents.factories import QueueTap, assign, make_call, make_campaign, make_pause_code
 from tests.calls.factories import post_signed
+from tests.helpers import connect_audio
 
 
 @pytest.fixture
@@ -36,6 +37,7 @@ def floor(app, users):
 
 def _ready(app, agent_id, campaign_id):
     with app.app_context():
+        connect_audio(agent_id)
         agent_services.set_own_state(db.session.get(User, agent_id), "ready", campaign_id=campaign_id)
 
 
@@ -57,7 +59,7 @@ def test_a_person_is_bridged_to_the_ready_agent(app, client, floor):
     _ready(app, agent_id, campaign_id)
     call_id, sid = _call(app, campaign_id)
     response = _answer(client, app, call_id, sid)
-    assert f">call-{call_id}</Conference>" in response.get_data(as_text=True)
+    assert f">agent-{agent_id}</Conference>" in response.get_data(as_text=True)
     with app.app_context():
         call = db.session.get(Call, call_id)
         assert (call.agent_id, call.abandoned, call.outcome) == (agent_id, False, "human")
@@ -124,13 +126,14 @@ def test_an_agent_freeing_up_during_the_wait_takes_the_call(app, client, floor):
         make_pause_code("break")
         db.session.commit()
         agent = db.session.get(User, agent_id)
+        connect_audio(agent_id)
         agent_services.set_own_state(agent, "paused", campaign_id=campaign_id, pause_code="break")
     call_id, sid = _call(app, campaign_id)
     timer = threading.Timer(0.2, _free_up_in_redis, (app, agent_id, campaign_id))
     timer.start()
     body = _answer(client, app, call_id, sid).get_data(as_text=True)
     timer.join()
-    assert f">call-{call_id}</Conference>" in body
+    assert f">agent-{agent_id}</Conference>" in body
     with app.app_context():
         call = db.session.get(Call, call_id)
         assert call.agent_id == agent_id and not call.abandoned and call.wait_seconds >= 0.15
@@ -265,118 +268,3 @@ def test_a_person_never_connected_to_an_agent_is_counted_abandoned_and_retried(a
         # The pacer hears of it as of any abandonment, not only through the 30-day counts.
         feed = get_redis().xrange(stream_key(campaign_id))
         assert [e[1]["c"] for e in feed if e[1]["e"] == "answer"] == ["0"]
-
-
-BROWSER_AUDIO = {"TWILIO_API_KEY_SID": "SK" + "1" * 32, "TWILIO_API_KEY_SECRET": "s" * 32,
-                 "TWILIO_TWIML_APP_SID": "AP" + "2" * 32}
-
-
-@pytest.fixture
-def browser_audio(app):
-    """Agents on browser audio (Voice JS), the carrier being the simulator: each bridged call
-    must ring its agent's browser into the call's conference."""
-    from carrier_sim import CarrierSimulator, SimConfig
-    from app.telephony.twilio_carrier import TwilioCarrier
-
-    sid, token = app.config["TWILIO_ACCOUNT_SID"], app.config["TWILIO_AUTH_TOKEN"]
-    sim = CarrierSimulator(SimConfig(account_sid=sid, auth_token=token, time_scale=0.01, seed=3)).start()
-    saved = {key: app.config.get(key) for key in BROWSER_AUDIO}
-    app.config.update(BROWSER_AUDIO)
-    app.extensions["carrier"] = TwilioCarrier(sid, token, api_base_url=sim.api_base_url)
-    yield sim
-    app.config.update(saved)
-    app.extensions.pop("carrier", None)
-    sim.stop()
-
-
-def test_with_browser_audio_the_agents_browser_is_rung_into_the_calls_conference(
-        app, client, floor, browser_audio):
-    campaign_id, (agent_id, _) = floor
-    _ready(app, agent_id, campaign_id)
-    call_id, sid = _call(app, campaign_id)
-    body = _answer(client, app, call_id, sid).get_data(as_text=True)
-    assert f">call-{call_id}</Conference>" in body
-    [(leg_sid, label)] = browser_audio.engine.store.participants[f"call-{call_id}"]
-    leg = browser_audio.call(leg_sid)
-    assert (label, leg["to"], leg["from"]) == ("agent", f"client:agent-{agent_id}", "+12025550100")
-    deadline = time.monotonic() + 5
-    while leg["connected_to"] is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-        leg = browser_audio.call(leg_sid)
-    assert leg["connected_to"] == f"conference:call-{call_id}"  # the browser answered and joined
-    with app.app_context():
-        assert db.session.get(Call, call_id).agent_id == agent_id
-
-
-def test_when_the_carrier_will_not_ring_the_agent_the_call_is_abandoned_and_the_agent_freed(
-        app, client, floor, browser_audio):
-    from app.telephony.twilio_carrier import TwilioCarrier
-
-    campaign_id, (agent_id, _) = floor
-    _ready(app, agent_id, campaign_id)
-    # The carrier's API cannot be reached (nothing listens on the discard port).
-    app.extensions["carrier"] = TwilioCarrier(app.config["TWILIO_ACCOUNT_SID"], app.config["TWILIO_AUTH_TOKEN"],
-                                              api_base_url="http://127.0.0.1:9")
-    call_id, sid = _call(app, campaign_id)
-    body = _answer(client, app, call_id, sid).get_data(as_text=True)
-    assert "<Conference" not in body and "This is Acme Solar" in body  # never an empty conference
-    with app.app_context():
-        call = db.session.get(Call, call_id)
-        assert call.abandoned is True and call.agent_id is None and call.wait_seconds <= 2.0
-        assert agent_state.snapshot(agent_id)["state"] == "ready"
-
-
-def test_an_agent_browser_that_never_answers_abandons_the_call_with_the_safe_harbour_message(
-        app, client, floor, browser_audio):
-    """The browser was rung into the conference but did not answer (closed, offline): the
-    person waits alone. Its leg's final callback makes the call abandoned, ends the agent's
-    call, and the person is redirected to the safe-harbour message with its opt-out key."""
-    from app.calls.state import play_safe_harbour, sweep_unprocessed_events
-
-    campaign_id, (agent_id, _) = floor
-    _ready(app, agent_id, campaign_id)
-    # The person's leg at the carrier, answered and waiting in the conference.
-    callee = browser_audio.engine.place(
-        to="+12025550111", from_="+12025550100", url=None, method="POST",
-        twiml="<Response><Dial><Conference>waiting</Conference></Dial></Response>",
-        status_callback=None, status_events=frozenset(), timeout=30, machine_detection=None,
-        async_amd=False, amd_callback=None, record=False, recording_callback=None)
-    with app.app_context():
-        call = make_call(campaign_id)
-        call.status, call.call_sid = "ringing", callee.sid
-        db.session.commit()
-        call_id = call.id
-    assert "<Conference" in _answer(client, app, call_id, callee.sid).get_data(as_text=True)
-    [(leg_sid, _)] = browser_audio.engine.store.participants[f"call-{call_id}"]
-    form = {"CallSid": leg_sid, "CallStatus": "no-answer", "To": f"client:agent-{agent_id}"}
-    assert post_signed(client, app, f"/twilio/agent-leg?attempt={call_id}", form).status_code == 204
-    with app.app_context():
-        sweep_unprocessed_events(older_than_seconds=0)
-        call = db.session.get(Call, call_id)
-        assert call.abandoned is True
-        assert agent_state.snapshot(agent_id)["state"] == "wrap-up"
-    deadline = time.monotonic() + 5
-    while browser_audio.call(callee.sid)["status"] != "in-progress" and time.monotonic() < deadline:
-        time.sleep(0.05)
-    with app.app_context():
-        play_safe_harbour(call_id)  # what the telephony task does
-    deadline = time.monotonic() + 5
-    while not browser_audio.call(callee.sid)["said"] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert browser_audio.call(callee.sid)["said"][0].startswith("This is Acme Solar")
-
-
-def test_with_browser_audio_an_agent_found_too_late_to_ring_in_means_abandoned(app, floor, browser_audio):
-    """The agent freed up with 0.1 s of the 2-second budget left: too late to ring their browser
-    in. The person hears the safe-harbour message now, and the agent keeps their place."""
-    from app.dialer.routing import route_answered_call
-
-    campaign_id, (agent_id, _) = floor
-    _ready(app, agent_id, campaign_id)
-    call_id, _ = _call(app, campaign_id)
-    with app.app_context():
-        decision = route_answered_call(db.session.get(Call, call_id), None, opt_out_url="http://x/opt-out",
-                                       started=time.monotonic() - 1.6)
-        assert decision.abandoned and decision.agent_id is None and "<Conference" not in decision.twiml
-        assert agent_state.snapshot(agent_id)["state"] == "ready"
-    assert f"call-{call_id}" not in browser_audio.engine.store.participants

@@ -10,6 +10,7 @@ from app.dialer.tick import pacing_tick
 from app.extensions import db
 from tests.agents.factories import assign, make_campaign
 from tests.zones import number_in_zone, zone_in_calling_hours
+from tests.helpers import connect_audio
 
 
 @pytest.fixture
@@ -32,6 +33,7 @@ def campaign_with_agents(app, users):
 
 def _ready(agent_ids, campaign_id):
     for agent_id in agent_ids:
+        connect_audio(agent_id)
         agent_services.set_own_state(db.session.get(User, agent_id), "ready", campaign_id=campaign_id)
 
 

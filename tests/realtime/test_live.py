@@ -11,6 +11,7 @@ import pytest
 import socketio
 
 from app.realtime.publish import agent_room, campaign_room, publish
+from tests.helpers import connect_audio
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +81,7 @@ def test_the_agent_console_heartbeat_keeps_the_agent_signed_on(_app, committed, 
     agent = committed.user("agent")
     campaign = committed.campaign(agent)
     with _app.app_context():
+        connect_audio(agent["id"])
         services.set_own_state(db.session.get(User, agent["id"]), "ready", campaign_id=campaign,
                                now=utcnow() - timedelta(minutes=5))
     before = redis_client.zscore(HEARTBEATS, agent["id"])
@@ -102,6 +104,7 @@ def test_an_event_published_by_a_celery_worker_reaches_a_browser_client(_app, co
         call = make_call(campaign)
         db.session.commit()
         long_ago = utcnow() - timedelta(minutes=1)
+        connect_audio(agent["id"])
         services.set_own_state(db.session.get(User, agent["id"]), "ready", campaign_id=campaign, now=long_ago)
         assert reservations.reserve_agent(campaign, call.id, ttl_seconds=5, now=long_ago) == agent["id"]
     watcher = live_clients(sup)
