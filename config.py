@@ -94,11 +94,13 @@ class Config:
         self.TWILIO_ACCOUNT_SID = env["TWILIO_ACCOUNT_SID"]
         self.TWILIO_AUTH_TOKEN = env["TWILIO_AUTH_TOKEN"]
         self.TWILIO_API_BASE_URL = env.get("TWILIO_API_BASE_URL") or None
-        # Optional: browser audio for agents (Twilio Voice JS). Unset in the demo, where the
-        # simulator's agent leg stands in.
+        # Agents' audio (app.agents.audio). Browser audio (Twilio Voice JS) needs an API key,
+        # its secret and a TwiML App whose voice URL is /twilio/agent/voice; without them agents
+        # connect a phone Omnivox calls (from AGENT_CALLER_ID, else a campaign's caller ID).
         self.TWILIO_API_KEY_SID = env.get("TWILIO_API_KEY_SID") or None
         self.TWILIO_API_KEY_SECRET = env.get("TWILIO_API_KEY_SECRET") or None
         self.TWILIO_TWIML_APP_SID = env.get("TWILIO_TWIML_APP_SID") or None
+        self.AGENT_CALLER_ID = env.get("AGENT_CALLER_ID") or None
         try:
             # Calls per second the carrier account allows (Twilio's default is 1); 0 = no limit.
             self.CARRIER_CPS = float(env.get("CARRIER_CPS") or 1)

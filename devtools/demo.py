@@ -31,6 +31,9 @@ AGENT = "demo-agent"
 BOT_PREFIX = "demo-bot-"
 BOT_COUNT = 5
 CALLER_ID = "+12125550199"  # fictional too: a demo never presents a real caller ID
+# The newcomer agent's phone, which the simulator answers as an agent's (pressing 1): "Call my
+# phone" on the console connects their audio in the demo, as it would a remote agent's.
+AGENT_PHONE = "+12125550198"
 
 PAUSE_CODE = dict(code="BREAK", label="Break", paid=True, max_minutes=15)
 
@@ -134,6 +137,7 @@ def seed_demo(now: datetime | None = None) -> dict:
     passwords: dict[str, str] = {}
     supervisor = _user(SUPERVISOR, "supervisor", "Demo Supervisor", passwords)
     agent = _user(AGENT, "agent", "Demo Agent", passwords)
+    _remember_phone(agent.id, AGENT_PHONE)
     bots = [_user(f"{BOT_PREFIX}{i}", "agent", f"Bot {i} (simulated)", None)
             for i in range(1, BOT_COUNT + 1)]
     assignments = [(supervisor.id, "supervisor"), (agent.id, "agent")] + [(b.id, "agent") for b in bots]
@@ -148,6 +152,15 @@ def seed_demo(now: datetime | None = None) -> dict:
     db.session.commit()
     return {"campaign_id": campaign.id, "created": created, "passwords": passwords,
             "bot_ids": [b.id for b in bots], "supervisor_id": supervisor.id, "agent_id": agent.id}
+
+
+def _remember_phone(agent_id: int, phone: str) -> None:
+    from app.agents.models import AgentProfile
+    from app.extensions import db
+
+    profile = db.session.get(AgentProfile, agent_id)
+    if profile is not None and not profile.phone_e164:
+        profile.phone_e164 = phone
 
 
 def bot_ids(campaign_name: str = DEMO_CAMPAIGN) -> tuple[int, list[int]]:
@@ -178,9 +191,24 @@ def run_agents() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     log.info("demo-agents: %s bots working campaign %s", len(ids), campaign_id)
-    BotAgents(app, ids, campaign_id, wrap_seconds=(2.0, 6.0)).run(stop)
+    _register_agent_phone(app)
+    BotAgents(app, ids, campaign_id, wrap_seconds=(2.0, 6.0), audio="mixed").run(stop)
     _sign_off(app, ids)
     return 0
+
+
+def _register_agent_phone(app) -> None:
+    """The simulator answers the newcomer's phone as an agent's (and presses 1)."""
+    import requests
+
+    sim = app.config.get("TWILIO_API_BASE_URL")
+    if not sim:
+        return
+    try:
+        phones = requests.get(f"{sim}/_sim/config", timeout=5).json().get("agent_phones", {})
+        requests.post(f"{sim}/_sim/config", json={"agent_phones": {**phones, AGENT_PHONE: "1"}}, timeout=5)
+    except requests.RequestException as exc:
+        log.warning("demo-agents: could not register the demo agent's phone: %s", exc)
 
 
 def _sign_off(app, ids: list[int]) -> None:

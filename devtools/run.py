@@ -134,6 +134,25 @@ def _stop_all(children: list[tuple[str, subprocess.Popen]], grace: float = 20.0)
         proc.wait()
 
 
+REPORT_EVERY_SECONDS = 60
+
+
+def _simulator_report(env: dict[str, str]) -> str:
+    """One line on what the carrier simulator saw: calls, people bridged, and every person who
+    sat in a conference with no agent connected (it must stay 0)."""
+    import json
+    from urllib.request import urlopen
+
+    try:
+        with urlopen(f"http://127.0.0.1:{env['OMNIVOX_SIMULATOR_PORT']}/_sim/stats", timeout=2) as response:
+            stats = json.load(response)
+    except (OSError, ValueError) as exc:
+        return f"  [{time.strftime('%H:%M:%S')}] carrier simulator not answering: {exc}"
+    return (f"  [{time.strftime('%H:%M:%S')}] demo so far: {stats.get('calls_created', 0)} calls placed, "
+            f"{stats.get('conference_joins', 0)} conference joins (agents' legs, people bridged); people left alone in a "
+            f"conference with no agent: {stats.get('persons_alone', 0)} (the simulator's count; must be 0)")
+
+
 def main() -> int:
     env = _environment()
     passwords = _prepare(env)
@@ -171,11 +190,15 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    next_report = time.monotonic() + REPORT_EVERY_SECONDS
     while not stopping:
         for name, proc in children:
             if proc.poll() is not None:
                 print(f"{name} exited with {proc.returncode}; see instance/{name}.log", flush=True)
                 stopping = True
+        if env.get("OMNIVOX_SIMULATOR_PORT") and time.monotonic() >= next_report:
+            next_report = time.monotonic() + REPORT_EVERY_SECONDS
+            print(_simulator_report(env), flush=True)
         time.sleep(0.5)
     print("Stopping ...", flush=True)
     _stop_all(children)

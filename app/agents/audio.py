@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.agents import state as rstate
 from app.agents.transitions import TransitionRefused, apply, from_ms, to_ms
@@ -254,6 +255,30 @@ def leg_ended(agent_id: int, call_sid: str, status: str | None = None,
 _PHONE_FAILED = {"busy": "Your phone was busy.", "no-answer": "Your phone did not answer.",
                  "failed": "Your phone could not be reached.",
                  "canceled": "The call to your phone was cancelled."}
+
+
+def report_audio_paths() -> str | None:
+    """At start-up: say, in the log, when agents will have no way to connect their audio (a
+    real carrier, no browser audio, and no agent with a phone number). Returns the warning."""
+    from app.agents.models import AgentProfile
+
+    config = current_app.config
+    if config.get("TWILIO_API_BASE_URL") or browser_audio(config):
+        return None
+    try:
+        phones = db.session.scalar(select(func.count()).select_from(AgentProfile)
+                                   .where(AgentProfile.phone_e164.is_not(None)))
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return None  # the database is not there yet: readiness reports that
+    if phones:
+        return None
+    warning = ("agents have no audio path: browser audio is not configured (TWILIO_API_KEY_SID, "
+               "TWILIO_API_KEY_SECRET, TWILIO_TWIML_APP_SID) and no agent has a phone number; "
+               "agents cannot go ready until one is set up")
+    log.warning(warning)
+    return warning
 
 
 # --- the agent asks --------------------------------------------------------------------------
