@@ -71,8 +71,9 @@ if ARGV[9] ~= '' then
 end
 local to = ARGV[3]
 local now = ARGV[4]
--- No audio, no ready: only an agent whose audio leg is in their room can be given a call.
-if to == 'ready' and not redis.call('HGET', h, 'leg_sid') then
+-- No audio, no ready: only an agent whose audio leg is in their room can be given a call,
+-- and a call is bridged (on-call) only while it is still there.
+if (to == 'ready' or to == 'on-call') and not redis.call('HGET', h, 'leg_sid') then
   return {0, cur, since, old_cid, old_call, 'audio'}
 end
 if cur == 'ready' and old_cid ~= '' then redis.call('ZREM', 'ready:' .. old_cid, id) end

@@ -171,3 +171,33 @@ def test_a_join_reported_after_the_legs_end_changes_nothing(ctx, users):
     audio.leg_ended(agent.id, "CA" + "9" * 32, "completed")
     assert audio.leg_joined(agent.id, "CA" + "9" * 32, "browser") is False
     assert audio.leg_of(agent.id) is None
+
+
+def test_an_answer_is_not_bridged_to_an_agent_whose_leg_went_after_the_reservation(ctx, users, redis_client):
+    """The leg ends between the reservation and the bridge: the agent is paused, never put on
+    the call, and the person hears the safe-harbour message within the 2 seconds."""
+    import time
+
+    from app.dialer.routing import route_answered_call
+    from tests.helpers import connect_audio
+
+    agent = users.create("agent")
+    campaign = make_campaign()
+    assign(agent.id, campaign.id)
+    call = make_call(campaign.id)
+    db.session.commit()
+    leg = connect_audio(agent.id)
+    agent_services.set_own_state(db.session.get(User, agent.id), "ready", campaign_id=campaign.id)
+    assert reservations.reserve_agent(campaign.id, call.id) == agent.id
+    # The leg's end is half applied: gone from the hash, the agent still reserved.
+    redis_client.hdel(f"agent:{agent.id}", "leg_sid")
+    assert not reservations.confirm_reservation(agent.id, call.id)
+    redis_client.hset(f"agent:{agent.id}", "leg_sid", leg)
+    audio.leg_ended(agent.id, leg, "completed")
+    assert agent_state.snapshot(agent.id)["state"] == "paused"
+    second = make_call(campaign.id)
+    db.session.commit()
+    decision = route_answered_call(second, None, opt_out_url="http://x/opt-out", started=time.monotonic(),
+                                   deadline_seconds=0.2)
+    assert decision.abandoned and decision.agent_id is None and "<Conference" not in decision.twiml
+    assert decision.wait_seconds < 2
