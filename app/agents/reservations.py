@@ -101,7 +101,9 @@ def _try(agent_id: int, allowed, to_state: str, now: datetime | None, **kwargs) 
 # --- figures the pacer needs -------------------------------------------------------------------
 
 def ready_agents(campaign_id: int) -> int:
-    return rstate.ready_count(campaign_id)
+    """Ready agents the pacer may place calls for: not those whose pause or sign-off is pending
+    (app.agents.pending), though a call that is answered may still go to them."""
+    return rstate.ready_unpending(campaign_id)
 
 
 def agents_busy_elapsed(campaign_id: int, now: datetime | None = None) -> list[float]:

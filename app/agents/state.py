@@ -8,6 +8,10 @@ Keys (one Redis, no cluster: the scripts derive campaign keys from the agent's h
   members:{campaign}  set   agents working the campaign now (any state but offline)
   reservations        zset  reserved agents scored by reservation expiry (ms)
   heartbeats          zset  signed-in agents scored by their browser's last heartbeat (ms)
+  pending:{campaign}  zset  agents whose pause or sign-off waits for calls placed for them to
+                            settle, scored by when it was asked (ms); the request itself is on
+                            agent:{id} as pending_target, pending_code, pending_code_id,
+                            pending_reason, pending_since_ms, pending_ringing (app.agents.pending)
 
 Every function takes `now_ms` from the caller so tests can drive the clock.
 """
@@ -47,11 +51,21 @@ def members_key(campaign_id: int) -> str:
     return f"members:{campaign_id}"
 
 
+def pending_key(campaign_id: int) -> str:
+    return f"pending:{campaign_id}"
+
+
+PENDING_FIELDS = ("pending_target", "pending_code", "pending_code_id", "pending_reason",
+                  "pending_since_ms", "pending_ringing")
+
+
 # ARGV: 1 agent_id, 2 allowed from-states (comma list), 3 to-state, 4 now_ms, 5 campaign_id ('' keep),
 # 6 pause_code, 7 call_id ('' keep), 8 require call_id match ('1'/''), 9 guard zset key ('' none),
 # 10 guard: the agent's score in that zset must be <= this (a stale heartbeat / an expired reservation)
 # Returns {1|0, previous state, previous since_ms, campaign_id, call_id, reason-if-refused,
-#          previous campaign_id, previous call_id}
+#          previous campaign_id, previous call_id, 1 if a pending pause/sign-off was dropped}
+# A pending pause or sign-off (app.agents.pending) ends with the agent paused or offline, or
+# going ready other than back from a reservation (the agent asked for ready: it is cancelled).
 _TRANSITION = """
 local id = ARGV[1]
 local h = 'agent:' .. id
@@ -96,6 +110,16 @@ elseif cid ~= '' then
   redis.call('HSET', h, 'campaign_id', cid)
 end
 if to == 'paused' then redis.call('HSET', h, 'pause_code', ARGV[6]) else redis.call('HDEL', h, 'pause_code') end
+local dropped = 0
+if redis.call('HEXISTS', h, 'pending_target') == 1
+    and (to == 'paused' or to == 'offline' or (to == 'ready' and cur ~= 'reserved')) then
+  redis.call('HDEL', h, 'pending_target', 'pending_code', 'pending_code_id', 'pending_reason',
+             'pending_since_ms', 'pending_ringing')
+  dropped = 1
+end
+if old_cid ~= '' and (dropped == 1 or redis.call('HEXISTS', h, 'pending_target') == 0) then
+  redis.call('ZREM', 'pending:' .. old_cid, id)
+end
 if to == 'ready' then
   -- back from an unconfirmed reservation: keep the place in the queue earned by idling
   local ready_since = now
@@ -115,7 +139,7 @@ end
 if to == 'on-call' then redis.call('HSET', h, 'connected_ms', now)
 elseif to ~= 'wrap-up' then redis.call('HDEL', h, 'connected_ms') end
 redis.call('HSET', h, 'state', to, 'since_ms', now)
-return {1, cur, since, cid, call, '', old_cid, old_call}
+return {1, cur, since, cid, call, '', old_cid, old_call, dropped}
 """
 
 # KEYS: 1 ready:{campaign}  ARGV: 1 now_ms, 2 expires_at_ms, 3 call_id, 4 preferred agent or ''
@@ -137,12 +161,72 @@ if ARGV[4] ~= '' and redis.call('ZSCORE', KEYS[1], ARGV[4]) then
   local got = take(ARGV[4])
   if got then return got end
 end
+-- An agent whose pause waits for the ringing calls gets one only when nobody else is ready.
+if redis.call('ZCARD', KEYS[2]) > 0 then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    if not redis.call('ZSCORE', KEYS[2], id) then
+      local got = take(id)
+      if got then return got end
+    end
+  end
+end
 while true do
   local ids = redis.call('ZRANGE', KEYS[1], 0, 0)
   if #ids == 0 then return false end
   local got = take(ids[1])
   if got then return got end
 end
+"""
+
+# KEYS: 1 ready:{campaign}, 2 pending:{campaign}  ARGV: 1 an agent to leave out ('' none)
+# Ready agents the pacer may count: those whose pause or sign-off is pending are not.
+_READY_UNPENDING = """
+local n = redis.call('ZCARD', KEYS[1])
+for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  if redis.call('ZSCORE', KEYS[1], id) then n = n - 1 end
+end
+if ARGV[1] ~= '' and redis.call('ZSCORE', KEYS[1], ARGV[1]) and not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+  n = n - 1
+end
+return n
+"""
+
+# KEYS: 1 ready:{campaign}, 2 pending:{campaign}
+# ARGV: 1 agent_id, 2 campaign_id, 3 calls ringing, 4 target, 5 pause code, 6 pause code id,
+#       7 reason, 8 now_ms
+# The agent (ready in this campaign) asks to pause or sign off: at once ('now') when the
+# campaign's other ready agents, not counting those already pending, are at least the calls
+# still ringing; else the request is recorded as pending ('pending'). Returns {verdict, state,
+# other ready agents}; verdict 'state' when the agent is not ready in this campaign.
+_PEND = """
+local id = ARGV[1]
+local h = 'agent:' .. id
+local cur = redis.call('HGET', h, 'state') or 'offline'
+if cur ~= 'ready' or (redis.call('HGET', h, 'campaign_id') or '') ~= ARGV[2] then
+  return {'state', cur, 0}
+end
+local others = redis.call('ZCARD', KEYS[1])
+for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  if redis.call('ZSCORE', KEYS[1], m) then others = others - 1 end
+end
+if redis.call('ZSCORE', KEYS[1], id) and not redis.call('ZSCORE', KEYS[2], id) then others = others - 1 end
+if others >= tonumber(ARGV[3]) then return {'now', cur, others} end
+redis.call('HSET', h, 'pending_target', ARGV[4], 'pending_code', ARGV[5], 'pending_code_id', ARGV[6],
+           'pending_reason', ARGV[7], 'pending_since_ms', ARGV[8], 'pending_ringing', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[8], id)
+return {'pending', cur, others}
+"""
+
+# KEYS: 1 pending:{campaign}  ARGV: 1 agent_id, 2 the request's since_ms ('' any)
+# The agent asked for ready again: their pending pause or sign-off is dropped. 1 if there was one.
+_CANCEL_PENDING = """
+local h = 'agent:' .. ARGV[1]
+local since = redis.call('HGET', h, 'pending_since_ms')
+if not since or (ARGV[2] ~= '' and since ~= ARGV[2]) then return 0 end
+redis.call('HDEL', h, 'pending_target', 'pending_code', 'pending_code_id', 'pending_reason',
+           'pending_since_ms', 'pending_ringing')
+redis.call('ZREM', KEYS[1], ARGV[1])
+return 1
 """
 
 
@@ -156,6 +240,7 @@ class TransitionResult:
     refused_because: str = ""
     previous_campaign_id: int | None = None
     previous_call_id: int | None = None
+    pending_dropped: bool = False
 
 
 def _int_or_none(value) -> int | None:
@@ -184,14 +269,15 @@ def transition(agent_id: int, allowed_from, to_state: str, now_ms: int, *, campa
     ok = bool(out[0])
     return TransitionResult(ok, out[1], _int_or_none(out[2]), _int_or_none(out[3]), _int_or_none(out[4]),
                             out[5], _int_or_none(out[6]) if ok else _int_or_none(out[3]),
-                            _int_or_none(out[7]) if ok else _int_or_none(out[4]))
+                            _int_or_none(out[7]) if ok else _int_or_none(out[4]),
+                            ok and bool(out[8]))
 
 
 def reserve(campaign_id: int, call_id: int, now_ms: int, ttl_ms: int,
             prefer: int | None = None) -> tuple[int, int | None] | None:
     """(agent_id, ready-since ms) of the agent now reserved for `call_id`, or None if none is
     ready: `prefer` if that agent is ready in this campaign, else the longest idle."""
-    out = _script(_RESERVE)(keys=[ready_key(campaign_id)],
+    out = _script(_RESERVE)(keys=[ready_key(campaign_id), pending_key(campaign_id)],
                             args=[now_ms, now_ms + ttl_ms, call_id, "" if prefer is None else prefer])
     if not out:
         return None
@@ -222,6 +308,13 @@ def _decode(data: dict) -> dict:
         "connected_ms": _int_or_none(data.get("connected_ms")),
         "reserved_until_ms": _int_or_none(data.get("reserved_until_ms")),
         "audio": data.get("leg_via") if data.get("leg_sid") else None,
+        "pending": None if not data.get("pending_target") else {
+            "target": data["pending_target"], "pause_code": data.get("pending_code") or None,
+            "pause_code_id": _int_or_none(data.get("pending_code_id")),
+            "by": data.get("pending_reason") or None,
+            "since_ms": _int_or_none(data.get("pending_since_ms")),
+            "calls_ringing": _int_or_none(data.get("pending_ringing")),
+        },
     }
 
 
@@ -230,7 +323,62 @@ def campaign_members(campaign_id: int) -> list[int]:
 
 
 def ready_count(campaign_id: int) -> int:
+    """Every ready agent of the campaign, pending or not (all of them can be given a call)."""
     return get_redis().zcard(ready_key(campaign_id))
+
+
+def ready_unpending(campaign_id: int, leave_out: int | None = None) -> int:
+    """Ready agents of the campaign the pacer may count: not those whose pause or sign-off is
+    pending, nor `leave_out`."""
+    return int(_script(_READY_UNPENDING)(keys=[ready_key(campaign_id), pending_key(campaign_id)],
+                                         args=["" if leave_out is None else leave_out]))
+
+
+def pend(agent_id: int, campaign_id: int, calls_ringing: int, target: str, pause_code: str | None,
+         pause_code_id: int | None, reason: str, now_ms: int) -> tuple[str, str, int]:
+    """(verdict, state, other ready agents): see _PEND."""
+    out = _script(_PEND)(keys=[ready_key(campaign_id), pending_key(campaign_id)], args=[
+        agent_id, campaign_id, calls_ringing, target, pause_code or "",
+        "" if pause_code_id is None else pause_code_id, reason, now_ms])
+    return out[0], out[1], int(out[2])
+
+
+def cancel_pending(agent_id: int, campaign_id: int, since_ms: int | None = None) -> bool:
+    return bool(_script(_CANCEL_PENDING)(keys=[pending_key(campaign_id)],
+                                         args=[agent_id, "" if since_ms is None else since_ms]))
+
+
+def pending_agents(campaign_id: int) -> dict[int, int]:
+    """Agents of the campaign with a pending pause or sign-off -> when it was asked (ms)."""
+    return {int(m): int(s) for m, s in get_redis().zrange(pending_key(campaign_id), 0, -1, withscores=True)}
+
+
+def set_pending_ringing(agent_id: int, since_ms: int, calls_ringing: int) -> bool:
+    """Record the calls still ringing on the agent's pending request (if it is still that one)."""
+    return bool(_script(_SET_RINGING)(args=[agent_id, since_ms, calls_ringing]))
+
+
+def drop_stale_pending(agent_id: int, campaign_id: int) -> bool:
+    """Take the agent out of `pending:{campaign}` if they hold no request there any more."""
+    return bool(_script(_DROP_STALE)(keys=[pending_key(campaign_id)], args=[agent_id, campaign_id]))
+
+
+_DROP_STALE = """
+local h = 'agent:' .. ARGV[1]
+if redis.call('HGET', h, 'pending_since_ms') and redis.call('HGET', h, 'campaign_id') == ARGV[2] then
+  return 0
+end
+redis.call('ZREM', KEYS[1], ARGV[1])
+return 1
+"""
+
+_SET_RINGING = """
+local h = 'agent:' .. ARGV[1]
+if redis.call('HGET', h, 'pending_since_ms') ~= ARGV[2] then return 0 end
+if redis.call('HGET', h, 'pending_ringing') == ARGV[3] then return 0 end
+redis.call('HSET', h, 'pending_ringing', ARGV[3])
+return 1
+"""
 
 
 def beat(agent_id: int, now_ms: int) -> None:

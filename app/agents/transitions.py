@@ -64,6 +64,8 @@ def apply(agent_id: int, allowed_from, to_state: str, *, now: datetime | None = 
         "call_id": result.call_id, "reason": reason,
     }
     announce(payload, result.previous_campaign_id)
+    if result.pending_dropped:  # applied, or cancelled, or overtaken by this change
+        announce_pending(agent_id, result.previous_campaign_id, None)
     return payload
 
 
@@ -91,3 +93,15 @@ def announce(payload: dict, previous_campaign_id: int | None = None) -> None:
     rooms = {payload.get("campaign_id"), previous_campaign_id} - {None}
     for campaign_id in sorted(rooms):
         publish("agent.state", payload, room=campaign_room(campaign_id))
+
+
+def announce_pending(agent_id: int, campaign_id: int | None, pending: dict | None) -> None:
+    """agent.pending to the agent and the campaign: the pause or sign-off waiting for calls placed
+    for them (`pending` from state.snapshot), or none any more (None: applied or cancelled)."""
+    payload = {"agent_id": agent_id, "campaign_id": campaign_id,
+               "target": pending["target"] if pending else None,
+               "pause_code": pending["pause_code"] if pending else None,
+               "calls_ringing": pending["calls_ringing"] if pending else None}
+    publish("agent.pending", payload, room=agent_room(agent_id))
+    if campaign_id is not None:
+        publish("agent.pending", payload, room=campaign_room(campaign_id))
