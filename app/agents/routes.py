@@ -29,7 +29,11 @@ def my_status():
 @blp.alt_response(409, description="Transition not allowed from the current state")
 @roles_required("agent")
 def change_my_state(data):
-    """Go ready (with a campaign when signing on), pause (with a pause code), or offline."""
+    """Go ready (with a campaign when signing on), pause (with a pause code), or offline.
+
+    In a progressive or predictive campaign, a pause or sign-off while calls placed for the
+    agent still ring may be pending (200, `pending` set, state still ready): it applies once
+    they settle (live event `agent.pending`). Asking for ready again cancels it."""
     return services.set_own_state(current_user._get_current_object(), data["state"],
                                   campaign_id=data["campaign_id"], pause_code=data["pause_code"])
 
@@ -76,7 +80,8 @@ def my_heartbeat():
 @blp.response(200, AgentStatusSchema)
 @roles_required("supervisor", "admin")
 def force_pause(data, agent_id):
-    """Pause an agent of a campaign you supervise (refused while reserved or on a call)."""
+    """Pause an agent of a campaign you supervise (refused while reserved or on a call); like
+    the agent's own, it may be pending while calls placed for them still ring."""
     return services.force_pause(current_user._get_current_object(), agent_id, data["pause_code"])
 
 
@@ -84,7 +89,8 @@ def force_pause(data, agent_id):
 @blp.response(200, AgentStatusSchema)
 @roles_required("supervisor", "admin")
 def force_logout(agent_id):
-    """Log out an agent of a campaign you supervise (refused while reserved or on a call)."""
+    """Log out an agent of a campaign you supervise (refused while reserved or on a call); like
+    the agent's own sign-off, it may be pending while calls placed for them still ring."""
     return services.force_logout(current_user._get_current_object(), agent_id)
 
 

@@ -16,6 +16,15 @@ class ForcePauseSchema(Schema):
     pause_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
 
 
+class PendingSchema(Schema):
+    target = fields.String(metadata={"description": "paused | offline: what applies once the calls settle"})
+    pause_code = fields.String(allow_none=True)
+    calls_ringing = fields.Integer(allow_none=True, metadata={
+        "description": "Calls placed for the campaign's agents still ringing when last checked"})
+    by = fields.String(metadata={"description": "agent | supervisor: who asked"})
+    since = fields.DateTime(allow_none=True)
+
+
 class AgentStatusSchema(Schema):
     agent_id = fields.Integer()
     state = fields.String(metadata={"description": "offline, ready, reserved, on-call, wrap-up, paused "
@@ -28,6 +37,11 @@ class AgentStatusSchema(Schema):
     audio = fields.String(allow_none=True, metadata={
         "description": "How the agent's audio is connected: browser, phone, or null (not connected: "
                        "the agent cannot go ready)"})
+    pending = fields.Nested(PendingSchema, allow_none=True, metadata={
+        "description": "A pause or sign-off asked while calls placed for the agent still ring "
+                       "(progressive, predictive): it applies once they settle, or after the wrap-up "
+                       "of a call that reaches the agent meanwhile; the agent is still ready until "
+                       "then. Asking for ready again cancels it. Null when none is waiting."})
 
 
 class AudioSchema(Schema):

@@ -8,6 +8,10 @@ Decisions (documented in the API too):
 - Nobody logs out or pauses an agent who is reserved or on a call: that is refused (409), so a
   connected caller is never left without an agent. After the call, wrap-up allows both.
 - `ready-after-wrap` is ready, but only from wrap-up (a console button that must not misfire).
+- In progressive and predictive campaigns a ready agent's pause or sign-off (their own or a
+  supervisor's) may be pending until the calls placed for them settle (app.agents.pending);
+  the status says so (`pending`). Asking for ready again cancels it; `ready-after-wrap` with a
+  request pending applies the request instead. Access taken away (`sign_off`) is immediate.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.agents import audio
+from app.agents import audio, pending
 from app.agents import state as rstate
 from app.agents.transitions import TransitionRefused, apply, conflict, from_ms, to_ms
 from app.audit import services as audit
@@ -116,6 +120,16 @@ def set_own_state(agent: User, target: str, *, campaign_id: int | None = None, p
         raise ApiError(422, "Unknown state", fields={"state": [f"Must be one of: {', '.join(AGENT_TARGETS)}."]})
     now = now or utcnow()
     current = rstate.snapshot(agent.id)
+    if current["pending"] is not None:
+        if target == "ready" and current["state"] in ("ready", "reserved", "on-call") \
+                and campaign_id in (None, current["campaign_id"]):
+            pending.cancel(agent.id, current)  # asked for ready again: the pause is off
+            return agent_status(agent.id, now=now)
+        if target == "ready-after-wrap" and current["state"] == "wrap-up":
+            # The call that reached them while their pause waited is done: now it applies.
+            if pending.apply_pending(agent.id, current, ("wrap-up",), now):
+                return agent_status(agent.id, now=now)
+            current = rstate.snapshot(agent.id)
     to_state = "ready" if target == "ready-after-wrap" else target
     allowed = list(_FROM[target])
     if current["state"] not in allowed:
@@ -134,6 +148,10 @@ def set_own_state(agent: User, target: str, *, campaign_id: int | None = None, p
     else:
         effective_campaign = None
     code = _pause_code(pause_code, effective_campaign, required=True) if to_state == "paused" else None
+    if current["state"] == "ready" and to_state in ("paused", "offline") and current["campaign_id"] is not None \
+            and pending.request(agent.id, current["campaign_id"], to_state, pause_code=code, reason="agent",
+                                now=now):
+        return agent_status(agent.id, now=now)  # 200: pending until the calls placed for them settle
     try:
         apply(agent.id, allowed, to_state, now=now, campaign_id=effective_campaign, pause_code=code,
               reason="agent")
@@ -146,6 +164,8 @@ def set_own_state(agent: User, target: str, *, campaign_id: int | None = None, p
         rstate.beat(agent.id, to_ms(now))
     else:
         audio.disconnect(agent.id)  # the session is over: so is its audio leg
+    if to_state == "ready":
+        pending.settle_if_any(effective_campaign, now)  # one more agent may cover a waiting pause
     return agent_status(agent.id, now=now)
 
 
@@ -184,7 +204,7 @@ def _status(agent_id: int, snap: dict, now_ms: int) -> dict:
         "agent_id": agent_id, "state": snap["state"], "since": from_ms(since_ms),
         "seconds_in_state": None if since_ms is None else max(0, now_ms - since_ms) / 1000,
         "campaign_id": snap["campaign_id"], "pause_code": snap["pause_code"], "call_id": snap["call_id"],
-        "audio": snap["audio"],
+        "audio": snap["audio"], "pending": pending.public(snap.get("pending")),
     }
 
 
@@ -229,20 +249,30 @@ def force_pause(actor: User, agent_id: int, pause_code: str | None = None, now: 
     now = now or utcnow()
     current = rstate.snapshot(agent_id)
     code = _pause_code(pause_code, current["campaign_id"], required=False)
-    _supervise(agent_id, ("ready", "wrap-up", "paused") if code else ("ready", "wrap-up"),
-               "paused", now, pause_code=code)
+    waits = _pending(agent_id, current, "paused", now, pause_code=code)
+    if not waits:
+        _supervise(agent_id, ("ready", "wrap-up", "paused") if code else ("ready", "wrap-up"),
+                   "paused", now, pause_code=code)
     audit.record("agent.force_pause", target_type="user", target_id=agent_id,
-                 pause_code=code.code if code else None, commit=True)
+                 pause_code=code.code if code else None, pending=waits, commit=True)
     return agent_status(agent_id, now=now)
 
 
 def force_logout(actor: User, agent_id: int, now: datetime | None = None) -> dict:
     _visible_agent(actor, agent_id)
     now = now or utcnow()
-    _supervise(agent_id, ("ready", "wrap-up", "paused"), "offline", now)
-    audio.disconnect(agent_id)
-    audit.record("agent.force_logout", target_type="user", target_id=agent_id, commit=True)
+    waits = _pending(agent_id, rstate.snapshot(agent_id), "offline", now)
+    if not waits:
+        _supervise(agent_id, ("ready", "wrap-up", "paused"), "offline", now)
+        audio.disconnect(agent_id)
+    audit.record("agent.force_logout", target_type="user", target_id=agent_id, pending=waits, commit=True)
     return agent_status(agent_id, now=now)
+
+
+def _pending(agent_id: int, current: dict, to_state: str, now: datetime, pause_code=None) -> bool:
+    """A supervisor's pause or logout of a ready agent waits for the calls placed for them."""
+    return current["state"] == "ready" and current["campaign_id"] is not None and pending.request(
+        agent_id, current["campaign_id"], to_state, pause_code=pause_code, reason="supervisor", now=now)
 
 
 def _supervise(agent_id: int, allowed, to_state: str, now: datetime, pause_code=None) -> None:
@@ -265,7 +295,8 @@ def campaign_floor(actor: User, campaign_id: int, now: datetime | None = None) -
     for agent_id, snap in rstate.snapshots(ids).items():
         if snap["state"] != "offline" and snap["campaign_id"] != campaign_id:
             # signed on to another campaign: say so, without naming it
-            snap = {**snap, "state": "elsewhere", "campaign_id": None, "pause_code": None, "call_id": None}
+            snap = {**snap, "state": "elsewhere", "campaign_id": None, "pause_code": None, "call_id": None,
+                    "pending": None}
         counts[snap["state"]] = counts.get(snap["state"], 0) + 1
         items.append({**_status(agent_id, snap, now_ms), "username": names.get(agent_id)})
     return {"campaign_id": campaign_id, "counts": counts, "items": items}

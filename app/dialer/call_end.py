@@ -1,5 +1,6 @@
 """What the end of a call means for the dialer: the contact's next attempt, a due callback
-marked done, an agent's own unanswered dial released, and the pacer's dial result; and what a
+marked done, an agent's own unanswered dial released, the pacer's dial result, and pauses
+that waited for the call applied (app.agents.pending); and what a
 call refused at the instant of placement means: the contact's attempt given back.
 
 Subscribed to app.calls.signals (see `connect`); runs in the transaction that ends the call,
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.agents import pending
 from app.agents.reservations import release_reservation
 from app.calls.models import Call
 from app.calls.signals import call_finished, placement_refused
@@ -40,6 +42,8 @@ def on_call_finished(call: Call, *, outcome: str, at: datetime, unrouted: bool =
             answered = (call.answered_at or at).timestamp()
             record_human_answer(get_redis(), campaign.id, answered, False, at.timestamp() - answered)
         record_dial_result(get_redis(), campaign.id, at.timestamp(), outcome, call.ring_seconds or 0.0)
+        # One call fewer ringing: a pause waiting for it may apply (logged in this transaction).
+        pending.settle_if_any(campaign.id, at, commit=False)
 
 
 def on_agent_freed(campaign_id: int, *, at: datetime, handle_seconds: float) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import func, select
 
+from app.agents import pending
 from app.agents.reservations import agents_busy_elapsed, ready_agents
 from app.calls.models import Call
 from app.campaigns.models import Campaign
@@ -47,7 +48,12 @@ def pacing_tick(campaign_id: int, now: datetime | None = None,
         return 0
     try:
         campaign = db.session.get(Campaign, campaign_id)
-        if campaign is None or campaign.status != "active":
+        if campaign is None:
+            return 0
+        # Pauses waiting for the calls placed for their agents: those settled apply now, before
+        # the pacer counts who is ready.
+        pending.settle_if_any(campaign_id, now)
+        if campaign.status != "active":
             return 0
         hopper = Hopper(redis)
         # Every mode: a preview contact an agent held past its lease goes back to the queue too.

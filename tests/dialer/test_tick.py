@@ -125,3 +125,47 @@ def test_the_tick_never_frees_a_lock_another_tick_took_over(ctx, campaign_with_a
         assert redis_client.get(lock_key) == "another-tick"
     else:  # released in one atomic step: our lock is gone and nobody else's was touched
         assert redis_client.get(lock_key) is None
+
+
+def test_an_agent_whose_pause_waits_for_ringing_calls_is_not_counted_and_pauses_once_they_settle(
+        ctx, campaign_with_agents, sent_tasks, monkeypatch, redis_client):
+    """Progressive: two calls placed for two ready agents; one pauses while both ring. The pause
+    waits (the agent stays ready, not counted by the pacer) until the calls are covered."""
+    import app.dialer.tick as tick
+    from app.agents import state as rstate
+    from app.dialer.hopper import Hopper
+
+    from tests.agents.factories import make_pause_code
+
+    campaign_id, agents = campaign_with_agents
+    make_pause_code("break")
+    db.session.commit()
+    _ready(agents[:2], campaign_id)
+    assert pacing_tick(campaign_id) == 2
+    counted = []
+    real_pacer_for = tick.registry.pacer_for
+
+    def spying_pacer_for(*args, **kwargs):
+        pacer = real_pacer_for(*args, **kwargs)  # (the same object may come back: wrap it once)
+        real = getattr(pacer.calls_to_place, "__wrapped__", pacer.calls_to_place)
+
+        def calls_to_place(at, agents_ready, *rest, **kw):
+            counted.append(agents_ready)
+            return real(at, agents_ready, *rest, **kw)
+        calls_to_place.__wrapped__ = real
+        pacer.calls_to_place = calls_to_place
+        return pacer
+
+    monkeypatch.setattr(tick.registry, "pacer_for", spying_pacer_for)
+    status = agent_services.set_own_state(db.session.get(User, agents[0]), "paused", pause_code="break")
+    assert status["state"] == "ready" and status["pending"]["calls_ringing"] == 2
+    assert pacing_tick(campaign_id) == 0
+    assert counted[-1] == 1 and rstate.snapshot(agents[0])["state"] == "ready"
+    counted.clear()
+    # one of the two calls is over (its contact released): the other ready agent covers the rest
+    leased = redis_client.zrange(f"dq:{campaign_id}:leases", 0, 0)
+    Hopper(redis_client).ack(campaign_id, int(leased[0]))
+    assert pacing_tick(campaign_id) == 0
+    assert counted[-1] == 1  # the agent whose pause just applied is not ready any more
+    snap = rstate.snapshot(agents[0])
+    assert snap["state"] == "paused" and snap["pause_code"] == "break" and snap["pending"] is None
