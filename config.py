@@ -94,6 +94,9 @@ class Config:
         self.TWILIO_ACCOUNT_SID = env["TWILIO_ACCOUNT_SID"]
         self.TWILIO_AUTH_TOKEN = env["TWILIO_AUTH_TOKEN"]
         self.TWILIO_API_BASE_URL = env.get("TWILIO_API_BASE_URL") or None
+        # What a person on hold hears after a word that they are held (an audio file's URL);
+        # unset: Twilio's public hold music.
+        self.HOLD_MUSIC_URL = env.get("HOLD_MUSIC_URL") or None
         # Agents' audio (app.agents.audio). Browser audio (Twilio Voice JS) needs an API key,
         # its secret and a TwiML App whose voice URL is /twilio/agent/voice; without them agents
         # connect a phone Omnivox calls (from AGENT_CALLER_ID, else a campaign's caller ID).

@@ -99,13 +99,14 @@ def _wire_features() -> None:
     end of a call reaches the dialer and interactions as a blinker signal without calls
     importing either, and the metrics read the dial queue through the dialer's own code."""
     from app.agents import services as agents
-    from app.dialer import call_end, hopper
+    from app.dialer import call_end, hopper, transfers
     from app.interactions import services as interactions
     from app.ops import metrics
 
     agents.connect()
     call_end.connect()
     interactions.connect()
+    transfers.connect()
     metrics.set_queue_depth_reader(hopper.ready_depths)
 
 

@@ -41,6 +41,7 @@ class Member:
     joined_at: float = field(default_factory=time.time)
     muted: bool = False
     hold: bool = False
+    hold_url: str | None = None   # what a held member hears (TwiML fetched from there)
     coaching: str | None = None   # the CallSid this member whispers to
     alone_since: float | None = None
 
@@ -95,7 +96,8 @@ class Conference:
         return {"sid": self.sid, "name": self.name, "status": self.status,
                 "participants": [{"call_sid": m.call.sid, "party": m.call.party, "label": m.label,
                                   "to": m.call.to, "from": m.call.from_, "muted": m.muted,
-                                  "hold": m.hold, "coaching": m.coaching,
+                                  "hold": m.hold, "hold_url": m.hold_url if m.hold else None,
+                                  "coaching": m.coaching,
                                   "hears": self.hears(m)} for m in self.members.values()],
                 "history": list(self.history)}
 
@@ -187,6 +189,7 @@ class Conferences:
         changed = []
         if "Hold" in form:
             member.hold = form["Hold"].lower() == "true"
+            member.hold_url = form.get("HoldUrl") or member.hold_url
             changed.append("participant-hold" if member.hold else "participant-unhold")
         if "Muted" in form:
             member.muted = form["Muted"].lower() == "true"

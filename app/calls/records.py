@@ -6,7 +6,7 @@ from typing import Iterator
 
 from sqlalchemy import Select, select
 
-from app.calls.models import Call, CallEvent
+from app.calls.models import Call, CallEvent, CallTransfer
 from app.campaigns.models import CampaignAssignment
 from app.common.csvout import stream_csv
 from app.common.pagination import paginate
@@ -52,14 +52,17 @@ def list_call_records(user, filters: dict, page: int, per_page: int) -> dict:
 
 
 def call_record(user, call_id: int) -> dict:
-    """One call with its carrier events; another's call is simply not found."""
+    """One call with its carrier events and transfers; another's call is simply not found."""
     call = db.session.scalar(visible_calls(user).where(Call.id == call_id))
     if call is None:
         raise ApiError(404, "No such call record", "not_found")
     events = db.session.scalars(
         select(CallEvent).where(CallEvent.call_id == call.id)
         .order_by(CallEvent.received_at, CallEvent.id)).all()
-    return {"call": call, "events": events}
+    transfers = db.session.scalars(
+        select(CallTransfer).where(CallTransfer.call_id == call.id)
+        .order_by(CallTransfer.started_at, CallTransfer.id)).all()
+    return {"call": call, "events": events, "transfers": transfers}
 
 
 def export_rows(user, filters: dict) -> Iterator[str]:

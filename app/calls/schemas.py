@@ -66,9 +66,23 @@ class CallEventSchema(Schema):
     processed_at = fields.DateTime(allow_none=True)
 
 
+class CallTransferSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "cold | warm"})
+    status = fields.String(metadata={"description": "consulting | completed | cancelled | failed"})
+    from_agent_id = fields.Integer(allow_none=True)
+    to_agent_id = fields.Integer(allow_none=True)
+    to_campaign_id = fields.Integer(allow_none=True)
+    to_number = fields.String(allow_none=True)
+    started_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+
+
 class CallRecordDetailSchema(Schema):
     call = fields.Nested(CallRecordSchema)
     events = fields.List(fields.Nested(CallEventSchema))
+    transfers = fields.List(fields.Nested(CallTransferSchema),
+                            metadata={"description": "Transfers made on the call, oldest first"})
 
 
 class CallRecordPageSchema(Schema):

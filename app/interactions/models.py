@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, Text, func
+from sqlalchemy import (
+    BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -12,10 +14,14 @@ class Interaction(db.Model):
     """An agent's handling of one connected call: talk, wrap-up and the disposition recorded."""
 
     __tablename__ = "interactions"
-    __table_args__ = (Index("ix_interactions_agent_started", "agent_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_interactions_agent_started", "agent_id", "started_at"),
+        # A transferred call has one per agent who handled it (app.dialer.transfers).
+        UniqueConstraint("call_id", "agent_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"), unique=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
     agent_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

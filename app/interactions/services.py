@@ -28,9 +28,11 @@ from app.interactions.signals import agent_freed
 
 
 def open_interaction(call: Call, agent_id: int, now: datetime | None = None) -> Interaction:
-    """The agent is connected to the call (idempotent per call)."""
+    """The agent is connected to the call (idempotent per call and agent: a transferred call has
+    one for each agent who took it)."""
     now = now or utcnow()
-    existing = db.session.scalar(select(Interaction).where(Interaction.call_id == call.id))
+    existing = db.session.scalar(select(Interaction).where(
+        Interaction.call_id == call.id, Interaction.agent_id == agent_id))
     if existing is not None:
         return existing
     interaction = Interaction(call_id=call.id, campaign_id=call.campaign_id, contact_id=call.contact_id,
@@ -51,9 +53,12 @@ def connect() -> None:
     call_finished.connect(on_call_finished, weak=False)
 
 
-def end_talk(call: Call, now: datetime | None = None) -> Interaction | None:
-    """The call ended: talk time is fixed and wrap-up starts."""
-    interaction = db.session.scalar(select(Interaction).where(Interaction.call_id == call.id))
+def end_talk(call: Call, now: datetime | None = None, agent_id: int | None = None) -> Interaction | None:
+    """The call ended for its agent (or for `agent_id`, who transferred it): talk time is fixed
+    and wrap-up starts."""
+    agent_id = call.agent_id if agent_id is None else agent_id
+    interaction = db.session.scalar(select(Interaction).where(
+        Interaction.call_id == call.id, Interaction.agent_id == agent_id))
     if interaction is None or interaction.talk_ended_at is not None:
         return interaction
     now = now or utcnow()

@@ -123,10 +123,24 @@ class Carrier(abc.ABC):
     @abc.abstractmethod
     def add_participant(self, conference: str, to: str, from_: str, *, label: str,
                         timeout_seconds: int, status_callback_url: str | None = None,
-                        within_seconds: float | None = None) -> str:
+                        within_seconds: float | None = None,
+                        end_conference_on_exit: bool = True) -> str:
         """Call `to` (a number or ``client:<identity>``) into the conference of that name (made
         if need be), ringing it for `timeout_seconds`; returns the new leg's CallSid. Raises
-        CarrierError, also when the carrier has not answered the request `within_seconds`."""
+        CarrierError, also when the carrier has not answered the request `within_seconds`.
+        Without `end_conference_on_exit` the new leg's leaving leaves the others talking (a
+        party consulted in an agent's room)."""
+
+    @abc.abstractmethod
+    def update_participant(self, conference_sid: str, call_sid: str, *, hold: bool | None = None,
+                           hold_url: str | None = None, muted: bool | None = None) -> None:
+        """Hold (hearing `hold_url`'s TwiML, fetched with POST) or resume, mute or unmute the
+        leg `call_sid` in the conference `conference_sid`; raises CarrierError when either is
+        gone."""
+
+    @abc.abstractmethod
+    def live_conference_sid(self, name: str) -> str | None:
+        """The sid of the conference of that name now in progress, or None."""
 
     @abc.abstractmethod
     def fetch(self, call_sid: str) -> CallInfo:

@@ -138,11 +138,12 @@ class TwilioCarrier(Carrier):
 
     def add_participant(self, conference: str, to: str, from_: str, *, label: str,
                         timeout_seconds: int, status_callback_url: str | None = None,
-                        within_seconds: float | None = None) -> str:
+                        within_seconds: float | None = None,
+                        end_conference_on_exit: bool = True) -> str:
         options: dict[str, Any] = {
             "from_": from_, "to": to, "label": label, "timeout": timeout_seconds,
             "early_media": True, "beep": "false", "start_conference_on_enter": True,
-            "end_conference_on_exit": True}
+            "end_conference_on_exit": end_conference_on_exit}
         if status_callback_url:
             options.update(status_callback=status_callback_url, status_callback_method="POST",
                            status_callback_event=["completed"])
@@ -150,6 +151,23 @@ class TwilioCarrier(Carrier):
             participant = self._call_api(
                 lambda: self._client.conferences(conference).participants.create(**options))
         return participant.call_sid
+
+    def update_participant(self, conference_sid: str, call_sid: str, *, hold: bool | None = None,
+                           hold_url: str | None = None, muted: bool | None = None) -> None:
+        options: dict[str, Any] = {}
+        if hold is not None:
+            options["hold"] = hold
+        if hold_url:
+            options.update(hold_url=hold_url, hold_method="POST")
+        if muted is not None:
+            options["muted"] = muted
+        self._call_api(lambda: self._client.conferences(conference_sid)
+                       .participants(call_sid).update(**options))
+
+    def live_conference_sid(self, name: str) -> str | None:
+        found = self._call_api(lambda: self._client.conferences.list(
+            friendly_name=name, status="in-progress", limit=1))
+        return found[0].sid if found else None
 
     def fetch(self, call_sid: str) -> CallInfo:
         return _call_info(self._call_api(lambda: self._client.calls(call_sid).fetch()))

@@ -35,6 +35,34 @@ def agent_room(room: str, status_callback_url: str) -> str:
     return join_room(room, label="agent", end_on_exit=True, status_callback_url=status_callback_url)
 
 
+def consult_then_home(room: str, home: str, status_callback_url: str) -> str:
+    """An agent's leg consulted on a warm transfer: into the other agent's `room` (its leaving
+    never ends that room), and once that is over for it, back into its own `home` room."""
+    response = VoiceResponse()
+    dial = response.dial()
+    dial.conference(room, start_conference_on_enter=True, end_conference_on_exit=False,
+                    beep=False, wait_url="", participant_label="consulted-agent")
+    home_dial = response.dial()
+    home_dial.conference(home, start_conference_on_enter=True, end_conference_on_exit=True,
+                         beep=False, wait_url="", participant_label="agent",
+                         status_callback=status_callback_url, status_callback_method="POST",
+                         status_callback_event="start end join leave")
+    response.hangup()
+    return str(response)
+
+
+# Twilio's own public hold music; HOLD_MUSIC_URL replaces it.
+DEFAULT_HOLD_MUSIC_URL = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
+
+
+def hold_music(music_url: str) -> str:
+    """What a person on hold hears: a word that they are held, then music until resumed."""
+    response = VoiceResponse()
+    response.say("Please hold. Your call will continue in a moment.")
+    response.play(music_url, loop=0)
+    return str(response)
+
+
 def accept_prompt(message: str, action_url: str, *, timeout: int = 10) -> str:
     """A phone agent's first words: press a key to accept (a voicemail presses none)."""
     response = VoiceResponse()

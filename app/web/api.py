@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app.auth.security import login_required, roles_required
 from app.errors import ApiError
@@ -85,3 +85,130 @@ def voice_token():
     if token is None:
         raise ApiError(404, "Browser audio is not configured", "voice_not_configured")
     return token
+
+
+# --- call controls and transfers (app.dialer.controls, app.dialer.transfers) -------------------
+
+class HoldArgsSchema(Schema):
+    hold = fields.Boolean(required=True, metadata={"description": "true: the person on hold (hearing hold "
+                                                                  "audio); false: back with you"})
+
+
+class MuteArgsSchema(Schema):
+    muted = fields.Boolean(required=True, metadata={"description": "true: the person cannot hear you"})
+
+
+class CallControlsSchema(Schema):
+    call_id = fields.Integer()
+    hold = fields.Boolean()
+    muted = fields.Boolean()
+
+
+class TransferArgsSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(("cold", "warm")), metadata={
+        "description": "cold: handed over at once; warm: you consult the other party while the person "
+                       "holds, then complete (hand over) or cancel (come back)"})
+    to_agent_id = fields.Integer(metadata={"description": "An agent of your campaigns (ready, with audio)"})
+    to_campaign_id = fields.Integer(metadata={"description": "Any ready agent of this campaign of yours"})
+    to_number = fields.String(metadata={"description": "An outside number, E.164 (not on a do-not-call list)"})
+
+
+class TransferSchema(Schema):
+    id = fields.Integer()
+    call_id = fields.Integer()
+    kind = fields.String()
+    status = fields.String(metadata={"description": "consulting | completed | cancelled | failed"})
+    to_agent_id = fields.Integer(allow_none=True, metadata={"description": "For a campaign: the agent it went to"})
+    to_campaign_id = fields.Integer(allow_none=True)
+    to_number = fields.String(allow_none=True)
+    started_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+
+
+class TransferTargetAgentSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    state = fields.String()
+
+
+class TransferTargetCampaignSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    ready_agents = fields.Integer()
+
+
+class TransferTargetsSchema(Schema):
+    agents = fields.List(fields.Nested(TransferTargetAgentSchema))
+    campaigns = fields.List(fields.Nested(TransferTargetCampaignSchema))
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+@blp.route("/console/calls/<int:call_id>/hold", methods=["POST"])
+@blp.arguments(HoldArgsSchema)
+@blp.response(200, CallControlsSchema)
+@roles_required("agent")
+def hold_call(args, call_id):
+    """Put the person of your connected call on hold (they hear hold audio and cannot hear you),
+    or take them off hold. Another agent's call answers 404."""
+    from app.dialer.controls import set_hold
+
+    return set_hold(_me(), call_id, args["hold"])
+
+
+@blp.route("/console/calls/<int:call_id>/mute", methods=["POST"])
+@blp.arguments(MuteArgsSchema)
+@blp.response(200, CallControlsSchema)
+@roles_required("agent")
+def mute_call(args, call_id):
+    """Mute your own audio on your connected call (the person cannot hear you), or unmute it."""
+    from app.dialer.controls import set_mute
+
+    return set_mute(_me(), call_id, args["muted"])
+
+
+@blp.route("/console/calls/<int:call_id>/transfers", methods=["POST"])
+@blp.arguments(TransferArgsSchema)
+@blp.response(201, TransferSchema)
+@roles_required("agent")
+def transfer_call(args, call_id):
+    """Transfer your connected call to exactly one of: an agent, a campaign (any ready agent of it),
+    an outside number. Cold hands it over at once (status completed) and you go to wrap-up; warm
+    puts the person on hold and brings the other party into your room (status consulting)."""
+    from app.dialer.transfers import payload, start
+
+    return payload(start(_me(), call_id, args["kind"], to_agent_id=args.get("to_agent_id"),
+                         to_campaign_id=args.get("to_campaign_id"), to_number=args.get("to_number")))
+
+
+@blp.route("/console/calls/<int:call_id>/transfers/<int:transfer_id>/complete", methods=["POST"])
+@blp.response(200, TransferSchema)
+@roles_required("agent")
+def complete_transfer(call_id, transfer_id):
+    """Hand a warm transfer over: the person talks to the party you consulted; you go to wrap-up."""
+    from app.dialer.transfers import complete, payload
+
+    return payload(complete(_me(), call_id, transfer_id))
+
+
+@blp.route("/console/calls/<int:call_id>/transfers/<int:transfer_id>/cancel", methods=["POST"])
+@blp.response(200, TransferSchema)
+@roles_required("agent")
+def cancel_transfer(call_id, transfer_id):
+    """Come back from a warm transfer: the consulted party leaves and the person is off hold."""
+    from app.dialer.transfers import cancel, payload
+
+    return payload(cancel(_me(), call_id, transfer_id))
+
+
+@blp.route("/console/transfer-targets", methods=["GET"])
+@blp.response(200, TransferTargetsSchema)
+@roles_required("agent")
+def transfer_targets():
+    """Whom you may transfer to: the agents and campaigns of your own campaigns, with their state
+    and how many agents are ready."""
+    from app.dialer.transfers import targets
+
+    return targets(_me())

@@ -107,3 +107,24 @@ def opt_out():
         log.error("database unavailable: opt-out not recorded", exc_info=True)
         return Response("database unavailable", status=503, mimetype="text/plain")
     return Response(reply, mimetype=XML)
+
+
+@bp.post("/hold")
+def hold():
+    """What a person held by their agent hears (the participant's HoldUrl)."""
+    from flask import current_app
+
+    from app.telephony import twiml
+
+    music = current_app.config.get("HOLD_MUSIC_URL") or twiml.DEFAULT_HOLD_MUSIC_URL
+    return Response(twiml.hold_music(music), mimetype=XML)
+
+
+@bp.post("/transfer/status")
+def transfer_status():
+    """The call status of an outside party dialled in for a warm transfer: a consult that ends
+    (no answer, or they hung up) takes the person off hold and tells the agent."""
+    from app.dialer.transfers import on_consult_status
+
+    on_consult_status(request.args.get("transfer"), request.form)
+    return Response(status=204)
