@@ -64,6 +64,47 @@ def seed_floor(app) -> dict:
         return out
 
 
+def extra_agent(app, floor: dict, name: str) -> dict:
+    """Another agent of the floor's campaign, for a test that must not disturb the floor's agent."""
+    from app.campaigns.models import CampaignAssignment
+    from app.extensions import db
+
+    with app.app_context():
+        agent = _user("agent", name)
+        db.session.add(CampaignAssignment(campaign_id=floor["campaign_id"], user_id=agent["id"], role="agent"))
+        db.session.commit()
+        agent.pop("obj")
+        return agent
+
+
+def connect_audio(app, agent_id: int, via: str = "browser") -> str:
+    """The agent's audio leg joins their room, as the carrier's participant-join reports it: the
+    browser tests' server has no carrier simulator to place the leg. Returns the leg's CallSid."""
+    from app.agents.audio import leg_joined
+
+    call_sid = "CA" + secrets.token_hex(16)
+    with app.app_context():
+        assert leg_joined(agent_id, call_sid, via), "the leg did not join"
+    return call_sid
+
+
+def end_audio(app, agent_id: int, call_sid: str, status: str = "completed") -> None:
+    """The carrier reports the leg's call over (the agent hung up, the network dropped it, or a
+    phone Omnivox called did not answer)."""
+    from app.agents.audio import leg_ended
+
+    with app.app_context():
+        leg_ended(agent_id, call_sid, status)
+
+
+def publish_to_agent(app, agent_id: int, event: str, payload: dict) -> None:
+    """A live event to the agent's console, as the dialer's workers publish it."""
+    from app.realtime.publish import agent_room, publish
+
+    with app.app_context():
+        publish(event, {"agent_id": agent_id, **payload}, room=agent_room(agent_id))
+
+
 def _publish(call) -> None:
     from app.calls.services import publish_call_state
 
