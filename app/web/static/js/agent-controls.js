@@ -144,7 +144,7 @@ async function startTransfer(ev) {
     label = form.elements.agent.selectedOptions[0]?.textContent.replace(/ \(.*\)$/, '');
   } else if (to === 'campaign') {
     body.to_campaign_id = Number(form.elements.campaign.value) || null;
-    label = form.elements.campaign.selectedOptions[0]?.textContent.replace(/ \(.*\)$/, '');
+    label = `an agent of ${form.elements.campaign.selectedOptions[0]?.textContent.replace(/ \(.*\)$/, '')}`;
   } else {
     body.to_number = form.elements.number.value.trim();
     label = body.to_number;
@@ -203,8 +203,12 @@ export function onTransferEvent(p) {
   c.transfer.status = p.status || c.transfer.status;
   if (FINAL.has(c.transfer.status)) {
     const label = c.transfer.label;
-    if (c.transfer.status === 'completed') toast(`Transfer to ${label} complete.`, 'ok');
-    else toast(p.message || `The transfer to ${label} did not go through; you are still with the contact.`, 'error');
+    if (c.transfer.status === 'completed') {
+      toast(`Transfer to ${label} complete.`, 'ok');
+    } else {
+      toast(p.reason || `The transfer to ${label} did not go through; you are back with the contact.`, 'error');
+      if (c.transfer.kind === 'warm') c.hold = false;
+    }
     c.transfer = null;
   }
   if (p.hold !== undefined) c.hold = Boolean(p.hold);

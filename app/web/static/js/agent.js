@@ -72,17 +72,30 @@ function renderReadiness() {
   }
 }
 
-// "Pause pending": calls placed for the agent are still ringing; the pause waits for them.
+// "Pause pending": calls placed for the agent still ring, so the pause (or sign-off) waits for
+// them; if one reaches the agent first, it applies after that call's wrap-up.
 function renderPending() {
   const p = s.pending && s.pending.target && s.state !== s.pending.target ? s.pending : null;
   $('#pending').hidden = !p;
   if (!p) return;
   const n = Number(p.calls_ringing) || 0;
   const what = p.target === 'offline' ? 'Sign-off pending' : 'Pause pending';
-  $('#pending-title').textContent = n > 0
-    ? `${what} — waits for ${n} call${n === 1 ? '' : 's'} ringing`
-    : `${what} — waits for the calls placed for you`;
-  $('#pending-text').textContent = 'If one is answered, it comes to you first.';
+  let title, text;
+  if (s.state === 'wrap-up') {
+    title = `${what} — applies when you save this call's outcome`;
+    text = '';
+  } else if (['reserved', 'on-call'].includes(s.state)) {
+    title = `${what} — applies after this call`;
+    text = '';
+  } else {
+    title = n > 0 ? `${what} — waits for ${n} call${n === 1 ? '' : 's'} ringing`
+      : `${what} — waits for the calls placed for you`;
+    text = 'If one is answered, it comes to you.';
+  }
+  const label = p.pause_code ? s.pauseLabels.get(p.pause_code) : null;
+  $('#pending-title').textContent = title;
+  $('#pending-text').textContent = [label ? `Reason: ${label}.` : '', text].filter(Boolean).join(' ');
+  $('#pending-cancel').hidden = !['ready', 'reserved', 'on-call'].includes(s.state);
 }
 
 function onPending(p) {
