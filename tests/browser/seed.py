@@ -117,9 +117,14 @@ def ring(app, floor: dict) -> int:
     from app.common.timeutil import utcnow
     from app.extensions import db
 
+    from sqlalchemy import func, select
+
     with app.app_context():
+        attempt = (db.session.scalar(select(func.max(Call.attempt_no)).where(
+            Call.contact_id == floor["contact_id"])) or 0) + 1  # each test's call is the next attempt
         call = Call(campaign_id=floor["campaign_id"], contact_id=floor["contact_id"], to_number="+12125550142",
-                    from_number="+12025550100", status="initiated", initiated_at=utcnow(), call_sid="CA" + secrets.token_hex(16))
+                    from_number="+12025550100", status="initiated", initiated_at=utcnow(),
+                    call_sid="CA" + secrets.token_hex(16), attempt_no=attempt)
         db.session.add(call)
         db.session.commit()
         _publish(call)
@@ -129,8 +134,9 @@ def ring(app, floor: dict) -> int:
         return call.id
 
 
-def answer_and_bridge(app, floor: dict, call_id: int) -> int:
-    """A person answers; the 2-second routing reserves the agent and bridges (screen pop)."""
+def answer_and_bridge(app, floor: dict, call_id: int, agent_id: int | None = None) -> int:
+    """A person answers; the 2-second routing reserves the agent (the floor's, unless another
+    is named) and bridges (screen pop)."""
     from app.agents.reservations import confirm_reservation, reserve_agent
     from app.calls.models import Call
     from app.common.timeutil import utcnow
@@ -142,8 +148,9 @@ def answer_and_bridge(app, floor: dict, call_id: int) -> int:
         call = db.session.get(Call, call_id)
         call.status, call.answered_at, call.outcome, call.answered_by = "in-progress", utcnow(), "human", "human"
         db.session.commit()
+        expected = agent_id or floor["agent"]["id"]
         agent_id = reserve_agent(call.campaign_id, call.id)
-        assert agent_id == floor["agent"]["id"], "the ready agent was not reserved"
+        assert agent_id == expected, "the ready agent was not reserved"
         call.agent_id, call.connected_at, call.wait_seconds = agent_id, utcnow(), 0.4
         open_interaction(call, agent_id, call.connected_at)
         db.session.commit()
