@@ -57,8 +57,11 @@ def home():
 @bp.route("/agent")
 @page("agent")
 def agent():
-    voice = bool(current_app.config.get("TWILIO_API_KEY_SID") and current_app.config.get("TWILIO_API_KEY_SECRET"))
-    return render_template("web/agent.html", voice_enabled=voice)
+    from app.telephony.voice_token import browser_audio
+
+    # The Voice SDK is loaded only where browser audio can work (the console's audio panel
+    # offers "Use this browser" on the same condition, from GET /api/agents/me/audio).
+    return render_template("web/agent.html", voice_enabled=browser_audio(current_app.config))
 
 
 @bp.route("/supervisor")

@@ -23,6 +23,7 @@ from tests.helpers import truncate_tables
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]
 VENDOR = REPO / "app" / "static" / "vendor"
+SHOTS = REPO / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="session")
@@ -98,3 +99,9 @@ def sign_in(page, base: str, user: dict, path: str = "/") -> None:
     page.fill("#password", user["password"])
     page.click("#login-form button[type=submit]")
     page.wait_for_url(f"{base}{path}")
+
+
+def shot(page, name: str) -> None:
+    """A screenshot for the README (docs/screenshots/<name>.png)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))

@@ -64,6 +64,47 @@ def seed_floor(app) -> dict:
         return out
 
 
+def extra_agent(app, floor: dict, name: str) -> dict:
+    """Another agent of the floor's campaign, for a test that must not disturb the floor's agent."""
+    from app.campaigns.models import CampaignAssignment
+    from app.extensions import db
+
+    with app.app_context():
+        agent = _user("agent", name)
+        db.session.add(CampaignAssignment(campaign_id=floor["campaign_id"], user_id=agent["id"], role="agent"))
+        db.session.commit()
+        agent.pop("obj")
+        return agent
+
+
+def connect_audio(app, agent_id: int, via: str = "browser") -> str:
+    """The agent's audio leg joins their room, as the carrier's participant-join reports it: the
+    browser tests' server has no carrier simulator to place the leg. Returns the leg's CallSid."""
+    from app.agents.audio import leg_joined
+
+    call_sid = "CA" + secrets.token_hex(16)
+    with app.app_context():
+        assert leg_joined(agent_id, call_sid, via), "the leg did not join"
+    return call_sid
+
+
+def end_audio(app, agent_id: int, call_sid: str, status: str = "completed") -> None:
+    """The carrier reports the leg's call over (the agent hung up, the network dropped it, or a
+    phone Omnivox called did not answer)."""
+    from app.agents.audio import leg_ended
+
+    with app.app_context():
+        leg_ended(agent_id, call_sid, status)
+
+
+def publish_to_agent(app, agent_id: int, event: str, payload: dict) -> None:
+    """A live event to the agent's console, as the dialer's workers publish it."""
+    from app.realtime.publish import agent_room, publish
+
+    with app.app_context():
+        publish(event, {"agent_id": agent_id, **payload}, room=agent_room(agent_id))
+
+
 def _publish(call) -> None:
     from app.calls.services import publish_call_state
 
@@ -76,9 +117,14 @@ def ring(app, floor: dict) -> int:
     from app.common.timeutil import utcnow
     from app.extensions import db
 
+    from sqlalchemy import func, select
+
     with app.app_context():
+        attempt = (db.session.scalar(select(func.max(Call.attempt_no)).where(
+            Call.contact_id == floor["contact_id"])) or 0) + 1  # each test's call is the next attempt
         call = Call(campaign_id=floor["campaign_id"], contact_id=floor["contact_id"], to_number="+12125550142",
-                    from_number="+12025550100", status="initiated", initiated_at=utcnow(), call_sid="CA" + secrets.token_hex(16))
+                    from_number="+12025550100", status="initiated", initiated_at=utcnow(),
+                    call_sid="CA" + secrets.token_hex(16), attempt_no=attempt)
         db.session.add(call)
         db.session.commit()
         _publish(call)
@@ -88,8 +134,9 @@ def ring(app, floor: dict) -> int:
         return call.id
 
 
-def answer_and_bridge(app, floor: dict, call_id: int) -> int:
-    """A person answers; the 2-second routing reserves the agent and bridges (screen pop)."""
+def answer_and_bridge(app, floor: dict, call_id: int, agent_id: int | None = None) -> int:
+    """A person answers; the 2-second routing reserves the agent (the floor's, unless another
+    is named) and bridges (screen pop)."""
     from app.agents.reservations import confirm_reservation, reserve_agent
     from app.calls.models import Call
     from app.common.timeutil import utcnow
@@ -101,8 +148,9 @@ def answer_and_bridge(app, floor: dict, call_id: int) -> int:
         call = db.session.get(Call, call_id)
         call.status, call.answered_at, call.outcome, call.answered_by = "in-progress", utcnow(), "human", "human"
         db.session.commit()
+        expected = agent_id or floor["agent"]["id"]
         agent_id = reserve_agent(call.campaign_id, call.id)
-        assert agent_id == floor["agent"]["id"], "the ready agent was not reserved"
+        assert agent_id == expected, "the ready agent was not reserved"
         call.agent_id, call.connected_at, call.wait_seconds = agent_id, utcnow(), 0.4
         open_interaction(call, agent_id, call.connected_at)
         db.session.commit()

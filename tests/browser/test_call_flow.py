@@ -1,24 +1,24 @@
-"""An agent takes a simulated call from ready to disposition while a supervisor's wallboard
-follows the agent's state and the call live, in two browser contexts at once."""
+"""An agent connects their audio, takes a simulated call from ready to disposition while a
+supervisor's wallboard follows the agent's state and the call live, in two browser contexts at
+once."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import expect
 from sqlalchemy import text
 
 from tests.browser import seed
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import shot, sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+def offered(base: str, suffix: str) -> bool:
+    """The server offers an endpoint (call controls arrive separately from the console)."""
+    return any(p.endswith(suffix) for p in requests.get(f"{base}/api/openapi.json", timeout=5).json()["paths"])
 
 
 def test_agent_takes_a_call_while_the_wallboard_follows_live(browser, live_server, floor, _app):
@@ -34,7 +34,15 @@ def test_agent_takes_a_call_while_the_wallboard_follows_live(browser, live_serve
         board = sup.locator(f'section.board[data-campaign-id="{floor["campaign_id"]}"]')
         expect(board.locator(".board-name")).to_have_text("Solar Savings Q4")
 
-        agent.click("#go-ready")
+        # No audio, no ready: the agent's leg joins their room first (the carrier's join event;
+        # this server has no carrier to place it), and the console shows it live.
+        go_ready = agent.get_by_test_id("go-ready")
+        expect(go_ready).to_be_disabled()
+        seed.connect_audio(_app, floor["agent"]["id"])
+        expect(agent.get_by_test_id("audio-status")).to_have_text("Connected")
+        expect(agent.get_by_test_id("audio-detail")).to_contain_text("Through this browser since")
+        expect(go_ready).to_be_enabled()
+        go_ready.click()
         expect(agent.get_by_test_id("agent-state")).to_have_text("Ready")
         row = board.get_by_test_id(f"agent-row-{floor['agent']['id']}")
         expect(row.locator(".state-pill")).to_have_text("ready")  # live, no refresh
@@ -53,11 +61,19 @@ def test_agent_takes_a_call_while_the_wallboard_follows_live(browser, live_serve
         expect(row.locator(".state-pill")).to_have_text("on-call")
         expect(board.locator('[data-tile="connected"] .tile-value')).to_have_text("1")
         expect(board.locator('[data-tile="ringing"] .tile-value')).to_have_text("0")
+        for control, suffix in (("hold", "/hold"), ("mute", "/mute"), ("transfer", "/transfers")):
+            button = agent.get_by_test_id(control)
+            expect(button).to_be_visible()
+            if offered(live_server, suffix):
+                expect(button).to_be_enabled()
+            else:  # not on this server yet: disabled, and says so
+                expect(button).to_be_disabled()
+                expect(button).to_have_attribute("title", re.compile("not available on this server yet"))
         shot(agent, "agent-console")
         sup.wait_for_timeout(300)  # let the charts finish their first layout
         shot(sup, "wallboard")
 
-        agent.click("#hang-up")
+        agent.get_by_test_id("hang-up").click()
         expect(agent.get_by_test_id("wrap-up")).to_be_visible()
         expect(row.locator(".state-pill")).to_have_text("wrap-up")
         seed.complete(_app, call_id)

@@ -3,15 +3,20 @@ import * as ep from './endpoints.js';
 import { $, el, clock, toast } from './ui.js';
 import { connectLive, liveBadge } from './live.js';
 import * as call from './agent-call.js';
+import * as audio from './agent-audio.js';
+import * as controls from './agent-controls.js';
 import { startVoice } from './voice.js';
 
 const root = $('#console');
 const agentId = Number(root.dataset.agentId);
 const s = { state: 'offline', since: null, campaignId: null, callId: null, pop: null, interactionId: null,
-  connectedAt: null, campaigns: new Map() };
+  connectedAt: null, campaigns: new Map(), pauseCode: null, pending: null, pauseLabels: new Map() };
 
 const LABEL = { offline: 'Signed off', ready: 'Ready', reserved: 'Connecting…', 'on-call': 'On call',
   'wrap-up': 'Wrap-up', paused: 'Paused' };
+// Pauses Omnivox itself puts an agent in (not among the campaign's pause codes).
+const NO_AUDIO = 'no-audio';
+const ROUTABLE = ['ready', 'reserved', 'on-call'];
 
 function applyStatus(status) {
   const prev = s.state;
@@ -19,19 +24,88 @@ function applyStatus(status) {
   s.since = status.since ? new Date(status.since) : null;
   s.campaignId = status.campaign_id ?? s.campaignId;
   if (status.call_id) s.callId = status.call_id;
+  s.pauseCode = s.state === 'paused' ? status.pause_code ?? null : null;
+  if ('pending' in status) s.pending = status.pending;
+  else if (s.pending && (s.state === s.pending.target || s.state === 'offline')) s.pending = null;
   const pill = $('#state-pill');
   pill.dataset.state = s.state;
-  pill.textContent = LABEL[s.state] || s.state;
-  $('#state-detail').textContent = s.state === 'paused' && status.pause_code ? `Reason: ${status.pause_code}` : '';
+  pill.textContent = LABEL[s.state] || 'Unknown';
   if (s.campaignId) $('#campaign-select').value = String(s.campaignId);
   $('#campaign-select').disabled = !['offline', 'paused'].includes(s.state);
-  $('#go-ready').disabled = !['offline', 'paused'].includes(s.state);
   $('#go-pause').disabled = !['ready', 'offline'].includes(s.state) || !s.campaignId && s.state === 'offline';
   $('#go-offline').disabled = !['ready', 'paused'].includes(s.state);
+  audio.setRoutable(ROUTABLE.includes(s.state));
+  if ('audio' in status && audio.audioLoaded() && (status.audio != null) !== audio.audioConnected()) audio.refreshAudio();
+  if (s.state === 'on-call' && s.callId) controls.startCall(s.callId);
+  renderReadiness();
+  renderPending();
   if (s.state !== prev) onStateChanged(prev);
 }
 
+// Why the agent is paused, in words (the code of a system pause never shows).
+function pauseDetail() {
+  if (s.state !== 'paused') return '';
+  if (s.pauseCode === NO_AUDIO) {
+    return audio.audioConnected() ? 'Your audio is back: go ready when you are.'
+      : 'Audio disconnected — reconnect to go ready';
+  }
+  if (!s.pauseCode) return 'Paused by your supervisor or the system.';
+  return `Reason: ${s.pauseLabels.get(s.pauseCode) || 'a pause reason no longer listed'}`;
+}
+
+// "Go ready" is enabled only when it can work, and otherwise says why (no audio, no ready).
+function renderReadiness() {
+  $('#state-detail').textContent = pauseDetail();
+  let why = '';
+  if (['offline', 'paused'].includes(s.state)) {
+    if (!audio.audioLoaded()) why = 'Checking your audio…';
+    else if (!audio.audioConnected()) why = 'Connect your audio first (My audio, below): you cannot take calls without it.';
+  }
+  const button = $('#go-ready');
+  button.disabled = !['offline', 'paused'].includes(s.state) || Boolean(why);
+  button.title = why;
+  $('#ready-reason').textContent = why;
+  $('#ready-reason').hidden = !why;
+  if (s.state === 'paused' && s.pauseCode === NO_AUDIO) {
+    call.setIdle('Audio disconnected', audio.audioConnected() ? 'Your audio is back. Go ready when you are.'
+      : 'Reconnect your audio (My audio, on the left) to go ready again.');
+  }
+}
+
+// "Pause pending": calls placed for the agent still ring, so the pause (or sign-off) waits for
+// them; if one reaches the agent first, it applies after that call's wrap-up.
+function renderPending() {
+  const p = s.pending && s.pending.target && s.state !== s.pending.target ? s.pending : null;
+  $('#pending').hidden = !p;
+  if (!p) return;
+  const n = Number(p.calls_ringing) || 0;
+  const what = p.target === 'offline' ? 'Sign-off pending' : 'Pause pending';
+  let title, text;
+  if (s.state === 'wrap-up') {
+    title = `${what} — applies when you save this call's outcome`;
+    text = '';
+  } else if (['reserved', 'on-call'].includes(s.state)) {
+    title = `${what} — applies after this call`;
+    text = '';
+  } else {
+    title = n > 0 ? `${what} — waits for ${n} call${n === 1 ? '' : 's'} ringing`
+      : `${what} — waits for the calls placed for you`;
+    text = 'If one is answered, it comes to you.';
+  }
+  const label = p.pause_code ? s.pauseLabels.get(p.pause_code) : null;
+  $('#pending-title').textContent = title;
+  $('#pending-text').textContent = [label ? `Reason: ${label}.` : '', text].filter(Boolean).join(' ');
+  $('#pending-cancel').hidden = !['ready', 'reserved', 'on-call'].includes(s.state);
+}
+
+function onPending(p) {
+  if (p.agent_id !== agentId) return;
+  s.pending = p.target ? p : null;
+  renderPending();
+}
+
 async function onStateChanged(prev) {
+  if (prev === 'on-call') controls.endCall();
   if (s.state === 'wrap-up') return startWrapUp();
   if (s.state === 'on-call') {
     if (!s.pop) await recoverCall();
@@ -43,7 +117,8 @@ async function onStateChanged(prev) {
     if (camp && camp.dial_mode === 'preview') return loadPreview();
     call.setIdle('Ready for the next call', `Calls from ${camp ? camp.name : 'your campaign'} connect here automatically.`);
   } else if (s.state === 'paused') {
-    call.setIdle('Paused', 'Go ready when you are back.');
+    if (s.pauseCode === NO_AUDIO) renderReadiness();
+    else call.setIdle('Paused', 'Go ready when you are back.');
   } else if (s.state === 'offline') {
     call.setIdle('You are signed off', 'Choose a campaign and go ready to take calls.');
   } else if (s.state === 'reserved') {
@@ -60,6 +135,7 @@ async function recoverCall() {
     const rec = await ep.callRecord(s.callId);
     s.connectedAt = rec.connected_at ? new Date(rec.connected_at) : new Date();
     call.renderScreenPop({ call: rec, contact: { phone: rec.to_number }, campaign: s.campaigns.get(rec.campaign_id) });
+    controls.startCall(rec.id);
   } catch (e) { call.reportError(e, 'Could not load the call'); }
 }
 
@@ -103,6 +179,7 @@ async function loadCampaigns() {
 async function loadPauseCodes() {
   const cid = Number($('#campaign-select').value) || null;
   const codes = cid ? (await ep.pauseCodes(cid)).items : [];
+  for (const c of codes) s.pauseLabels.set(c.code, c.label);
   $('#pause-code').replaceChildren(...codes.map((c) => el('option', { value: c.code, text: c.label })));
 }
 
@@ -132,9 +209,7 @@ function wire() {
   $('#go-pause').addEventListener('click', () => change({ state: 'paused', pause_code: $('#pause-code').value || null,
     campaign_id: Number($('#campaign-select').value) || null }));
   $('#go-offline').addEventListener('click', () => change({ state: 'offline' }));
-  $('#hang-up').addEventListener('click', async () => {
-    try { await ep.hangUp(s.callId); } catch (e) { call.reportError(e, 'Could not hang up'); }
-  });
+  $('#pending-cancel').addEventListener('click', () => change({ state: 'ready' }));
   $('#dispositions').addEventListener('change', (ev) => {
     const isCallback = ev.target.dataset.callback === '1';
     $('#callback-box').hidden = !isCallback;
@@ -179,6 +254,12 @@ async function submitWrapUp(ev) {
     applyStatus(await ep.me());
     toast('Outcome saved', 'ok');
   } catch (e) {
+    if (e.code === 'no_audio') { // saved, but the audio is gone: paused until it is back
+      s.pop = null;
+      applyStatus(await ep.me());
+      toast(e.message, 'error');
+      return;
+    }
     const fields = Object.values(e.fields || {}).flat().join(' ');
     err.textContent = `${e.message}${fields ? `: ${fields}` : ''}`;
     err.hidden = false;
@@ -187,15 +268,21 @@ async function submitWrapUp(ev) {
 
 async function main() {
   wire();
+  controls.initControls({ agentId });
   await loadCampaigns();
+  await audio.initAudio({ onChange: renderReadiness });
   applyStatus(await ep.me());
   refreshRecent();
   setInterval(tick, 500);
   connectLive({
     'agent.state': (p) => { if (p.agent_id === agentId) applyStatus(p); },
+    'agent.audio': (p) => { if (p.agent_id === agentId) audio.onAudioEvent(p); },
+    'agent.pending': onPending,
+    'call.transfer': (p) => controls.onTransferEvent(p),
     'call.screen_pop': (p) => {
       s.pop = p; s.callId = p.call?.id; s.connectedAt = new Date();
       call.renderScreenPop(p);
+      controls.startCall(s.callId);
     },
     'call.state': (p) => { if (p.call_id === s.callId && ['completed', 'failed', 'canceled'].includes(p.status)) s.connectedAt = null; },
     'callback.due': (p) => {

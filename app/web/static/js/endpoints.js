@@ -1,6 +1,6 @@
 // Dialer and telephony paths the console calls. Kept in one place: the dialer's preview and
 // manual-dial paths are one-line changes here if the dialer names them differently.
-import { get, post } from './api.js';
+import { del, get, post } from './api.js';
 
 export const me = () => get('/api/agents/me');
 export const setState = (body) => post('/api/agents/me/state', body);
@@ -16,6 +16,20 @@ export const hangUp = (callId) => post(`/api/console/calls/${callId}/hangup`);
 export const recentCalls = () => get('/api/call-records', { per_page: 8 });
 export const callRecord = (id) => get(`/api/call-records/${id}`);
 export const voiceToken = () => get('/api/console/voice-token');
+export const openapi = () => get('/api/openapi.json');
+
+// The agent's audio leg: no audio, no ready.
+export const audio = () => get('/api/agents/me/audio');
+export const callMyPhone = (phone) => post('/api/agents/me/audio', { via: 'phone', phone: phone || null });
+export const disconnectAudio = () => del('/api/agents/me/audio');
+
+// Controls on the connected call, and transfers.
+export const hold = (callId, on) => post(`/api/console/calls/${callId}/hold`, { hold: on });
+export const mute = (callId, on) => post(`/api/console/calls/${callId}/mute`, { muted: on });
+export const transferTargets = () => get('/api/console/transfer-targets');
+export const transfer = (callId, body) => post(`/api/console/calls/${callId}/transfers`, body);
+export const completeTransfer = (callId, id) => post(`/api/console/calls/${callId}/transfers/${id}/complete`);
+export const cancelTransfer = (callId, id) => post(`/api/console/calls/${callId}/transfers/${id}/cancel`);
 
 // Preview mode and manual dial (the dialer's paths).
 export const previewNext = (campaignId) => post(`/api/campaigns/${campaignId}/preview/next`);
