@@ -98,12 +98,14 @@ def _wire_features() -> None:
     """Where a lower feature needs a higher one's work, it is plugged in here (idempotent): the
     end of a call reaches the dialer and interactions as a blinker signal without calls
     importing either, and the metrics read the dial queue through the dialer's own code."""
+    from app.agents import pending
     from app.agents import services as agents
     from app.dialer import call_end, hopper, transfers
     from app.interactions import services as interactions
     from app.ops import metrics
 
     agents.connect()
+    pending.set_ringing_counter(hopper.calls_ringing)
     call_end.connect()
     interactions.connect()
     transfers.connect()

@@ -28,21 +28,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import func, select
+from typing import Callable
 
 from app.agents import audio
 from app.agents import state as rstate
 from app.agents.transitions import TransitionRefused, announce_pending, apply, from_ms, to_ms
-from app.calls.models import Call
 from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
-from app.dialer.hopper import leases_key
 from app.extensions import db
 
 PACED_MODES = ("progressive", "predictive")
-RINGING_STATUSES = ("queued", "initiated", "ringing")
 
 
 @dataclass(frozen=True)
@@ -52,14 +48,20 @@ class _Code:
     id: int | None
 
 
+_ringing_counter: Callable[[Campaign], int] | None = None
+
+
+def set_ringing_counter(counter: Callable[[Campaign], int]) -> None:
+    """The dialer knows which calls ring for a campaign (app.dialer.hopper.calls_ringing); it is
+    plugged in by the app factory, as agents sit below calls and the dialer."""
+    global _ringing_counter
+    _ringing_counter = counter
+
+
 def calls_ringing(campaign: Campaign) -> int:
-    """Calls the pacer placed for the campaign's agents and not yet answered or ended, and the
-    contacts claimed to be dialled now (an active campaign's leases)."""
-    n = db.session.scalar(select(func.count()).select_from(Call).where(
-        Call.campaign_id == campaign.id, Call.status.in_(RINGING_STATUSES), Call.kind == "auto")) or 0
-    if campaign.status == "active":
-        n += get_redis().zcard(leases_key(campaign.id))
-    return n
+    if _ringing_counter is None:
+        raise RuntimeError("no ringing-call counter wired (app._wire_features)")
+    return _ringing_counter(campaign)
 
 
 def request(agent_id: int, campaign_id: int, target: str, *, pause_code=None, reason: str,

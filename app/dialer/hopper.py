@@ -15,6 +15,11 @@ from __future__ import annotations
 import time
 
 from redis import Redis
+from sqlalchemy import func, select
+
+from app.calls.models import Call
+from app.common.redis import get_redis
+from app.extensions import db
 
 PRIORITY_CALLBACK = 0
 PRIORITY_NEW = 1
@@ -125,3 +130,17 @@ def ready_depths(redis: Redis, campaign_ids: list[int]) -> dict[int, int]:
     for campaign_id in campaign_ids:
         pipe.zcard(ready_key(campaign_id))
     return dict(zip(campaign_ids, pipe.execute()))
+
+
+RINGING_STATUSES = ("queued", "initiated", "ringing")
+
+
+def calls_ringing(campaign) -> int:
+    """Calls the pacer placed for the campaign's agents and not yet answered or ended, and the
+    contacts claimed to be dialled now (an active campaign's leases): what a pending pause
+    waits for (app.agents.pending)."""
+    n = db.session.scalar(select(func.count()).select_from(Call).where(
+        Call.campaign_id == campaign.id, Call.status.in_(RINGING_STATUSES), Call.kind == "auto")) or 0
+    if campaign.status == "active":
+        n += get_redis().zcard(leases_key(campaign.id))
+    return n

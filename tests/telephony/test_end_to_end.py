@@ -2,6 +2,7 @@
 the app under gunicorn and are applied by a real Celery worker."""
 from __future__ import annotations
 
+import secrets
 import time
 
 import pytest
@@ -39,7 +40,7 @@ def queue_calls(stack, numbers, **campaign_fields) -> list[int]:
     from app.campaigns.models import Campaign
 
     with stack.session() as session:
-        campaign = Campaign(name=f"e2e-{len(numbers)}-{id(numbers)}", status="active", caller_id="+12025550100",
+        campaign = Campaign(name=f"e2e-{len(numbers)}-{secrets.token_hex(4)}", status="active", caller_id="+12025550100",
                             scrub_national_registry=False,  # the registry is tests/dnc's subject
                             seller_name="Acme", seller_phone="+12025550199",
                             safe_harbour_message="Acme, 202 555 0199, press 9 to opt out.",
