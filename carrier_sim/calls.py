@@ -79,6 +79,7 @@ class SimCall:
     # or phone) or "outside" (a third party dialled into a conference).
     party: str = "person"
     direction: str = "outbound-api"
+    time_limit: float | None = None  # TimeLimit on create: the call ends this long after its answer
 
     @property
     def terminal(self) -> bool:

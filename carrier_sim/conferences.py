@@ -147,6 +147,9 @@ class Conferences:
             self._event(conference, "conference-start", None)
         self._event(conference, "participant-join", member)
         self._recount(conference)
+        if conference.status == "init" and noun.get("waitUrl"):
+            # Waiting for someone who starts it: Twilio plays the wait URL meanwhile.
+            self.engine.fetch_wait(call, conference, noun.get("waitUrl"))
 
     def leave(self, call: SimCall, *, go_on: bool = False) -> None:
         """`call` leaves its conference (hung up, redirected, removed): with `go_on` it goes on
@@ -187,6 +190,9 @@ class Conferences:
         if member is None:
             return None
         changed = []
+        if "EndConferenceOnExit" in form:
+            member.end_on_exit = form["EndConferenceOnExit"].lower() == "true"
+            changed.append("participant-modify")
         if "Hold" in form:
             member.hold = form["Hold"].lower() == "true"
             member.hold_url = form.get("HoldUrl") or member.hold_url

@@ -46,6 +46,8 @@ class SimConfig:
     amd_seconds: Range = (1.5, 4.0)          # answer -> machine detection result
     machine_answered_by: str = "machine_end_beep"  # with MachineDetection=DetectMessageEnd
     recording_delay_seconds: Range = (1.0, 3.0)
+    # The account's longest call (Twilio: 4 hours unless the account's limit is raised, to
+    # 24 hours at most): no call, an agent's session-long leg included, outlives it.
     max_call_seconds: float = 4 * 3600.0
     max_twiml_fetches: int = 50
 

@@ -153,6 +153,9 @@ class CallEngine:
 
     def _answer(self, call: SimCall) -> None:
         call.answered_at = time.time()
+        if call.time_limit:  # the call's TimeLimit holds whatever TwiML it plays
+            self.scheduler.call_later(min(call.time_limit, self.config.max_call_seconds)
+                                      * self.config.time_scale, self._time_up, call)
         call.set_status("in-progress", call.answered_at)
         self._emit(call, "answered")
         plan = call.plan
@@ -254,6 +257,11 @@ class CallEngine:
             self.fetch_twiml(call, url, **(params or {}))
         return call
 
+    def _time_up(self, call: SimCall) -> None:
+        with self.lock:
+            if not call.terminal:
+                self.finish(call, "completed")
+
     def hang_up_far_end(self, call: SimCall) -> bool:
         """The far end hangs up (a browser closed, a phone put down, a network drop)."""
         with self.lock:
@@ -275,6 +283,32 @@ class CallEngine:
         self.stats.incr("status_callbacks")
         self.sender.send_status(Delivery(call.status_callback, params.status(call, event),
                                          call, "status"), final=event == "completed")
+
+    def fetch_wait(self, call: SimCall, conference, url: str) -> None:
+        """Ask a conference's wait URL what a waiting participant hears (<Say>, <Play>, <Pause>,
+        <Redirect> only), off the scheduler thread; it is asked again on <Redirect> for as long
+        as the participant waits in a conference that has not started."""
+        call.twiml_fetches += 1
+        if call.twiml_fetches > self.config.max_twiml_fetches:
+            return
+        self.stats.incr("wait_url_fetches")
+        form = params.voice(call, ConferenceSid=conference.sid, FriendlyName=conference.name)
+        self._fetch_pool.submit(self._wait_and_play, call, call.generation, conference, url, form)
+
+    def _wait_and_play(self, call: SimCall, generation: int, conference, url: str,
+                       form: dict[str, str]) -> None:
+        try:
+            response = self.sender.post_form(url, form)
+            body = response.text if response.status_code < 400 else ""
+        except Exception:  # noqa: BLE001 - an unreachable wait URL: the participant hears silence
+            body = ""
+        with self.lock:
+            still_waiting = (not call.terminal and call.generation == generation
+                             and self.conferences.where.get(call.sid) is conference
+                             and conference.status == "init")
+            if not still_waiting or not body:
+                return
+            twiml_player.play_wait(self, call, conference, body, url)
 
     def fetch_twiml(self, call: SimCall, url: str | None, **extra: str) -> None:
         """Ask our app what to do next, off the scheduler thread."""

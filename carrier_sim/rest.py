@@ -92,7 +92,7 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
 
     def find_conference(account_sid: str, key: str, *, live: bool = False):
         authenticate(account_sid)
-        conference = engine.conferences.by_sid.get(key) or engine.conferences.by_name.get(key)
+        conference = engine.conferences.by_sid.get(key)  # by its sid only, as Twilio
         if conference is None or (live and conference.status == "completed"):
             raise ApiError(404, 20404, f"The requested resource {request.path} was not found")
         return conference
@@ -309,10 +309,15 @@ def _call_fields(form, to: str, twiml: str | None = None) -> dict:
     async_amd = (form.get("AsyncAmd") or "").lower() == "true"
     amd_callback = form.get("AsyncAmdStatusCallback") or None
     record = (form.get("Record") or "").lower() == "true"
+    try:
+        time_limit = float(form.get("TimeLimit") or 0) or None
+    except ValueError:
+        raise ApiError(400, 21210, "TimeLimit must be an integer") from None
     return dict(to=to, from_=from_, url=url or None, twiml=twiml or None,
                 method=(form.get("Method") or "POST").upper(),
                 status_callback=status_callback,
                 status_events=frozenset(events or {"completed"}), timeout=timeout,
                 machine_detection=amd, async_amd=bool(amd and async_amd),
                 amd_callback=amd_callback if amd else None, record=record,
-                recording_callback=form.get("RecordingStatusCallback") or None)
+                recording_callback=form.get("RecordingStatusCallback") or None,
+                time_limit=time_limit)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from carrier_sim.engine import CallEngine
 
 MAX_LOOPS = 10
+DEFAULT_DIAL_TIME_LIMIT = 4 * 3600.0  # Twilio's <Dial timeLimit> default
 DIAL_NOUNS = {"Client", "Conference", "Number", "Sip", "Queue", "Application"}
 
 
@@ -30,6 +31,36 @@ def start_document(engine: "CallEngine", call: SimCall, body: str, url: str | No
         return
     call.generation += 1  # a new document supersedes whatever was still pending
     Playback(engine, call, list(root), url).step()
+
+
+def play_wait(engine: "CallEngine", call: SimCall, conference, body: str, url: str) -> None:
+    """A wait URL's document: what it says is heard; a <Redirect> asks again once the rest has
+    played, if the participant is still waiting."""
+    try:
+        root = ET.fromstring(body.encode() if isinstance(body, str) else body)
+    except ET.ParseError:
+        return
+    seconds, again = 0.0, None
+    for verb in root:
+        if verb.tag == "Say":
+            call.said.append((verb.text or "").strip())
+            seconds += max(1.0, len((verb.text or "").split()) * engine.config.say_seconds_per_word)
+        elif verb.tag == "Pause":
+            seconds += _number(verb.get("length"), 1.0)
+        elif verb.tag == "Play":
+            seconds += engine.draw(engine.config.play_seconds)
+        elif verb.tag == "Redirect":
+            again = _absolute((verb.text or "").strip() or url, url)
+            break
+    if again:
+        generation = call.generation
+
+        def ask_again() -> None:
+            if (call.generation == generation and engine.conferences.where.get(call.sid) is conference
+                    and conference.status == "init"):
+                engine.fetch_wait(call, conference, again)
+
+        engine.later(call, seconds, ask_again, generation=generation)
 
 
 class Playback:
@@ -108,7 +139,7 @@ class Playback:
     def _verb_dial(self, verb: ET.Element) -> None:
         nouns = [child for child in verb if child.tag in DIAL_NOUNS]
         if nouns and nouns[0].tag == "Conference":
-            self._join_conference(nouns[0])
+            self._join_conference(nouns[0], verb)
             return
         if nouns:
             target = f"{nouns[0].tag.lower()}:{(nouns[0].text or '').strip()}"
@@ -124,15 +155,17 @@ class Playback:
         self.engine.later(self.call, talk, self.engine.finish, self.call, "completed",
                           generation=self.generation)
 
-    def _join_conference(self, noun: ET.Element) -> None:
+    def _join_conference(self, noun: ET.Element, dial: ET.Element) -> None:
         """The call waits in the conference; when it is over for this call (the conference
         ends, or the call is removed) the verbs after <Dial> play. A person or an outside
-        party hangs up after their talk time; a staff member's leg never hangs up by itself."""
+        party hangs up after their talk time; a staff member's leg never hangs up by itself,
+        but no leg outlives the <Dial>'s timeLimit (Twilio's default: 4 hours)."""
         self.engine.stats.incr("conference_joins")
         self.engine.conferences.join(self.call, noun, on_leave=lambda: self._after(0.0))
-        if self.call.party != "staff":
-            self.engine.later(self.call, self.call.plan.talk, self.engine.finish, self.call,
-                              "completed", generation=self.generation)
+        limit = _number(dial.get("timeLimit"), DEFAULT_DIAL_TIME_LIMIT)
+        talk = limit if self.call.party == "staff" else min(self.call.plan.talk, limit)
+        self.engine.later(self.call, talk, self.engine.finish, self.call, "completed",
+                          generation=self.generation)
 
     # -- helpers ----------------------------------------------------------------------
     def _speech_seconds(self, verb: ET.Element) -> float:

@@ -86,7 +86,9 @@ def _prepare(env: dict[str, str]) -> dict[str, str]:
 
 
 # The demo's carrier: half real time (rings of 2-12 s, talks of 15-60 s), a plausible outcome mix.
-SIMULATOR_KNOBS = ["--time-scale", "0.5", "--talk-seconds", "30,120", "--p-human", "0.35",
+# The simulated account's call length limit is raised to 24 hours, as the README asks of a real
+# one: agents' legs last the session.
+SIMULATOR_KNOBS = ["--time-scale", "0.5", "--max-call-seconds", "86400", "--talk-seconds", "30,120", "--p-human", "0.35",
                    "--p-machine", "0.15", "--p-no-answer", "0.30", "--p-busy", "0.12", "--p-failed", "0.08"]
 
 

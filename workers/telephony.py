@@ -43,11 +43,12 @@ def abandon_stranded_call(call_id: int) -> None:
 
 
 @shared_task(name=tasks.HANG_UP_CALL)
-def hang_up_call(call_sid: str) -> None:
-    """End a leg (an agent's audio at sign-off, a replaced connection)."""
+def hang_up_call(call_sid: str, room_sid: str | None = None, cancel_only: bool = False) -> None:
+    """End a leg (an agent's audio at sign-off; a replaced connection, with its room kept up),
+    or cancel a call still ringing (`cancel_only`: an answered one is left alone)."""
     from app.agents.audio import hang_up_now
 
-    hang_up_now(call_sid)
+    hang_up_now(call_sid, room_sid, cancel_only=cancel_only)
 
 
 @shared_task(name="workers.telephony.sweep_unprocessed_events")

@@ -24,6 +24,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -52,8 +53,9 @@ ENDED_TTL_SECONDS = 24 * 3600      # a late join of an ended leg is recognised t
 PHONE_RING_SECONDS = 30
 ACCEPT_KEY = "1"
 FINAL_LEG_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
-# Seconds after a bridge in which a lost leg means the person may be joining an empty room.
-JUST_BRIDGED_SECONDS = 5
+# Sent when an agent's leg ends: (agent_id, state, call_id) as they were, so the dialer can
+# cancel a preview or manual call still ringing for an agent who can no longer take it.
+audio_lost = Namespace().signal("audio-lost")
 
 
 @dataclass(frozen=True)
@@ -93,13 +95,15 @@ def _url(path: str, user_id: int, **extra) -> str:
 
 
 # ARGV: 1 agent id, 2 leg sid, 3 via, 4 now_ms, 5 room (conference) sid
+# Returns {1|0, the leg it replaces or '', that leg's room sid or ''}
 _JOINED = """
-if redis.call('EXISTS', 'leg-ended:' .. ARGV[2]) == 1 then return {0, ''} end
+if redis.call('EXISTS', 'leg-ended:' .. ARGV[2]) == 1 then return {0, '', ''} end
 local h = 'agent:' .. ARGV[1]
 local old = redis.call('HGET', h, 'leg_sid') or ''
+local old_room = redis.call('HGET', h, 'room_sid') or ''
 if old ~= ARGV[2] then redis.call('HSET', h, 'leg_since_ms', ARGV[4]) end
 redis.call('HSET', h, 'leg_sid', ARGV[2], 'leg_via', ARGV[3], 'room_sid', ARGV[5])
-return {1, old}
+return {1, old, old_room}
 """
 
 # ARGV: 1 agent id, 2 leg sid, 3 ended-marker ttl
@@ -213,11 +217,14 @@ def leg_joined(agent_id: int, call_sid: str, via: str, room_sid: str = "",
                now: datetime | None = None) -> bool:
     """The leg is in the agent's room: they may go ready. False for a leg already ended."""
     now = now or utcnow()
-    ok, old = _run(_JOINED, [agent_id, call_sid, via, to_ms(now), room_sid])
+    ok, old, old_room = _run(_JOINED, [agent_id, call_sid, via, to_ms(now), room_sid])
     if not ok:
         return False
     if old and old != call_sid:
-        hang_up_leg(old)  # a second connection replaces the first; never two in one room
+        # A second connection (another tab, the phone answered after the browser) replaces
+        # the first. The old leg ends the room when it leaves: it is first told not to, so
+        # the new leg, and any person on the line, stay.
+        retire_leg(old, old_room)
     log.info("agent %s: audio connected (%s, %s)", agent_id, via, call_sid)
     _announce(agent_id, rstate.snapshot(agent_id)["campaign_id"], connected=True, via=via)
     return True
@@ -240,11 +247,9 @@ def leg_ended(agent_id: int, call_sid: str, status: str | None = None,
         moved = snap["state"]
     except TransitionRefused:
         pass
-    if snap["state"] == "on-call" and snap["call_id"] and snap["connected_ms"] is not None \
-            and to_ms(now) - snap["connected_ms"] < JUST_BRIDGED_SECONDS * 1000:
-        # The person may be joining the room the leg just left: they hear the safe-harbour
-        # message rather than wait alone (an established call ends with the room itself).
-        tasks.send(tasks.ABANDON_STRANDED_CALL, snap["call_id"])
+    # A person joined into the room the leg just left does not start it (person_into_room):
+    # they wait, and the wait URL hands them the safe-harbour message at once.
+    audio_lost.send(agent_id, state=snap["state"], call_id=snap["call_id"])
     log.warning("agent %s: audio leg %s ended (%s)%s", agent_id, call_sid, status,
                 f"; out of {moved}" if moved else "")
     _announce(agent_id, snap["campaign_id"], connected=False,
@@ -327,7 +332,8 @@ def call_agent_phone(agent_id: int, phone: str | None = None) -> dict:
     db.session.commit()
     request = PlaceCallRequest(to=phone, from_=caller, answer_url=_url("voice", agent_id),
                                status_callback_url=_url("status", agent_id),
-                               timeout_seconds=PHONE_RING_SECONDS)
+                               timeout_seconds=PHONE_RING_SECONDS,
+                               time_limit_seconds=twiml.AGENT_LEG_TIME_LIMIT_SECONDS)
     try:
         placed = get_carrier().place_call(request)
     except CarrierError as exc:
@@ -336,6 +342,18 @@ def call_agent_phone(agent_id: int, phone: str | None = None) -> dict:
                        "carrier_unavailable") from None
     get_redis().set(_offer_key(placed.call_sid), f"{agent_id}:phone", ex=OFFER_TTL_SECONDS)
     return {**audio_status(agent_id), "calling": phone}
+
+
+def person_into_room(agent_id: int, call_id: int, label: str = "customer") -> str:
+    """TwiML joining a person into an agent's room. The person never starts the conference:
+    with the agent's leg there it is running and they join it at once; without it (the leg
+    ended the moment before) they would wait alone, so Twilio fetches the wait URL,
+    `/twilio/stranded`, which hands them the safe-harbour message. The room's events are
+    asked for here too, whoever turns out to have opened it."""
+    base = current_app.config["PUBLIC_BASE_URL"]
+    return twiml.join_room(room_name(agent_id), label=label, start_on_enter=False,
+                           wait_url=f"{base}/twilio/stranded?attempt={call_id}&agent={agent_id}",
+                           status_callback_url=_url("status", agent_id))
 
 
 def disconnect(agent_id: int) -> None:
@@ -352,9 +370,24 @@ def hang_up_leg(call_sid: str) -> None:
         log.warning("could not queue the hang-up of leg %s: %s", call_sid, exc)
 
 
-def hang_up_now(call_sid: str) -> None:
-    """Worker side of `hang_up_leg`."""
+def hang_up_now(call_sid: str, room_sid: str | None = None, *, cancel_only: bool = False) -> None:
+    """Worker side of `hang_up_leg` and `retire_leg`: with `room_sid`, the leg is first told
+    not to end its room when it leaves; with `cancel_only`, only a call not yet answered ends."""
+    carrier = get_carrier()
+    if room_sid:
+        try:
+            carrier.update_participant(room_sid, call_sid, end_conference_on_exit=False)
+        except CarrierError as exc:
+            log.info("leg %s: could not keep its room up (%s)", call_sid, exc)
     try:
-        get_carrier().hangup(call_sid)
+        carrier.hangup(call_sid, cancel_only=cancel_only)
     except CarrierError as exc:
         log.info("leg %s: hang-up not taken (%s)", call_sid, exc)
+
+
+def retire_leg(call_sid: str, room_sid: str | None) -> None:
+    """Hang up a replaced leg without ending the room it shares with its successor."""
+    try:
+        tasks.send(tasks.HANG_UP_CALL, call_sid, room_sid or None)
+    except Exception as exc:  # noqa: BLE001 - the broker is down: the old leg stays till it ends
+        log.warning("could not queue the retirement of leg %s: %s", call_sid, exc)

@@ -48,20 +48,20 @@ class _Code:
     id: int | None
 
 
-_ringing_counter: Callable[[Campaign], int] | None = None
+_ringing_counter: Callable[[Campaign, datetime | None], int] | None = None
 
 
-def set_ringing_counter(counter: Callable[[Campaign], int]) -> None:
+def set_ringing_counter(counter: Callable[[Campaign, datetime | None], int]) -> None:
     """The dialer knows which calls ring for a campaign (app.dialer.hopper.calls_ringing); it is
     plugged in by the app factory, as agents sit below calls and the dialer."""
     global _ringing_counter
     _ringing_counter = counter
 
 
-def calls_ringing(campaign: Campaign) -> int:
+def calls_ringing(campaign: Campaign, since: datetime | None = None) -> int:
     if _ringing_counter is None:
         raise RuntimeError("no ringing-call counter wired (app._wire_features)")
-    return _ringing_counter(campaign)
+    return _ringing_counter(campaign, since)
 
 
 def request(agent_id: int, campaign_id: int, target: str, *, pause_code=None, reason: str,
@@ -116,9 +116,11 @@ def apply_pending(agent_id: int, snap: dict, allowed_from, now: datetime, *, com
 def settle(campaign_id: int, now: datetime | None = None, *, commit: bool = True) -> list[int]:
     """Apply the campaign's pending requests whose calls have settled; returns the agents moved.
 
-    Pending agents are not counted among the ready, so the condition is one for all of them:
-    the other ready agents cover the calls still ringing. A pending agent reserved, on a call
-    or in wrap-up waits for the end of that call's wrap-up.
+    A request applies once the other ready agents (pending ones are not counted) cover the
+    calls that were ringing when it was asked and still are: calls placed after it were placed
+    for the others, never for this agent (and with over-dialling they would keep it waiting for
+    ever). A pending agent reserved, on a call or in wrap-up waits for the end of that call's
+    wrap-up.
     """
     pending = rstate.pending_agents(campaign_id)
     if not pending:
@@ -126,8 +128,7 @@ def settle(campaign_id: int, now: datetime | None = None, *, commit: bool = True
     now = now or utcnow()
     campaign = db.session.get(Campaign, campaign_id)
     paced = campaign is not None and campaign.dial_mode in PACED_MODES
-    ringing = calls_ringing(campaign) if paced else 0
-    covered = rstate.ready_unpending(campaign_id) >= ringing
+    ready_others = rstate.ready_unpending(campaign_id)
     moved = []
     for agent_id, snap in rstate.snapshots(pending).items():
         held = snap["pending"]
@@ -136,7 +137,8 @@ def settle(campaign_id: int, now: datetime | None = None, *, commit: bool = True
             continue
         if held["since_ms"] != pending[agent_id] or snap["state"] != "ready":
             continue
-        if covered:
+        ringing = calls_ringing(campaign, from_ms(held["since_ms"])) if paced else 0
+        if ready_others >= ringing:
             if apply_pending(agent_id, snap, ("ready",), now, commit=commit):
                 moved.append(agent_id)
         elif rstate.set_pending_ringing(agent_id, held["since_ms"], ringing):

@@ -123,6 +123,9 @@ def set_own_state(agent: User, target: str, *, campaign_id: int | None = None, p
     if current["pending"] is not None:
         if target == "ready" and current["state"] in ("ready", "reserved", "on-call") \
                 and campaign_id in (None, current["campaign_id"]):
+            if current["pending"]["by"] == "supervisor":
+                raise ApiError(409, "Your supervisor has paused you: it takes effect once the calls "
+                                    "ringing for you have been answered or ended.", "supervisor_pending")
             pending.cancel(agent.id, current)  # asked for ready again: the pause is off
             return agent_status(agent.id, now=now)
         if target == "ready-after-wrap" and current["state"] == "wrap-up":

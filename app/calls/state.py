@@ -107,8 +107,9 @@ def _hand_to_worker(task: str, *args) -> None:
         log.warning("could not queue %s%s: %s", task, args, exc)
 
 
-def play_safe_harbour(call_id: int) -> None:
-    """Redirect a person left waiting (no agent after all) to the safe-harbour message."""
+def play_safe_harbour(call_id: int) -> bool:
+    """Redirect a person left waiting (no agent after all) to the safe-harbour message; True
+    when the carrier took the redirect (the call is then counted abandoned)."""
     from app.campaigns.models import Campaign
     from app.calls.safe_harbour import opt_out_prompt
     from app.telephony import twiml
@@ -119,18 +120,19 @@ def play_safe_harbour(call_id: int) -> None:
     campaign = db.session.get(Campaign, call.campaign_id) if call and call.campaign_id else None
     if call is None or campaign is None or call.call_sid is None:
         db.session.rollback()
-        return
+        return False
     call_sid, prompt = call.call_sid, opt_out_prompt(campaign)
     db.session.rollback()  # no transaction open while the carrier is asked
     try:
         get_carrier().redirect(call_sid, twiml.safe_harbour(prompt, webhook_url("opt-out", call_id)))
     except CarrierError as exc:
         log.info("call %s: safe-harbour redirect not taken (%s)", call_id, exc)
-        return
+        return False
     # The person heard the message instead of an agent: an abandoned call, counted as one.
     call = db.session.scalars(select(Call).where(Call.id == call_id).with_for_update()).one()
     call.abandoned = True
     db.session.commit()
+    return True
 
 
 def act_on_machine(call_sid: str, campaign_id: int) -> None:

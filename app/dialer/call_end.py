@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import logging
+
 from app.agents import pending
+from app.agents.audio import audio_lost
 from app.agents.reservations import release_reservation
 from app.calls.models import Call
 from app.calls.signals import call_finished, placement_refused
 from app.campaigns.models import Campaign
+from app.common import tasks
 from app.common.redis import get_redis
 from app.compliance import checks
 from app.contacts.attempts import apply_call_outcome
@@ -51,11 +55,36 @@ def on_agent_freed(campaign_id: int, *, at: datetime, handle_seconds: float) -> 
     record_agent_free(get_redis(), campaign_id, at.timestamp(), handle_seconds)
 
 
+log = logging.getLogger(__name__)
+
+
 def connect() -> None:
     """Subscribe the dialer to the calls' and interactions' signals (idempotent)."""
     call_finished.connect(on_call_finished, weak=False)
     placement_refused.connect(on_placement_refused, weak=False)
     agent_freed.connect(on_agent_freed, weak=False)
+    audio_lost.connect(on_audio_lost, weak=False)
+
+
+UNANSWERED = ("queued", "initiated", "ringing")
+
+
+def on_audio_lost(agent_id: int, *, state: str, call_id: int | None) -> None:
+    """An agent's audio went while their own preview or manual dial still rings: nobody could
+    take the person who answers (they would only hear the safe-harbour message and count as
+    abandoned), so the call is cancelled at the carrier. Cancel only: an answer that beat us
+    gets the message, never a hang-up."""
+    if state != "reserved" or call_id is None:
+        return
+    call = db.session.get(Call, call_id)
+    if call is None or call.kind not in ("preview", "manual") or call.status not in UNANSWERED \
+            or not call.call_sid:
+        return
+    sid = call.call_sid
+    try:
+        tasks.send(tasks.HANG_UP_CALL, sid, None, True)
+    except Exception as exc:  # noqa: BLE001 - the broker is down: the answer is abandoned instead
+        log.warning("could not cancel call %s after agent %s lost audio: %s", call_id, agent_id, exc)
 
 
 def on_placement_refused(call: Call, *, contact: Contact | None, reason: str, at: datetime,

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import time
 
+from datetime import datetime, timedelta
+
+from flask import current_app
 from redis import Redis
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from app.calls.models import Call
 from app.common.redis import get_redis
+from app.common.timeutil import utcnow
 from app.extensions import db
 
 PRIORITY_CALLBACK = 0
@@ -133,14 +137,28 @@ def ready_depths(redis: Redis, campaign_ids: list[int]) -> dict[int, int]:
 
 
 RINGING_STATUSES = ("queued", "initiated", "ringing")
+# An answered call is being routed (the 2-second search for an agent) for at most this long.
+ROUTING_WINDOW_SECONDS = 5
 
 
-def calls_ringing(campaign) -> int:
-    """Calls the pacer placed for the campaign's agents and not yet answered or ended, and the
-    contacts claimed to be dialled now (an active campaign's leases): what a pending pause
-    waits for (app.agents.pending)."""
-    n = db.session.scalar(select(func.count()).select_from(Call).where(
-        Call.campaign_id == campaign.id, Call.status.in_(RINGING_STATUSES), Call.kind == "auto")) or 0
+def calls_ringing(campaign, since: datetime | None = None) -> int:
+    """What a pending pause waits for (app.agents.pending): the calls the pacer placed for the
+    campaign's agents and not yet settled (ringing, or answered and still being routed to an
+    agent), and the contacts claimed to be dialled now (an active campaign's leases). With
+    `since`, only those placed or claimed by then: calls placed later were placed for the
+    agents counted later, never for the one whose pause is waiting."""
+    now = utcnow()
+    routing = and_(Call.status == "in-progress", Call.connected_at.is_(None), Call.abandoned.is_not(True),
+                   Call.answered_at >= now - timedelta(seconds=ROUTING_WINDOW_SECONDS))
+    where = [Call.campaign_id == campaign.id, Call.kind == "auto", or_(Call.status.in_(RINGING_STATUSES), routing)]
+    if since is not None:
+        where.append(Call.created_at <= since)
+    n = db.session.scalar(select(func.count()).select_from(Call).where(*where)) or 0
     if campaign.status == "active":
-        n += get_redis().zcard(leases_key(campaign.id))
+        leases = leases_key(campaign.id)
+        if since is None:
+            n += get_redis().zcard(leases)
+        else:  # a lease's score is its expiry: claimed by `since` means expiring by since + lease
+            lease = current_app.config["DIAL_LEASE_SECONDS"]
+            n += get_redis().zcount(leases, "-inf", since.timestamp() + lease)
     return n

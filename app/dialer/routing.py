@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError
 
-from app.agents.audio import room_name
+from app.agents.audio import person_into_room
 from app.agents.reservations import confirm_reservation, end_call, reserve_agent
 from app.calls.models import Call
 from app.calls.safe_harbour import opt_out_prompt, safe_harbour_without_database
@@ -106,7 +106,7 @@ def _connect_or_abandon(call: Call, campaign: Campaign, agent_id: int | None,
     open_interaction(call, agent_id, call.connected_at)
     db.session.commit()
     record_human_answer(get_redis(), campaign.id, now.timestamp(), True, wait)
-    return RoutingDecision(twiml.join_room(room_name(agent_id)), agent_id, False, wait)
+    return RoutingDecision(person_into_room(agent_id, call.id), agent_id, False, wait)
 
 
 def answer_call(attempt: int | None, form, started: float) -> str:
@@ -137,3 +137,31 @@ def answer_call(attempt: int | None, form, started: float) -> str:
     if plan.action == "message" and plan.message:
         return twiml.say_and_hangup(plan.message)
     return twiml.hangup()
+
+
+# A person moved into an agent's room during a warm transfer's hand-over may arrive a moment
+# before the agent's leg, which is moved first: that wait is not a stranding.
+HAND_OVER_GRACE_SECONDS = 3
+
+
+def answer_stranded(attempt: int | None, agent_id: int | None, url: str) -> str:
+    """The wait URL of a person joined into an agent's room (`/twilio/stranded`): Twilio asks it
+    only while the room has not started, i.e. the agent's leg is not there. Unless the agent's
+    leg is on its way (a hand-over), the person hears the safe-harbour message now (the call
+    is redirected out of the room) and the call is counted abandoned."""
+    from app.calls.state import play_safe_harbour
+    from app.dialer.transfers import handing_over
+
+    call = db.session.get(Call, attempt) if attempt is not None else None
+    if call is None or call.campaign_id is None:
+        db.session.rollback()
+        return twiml.say_only("Goodbye.")
+    if agent_id is not None and handing_over(call.id, agent_id, HAND_OVER_GRACE_SECONDS):
+        db.session.rollback()
+        return twiml.keep_waiting(url)
+    log.error("call %s: the person was joined into agent %s's room with no agent there; "
+              "playing the safe-harbour message", call.id, agent_id)
+    prompt = opt_out_prompt(db.session.get(Campaign, call.campaign_id))
+    if play_safe_harbour(call.id):
+        return twiml.keep_waiting(url, seconds=5)  # the redirect takes the person out of the room
+    return twiml.say_only(prompt)  # the carrier could not be asked: the message, at least

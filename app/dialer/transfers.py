@@ -22,7 +22,7 @@ and the campaign rooms.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -199,7 +199,7 @@ def _start_to_agent(agent, call: Call, t: CallTransfer, target: User) -> CallTra
     carrier = get_carrier()
     if t.kind == "cold":
         try:
-            carrier.redirect(call.call_sid, twiml.join_room(audio.room_name(target.id)))
+            carrier.redirect(call.call_sid, audio.person_into_room(target.id, call.id))
         except CarrierError as exc:
             log.warning("call %s: cold transfer to agent %s not taken: %s", call.id, target.id, exc)
             release_reservation(target.id, call.id)
@@ -302,7 +302,7 @@ def _let_go(call: Call, from_id: int, t: CallTransfer) -> None:
 
 def _back_to(call: Call, agent_id: int) -> None:
     try:
-        get_carrier().redirect(call.call_sid, twiml.join_room(audio.room_name(agent_id)))
+        get_carrier().redirect(call.call_sid, audio.person_into_room(agent_id, call.id))
     except CarrierError as exc:
         log.warning("call %s: could not bring the person back to agent %s: %s", call.id, agent_id, exc)
 
@@ -350,7 +350,7 @@ def complete(agent, call_id: int, transfer_id: int) -> CallTransfer:
             raise _fail(call, agent.id, t, f"{target.username} can no longer take the call: it stays with you.",
                         "target_not_ready") from None
         try:
-            carrier.redirect(call.call_sid, twiml.join_room(audio.room_name(target.id)))
+            carrier.redirect(call.call_sid, audio.person_into_room(target.id, call.id))
         except CarrierError as exc:  # the person hung up meanwhile: the call's end settles it
             log.info("call %s: person not moved to agent %s: %s", call.id, target.id, exc)
         _hand_over(call, agent.id, target.id, t)
@@ -448,6 +448,16 @@ def on_hang_up(call: Call, agent_id: int) -> None:
     if t is not None:
         _dismiss(call, t, "cancelled")
     controls.release(call.id, agent_id)
+
+
+def handing_over(call_id: int, agent_id: int, grace_seconds: float) -> bool:
+    """The call is being handed to `agent_id`, whose leg is on its way to their room: a warm
+    transfer to them in consultation, or one completed within `grace_seconds`."""
+    since = utcnow() - timedelta(seconds=grace_seconds)
+    return db.session.scalar(select(CallTransfer.id).where(
+        CallTransfer.call_id == call_id, CallTransfer.to_agent_id == agent_id,
+        (CallTransfer.status == "consulting")
+        | ((CallTransfer.status == "completed") & (CallTransfer.ended_at >= since))).limit(1)) is not None
 
 
 def transferred_away(call: Call, agent_id: int) -> bool:

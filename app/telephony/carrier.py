@@ -60,6 +60,8 @@ class PlaceCallRequest:
     # detection is synchronous: the answer URL is fetched only once it is done,
     # with AnsweredBy, which costs the callee seconds of silence.
     amd_mode: str = "DetectMessageEnd"
+    # The call's longest life (Twilio's TimeLimit; its default is 4 hours).
+    time_limit_seconds: int | None = None
 
     def __post_init__(self) -> None:
         if not self.to or not self.from_:
@@ -133,10 +135,11 @@ class Carrier(abc.ABC):
 
     @abc.abstractmethod
     def update_participant(self, conference_sid: str, call_sid: str, *, hold: bool | None = None,
-                           hold_url: str | None = None, muted: bool | None = None) -> None:
+                           hold_url: str | None = None, muted: bool | None = None,
+                           end_conference_on_exit: bool | None = None) -> None:
         """Hold (hearing `hold_url`'s TwiML, fetched with POST) or resume, mute or unmute the
-        leg `call_sid` in the conference `conference_sid`; raises CarrierError when either is
-        gone."""
+        leg `call_sid` in the conference `conference_sid`, or change whether its leaving ends
+        the conference; raises CarrierError when either is gone."""
 
     @abc.abstractmethod
     def live_conference_sid(self, name: str) -> str | None:

@@ -118,6 +118,8 @@ class TwilioCarrier(Carrier):
                 options["async_amd"] = "true"
                 options["async_amd_status_callback"] = request.amd_callback_url
                 options["async_amd_status_callback_method"] = "POST"
+        if request.time_limit_seconds:
+            options["time_limit"] = request.time_limit_seconds
         if request.record:
             options["record"] = True
             if request.recording_callback_url:
@@ -153,8 +155,11 @@ class TwilioCarrier(Carrier):
         return participant.call_sid
 
     def update_participant(self, conference_sid: str, call_sid: str, *, hold: bool | None = None,
-                           hold_url: str | None = None, muted: bool | None = None) -> None:
+                           hold_url: str | None = None, muted: bool | None = None,
+                           end_conference_on_exit: bool | None = None) -> None:
         options: dict[str, Any] = {}
+        if end_conference_on_exit is not None:
+            options["end_conference_on_exit"] = end_conference_on_exit
         if hold is not None:
             options["hold"] = hold
         if hold_url:

@@ -8,20 +8,24 @@ OPT_OUT_WAIT_SECONDS = 5
 
 
 def join_room(room: str, *, label: str = "customer", end_on_exit: bool = False,
-              wait_url: str = "", status_callback_url: str | None = None,
-              after: str | None = None) -> str:
+              start_on_enter: bool = True, wait_url: str = "",
+              status_callback_url: str | None = None, after: str | None = None,
+              time_limit: int | None = None) -> str:
     """Put this call into the conference `room` (an agent's own room, or a transfer's).
 
     The answered person joins the reserved agent's room, where the agent's leg already is:
     the bridge is the join. The person's leaving never ends the room (`end_on_exit`), the
-    agent's does. `after` is said once the conference is over for this call."""
+    agent's does. A participant that does not `start_on_enter` waits, hearing `wait_url`,
+    until one that does is there. `after` is said once the conference is over for this call."""
     response = VoiceResponse()
-    dial = response.dial()
+    dial = response.dial(time_limit=time_limit) if time_limit else response.dial()
     options = {}
+    if wait_url:
+        options["wait_method"] = "POST"
     if status_callback_url:
         options.update(status_callback=status_callback_url, status_callback_method="POST",
                        status_callback_event="start end join leave")
-    dial.conference(room, start_conference_on_enter=True, end_conference_on_exit=end_on_exit,
+    dial.conference(room, start_conference_on_enter=start_on_enter, end_conference_on_exit=end_on_exit,
                     beep=False, wait_url=wait_url, participant_label=label, **options)
     if after:
         response.say(after)
@@ -29,10 +33,33 @@ def join_room(room: str, *, label: str = "customer", end_on_exit: bool = False,
     return str(response)
 
 
+# An agent's leg lasts the session: Twilio's default <Dial> limit (4 hours) would cut it, and
+# the person on the line with it, mid-shift. 12 hours needs the account's call length limit
+# raised accordingly (README, "Agents' audio").
+AGENT_LEG_TIME_LIMIT_SECONDS = 12 * 3600
+
+
 def agent_room(room: str, status_callback_url: str) -> str:
     """The agent's leg into their own room for the whole session: silence between calls (no
     wait music), and the room ends when the agent's leg leaves it, taking any person with it."""
-    return join_room(room, label="agent", end_on_exit=True, status_callback_url=status_callback_url)
+    return join_room(room, label="agent", end_on_exit=True, status_callback_url=status_callback_url,
+                     time_limit=AGENT_LEG_TIME_LIMIT_SECONDS)
+
+
+def keep_waiting(url: str, seconds: int = 1) -> str:
+    """A wait URL's answer: silence, then ask again (only <Play>, <Say>, <Pause> and <Redirect>
+    may answer a wait URL)."""
+    response = VoiceResponse()
+    response.pause(length=seconds)
+    response.redirect(url, method="POST")
+    return str(response)
+
+
+def say_only(message: str) -> str:
+    """A wait URL's answer that speaks (it cannot hang up or gather)."""
+    response = VoiceResponse()
+    response.say(message)
+    return str(response)
 
 
 def consult_then_home(room: str, home: str, status_callback_url: str) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.agents import audio
 from app.calls.safe_harbour import answer_opt_out
-from app.dialer.routing import answer_call
+from app.dialer.routing import answer_call, answer_stranded
 from app.extensions import db, limiter
 from app.telephony import services
 
@@ -95,6 +95,27 @@ def voice():
     they hear the safe-harbour message (abandoned); a machine gets the campaign's machine action."""
     answered = time.monotonic()
     return Response(answer_call(services.attempt_id(), request.form, answered), mimetype=XML)
+
+
+def twiml_say_busy() -> str:
+    from app.telephony import twiml
+
+    return twiml.say_only("We are sorry, we cannot take your call right now. Goodbye.")
+
+
+@bp.post("/stranded")
+def stranded():
+    """The wait URL of a person joined into an agent's room: asked only when the agent's leg is
+    not there, so the person hears the safe-harbour message at once instead of waiting alone."""
+    agent = request.args.get("agent", "")
+    url = services.signed_url()
+    try:
+        reply = answer_stranded(services.attempt_id(), int(agent) if agent.isdigit() else None, url)
+    except DBAPIError:
+        db.session.rollback()
+        log.error("database unavailable: stranded person on %s", request.args, exc_info=True)
+        return Response(twiml_say_busy(), mimetype=XML)
+    return Response(reply, mimetype=XML)
 
 
 @bp.post("/opt-out")

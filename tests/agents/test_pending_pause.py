@@ -243,3 +243,57 @@ def test_pending_and_settled_are_published_to_the_agent_and_the_campaign(ctx, fl
     settled = [(room, p) for e, room, p in tap.drain() if e == "agent.pending"]
     done = {**expected, "target": None, "pause_code": None, "calls_ringing": None}
     assert settled == [(f"agent:{floor.agent_ids[0]}", done), (f"campaign:{floor.campaign_id}", done)]
+
+
+def test_in_predictive_a_pause_applies_once_the_calls_ringing_when_it_was_asked_have_settled(floor, signed_in):
+    """Over-dialling goes on for the other agents: calls placed after the pause was asked are
+    theirs and must not keep it waiting for ever."""
+    from datetime import timedelta
+
+    from app.campaigns.models import Campaign
+    from app.common.timeutil import utcnow
+
+    with floor.app.app_context():
+        db.session.get(Campaign, floor.campaign_id).dial_mode = "predictive"
+        db.session.commit()
+    for i in range(3):
+        floor.drive(i, "ready")
+    before = _ringing(floor, 4)  # over-dialled: 4 calls for 3 ready agents
+    console = signed_in(floor.test_users[0])
+    assert _pause(console).get_json()["pending"]
+    later = _ringing(floor, 4)  # the pacer dials on for the two others
+    with floor.app.app_context():
+        for call_id in later:  # placed after the pause was asked
+            db.session.get(Call, call_id).created_at = utcnow() + timedelta(seconds=1)
+        db.session.commit()
+    for call_id in before:
+        _end_unanswered(floor, call_id)
+    assert _snap(floor)["state"] == "paused"
+
+
+def test_an_agent_cannot_cancel_a_supervisors_pending_logout(app, floor, signed_in, users):
+    sup = _supervisor(app, signed_in, users, floor.campaign_id)
+    floor.drive(0, "ready")
+    [call_id] = _ringing(floor)
+    assert sup.post(f"/api/agents/{floor.agent_ids[0]}/logout").get_json()["pending"]["by"] == "supervisor"
+    agent = signed_in(floor.test_users[0])
+    stay = agent.post("/api/agents/me/state", json={"state": "ready"})
+    assert stay.status_code == 409 and stay.get_json()["error"]["code"] == "supervisor_pending"
+    assert "supervisor" in stay.get_json()["error"]["message"]
+    _end_unanswered(floor, call_id)
+    assert _snap(floor)["state"] == "offline"
+
+
+def test_an_answered_call_still_being_routed_counts_as_ringing(floor, signed_in):
+    """Answered a moment ago and not yet bridged (the 2-second search): a pause must wait for it
+    like for a ringing call."""
+    from app.common.timeutil import utcnow
+
+    floor.drive(0, "ready")
+    [call_id] = _ringing(floor)
+    with floor.app.app_context():
+        call = db.session.get(Call, call_id)
+        call.status, call.answered_at = "in-progress", utcnow()
+        db.session.commit()
+    console = signed_in(floor.test_users[0])
+    assert _pause(console).get_json()["pending"]["calls_ringing"] == 1

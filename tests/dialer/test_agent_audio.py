@@ -201,3 +201,139 @@ def test_an_answer_is_not_bridged_to_an_agent_whose_leg_went_after_the_reservati
                                    deadline_seconds=0.2)
     assert decision.abandoned and decision.agent_id is None and "<Conference" not in decision.twiml
     assert decision.wait_seconds < 2
+
+
+def test_a_person_joined_into_a_room_whose_agent_just_left_hears_the_safe_harbour_message(
+        _app, air, staffed, monkeypatch):
+    """The agent's leg ends at the carrier, but its final status has not reached us when a
+    person answers: the agent is still reserved and confirmed, and the person is joined into a
+    room that no longer runs. They do not start it; its wait URL hands them the safe-harbour
+    message at once, and the call is counted abandoned."""
+    import threading
+
+    campaign_id, agent_id = staffed
+    air.connect_browser(agent_id)
+    wait_for(lambda: _snap(_app, agent_id)["audio"], "the browser leg to join")
+    _ready(_app, agent_id, campaign_id)
+    released = threading.Event()
+    real = audio.on_leg_event
+
+    def late(form, args, now=None):  # the leg's final status is held back until released
+        if form.get("CallStatus") == "completed" and not form.get("StatusCallbackEvent"):
+            released.wait(60)
+        return real(form, args, now)
+
+    monkeypatch.setattr(audio, "on_leg_event", late)
+    try:
+        air.drop_browser(agent_id)
+        call_id, person = _answered_person(_app, air, campaign_id)
+        said = wait_for(lambda: air.call(person)["said"], "the person to hear something")
+        assert "Acme Solar" in said[0] or "missed you" in said[0], said
+        wait_for(lambda: air.call(person)["connected_to"] != f"conference:agent-{agent_id}"
+                 or air.call(person)["status"] == "completed", "the person to be taken out of the room")
+        with _app.app_context():
+            assert db.session.get(Call, call_id).abandoned is True
+        # The simulator saw them wait alone, and for how long: the app got them out.
+        assert [entry["call_sid"] for entry in air.alone()] == [person]
+    finally:
+        released.set()
+
+
+def test_a_second_connection_replaces_the_first_and_keeps_the_room(_app, air, staffed, sent_tasks):
+    """Another tab, or the phone answered after the browser: the new leg joins the room, the
+    old one is told not to end it, then hung up. The agent stays connected, on the new leg."""
+    from app.agents.audio import hang_up_now
+    from app.common.tasks import HANG_UP_CALL
+
+    campaign_id, agent_id = staffed
+    first = air.connect_browser(agent_id)
+    wait_for(lambda: _snap(_app, agent_id)["audio"], "the first leg to join")
+    second = air.connect_browser(agent_id)
+    [(name, args, _)] = wait_for(lambda: [t for t in sent_tasks if t[0] == HANG_UP_CALL], "the old leg's retirement")
+    assert args[0] == first and args[1].startswith("CF")
+    with _app.app_context():
+        hang_up_now(*args)  # what the telephony worker does with it
+    wait_for(lambda: air.call(first)["status"] == "completed", "the old leg to end")
+    assert air.call(second)["status"] == "in-progress"
+    wait_for(lambda: _snap(_app, agent_id)["audio"] == "browser", "the agent to stay connected")
+    with _app.app_context():
+        assert audio.leg_of(agent_id) == second
+    assert _ready(_app, agent_id, campaign_id)["state"] == "ready"
+
+
+def test_a_dropped_leg_is_out_of_ready_by_the_time_its_webhook_is_answered(client, app, floor_one):
+    """A leg's final status is applied while the carrier waits for our answer: once the 204 is
+    back, the agent is paused and no reservation can take them (no sweep, no delay)."""
+    from tests.calls.factories import post_signed
+    from tests.helpers import connect_audio
+
+    campaign_id, agent_id = floor_one
+    with app.app_context():
+        leg = connect_audio(agent_id)
+        agent_services.set_own_state(db.session.get(User, agent_id), "ready", campaign_id=campaign_id)
+    form = {"CallSid": leg, "CallStatus": "completed", "From": f"client:agent-{agent_id}", "Direction": "inbound"}
+    assert post_signed(client, app, "/twilio/agent/status", form).status_code == 204
+    with app.app_context():
+        assert agent_state.snapshot(agent_id)["state"] == "paused"
+        assert reservations.reserve_agent(campaign_id, 1) is None
+
+
+@pytest.fixture
+def floor_one(app, users):
+    agent = users.create("agent")
+    with app.app_context():
+        campaign = make_campaign()
+        assign(agent.id, campaign.id)
+        db.session.commit()
+        return campaign.id, agent.id
+
+
+def test_start_up_says_when_agents_have_no_audio_path(app):
+    from app.agents.audio import report_audio_paths
+
+    saved = {k: app.config.get(k) for k in ("TWILIO_API_BASE_URL", "TWILIO_API_KEY_SID")}
+    try:
+        with app.app_context():
+            app.config.update(TWILIO_API_BASE_URL=None, TWILIO_API_KEY_SID=None)
+            assert "no audio path" in report_audio_paths()
+            app.config.update(TWILIO_API_BASE_URL="http://127.0.0.1:9")  # the simulator: no warning
+            assert report_audio_paths() is None
+    finally:
+        app.config.update(saved)
+
+
+def test_a_preview_call_still_ringing_is_cancelled_when_its_agents_audio_drops(ctx, users, sent_tasks):
+    """Nobody could take the person who answers it: the call is cancelled at the carrier (only
+    while unanswered), rather than answered into the safe-harbour message."""
+    from app.common.tasks import HANG_UP_CALL
+    from app.dialer.preview import hold_agent_for
+    from tests.helpers import connect_audio
+
+    agent = users.create("agent")
+    campaign = make_campaign()
+    assign(agent.id, campaign.id)
+    call = make_call(campaign.id)
+    call.kind, call.agent_id, call.status, call.call_sid = "preview", agent.id, "ringing", "CA" + "1" * 32
+    db.session.commit()
+    leg = connect_audio(agent.id)
+    agent_services.set_own_state(db.session.get(User, agent.id), "ready", campaign_id=campaign.id)
+    hold_agent_for(agent.id, call.id, campaign.id)
+    audio.leg_ended(agent.id, leg, "completed")
+    assert agent_state.snapshot(agent.id)["state"] == "paused"
+    assert (HANG_UP_CALL, ["CA" + "1" * 32, None, True]) in [(n, a) for n, a, _ in sent_tasks]
+
+
+def test_the_account_call_limit_ends_an_agents_leg_as_twilio_would(_app, staffed):
+    """No leg outlives the account's longest call (Twilio: 4 hours by default): the simulator
+    ends an agent's session-long leg too, and the agent leaves ready at once."""
+    campaign_id, agent_id = staffed
+    short, stop = serve(_app, {"max_call_seconds": 30.0})  # 30 simulated seconds
+    try:
+        leg = short.connect_browser(agent_id)
+        wait_for(lambda: _snap(_app, agent_id)["audio"], "the browser leg to join")
+        _ready(_app, agent_id, campaign_id)
+        wait_for(lambda: short.call(leg)["status"] == "completed", "the leg to reach the call limit")
+        snap = wait_for(lambda: (s := _snap(_app, agent_id))["state"] == "paused" and s, "the agent to leave ready")
+        assert snap["pause_code"] == "no-audio"
+    finally:
+        stop()
