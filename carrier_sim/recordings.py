@@ -41,6 +41,8 @@ class SimRecording:
     pause_behavior: str = "skip"
     running_since: float | None = None   # wall time the current unpaused stretch began
     recorded_wall: float = 0.0           # wall seconds recorded so far (closed stretches)
+    paused_since: float | None = None
+    paused_wall: float = 0.0             # wall seconds spent paused (closed pauses)
     ended_at: float | None = None
     duration: int | None = None          # simulated seconds, once completed
     deleted_at: float | None = None
@@ -58,6 +60,7 @@ class SimRecording:
         self.pause_behavior = behavior or "skip"
         if self.pause_behavior == "skip":
             self._close_stretch(at)
+        self.paused_since = at
         self._set("paused", at)
 
     def resume(self, at: float | None = None) -> None:
@@ -66,6 +69,7 @@ class SimRecording:
             return
         if self.running_since is None:
             self.running_since = at
+        self._end_pause(at)
         self._set("in-progress", at)
 
     def finish(self, time_scale: float, at: float | None = None, status: str = "completed") -> None:
@@ -73,6 +77,7 @@ class SimRecording:
         if self.status not in LIVE:
             return
         self._close_stretch(at)
+        self._end_pause(at)
         self.ended_at = at
         self.duration = max(0, round(self.recorded_wall / time_scale))
         self._set(status if self.duration > 0 else "absent", at)
@@ -85,6 +90,11 @@ class SimRecording:
         if self.running_since is not None:
             self.recorded_wall += max(0.0, at - self.running_since)
             self.running_since = None
+
+    def _end_pause(self, at: float) -> None:
+        if self.paused_since is not None:
+            self.paused_wall += max(0.0, at - self.paused_since)
+            self.paused_since = None
 
     def _set(self, status: str, at: float) -> None:
         self.status, self.updated_at = status, at
@@ -128,6 +138,9 @@ class SimRecording:
         return {"sid": self.sid, "call_sid": self.call_sid, "status": self.status,
                 "channels": self.channels, "source": self.source, "duration": self.duration,
                 "recorded_seconds": self.recorded_seconds(time_scale),
+                "paused_seconds": (self.paused_wall + (time.time() - self.paused_since
+                                                       if self.paused_since is not None else 0.0))
+                                  / time_scale,
                 "pause_behavior": self.pause_behavior, "callback": self.callback,
                 "events": sorted(self.events), "history": list(self.history),
                 "deleted_at": self.deleted_at}
