@@ -233,6 +233,9 @@ class Config:
                 # KPIs: incremental rollup (cheap when nothing changed) and minute-row retention.
                 "kpi-rollup": {"task": "workers.kpi.roll_up_kpis", "schedule": 15.0},
                 "kpi-purge-minutes": {"task": "workers.kpi.purge_minute_rollups", "schedule": 3600.0},
+                # Recordings past their campaign's retention period, deleted at the carrier.
+                "recordings-retention": {"task": "workers.telephony.sweep_recording_retention",
+                                         "schedule": 3600.0, "options": {"expires": 1800}},
             },
         }
 

@@ -100,6 +100,7 @@ def _wire_features() -> None:
     importing either, and the metrics read the dial queue through the dialer's own code."""
     from app.agents import pending
     from app.agents import services as agents
+    from app.calls import recordings
     from app.dialer import call_end, hopper, transfers
     from app.interactions import services as interactions
     from app.ops import metrics
@@ -109,6 +110,7 @@ def _wire_features() -> None:
     call_end.connect()
     interactions.connect()
     transfers.connect()
+    recordings.connect()
     metrics.set_queue_depth_reader(hopper.ready_depths)
 
 

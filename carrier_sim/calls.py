@@ -80,6 +80,7 @@ class SimCall:
     party: str = "person"
     direction: str = "outbound-api"
     time_limit: float | None = None  # TimeLimit on create: the call ends this long after its answer
+    recording_sids: list[str] = field(default_factory=list)  # carrier_sim.recordings, in order
 
     @property
     def terminal(self) -> bool:
@@ -143,6 +144,7 @@ class SimCall:
             "duration": self.duration, "connected_to": self.connected_to, "said": list(self.said),
             "history": list(self.history), "callbacks": list(self.callbacks),
             "errors": list(self.errors), "twiml_fetches": self.twiml_fetches,
+            "recordings": list(self.recording_sids),
             "request": {"url": self.url, "status_callback": self.status_callback,
                         "status_events": sorted(self.status_events), "timeout": self.timeout,
                         "machine_detection": self.machine_detection,

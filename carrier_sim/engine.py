@@ -13,6 +13,7 @@ from carrier_sim import params, twiml_player
 from carrier_sim.calls import CallStore, Plan, SimCall, duration_seconds, new_sid
 from carrier_sim.conferences import STAFF, Conferences
 from carrier_sim.config import SimConfig
+from carrier_sim.recordings import RecordingStore, SimRecording
 from carrier_sim.scheduler import Scheduler
 
 log = logging.getLogger("carrier_sim.engine")
@@ -32,6 +33,7 @@ class CallEngine:
         self._fetch_pool: ThreadPoolExecutor | None = None
         self.public_base_url = "http://127.0.0.1"
         self.conferences = Conferences(self)
+        self.recordings = RecordingStore()
 
     # -- lifecycle of the engine -------------------------------------------------
     def start(self) -> None:
@@ -158,6 +160,10 @@ class CallEngine:
                                       * self.config.time_scale, self._time_up, call)
         call.set_status("in-progress", call.answered_at)
         self._emit(call, "answered")
+        if call.record:  # Record=true: the whole call, from the answer, one channel
+            self.recordings.start(call, channels=1, source="OutboundAPI",
+                                  callback=call.recording_callback,
+                                  events=frozenset({"completed"}), at=call.answered_at)
         plan = call.plan
         if not call.machine_detection:
             self.later(call, plan.answer_delay, self.fetch_twiml, call, call.url)
@@ -207,10 +213,49 @@ class CallEngine:
         call.set_status(status, call.ended_at)
         self.stats.incr(f"calls_{status}")
         self._emit(call, "completed")
-        if call.record and call.answered_at is not None and call.recording_callback:
+        self._finish_recordings(call)
+
+    # -- recordings -------------------------------------------------------------------
+    def start_recording(self, call: SimCall, channels: int, callback: str | None,
+                        events: frozenset[str]) -> SimRecording | None:
+        """A REST create on a call in progress; None when the call is not in progress."""
+        with self.lock:
+            if call.status != "in-progress":
+                return None
+            self.stats.incr("recordings_started")
+            return self.recordings.start(call, channels=channels, source="StartCallRecordingAPI",
+                                         callback=callback, events=events)
+
+    def update_recording(self, recording: SimRecording, status: str, pause_behavior: str) -> bool:
+        """Pause, resume or stop a live recording; False when it is no longer live."""
+        with self.lock:
+            if recording.status not in ("in-progress", "paused"):
+                return False
+            if status == "paused":
+                recording.pause(pause_behavior)
+            elif status == "in-progress":
+                recording.resume()
+            else:  # stopped: it completes now, the call goes on
+                recording.finish(self.config.time_scale)
+                self._recording_done(recording)
+            self.stats.incr("recording_updates")
+            return True
+
+    def _finish_recordings(self, call: SimCall) -> None:
+        """The call has ended: every live recording of it completes (a paused one too)."""
+        for recording in self.recordings.of_call(call):
+            if recording.status not in ("in-progress", "paused"):
+                continue
+            recording.finish(self.config.time_scale, at=call.ended_at)
+            if recording.source == "OutboundAPI":  # the whole call, as billed
+                recording.duration, recording.status = call.duration or 0, "completed"
+            self._recording_done(recording)
+
+    def _recording_done(self, recording: SimRecording) -> None:
+        if recording.callback and recording.status in recording.events:
             self.scheduler.call_later(
                 self.draw(self.config.recording_delay_seconds) * self.config.time_scale,
-                self._send_recording, call)
+                self._send_recording, recording)
 
     def hang_up(self, call: SimCall, status: str) -> None:
         """A REST update: ``canceled`` only stops unanswered calls, ``completed`` any."""
@@ -270,11 +315,14 @@ class CallEngine:
             self.finish(call, "completed" if call.answered_at is not None else "canceled")
             return True
 
-    def _send_recording(self, call: SimCall) -> None:
+    def _send_recording(self, recording: SimRecording) -> None:
+        call = self.store.get(recording.call_sid)
+        if call is None:
+            return
         self.stats.incr("recording_callbacks")
-        self.sender.enqueue(Delivery(call.recording_callback,
-                                     params.recording(call, self.public_base_url),
-                                     call, "recording"))
+        with self.lock:
+            form = recording.callback_params(call, self.public_base_url)
+        self.sender.enqueue(Delivery(recording.callback, form, call, "recording"))
 
     # -- webhooks -------------------------------------------------------------------
     def _emit(self, call: SimCall, event: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import time
 
-from carrier_sim.calls import API_VERSION, SimCall, new_sid, rfc2822
+from carrier_sim.calls import API_VERSION, SimCall, rfc2822
 
 # The CallStatus each requested StatusCallbackEvent reports.
 EVENT_STATUS = {"initiated": "initiated", "ringing": "ringing", "answered": "in-progress"}
@@ -44,13 +44,3 @@ def amd(call: SimCall) -> dict[str, str]:
     return {"AccountSid": call.account_sid, "CallSid": call.sid,
             "AnsweredBy": call.answered_by or "unknown",
             "MachineDetectionDuration": str(int(call.plan.amd * 1000))}
-
-
-def recording(call: SimCall, api_base_url: str) -> dict[str, str]:
-    sid = new_sid("RE")
-    return {"AccountSid": call.account_sid, "CallSid": call.sid, "RecordingSid": sid,
-            "RecordingUrl": f"{api_base_url}/{API_VERSION}/Accounts/{call.account_sid}"
-                            f"/Recordings/{sid}",
-            "RecordingStatus": "completed", "RecordingDuration": str(call.duration or 0),
-            "RecordingChannels": "1", "RecordingSource": "OutboundAPI", "ErrorCode": "0",
-            "RecordingStartTime": rfc2822(call.answered_at)}

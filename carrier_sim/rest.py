@@ -1,9 +1,7 @@
 """The Twilio-compatible REST API and the ``/_sim`` introspection endpoints."""
 from __future__ import annotations
 
-import io
 import json
-import wave
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
@@ -13,6 +11,7 @@ from carrier_sim.calls import API_VERSION
 from carrier_sim.conferences import OUTSIDE
 from carrier_sim.config import SimConfig
 from carrier_sim.engine import CallEngine
+from carrier_sim.recordings import RECORDING_EVENTS, byte_range, wav_bytes
 from carrier_sim.throttle import CreateThrottle
 
 CALLS = f"/{API_VERSION}/Accounts/<account_sid>/Calls"
@@ -185,11 +184,123 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
                 raise ApiError(400, 21220, "Call is not in-progress. Cannot redirect.")
         return _json(call.to_json())
 
-    @app.get(f"/{API_VERSION}/Accounts/<account_sid>/Recordings/<recording>")
-    def fetch_recording(account_sid: str, recording: str):
-        # Any recording is a second of silence: enough for a player or a download job.
+    # -- recordings ------------------------------------------------------------------------
+    RECORDINGS = f"/{API_VERSION}/Accounts/<account_sid>/Recordings"
+
+    def find_recording(account_sid: str, sid: str, call_sid: str | None = None):
         authenticate(account_sid)
-        return Response(_silence_wav(), mimetype="audio/x-wav")
+        recording = engine.recordings.get(sid)
+        if recording is None or (call_sid is not None and recording.call_sid != call_sid):
+            raise ApiError(404, 20404, f"The requested resource {request.path} was not found")
+        return recording
+
+    @app.post(f"{CALLS}/<call_sid>/Recordings.json")
+    def create_recording(account_sid: str, call_sid: str):
+        """Start recording a call in progress: RecordingChannels (mono|dual),
+        RecordingStatusCallback, RecordingStatusCallbackEvent (in-progress completed absent)."""
+        call = find_call(account_sid, call_sid)
+        form = request.form
+        channels = (form.get("RecordingChannels") or "mono").lower()
+        if channels not in ("mono", "dual"):
+            raise ApiError(400, 21626, f"Invalid RecordingChannels: {channels}")
+        callback = form.get("RecordingStatusCallback") or None
+        if callback and not _is_url(callback):
+            raise ApiError(400, 21609, "RecordingStatusCallback is not a valid URL")
+        events = {e for value in form.getlist("RecordingStatusCallbackEvent")
+                  for e in value.replace(",", " ").split()}
+        if events - RECORDING_EVENTS:
+            raise ApiError(400, 21626, "One or more of the RecordingStatusCallbackEvents "
+                                       "provided were invalid")
+        recording = engine.start_recording(call, 2 if channels == "dual" else 1, callback,
+                                           frozenset(events or {"completed"}))
+        if recording is None:
+            raise ApiError(400, 21220, "Requested resource is not eligible for recording: "
+                                       "the call is not in progress")
+        with engine.lock:
+            return _json(recording.to_json(under_call=True), 201)
+
+    @app.get(f"{CALLS}/<call_sid>/Recordings.json")
+    def list_call_recordings(account_sid: str, call_sid: str):
+        call = find_call(account_sid, call_sid)
+        with engine.lock:
+            found = [r.to_json(under_call=True) for r in engine.recordings.of_call(call)
+                     if r.status != "deleted"]
+        return _json({"recordings": found, "meta": {"page": 0, "page_size": 50,
+                                                    "key": "recordings", "next_page_url": None}})
+
+    @app.route(f"{CALLS}/<call_sid>/Recordings/<sid>.json", methods=["GET", "POST", "DELETE"])
+    def call_recording(account_sid: str, call_sid: str, sid: str):
+        """Fetch, update (Status paused | in-progress | stopped, PauseBehavior skip |
+        silence) or delete one recording of a call."""
+        find_call(account_sid, call_sid)
+        recording = find_recording(account_sid, sid, call_sid)
+        if request.method == "DELETE":
+            return _delete_recording(recording)
+        if request.method == "POST":
+            status = request.form.get("Status", "")
+            behavior = request.form.get("PauseBehavior") or "skip"
+            if status not in ("paused", "in-progress", "stopped"):
+                raise ApiError(400, 21626, f"Invalid Status: {status}")
+            if behavior not in ("skip", "silence"):
+                raise ApiError(400, 21626, f"Invalid PauseBehavior: {behavior}")
+            if not engine.update_recording(recording, status, behavior):
+                raise ApiError(400, 21220, "The recording is not in progress and cannot be "
+                                           "updated")
+        with engine.lock:
+            return _json(recording.to_json(under_call=True))
+
+    def _delete_recording(recording) -> Response:
+        with engine.lock:
+            if recording.status in ("in-progress", "paused"):
+                raise ApiError(400, 21220, "A recording in progress cannot be deleted")
+            recording.delete()
+        engine.stats.incr("recordings_deleted")
+        return Response(status=204)
+
+    @app.route(f"{RECORDINGS}/<name>", methods=["GET", "DELETE"])
+    def recording(account_sid: str, name: str):
+        """`<sid>.json`: the metadata (GET) or delete it (DELETE); `<sid>`, `<sid>.wav`,
+        `<sid>.mp3`: the media."""
+        sid, _, ext = name.partition(".")
+        if ext not in ("", "json", "wav", "mp3") or (request.method == "DELETE" and ext != "json"):
+            raise ApiError(404, 20404, f"The requested resource {request.path} was not found")
+        recording = find_recording(account_sid, sid)
+        if ext == "json":
+            if request.method == "DELETE":
+                return _delete_recording(recording)
+            with engine.lock:
+                return _json(recording.to_json())
+        return _media(recording)
+
+    def _media(recording) -> Response:
+        """The media (always WAV here), with HTTP range requests as a CDN answers them."""
+        with engine.lock:
+            if recording.status not in ("completed", "absent"):
+                raise ApiError(404, 20404, "The recording is not available until it completes")
+            seconds, channels = recording.duration or 0, recording.channels
+        engine.stats.incr("recording_media_fetches")
+        body = wav_bytes(seconds, channels)
+        size = len(body)
+        wanted = byte_range(request.headers.get("Range"), size)
+        headers = {"Accept-Ranges": "bytes"}
+        if wanted is False:
+            headers["Content-Range"] = f"bytes */{size}"
+            return Response(status=416, headers=headers)
+        if wanted is None:
+            return Response(body, mimetype="audio/x-wav", headers=headers)
+        first, last = wanted
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+        return Response(body[first:last + 1], status=206, mimetype="audio/x-wav", headers=headers)
+
+    @app.get("/_sim/recordings")
+    def sim_recordings():
+        """Every recording (deleted ones too), with its pauses and recorded seconds."""
+        call_sid = request.args.get("call_sid")
+        with engine.lock:
+            found = [r.introspect(engine.config.time_scale)
+                     for r in engine.recordings.by_sid.values()
+                     if call_sid is None or r.call_sid == call_sid]
+        return _json({"recordings": found})
 
     @app.get("/_sim/calls")
     def sim_calls():
@@ -264,20 +375,12 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
         engine.store.clear()
         engine.stats.clear()
         with engine.lock:
+            engine.recordings.clear()
+        with engine.lock:
             engine.conferences.clear()
         return _json({"ok": True})
 
     return app
-
-
-def _silence_wav(seconds: int = 1, rate: int = 8000) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as audio:
-        audio.setnchannels(1)
-        audio.setsampwidth(1)
-        audio.setframerate(rate)
-        audio.writeframes(b"\x80" * rate * seconds)
-    return buffer.getvalue()
 
 
 def _call_fields(form, to: str, twiml: str | None = None) -> dict:

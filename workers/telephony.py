@@ -51,6 +51,24 @@ def hang_up_call(call_sid: str, room_sid: str | None = None, cancel_only: bool =
     hang_up_now(call_sid, room_sid, cancel_only=cancel_only)
 
 
+@shared_task(name=tasks.START_RECORDING)
+def start_recording(call_id: int) -> None:
+    """An agent has just been connected on a call of a recording campaign: record it from now
+    (two channels), a REST request kept off the 2-second answer path."""
+    from app.calls.recordings import start_for_call
+
+    start_for_call(call_id)
+
+
+@shared_task(name="workers.telephony.sweep_recording_retention")
+def sweep_recording_retention() -> int:
+    """Beat, hourly: recordings past their campaign's retention period are deleted at the
+    carrier (calls on legal hold keep theirs); idempotent."""
+    from app.calls.recordings import sweep_retention
+
+    return sweep_retention()
+
+
 @shared_task(name="workers.telephony.sweep_unprocessed_events")
 def sweep_unprocessed_events() -> int:
     """Beat: callbacks whose hand-off was lost (broker down, worker killed) still get applied,

@@ -61,7 +61,11 @@ class Call(db.Model):
     wait_seconds: Mapped[float | None]  # answer to agent bridged (or to abandonment)
     duration_seconds: Mapped[int | None]
     recording_sid: Mapped[str | None] = mapped_column(String(64))
-    recording_url: Mapped[str | None] = mapped_column(Text)
+    recording_url: Mapped[str | None] = mapped_column(Text)  # the carrier's: never shown to a browser
+    # A legal hold keeps the call's recordings past the campaign's retention period.
+    legal_hold_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    legal_hold_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    legal_hold_reason: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(16))
     error_message: Mapped[str | None] = mapped_column(Text)
     # What every calling rule said at the instant of placement (app.compliance.checks.assess).
@@ -118,3 +122,55 @@ class CallTransfer(db.Model):
     status: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+RECORDING_STATUSES = ("in-progress", "paused", "stopped", "completed", "absent", "failed", "deleted")
+LIVE_RECORDING = ("in-progress", "paused")
+
+
+class Recording(db.Model):
+    """A recording of a call at the carrier: started when an agent is connected (two channels,
+    agent and customer), completed by the carrier's callback, deleted when the campaign's
+    retention period has passed (unless the call is on legal hold)."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (
+        CheckConstraint("status IN ('in-progress', 'paused', 'stopped', 'completed', 'absent', "
+                        "'failed', 'deleted')", name="ck_recordings_status"),
+        Index("ix_recordings_call_id", "call_id"),
+        Index("ix_recordings_retention", "completed_at",
+              postgresql_where=text("deleted_at IS NULL AND status = 'completed'")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    call_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("calls.id", ondelete="CASCADE"))
+    sid: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(String(32))
+    channels: Mapped[int | None]
+    duration_seconds: Mapped[int | None]
+    media_url: Mapped[str | None] = mapped_column(Text)  # the carrier's: never shown to a browser
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class RecordingPause(db.Model):
+    """One pause of a recording (card details read out): when, by whom, and how it ended (an
+    agent resumed it, or the call ended)."""
+
+    __tablename__ = "recording_pauses"
+    __table_args__ = (
+        Index("ix_recording_pauses_recording_id", "recording_id"),
+        Index("uq_recording_pauses_open", "recording_id", unique=True,
+              postgresql_where=text("resumed_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    recording_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("recordings.id", ondelete="CASCADE"))
+    paused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    paused_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resumed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resumed_reason: Mapped[str | None] = mapped_column(String(16))  # agent | call-ended

@@ -63,7 +63,10 @@ def build_request(call: Call, campaign: Campaign | None) -> PlaceCallRequest:
     """What the carrier is asked to do, from the campaign's settings."""
     ring = campaign.ring_timeout_seconds if campaign else DEFAULT_RING_TIMEOUT_SECONDS
     amd = bool(campaign and campaign.amd_enabled)
-    record = bool(campaign and campaign.recording_enabled)
+    # A recording campaign records the conversation from the moment an agent is connected
+    # (app.calls.recordings, started at the bridge), never the answer: the detection and the
+    # safe-harbour message are not the conversation.
+    record = False
     return PlaceCallRequest(
         to=call.to_number,
         from_=campaign.caller_id if campaign else call.from_number,

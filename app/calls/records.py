@@ -62,7 +62,21 @@ def call_record(user, call_id: int) -> dict:
     transfers = db.session.scalars(
         select(CallTransfer).where(CallTransfer.call_id == call.id)
         .order_by(CallTransfer.started_at, CallTransfer.id)).all()
-    return {"call": call, "events": events, "transfers": transfers}
+    from app.calls.recordings import legal_hold_of, summary
+
+    return {"call": call, "events": [_shown(e) for e in events], "transfers": transfers,
+            "recording": summary(call), "legal_hold": legal_hold_of(call)}
+
+
+# What a browser is never shown of a carrier callback: where the carrier keeps the audio.
+HIDDEN_PAYLOAD = ("RecordingUrl", "MediaUrl")
+
+
+def _shown(event: CallEvent) -> dict:
+    payload = {k: v for k, v in (event.payload or {}).items() if k not in HIDDEN_PAYLOAD}
+    return {"id": event.id, "kind": event.kind, "call_sid": event.call_sid,
+            "sequence_number": event.sequence_number, "status": event.status, "payload": payload,
+            "received_at": event.received_at, "processed_at": event.processed_at}
 
 
 def export_rows(user, filters: dict) -> Iterator[str]:
@@ -74,6 +88,10 @@ def export_rows(user, filters: dict) -> Iterator[str]:
 
 def _cell(call: Call, name: str):
     value = getattr(call, name)
+    if name == "recording_url":  # Omnivox's own address, never the carrier's
+        from app.calls.recordings import recording_path
+
+        return recording_path(call.id) if call.recording_sid else ""
     if name == "compliance":
         return json.dumps(value, sort_keys=True) if value is not None else ""
     if hasattr(value, "isoformat"):

@@ -1,11 +1,12 @@
-from flask import Response, stream_with_context
+from flask import Response, request, stream_with_context
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from app.auth.security import login_required
-from app.calls import records
+from app.auth.security import login_required, roles_required
+from app.calls import recordings, records
 from app.calls.schemas import (CallRecordArgsSchema, CallRecordDetailSchema,
-                               CallRecordFilterSchema, CallRecordPageSchema)
+                               CallRecordFilterSchema, CallRecordPageSchema, LegalHoldArgsSchema,
+                               LegalHoldReleaseArgsSchema, LegalHoldSchema)
 from app.common.ratelimit import reporting_limit
 from app.common.timeutil import utcnow
 
@@ -43,3 +44,35 @@ def export_call_records(args):
     rows = records.export_rows(current_user._get_current_object(), args)
     return Response(stream_with_context(rows), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@blp.route("/<int:call_id>/recording", methods=["GET"])
+@blp.response(200, content_type="audio/wav", description="The whole recording (WAV; two channels: "
+              "agent and customer)")
+@blp.alt_response(206, description="The byte range asked for (Range: bytes=...), with Content-Range")
+@blp.alt_response(404, description="No such call record (or another agent's), or the call has no recording")
+@blp.alt_response(410, description="The recording was deleted (its date in the error's fields)")
+@blp.alt_response(416, description="The range starts past the end (Content-Range: bytes */size)")
+@login_required
+def play_recording(call_id):
+    """The call's recording, streamed by Omnivox from the carrier (HTTP range requests for
+    seeking). Agents: their own calls; supervisors: their campaigns'; admins: all. Audited."""
+    return recordings.stream(current_user._get_current_object(), call_id, request.headers.get("Range"))
+
+
+@blp.route("/<int:call_id>/legal-hold", methods=["POST"])
+@blp.arguments(LegalHoldArgsSchema)
+@blp.response(200, LegalHoldSchema)
+@roles_required("supervisor", "admin")
+def hold_call_record(args, call_id):
+    """Put the call on legal hold: its recording is kept whatever the retention period. Audited."""
+    return recordings.set_legal_hold(current_user._get_current_object(), call_id, args["reason"])
+
+
+@blp.route("/<int:call_id>/legal-hold", methods=["DELETE"])
+@blp.arguments(LegalHoldReleaseArgsSchema, location="query")
+@blp.response(200, LegalHoldSchema)
+@roles_required("supervisor", "admin")
+def release_call_record(args, call_id):
+    """Release the legal hold: the campaign's retention applies again. Audited."""
+    return recordings.release_legal_hold(current_user._get_current_object(), call_id, args.get("reason"))

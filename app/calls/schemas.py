@@ -45,7 +45,9 @@ class CallRecordSchema(Schema):
     wait_seconds = fields.Float(allow_none=True)
     duration_seconds = fields.Integer(allow_none=True)
     recording_sid = fields.String(allow_none=True)
-    recording_url = fields.String(allow_none=True)
+    recording_url = fields.Method("_recording_url", allow_none=True, metadata={
+        "description": "Where Omnivox streams the call's recording (never the carrier's address)"})
+    legal_hold = fields.Method("_legal_hold", metadata={"description": "Kept past the retention period"})
     error_code = fields.String(allow_none=True)
     error_message = fields.String(allow_none=True)
     compliance = fields.Dict(allow_none=True, metadata={
@@ -53,6 +55,52 @@ class CallRecordSchema(Schema):
                        "local times, jurisdictions, lists checked, the seller's calls in 24 hours, consent"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+
+    def _recording_url(self, call):
+        from app.calls.recordings import recording_path
+
+        return recording_path(call.id) if call.recording_sid else None
+
+    def _legal_hold(self, call):
+        return call.legal_hold_at is not None
+
+
+class RecordingPauseSchema(Schema):
+    paused_at = fields.DateTime()
+    paused_by_id = fields.Integer(allow_none=True)
+    resumed_at = fields.DateTime(allow_none=True)
+    resumed_by_id = fields.Integer(allow_none=True)
+    resumed_reason = fields.String(allow_none=True, metadata={"description": "agent | call-ended"})
+
+
+class RecordingSummarySchema(Schema):
+    status = fields.String(metadata={"description": "in-progress | paused | completed | absent | deleted ..."})
+    channels = fields.Integer(allow_none=True, metadata={"description": "2: agent and customer apart"})
+    duration_seconds = fields.Integer(allow_none=True)
+    started_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    deleted_at = fields.DateTime(allow_none=True)
+    deleted_reason = fields.String(allow_none=True)
+    playable = fields.Boolean()
+    url = fields.String(metadata={"description": "GET it for the audio (range requests)"})
+    pauses = fields.List(fields.Nested(RecordingPauseSchema))
+
+
+class LegalHoldSchema(Schema):
+    call_id = fields.Integer()
+    on_hold = fields.Boolean()
+    at = fields.DateTime(allow_none=True)
+    by_id = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+class LegalHoldArgsSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000),
+                           metadata={"description": "Why the call is held (a case or matter reference)"})
+
+
+class LegalHoldReleaseArgsSchema(Schema):
+    reason = fields.String(validate=validate.Length(max=2000))
 
 
 class CallEventSchema(Schema):
@@ -83,6 +131,8 @@ class CallRecordDetailSchema(Schema):
     events = fields.List(fields.Nested(CallEventSchema))
     transfers = fields.List(fields.Nested(CallTransferSchema),
                             metadata={"description": "Transfers made on the call, oldest first"})
+    recording = fields.Nested(RecordingSummarySchema, allow_none=True)
+    legal_hold = fields.Nested(LegalHoldSchema)
 
 
 class CallRecordPageSchema(Schema):

@@ -183,9 +183,9 @@ def _apply(call: Call, event: CallEvent) -> None:
     elif event.kind == "amd":
         _record_answered_by(call, payload.get("AnsweredBy"))
     elif event.kind == "recording":
-        if payload.get("RecordingUrl"):
-            call.recording_sid = payload.get("RecordingSid") or call.recording_sid
-            call.recording_url = payload["RecordingUrl"]
+        from app.calls.recordings import apply_callback
+
+        apply_callback(call, payload)
 
 
 def _record_answered_by(call: Call, answered_by: str | None) -> None:

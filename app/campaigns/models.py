@@ -51,6 +51,9 @@ class Campaign(db.Model):
     machine_action: Mapped[str] = mapped_column(String(16), server_default="hangup")
     machine_message: Mapped[str] = mapped_column(Text, server_default="")
     recording_enabled: Mapped[bool] = mapped_column(server_default="false")
+    # Days a recording is kept before it is deleted at the carrier (None: kept until deleted
+    # by hand). A call on legal hold keeps its recordings; call records are kept 5 years anyway.
+    recording_retention_days: Mapped[int | None]
     # Hold calls to numbers on the FTC's National Do Not Call Registry (and to US area codes whose
     # copy is missing or over 31 days old). On unless an admin turns it off: the stricter reading.
     scrub_national_registry: Mapped[bool] = mapped_column(server_default="true")

@@ -72,7 +72,11 @@ class CampaignSettingsSchema(Schema):
     amd_enabled = fields.Boolean()
     machine_action = fields.String(validate=validate.OneOf(("hangup", "message")))
     machine_message = fields.String(validate=validate.Length(max=2000))
-    recording_enabled = fields.Boolean()
+    recording_enabled = fields.Boolean(metadata={
+        "description": "Record the conversation from the moment an agent is connected (two channels)"})
+    recording_retention_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=3650), metadata={
+        "description": "Days recordings are kept before they are deleted at the carrier (null: kept); "
+                       "a call on legal hold keeps its recording"})
     scrub_national_registry = fields.Boolean(metadata={
         "description": "Hold calls to numbers on the national Do Not Call Registry, and to US area "
                        "codes whose copy is missing or over 31 days old (default true)"})

@@ -18,7 +18,7 @@ SETTINGS = (
     "name", "description", "dial_mode", "caller_id", "timezone", "default_region",
     "ring_timeout_seconds", "window_start", "window_end", "max_abandon_rate", "max_attempts",
     "retry_busy_seconds", "retry_no_answer_seconds", "retry_machine_seconds", "retry_failed_seconds",
-    "amd_enabled", "machine_action", "machine_message", "recording_enabled", "seller_name",
+    "amd_enabled", "machine_action", "machine_message", "recording_enabled", "recording_retention_days", "seller_name",
     "seller_phone", "safe_harbour_message", "script", "scrub_national_registry",
 )
 # What a new campaign gets unless told otherwise (the same as the database defaults).

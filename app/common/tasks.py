@@ -17,6 +17,7 @@ DRAIN_CALL_EVENTS = "workers.telephony.drain_call_events"
 MACHINE_ANSWERED = "workers.telephony.machine_answered"
 ABANDON_STRANDED_CALL = "workers.telephony.abandon_stranded_call"
 HANG_UP_CALL = "workers.telephony.hang_up_call"
+START_RECORDING = "workers.telephony.start_recording"
 # default pool
 IMPORT_CONTACTS = "workers.default.import_contacts"
 IMPORT_DNC = "workers.default.import_dnc"

@@ -105,8 +105,21 @@ def _connect_or_abandon(call: Call, campaign: Campaign, agent_id: int | None,
     call.connected_at = utcnow()
     open_interaction(call, agent_id, call.connected_at)
     db.session.commit()
+    if campaign.recording_enabled:
+        _start_recording(call.id)
     record_human_answer(get_redis(), campaign.id, now.timestamp(), True, wait)
     return RoutingDecision(person_into_room(agent_id, call.id), agent_id, False, wait)
+
+
+def _start_recording(call_id: int) -> None:
+    """The conversation is recorded from now: a worker asks the carrier (a REST request has no
+    place in the answer's 2 seconds). Never raises: a lost task costs the recording, not the call."""
+    from app.common import tasks
+
+    try:
+        tasks.send(tasks.START_RECORDING, call_id)
+    except Exception as exc:  # noqa: BLE001 - the broker is down: the call goes on unrecorded
+        log.warning("call %s: recording not started, task not queued: %s", call_id, exc)
 
 
 def answer_call(attempt: int | None, form, started: float) -> str:

@@ -33,10 +33,42 @@ def screen_pop_payload(call_id: int) -> dict | None:
             "id": campaign.id, "name": campaign.name, "script": campaign.script,
             "seller_name": campaign.seller_name,
         },
+        "recording": recording_notice(campaign, contact, call),
         "disposition_codes": [
             {"id": c.id, "code": c.code, "label": c.label, "is_callback": c.is_callback, "is_dnc": c.is_dnc}
             for c in codes
         ],
+    }
+
+
+ANNOUNCE = ("Tell the contact now that the call is recorded, and ask if that is all right: the law in "
+            "{places} requires every party's consent to a recording.")
+
+
+def recording_notice(campaign: Campaign | None, contact: Contact | None, call: Call) -> dict:
+    """Is the call recorded, and must the agent announce it? Every party must consent in some
+    states (the jurisdiction rule table's all_party_recording_consent rules). Where the
+    contact's data disagree (address state, ZIP code, area code), every state they point to
+    counts: the stricter reading; a contact with no state at all is placed by the number."""
+    from app.common.timeutil import utcnow
+    from app.compliance import jurisdictions
+
+    recorded = bool(campaign and campaign.recording_enabled)
+    places = jurisdictions.jurisdictions_for(contact.region if contact else None,
+                                             contact.postal_code if contact else None,
+                                             (contact.phone_e164 if contact else None) or call.to_number)
+    ruleset = jurisdictions.default_ruleset()
+    rules = jurisdictions.recording_consent_rules(utcnow().date(), places, ruleset) if recorded else ()
+    states = sorted({r.jurisdiction.removeprefix("US-") for r in rules})
+    return {
+        "enabled": recorded,
+        "announce": bool(rules),
+        "states": states,
+        "message": ANNOUNCE.format(places=" and ".join(states) if len(states) < 3
+                                   else ", ".join(states[:-1]) + " and " + states[-1]) if rules else None,
+        "rules": [{"id": r.id, "jurisdiction": r.jurisdiction, "citation": r.source.citation,
+                   "url": r.source.url} for r in rules],
+        "ruleset_version": ruleset.version,
     }
 
 

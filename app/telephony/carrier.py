@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 # Let the phone ring at least 15 seconds before giving up (FCC 47 CFR 64.1200).
 MIN_RING_TIMEOUT_SECONDS = 15
@@ -101,6 +101,35 @@ class CallInfo:
         return self.status in TERMINAL_STATUSES
 
 
+@dataclass(frozen=True)
+class RecordingInfo:
+    """A call recording as the carrier reports it."""
+
+    sid: str
+    call_sid: str | None
+    status: str               # in-progress | paused | stopped | completed | absent | ...
+    channels: int | None
+    duration: int | None      # seconds, once completed
+
+
+@dataclass
+class RecordingMedia:
+    """A recording's audio as the carrier answers a (possibly ranged) request for it: the status
+    (200, 206 or 416), the headers that describe the body, and the body a chunk at a time.
+    `close()` releases the connection (always call it, also when not reading to the end)."""
+
+    status: int
+    content_type: str
+    content_length: int | None
+    content_range: str | None
+    chunks: Iterator[bytes]
+    close: Any
+
+
+class RecordingGone(CarrierError):
+    """The carrier has no such recording (deleted, or never made)."""
+
+
 class Carrier(abc.ABC):
     """What Omnivox needs from a voice carrier."""
 
@@ -157,3 +186,30 @@ class Carrier(abc.ABC):
         ``form_params`` must be the POST form only (``request.form``), never
         ``request.values``: the query string is already part of ``url``.
         """
+
+    # -- recordings ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def start_recording(self, call_sid: str, *, status_callback_url: str,
+                        dual_channel: bool = True) -> RecordingInfo:
+        """Start recording a call in progress from now (two channels: each party on its own),
+        its status callbacks (in-progress, completed, absent) posted to `status_callback_url`.
+        Raises CarrierError when the call is not in progress."""
+
+    @abc.abstractmethod
+    def set_recording_paused(self, call_sid: str, recording_sid: str, paused: bool) -> RecordingInfo:
+        """Pause (the paused time is left out of the recording) or resume it; raises
+        CarrierError when the recording is no longer live."""
+
+    @abc.abstractmethod
+    def fetch_recording(self, recording_sid: str) -> RecordingInfo:
+        """The carrier's view of a recording; raises RecordingGone when it has none."""
+
+    @abc.abstractmethod
+    def delete_recording(self, recording_sid: str) -> bool:
+        """Delete a completed recording at the carrier; False when it was already gone."""
+
+    @abc.abstractmethod
+    def open_recording_media(self, recording_sid: str, range_header: str | None = None) -> RecordingMedia:
+        """The recording's audio (WAV) with the carrier's own credentials, the `Range` header
+        passed on; raises RecordingGone when the carrier has no such recording."""
+

@@ -53,6 +53,12 @@ def _sequence(form) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) < 10 else None
 
 
+def _recording_sequence(form) -> int | None:
+    from app.calls.recordings import callback_sequence
+
+    return callback_sequence(form)
+
+
 def store_event(kind: str, form, attempt: int | None) -> int | None:
     """Store one callback; return its id, or None when it was a duplicate.
 
@@ -63,7 +69,7 @@ def store_event(kind: str, form, attempt: int | None) -> int | None:
         "attempt": attempt,
         "call_sid": form.get("CallSid", "")[:64],
         "kind": kind,
-        "seq": _sequence(form) if kind == "status" else None,
+        "seq": _sequence(form) if kind == "status" else _recording_sequence(form) if kind == "recording" else None,
         "status": (status or None) and status[:32],
         "payload": json.dumps(form.to_dict(flat=True)),
     }

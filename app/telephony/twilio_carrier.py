@@ -26,9 +26,15 @@ from app.telephony.carrier import (
     CallInfo,
     PlaceCallRequest,
     PlacedCall,
+    RecordingGone,
+    RecordingInfo,
+    RecordingMedia,
 )
 
 STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
+RECORDING_CALLBACK_EVENTS = ["in-progress", "completed", "absent"]
+TWILIO_API = "https://api.twilio.com"
+MEDIA_CHUNK = 64 * 1024
 RATE_LIMIT_CODE = 20429
 DEFAULT_RETRY_AFTER_SECONDS = 1.0
 
@@ -96,6 +102,7 @@ class TwilioCarrier(Carrier):
         if not account_sid or not auth_token:
             raise ValueError("TwilioCarrier needs an account SID and an auth token")
         self.account_sid = account_sid
+        self._auth = (account_sid, auth_token)
         self._http = RoutingHttpClient(api_base_url, timeout=http_timeout)
         self._client = Client(account_sid, auth_token, http_client=self._http)
         self._validator = RequestValidator(auth_token)
@@ -177,6 +184,66 @@ class TwilioCarrier(Carrier):
     def fetch(self, call_sid: str) -> CallInfo:
         return _call_info(self._call_api(lambda: self._client.calls(call_sid).fetch()))
 
+    # -- recordings ------------------------------------------------------------
+    def start_recording(self, call_sid: str, *, status_callback_url: str,
+                        dual_channel: bool = True) -> RecordingInfo:
+        recording = self._call_api(lambda: self._client.calls(call_sid).recordings.create(
+            recording_channels="dual" if dual_channel else "mono",
+            recording_status_callback=status_callback_url,
+            recording_status_callback_method="POST",
+            recording_status_callback_event=RECORDING_CALLBACK_EVENTS))
+        return _recording_info(recording)
+
+    def set_recording_paused(self, call_sid: str, recording_sid: str, paused: bool) -> RecordingInfo:
+        options: dict[str, Any] = {"status": "paused" if paused else "in-progress"}
+        if paused:
+            options["pause_behavior"] = "skip"
+        return _recording_info(self._call_api(
+            lambda: self._client.calls(call_sid).recordings(recording_sid).update(**options)))
+
+    def fetch_recording(self, recording_sid: str) -> RecordingInfo:
+        try:
+            return _recording_info(self._call_api(lambda: self._client.recordings(recording_sid).fetch()))
+        except CarrierError as exc:
+            if exc.status == 404:
+                raise RecordingGone(exc.code, exc.message, 404) from exc
+            raise
+
+    def delete_recording(self, recording_sid: str) -> bool:
+        try:
+            return bool(self._call_api(lambda: self._client.recordings(recording_sid).delete()))
+        except CarrierError as exc:
+            if exc.status == 404:
+                return False
+            raise
+
+    def open_recording_media(self, recording_sid: str, range_header: str | None = None) -> RecordingMedia:
+        url = self._http.rewrite(
+            f"{TWILIO_API}/2010-04-01/Accounts/{self.account_sid}/Recordings/{recording_sid}.wav")
+        headers = {"Accept": "audio/wav, audio/x-wav, */*"}
+        if range_header:
+            headers["Range"] = range_header
+        try:
+            response = self._http.session.get(url, auth=self._auth, headers=headers, stream=True,
+                                              timeout=self._http.timeout, allow_redirects=True)
+        except requests.RequestException as exc:
+            raise CarrierError(None, f"carrier unreachable: {exc}", None) from exc
+        if response.status_code == 404:
+            response.close()
+            raise RecordingGone(20404, "The carrier has no such recording", 404)
+        if response.status_code not in (200, 206, 416):
+            status = response.status_code
+            response.close()
+            raise CarrierError(None, f"recording media answered HTTP {status}", status)
+        length = response.headers.get("Content-Length")
+        return RecordingMedia(
+            status=response.status_code,
+            content_type=response.headers.get("Content-Type") or "audio/wav",
+            content_length=int(length) if length and length.isdigit() else None,
+            content_range=response.headers.get("Content-Range"),
+            chunks=response.iter_content(MEDIA_CHUNK),
+            close=response.close)
+
     # -- webhooks ------------------------------------------------------------
     def validate_webhook(self, url: str, form_params: Mapping[str, Any] | Any,
                          signature: str | None) -> bool:
@@ -223,6 +290,18 @@ def _call_info(call) -> CallInfo:
         to=call.to,
         from_=getattr(call, "_from", None),
     )
+
+
+def _recording_info(recording) -> RecordingInfo:
+    duration = getattr(recording, "duration", None)
+    try:
+        seconds = int(duration) if duration not in (None, "") else None
+    except (TypeError, ValueError):
+        seconds = None
+    channels = getattr(recording, "channels", None)
+    return RecordingInfo(sid=recording.sid, call_sid=getattr(recording, "call_sid", None),
+                         status=str(recording.status), channels=int(channels) if channels else None,
+                         duration=None if seconds is None or seconds < 0 else seconds)
 
 
 def _as_datetime(value) -> datetime | None:

@@ -169,6 +169,50 @@ def mute_call(args, call_id):
     return set_mute(_me(), call_id, args["muted"])
 
 
+class RecordingPauseArgsSchema(Schema):
+    paused = fields.Boolean(required=True, metadata={"description": "true: pause the recording (card details "
+                                                                    "read out); false: resume it"})
+
+
+class ConsolePauseSchema(Schema):
+    paused_at = fields.DateTime()
+    paused_by_id = fields.Integer(allow_none=True)
+    resumed_at = fields.DateTime(allow_none=True)
+    resumed_by_id = fields.Integer(allow_none=True)
+    resumed_reason = fields.String(allow_none=True)
+
+
+class ConsoleRecordingSchema(Schema):
+    call_id = fields.Integer()
+    recording = fields.Boolean(metadata={"description": "A recording is in progress (or paused)"})
+    paused = fields.Boolean()
+    pauses = fields.List(fields.Nested(ConsolePauseSchema))
+
+
+@blp.route("/console/calls/<int:call_id>/recording", methods=["POST"])
+@blp.arguments(RecordingPauseArgsSchema)
+@blp.response(200, ConsoleRecordingSchema)
+@roles_required("agent")
+def pause_recording(args, call_id):
+    """Pause or resume the recording of your connected call (the paused part is left out at
+    the carrier); each pause is kept with its times. The recording resumes by itself when the call
+    ends. 409 when the call is not connected to you or is not being recorded."""
+    from app.calls.recordings import set_paused
+
+    return set_paused(_me(), call_id, args["paused"])
+
+
+@blp.route("/console/calls/<int:call_id>/recording", methods=["GET"])
+@blp.response(200, ConsoleRecordingSchema)
+@roles_required("agent")
+def recording_status(call_id):
+    """Whether your call is being recorded and whether the recording is paused."""
+    from app.calls.recordings import recording_state
+    from app.dialer.controls import own_call
+
+    return recording_state(own_call(_me(), call_id).id)
+
+
 @blp.route("/console/calls/<int:call_id>/transfers", methods=["POST"])
 @blp.arguments(TransferArgsSchema)
 @blp.response(201, TransferSchema)

@@ -110,3 +110,11 @@ def admin_codes():
 @page("admin", "supervisor")
 def admin_rules():
     return render_template("web/admin/rules.html")
+
+
+@bp.route("/calls")
+@page("agent", "supervisor", "admin")
+def call_records():
+    """Call records (agents: their own; supervisors: their campaigns'; admins: all), each with
+    its recording played through Omnivox."""
+    return render_template("web/calls.html")

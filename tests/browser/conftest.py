@@ -24,6 +24,7 @@ CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]
 VENDOR = REPO / "app" / "static" / "vendor"
 SHOTS = REPO / "docs" / "screenshots"
+SIM_URL: dict[str, str] = {}  # the live server's base URL -> its carrier simulator's
 
 
 @pytest.fixture(scope="session")
@@ -49,14 +50,18 @@ def live_server(_app, test_environ, tmp_path_factory):
             pytest.fail(f"{VENDOR / name} is missing: run `make setup` (it installs the browser libraries)",
                         pytrace=False)
     redis_lib.Redis.from_url(test_environ["REDIS_URL"]).flushdb()
-    port = free_port()
+    port, sim_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     logdir = tmp_path_factory.mktemp("browser-logs")
+    # The carrier simulator as its own process: the web process reaches it with the real SDK.
     env = {**os.environ, **test_environ, "PUBLIC_BASE_URL": base, "PYTHONPATH": str(REPO),
+           "TWILIO_API_BASE_URL": f"http://127.0.0.1:{sim_port}",
            "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
            "RATELIMIT_LOGIN_IP": "1000 per minute", "RATELIMIT_API": "6000 per minute"}
     env.pop("FLASK_APP", None)
     commands = {
+        "carrier_sim": [sys.executable, "-m", "carrier_sim", "--port", str(sim_port), "--time-scale", "0.01",
+                        "--log-level", "WARNING"],
         "web": [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1", "-k", "gthread",
                 "--threads", "32", "wsgi:app"],
         "worker": [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "-Q", "default", "-P", "threads",
@@ -74,9 +79,10 @@ def live_server(_app, test_environ, tmp_path_factory):
                     break
             except requests.RequestException:
                 pass
-            if time.monotonic() > deadline or procs[0].poll() is not None:
+            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
                 raise RuntimeError(f"the app did not start; see {logdir}")
             time.sleep(0.1)
+        SIM_URL[base] = env["TWILIO_API_BASE_URL"]
         yield base
     finally:
         stop_processes(procs)

@@ -51,8 +51,8 @@ def test_the_call_is_placed_as_the_campaign_says(app, sim):
     assert request["timeout"] == 20
     assert request["machine_detection"] == "DetectMessageEnd" and request["async_amd"]
     assert request["amd_callback"] == f"http://localhost/twilio/amd?attempt={call_id}"
-    assert request["record"] is True
-    assert request["recording_callback"] == f"http://localhost/twilio/recording?attempt={call_id}"
+    # A recording campaign records from the bridge (app.calls.recordings), never the answer.
+    assert request["record"] is False and request["recording_callback"] is None
     assert _call(app, call_id).call_sid == placed["sid"]
 
 

@@ -45,12 +45,18 @@ function fill(c) {
   document.querySelectorAll('#campaign-list li').forEach((li) => li.classList.toggle('selected', c && li.dataset.id == c.id));
 }
 
+// Number settings an admin may empty again (null: no limit).
+const NULLABLE = new Set(['recording_retention_days']);
+
 function values() {
   const out = {};
   for (const name of FIELD_NAMES) {
     const node = form.elements.namedItem(name);
     if (node.type === 'checkbox') out[name] = node.checked;
-    else if (node.type === 'number') { if (node.value !== '') out[name] = Number(node.value); }
+    else if (node.type === 'number') {
+      if (node.value !== '') out[name] = Number(node.value);
+      else if (NULLABLE.has(name) && current) out[name] = null; // emptied: back to "no limit"
+    }
     else if (node.type === 'time') { if (node.value) out[name] = `${node.value}:00`; }
     else if (node.value !== '' || current) out[name] = node.value;
   }

@@ -28,6 +28,10 @@ export function renderScreenPop(pop) {
   facts($('#contact-facts'), [['Phone', c.phone], ['Email', c.email], ['Time zone', c.timezone],
     ['Region', c.region], ['Postal code', c.postal_code], ['Attempts', c.attempts], ['Last outcome', c.last_outcome]]);
   facts($('#custom-fields'), Object.entries(c.custom_fields || {}));
+  const rec = pop.recording || {};
+  const notice = $('#recording-notice');
+  notice.textContent = rec.announce ? rec.message : '';
+  notice.hidden = !rec.announce;
   $('#campaign-name').textContent = pop.campaign?.name || '';
   const script = (pop.campaign?.script || 'No script for this campaign.')
     .replaceAll('{first_name}', c.first_name || '').replaceAll('{last_name}', c.last_name || '')

@@ -11,8 +11,9 @@ const STATE_WORDS = { ready: 'ready', reserved: 'connecting a call', 'on-call': 
 
 const c = {
   callId: null, hold: false, muted: false, busy: false,
+  recording: false, recPaused: false, // the call's recording: in progress, paused (card details)
   transfer: null, // {id, kind, status, label}
-  features: { hold: true, mute: true, transfer: true, hangup: true },
+  features: { hold: true, mute: true, transfer: true, hangup: true, record: true },
   agentId: null,
 };
 
@@ -27,6 +28,10 @@ export async function initControls({ agentId }) {
     if (r.hold !== undefined) c.hold = Boolean(r.hold);
   }));
   $('#hang-up').addEventListener('click', () => act('hangup', () => ep.hangUp(c.callId), () => {}));
+  $('#record-pause').addEventListener('click', () => act('record', () => ep.pauseRecording(c.callId, !c.recPaused), (r) => {
+    c.recording = Boolean(r.recording);
+    c.recPaused = Boolean(r.paused);
+  }));
   $('#transfer').addEventListener('click', openTransfer);
   $('#transfer-close').addEventListener('click', () => $('#transfer-dialog').close());
   $('#transfer-form').addEventListener('submit', startTransfer);
@@ -54,14 +59,27 @@ async function detectFeatures() {
 }
 
 // A new connected call (screen pop, or the console reloaded mid-call).
-export function startCall(callId) {
+export function startCall(callId, { recorded = false } = {}) {
   if (c.callId === callId) return;
-  Object.assign(c, { callId, hold: false, muted: false, busy: false, transfer: null });
+  Object.assign(c, { callId, hold: false, muted: false, busy: false, transfer: null, recording: recorded, recPaused: false });
   render();
+  if (recorded) refreshRecording(callId);
+}
+
+// The recording starts a moment after the call is connected (a worker asks the carrier):
+// ask until it is there, so the button reflects the carrier's state.
+async function refreshRecording(callId, tries = 10) {
+  try {
+    const r = await ep.recording(callId);
+    if (c.callId !== callId) return;
+    c.recPaused = Boolean(r.paused);
+    render();
+    if (!r.recording && tries > 0) setTimeout(() => refreshRecording(callId, tries - 1), 700);
+  } catch { /* the button still works; the server says what is wrong when used */ }
 }
 
 export function endCall() {
-  Object.assign(c, { callId: null, hold: false, muted: false, busy: false, transfer: null });
+  Object.assign(c, { callId: null, hold: false, muted: false, busy: false, transfer: null, recording: false, recPaused: false });
   const dialog = $('#transfer-dialog');
   if (dialog.open) dialog.close();
   render();
@@ -240,7 +258,12 @@ function render() {
   setControl($('#mute'), 'mute', { label: c.muted ? 'Unmute' : 'Mute', pressed: c.muted, disabled: none });
   setControl($('#transfer'), 'transfer', { label: 'Transfer…', disabled: none || Boolean(c.transfer) });
   $('#hang-up').disabled = none;
+  const rec = $('#record-pause');
+  rec.hidden = !c.recording;
+  rec.dataset.name = 'Pause recording';
+  setControl(rec, 'record', { label: c.recPaused ? 'Resume recording' : 'Pause recording', pressed: c.recPaused, disabled: none });
   const flags = [];
+  if (c.recording && c.recPaused) flags.push('Recording paused');
   if (c.hold) flags.push('On hold: the contact hears hold music');
   if (c.muted) flags.push('Muted: the contact cannot hear you');
   if (c.transfer && c.transfer.kind === 'cold') flags.push(`Transferring to ${c.transfer.label}…`);

@@ -282,7 +282,7 @@ async function main() {
     'call.screen_pop': (p) => {
       s.pop = p; s.callId = p.call?.id; s.connectedAt = new Date();
       call.renderScreenPop(p);
-      controls.startCall(s.callId);
+      controls.startCall(s.callId, { recorded: Boolean(p.recording?.enabled) });
     },
     'call.state': (p) => { if (p.call_id === s.callId && ['completed', 'failed', 'canceled'].includes(p.status)) s.connectedAt = null; },
     'callback.due': (p) => {

@@ -31,7 +31,9 @@ export const SECTIONS = [
     { name: 'amd_enabled', label: 'Answering-machine detection', type: 'checkbox' },
     { name: 'machine_action', label: 'On a machine', type: 'select', options: ['hangup', 'message'] },
     { name: 'machine_message', label: 'Machine message', type: 'textarea', wide: true, law: 'A prerecorded message must identify the seller and give a phone number (FCC 64.1200(b)).' },
-    { name: 'recording_enabled', label: 'Record calls', type: 'checkbox' },
+    { name: 'recording_enabled', label: 'Record calls (from the moment an agent is connected)', type: 'checkbox' },
+    { name: 'recording_retention_days', label: 'Keep recordings for (days; empty: keep)', type: 'number', min: 1, max: 3650,
+      law: 'Recordings older than this are deleted at the carrier; a call on legal hold keeps its recording. Call records are kept 5 years regardless.' },
     { name: 'script', label: 'Agent script', type: 'textarea', wide: true, rows: 6 },
   ]],
 ];

@@ -25,6 +25,8 @@ export const disconnectAudio = () => del('/api/agents/me/audio');
 
 // Controls on the connected call, and transfers.
 export const hold = (callId, on) => post(`/api/console/calls/${callId}/hold`, { hold: on });
+export const pauseRecording = (callId, on) => post(`/api/console/calls/${callId}/recording`, { paused: on });
+export const recording = (callId) => get(`/api/console/calls/${callId}/recording`);
 export const mute = (callId, on) => post(`/api/console/calls/${callId}/mute`, { muted: on });
 export const transferTargets = () => get('/api/console/transfer-targets');
 export const transfer = (callId, body) => post(`/api/console/calls/${callId}/transfers`, body);
