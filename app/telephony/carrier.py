@@ -133,10 +133,12 @@ class Carrier(abc.ABC):
 
     @abc.abstractmethod
     def update_participant(self, conference_sid: str, call_sid: str, *, hold: bool | None = None,
-                           hold_url: str | None = None, muted: bool | None = None) -> None:
+                           hold_url: str | None = None, muted: bool | None = None,
+                           coaching: bool | None = None, call_sid_to_coach: str | None = None) -> None:
         """Hold (hearing `hold_url`'s TwiML, fetched with POST) or resume, mute or unmute the
-        leg `call_sid` in the conference `conference_sid`; raises CarrierError when either is
-        gone."""
+        leg `call_sid` in the conference `conference_sid`, or make it coach one participant
+        (`coaching` with `call_sid_to_coach`: heard by that one only) or stop coaching; raises
+        CarrierError when either is gone."""
 
     @abc.abstractmethod
     def live_conference_sid(self, name: str) -> str | None:
