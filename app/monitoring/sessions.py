@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 
 MODES = ("listen", "whisper", "barge")
 SESSION_TTL_SECONDS = 12 * 3600
+PENDING_TTL_SECONDS = 60  # a session being started, until its leg is moved
 LIVE = "monitor:live"
 SEQUENCE = "monitor:seq"
 _INTS = ("id", "supervisor_id", "agent_id", "campaign_id", "call_id", "started_ms")
@@ -66,6 +67,25 @@ def _key(session_id) -> str:
 
 def _by_supervisor(user_id: int) -> str:
     return f"monitor:by-supervisor:{user_id}"
+
+
+def _claim(user_id: int, session_id: int) -> bool:
+    """The supervisor's one session slot, or False while another session holds it. A slot whose
+    session is gone (its hash expired) is taken over."""
+    redis = get_redis()
+    key = _by_supervisor(user_id)
+    for _ in range(2):
+        pipe = redis.pipeline()  # MULTI: the slot and the session's placeholder together
+        pipe.set(key, session_id, nx=True, ex=SESSION_TTL_SECONDS)
+        pipe.hset(_key(session_id), "pending", "1")
+        pipe.expire(_key(session_id), PENDING_TTL_SECONDS)
+        if pipe.execute()[0]:
+            return True
+        holder = redis.get(key)
+        if not (holder and holder.isdigit() and not redis.exists(_key(holder))):
+            return False
+        redis.delete(key)  # a slot left behind by a session that is gone
+    return False
 
 
 def _participant(mode: str, agent_leg: str | None) -> dict:
@@ -88,8 +108,10 @@ def get(session_id) -> dict | None:
 
 
 def of_supervisor(user_id: int) -> dict | None:
+    """The supervisor's live session (not one still being started), or None."""
     session_id = get_redis().get(_by_supervisor(user_id))
-    return get(session_id) if session_id and session_id.isdigit() else None
+    s = get(session_id) if session_id and session_id.isdigit() else None
+    return s if s is not None and s.get("agent_id") is not None else None
 
 
 def payload(s: dict, *, active: bool = True, reason: str | None = None) -> dict:
@@ -182,32 +204,35 @@ def start(actor, agent_id: int, mode: str) -> dict:
                        {"audio": ["Your audio is not connected."]})
     redis = get_redis()
     session_id = int(redis.incr(SEQUENCE))
-    if not redis.set(_by_supervisor(actor.id), session_id, nx=True, ex=SESSION_TTL_SECONDS):
+    if not _claim(actor.id, session_id):
         current = of_supervisor(actor.id)
-        who = current.get("agent") if current else "another agent"
+        who = (current or {}).get("agent") or "another agent"
         raise ApiError(409, f"You are already monitoring {who}: leave that session first, or "
                             "change its mode.", "already_monitoring",
-                       {"session_id": [str(current["id"]) if current else "starting"]})
+                       {"session_id": [str(current["id"]) if current else "Being started."]})
     try:
-        room_sid = controls.room_sid(agent_id)
-    except CarrierError:
-        room_sid = ""
-    home = audio.room_name(actor.id)
-    try:
+        try:
+            room_sid = controls.room_sid(agent_id)
+        except CarrierError:
+            room_sid = ""
         get_carrier().redirect(leg, twiml.monitor_then_home(
-            audio.room_name(agent_id), home, audio._url("status", actor.id),
+            audio.room_name(agent_id), audio.room_name(actor.id), audio._url("status", actor.id),
             muted=mode == "listen", coach=agent_leg if mode == "whisper" else None))
     except CarrierError as exc:
-        redis.delete(_by_supervisor(actor.id))
+        redis.delete(_by_supervisor(actor.id), _key(session_id))
         log.warning("supervisor %s: leg %s not moved to agent %s: %s", actor.id, leg, agent_id, exc)
         raise ApiError(409, "Your audio could not be moved into the call just now: the line did not "
                             "answer. Try again.", "carrier_unavailable") from None
+    except BaseException:
+        redis.delete(_by_supervisor(actor.id), _key(session_id))  # never leave them locked out
+        raise
     s = {"id": session_id, "supervisor_id": actor.id, "supervisor": actor.username,
          "agent_id": agent_id, "agent": agent.username, "campaign_id": call.campaign_id,
          "call_id": call.id, "mode": mode, "leg_sid": leg, "agent_leg": agent_leg,
          "room_sid": room_sid or "", "started_ms": int(utcnow().timestamp() * 1000)}
     pipe = redis.pipeline()
     pipe.hset(_key(session_id), mapping={k: "" if v is None else str(v) for k, v in s.items()})
+    pipe.hdel(_key(session_id), "pending")
     pipe.expire(_key(session_id), SESSION_TTL_SECONDS)
     pipe.sadd(LIVE, session_id)
     pipe.execute()

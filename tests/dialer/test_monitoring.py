@@ -246,3 +246,21 @@ def test_a_supervisor_connects_their_own_audio_by_phone(floor, air):
     floor.wait_room(f"agent-{agent.id}", {floor.legs[agent.id], person})
     assert [r.details["session_id"] for r in floor.audit("monitor.end")] == [session["id"]]
     assert client.get("/api/supervisors/me/voice-token").status_code == 404  # browser audio not set up
+
+
+def test_a_supervisor_whose_leg_drops_never_ends_the_agents_call(floor, air):
+    agent, call_id, person = _on_a_call(floor)
+    sup = floor.supervisor()
+    staff, leg = floor.legs[agent.id], floor.legs[sup.id]
+    client = floor.client(sup)
+    room = f"agent-{agent.id}"
+    _monitor(client, agent.id, "barge")
+    floor.wait_room(room, {staff, person, leg})
+    air.drop_browser(sup.id)  # the supervisor closes the browser mid-call
+    floor.wait_room(room, {staff, person})
+    assert floor.hears(room) == {staff: [person], person: [staff]}
+    [ended] = wait_for(lambda: floor.audit("monitor.end"), "the end to be audited", poll=0.1)
+    assert ended.details["reason"] == "supervisor_audio_ended" and ended.details["call_id"] == call_id
+    assert floor.snap(agent.id)["state"] == "on-call" and floor.snap(agent.id)["audio"] == "browser"
+    assert client.get("/api/monitoring").get_json()["items"] == []
+    assert air.alone() == []
