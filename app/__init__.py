@@ -79,6 +79,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.interactions.routes import blp as interactions_blp
     from app.interactions.routes import callbacks_blp as agent_callbacks_blp
     from app.kpi.routes import blp as kpi_blp
+    from app.monitoring.routes import blp as monitoring_blp
+    from app.monitoring.routes import supervisors_blp as supervisor_audio_blp
     from app.webhooks.routes import bp as twilio_bp
     from app.users.routes import blp as users_blp
     from app.web.api import blp as console_blp
@@ -87,7 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     for blp in (auth_blp, users_blp, audit_blp, campaigns_blp, codes_blp, contacts_blp,
                 dnc_blp, calls_blp, agents_blp, interactions_blp, console_blp,
                 agent_directory_blp, kpi_blp, dialer_blp, agent_callbacks_blp, imports_blp, compliance_blp,
-                calling_rules_blp):
+                calling_rules_blp, monitoring_blp, supervisor_audio_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)

@@ -136,7 +136,8 @@ class Conferences:
         member = Member(call=call, label=noun.get("participantLabel") or "",
                         start_on_enter=_flag(noun, "startConferenceOnEnter", True),
                         end_on_exit=_flag(noun, "endConferenceOnExit", False),
-                        muted=_flag(noun, "muted", False), on_leave=on_leave)
+                        muted=_flag(noun, "muted", False), on_leave=on_leave,
+                        coaching=(noun.get("coach") or "").strip() or None)
         conference.members[call.sid] = member
         self.where[call.sid] = conference
         call.connected_to = f"conference:{name}"

@@ -196,6 +196,13 @@ def on_leg_event(form, args, now: datetime | None = None) -> None:
     """`/twilio/agent/status`: a conference event of an agent's room, or the leg's call status."""
     event = form.get("StatusCallbackEvent")
     call_sid = form.get("CallSid", "")
+    if event == "conference-end":
+        owner = user_of_room(form.get("FriendlyName"))
+        if owner is not None:
+            from app.monitoring import sessions as monitoring
+
+            monitoring.room_ended(owner, form.get("ConferenceSid", ""))
+        return
     if not call_sid:
         return
     if event == "participant-join":
@@ -235,6 +242,9 @@ def leg_ended(agent_id: int, call_sid: str, status: str | None = None,
     """The leg's call is over. If it was the agent's connection, they leave ready (and a call
     being connected to them) at once; returns the state they were moved out of, if any."""
     now = now or utcnow()
+    from app.monitoring import sessions as monitoring
+
+    monitoring.leg_gone(agent_id, call_sid)  # a supervisor's leg: their session ends with it
     if not _run(_ENDED, [agent_id, call_sid, ENDED_TTL_SECONDS]):
         if status in ("busy", "no-answer", "failed", "canceled"):
             _announce(agent_id, None, connected=False, reason=_PHONE_FAILED.get(status, ""))
@@ -288,11 +298,22 @@ def report_audio_paths() -> str | None:
 
 # --- the agent asks --------------------------------------------------------------------------
 
+def _staff_phone_key(user_id: int) -> str:
+    return f"staff-phone:{user_id}"
+
+
+STAFF_PHONE_TTL_SECONDS = 90 * 24 * 3600
+
+
 def _profile_phone(agent_id: int) -> str | None:
+    """The phone Omnivox calls for this user's leg: an agent's profile holds it; a supervisor
+    (no agent profile) has it remembered in Redis."""
     from app.agents.models import AgentProfile
 
     profile = db.session.get(AgentProfile, agent_id)
-    return profile.phone_e164 if profile is not None else None
+    if profile is not None:
+        return profile.phone_e164
+    return get_redis().get(_staff_phone_key(agent_id))
 
 
 def _caller_id(agent_id: int) -> str:
@@ -314,7 +335,9 @@ def call_agent_phone(agent_id: int, phone: str | None = None) -> dict:
     from app.agents.models import AgentProfile
 
     profile = db.session.get(AgentProfile, agent_id)
-    if profile is None:
+    user = db.session.get(User, agent_id)
+    staff = profile is None and user is not None and user.role in ("supervisor", "admin")
+    if profile is None and not staff:
         raise ApiError(404, "No such agent")
     if phone:
         try:
@@ -322,8 +345,11 @@ def call_agent_phone(agent_id: int, phone: str | None = None) -> dict:
         except ValueError:
             raise ApiError(422, "That is not a phone number we can call",
                            fields={"phone": ["Give a full number, e.g. +1 202 555 0143."]}) from None
-        profile.phone_e164 = phone
-    phone = profile.phone_e164
+        if staff:
+            get_redis().set(_staff_phone_key(agent_id), phone, ex=STAFF_PHONE_TTL_SECONDS)
+        else:
+            profile.phone_e164 = phone
+    phone = _profile_phone(agent_id)
     if not phone:
         raise ApiError(422, "Which phone should Omnivox call?", fields={"phone": ["Required."]})
     if leg_of(agent_id):

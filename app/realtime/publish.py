@@ -27,6 +27,9 @@ EVENTS = frozenset({
     "agent.pending",      # an agent's pause or sign-off waits for calls placed for them:
                           # {agent_id, campaign_id, target, pause_code, calls_ringing} (null target: done)
     "call.transfer",      # a transfer on a call: {call_id, transfer_id, kind, status, to_agent_id, ...}
+    "monitor.state",      # a supervisor's monitoring session began, changed mode or ended:
+                          # {session_id, supervisor_id, supervisor, agent_id, agent, campaign_id,
+                          # call_id, mode (listen|whisper|barge), active, reason}
     "call.state",         # a call changed state: {call_id, campaign_id, status, ...}
     "campaign.figures",   # a campaign's live figures / KPIs: {campaign_id, ...}
     "call.screen_pop",    # to one agent: the connected call's contact, script and campaign

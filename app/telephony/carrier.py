@@ -165,10 +165,12 @@ class Carrier(abc.ABC):
     @abc.abstractmethod
     def update_participant(self, conference_sid: str, call_sid: str, *, hold: bool | None = None,
                            hold_url: str | None = None, muted: bool | None = None,
+                           coaching: bool | None = None, call_sid_to_coach: str | None = None,
                            end_conference_on_exit: bool | None = None) -> None:
         """Hold (hearing `hold_url`'s TwiML, fetched with POST) or resume, mute or unmute the
-        leg `call_sid` in the conference `conference_sid`, or change whether its leaving ends
-        the conference; raises CarrierError when either is gone."""
+        leg `call_sid` in the conference `conference_sid`, make it coach one participant
+        (`coaching` with `call_sid_to_coach`: heard by that one only) or stop coaching, or
+        change whether its leaving ends the conference; raises CarrierError when either is gone."""
 
     @abc.abstractmethod
     def live_conference_sid(self, name: str) -> str | None:

@@ -163,6 +163,7 @@ class TwilioCarrier(Carrier):
 
     def update_participant(self, conference_sid: str, call_sid: str, *, hold: bool | None = None,
                            hold_url: str | None = None, muted: bool | None = None,
+                           coaching: bool | None = None, call_sid_to_coach: str | None = None,
                            end_conference_on_exit: bool | None = None) -> None:
         options: dict[str, Any] = {}
         if end_conference_on_exit is not None:
@@ -173,6 +174,10 @@ class TwilioCarrier(Carrier):
             options.update(hold_url=hold_url, hold_method="POST")
         if muted is not None:
             options["muted"] = muted
+        if coaching is not None:
+            options["coaching"] = coaching
+        if coaching and call_sid_to_coach:
+            options["call_sid_to_coach"] = call_sid_to_coach
         self._call_api(lambda: self._client.conferences(conference_sid)
                        .participants(call_sid).update(**options))
 

@@ -78,6 +78,27 @@ def consult_then_home(room: str, home: str, status_callback_url: str) -> str:
     return str(response)
 
 
+def monitor_then_home(room: str, home: str, status_callback_url: str, *, muted: bool,
+                      coach: str | None = None) -> str:
+    """A supervisor's leg into an agent's `room` to listen (`muted`), whisper (`coach`: the
+    agent's CallSid, the only one who hears them) or barge (neither). Its leaving never ends
+    that room, and it never starts one (an agent's room that has just ended is not made anew
+    around the supervisor). Once that room is over for the leg, it goes back to its own `home`
+    room, as it came."""
+    response = VoiceResponse()
+    dial = response.dial()
+    options = {"coach": coach} if coach else {}
+    dial.conference(room, start_conference_on_enter=False, end_conference_on_exit=False,
+                    beep=False, wait_url="", muted=muted, participant_label="monitor", **options)
+    home_dial = response.dial()
+    home_dial.conference(home, start_conference_on_enter=True, end_conference_on_exit=True,
+                         beep=False, wait_url="", participant_label="agent",
+                         status_callback=status_callback_url, status_callback_method="POST",
+                         status_callback_event="start end join leave")
+    response.hangup()
+    return str(response)
+
+
 # Twilio's own public hold music; HOLD_MUSIC_URL replaces it.
 DEFAULT_HOLD_MUSIC_URL = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
 

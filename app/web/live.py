@@ -85,6 +85,8 @@ class LiveNamespace(Namespace):
             heartbeat(user.id)
         elif user.role == "supervisor":
             _join_campaigns(user, sorted(supervised_campaign_ids(user)))
+        if user.role in ("supervisor", "admin"):
+            join_room(agent_room(user.id))  # their own audio leg's `agent.audio` events
         return True
 
     def on_disconnect(self, reason=None):

@@ -67,7 +67,10 @@ def agent():
 @bp.route("/supervisor")
 @page("supervisor", "admin")
 def wallboard():
-    return render_template("web/wallboard.html")
+    from app.telephony.voice_token import browser_audio
+
+    # The supervisor's own audio (to listen, whisper, barge): the Voice SDK only where it can work.
+    return render_template("web/wallboard.html", voice_enabled=browser_audio(current_app.config))
 
 
 @bp.route("/admin")

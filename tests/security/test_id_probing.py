@@ -88,6 +88,7 @@ def world(app, users):
             "dnc": [dnc.id],
             "imports": [job.id],
             "import-jobs": [job.id],
+            "monitoring": [1],  # sessions live in Redis; an agent is refused the route itself
         }
     return prober, others
 

@@ -9,17 +9,18 @@ import { toast } from './ui.js';
 let device = null;
 let connection = null;
 
-export async function startVoice() {
+// `fetchToken`: the agent's token by default; a supervisor's page passes its own.
+export async function startVoice(fetchToken = voiceToken) {
   if (!window.Twilio || !window.Twilio.Device) throw new Error('voice library missing');
-  const { token } = await voiceToken();
+  const { token } = await fetchToken();
   device = new window.Twilio.Device(token, { codecPreferences: ['opus', 'pcmu'], closeProtection: true });
   device.on('error', (error) => toast(`Audio: ${error.message}`, 'error'));
-  device.on('tokenWillExpire', async () => device.updateToken((await voiceToken()).token));
+  device.on('tokenWillExpire', async () => device.updateToken((await fetchToken()).token));
   return device;
 }
 
-export async function connectAudio() {
-  if (!device) await startVoice();
+export async function connectAudio(fetchToken = voiceToken) {
+  if (!device) await startVoice(fetchToken);
   if (connection) return connection;
   connection = await device.connect({ params: {} });
   connection.on('disconnect', () => { connection = null; });

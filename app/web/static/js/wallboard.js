@@ -4,6 +4,7 @@ import { get, post } from './api.js';
 import { $, el, clock, pct, num, toast } from './ui.js';
 import { connectLive, liveBadge } from './live.js';
 import { makeCharts, updateCharts } from './wallboard-charts.js';
+import { initMonitor, monitorCell, onMonitorState, onOwnAudio, refreshSessions } from './wallboard-monitor.js';
 
 // Seconds in state past which a row turns amber, then red.
 const THRESHOLDS = { ready: [300, 900], paused: [900, 1800], 'wrap-up': [60, 180], 'on-call': [600, 1200], reserved: [5, 15] };
@@ -92,9 +93,10 @@ function renderAgents(b) {
     el('td', { text: a.username || `agent #${a.agent_id}` }),
     el('td', {}, el('span', { class: 'state-pill', dataset: { state: a.state }, text: a.state + (a.pause_code ? ` · ${a.pause_code}` : '') })),
     el('td', { class: 'tis', dataset: { since: a.sinceMs ?? '' } }),
+    monitorCell(a),
     el('td', { class: 'row-actions' }, ['ready', 'wrap-up'].includes(a.state)
       ? el('button', { class: 'btn btn-small btn-warn', type: 'button', text: 'Force pause', onclick: () => forcePause(a.agent_id) }) : null))));
-  if (!rows.length) tbody.append(el('tr', {}, el('td', { colspan: 4, class: 'muted', text: 'No agent signed in.' })));
+  if (!rows.length) tbody.append(el('tr', {}, el('td', { colspan: 5, class: 'muted', text: 'No agent signed in.' })));
   tickAgents();
 }
 
@@ -166,14 +168,20 @@ function onFigures(p) {
   renderKpis(b);
 }
 
+function renderAllAgents() {
+  for (const b of boards.values()) if (b.data) renderAgents(b);
+}
+
 async function main() {
   await refresh();
-  const socket = connectLive({ 'agent.state': onAgentState, 'call.state': onCallState, 'campaign.figures': onFigures },
+  await initMonitor({ onChange: renderAllAgents });
+  const socket = connectLive({ 'agent.state': onAgentState, 'call.state': onCallState, 'campaign.figures': onFigures,
+    'monitor.state': onMonitorState, 'agent.audio': onOwnAudio },
     { onStatus: liveBadge($('#live-badge')) });
   // Supervisors join their campaigns' rooms on connect; admins ask for the ones on the board.
   socket.on('connect', () => socket.emit('watch', { campaign_ids: [...boards.keys()] }));
   setInterval(tickAgents, 1000);
-  setInterval(() => refresh().catch(() => {}), 20000);
+  setInterval(() => refresh().then(refreshSessions).catch(() => {}), 20000);
 }
 
 main().catch((e) => toast(e.message || 'The wallboard could not start', 'error'));

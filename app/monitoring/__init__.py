@@ -1,0 +1,1 @@
+"""Supervisors listen to, whisper to (coach) and barge into agents' calls."""
