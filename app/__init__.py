@@ -101,6 +101,7 @@ def _wire_features() -> None:
     end of a call reaches the dialer and interactions as a blinker signal without calls
     importing either, and the metrics read the dial queue through the dialer's own code."""
     from app.agents import pending
+    from app.monitoring import sessions as monitoring
     from app.agents import services as agents
     from app.calls import recordings
     from app.dialer import call_end, hopper, transfers
@@ -108,6 +109,7 @@ def _wire_features() -> None:
     from app.ops import metrics
 
     agents.connect()
+    monitoring.connect()
     pending.set_ringing_counter(hopper.calls_ringing)
     call_end.connect()
     interactions.connect()

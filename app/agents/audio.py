@@ -55,7 +55,12 @@ ACCEPT_KEY = "1"
 FINAL_LEG_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 # Sent when an agent's leg ends: (agent_id, state, call_id) as they were, so the dialer can
 # cancel a preview or manual call still ringing for an agent who can no longer take it.
-audio_lost = Namespace().signal("audio-lost")
+_signals = Namespace()
+audio_lost = _signals.signal("audio-lost")
+# Any leg's call ended (agent_id, call_sid=...), whether or not it was the connection in use;
+# an agent's room ended (owner id, conference_sid=...). Monitoring subscribes to both.
+leg_finished = _signals.signal("leg-finished")
+room_closed = _signals.signal("room-closed")
 
 
 @dataclass(frozen=True)
@@ -199,9 +204,7 @@ def on_leg_event(form, args, now: datetime | None = None) -> None:
     if event == "conference-end":
         owner = user_of_room(form.get("FriendlyName"))
         if owner is not None:
-            from app.monitoring import sessions as monitoring
-
-            monitoring.room_ended(owner, form.get("ConferenceSid", ""))
+            room_closed.send(owner, conference_sid=form.get("ConferenceSid", ""))
         return
     if not call_sid:
         return
@@ -242,9 +245,7 @@ def leg_ended(agent_id: int, call_sid: str, status: str | None = None,
     """The leg's call is over. If it was the agent's connection, they leave ready (and a call
     being connected to them) at once; returns the state they were moved out of, if any."""
     now = now or utcnow()
-    from app.monitoring import sessions as monitoring
-
-    monitoring.leg_gone(agent_id, call_sid)  # a supervisor's leg: their session ends with it
+    leg_finished.send(agent_id, call_sid=call_sid)  # a supervisor's leg: their session ends with it
     if not _run(_ENDED, [agent_id, call_sid, ENDED_TTL_SECONDS]):
         if status in ("busy", "no-answer", "failed", "canceled"):
             _announce(agent_id, None, connected=False, reason=_PHONE_FAILED.get(status, ""))

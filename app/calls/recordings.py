@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import logging
-import zlib
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -43,15 +42,6 @@ CALL_ENDED = "call-ended"
 def recording_path(call_id: int) -> str:
     """Omnivox's own address of a call's audio (the only one a browser is given)."""
     return f"/api/call-records/{call_id}/recording"
-
-
-def callback_sequence(form) -> int | None:
-    """A stable number per (recording, status), so the call-event store keeps in-progress and
-    completed apart but drops a duplicate of either."""
-    sid, status = form.get("RecordingSid", ""), form.get("RecordingStatus", "")
-    if not sid:
-        return None
-    return zlib.crc32(f"{sid}:{status}".encode()) & 0x7FFFFFFF
 
 
 # --- start, at the bridge ------------------------------------------------------------------
@@ -171,12 +161,11 @@ def live_recording(call_id: int, *, lock: bool = False) -> Recording | None:
     return db.session.scalar(query)
 
 
-def set_paused(agent, call_id: int, paused: bool) -> dict:
-    """Pause or resume the recording of the agent's own connected call (409 when there is none)."""
-    from app.dialer.controls import connected_call
+def set_paused(agent, call, paused: bool) -> dict:
+    """Pause or resume the recording of the agent's own connected `call` (the caller checked it
+    is theirs and connected; 409 when it is not being recorded)."""
     from app.telephony.factory import get_carrier
 
-    call = connected_call(agent, call_id)
     recording = live_recording(call.id, lock=True)
     if recording is None:
         raise ApiError(409, "This call is not being recorded, so there is nothing to pause.", "not_recording",

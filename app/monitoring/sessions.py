@@ -333,3 +333,17 @@ def leg_gone(user_id: int, call_sid: str) -> None:
     s = of_supervisor(user_id)
     if s is not None and s["leg_sid"] == call_sid:
         end(s, "supervisor_audio_ended")
+
+
+def _on_room_closed(agent_id: int, *, conference_sid: str, **_) -> None:
+    room_ended(agent_id, conference_sid)
+
+
+def _on_leg_finished(user_id: int, *, call_sid: str, **_) -> None:
+    leg_gone(user_id, call_sid)
+
+
+def connect() -> None:
+    """Follow the audio legs' and rooms' ends (app.agents.audio signals; idempotent)."""
+    audio.room_closed.connect(_on_room_closed, weak=False)
+    audio.leg_finished.connect(_on_leg_finished, weak=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 
 from flask import current_app, request
 from sqlalchemy import text
@@ -53,10 +54,13 @@ def _sequence(form) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) < 10 else None
 
 
-def _recording_sequence(form) -> int | None:
-    from app.calls.recordings import callback_sequence
-
-    return callback_sequence(form)
+def recording_sequence(form) -> int | None:
+    """A stable number per (recording, status), so the call-event store keeps in-progress and
+    completed apart but drops a duplicate of either."""
+    sid, status = form.get("RecordingSid", ""), form.get("RecordingStatus", "")
+    if not sid:
+        return None
+    return zlib.crc32(f"{sid}:{status}".encode()) & 0x7FFFFFFF
 
 
 def store_event(kind: str, form, attempt: int | None) -> int | None:
@@ -69,7 +73,7 @@ def store_event(kind: str, form, attempt: int | None) -> int | None:
         "attempt": attempt,
         "call_sid": form.get("CallSid", "")[:64],
         "kind": kind,
-        "seq": _sequence(form) if kind == "status" else _recording_sequence(form) if kind == "recording" else None,
+        "seq": _sequence(form) if kind == "status" else recording_sequence(form) if kind == "recording" else None,
         "status": (status or None) and status[:32],
         "payload": json.dumps(form.to_dict(flat=True)),
     }

@@ -198,8 +198,10 @@ def pause_recording(args, call_id):
     the carrier); each pause is kept with its times. The recording resumes by itself when the call
     ends. 409 when the call is not connected to you or is not being recorded."""
     from app.calls.recordings import set_paused
+    from app.dialer.controls import connected_call
 
-    return set_paused(_me(), call_id, args["paused"])
+    agent = _me()
+    return set_paused(agent, connected_call(agent, call_id), args["paused"])
 
 
 @blp.route("/console/calls/<int:call_id>/recording", methods=["GET"])
