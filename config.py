@@ -6,6 +6,7 @@ A `.env` file beside this one is honoured (values already in the environment win
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import urlsplit
 
 REQUIRED = (
@@ -44,6 +45,16 @@ def _seconds(env: dict[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{name} must be positive")
     return value
+
+
+def _prefixes(env: dict[str, str], name: str, default: str) -> tuple[str, ...]:
+    raw = env.get(name)
+    values = tuple(p.strip() for p in (default if raw is None else raw).split(",") if p.strip())
+    bad = [p for p in values if not re.fullmatch(r"\+[1-9]\d{0,14}", p)]
+    if bad:
+        raise ConfigError(f"{name} must be comma-separated E.164 prefixes such as +1 or +44; "
+                          f"not {', '.join(bad)}")
+    return values
 
 
 class Config:
@@ -97,6 +108,13 @@ class Config:
         # What a person on hold hears after a word that they are held (an audio file's URL);
         # unset: Twilio's public hold music.
         self.HOLD_MUSIC_URL = env.get("HOLD_MUSIC_URL") or None
+        # Numbers an agent may have Omnivox call (transfers to a number, an agent's own phone):
+        # those starting with one of these prefixes (comma-separated E.164 prefixes). Premium
+        # and pay-per-call ranges are refused whatever this says (app.telephony.dial_policy).
+        self.TRANSFER_ALLOWED_PREFIXES = _prefixes(env, "TRANSFER_ALLOWED_PREFIXES", "+1")
+        # A warm transfer's consultation left open this long is ended by the reaper: the
+        # consulted party leaves and the person is taken off hold.
+        self.CONSULT_TIMEOUT_SECONDS = _seconds(env, "CONSULT_TIMEOUT_SECONDS", 600)
         # Agents' audio (app.agents.audio). Browser audio (Twilio Voice JS) needs an API key,
         # its secret and a TwiML App whose voice URL is /twilio/agent/voice; without them agents
         # connect a phone Omnivox calls (from AGENT_CALLER_ID, else a campaign's caller ID).

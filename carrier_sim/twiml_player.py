@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from carrier_sim.calls import SimCall
+from carrier_sim.calls import SimCall, new_sid
 
 if TYPE_CHECKING:
     from carrier_sim.engine import CallEngine
@@ -142,18 +142,49 @@ class Playback:
             self._join_conference(nouns[0], verb)
             return
         if nouns:
-            target = f"{nouns[0].tag.lower()}:{(nouns[0].text or '').strip()}"
+            kind, dialled = nouns[0].tag.lower(), (nouns[0].text or "").strip()
         else:
-            target = f"number:{(verb.text or '').strip()}"
-        self.call.connected_to = target
+            kind, dialled = "number", (verb.text or "").strip()
+        action = _absolute(verb.get("action"), self.url) if verb.get("action") else None
+        # A number forced busy / no-answer / failed (SimConfig.outcomes) is not put through:
+        # as Twilio does, the Dial ends with that DialCallStatus, posted to its action URL
+        # (whose TwiML plays next), or the verbs after <Dial> play.
+        outcome = self.engine.config.outcomes.get(dialled) if kind == "number" else None
+        if outcome in ("busy", "no-answer", "failed"):
+            self.call.dial_attempts.append({"to": dialled, "status": outcome})
+            config = self.engine.config
+            ring = {"busy": self.engine.draw(config.busy_seconds),
+                    "failed": self.engine.draw(config.fail_seconds),
+                    "no-answer": _number(verb.get("timeout"), 30.0)}[outcome]
+            self.engine.later(self.call, ring, self._dial_over, action, outcome, 0,
+                              generation=self.generation)
+            return
+        self.call.connected_to = f"{kind}:{dialled}"
+        self.call.dial_attempts.append({"to": dialled, "status": "answered"})
         self.engine.stats.incr("dials_connected")
         talk = self.call.plan.talk
         limit = verb.get("timeLimit")
         if limit:
             talk = min(talk, _number(limit, talk))
+        if action:  # the callee hangs up: the action is told the Dial completed
+            self.engine.later(self.call, talk, self._dial_over, action, "completed", talk,
+                              generation=self.generation)
+            return
         # When the callee hangs up the whole call ends; nothing after <Dial> runs.
         self.engine.later(self.call, talk, self.engine.finish, self.call, "completed",
                           generation=self.generation)
+
+    def _dial_over(self, action: str | None, status: str, talked: float) -> None:
+        if status == "completed":
+            self.call.connected_to = None
+        if action is None:
+            self.step()
+            return
+        self.engine.stats.incr("dial_actions")
+        self.call.generation += 1  # the action's TwiML replaces the rest of this document
+        self.engine.fetch_twiml(self.call, action, DialCallStatus=status,
+                                DialCallSid=new_sid("CA") if status == "completed" else "",
+                                DialCallDuration=str(round(talked)))
 
     def _join_conference(self, noun: ET.Element, dial: ET.Element) -> None:
         """The call waits in the conference; when it is over for this call (the conference

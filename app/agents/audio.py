@@ -353,6 +353,12 @@ def call_agent_phone(agent_id: int, phone: str | None = None) -> dict:
     phone = _profile_phone(agent_id)
     if not phone:
         raise ApiError(422, "Which phone should Omnivox call?", fields={"phone": ["Required."]})
+    from app.telephony.dial_policy import refusal
+
+    refused = refusal(phone)
+    if refused:
+        db.session.rollback()
+        raise ApiError(422, refused, "number_not_allowed", {"phone": ["Give another phone number."]})
     if leg_of(agent_id):
         raise ApiError(409, "Your audio is already connected.", "audio_connected")
     caller = _caller_id(agent_id)

@@ -102,4 +102,8 @@ def reap(now: datetime | None = None, never_placed_seconds: float | None = None)
     for call_id in never_placed:
         tasks.send(tasks.PLACE_CALL, call_id)  # placed, or failed if a worker died mid-request
     settled = sum(1 for call_id in silent if settle_from_carrier(call_id) in TERMINAL_STATUSES)
-    return {"never_placed": len(never_placed), "silent": len(silent), "settled": settled}
+    from app.dialer.transfers import expire_consults
+
+    consults = expire_consults(now)
+    return {"never_placed": len(never_placed), "silent": len(silent), "settled": settled,
+            "consults_ended": len(consults)}

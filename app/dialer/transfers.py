@@ -46,7 +46,7 @@ from app.interactions.models import Interaction
 from app.interactions.screen_pop import publish_screen_pop
 from app.interactions.services import end_talk, open_interaction
 from app.realtime.publish import agent_room, campaign_room, publish
-from app.telephony import twiml
+from app.telephony import dial_policy, twiml
 from app.telephony.carrier import CarrierError
 from app.telephony.factory import get_carrier
 
@@ -71,11 +71,23 @@ def transfers_of(call_id: int) -> list[CallTransfer]:
                                    .order_by(CallTransfer.started_at, CallTransfer.id)))
 
 
+def _answered_key(transfer_id: int) -> str:
+    return f"xferans:{transfer_id}"
+
+
+def answered(t: CallTransfer) -> bool:
+    """Is the consulted party on the line? An agent's leg is at once; an outside number once
+    its consult leg reports `answered`."""
+    if t.to_number is None:
+        return True
+    return bool(t.id) and get_redis().exists(_answered_key(t.id)) == 1
+
+
 def payload(t: CallTransfer) -> dict:
     return {"id": t.id, "call_id": t.call_id, "kind": t.kind, "status": t.status,
             "from_agent_id": t.from_agent_id, "to_agent_id": t.to_agent_id,
             "to_campaign_id": t.to_campaign_id, "to_number": t.to_number,
-            "started_at": t.started_at, "ended_at": t.ended_at}
+            "answered": answered(t), "started_at": t.started_at, "ended_at": t.ended_at}
 
 
 def _announce(t: CallTransfer, campaign_id: int | None, reason: str | None = None) -> None:
@@ -87,8 +99,17 @@ def _announce(t: CallTransfer, campaign_id: int | None, reason: str | None = Non
         publish("call.transfer", event, room=campaign_room(cid))
 
 
-def _conflict(message: str, code: str, field: str | None = None) -> ApiError:
-    return ApiError(409, message, code, {field: [message]} if field else None)
+def _conflict(message: str, code: str, field: str | None = None, hint: str | None = None) -> ApiError:
+    """409 with the sentence once: a field, when named, carries what to do about it."""
+    return ApiError(409, message, code, {field: [hint or "Choose another."]} if field else None)
+
+
+# What an agent's state means, in the words a sentence about them needs.
+STATE_WORDS = {"ready": "ready", "reserved": "about to take a call", "on-call": "on a call",
+               "wrap-up": "finishing a call", "paused": "paused", "offline": "signed off"}
+SETTLED_WORDS = {"completed": "This transfer has already been handed over.",
+                 "cancelled": "This transfer was already cancelled.",
+                 "failed": "This transfer has already failed."}
 
 
 def _carrier_failed(what: str) -> ApiError:
@@ -115,10 +136,11 @@ def _named_agent(agent, call: Call, to_agent_id: int) -> User:
         raise ApiError(404, "No such agent", "not_found", {"to_agent_id": ["Not an agent of your campaigns."]})
     if db.session.scalar(select(Interaction.id).where(
             Interaction.call_id == call.id, Interaction.agent_id == target.id)) is not None:
-        raise _conflict(f"{target.username} has already had this call.", "already_handled", "to_agent_id")
+        raise _conflict(f"{target.username} has already had this call.", "already_handled", "to_agent_id",
+                        "Choose an agent who has not had it.")
     if not audio.leg_of(target.id):
         raise _conflict(f"{target.username} has no audio connected, so they cannot take the call.",
-                        "target_no_audio", "to_agent_id")
+                        "target_no_audio", "to_agent_id", "Choose an agent whose audio is connected.")
     return target
 
 
@@ -127,9 +149,9 @@ def _reserve_named(target: User, call: Call) -> None:
     try:
         apply(target.id, ("ready",), "reserved", call_id=call.id, reason="transfer")
     except TransitionRefused as refused:
-        state = "busy" if refused.because != "state" else refused.from_state
+        state = STATE_WORDS.get(refused.from_state, "busy") if refused.because == "state" else "busy"
         raise _conflict(f"{target.username} is {state}, not ready to take a call.",
-                        "target_not_ready", "to_agent_id") from None
+                        "target_not_ready", "to_agent_id", "Choose a ready agent, or a campaign.") from None
 
 
 def _reserve_from_campaign(agent, call: Call, campaign_id: int) -> tuple[User, Campaign]:
@@ -139,7 +161,7 @@ def _reserve_from_campaign(agent, call: Call, campaign_id: int) -> tuple[User, C
     target_id = reserve_agent(campaign_id, call.id)
     if target_id is None:
         raise _conflict(f"Nobody in {campaign.name} is ready to take the call.", "no_ready_agent",
-                        "to_campaign_id")
+                        "to_campaign_id", "Try again in a moment, or choose another campaign.")
     # The reservation lasts as long as the transfer needs (not the dialer's few seconds).
     redis = get_redis()
     redis.zrem(rstate.RESERVATIONS, target_id)
@@ -152,9 +174,13 @@ def _outside_number(raw: str, call: Call) -> str:
     if not is_e164(number):
         raise ApiError(422, "That is not a full international number.",
                        fields={"to_number": ["Give it in E.164 form, e.g. +12025550143."]})
+    refused = dial_policy.refusal(number)
+    if refused:
+        raise ApiError(422, refused, "number_not_allowed",
+                       {"to_number": ["Transfer to another number, or to an agent or campaign."]})
     if is_dnc(number, call.campaign_id):
         raise _conflict("That number is on a do-not-call list: it cannot be called.", "do_not_call",
-                        "to_number")
+                        "to_number", "Transfer to another number.")
     return number
 
 
@@ -239,10 +265,19 @@ def _start_to_agent(agent, call: Call, t: CallTransfer, target: User) -> CallTra
 def _start_to_number(agent, call: Call, t: CallTransfer) -> CallTransfer:
     carrier = get_carrier()
     if t.kind == "cold":
+        # Committed first (its id is in the Dial's action URL) and locked until handed over,
+        # so an outcome arriving at once waits for this to finish.
+        db.session.add(t)
+        db.session.commit()
+        t = db.session.get(CallTransfer, t.id, with_for_update=True, populate_existing=True)
+        action = f"{current_app.config['PUBLIC_BASE_URL']}/twilio/transfer/dialled?transfer={t.id}"
         try:
-            carrier.redirect(call.call_sid, twiml.dial_number(t.to_number, _caller_id(call)))
+            carrier.redirect(call.call_sid, twiml.dial_number(t.to_number, _caller_id(call),
+                                                              action_url=action))
         except CarrierError as exc:
             log.warning("call %s: cold transfer to %s not taken: %s", call.id, t.to_number, exc)
+            db.session.delete(t)
+            db.session.commit()
             raise _carrier_failed("transferred") from None
         _let_go(call, agent.id, t)
         return t
@@ -259,7 +294,7 @@ def _start_to_number(agent, call: Call, t: CallTransfer) -> CallTransfer:
         t.consult_sid = carrier.add_participant(
             audio.room_name(agent.id), t.to_number, _caller_id(call), label="consult",
             timeout_seconds=CONSULT_RING_SECONDS, status_callback_url=status_url,
-            end_conference_on_exit=False)
+            status_events=("answered", "completed"), end_conference_on_exit=False)
     except CarrierError as exc:
         db.session.rollback()
         log.warning("call %s: consult call to %s not placed: %s", call.id, t.to_number, exc)
@@ -320,7 +355,7 @@ def _own_transfer(agent, call_id: int, transfer_id: int) -> tuple[Call, CallTran
     if t is None or t.call_id != call_id or t.from_agent_id != agent.id:
         raise ApiError(404, "No such transfer", "not_found")
     if t.status != "consulting":
-        raise _conflict(f"This transfer is already {t.status}.", "transfer_settled")
+        raise _conflict(SETTLED_WORDS.get(t.status, "This transfer is over."), "transfer_settled")
     return controls.connected_call(agent, call_id), t
 
 
@@ -373,16 +408,63 @@ def complete(agent, call_id: int, transfer_id: int) -> CallTransfer:
     return t
 
 
-def cancel(agent, call_id: int, transfer_id: int) -> CallTransfer:
-    """Back to the person: the consulted party leaves and the person is taken off hold."""
-    call, t = _own_transfer(agent, call_id, transfer_id)
-    _dismiss(call, t, "cancelled")
-    _unhold(call, agent.id)
+def cancel(user, call_id: int, transfer_id: int) -> CallTransfer:
+    """The consultation ends: the consulted party leaves and the person is taken off hold.
+    Asked by the agent who transferred (back to the person), by the consulted agent (they
+    leave), or by a supervisor or admin of the call's campaign."""
+    call = db.session.get(Call, call_id)
+    t = db.session.get(CallTransfer, transfer_id, with_for_update=True)
+    if call is None or t is None or t.call_id != call_id:
+        raise ApiError(404, "No such transfer", "not_found")
+    if user.role == "agent" and user.id == t.from_agent_id:
+        call, t = _own_transfer(user, call_id, transfer_id)
+        _dismiss(call, t, "cancelled")
+        _unhold(call, user.id)
+        return t
+    if user.role == "agent" and user.id == t.to_agent_id:
+        reason = f"{user.username} left the consultation; you are back with the person."
+    elif user.role in ("supervisor", "admin") and access.can_see_campaign(user, call.campaign_id):
+        reason = f"{user.username} (supervisor) ended the consultation; you are back with the person."
+    else:
+        raise ApiError(404, "No such transfer", "not_found")
+    if t.status != "consulting":
+        raise _conflict(SETTLED_WORDS.get(t.status, "This transfer is over."), "transfer_settled")
+    end_consult(call, t, reason)
     return t
 
 
+def end_consult(call: Call, t: CallTransfer, reason: str) -> None:
+    """End a consultation from outside it (the consulted agent, a supervisor, the timeout):
+    the consulted party leaves and the person comes off hold if still with their agent."""
+    _dismiss(call, t, "cancelled", reason=reason)
+    if call.status not in FINAL_STATUSES and call.agent_id == t.from_agent_id:
+        _unhold(call, t.from_agent_id)
+
+
+def expire_consults(now: datetime | None = None) -> list[int]:
+    """Consultations open longer than CONSULT_TIMEOUT_SECONDS end (the reaper calls this): a
+    consulted agent is never left reserved, nor a person on hold, for good."""
+    now = now or utcnow()
+    limit = timedelta(seconds=float(current_app.config.get("CONSULT_TIMEOUT_SECONDS") or 600))
+    ids = db.session.scalars(select(CallTransfer.id).where(
+        CallTransfer.status == "consulting", CallTransfer.kind == "warm",
+        CallTransfer.started_at <= now - limit)).all()
+    ended = []
+    for transfer_id in ids:
+        t = db.session.get(CallTransfer, transfer_id, with_for_update=True, populate_existing=True)
+        if t is None or t.status != "consulting":
+            db.session.rollback()
+            continue
+        minutes = round(limit.total_seconds() / 60)
+        end_consult(db.session.get(Call, t.call_id), t,
+                    f"The consultation ended after {minutes} minute{'s' if minutes != 1 else ''}; "
+                    "you are back with the person.")
+        ended.append(transfer_id)
+    return ended
+
+
 def _dismiss(call: Call, t: CallTransfer, status: str, at: datetime | None = None, *,
-             commit: bool = True) -> None:
+             commit: bool = True, reason: str | None = None) -> None:
     """The consulted party leaves: an agent's leg home and the agent back to ready; an outside
     leg hung up."""
     if t.to_number is None and t.to_agent_id is not None:
@@ -400,7 +482,7 @@ def _dismiss(call: Call, t: CallTransfer, status: str, at: datetime | None = Non
     t.status, t.ended_at = status, at or utcnow()
     if commit:
         db.session.commit()
-    _announce(t, call.campaign_id)
+    _announce(t, call.campaign_id, reason=reason)
 
 
 def _hang_up(call_sid: str) -> None:
@@ -415,7 +497,12 @@ def _hang_up(call_sid: str) -> None:
 def on_consult_status(transfer_id: str | None, form) -> None:
     """An outside consult leg ended (unanswered, or they hung up) while still consulting: the
     transfer failed and the person is taken off hold."""
-    if not (transfer_id or "").isdigit() or form.get("CallStatus") not in FINAL_STATUSES:
+    if not (transfer_id or "").isdigit():
+        return
+    if form.get("CallStatus") == "in-progress":
+        _consult_answered(int(transfer_id), form.get("CallSid"))
+        return
+    if form.get("CallStatus") not in FINAL_STATUSES:
         return
     t = db.session.get(CallTransfer, int(transfer_id), with_for_update=True)
     if t is None or t.status != "consulting" or t.consult_sid != form.get("CallSid"):
@@ -430,6 +517,73 @@ def on_consult_status(transfer_id: str | None, form) -> None:
               "failed": "The number could not be reached."}.get(form.get("CallStatus"),
                                                                   "The other party hung up.")
     _announce(t, call.campaign_id, reason=reason)
+
+
+def _consult_answered(transfer_id: int, call_sid: str | None) -> None:
+    """The outside party answered: the agent is talking to them now (until then the console
+    says it is calling them)."""
+    t = db.session.get(CallTransfer, transfer_id)
+    if t is None or t.status != "consulting" or t.consult_sid != call_sid:
+        db.session.rollback()
+        return
+    get_redis().set(_answered_key(t.id), "1", ex=24 * 3600)
+    call = db.session.get(Call, t.call_id)
+    db.session.rollback()
+    _announce(t, call.campaign_id)
+
+
+DIAL_REASONS = {"busy": "was busy", "no-answer": "did not answer", "failed": "could not be reached",
+                "canceled": "could not be reached"}
+APOLOGY = "We are sorry: we could not put your call through. Please call us back. Goodbye."
+
+
+def on_number_dialled(transfer_id: str | None, form) -> str:
+    """The outcome of a cold transfer's <Dial> to a number (its action URL): TwiML for the
+    person. Put through and finished: hang up. Otherwise the transfer failed: the person comes
+    back to the agent who transferred them if that agent is still free for them (finishing
+    this call, or ready), else hears a short apology."""
+    status = form.get("DialCallStatus") or ""
+    t = db.session.get(CallTransfer, int(transfer_id), with_for_update=True) \
+        if (transfer_id or "").isdigit() else None
+    call = db.session.get(Call, t.call_id) if t is not None else None
+    if t is None or t.kind != "cold" or t.to_number is None or status in ("completed", "answered") \
+            or t.status == "failed" or call.call_sid != form.get("CallSid"):
+        db.session.rollback()
+        return twiml.hangup()
+    t.status, t.ended_at = "failed", utcnow()
+    db.session.commit()
+    words = f"{t.to_number} {DIAL_REASONS.get(status, 'could not be reached')}"
+    if _take_back(call, t.from_agent_id):
+        _announce(t, call.campaign_id, reason=f"{words}: the person is back with you.")
+        publish_screen_pop(t.from_agent_id, call.id)
+        return twiml.join_room(audio.room_name(t.from_agent_id))
+    _announce(t, call.campaign_id, reason=f"{words}: the person was told and the call ended.")
+    return twiml.say_and_hangup(APOLOGY)
+
+
+def _take_back(call: Call, agent_id: int) -> bool:
+    """The agent, still free for this call (finishing it, or ready), on it again."""
+    if call.status in FINAL_STATUSES or call.agent_id != agent_id or not audio.leg_of(agent_id):
+        return False
+    snap = rstate.snapshot(agent_id)
+    try:
+        if snap["state"] == "wrap-up" and snap["call_id"] == call.id:
+            apply(agent_id, ("wrap-up",), "ready", reason="transfer_failed")
+        elif snap["state"] != "ready":
+            return False
+        apply(agent_id, ("ready",), "reserved", call_id=call.id, reason="transfer_failed")
+    except TransitionRefused:
+        return False
+    if not confirm_reservation(agent_id, call.id):
+        return False
+    interaction = db.session.scalar(select(Interaction).where(
+        Interaction.call_id == call.id, Interaction.agent_id == agent_id))
+    if interaction is not None:
+        interaction.talk_ended_at, interaction.talk_seconds = None, None
+    else:
+        open_interaction(call, agent_id)
+    db.session.commit()
+    return True
 
 
 def on_call_finished(call: Call, *, at: datetime, **_) -> None:

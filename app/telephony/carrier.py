@@ -155,12 +155,14 @@ class Carrier(abc.ABC):
     def add_participant(self, conference: str, to: str, from_: str, *, label: str,
                         timeout_seconds: int, status_callback_url: str | None = None,
                         within_seconds: float | None = None,
+                        status_events: tuple[str, ...] = ("completed",),
                         end_conference_on_exit: bool = True) -> str:
         """Call `to` (a number or ``client:<identity>``) into the conference of that name (made
         if need be), ringing it for `timeout_seconds`; returns the new leg's CallSid. Raises
         CarrierError, also when the carrier has not answered the request `within_seconds`.
         Without `end_conference_on_exit` the new leg's leaving leaves the others talking (a
-        party consulted in an agent's room)."""
+        party consulted in an agent's room). `status_events`: the leg's call progress events
+        posted to `status_callback_url` (e.g. answered, completed)."""
 
     @abc.abstractmethod
     def update_participant(self, conference_sid: str, call_sid: str, *, hold: bool | None = None,

@@ -148,6 +148,7 @@ class TwilioCarrier(Carrier):
     def add_participant(self, conference: str, to: str, from_: str, *, label: str,
                         timeout_seconds: int, status_callback_url: str | None = None,
                         within_seconds: float | None = None,
+                        status_events: tuple[str, ...] = ("completed",),
                         end_conference_on_exit: bool = True) -> str:
         options: dict[str, Any] = {
             "from_": from_, "to": to, "label": label, "timeout": timeout_seconds,
@@ -155,7 +156,7 @@ class TwilioCarrier(Carrier):
             "end_conference_on_exit": end_conference_on_exit}
         if status_callback_url:
             options.update(status_callback=status_callback_url, status_callback_method="POST",
-                           status_callback_event=["completed"])
+                           status_callback_event=list(status_events))
         with self._http.timeout_at_most(within_seconds):
             participant = self._call_api(
                 lambda: self._client.conferences(conference).participants.create(**options))

@@ -122,10 +122,13 @@ def accept_prompt(message: str, action_url: str, *, timeout: int = 10) -> str:
     return str(response)
 
 
-def dial_number(number: str, caller_id: str, *, timeout: int = 30) -> str:
-    """Hand this call to an outside number (a cold transfer)."""
+def dial_number(number: str, caller_id: str, *, timeout: int = 30,
+                action_url: str | None = None) -> str:
+    """Hand this call to an outside number (a cold transfer). With `action_url` the carrier
+    posts the outcome there (DialCallStatus) and plays the TwiML it answers."""
     response = VoiceResponse()
-    response.dial(number, caller_id=caller_id, timeout=timeout)
+    options = {"action": action_url, "method": "POST"} if action_url else {}
+    response.dial(number, caller_id=caller_id, timeout=timeout, **options)
     response.hangup()
     return str(response)
 

@@ -110,7 +110,9 @@ class TransferArgsSchema(Schema):
                        "holds, then complete (hand over) or cancel (come back)"})
     to_agent_id = fields.Integer(metadata={"description": "An agent of your campaigns (ready, with audio)"})
     to_campaign_id = fields.Integer(metadata={"description": "Any ready agent of this campaign of yours"})
-    to_number = fields.String(metadata={"description": "An outside number, E.164 (not on a do-not-call list)"})
+    to_number = fields.String(metadata={"description": "An outside number, E.164, starting with one of "
+                                                      "TRANSFER_ALLOWED_PREFIXES (never premium-rate), not "
+                                                      "on a do-not-call list"})
 
 
 class TransferSchema(Schema):
@@ -121,6 +123,8 @@ class TransferSchema(Schema):
     to_agent_id = fields.Integer(allow_none=True, metadata={"description": "For a campaign: the agent it went to"})
     to_campaign_id = fields.Integer(allow_none=True)
     to_number = fields.String(allow_none=True)
+    answered = fields.Boolean(metadata={"description": "The consulted party is on the line (an outside "
+                                                      "number: once it answers)"})
     started_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
 
@@ -241,9 +245,11 @@ def complete_transfer(call_id, transfer_id):
 
 @blp.route("/console/calls/<int:call_id>/transfers/<int:transfer_id>/cancel", methods=["POST"])
 @blp.response(200, TransferSchema)
-@roles_required("agent")
+@roles_required("agent", "supervisor", "admin")
 def cancel_transfer(call_id, transfer_id):
-    """Come back from a warm transfer: the consulted party leaves and the person is off hold."""
+    """End a warm transfer's consultation: the consulted party leaves and the person is off
+    hold. The agent who transferred comes back to the person; the consulted agent leaves it;
+    a supervisor or admin of the call's campaign ends it."""
     from app.dialer.transfers import cancel, payload
 
     return payload(cancel(_me(), call_id, transfer_id))

@@ -149,3 +149,12 @@ def transfer_status():
 
     on_consult_status(request.args.get("transfer"), request.form)
     return Response(status=204)
+
+
+@bp.post("/transfer/dialled")
+def transfer_dialled():
+    """The <Dial> action of a cold transfer to a number: busy, unanswered or unreachable, the
+    transfer failed and the person goes back to their agent (or hears an apology)."""
+    from app.dialer.transfers import on_number_dialled
+
+    return Response(on_number_dialled(request.args.get("transfer"), request.form), mimetype=XML)

@@ -1,7 +1,9 @@
 """Browser tests: Debian's Chromium (headless, via pytest-playwright) against a real server.
 
 The app runs under gunicorn in a subprocess, with a Celery worker on the `default` queue for
-imports, on the test database and Redis. Data is committed for real (other processes must see
+imports, on the test database and Redis, and talks to the carrier simulator (`python -m
+carrier_sim`, another subprocess) through the twilio SDK: the simulator fetches TwiML from the
+server and posts its callbacks signed as Twilio signs them. Data is committed for real (other processes must see
 it) and the touched tables are truncated when the session ends; these tests are marked slow.
 """
 from __future__ import annotations
@@ -42,26 +44,58 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1440, "height": 900}}
 
 
+# The person a browser test's call reaches, and an outside number that never answers.
+PERSON, UNANSWERED = "+12125550142", "+12125550143"
+
+
+@pytest.fixture(scope="package")
+def sim_url(test_environ, tmp_path_factory):
+    """The carrier simulator, with the live server's account sid and token: people answer and
+    stay on the line (for minutes), simulated time runs at a twentieth of real time."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(tmp_path_factory.mktemp("sim-logs") / "carrier_sim.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "carrier_sim", "--port", str(port),
+         "--account-sid", test_environ["TWILIO_ACCOUNT_SID"], "--auth-token", test_environ["TWILIO_AUTH_TOKEN"],
+         "--log-level", "WARNING"], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{url}/_sim/config", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"the carrier simulator did not start; see {log.name}")
+            time.sleep(0.1)
+        requests.post(f"{url}/_sim/config", timeout=5, json={
+            "time_scale": 0.05, "max_call_seconds": 100000, "talk_seconds": [20000, 20000],
+            "outcomes": {PERSON: "human", UNANSWERED: "no-answer"}}).raise_for_status()
+        yield url
+    finally:
+        stop_processes([proc])
+
+
 @pytest.fixture(scope="package")  # torn down (tables truncated) before other packages run
-def live_server(_app, test_environ, tmp_path_factory):
+def live_server(_app, test_environ, tmp_path_factory, sim_url):
     """gunicorn (threads, Socket.IO) and a `default`-queue Celery worker on the test services."""
     for name in ("socket.io.min.js", "chart.umd.min.js"):
         if not (VENDOR / name).exists():
             pytest.fail(f"{VENDOR / name} is missing: run `make setup` (it installs the browser libraries)",
                         pytrace=False)
     redis_lib.Redis.from_url(test_environ["REDIS_URL"]).flushdb()
-    port, sim_port = free_port(), free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     logdir = tmp_path_factory.mktemp("browser-logs")
-    # The carrier simulator as its own process: the web process reaches it with the real SDK.
     env = {**os.environ, **test_environ, "PUBLIC_BASE_URL": base, "PYTHONPATH": str(REPO),
-           "TWILIO_API_BASE_URL": f"http://127.0.0.1:{sim_port}",
+           "TWILIO_API_BASE_URL": sim_url,
            "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
            "RATELIMIT_LOGIN_IP": "1000 per minute", "RATELIMIT_API": "6000 per minute"}
     env.pop("FLASK_APP", None)
     commands = {
-        "carrier_sim": [sys.executable, "-m", "carrier_sim", "--port", str(sim_port), "--time-scale", "0.01",
-                        "--log-level", "WARNING"],
         "web": [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1", "-k", "gthread",
                 "--threads", "32", "wsgi:app"],
         "worker": [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "-Q", "default", "-P", "threads",
@@ -79,10 +113,10 @@ def live_server(_app, test_environ, tmp_path_factory):
                     break
             except requests.RequestException:
                 pass
-            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            if time.monotonic() > deadline or procs[0].poll() is not None:
                 raise RuntimeError(f"the app did not start; see {logdir}")
             time.sleep(0.1)
-        SIM_URL[base] = env["TWILIO_API_BASE_URL"]
+        SIM_URL[base] = sim_url
         yield base
     finally:
         stop_processes(procs)

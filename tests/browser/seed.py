@@ -212,3 +212,53 @@ def history(app, floor: dict, seed: int = 7) -> None:
         db.session.commit()
         run_rollup(now)
         db.session.commit()
+
+
+def connect_leg(app, sim_url: str, base: str, agent_id: int) -> str:
+    """The agent's browser connects its audio through the carrier simulator, as Voice JS's
+    `Device.connect()` does; returns the leg's CallSid once it has joined the agent's room."""
+    import time
+
+    import requests
+
+    from app.agents.audio import leg_of
+
+    response = requests.post(f"{sim_url}/_sim/clients/agent-{agent_id}/connect", timeout=5, data={
+        "Url": f"{base}/twilio/agent/voice", "StatusCallback": f"{base}/twilio/agent/status"})
+    response.raise_for_status()
+    sid = response.json()["call_sid"]
+    deadline = time.monotonic() + 30
+    while True:
+        with app.app_context():
+            if leg_of(agent_id) == sid:
+                return sid
+        assert time.monotonic() < deadline, "the agent's leg did not join their room"
+        time.sleep(0.05)
+
+
+def place_person(app, floor: dict, sim_url: str, base: str, to: str) -> tuple[int, str]:
+    """The dialer's call to a person, placed through the simulator with the twilio SDK: once
+    answered, the server's answer webhook joins them into the ready agent's room."""
+    from sqlalchemy import func, select
+
+    from app.calls.models import Call
+    from app.common.timeutil import utcnow
+    from app.extensions import db
+    from app.telephony.carrier import PlaceCallRequest
+    from app.telephony.twilio_carrier import TwilioCarrier
+
+    with app.app_context():
+        attempt = (db.session.scalar(select(func.max(Call.attempt_no)).where(
+            Call.contact_id == floor["contact_id"])) or 0) + 1
+        call = Call(campaign_id=floor["campaign_id"], contact_id=floor["contact_id"], to_number=to,
+                    from_number="+12025550100", status="initiated", initiated_at=utcnow(), attempt_no=attempt)
+        db.session.add(call)
+        db.session.commit()
+        carrier = TwilioCarrier(app.config["TWILIO_ACCOUNT_SID"], app.config["TWILIO_AUTH_TOKEN"],
+                                api_base_url=sim_url)
+        placed = carrier.place_call(PlaceCallRequest(
+            to=to, from_="+12025550100", answer_url=f"{base}/twilio/voice?attempt={call.id}",
+            status_callback_url=f"{base}/twilio/status?attempt={call.id}"))
+        call.call_sid = placed.call_sid
+        db.session.commit()
+        return call.id, placed.call_sid

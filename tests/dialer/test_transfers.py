@@ -24,12 +24,14 @@ from tests.dialer.on_air import serve, wait_for
 from tests.helpers import ApiClient, UserFactory, truncate_tables
 
 PERSON, OUTSIDE, OUTSIDE_UNANSWERED = "+12025550179", "+12025550188", "+12025550189"
+OUTSIDE_BUSY = "+12025550187"
 
 
 @pytest.fixture
 def air(_app, test_environ):
     redis_lib.Redis.from_url(test_environ["REDIS_URL"]).flushdb()
-    on_air, stop = serve(_app, {"outcomes": {PERSON: "human", OUTSIDE: "human", OUTSIDE_UNANSWERED: "no-answer"},
+    on_air, stop = serve(_app, {"outcomes": {PERSON: "human", OUTSIDE: "human", OUTSIDE_UNANSWERED: "no-answer",
+                                             OUTSIDE_BUSY: "busy"},
                                 "talk_seconds": (300.0, 300.0)})
     try:
         yield on_air
@@ -271,11 +273,100 @@ def test_cold_transfer_to_an_outside_number(floor, air):
     response = _post(client, f"/api/console/calls/{call_id}/transfers", {"kind": "cold", "to_number": OUTSIDE})
     assert response.status_code == 201 and response.get_json()["status"] == "completed"
     wait_for(lambda: air.call(person)["connected_to"] == f"number:{OUTSIDE}", "the person to be put through")
+    assert air.call(person)["dial_attempts"] == [{"to": OUTSIDE, "status": "answered"}]
+    # The person left the agent's room (which holds the agent's leg alone) and is in no room.
     floor.wait_room(f"agent-{agent.id}", {floor.legs[agent.id]})
+    rooms = requests.get(f"{air.sim_url}/_sim/conferences", timeout=5).json()["conferences"]
+    assert not [c for c in rooms if c["status"] != "completed"
+                and person in {p["call_sid"] for p in c["participants"]}]
     assert floor.snap(agent.id)["state"] == "wrap-up"
     assert _post(client, f"/api/console/calls/{call_id}/hangup").status_code == 409  # not theirs to end
     assert air.call(person)["status"] == "in-progress"
+    assert [t.status for t in floor.transfers(call_id)] == ["completed"]
+
+
+@pytest.mark.parametrize("number, words", [(OUTSIDE_BUSY, "was busy"), (OUTSIDE_UNANSWERED, "did not answer")])
+def test_a_cold_transfer_to_a_number_that_fails_brings_the_person_back(floor, air, number, words):
+    agent = floor.agent()
+    call_id, person = floor.person_with(agent)
+    response = _post(floor.client(agent), f"/api/console/calls/{call_id}/transfers",
+                     {"kind": "cold", "to_number": number})
+    assert response.status_code == 201, response.get_json()
+    transfer_id = response.get_json()["id"]
+    wait_for(lambda: [t.status for t in floor.transfers(call_id)] == ["failed"], "the transfer to fail")
+    leg = floor.legs[agent.id]
+    floor.wait_room(f"agent-{agent.id}", {leg, person})
+    assert floor.hears(f"agent-{agent.id}") == {leg: [person], person: [leg]}
+    assert air.call(person)["dial_attempts"] == [{"to": number, "status": number == OUTSIDE_BUSY and "busy"
+                                                  or "no-answer"}]
+    assert floor.snap(agent.id)["state"] == "on-call" and floor.snap(agent.id)["call_id"] == call_id
+    assert floor.interactions(call_id)[agent.id].talk_ended_at is None
+    # The call is the agent's again: they can hold it and hang it up.
+    client = floor.client(agent)
+    assert _post(client, f"/api/console/calls/{call_id}/hold", {"hold": True}).status_code == 200
+    assert _post(client, f"/api/console/calls/{call_id}/hangup").status_code == 200
+    assert floor.transfers(call_id)[0].id == transfer_id
     assert air.alone() == []
+
+
+def test_the_dialled_webhook_apologises_when_the_agent_is_not_free(floor, air):
+    """The agent has paused since: the person hears an apology and the call ends."""
+    from app.calls.models import CallTransfer as T
+    from app.common.timeutil import utcnow
+    agent = floor.agent()
+    call_id, person = floor.person_with(agent)
+    assert _post(floor.client(agent), f"/api/console/calls/{call_id}/hangup").status_code == 200
+    with floor.app.app_context():  # finishing the call, then paused: not free for the person
+        from app.agents.transitions import apply
+        apply(agent.id, ("wrap-up",), "paused")
+        t = T(call_id=call_id, kind="cold", from_agent_id=agent.id, to_number=OUTSIDE_BUSY,
+              status="completed", started_at=utcnow(), ended_at=utcnow())
+        db.session.add(t)
+        db.session.commit()
+        transfer_id = t.id
+    url = f"{air.base_url}/twilio/transfer/dialled?transfer={transfer_id}"
+    form = {"CallSid": person, "DialCallStatus": "busy", "AccountSid": floor.app.config["TWILIO_ACCOUNT_SID"]}
+    unsigned = requests.post(url, data=form, timeout=5)
+    assert unsigned.status_code == 403
+    signature = RequestValidator(floor.app.config["TWILIO_AUTH_TOKEN"]).compute_signature(url, form)
+    answer = requests.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=5)
+    assert answer.status_code == 200 and "<Say>" in answer.text and "<Hangup" in answer.text
+    assert "sorry" in answer.text.lower() and "<Conference" not in answer.text
+    assert [t.status for t in floor.transfers(call_id)] == ["failed"]
+    assert floor.snap(agent.id)["state"] == "paused"
+
+
+def test_transfers_and_the_agents_phone_are_refused_outside_the_allowed_numbers(floor, air):
+    agent = floor.agent()
+    call_id, person = floor.person_with(agent)
+    client = floor.client(agent)
+    for number, words in (("+442079460000", "only calls numbers starting with +1"),
+                          ("+19005550123", "Premium-rate"), ("+12129760123", "pay-per-call"),
+                          ("+18765550123", "international")):
+        for kind in ("cold", "warm"):
+            refused = _post(client, f"/api/console/calls/{call_id}/transfers", {"kind": kind, "to_number": number})
+            assert refused.status_code == 422, (number, refused.get_json())
+            error = refused.get_json()["error"]
+            assert words in error["message"] and "to_number" in error["fields"], error
+    assert floor.transfers(call_id) == []
+    assert floor.hears(f"agent-{agent.id}") == {floor.legs[agent.id]: [person], person: [floor.legs[agent.id]]}
+    # An explicit prefix lets a Caribbean number through; premium never.
+    saved = floor.app.config["TRANSFER_ALLOWED_PREFIXES"]
+    floor.app.config["TRANSFER_ALLOWED_PREFIXES"] = ("+1", "+1876")
+    try:
+        with floor.app.app_context():
+            from app.telephony.dial_policy import refusal
+            assert refusal("+18765550123") is None and refusal("+19005550123")
+    finally:
+        floor.app.config["TRANSFER_ALLOWED_PREFIXES"] = saved
+    # The agent's own phone: the same rule.
+    phone_agent = floor.agent(audio=False, ready=False)
+    phone_client = floor.client(phone_agent)
+    for number in ("+19005550123", "+442079460000"):
+        refused = _post(phone_client, "/api/agents/me/audio", {"via": "phone", "phone": number})
+        assert refused.status_code == 422, refused.get_json()
+        assert "phone" in refused.get_json()["error"]["fields"]
+    assert [c for c in air.sim.calls() if c["to"] in ("+19005550123", "+442079460000")] == []
 
 
 def test_a_target_without_audio_or_not_ready_is_refused_with_words(floor, air):
@@ -404,6 +495,95 @@ def test_an_unanswered_consult_fails_and_the_person_comes_off_hold(floor, air):
     wait_for(lambda: floor.hears(f"agent-{agent.id}") == {leg: [person], person: [leg]}, "the person off hold")
     assert _post(floor.client(agent), f"/api/console/calls/{call_id}/transfers/{transfer_id}/complete").status_code == 409
     assert air.alone() == []
+
+
+# --- a consultation ended by someone else -----------------------------------------------------
+
+def _assert_back_after_consult(floor, air, agent, target, call_id, person, transfer_id, reason_words):
+    leg, target_leg = floor.legs[agent.id], floor.legs[target.id]
+    floor.wait_room(f"agent-{target.id}", {target_leg})
+    wait_for(lambda: floor.hears(f"agent-{agent.id}") == {leg: [person], person: [leg]}, "the person off hold")
+    assert floor.snap(target.id)["state"] == "ready"
+    assert floor.snap(agent.id)["state"] == "on-call" and floor.call(call_id).agent_id == agent.id
+    assert [(t.id, t.status) for t in floor.transfers(call_id)] == [(transfer_id, "cancelled")]
+    assert air.alone() == []
+
+
+def test_the_consulted_agent_can_leave_the_consultation(floor, air):
+    agent = floor.agent()
+    call_id, person = floor.person_with(agent)
+    target, transfer_id = _warm_to_agent(floor, agent, call_id, person)
+    # Reserved, they could neither disconnect their audio nor be paused: now they can leave.
+    left = _post(floor.client(target), f"/api/console/calls/{call_id}/transfers/{transfer_id}/cancel")
+    assert left.status_code == 200, left.get_json()
+    assert left.get_json()["status"] == "cancelled"
+    _assert_back_after_consult(floor, air, agent, target, call_id, person, transfer_id, "left")
+    stranger = floor.agent(ready=False)
+    assert _post(floor.client(stranger),
+                 f"/api/console/calls/{call_id}/transfers/{transfer_id}/cancel").status_code == 404
+
+
+def test_a_supervisor_of_the_campaign_can_end_a_consultation(floor, air):
+    agent = floor.agent()
+    call_id, person = floor.person_with(agent)
+    target, transfer_id = _warm_to_agent(floor, agent, call_id, person)
+    elsewhere = floor.users.create("supervisor")  # of no campaign of the call's
+    path = f"/api/console/calls/{call_id}/transfers/{transfer_id}/cancel"
+    assert _post(floor.client(elsewhere), path).status_code == 404
+    supervisor = floor.users.create("supervisor")
+    with floor.app.app_context():
+        assign(supervisor.id, floor.campaign_id, role="supervisor")
+        db.session.commit()
+    ended = _post(floor.client(supervisor), path)
+    assert ended.status_code == 200, ended.get_json()
+    _assert_back_after_consult(floor, air, agent, target, call_id, person, transfer_id, "supervisor")
+    again = _post(floor.client(supervisor), path)
+    assert again.status_code == 409 and again.get_json()["error"]["message"] == "This transfer was already cancelled."
+
+
+def test_a_consultation_left_open_is_ended_by_the_reaper(floor, air):
+    from datetime import timedelta
+
+    from app.dialer.reaper import reap
+
+    agent = floor.agent()
+    call_id, person = floor.person_with(agent)
+    target, transfer_id = _warm_to_agent(floor, agent, call_id, person)
+    started = floor.transfers(call_id)[0].started_at
+    timeout = timedelta(seconds=floor.app.config["CONSULT_TIMEOUT_SECONDS"])
+    with floor.app.app_context():
+        assert reap(now=started + timeout - timedelta(seconds=1))["consults_ended"] == 0
+    assert floor.snap(target.id)["state"] == "reserved"
+    with floor.app.app_context():
+        assert reap(now=started + timeout)["consults_ended"] == 1
+    _assert_back_after_consult(floor, air, agent, target, call_id, person, transfer_id, "minutes")
+
+
+def test_the_console_is_told_when_an_outside_consult_answers(floor, air):
+    agent = floor.agent()
+    call_id, person = floor.person_with(agent)
+    response = _post(floor.client(agent), f"/api/console/calls/{call_id}/transfers",
+                     {"kind": "warm", "to_number": OUTSIDE})
+    assert response.status_code == 201 and response.get_json()["answered"] is False
+    outside = _outside_leg(floor, agent)
+    assert air.call(outside)["request"]["status_events"] == ["answered", "completed"]
+    with floor.app.app_context():
+        from app.dialer.transfers import answered
+        wait_for(lambda: answered(db.session.get(CallTransfer, response.get_json()["id"])), "answered")
+
+
+def test_refusals_say_states_in_words_once(floor, air):
+    agent = floor.agent()
+    call_id, _ = floor.person_with(agent)
+    finishing = floor.agent()
+    other_call, _ = floor.person_with(finishing)
+    _post(floor.client(finishing), f"/api/console/calls/{other_call}/hangup")
+    assert floor.snap(finishing.id)["state"] == "wrap-up"
+    refused = _post(floor.client(agent), f"/api/console/calls/{call_id}/transfers",
+                    {"kind": "cold", "to_agent_id": finishing.id}).get_json()["error"]
+    assert refused["message"] == f"{finishing.username} is finishing a call, not ready to take a call."
+    assert refused["message"] not in " ".join(refused["fields"]["to_agent_id"])
+    assert "wrap-up" not in str(refused) and "on-call" not in refused["message"]
 
 
 # --- pickers and the record ------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { $, el, toast } from './ui.js';
 
 const NOT_YET = 'not available on this server yet';
 const FINAL = new Set(['completed', 'canceled', 'cancelled', 'failed', 'busy', 'no-answer', 'returned']);
-const STATE_WORDS = { ready: 'ready', reserved: 'connecting a call', 'on-call': 'on a call', 'wrap-up': 'in wrap-up',
+const STATE_WORDS = { ready: 'ready', reserved: 'connecting a call', 'on-call': 'on a call', 'wrap-up': 'finishing a call',
   paused: 'paused', offline: 'signed off' };
 
 const c = {
@@ -89,10 +89,14 @@ function missingRoute(e) {
   return e && (e.status === 405 || (e.status === 404 && /requested URL/i.test(e.message || '')));
 }
 
-function problem(e, fallback) {
+// The API's sentence, then what its fields add (a hint on what to do), each said once.
+export function problem(e, fallback) {
   if (!e || !e.message || e.status >= 500) return fallback;
-  const fields = Object.values(e.fields || {}).flat().join(' ');
-  return fields ? `${e.message}: ${fields}` : e.message;
+  const said = [e.message];
+  for (const text of Object.values(e.fields || {}).flat()) {
+    if (typeof text === 'string' && text && !said.some((s) => s.includes(text) || text.includes(s))) said.push(text);
+  }
+  return said.map((s) => (/[.!?]$/.test(s) ? s : `${s}.`)).join(' ');
 }
 
 async function act(feature, call, done) {
@@ -175,7 +179,8 @@ async function startTransfer(ev) {
   try {
     const t = await ep.transfer(c.callId, body);
     $('#transfer-dialog').close();
-    c.transfer = { id: t.id, kind: t.kind || kind, status: t.status || 'started', label };
+    c.transfer = { id: t.id, kind: t.kind || kind, status: t.status || 'started', label,
+      answered: t.answered !== undefined ? Boolean(t.answered) : to !== 'number' };
     if (c.transfer.kind === 'warm') c.hold = true;
     toast(kind === 'warm' ? `Calling ${label}; the contact is on hold.` : `Transferring the contact to ${label}…`, 'ok');
     if (FINAL.has(c.transfer.status)) c.transfer = null;
@@ -215,10 +220,12 @@ export function onTransferEvent(p) {
   const id = p.id ?? p.transfer_id;
   if (!c.transfer) {
     if (!p.kind || FINAL.has(p.status)) return;
-    c.transfer = { id, kind: p.kind, status: p.status, label: p.to_label || p.to_number || 'the other party' };
+    c.transfer = { id, kind: p.kind, status: p.status, label: p.to_label || p.to_number || 'the other party',
+      answered: Boolean(p.answered) };
   }
   if (id !== undefined && c.transfer.id !== undefined && id !== c.transfer.id) return;
   c.transfer.status = p.status || c.transfer.status;
+  if (p.answered !== undefined) c.transfer.answered = Boolean(p.answered);
   if (FINAL.has(c.transfer.status)) {
     const label = c.transfer.label;
     if (c.transfer.status === 'completed') {
@@ -234,7 +241,7 @@ export function onTransferEvent(p) {
 }
 
 function consultText(t) {
-  if (['initiated', 'queued', 'ringing', 'started', 'dialing'].includes(t.status)) {
+  if (!t.answered || ['initiated', 'queued', 'ringing', 'started', 'dialing'].includes(t.status)) {
     return `Calling ${t.label}… The contact is on hold.`;
   }
   return `You are talking to ${t.label}; the contact is on hold and cannot hear you.`;
