@@ -62,6 +62,17 @@ def say_only(message: str) -> str:
     return str(response)
 
 
+def _back_home(response: VoiceResponse, home: str, status_callback_url: str) -> None:
+    """Once a staff leg's visit to another room is over, it goes back into its own room, as
+    `agent_room` put it there."""
+    home_dial = response.dial(time_limit=AGENT_LEG_TIME_LIMIT_SECONDS)
+    home_dial.conference(home, start_conference_on_enter=True, end_conference_on_exit=True,
+                         beep=False, wait_url="", participant_label="agent",
+                         status_callback=status_callback_url, status_callback_method="POST",
+                         status_callback_event="start end join leave")
+    response.hangup()
+
+
 def consult_then_home(room: str, home: str, status_callback_url: str) -> str:
     """An agent's leg consulted on a warm transfer: into the other agent's `room` (its leaving
     never ends that room), and once that is over for it, back into its own `home` room."""
@@ -69,12 +80,7 @@ def consult_then_home(room: str, home: str, status_callback_url: str) -> str:
     dial = response.dial()
     dial.conference(room, start_conference_on_enter=True, end_conference_on_exit=False,
                     beep=False, wait_url="", participant_label="consulted-agent")
-    home_dial = response.dial()
-    home_dial.conference(home, start_conference_on_enter=True, end_conference_on_exit=True,
-                         beep=False, wait_url="", participant_label="agent",
-                         status_callback=status_callback_url, status_callback_method="POST",
-                         status_callback_event="start end join leave")
-    response.hangup()
+    _back_home(response, home, status_callback_url)
     return str(response)
 
 
@@ -90,12 +96,7 @@ def monitor_then_home(room: str, home: str, status_callback_url: str, *, muted: 
     options = {"coach": coach} if coach else {}
     dial.conference(room, start_conference_on_enter=False, end_conference_on_exit=False,
                     beep=False, wait_url="", muted=muted, participant_label="monitor", **options)
-    home_dial = response.dial()
-    home_dial.conference(home, start_conference_on_enter=True, end_conference_on_exit=True,
-                         beep=False, wait_url="", participant_label="agent",
-                         status_callback=status_callback_url, status_callback_method="POST",
-                         status_callback_event="start end join leave")
-    response.hangup()
+    _back_home(response, home, status_callback_url)
     return str(response)
 
 

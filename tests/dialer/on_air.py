@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import requests
@@ -84,3 +85,22 @@ def serve(app, sim_config_changes: dict | None = None):
         server.shutdown()
 
     return OnAir(app, base, sim), stop
+
+
+@contextmanager
+def on_the_air(app, test_environ: dict, sim_config_changes: dict | None = None):
+    """`serve` for a test: an empty Redis first; afterwards everything the server threads
+    committed (outside the test's rolled-back transaction) is truncated."""
+    import redis as redis_lib
+
+    from tests.browser.seed import TOUCHED
+    from tests.helpers import truncate_tables
+
+    redis_lib.Redis.from_url(test_environ["REDIS_URL"]).flushdb()
+    air, stop = serve(app, sim_config_changes)
+    try:
+        yield air
+    finally:
+        stop()
+        truncate_tables(test_environ["DATABASE_URL"], TOUCHED + ", call_transfers")
+        redis_lib.Redis.from_url(test_environ["REDIS_URL"]).flushdb()

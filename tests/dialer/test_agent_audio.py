@@ -4,7 +4,6 @@ alone), and a leg that drops taking the agent out of ready at once."""
 from __future__ import annotations
 
 import pytest
-import redis as redis_lib
 
 from app.agents import audio, reservations
 from app.agents import services as agent_services
@@ -16,24 +15,17 @@ from app.extensions import db
 from app.telephony.carrier import PlaceCallRequest
 from app.telephony.factory import get_carrier, webhook_url
 from tests.agents.factories import assign, make_call, make_campaign
-from tests.browser.seed import TOUCHED
-from tests.dialer.on_air import serve, wait_for
-from tests.helpers import UserFactory, truncate_tables
+from tests.dialer.on_air import on_the_air, serve, wait_for
+from tests.helpers import UserFactory
 
 AGENT_PHONE, VOICEMAIL_PHONE, PERSON = "+12025550177", "+12025550178", "+12025550179"
 
 
 @pytest.fixture
 def air(_app, test_environ):
-    redis_lib.Redis.from_url(test_environ["REDIS_URL"]).flushdb()
-    on_air, stop = serve(_app, {"agent_phones": {AGENT_PHONE: "1", VOICEMAIL_PHONE: ""},
-                                "outcomes": {PERSON: "human"}, "talk_seconds": (300.0, 300.0)})
-    try:
+    with on_the_air(_app, test_environ, {"agent_phones": {AGENT_PHONE: "1", VOICEMAIL_PHONE: ""},
+                                "outcomes": {PERSON: "human"}, "talk_seconds": (300.0, 300.0)}) as on_air:
         yield on_air
-    finally:
-        stop()
-        truncate_tables(test_environ["DATABASE_URL"], TOUCHED + ", call_transfers")
-        redis_lib.Redis.from_url(test_environ["REDIS_URL"]).flushdb()
 
 
 @pytest.fixture

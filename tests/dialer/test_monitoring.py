@@ -5,31 +5,22 @@ change and end is in the audit log."""
 from __future__ import annotations
 
 import pytest
-import redis as redis_lib
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
 from app.extensions import db
 from tests.agents.factories import assign, make_campaign
-from tests.browser.seed import TOUCHED
-from tests.dialer.on_air import serve, wait_for
+from tests.dialer.on_air import on_the_air, wait_for
 from tests.dialer.test_transfers import PERSON, Floor
-from tests.helpers import truncate_tables
 
 SUPERVISOR_PHONE = "+12025550166"
 
 
 @pytest.fixture
 def air(_app, test_environ):
-    redis_lib.Redis.from_url(test_environ["REDIS_URL"]).flushdb()
-    on_air, stop = serve(_app, {"outcomes": {PERSON: "human"}, "talk_seconds": (300.0, 300.0),
-                                "agent_phones": {SUPERVISOR_PHONE: "1"}})
-    try:
+    with on_the_air(_app, test_environ, {"outcomes": {PERSON: "human"}, "talk_seconds": (300.0, 300.0),
+                                "agent_phones": {SUPERVISOR_PHONE: "1"}}) as on_air:
         yield on_air
-    finally:
-        stop()
-        truncate_tables(test_environ["DATABASE_URL"], TOUCHED + ", call_transfers")
-        redis_lib.Redis.from_url(test_environ["REDIS_URL"]).flushdb()
 
 
 class MonitorFloor(Floor):

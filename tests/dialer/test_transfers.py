@@ -4,7 +4,6 @@ nobody ever alone in a conference (the simulator's `alone` stays empty throughou
 from __future__ import annotations
 
 import pytest
-import redis as redis_lib
 import requests
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
@@ -19,9 +18,8 @@ from app.interactions.models import Interaction
 from app.telephony.carrier import PlaceCallRequest
 from app.telephony.factory import get_carrier, webhook_url
 from tests.agents.factories import assign, make_call, make_campaign
-from tests.browser.seed import TOUCHED
-from tests.dialer.on_air import serve, wait_for
-from tests.helpers import ApiClient, UserFactory, truncate_tables
+from tests.dialer.on_air import on_the_air, wait_for
+from tests.helpers import ApiClient, UserFactory
 
 PERSON, OUTSIDE, OUTSIDE_UNANSWERED = "+12025550179", "+12025550188", "+12025550189"
 OUTSIDE_BUSY = "+12025550187"
@@ -29,16 +27,10 @@ OUTSIDE_BUSY = "+12025550187"
 
 @pytest.fixture
 def air(_app, test_environ):
-    redis_lib.Redis.from_url(test_environ["REDIS_URL"]).flushdb()
-    on_air, stop = serve(_app, {"outcomes": {PERSON: "human", OUTSIDE: "human", OUTSIDE_UNANSWERED: "no-answer",
+    with on_the_air(_app, test_environ, {"outcomes": {PERSON: "human", OUTSIDE: "human", OUTSIDE_UNANSWERED: "no-answer",
                                              OUTSIDE_BUSY: "busy"},
-                                "talk_seconds": (300.0, 300.0)})
-    try:
+                                "talk_seconds": (300.0, 300.0)}) as on_air:
         yield on_air
-    finally:
-        stop()
-        truncate_tables(test_environ["DATABASE_URL"], TOUCHED + ", call_transfers")
-        redis_lib.Redis.from_url(test_environ["REDIS_URL"]).flushdb()
 
 
 class Floor:
