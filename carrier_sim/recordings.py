@@ -38,7 +38,7 @@ class SimRecording:
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
     status: str = "in-progress"          # in-progress | paused | stopped | completed | absent | deleted
-    pause_behavior: str = "skip"
+    pause_behavior: str = "silence"  # Twilio's default
     running_since: float | None = None   # wall time the current unpaused stretch began
     recorded_wall: float = 0.0           # wall seconds recorded so far (closed stretches)
     paused_since: float | None = None
@@ -57,7 +57,7 @@ class SimRecording:
         at = at or time.time()
         if self.status != "in-progress":
             return
-        self.pause_behavior = behavior or "skip"
+        self.pause_behavior = behavior or "silence"
         if self.pause_behavior == "skip":
             self._close_stretch(at)
         self.paused_since = at

@@ -238,7 +238,7 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
             return _delete_recording(recording)
         if request.method == "POST":
             status = request.form.get("Status", "")
-            behavior = request.form.get("PauseBehavior") or "skip"
+            behavior = request.form.get("PauseBehavior") or "silence"  # Twilio's default
             if status not in ("paused", "in-progress", "stopped"):
                 raise ApiError(400, 21626, f"Invalid Status: {status}")
             if behavior not in ("skip", "silence"):

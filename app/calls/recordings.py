@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 RETENTION_BATCH = 200
 CARD_PAUSE = "agent"
 CALL_ENDED = "call-ended"
+HANDED_ON = "transfer"  # the agent who paused handed the call on: nobody else would resume it
 
 
 def recording_path(call_id: int) -> str:
@@ -56,7 +57,7 @@ def start_for_call(call_id: int) -> Recording | None:
                               .execution_options(populate_existing=True)).one_or_none()
     campaign = db.session.get(Campaign, call.campaign_id) if call and call.campaign_id else None
     if (call is None or campaign is None or not campaign.recording_enabled or not call.call_sid
-            or call.connected_at is None or call.status in TERMINAL_STATUSES):
+            or call.connected_at is None or call.abandoned or call.status in TERMINAL_STATUSES):
         db.session.rollback()
         return None
     existing = db.session.scalar(select(Recording).where(
@@ -135,6 +136,23 @@ def close_open_pause(recording: Recording, at: datetime, reason: str, by_id: int
     pause.resumed_at, pause.resumed_by_id, pause.resumed_reason = max(at, pause.paused_at), by_id, reason
     if recording.status == "paused":
         recording.status = "in-progress"
+    return True
+
+
+def resume_when_handed_on(call: Call, agent_id: int | None) -> bool:
+    """The agent who paused the recording (for a card number, say) has handed the call on: it
+    resumes now at the carrier, and the pause is closed; True if one was open."""
+    from app.telephony.factory import get_carrier
+
+    recording = live_recording(call.id, lock=True)
+    if recording is None or recording.status != "paused" or not call.call_sid:
+        return False
+    try:
+        get_carrier().set_recording_paused(call.call_sid, recording.sid, False)
+    except CarrierError as exc:
+        log.warning("call %s: recording not resumed at the transfer: %s", call.id, exc)
+        return False
+    close_open_pause(recording, utcnow(), HANDED_ON, agent_id)
     return True
 
 
@@ -250,11 +268,20 @@ def _playable(user, call_id: int) -> tuple[Call, Recording]:
     return call, recording
 
 
-def stream(user, call_id: int, range_header: str | None) -> Response:
-    """The call's audio, relayed from the carrier (ranges passed on, or cut here when the
-    carrier sends the whole file); every playback audited."""
+def single_range(header: str | None) -> str | None:
+    """The Range header when it asks for one range; several ranges are answered with the whole
+    file (RFC 9110 allows it), so one unsatisfiable part never refuses the rest."""
+    if not header or not header.strip().startswith("bytes=") or "," in header:
+        return None
+    return header.strip()
+
+
+def stream(user, call_id: int, range_header: str | None, *, head: bool = False) -> Response:
+    """The call's audio, relayed from the carrier (a single range passed on, or cut here when
+    the carrier sends the whole file); every playback audited (a HEAD is not a playback)."""
     from app.telephony.factory import get_carrier
 
+    range_header = single_range(range_header)
     call, recording = _playable(user, call_id)
     sid, call_id = recording.sid, call.id
     try:
@@ -289,6 +316,14 @@ def stream(user, call_id: int, range_header: str | None) -> Response:
         headers["Content-Range"] = media.content_range
     if "Content-Length" not in headers and media.content_length is not None:
         headers["Content-Length"] = str(media.content_length)
+    if head:  # what a GET would answer, without the audio (nor an audit row: nothing played)
+        media.close()
+        db.session.rollback()
+        response = Response(status=status, mimetype="audio/wav", headers=headers)
+        response.automatically_set_content_length = False
+        if "Content-Length" in headers:
+            response.headers["Content-Length"] = headers["Content-Length"]
+        return response
     audit.record("recording.play", target_type="call", target_id=call_id, recording_sid=sid,
                  range=range_header or None, status=status)
     db.session.commit()

@@ -57,7 +57,8 @@ def export_call_records(args):
 def play_recording(call_id):
     """The call's recording, streamed by Omnivox from the carrier (HTTP range requests for
     seeking). Agents: their own calls; supervisors: their campaigns'; admins: all. Audited."""
-    return recordings.stream(current_user._get_current_object(), call_id, request.headers.get("Range"))
+    return recordings.stream(current_user._get_current_object(), call_id, request.headers.get("Range"),
+                             head=request.method == "HEAD")
 
 
 @blp.route("/<int:call_id>/legal-hold", methods=["POST"])

@@ -24,3 +24,9 @@ call_finished = _signals.signal("call-finished")
 # transaction. Keyword arguments: contact (locked, or None), reason (a gate's code), at, and
 # next_at (when the calling window next opens, or None).
 placement_refused = _signals.signal("placement-refused")
+
+# Sent when a person is about to be joined into an agent's room (the answer bridged, or a
+# transfer handed over), after the call is committed as theirs and before the TwiML or redirect
+# that joins them goes out. Receivers act at once (a monitoring session whose supervisor may not
+# hear this call leaves the room first). Keyword arguments: agent_id.
+call_bridged = _signals.signal("call-bridged")

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from app.agents.audio import person_into_room
 from app.agents.reservations import confirm_reservation, end_call, reserve_agent
 from app.calls.models import Call
+from app.calls.signals import call_bridged
 from app.calls.safe_harbour import opt_out_prompt, safe_harbour_without_database
 from app.calls.services import find_call, is_machine, voice_plan
 from app.campaigns.models import Campaign
@@ -108,6 +109,7 @@ def _connect_or_abandon(call: Call, campaign: Campaign, agent_id: int | None,
     if campaign.recording_enabled:
         _start_recording(call.id)
     record_human_answer(get_redis(), campaign.id, now.timestamp(), True, wait)
+    call_bridged.send(call, agent_id=agent_id)
     return RoutingDecision(person_into_room(agent_id, call.id), agent_id, False, wait)
 
 

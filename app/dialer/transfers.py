@@ -34,6 +34,8 @@ from app.agents.transitions import TransitionRefused, apply
 from app.auth.models import User
 from app.dialer import controls
 from app.calls.models import TERMINAL_STATUSES, Call, CallTransfer
+from app.calls import recordings
+from app.calls.signals import call_bridged
 from app.campaigns import access
 from app.campaigns.models import Campaign, CampaignAssignment
 from app.common.phones import is_e164
@@ -225,6 +227,7 @@ def _start_to_agent(agent, call: Call, t: CallTransfer, target: User) -> CallTra
     carrier = get_carrier()
     if t.kind == "cold":
         try:
+            call_bridged.send(call, agent_id=target.id)
             carrier.redirect(call.call_sid, audio.person_into_room(target.id, call.id))
         except CarrierError as exc:
             log.warning("call %s: cold transfer to agent %s not taken: %s", call.id, target.id, exc)
@@ -317,6 +320,8 @@ def _hand_over(call: Call, from_id: int, to_id: int, t: CallTransfer) -> None:
     t.status, t.ended_at = "completed", now
     db.session.add(t)
     db.session.commit()
+    if recordings.resume_when_handed_on(call, from_id):
+        db.session.commit()
     end_call(from_id, call.id, now)
     publish_screen_pop(to_id, call.id)
     controls.release(call.id, from_id)
@@ -330,6 +335,8 @@ def _let_go(call: Call, from_id: int, t: CallTransfer) -> None:
     t.status, t.ended_at = "completed", now
     db.session.add(t)
     db.session.commit()
+    if recordings.resume_when_handed_on(call, from_id):
+        db.session.commit()
     end_call(from_id, call.id, now)
     controls.release(call.id, from_id)
     _announce(t, call.campaign_id)
@@ -337,6 +344,7 @@ def _let_go(call: Call, from_id: int, t: CallTransfer) -> None:
 
 def _back_to(call: Call, agent_id: int) -> None:
     try:
+        call_bridged.send(call, agent_id=agent_id)
         get_carrier().redirect(call.call_sid, audio.person_into_room(agent_id, call.id))
     except CarrierError as exc:
         log.warning("call %s: could not bring the person back to agent %s: %s", call.id, agent_id, exc)
@@ -385,6 +393,7 @@ def complete(agent, call_id: int, transfer_id: int) -> CallTransfer:
             raise _fail(call, agent.id, t, f"{target.username} can no longer take the call: it stays with you.",
                         "target_not_ready") from None
         try:
+            call_bridged.send(call, agent_id=target.id)
             carrier.redirect(call.call_sid, audio.person_into_room(target.id, call.id))
         except CarrierError as exc:  # the person hung up meanwhile: the call's end settles it
             log.info("call %s: person not moved to agent %s: %s", call.id, target.id, exc)

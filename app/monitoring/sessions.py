@@ -40,6 +40,7 @@ from app.agents.services import supervised_campaign_ids
 from app.audit import services as audit
 from app.auth.models import User
 from app.calls.models import Call
+from app.calls.signals import call_bridged as bridged
 from app.campaigns.models import CampaignAssignment
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
@@ -268,13 +269,8 @@ def set_mode(actor, session_id: int, mode: str) -> dict:
 def leave(actor, session_id: int) -> None:
     """The supervisor's leg back to their own room; the agent and the person go on talking."""
     s = _own(actor, session_id)
-    if not end(s, "left", actor=actor):
-        return
-    try:
-        get_carrier().redirect(s["leg_sid"], twiml.agent_room(audio.room_name(actor.id),
-                                                             audio._url("status", actor.id)))
-    except CarrierError as exc:  # their leg has gone meanwhile: nothing to bring home
-        log.info("session %s: leg %s not brought home: %s", s["id"], s["leg_sid"], exc)
+    if end(s, "left", actor=actor):
+        _send_home(s)
 
 
 def live_sessions(actor) -> list[dict]:
@@ -299,6 +295,7 @@ def one(actor, session_id: int) -> dict:
 # --- the end ---------------------------------------------------------------------------------
 
 _REASONS = {"left": "The supervisor left.",
+            "out_of_scope": "The agent's next call is on a campaign the supervisor does not supervise.",
             "agent_room_ended": "The agent's audio disconnected: the supervisor is back in their own room.",
             "supervisor_audio_ended": "The supervisor's audio disconnected.",
             "gone": "The supervisor's leg is no longer in the agent's call."}
@@ -335,6 +332,38 @@ def leg_gone(user_id: int, call_sid: str) -> None:
         end(s, "supervisor_audio_ended")
 
 
+def call_bridged(call: Call, agent_id: int) -> None:
+    """A person is about to join the agent's room. A session whose supervisor may not hear this
+    call (another campaign's) ends first, its leg sent home before the person arrives; one who
+    may follows the agent onto it, audited and announced to that campaign's wallboard."""
+    for session_id in get_redis().smembers(LIVE):
+        s = get(session_id)
+        if s is None or s["agent_id"] != agent_id or s.get("call_id") == call.id:
+            continue
+        supervisor = db.session.get(User, s["supervisor_id"])
+        allowed = supervised_campaign_ids(supervisor) if supervisor is not None else set()
+        if supervisor is None or (allowed is not None and call.campaign_id not in allowed):
+            if end(s, "out_of_scope", actor=supervisor):
+                _send_home(s)
+            continue
+        get_redis().hset(_key(s["id"]), mapping={"call_id": call.id, "campaign_id": call.campaign_id})
+        s.update(call_id=call.id, campaign_id=call.campaign_id)
+        _audit("monitor.call", s, supervisor, call_id=call.id)
+        _announce(s)
+
+
+def _send_home(s: dict) -> None:
+    try:
+        get_carrier().redirect(s["leg_sid"], twiml.agent_room(audio.room_name(s["supervisor_id"]),
+                                                             audio._url("status", s["supervisor_id"])))
+    except CarrierError as exc:  # their leg has gone meanwhile: nothing to bring home
+        log.info("session %s: leg %s not brought home: %s", s["id"], s["leg_sid"], exc)
+
+
+def _on_call_bridged(call: Call, *, agent_id: int, **_) -> None:
+    call_bridged(call, agent_id)
+
+
 def _on_room_closed(agent_id: int, *, conference_sid: str, **_) -> None:
     room_ended(agent_id, conference_sid)
 
@@ -346,4 +375,5 @@ def _on_leg_finished(user_id: int, *, call_sid: str, **_) -> None:
 def connect() -> None:
     """Follow the audio legs' and rooms' ends (app.agents.audio signals; idempotent)."""
     audio.room_closed.connect(_on_room_closed, weak=False)
+    bridged.connect(_on_call_bridged, weak=False)
     audio.leg_finished.connect(_on_leg_finished, weak=False)

@@ -186,6 +186,12 @@ def test_playback_streams_with_ranges_to_those_who_may_hear_it_and_is_audited(fl
     assert tail.status_code == 206 and tail.data == whole.data[-10:]
     past = client.get(f"/api/call-records/{call_id}/recording", headers={"Range": f"bytes={size}-"})
     assert past.status_code == 416 and past.headers["Content-Range"] == f"bytes */{size}"
+    # Several ranges, one of them past the end: the whole file (RFC 9110), never a refusal.
+    several = client.get(f"/api/call-records/{call_id}/recording", headers={"Range": f"bytes={size}-,0-9"})
+    assert several.status_code == 200 and several.data == whole.data
+    # A HEAD says what a GET would, plays nothing and is not audited as a playback.
+    head = client.client.head(f"/api/call-records/{call_id}/recording")
+    assert head.status_code == 200 and head.data == b"" and int(head.headers["Content-Length"]) == size
 
     # The record names Omnivox's address only, never the carrier's.
     detail = client.get(f"/api/call-records/{call_id}").get_json()
@@ -206,7 +212,8 @@ def test_playback_streams_with_ranges_to_those_who_may_hear_it_and_is_audited(fl
 
     plays = rows(floor.app, AuditEntry, action="recording.play", target_id=str(call_id))
     assert [(p.actor_id, p.details["status"]) for p in plays] == [
-        (agent.id, 200), (agent.id, 206), (agent.id, 206), (sup.id, 200), (plays[-1].actor_id, 206)]
+        (agent.id, 200), (agent.id, 206), (agent.id, 206), (agent.id, 200), (sup.id, 200),
+        (plays[-1].actor_id, 206)]
     assert plays[1].details["range"] == "bytes=100-199"
 
 
@@ -262,3 +269,17 @@ def test_a_call_with_no_recording_answers_404(floor, air, worker):
     call_id, _ = floor.person_with(agent)
     response = floor.client(agent).get(f"/api/call-records/{call_id}/recording")
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "no_recording"
+
+
+def test_a_pause_left_open_resumes_when_the_agent_hands_the_call_on(floor, air, worker):
+    """The agent paused for a card number, then transferred the call cold: nobody would resume
+    it, so the recording resumes at the hand-over and the pause is closed as the transfer's."""
+    agent, call_id, person, _ = recorded_call(floor, worker)
+    target = floor.agent()
+    client = floor.client(agent)
+    assert client.post(f"/api/console/calls/{call_id}/recording", json={"paused": True}).status_code == 200
+    moved = client.post(f"/api/console/calls/{call_id}/transfers", json={"kind": "cold", "to_agent_id": target.id})
+    assert moved.status_code == 201, moved.get_json()
+    assert sim_recordings(air, person)[0]["status"] == "in-progress"
+    [pause] = rows(floor.app, RecordingPause)
+    assert pause.resumed_at is not None and pause.resumed_reason == "transfer" and pause.resumed_by_id == agent.id

@@ -255,3 +255,69 @@ def test_a_supervisor_whose_leg_drops_never_ends_the_agents_call(floor, air):
     assert floor.snap(agent.id)["state"] == "on-call" and floor.snap(agent.id)["audio"] == "browser"
     assert client.get("/api/monitoring").get_json()["items"] == []
     assert air.alone() == []
+
+
+def _items(body):
+    return body if isinstance(body, list) else body.get("items", [])
+
+
+def _next_call_on(floor, agent, campaign_id: int) -> tuple[int, str]:
+    """The agent, back to ready on `campaign_id`, is answered a person there."""
+    from app.agents.transitions import apply
+    from app.common.timeutil import utcnow
+    from app.telephony.carrier import PlaceCallRequest
+    from app.telephony.factory import get_carrier, webhook_url
+    from tests.agents.factories import make_call
+
+    with floor.app.app_context():
+        apply(agent.id, ["wrap-up"], "ready", now=utcnow(), campaign_id=campaign_id, reason="agent")
+        call = make_call(campaign_id)
+        call.to_number = PERSON
+        db.session.commit()
+        placed = get_carrier().place_call(PlaceCallRequest(
+            to=PERSON, from_="+12025550100", answer_url=webhook_url("voice", call.id),
+            status_callback_url=webhook_url("status", call.id)))
+        call.call_sid = placed.call_sid
+        db.session.commit()
+        return call.id, placed.call_sid
+
+
+def test_a_session_never_follows_the_agent_onto_a_campaign_the_supervisor_does_not_supervise(floor):
+    """The session outlives a call, as floors expect, but the agent's next call on another
+    campaign ends it before the person joins: the supervisor never hears that call."""
+    from tests.agents.factories import make_campaign
+
+    agent = floor.agent()
+    call_a, person_a = floor.person_with(agent)
+    with floor.app.app_context():
+        other = make_campaign().id
+        assign(agent.id, other)
+        db.session.commit()
+    sup = floor.supervisor()  # supervises floor.campaign_id only
+    staff, leg = floor.legs[agent.id], floor.legs[sup.id]
+    client = floor.client(sup)
+    _monitor(client, agent.id, "listen")
+    floor.wait_room(f"agent-{agent.id}", {staff, person_a, leg})
+    assert floor.client(agent).post(f"/api/console/calls/{call_a}/hangup", json={}).status_code == 200
+    wait_for(lambda: floor.snap(agent.id)["state"] == "wrap-up", "wrap-up")
+    call_b, person_b = _next_call_on(floor, agent, other)
+    floor.wait_room(f"agent-{agent.id}", {staff, person_b})
+    floor.wait_room(f"agent-{sup.id}", {leg})  # the supervisor's leg is home
+    assert sup.id not in [s["supervisor_id"] for s in _items(client.get("/api/monitoring").get_json())]
+    assert [e.details.get("reason") for e in floor.audit("monitor.end")] == ["out_of_scope"]
+
+
+def test_a_session_follows_the_agent_onto_their_next_call_of_the_same_campaign_audited(floor):
+    agent = floor.agent()
+    call_a, person_a = floor.person_with(agent)
+    sup = floor.supervisor()
+    staff, leg = floor.legs[agent.id], floor.legs[sup.id]
+    client = floor.client(sup)
+    _monitor(client, agent.id, "listen")
+    floor.wait_room(f"agent-{agent.id}", {staff, person_a, leg})
+    assert floor.client(agent).post(f"/api/console/calls/{call_a}/hangup", json={}).status_code == 200
+    wait_for(lambda: floor.snap(agent.id)["state"] == "wrap-up", "wrap-up")
+    call_b, person_b = _next_call_on(floor, agent, floor.campaign_id)
+    floor.wait_room(f"agent-{agent.id}", {staff, person_b, leg})
+    assert sorted(floor.hears(f"agent-{agent.id}")[leg]) == sorted([staff, person_b])
+    assert [row.details["call_id"] for row in floor.audit("monitor.call")] == [call_b]
