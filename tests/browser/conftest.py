@@ -1,7 +1,8 @@
 """Browser tests: Debian's Chromium (headless, via pytest-playwright) against a real server.
 
-The app runs under gunicorn in a subprocess, with a Celery worker on the `default` queue for
-imports, on the test database and Redis, and talks to the carrier simulator (`python -m
+The app runs under gunicorn in a subprocess, with a Celery worker on the `default` queue (imports)
+and the `telephony` queue (the carrier's callbacks applied, recordings started at the bridge),
+on the test database and Redis, and talks to the carrier simulator (`python -m
 carrier_sim`, another subprocess) through the twilio SDK: the simulator fetches TwiML from the
 server and posts its callbacks signed as Twilio signs them. Data is committed for real (other processes must see
 it) and the touched tables are truncated when the session ends; these tests are marked slow.
@@ -81,7 +82,8 @@ def sim_url(test_environ, tmp_path_factory):
 
 @pytest.fixture(scope="package")  # torn down (tables truncated) before other packages run
 def live_server(_app, test_environ, tmp_path_factory, sim_url):
-    """gunicorn (threads, Socket.IO) and a `default`-queue Celery worker on the test services."""
+    """gunicorn (threads, Socket.IO) and a Celery worker on the `default` and `telephony` queues
+    (the queues `workers.default.*` and `workers.telephony.*` are routed to), on the test services."""
     for name in ("socket.io.min.js", "chart.umd.min.js"):
         if not (VENDOR / name).exists():
             pytest.fail(f"{VENDOR / name} is missing: run `make setup` (it installs the browser libraries)",
@@ -98,8 +100,8 @@ def live_server(_app, test_environ, tmp_path_factory, sim_url):
     commands = {
         "web": [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1", "-k", "gthread",
                 "--threads", "32", "wsgi:app"],
-        "worker": [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "-Q", "default", "-P", "threads",
-                   "-c", "2", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"],
+        "worker": [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "-Q", "default,telephony",
+                   "-P", "threads", "-c", "4", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"],
     }
     procs = []
     for name, command in commands.items():
