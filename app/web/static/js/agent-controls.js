@@ -58,24 +58,32 @@ async function detectFeatures() {
   render();
 }
 
-// A new connected call (screen pop, or the console reloaded mid-call).
+// A new connected call (screen pop, or the console reloaded mid-call). The recording button
+// shows what the server says of the call's recording (GET): in progress or paused, so a
+// reload mid-call finds it as it was left.
 export function startCall(callId, { recorded = false } = {}) {
-  if (c.callId === callId) return;
-  Object.assign(c, { callId, hold: false, muted: false, busy: false, transfer: null, recording: recorded, recPaused: false });
+  if (c.callId === callId) {
+    if (recorded && !c.recording) refreshRecording(callId); // the screen pop after a reload
+    return;
+  }
+  Object.assign(c, { callId, hold: false, muted: false, busy: false, transfer: null, recording: false, recPaused: false });
   render();
-  if (recorded) refreshRecording(callId);
+  refreshRecording(callId, recorded ? 10 : 1);
 }
 
-// The recording starts a moment after the call is connected (a worker asks the carrier):
-// ask until it is there, so the button reflects the carrier's state.
+// The recording starts a moment after the call is connected (a worker asks the carrier), and
+// the screen pop can come a moment before the call is stored as the agent's (a 404): ask until
+// it is there, so the button appears once there is a recording to pause.
 async function refreshRecording(callId, tries = 10) {
-  try {
-    const r = await ep.recording(callId);
-    if (c.callId !== callId) return;
+  let r = null;
+  try { r = await ep.recording(callId); } catch (e) { if (missingRoute(e)) return; }
+  if (c.callId !== callId || c.busy) return; // a click on the button answers for itself
+  if (r) {
+    c.recording = Boolean(r.recording);
     c.recPaused = Boolean(r.paused);
     render();
-    if (!r.recording && tries > 0) setTimeout(() => refreshRecording(callId, tries - 1), 700);
-  } catch { /* the button still works; the server says what is wrong when used */ }
+  }
+  if (!(r && r.recording) && tries > 0) setTimeout(() => refreshRecording(callId, tries - 1), 700);
 }
 
 export function endCall() {

@@ -132,7 +132,7 @@ async function recoverCall() {
   await new Promise((r) => setTimeout(r, 1500)); // the screen pop usually follows the state
   if (!s.callId || s.pop || s.state !== 'on-call') return;
   try {
-    const rec = await ep.callRecord(s.callId);
+    const { call: rec } = await ep.callRecord(s.callId); // {call, events, recording, ...}
     s.connectedAt = rec.connected_at ? new Date(rec.connected_at) : new Date();
     call.renderScreenPop({ call: rec, contact: { phone: rec.to_number }, campaign: s.campaigns.get(rec.campaign_id) });
     controls.startCall(rec.id);
