@@ -106,6 +106,19 @@ def recording_floor(app, name: str) -> dict:
         return {"agent": agent, "campaign_id": campaign.id, "contact_id": contact.id}
 
 
+def extra_supervisor(app, floor: dict, name: str) -> dict:
+    """Another supervisor of the floor's campaign."""
+    from app.campaigns.models import CampaignAssignment
+    from app.extensions import db
+
+    with app.app_context():
+        sup = _user("supervisor", name)
+        db.session.add(CampaignAssignment(campaign_id=floor["campaign_id"], user_id=sup["id"], role="supervisor"))
+        db.session.commit()
+        sup.pop("obj")
+        return sup
+
+
 def connect_audio(app, agent_id: int, via: str = "browser") -> str:
     """The agent's audio leg joins their room, as the carrier's participant-join reports it: the
     browser tests' server has no carrier simulator to place the leg. Returns the leg's CallSid."""
