@@ -53,6 +53,8 @@ def export_call_records(args):
 @blp.alt_response(404, description="No such call record (or another agent's), or the call has no recording")
 @blp.alt_response(410, description="The recording was deleted (its date in the error's fields)")
 @blp.alt_response(416, description="The range starts past the end (Content-Range: bytes */size)")
+@blp.alt_response(409, description="The recording is not complete yet")
+@blp.alt_response(503, description="The carrier cannot be reached just now")
 @login_required
 def play_recording(call_id):
     """The call's recording, streamed by Omnivox from the carrier (HTTP range requests for
@@ -64,6 +66,7 @@ def play_recording(call_id):
 @blp.route("/<int:call_id>/legal-hold", methods=["POST"])
 @blp.arguments(LegalHoldArgsSchema)
 @blp.response(200, LegalHoldSchema)
+@blp.alt_response(404, description="Not a call record you may see")
 @roles_required("supervisor", "admin")
 def hold_call_record(args, call_id):
     """Put the call on legal hold: its recording is kept whatever the retention period. Audited."""
@@ -73,6 +76,7 @@ def hold_call_record(args, call_id):
 @blp.route("/<int:call_id>/legal-hold", methods=["DELETE"])
 @blp.arguments(LegalHoldReleaseArgsSchema, location="query")
 @blp.response(200, LegalHoldSchema)
+@blp.alt_response(404, description="Not a call record you may see")
 @roles_required("supervisor", "admin")
 def release_call_record(args, call_id):
     """Release the legal hold: the campaign's retention applies again. Audited."""

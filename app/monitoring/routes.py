@@ -87,6 +87,7 @@ def start_session(data):
 
 @blp.route("/<int:session_id>", methods=["GET"])
 @blp.response(200, SessionSchema)
+@blp.alt_response(404, description="No such session on the campaigns you supervise")
 @roles_required("supervisor", "admin")
 def get_session(session_id):
     """One live session."""
@@ -96,6 +97,7 @@ def get_session(session_id):
 @blp.route("/<int:session_id>", methods=["PATCH", "POST"])
 @blp.arguments(ModeSchema)
 @blp.response(200, SessionSchema)
+@blp.alt_response(404, description="No such session on the campaigns you supervise")
 @blp.alt_response(409, description="The mode could not be changed, or the session has ended")
 @roles_required("supervisor", "admin")
 def change_mode(data, session_id):
@@ -105,6 +107,7 @@ def change_mode(data, session_id):
 
 @blp.route("/<int:session_id>", methods=["DELETE"])
 @blp.response(204)
+@blp.alt_response(404, description="No such session on the campaigns you supervise")
 @roles_required("supervisor", "admin")
 def leave_session(session_id):
     """Leave: your leg goes back to your own room; the agent and the person go on talking."""

@@ -65,6 +65,8 @@ class HangUpSchema(Schema):
 
 @blp.route("/console/calls/<int:call_id>/hangup", methods=["POST"])
 @blp.response(200, HangUpSchema)
+@blp.alt_response(404, description="Not one of your calls (another agent's call is not found)")
+@blp.alt_response(409, description="The call is no longer connected to you")
 @roles_required("agent")
 def hang_up(call_id):
     """End your connected call and go to wrap-up (another agent's call answers 404)."""
@@ -153,6 +155,8 @@ def _me():
 @blp.route("/console/calls/<int:call_id>/hold", methods=["POST"])
 @blp.arguments(HoldArgsSchema)
 @blp.response(200, CallControlsSchema)
+@blp.alt_response(404, description="Not one of your calls (another agent's call is not found)")
+@blp.alt_response(409, description="The call is no longer connected to you, or the carrier could not be asked")
 @roles_required("agent")
 def hold_call(args, call_id):
     """Put the person of your connected call on hold (they hear hold audio and cannot hear you),
@@ -165,6 +169,8 @@ def hold_call(args, call_id):
 @blp.route("/console/calls/<int:call_id>/mute", methods=["POST"])
 @blp.arguments(MuteArgsSchema)
 @blp.response(200, CallControlsSchema)
+@blp.alt_response(404, description="Not one of your calls (another agent's call is not found)")
+@blp.alt_response(409, description="The call is no longer connected to you, or the carrier could not be asked")
 @roles_required("agent")
 def mute_call(args, call_id):
     """Mute your own audio on your connected call (the person cannot hear you), or unmute it."""
@@ -196,6 +202,8 @@ class ConsoleRecordingSchema(Schema):
 @blp.route("/console/calls/<int:call_id>/recording", methods=["POST"])
 @blp.arguments(RecordingPauseArgsSchema)
 @blp.response(200, ConsoleRecordingSchema)
+@blp.alt_response(404, description="Not one of your calls (another agent's call is not found)")
+@blp.alt_response(409, description="The call is no longer connected to you, is not being recorded, or the carrier could not be asked")
 @roles_required("agent")
 def pause_recording(args, call_id):
     """Pause or resume the recording of your connected call (the paused part is left out at
@@ -210,6 +218,7 @@ def pause_recording(args, call_id):
 
 @blp.route("/console/calls/<int:call_id>/recording", methods=["GET"])
 @blp.response(200, ConsoleRecordingSchema)
+@blp.alt_response(404, description="Not one of your calls (another agent's call is not found)")
 @roles_required("agent")
 def recording_status(call_id):
     """Whether your call is being recorded and whether the recording is paused."""
@@ -222,6 +231,8 @@ def recording_status(call_id):
 @blp.route("/console/calls/<int:call_id>/transfers", methods=["POST"])
 @blp.arguments(TransferArgsSchema)
 @blp.response(201, TransferSchema)
+@blp.alt_response(404, description="Not one of your calls, or the agent or campaign named is not one of yours")
+@blp.alt_response(409, description="The call is not connected to you, the target cannot take it, or the carrier could not be asked")
 @roles_required("agent")
 def transfer_call(args, call_id):
     """Transfer your connected call to exactly one of: an agent, a campaign (any ready agent of it),
@@ -235,6 +246,8 @@ def transfer_call(args, call_id):
 
 @blp.route("/console/calls/<int:call_id>/transfers/<int:transfer_id>/complete", methods=["POST"])
 @blp.response(200, TransferSchema)
+@blp.alt_response(404, description="No such transfer on one of your calls")
+@blp.alt_response(409, description="The transfer can no longer be handed over")
 @roles_required("agent")
 def complete_transfer(call_id, transfer_id):
     """Hand a warm transfer over: the person talks to the party you consulted; you go to wrap-up."""
@@ -245,6 +258,8 @@ def complete_transfer(call_id, transfer_id):
 
 @blp.route("/console/calls/<int:call_id>/transfers/<int:transfer_id>/cancel", methods=["POST"])
 @blp.response(200, TransferSchema)
+@blp.alt_response(404, description="No such transfer on a call you may act on")
+@blp.alt_response(409, description="The consultation can no longer be ended")
 @roles_required("agent", "supervisor", "admin")
 def cancel_transfer(call_id, transfer_id):
     """End a warm transfer's consultation: the consulted party leaves and the person is off
