@@ -38,7 +38,7 @@ def _campaign(db, name: str):
 @pytest.fixture
 def world(app, users):
     """A prober agent, and records that belong to others: their campaign, contacts, calls, ..."""
-    from app.calls.models import Call
+    from app.calls.models import Call, Recording
     from app.campaigns.models import CampaignAssignment
     from app.common.timeutil import utcnow
     from app.contacts.models import Contact
@@ -69,6 +69,10 @@ def world(app, users):
         interactions = [Interaction(call_id=call.id, campaign_id=call.campaign_id, agent_id=other_agent.id)
                         for call in calls]
         db.session.add_all(interactions)
+        # Their calls were recorded: the recording route must not play another agent's call.
+        db.session.add_all([Recording(call_id=call.id, sid=f"RE{call.id:032d}", status="completed",
+                                      source="StartCallRecordingAPI", channels=2, duration_seconds=30,
+                                      started_at=utcnow(), completed_at=utcnow()) for call in calls])
         db.session.flush()
         callback = Callback(campaign_id=theirs.id, contact_id=contact.id, agent_id=other_agent.id,
                             interaction_id=interactions[0].id, due_at=utcnow() + timedelta(days=1))
@@ -163,3 +167,4 @@ def test_the_harness_fills_nested_paths():
     assert _segment_before("/api/call-records/{id}", "id") == "call-records"
     with pytest.raises(AssertionError, match="segment 'widgets'"):
         list(_probes("/api/widgets/{id}", others))
+
