@@ -77,21 +77,22 @@ def extra_agent(app, floor: dict, name: str) -> dict:
         return agent
 
 
-def recording_floor(app, name: str) -> dict:
-    """A campaign that records its calls, an agent who works it alone, and its contact: the
-    person the simulator answers, whose address is in California (every party must consent to
-    a recording there, so the screen pop tells the agent to announce it)."""
+def solo_floor(app, name: str, *, record: bool = True, supervisors: tuple[int, ...] = ()) -> dict:
+    """A campaign of its own (recording its calls unless told not to), an agent who works it
+    alone, so no other test's ready agent takes its call, the supervisors named, and its
+    contact: the person the simulator answers, whose address is in California (every party must
+    consent to a recording there, so the screen pop tells the agent to announce it)."""
     from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode
     from app.contacts.models import Contact
     from app.extensions import db
 
     with app.app_context():
         agent = _user("agent", name)
-        campaign = Campaign(name=f"Recorded {secrets.token_hex(2)}", caller_id="+12025550100",
+        campaign = Campaign(name=f"{'Recorded' if record else 'Solo'} {secrets.token_hex(2)}", caller_id="+12025550100",
                             seller_name="Acme Solar", seller_phone="+12025550101", dial_mode="progressive",
                             safe_harbour_message="This is Acme Solar, 202-555-0101. Sorry we missed you.",
                             script=SCRIPT, window_start=dtime(9), window_end=dtime(20), status="active",
-                            max_abandon_rate=0.03, recording_enabled=True, recording_retention_days=90)
+                            max_abandon_rate=0.03, recording_enabled=record, recording_retention_days=90)
         db.session.add(campaign)
         db.session.flush()
         contact = Contact(campaign_id=campaign.id, phone_e164="+12125550142", first_name="Grace",
@@ -100,6 +101,7 @@ def recording_floor(app, name: str) -> dict:
             contact, CampaignAssignment(campaign_id=campaign.id, user_id=agent["id"], role="agent"),
             DispositionCode(campaign_id=campaign.id, code="NOT_INTERESTED", label="Not interested",
                             is_final=True, sort_order=1),
+            *[CampaignAssignment(campaign_id=campaign.id, user_id=sup_id, role="supervisor") for sup_id in supervisors],
         ])
         db.session.commit()
         agent.pop("obj")

@@ -21,9 +21,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 def test_a_supervisor_listens_whispers_barges_and_leaves_from_the_wallboard(browser, live_server, sim_url,
                                                                              floor, _app):
-    agent = seed.extra_agent(_app, floor, "Mona Monitored")
     sup = floor["supervisor"]
     other = seed.extra_supervisor(_app, floor, "Sam Coach")
+    # A campaign of their own: no other test's ready agent takes the person's call.
+    solo = seed.solo_floor(_app, "Mona Monitored", record=False, supervisors=(sup["id"], other["id"]))
+    agent = solo["agent"]
     ctx = browser.new_context(viewport={"width": 1440, "height": 900})
     page = ctx.new_page()
     other_ctx = browser.new_context(viewport={"width": 1440, "height": 900})
@@ -36,8 +38,8 @@ def test_a_supervisor_listens_whispers_barges_and_leaves_from_the_wallboard(brow
             from app.extensions import db
 
             agent_services.set_own_state(db.session.get(User, agent["id"]), "ready",
-                                         campaign_id=floor["campaign_id"])
-        call_id, callee = seed.place_person(_app, floor, sim_url, live_server, PERSON)
+                                         campaign_id=solo["campaign_id"])
+        _, callee = seed.place_person(_app, solo, sim_url, live_server, PERSON)
         room = f"agent-{agent['id']}"
         until_heard(sim_url, room, {staff: [callee], callee: [staff]})
 

@@ -42,7 +42,7 @@ def stored(app, call_id: int) -> tuple[dict | None, list[dict]]:
 
 
 def test_an_agent_pauses_and_resumes_recording_and_the_pauses_are_kept(browser, live_server, sim_url, _app):
-    rec = seed.recording_floor(_app, "Riley Recorder")
+    rec = seed.solo_floor(_app, "Riley Recorder")
     agent = rec["agent"]
     ctx = browser.new_context(viewport={"width": 1440, "height": 900})
     page = ctx.new_page()
