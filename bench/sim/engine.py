@@ -30,6 +30,12 @@ class RunResult:
     abandoned: int
     answer_times: list
     abandon_times: list
+    dialing_seconds: float = 0.0  # calls dialling, integrated over the run (per tick)
+
+    @property
+    def dial_level(self) -> float:
+        """Calls dialling (placed, no result yet) per agent, averaged over the run."""
+        return self.dialing_seconds / (self.agents * self.seconds)
 
     @property
     def occupancy(self) -> float:
@@ -56,7 +62,13 @@ class RunResult:
         return worst
 
 
-def simulate(scenario: Scenario, pacer, seed: int, hours: float) -> RunResult:
+def simulate(scenario: Scenario, pacer, seed: int, hours: float, *, dial_sampler=None,
+             handle_sampler=None) -> RunResult:
+    """`dial_sampler(rng, rate)` -> (outcome, seconds to the result) and
+    `handle_sampler(rng, scenario)` -> (handle, talk) replace the scenario's own draws (a
+    scenario defined by another model's distributions, the live simulator's, say)."""
+    draw_dial = dial_sampler or sample_dial
+    draw_handle = handle_sampler or sample_handle
     # Common random numbers: the n-th call dialled and the n-th call connected draw the same
     # outcome and handle time under every policy, so policies compared on one seed differ
     # by their decisions, not by which calls the dice gave them.
@@ -73,11 +85,12 @@ def simulate(scenario: Scenario, pacer, seed: int, hours: float) -> RunResult:
     answer_times: list[float] = []
     abandon_times: list[float] = []
     next_agent = 0
+    dialing_seconds = 0.0
 
     def connect(now: float, answered: float, agent: int) -> None:
         nonlocal seq, busy, talk
         connected_at[agent] = now
-        handle, talk_part = sample_handle(handle_rng, scenario)
+        handle, talk_part = draw_handle(handle_rng, scenario)
         busy += min(now + handle, duration) - now
         talk += min(now + talk_part, duration) - now
         seq += 1
@@ -122,11 +135,12 @@ def simulate(scenario: Scenario, pacer, seed: int, hours: float) -> RunResult:
         n = pacer.calls_to_place(tick, ready, elapsed, dialing)
         rate = scenario.rate_at(tick, duration)
         for _ in range(n):
-            outcome, ring = sample_dial(dial_rng, rate)
+            outcome, ring = draw_dial(dial_rng, rate)
             seq += 1
             heapq.heappush(events, (tick + ring, seq, RESULT, (outcome, ring, seq)))
         dialing += n
         dials += n
+        dialing_seconds += dialing
         tick += 1.0
     return RunResult(scenario.agents, duration, busy, talk, dials, answers, lost,
-                     answer_times, abandon_times)
+                     answer_times, abandon_times, dialing_seconds)
