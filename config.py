@@ -145,6 +145,11 @@ class Config:
         # A wrap-up whose agent is no longer on it (signed off, state lost) is closed without a
         # disposition after this long, and the contact scheduled like an undecided one.
         self.WRAP_UP_TIMEOUT_SECONDS = _seconds(env, "WRAP_UP_TIMEOUT_SECONDS", 300)
+        # Wall seconds per carrier second: 1 in production. A bench or test whose carrier
+        # simulator runs at a time scale sets the same figure here, so that the pacing tick
+        # runs once per carrier second and the pacer reads every time in carrier seconds (its
+        # bins, windows and learned distributions are whole seconds of the real world).
+        self.DIALER_TIME_SCALE = _seconds(env, "DIALER_TIME_SCALE", 1)
         self.PUBLIC_BASE_URL = env["PUBLIC_BASE_URL"].rstrip("/")
         if urlsplit(self.PUBLIC_BASE_URL).scheme not in ("http", "https"):
             raise ConfigError("PUBLIC_BASE_URL must be an http(s) URL where Twilio reaches us")
@@ -226,8 +231,9 @@ class Config:
                     "task": "workers.telephony.sweep_unprocessed_events",
                     "schedule": 10.0,
                 },
-                "dial-pacing-tick": {"task": "workers.dial.pacing_tick", "schedule": 1.0,
-                                     "options": {"expires": 2}},
+                "dial-pacing-tick": {"task": "workers.dial.pacing_tick",
+                                     "schedule": 1.0 * self.DIALER_TIME_SCALE,
+                                     "options": {"expires": 2.0 * self.DIALER_TIME_SCALE}},
                 "dial-refill-queues": {"task": "workers.dial.refill_queues", "schedule": 5.0,
                                        "options": {"expires": 10}},
                 "dial-reap-stale-calls": {"task": "workers.dial.reap_stale_calls", "schedule": 30.0,

@@ -78,16 +78,18 @@ class PacerRegistry:
         self._entries: dict[int, _Entry] = {}
 
     def pacer_for(self, redis: Redis, campaign_id: int, mode: str, abandon_target: float,
-                  secret: bytes | None = None):
+                  secret: bytes | None = None, time_scale: float = 1.0):
         """The campaign's pacer, up to date. With `secret`, the state the last tick handed over
-        (in any process) is taken up first; call `hand_over` after deciding."""
+        (in any process) is taken up first; call `hand_over` after deciding. The stream holds
+        wall-clock times and durations; the pacer is fed them divided by `time_scale` (wall
+        seconds per carrier second, 1 but against a time-scaled simulator)."""
         entry = self._entries.get(campaign_id)
         if secret is not None:
             entry = self._take_over(redis, campaign_id, entry, secret, mode, abandon_target)
         if entry is None or entry.mode != mode or entry.target != abandon_target:
             entry = _Entry(make_pacer(mode, abandon_target=abandon_target), mode, abandon_target)
         self._entries[campaign_id] = entry
-        self._catch_up(redis, campaign_id, entry)
+        self._catch_up(redis, campaign_id, entry, time_scale)
         return entry.pacer
 
     def hand_over(self, redis: Redis, campaign_id: int, secret: bytes) -> None:
@@ -140,13 +142,13 @@ class PacerRegistry:
         return _Entry(pacer, mode, abandon_target, last_id, token)
 
     @staticmethod
-    def _catch_up(redis: Redis, campaign_id: int, entry: _Entry) -> None:
+    def _catch_up(redis: Redis, campaign_id: int, entry: _Entry, time_scale: float = 1.0) -> None:
         while True:
             batch = redis.xrange(stream_key(campaign_id), min=f"({entry.last_id}", count=2000)
             if not batch:
                 return
             for event_id, fields in batch:
-                _apply(entry.pacer, fields)
+                _apply(entry.pacer, fields, time_scale)
                 entry.last_id = event_id
 
 
@@ -156,8 +158,8 @@ def _sign(secret: bytes, token: str, state: str) -> str:
     return hmac.new(key, f"{token}|{state}".encode(), hashlib.sha256).hexdigest()
 
 
-def _apply(pacer, fields: dict) -> None:
-    at, seconds = float(fields["at"]), float(fields["s"])
+def _apply(pacer, fields: dict, time_scale: float = 1.0) -> None:
+    at, seconds = float(fields["at"]) / time_scale, float(fields["s"]) / time_scale
     kind = fields["e"]
     if kind == "dial":
         pacer.on_dial_result(at, fields["outcome"], seconds)

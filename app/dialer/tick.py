@@ -63,11 +63,14 @@ def pacing_tick(campaign_id: int, now: datetime | None = None,
             return 0
         abandoned, humans, rate = abandon_rate_30d(campaign_id, now)
         secret = current_app.config["SECRET_KEY"].encode()
+        # The pacer reads carrier seconds: wall seconds / DIALER_TIME_SCALE (1 in production).
+        scale = float(current_app.config.get("DIALER_TIME_SCALE", 1.0))
         pacer = registry.pacer_for(redis, campaign_id, campaign.dial_mode,
-                                   float(campaign.max_abandon_rate), secret)
+                                   float(campaign.max_abandon_rate), secret, time_scale=scale)
         dialing = calls_dialing(campaign_id) + hopper.depth(campaign_id)["leased"]
+        busy = [e / scale for e in agents_busy_elapsed(campaign_id, now)]
         n = pacer.calls_to_place(
-            now.timestamp(), ready_agents(campaign_id), agents_busy_elapsed(campaign_id, now), dialing,
+            now.timestamp() / scale, ready_agents(campaign_id), busy, dialing,
             abandon_rate_30d=rate, abandoned_30d=abandoned, human_answers_30d=humans)
         # A claimed contact comes back if no attempt is created within the lease.
         lease = lease_seconds if lease_seconds is not None else current_app.config["DIAL_LEASE_SECONDS"]

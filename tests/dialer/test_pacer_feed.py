@@ -166,3 +166,30 @@ def test_a_handed_over_state_is_taken_up_whole(redis_client):
     assert dump_state(mine) == dump_state(theirs)
     args = (1901.0, 4, [61.0] * 15, 3)
     assert mine.calls_to_place(*args) == theirs.calls_to_place(*args)
+
+
+def _feed_scaled(redis, campaign_id, scale):
+    """The busy hour as a simulator at `scale` wall seconds per carrier second plays it."""
+    at = 1000.0
+    for i in range(400):
+        human = i % 4 == 0
+        record_dial_result(redis, campaign_id, at * scale, "human" if human else "no-answer",
+                           (8.0 if human else 25.0) * scale)
+        if human:
+            record_human_answer(redis, campaign_id, at * scale, True, 0.3 * scale)
+            record_agent_free(redis, campaign_id, (at + 120) * scale, 120.0 * scale)
+        at += 2
+    return at
+
+
+def test_a_time_scaled_stream_is_read_in_carrier_seconds(redis_client):
+    """Against a simulator at 0.1, times and durations on the stream are a tenth of the carrier's:
+    the pacer reads them at that scale and decides as it would at full time (issue 18: fed
+    wall seconds, it saw 0.8-2.5 s rings on a 2 s forecast grid and 12 s calls)."""
+    at = _feed_scaled(redis_client, 61, 1.0)
+    _feed_scaled(redis_client, 62, 0.1)
+    full = PacerRegistry().pacer_for(redis_client, 61, "predictive", 0.03)
+    scaled = PacerRegistry().pacer_for(redis_client, 62, "predictive", 0.03, time_scale=0.1)
+    state = (5, [60.0] * 15, 4)
+    assert dump_state(scaled)["model"]["handle"] == dump_state(full)["model"]["handle"]
+    assert scaled.calls_to_place(at, *state) == full.calls_to_place(at, *state) >= 1

@@ -169,3 +169,40 @@ def test_an_agent_whose_pause_waits_for_ringing_calls_is_not_counted_and_pauses_
     assert counted[-1] == 1  # the agent whose pause just applied is not ready any more
     snap = rstate.snapshot(agents[0])
     assert snap["state"] == "paused" and snap["pause_code"] == "break" and snap["pending"] is None
+
+
+def test_against_a_time_scaled_carrier_the_pacer_reads_carrier_seconds(app, ctx, campaign_with_agents,
+                                                                       sent_tasks, monkeypatch):
+    """With DIALER_TIME_SCALE (wall seconds per carrier second), the tick hands the pacer its
+    time and each busy agent's time on the call in carrier seconds (issue 18)."""
+    from app.dialer import tick
+    from app.common.timeutil import utcnow
+
+    seen = {}
+
+    class Recorder:
+        def calls_to_place(self, at, ready, busy_elapsed, dialing, **governor):
+            seen.update(at=at, busy=busy_elapsed)
+            return 0
+
+    campaign_id, agents = campaign_with_agents
+    monkeypatch.setattr(tick.registry, "pacer_for", lambda *a, **k: seen.update(kw=k) or Recorder())
+    monkeypatch.setattr(tick.registry, "hand_over", lambda *a: None)
+    monkeypatch.setattr(tick, "agents_busy_elapsed", lambda cid, now: [3.0, 12.0])
+    monkeypatch.setitem(app.config, "DIALER_TIME_SCALE", 0.1)
+    now = utcnow()
+    tick.pacing_tick(campaign_id, now=now)
+    assert seen["at"] == pytest.approx(now.timestamp() / 0.1)
+    assert seen["busy"] == pytest.approx([30.0, 120.0])
+    assert seen["kw"]["time_scale"] == 0.1  # the stream it replays is read at the same scale
+
+
+def test_the_pacing_tick_runs_once_per_carrier_second():
+    from config import TestConfig
+
+    environ = {"SECRET_KEY": "x" * 32, "DATABASE_URL": "postgresql://u@h/d", "REDIS_URL": "redis://h",
+               "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "PUBLIC_BASE_URL": "http://h"}
+    beat = TestConfig(environ).CELERY["beat_schedule"]["dial-pacing-tick"]
+    assert beat["schedule"] == 1.0
+    beat = TestConfig({**environ, "DIALER_TIME_SCALE": "0.1"}).CELERY["beat_schedule"]["dial-pacing-tick"]
+    assert beat["schedule"] == pytest.approx(0.1) and beat["options"]["expires"] == pytest.approx(0.2)
