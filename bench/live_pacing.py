@@ -103,7 +103,7 @@ def run_simulation(teams, hours: float, seeds: int, jobs: int) -> dict:
 
 # --- (b) the live stack ------------------------------------------------------------------
 
-def live_stack(scale: float):
+def live_stack(scale: float, ring_at_answer: bool = True):
     from bench.stack import Stack
 
     class LiveStack(Stack):
@@ -116,6 +116,8 @@ def live_stack(scale: float):
         "DIALER_TIME_SCALE": str(scale),
         # Talk runs up to 270 carrier seconds: keep the reaper off calls that are just long.
         "REAPER_IN_PROGRESS_CHECK_SECONDS": str(max(60.0, 2 * TALK[1] * scale)),
+        # Routing's answer carries the ring time (see bench/live_wsgi.py) unless told not to.
+        "LIVE_BENCH_RING_AT_ANSWER": "1" if ring_at_answer else "0",
     }
     # cps=0: no CPS limit, as in the simulation (a wall-clock bucket would be 1/scale too tight).
     return LiveStack(sim_knobs={"time_scale": scale, **SIM_KNOBS}, cps=0, env=env)
@@ -284,6 +286,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=4, help="simulation runs per team and policy")
     parser.add_argument("--jobs", type=int, default=2, help="simulation worker processes")
     parser.add_argument("--sim-only", action="store_true", help="the simulation side alone")
+    parser.add_argument("--as-routed", action="store_true",
+                        help="routing as it is: a person's dial result reaches the pacer at the "
+                             "call's end (no stand-in, see bench/live_wsgi.py)")
     args = parser.parse_args(argv)
     teams = args.agents or ([20] if args.quick else [20, 50])
     hours = (args.minutes or (10 if args.quick else 30)) / 60
@@ -298,7 +303,7 @@ def main(argv=None) -> int:
     if args.sim_only:
         return 0
     print(f"starting the live stack (time scale {args.scale}) ...", flush=True)
-    stack = live_stack(args.scale).start()
+    stack = live_stack(args.scale, ring_at_answer=not args.as_routed).start()
     live = {}
     try:
         for a in teams:

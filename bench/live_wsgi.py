@@ -1,15 +1,21 @@
-"""gunicorn entry point for a time-scaled live bench: the web app with the 2-second rule scaled.
+"""gunicorn entry point for the live pacing bench: the web app with two stand-ins for routing.
 
 The simulator runs calls at `DIALER_TIME_SCALE` wall seconds per carrier second, so a person who
 answers waits 2 carrier seconds for an agent in 2 x scale wall seconds. Routing's deadline is a
 wall-clock constant (`app.dialer.routing`: TWO_SECOND_RULE - TRANSIT_MARGIN, polled every
 POLL_INTERVAL); unscaled, a 0.1 run would let a person wait 20 carrier seconds and abandonment
 would read near zero. Here, and only here, the deadline and the poll are scaled.
+
+And routing reports a person's answer to the pacer without the call's ring time, so the
+person's dial result reaches the pacer only at the call's end (`app.dialer.pacer_feed`
+explains the cost). Until routing passes `ring_seconds` itself (issue 18, for the lead), the
+answer is recorded here with it: seconds from the call's ringing (or initiation) to the answer.
 """
 from __future__ import annotations
 
 import logging
 import os
+import threading
 
 from wsgi import app  # noqa: F401  (gunicorn serves this)
 
@@ -28,6 +34,39 @@ def _scale_routing(scale: float) -> bool:
     return True
 
 
+def _ring_at_answer() -> bool:
+    import inspect
+
+    from app.dialer import routing
+
+    if "ring_seconds" in inspect.getsource(routing):
+        return False  # routing does it itself
+    if not hasattr(routing, "_connect_or_abandon") or not hasattr(routing, "record_human_answer"):
+        log.error("live bench: routing changed shape; answers go to the pacer without ring times")
+        return False
+    local = threading.local()
+    connect, record = routing._connect_or_abandon, routing.record_human_answer
+
+    def connect_noting_ring(call, *args, **kwargs):
+        start = call.ringing_at or call.initiated_at
+        local.start = start.timestamp() if start is not None else None
+        try:
+            return connect(call, *args, **kwargs)
+        finally:
+            local.start = None
+
+    def record_with_ring(redis, campaign_id, at, connected, wait_seconds, ring_seconds=None):
+        start = getattr(local, "start", None)
+        if ring_seconds is None and start is not None:
+            ring_seconds = max(0.0, at - start)
+        return record(redis, campaign_id, at, connected, wait_seconds, ring_seconds=ring_seconds)
+
+    routing._connect_or_abandon, routing.record_human_answer = connect_noting_ring, record_with_ring
+    return True
+
+
 SCALE = float(os.environ.get("DIALER_TIME_SCALE") or 1.0)
+if os.environ.get("LIVE_BENCH_RING_AT_ANSWER", "1") == "1":
+    _ring_at_answer()
 if SCALE != 1.0 and os.environ.get("LIVE_BENCH_SCALE_ROUTING", "1") == "1":
     _scale_routing(SCALE)

@@ -17,6 +17,16 @@ The state handed over is the pacer's own versioned JSON (`app.dialer.pacing.dump
 a serialised Python object: renaming a class or attribute cannot silently reset every
 campaign's learning, and a state of another schema version, mode or target is dropped in the
 open (the pacer relearns from the stream). The signature still guards it: Redis is shared.
+
+A person's answer is one dial result the pacer must hear at once: it is a call no longer in
+flight, a person waiting for an agent, and the answer rate of the second it was placed in (a
+second's results are counted once its calls have had time to end, about half a minute). The
+end of the call comes a whole talk time later. So the answer, recorded by routing at the
+answer, may carry the ring time (`ring_seconds`): it is then replayed as the person's dial
+result followed by the answer, in the pacer's contract order, and the same call's dial result
+recorded at its end is not counted again (the next person-answered result at an end is
+skipped for each answer that carried one). An answer without a ring time is replayed as
+before, and that call's result counts at its end.
 """
 from __future__ import annotations
 
@@ -51,9 +61,14 @@ def record_dial_result(redis: Redis, campaign_id: int, at: float, outcome: str, 
                maxlen=STREAM_MAXLEN, approximate=True)
 
 
-def record_human_answer(redis: Redis, campaign_id: int, at: float, connected: bool, wait_seconds: float) -> None:
-    redis.xadd(stream_key(campaign_id), {"e": "answer", "at": at, "c": int(connected), "s": wait_seconds},
-               maxlen=STREAM_MAXLEN, approximate=True)
+def record_human_answer(redis: Redis, campaign_id: int, at: float, connected: bool, wait_seconds: float,
+                        ring_seconds: float | None = None) -> None:
+    """A person answered at `at` (and was connected, or not, after `wait_seconds`). With the
+    call's `ring_seconds`, this is also the call's dial result: the one at its end is skipped."""
+    fields = {"e": "answer", "at": at, "c": int(connected), "s": wait_seconds}
+    if ring_seconds is not None:
+        fields["r"] = ring_seconds
+    redis.xadd(stream_key(campaign_id), fields, maxlen=STREAM_MAXLEN, approximate=True)
 
 
 def record_agent_free(redis: Redis, campaign_id: int, at: float, handle_seconds: float) -> None:
@@ -68,6 +83,7 @@ class _Entry:
     target: float
     last_id: str = "0-0"
     token: str | None = None  # of the handed-over state this copy matches
+    answered_ahead: int = 0  # answers that carried their dial result, whose end is still to come
 
 
 class PacerRegistry:
@@ -97,7 +113,8 @@ class PacerRegistry:
         entry = self._entries[campaign_id]
         key = state_key(campaign_id)
         try:
-            state = json.dumps({"last_id": entry.last_id, "pacer": dump_state(entry.pacer)},
+            state = json.dumps({"last_id": entry.last_id, "ahead": entry.answered_ahead,
+                                "pacer": dump_state(entry.pacer)},
                                separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError):
             # Not expressible in JSON (a non-finite figure): better no state than an older one,
@@ -132,6 +149,7 @@ class PacerRegistry:
             handed = json.loads(state)
             pacer = load_state(handed["pacer"], mode=mode, abandon_target=abandon_target)
             last_id = str(handed["last_id"])
+            ahead = int(handed.get("ahead", 0))
         except (StateRejected, ValueError, KeyError, TypeError, AttributeError) as exc:
             # Another schema version (a release before or after this one), or the campaign's
             # mode or target changed since: this process's own copy is older still.
@@ -139,7 +157,7 @@ class PacerRegistry:
                         campaign_id, exc)
             redis.delete(key)
             return None
-        return _Entry(pacer, mode, abandon_target, last_id, token)
+        return _Entry(pacer, mode, abandon_target, last_id, token, ahead)
 
     @staticmethod
     def _catch_up(redis: Redis, campaign_id: int, entry: _Entry, time_scale: float = 1.0) -> None:
@@ -148,7 +166,7 @@ class PacerRegistry:
             if not batch:
                 return
             for event_id, fields in batch:
-                _apply(entry.pacer, fields, time_scale)
+                _apply(entry, fields, time_scale)
                 entry.last_id = event_id
 
 
@@ -158,12 +176,19 @@ def _sign(secret: bytes, token: str, state: str) -> str:
     return hmac.new(key, f"{token}|{state}".encode(), hashlib.sha256).hexdigest()
 
 
-def _apply(pacer, fields: dict, time_scale: float = 1.0) -> None:
+def _apply(entry: _Entry, fields: dict, time_scale: float = 1.0) -> None:
+    pacer = entry.pacer
     at, seconds = float(fields["at"]) / time_scale, float(fields["s"]) / time_scale
     kind = fields["e"]
     if kind == "dial":
+        if fields["outcome"] == "human" and entry.answered_ahead > 0:
+            entry.answered_ahead -= 1  # heard at its answer already
+            return
         pacer.on_dial_result(at, fields["outcome"], seconds)
     elif kind == "answer":
+        if "r" in fields:
+            pacer.on_dial_result(at, "human", float(fields["r"]) / time_scale)
+            entry.answered_ahead += 1
         pacer.on_human_answer(at, fields["c"] == "1", seconds)
     elif kind == "free":
         pacer.on_agent_free(at, seconds)

@@ -193,3 +193,69 @@ def test_a_time_scaled_stream_is_read_in_carrier_seconds(redis_client):
     state = (5, [60.0] * 15, 4)
     assert dump_state(scaled)["model"]["handle"] == dump_state(full)["model"]["handle"]
     assert scaled.calls_to_place(at, *state) == full.calls_to_place(at, *state) >= 1
+
+
+def _person_answered_calls(redis, campaign_id, *, ring_at_answer):
+    """Two minutes of a campaign whose people talk 150 s: each answered call's result reaches
+    the stream at its end, and its answer (from routing) at the answer, with the ring time
+    when `ring_at_answer`."""
+    events = []
+    for i in range(60):
+        placed = 1000.0 + 2 * i
+        if i % 3 == 0:
+            answered = placed + 10.0
+            events.append((answered, "answer", 10.0))
+            events.append((answered + 150.0, "end", 10.0))
+        else:
+            events.append((placed + 25.0, "ring-out", 25.0))
+    for at, kind, ring in sorted(events):
+        if kind == "answer":
+            record_human_answer(redis, campaign_id, at, True, 0.2,
+                                ring_seconds=ring if ring_at_answer else None)
+        elif kind == "end":
+            record_dial_result(redis, campaign_id, at, "human", ring)
+        else:
+            record_dial_result(redis, campaign_id, at, "no-answer", ring)
+
+
+def test_a_persons_answer_is_their_dial_result_at_once_and_counted_once(redis_client):
+    """Issue 18: a person's dial result came at the end of the call, a talk time after the
+    answer, when the second it was placed in had long been counted without it: the pacer read
+    the answer rate low and saw a phantom person waiting at every call's end. Carried by the
+    answer, it is heard at once, in the order a simulation gives it, and once."""
+    from app.dialer.pacing import make_pacer
+
+    _person_answered_calls(redis_client, 71, ring_at_answer=True)
+    live = PacerRegistry().pacer_for(redis_client, 71, "predictive", 0.03)
+    simulated = make_pacer("predictive", abandon_target=0.03)
+    for i in range(60):  # the same calls, each result heard when it happened
+        placed = 1000.0 + 2 * i
+        if i % 3 == 0:
+            simulated.on_dial_result(placed + 10.0, "human", 10.0)
+            simulated.on_human_answer(placed + 10.0, True, 0.2)
+        else:
+            simulated.on_dial_result(placed + 25.0, "no-answer", 25.0)
+    at = 1000.0 + 2 * 60 + 40.0
+    for pacer in (live, simulated):
+        pacer.model.refresh(at)
+    assert live.model.answers.humans == simulated.model.answers.humans == 20
+    assert live.model.answers.dials == simulated.model.answers.dials == 60
+    assert live.calls_to_place(at, 3, [30.0] * 10, 0) == simulated.calls_to_place(at, 3, [30.0] * 10, 0)
+
+
+def test_an_answer_without_its_ring_time_leaves_the_result_to_the_calls_end(redis_client):
+    _person_answered_calls(redis_client, 72, ring_at_answer=False)
+    pacer = PacerRegistry().pacer_for(redis_client, 72, "predictive", 0.03)
+    pacer.model.refresh(1000.0 + 2 * 60 + 40.0 + 150.0 + 200.0)
+    assert pacer.model.answers.humans == 20 and pacer.model.answers.dials == 60
+
+
+def test_the_count_of_answers_heard_ahead_is_handed_over(redis_client):
+    record_human_answer(redis_client, 73, 1000.0, True, 0.2, ring_seconds=9.0)
+    first = PacerRegistry()
+    first.pacer_for(redis_client, 73, "predictive", 0.03, SECRET)
+    first.hand_over(redis_client, 73, SECRET)
+    record_dial_result(redis_client, 73, 1150.0, "human", 9.0)  # that call's end
+    second = PacerRegistry().pacer_for(redis_client, 73, "predictive", 0.03, SECRET)
+    second.model.refresh(1400.0)
+    assert second.model.answers.humans == 1 and second.model.answers.dials == 1
