@@ -144,6 +144,10 @@ _WINDOW_SQL = {
                       AND abandoned AND answered_at >= :t0 AND answered_at < :t1""",
     "late": """SELECT count(*) FROM calls WHERE campaign_id = :cid AND outcome = 'human'
                  AND NOT abandoned AND wait_seconds > :grace AND answered_at >= :t0 AND answered_at < :t1""",
+    "mix": """SELECT coalesce(outcome, status), count(*) FROM calls WHERE campaign_id = :cid AND kind = 'auto'
+                 AND created_at >= :t0 AND created_at < :t1 GROUP BY 1""",
+    "handle": """SELECT avg(talk_seconds), avg(wrap_seconds), count(*) FROM interactions
+                   WHERE campaign_id = :cid AND started_at >= :t0 AND wrapup_ended_at < :t1""",
     "dialing_now": """SELECT count(*) FROM calls WHERE campaign_id = :cid AND kind = 'auto'
                         AND status IN ('queued', 'initiated', 'ringing')""",
 }
@@ -224,6 +228,12 @@ def run_live(stack, agents: int, hours: float, scale: float, progress_every: flo
         el = (t1 - t0).total_seconds()
         q = {k: _q(k, cid=cid, t0=t0, t1=t1, grace=2.0 * scale)
              for k in ("busy", "talk", "dialing", "dials", "answers", "abandoned", "late")}
+        from sqlalchemy import text
+
+        mix = dict(db.session.execute(text(_WINDOW_SQL["mix"]), {"cid": cid, "t0": t0, "t1": t1}).all())
+        talk_avg, wrap_avg, handled = db.session.execute(
+            text(_WINDOW_SQL["handle"]), {"cid": cid, "t0": t0, "t1": t1}).one()
+        db.session.rollback()
         signed = samples["signed"] / samples["n"] / agents  # share of the team signed on
         agent_seconds = agents * el * signed
         return {"occ": q["busy"] / agent_seconds, "talk": q["talk"] / 60 / (agent_seconds / 3600),
@@ -232,7 +242,9 @@ def run_live(stack, agents: int, hours: float, scale: float, progress_every: flo
                 "dials": q["dials"] / (agent_seconds / scale / 3600),
                 "answers": q["answers"], "abandoned": q["abandoned"], "late": q["late"],
                 "signed": signed, "sampled_occ": samples["busy"] / max(1.0, samples["signed"]),
-                "starved": samples["starved"] / samples["n"], "load": machine_load()}
+                "starved": samples["starved"] / samples["n"], "load": machine_load(),
+                "mix": mix, "talk_avg": (talk_avg or 0) / scale, "wrap_avg": (wrap_avg or 0) / scale,
+                "handled": handled}
 
 
 def machine_load() -> str:
@@ -270,6 +282,12 @@ def report(teams, sim: dict, live: dict, hours: float, seeds: int, scale: float)
         print(f"live {a} agents: signed on {v['signed']:.1%} of the run; occupancy by state "
               f"samples {v['sampled_occ']:.3f}; dial queue empty in {v['starved']:.1%} of samples; "
               f"{v['abandoned']:.0f} abandoned, {v['late']:.0f} connected after 2 carrier s")
+        total = sum(v["mix"].values()) or 1
+        print(f"  outcomes of its dials: " + ", ".join(
+            f"{k} {n / total:.0%}" for k, n in sorted(v["mix"].items(), key=lambda kv: -kv[1]))
+            + f" (scenario: human 30%, no-answer 55%, busy 10%, failed 5%); {v['handled']:.0f} calls "
+              f"handled: talk {v['talk_avg']:.0f} s, wrap-up {v['wrap_avg']:.0f} s on average "
+              f"(scenario: 150 s, 10 s)")
     print(f"\nlive occupancy >= {FLOOR} x simulation and abandonment <= {CAP:.0%}: "
           f"{'PASS' if ok else 'FAIL'}")
     return ok
