@@ -23,7 +23,7 @@ Figures, the same way on both sides, over the run from the moment agents are sig
 Live durations are wall seconds / time scale (carrier seconds), so both sides read in the
 scenario's own seconds.
 
-    python -m bench.live_pacing            # 20 and 50 agents, 30 carrier minutes each (~14 min)
+    python -m bench.live_pacing            # 20 and 50 agents, 30 carrier minutes each (~15 min)
     python -m bench.live_pacing --quick    # 20 agents, 10 carrier minutes (~3 min)
 """
 from __future__ import annotations
@@ -146,8 +146,9 @@ _WINDOW_SQL = {
                  AND NOT abandoned AND wait_seconds > :grace AND answered_at >= :t0 AND answered_at < :t1""",
     "mix": """SELECT coalesce(outcome, status), count(*) FROM calls WHERE campaign_id = :cid AND kind = 'auto'
                  AND created_at >= :t0 AND created_at < :t1 GROUP BY 1""",
+    # Calls connected early enough to end inside the run (no bias towards the short ones).
     "handle": """SELECT avg(talk_seconds), avg(wrap_seconds), count(*) FROM interactions
-                   WHERE campaign_id = :cid AND started_at >= :t0 AND wrapup_ended_at < :t1""",
+                   WHERE campaign_id = :cid AND started_at >= :t0 AND started_at < :t_full""",
     "dialing_now": """SELECT count(*) FROM calls WHERE campaign_id = :cid AND kind = 'auto'
                         AND status IN ('queued', 'initiated', 'ringing')""",
 }
@@ -161,6 +162,43 @@ def _q(name: str, **params):
     value = db.session.execute(text(_WINDOW_SQL[name]), params).scalar()
     db.session.rollback()
     return float(value or 0)
+
+
+def _latencies(stack, campaign_id: int, t0, t1, scale: float) -> dict:
+    """Mean carrier seconds from the attempt's row to the carrier's create (the `dial` pool's
+    CPS wait and request), and from a person's answer at the carrier to their connection to an
+    agent (answer webhook, reservation), from the simulator's own exact times."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    rows = db.session.execute(text(
+        "SELECT call_sid, extract(epoch FROM queued_at), extract(epoch FROM connected_at) FROM calls "
+        "WHERE campaign_id = :cid AND kind = 'auto' AND created_at >= :t0 AND created_at < :t1 "
+        "AND call_sid IS NOT NULL"), {"cid": campaign_id, "t0": t0, "t1": t1}).all()
+    db.session.rollback()
+    ours = {sid: (float(queued), connected and float(connected)) for sid, queued, connected in rows}
+    placing, answering = [], []
+    for call in stack.sim_calls():
+        mine = ours.get(call["sid"])
+        if mine is None:
+            continue
+        times = {h["status"]: h["at"] for h in call["history"]}
+        if "queued" in times:
+            placing.append(times["queued"] - mine[0])
+        if mine[1] and "in-progress" in times:
+            answering.append(mine[1] - times["in-progress"])
+    mean = statistics.fmean
+    return {"placing": mean(placing) / scale if placing else float("nan"),
+            "answering": mean(answering) / scale if answering else float("nan")}
+
+
+def _pacing_decisions(campaign_id: int) -> int:
+    """Pacing ticks that reached the pacer so far (the app's own counter)."""
+    from app.common.redis import get_redis
+    from app.ops.metrics import COUNTERS_KEY
+
+    return int(get_redis().hget(COUNTERS_KEY, f"pacing_decisions:{campaign_id}") or 0)
 
 
 def run_live(stack, agents: int, hours: float, scale: float, progress_every: float) -> dict:
@@ -187,6 +225,7 @@ def run_live(stack, agents: int, hours: float, scale: float, progress_every: flo
                          seed=agents)
         stop = threading.Event()
         thread = threading.Thread(target=bots.run, args=(stop, 0.02), daemon=True, name="bots")
+        decisions = _pacing_decisions(cid)
         t0 = utcnow()
         thread.start()
         started = time.monotonic()
@@ -214,6 +253,7 @@ def run_live(stack, agents: int, hours: float, scale: float, progress_every: flo
                       flush=True)
             time.sleep(0.25)
         t1 = t0 + timedelta(seconds=time.monotonic() - started)
+        decisions = _pacing_decisions(cid) - decisions
         db.session.execute(update(Campaign).where(Campaign.id == cid).values(status="paused"))
         db.session.commit()
         # Let the calls still up end and be dispositioned, then stop the bots and sign off.
@@ -231,12 +271,13 @@ def run_live(stack, agents: int, hours: float, scale: float, progress_every: flo
         from sqlalchemy import text
 
         mix = dict(db.session.execute(text(_WINDOW_SQL["mix"]), {"cid": cid, "t0": t0, "t1": t1}).all())
-        talk_avg, wrap_avg, handled = db.session.execute(
-            text(_WINDOW_SQL["handle"]), {"cid": cid, "t0": t0, "t1": t1}).one()
+        talk_avg, wrap_avg, handled = db.session.execute(text(_WINDOW_SQL["handle"]), {
+            "cid": cid, "t0": t0, "t_full": t1 - timedelta(seconds=(TALK[1] + WRAP[1]) * scale)}).one()
         db.session.rollback()
         signed = samples["signed"] / samples["n"] / agents  # share of the team signed on
         agent_seconds = agents * el * signed
-        return {"occ": q["busy"] / agent_seconds, "talk": q["talk"] / 60 / (agent_seconds / 3600),
+        lat = _latencies(stack, cid, t0, t1, scale)
+        return {**lat, "occ": q["busy"] / agent_seconds, "talk": q["talk"] / 60 / (agent_seconds / 3600),
                 "aband": q["abandoned"] / q["answers"] if q["answers"] else 0.0,
                 "dial": q["dialing"] / agent_seconds,
                 "dials": q["dials"] / (agent_seconds / scale / 3600),
@@ -244,7 +285,7 @@ def run_live(stack, agents: int, hours: float, scale: float, progress_every: flo
                 "signed": signed, "sampled_occ": samples["busy"] / max(1.0, samples["signed"]),
                 "starved": samples["starved"] / samples["n"], "load": machine_load(),
                 "mix": mix, "talk_avg": (talk_avg or 0) / scale, "wrap_avg": (wrap_avg or 0) / scale,
-                "handled": handled}
+                "handled": handled, "ticks": decisions / (el / scale)}
 
 
 def machine_load() -> str:
@@ -281,13 +322,17 @@ def report(teams, sim: dict, live: dict, hours: float, seeds: int, scale: float)
         v = live[a]
         print(f"live {a} agents: signed on {v['signed']:.1%} of the run; occupancy by state "
               f"samples {v['sampled_occ']:.3f}; dial queue empty in {v['starved']:.1%} of samples; "
-              f"{v['abandoned']:.0f} abandoned, {v['late']:.0f} connected after 2 carrier s")
+              f"{v['abandoned']:.0f} abandoned, {v['late']:.0f} connected after 2 carrier s; "
+              f"{v['ticks']:.2f} pacing ticks per carrier second (simulation: 1)")
+        print(f"  latency in carrier seconds (simulation: 0): attempt row to carrier create "
+              f"{v['placing']:.2f}, person's answer to agent connected {v['answering']:.2f}")
         total = sum(v["mix"].values()) or 1
         print(f"  outcomes of its dials: " + ", ".join(
             f"{k} {n / total:.0%}" for k, n in sorted(v["mix"].items(), key=lambda kv: -kv[1]))
             + f" (scenario: human 30%, no-answer 55%, busy 10%, failed 5%); {v['handled']:.0f} calls "
-              f"handled: talk {v['talk_avg']:.0f} s, wrap-up {v['wrap_avg']:.0f} s on average "
-              f"(scenario: 150 s, 10 s)")
+              f"connected before the run's last 285 s: talk {v['talk_avg']:.0f} s, wrap-up "
+              f"{v['wrap_avg']:.0f} s on average (scenario: 150 s, 10 s; the carrier's whole-second "
+              f"Timestamp ends talk early by 0.5 wall s on average)")
     print(f"\nlive occupancy >= {FLOOR} x simulation and abandonment <= {CAP:.0%}: "
           f"{'PASS' if ok else 'FAIL'}")
     return ok
