@@ -6,10 +6,9 @@ wall-clock constant (`app.dialer.routing`: TWO_SECOND_RULE - TRANSIT_MARGIN, pol
 POLL_INTERVAL); unscaled, a 0.1 run would let a person wait 20 carrier seconds and abandonment
 would read near zero. Here, and only here, the deadline and the poll are scaled.
 
-And routing reports a person's answer to the pacer without the call's ring time, so the
-person's dial result reaches the pacer only at the call's end (`app.dialer.pacer_feed`
-explains the cost). Until routing passes `ring_seconds` itself (issue 18, for the lead), the
-answer is recorded here with it: seconds from the call's ringing (or initiation) to the answer.
+Routing passes the call's ring time with a person's answer (app.dialer.pacer_feed explains
+why); for measuring an older routing that did not, the stand-in below adds it (it switches
+itself off when routing does it).
 """
 from __future__ import annotations
 

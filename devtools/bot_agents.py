@@ -40,9 +40,10 @@ RECONNECT_EVERY = 20.0  # seconds before a bot whose audio did not come tries ag
 
 def bot_phone(agent_id: int) -> str:
     """The phone number a phone-audio bot answers on (the simulator's agent phones): in the
-    fictional 555-0100..0199 range of a 9xx area code picked by the id, so never a real phone
-    and never one of the demo's or the tests' contacts."""
-    return f"+1{900 + (agent_id // 100) % 100:03d}55501{agent_id % 100:02d}"
+    fictional 555-0100..0199 range of a 5xx area code picked by the id: never a real phone,
+    never one of the demo's or the tests' contacts, and never a premium or international-rate
+    area code the dial policy refuses (app.telephony.dial_policy)."""
+    return f"+1{500 + (agent_id // 100) % 100:03d}55501{agent_id % 100:02d}"
 
 
 class BotAgents:

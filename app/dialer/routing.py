@@ -97,10 +97,14 @@ def _connect_or_abandon(call: Call, campaign: Campaign, agent_id: int | None,
     if call.outcome is None:
         call.outcome = "human"
     call.wait_seconds = wait
+    # The answer is also the call's dial result for the pacer (app.dialer.pacer_feed): it hears
+    # it now, with the ring time, not a whole talk time later at the call's end.
+    rang_from = call.ringing_at or call.initiated_at
+    ring = max(0.0, (now - rang_from).total_seconds()) if rang_from is not None else None
     if agent_id is None:
         call.abandoned = True
         db.session.commit()
-        record_human_answer(get_redis(), campaign.id, now.timestamp(), False, wait)
+        record_human_answer(get_redis(), campaign.id, now.timestamp(), False, wait, ring_seconds=ring)
         return RoutingDecision(twiml.safe_harbour(opt_out_prompt(campaign), opt_out_url), None, True, wait)
     call.agent_id = agent_id
     call.connected_at = utcnow()
@@ -108,7 +112,7 @@ def _connect_or_abandon(call: Call, campaign: Campaign, agent_id: int | None,
     db.session.commit()
     if campaign.recording_enabled:
         _start_recording(call.id)
-    record_human_answer(get_redis(), campaign.id, now.timestamp(), True, wait)
+    record_human_answer(get_redis(), campaign.id, now.timestamp(), True, wait, ring_seconds=ring)
     call_bridged.send(call, agent_id=agent_id)
     return RoutingDecision(person_into_room(agent_id, call.id), agent_id, False, wait)
 

@@ -231,7 +231,17 @@ def test_a_person_joined_into_a_room_whose_agent_just_left_hears_the_safe_harbou
         released.set()
 
 
-def test_a_second_connection_replaces_the_first_and_keeps_the_room(_app, air, staffed, sent_tasks):
+@pytest.fixture
+def queued(_app, monkeypatch):
+    """The tasks sent, captured on the session's app (the `sent_tasks` fixture would bind the
+    database session to the test's one connection, which the server threads must not share)."""
+    sent = []
+    monkeypatch.setattr(_app.extensions["celery"], "send_task",
+                        lambda name, args=None, **options: sent.append((name, list(args or ()), options)))
+    return sent
+
+
+def test_a_second_connection_replaces_the_first_and_keeps_the_room(_app, air, staffed, queued):
     """Another tab, or the phone answered after the browser: the new leg joins the room, the
     old one is told not to end it, then hung up. The agent stays connected, on the new leg."""
     from app.agents.audio import hang_up_now
@@ -241,7 +251,7 @@ def test_a_second_connection_replaces_the_first_and_keeps_the_room(_app, air, st
     first = air.connect_browser(agent_id)
     wait_for(lambda: _snap(_app, agent_id)["audio"], "the first leg to join")
     second = air.connect_browser(agent_id)
-    [(name, args, _)] = wait_for(lambda: [t for t in sent_tasks if t[0] == HANG_UP_CALL], "the old leg's retirement")
+    [(name, args, _)] = wait_for(lambda: [t for t in queued if t[0] == HANG_UP_CALL], "the old leg's retirement")
     assert args[0] == first and args[1].startswith("CF")
     with _app.app_context():
         hang_up_now(*args)  # what the telephony worker does with it
@@ -329,3 +339,14 @@ def test_the_account_call_limit_ends_an_agents_leg_as_twilio_would(_app, staffed
         assert snap["pause_code"] == "no-audio"
     finally:
         stop()
+
+
+def test_the_bots_phones_are_fictional_and_pass_the_dial_policy():
+    """Phone bots connect through the same policy as people: their numbers must be callable,
+    and never a real phone."""
+    from app.telephony.dial_policy import refusal
+    from devtools.bot_agents import bot_phone
+    from devtools.demo import is_fictional
+
+    for agent_id in range(1, 20000, 7):
+        assert is_fictional(bot_phone(agent_id)) and refusal(bot_phone(agent_id), ("+1",)) is None, agent_id

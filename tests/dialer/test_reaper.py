@@ -78,7 +78,7 @@ def test_a_call_whose_callbacks_were_lost_is_settled_from_the_carrier(app, sim):
     assert status_of(app, call_id) == ("queued", None)  # not one callback reached us
     silent = app.config["REAPER_SILENT_SECONDS"]
     assert reap_at(app, silent - 5)["silent"] == 0  # not yet: it might still be ringing
-    assert reap_at(app, silent + 5) == {"never_placed": 0, "silent": 1, "settled": 1}
+    assert reap_at(app, silent + 5) == {"never_placed": 0, "silent": 1, "settled": 1, "consults_ended": 0}
     assert status_of(app, call_id) == ("busy", "busy")
     assert reap_at(app, silent + 5)["silent"] == 0  # settled once; nothing left to do
 
@@ -98,7 +98,7 @@ def test_a_call_still_up_at_the_carrier_is_fetched_once_per_interval(app, sim, r
     call_id = placed_call(app, sim, BUSY)  # stays queued at the carrier for the whole test
     set_status(app, call_id, "in-progress")
     check = app.config["REAPER_IN_PROGRESS_CHECK_SECONDS"]
-    assert reap_at(app, check + 5) == {"never_placed": 0, "silent": 1, "settled": 0}
+    assert reap_at(app, check + 5) == {"never_placed": 0, "silent": 1, "settled": 0, "consults_ended": 0}
     assert status_of(app, call_id)[0] == "in-progress"  # still up: left alone
     assert reap_at(app, check + 35)["silent"] == 0  # the next pass does not ask again
     redis_client.delete(f"reaper:checked:{call_id}")  # the interval has passed

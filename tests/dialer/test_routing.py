@@ -268,3 +268,22 @@ def test_a_person_never_connected_to_an_agent_is_counted_abandoned_and_retried(a
         # The pacer hears of it as of any abandonment, not only through the 30-day counts.
         feed = get_redis().xrange(stream_key(campaign_id))
         assert [e[1]["c"] for e in feed if e[1]["e"] == "answer"] == ["0"]
+
+
+def test_the_pacer_hears_the_answer_with_its_ring_time_at_once(app, client, floor, redis_client):
+    """The answer is the call's dial result too: the pacer is told at the answer, with the ring
+    time, not a whole talk time later when the call ends."""
+    from datetime import timedelta
+
+    from app.common.timeutil import utcnow
+    from app.dialer.pacer_feed import stream_key
+
+    campaign_id, (agent_id, _) = floor
+    _ready(app, agent_id, campaign_id)
+    call_id, sid = _call(app, campaign_id)
+    with app.app_context():
+        db.session.get(Call, call_id).ringing_at = utcnow() - timedelta(seconds=12)
+        db.session.commit()
+    _answer(client, app, call_id, sid)
+    [(_, fields)] = [e for e in redis_client.xrange(stream_key(campaign_id)) if e[1]["e"] == "answer"]
+    assert fields["c"] == "1" and 11.5 <= float(fields["r"]) <= 60
