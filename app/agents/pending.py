@@ -48,12 +48,13 @@ class _Code:
     id: int | None
 
 
-_ringing_counter: Callable[[Campaign, datetime | None], int] | None = None
+_ringing_counter: Callable[..., int | list[int]] | None = None
 
 
-def set_ringing_counter(counter: Callable[[Campaign, datetime | None], int]) -> None:
+def set_ringing_counter(counter: Callable[..., int | list[int]]) -> None:
     """The dialer knows which calls ring for a campaign (app.dialer.hopper.calls_ringing); it is
-    plugged in by the app factory, as agents sit below calls and the dialer."""
+    plugged in by the app factory, as agents sit below calls and the dialer. Called as
+    `counter(campaign, since)` for one count, `counter(campaign, each=[since, ...])` for many."""
     global _ringing_counter
     _ringing_counter = counter
 
@@ -62,6 +63,13 @@ def calls_ringing(campaign: Campaign, since: datetime | None = None) -> int:
     if _ringing_counter is None:
         raise RuntimeError("no ringing-call counter wired (app._wire_features)")
     return _ringing_counter(campaign, since)
+
+
+def calls_ringing_each(campaign: Campaign, sinces: list[datetime]) -> list[int]:
+    """`calls_ringing` for each of `sinces`, in one go."""
+    if _ringing_counter is None:
+        raise RuntimeError("no ringing-call counter wired (app._wire_features)")
+    return _ringing_counter(campaign, each=sinces) if sinces else []
 
 
 def request(agent_id: int, campaign_id: int, target: str, *, pause_code=None, reason: str,
@@ -129,7 +137,7 @@ def settle(campaign_id: int, now: datetime | None = None, *, commit: bool = True
     campaign = db.session.get(Campaign, campaign_id)
     paced = campaign is not None and campaign.dial_mode in PACED_MODES
     ready_others = rstate.ready_unpending(campaign_id)
-    moved = []
+    waiting = []
     for agent_id, snap in rstate.snapshots(pending).items():
         held = snap["pending"]
         if held is None or snap["campaign_id"] != campaign_id:
@@ -137,7 +145,13 @@ def settle(campaign_id: int, now: datetime | None = None, *, commit: bool = True
             continue
         if held["since_ms"] != pending[agent_id] or snap["state"] != "ready":
             continue
-        ringing = calls_ringing(campaign, from_ms(held["since_ms"])) if paced else 0
+        waiting.append((agent_id, snap))
+    # One count for all of them (not a query per pending agent): what rang when each was asked.
+    counts = calls_ringing_each(campaign, [from_ms(s["pending"]["since_ms"]) for _, s in waiting]) \
+        if paced else [0] * len(waiting)
+    moved = []
+    for (agent_id, snap), ringing in zip(waiting, counts):
+        held = snap["pending"]
         if ready_others >= ringing:
             if apply_pending(agent_id, snap, ("ready",), now, commit=commit):
                 moved.append(agent_id)

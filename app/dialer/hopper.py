@@ -141,24 +141,36 @@ RINGING_STATUSES = ("queued", "initiated", "ringing")
 ROUTING_WINDOW_SECONDS = 5
 
 
-def calls_ringing(campaign, since: datetime | None = None) -> int:
+def calls_ringing(campaign, since: datetime | None = None, *,
+                  each: list[datetime | None] | None = None) -> int | list[int]:
     """What a pending pause waits for (app.agents.pending): the calls the pacer placed for the
     campaign's agents and not yet settled (ringing, or answered and still being routed to an
     agent), and the contacts claimed to be dialled now (an active campaign's leases). With
     `since`, only those placed or claimed by then: calls placed later were placed for the
-    agents counted later, never for the one whose pause is waiting."""
+    agents counted later, never for the one whose pause is waiting. With `each`, the counts
+    for each of those `since`s at once (a list): one query and one Redis read however many
+    pending pauses a campaign has (app.agents.pending.settle)."""
+    if each is None:
+        return _ringing(campaign, [since])[0]
+    return _ringing(campaign, each) if each else []
+
+
+def _ringing(campaign, sinces: list[datetime | None]) -> list[int]:
     now = utcnow()
     routing = and_(Call.status == "in-progress", Call.connected_at.is_(None), Call.abandoned.is_not(True),
                    Call.answered_at >= now - timedelta(seconds=ROUTING_WINDOW_SECONDS))
     where = [Call.campaign_id == campaign.id, Call.kind == "auto", or_(Call.status.in_(RINGING_STATUSES), routing)]
-    if since is not None:
-        where.append(Call.created_at <= since)
-    n = db.session.scalar(select(func.count()).select_from(Call).where(*where)) or 0
+    columns = [func.count() if s is None else func.count().filter(Call.created_at <= s) for s in sinces]
+    row = db.session.execute(select(*columns).select_from(Call).where(*where)).one()
+    counts = [n or 0 for n in row]
     if campaign.status == "active":
         leases = leases_key(campaign.id)
-        if since is None:
-            n += get_redis().zcard(leases)
+        if len(sinces) == 1 and sinces[0] is None:
+            counts[0] += get_redis().zcard(leases)
         else:  # a lease's score is its expiry: claimed by `since` means expiring by since + lease
             lease = current_app.config["DIAL_LEASE_SECONDS"]
-            n += get_redis().zcount(leases, "-inf", since.timestamp() + lease)
-    return n
+            expiries = [score for _, score in get_redis().zrange(leases, 0, -1, withscores=True)]
+            counts = [n + (len(expiries) if s is None else
+                           sum(1 for e in expiries if e <= s.timestamp() + lease))
+                      for n, s in zip(counts, sinces)]
+    return counts
