@@ -83,6 +83,18 @@ def floor(app, users):
 
 
 @pytest.fixture
+def supervisor_of(app, signed_in, users):
+    """`supervisor_of(campaign_id)`: a new supervisor of that campaign, signed in (their client)."""
+    def make(campaign_id: int):
+        sup = users.create("supervisor")
+        with app.app_context():
+            assign(sup.id, campaign_id, "supervisor")
+            db.session.commit()
+        return signed_in(sup)
+    return make
+
+
+@pytest.fixture
 def tap(app, redis_client):
     tap = QueueTap(redis_client)
     yield tap

@@ -12,7 +12,7 @@ from app.dialer.tick import pacing_tick
 from app.extensions import db
 from app.interactions.services import after_disposition
 from tests.agents.conftest import at
-from tests.agents.factories import assign, make_call
+from tests.agents.factories import make_call
 
 
 def _ringing(floor, n: int = 1) -> list[int]:
@@ -176,16 +176,8 @@ def test_asking_for_ready_again_cancels_a_pending_pause(floor, signed_in):
     assert console.post("/api/agents/me/state", json={"state": "ready"}).status_code == 409
 
 
-def _supervisor(app, signed_in, users, campaign_id):
-    sup = users.create("supervisor")
-    with app.app_context():
-        assign(sup.id, campaign_id, "supervisor")
-        db.session.commit()
-    return signed_in(sup)
-
-
-def test_a_supervisors_force_pause_and_logout_wait_likewise(app, floor, signed_in, users):
-    sup = _supervisor(app, signed_in, users, floor.campaign_id)
+def test_a_supervisors_force_pause_and_logout_wait_likewise(floor, supervisor_of):
+    sup = supervisor_of(floor.campaign_id)
     floor.drive(0, "ready")
     [call_id] = _ringing(floor)
     response = sup.post(f"/api/agents/{floor.agent_ids[0]}/force-pause", json={"pause_code": "break"})
@@ -271,8 +263,8 @@ def test_in_predictive_a_pause_applies_once_the_calls_ringing_when_it_was_asked_
     assert _snap(floor)["state"] == "paused"
 
 
-def test_an_agent_cannot_cancel_a_supervisors_pending_logout(app, floor, signed_in, users):
-    sup = _supervisor(app, signed_in, users, floor.campaign_id)
+def test_an_agent_cannot_cancel_a_supervisors_pending_logout(floor, signed_in, supervisor_of):
+    sup = supervisor_of(floor.campaign_id)
     floor.drive(0, "ready")
     [call_id] = _ringing(floor)
     assert sup.post(f"/api/agents/{floor.agent_ids[0]}/logout").get_json()["pending"]["by"] == "supervisor"

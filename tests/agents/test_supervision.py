@@ -5,19 +5,11 @@ from app.agents import reservations
 from app.audit.models import AuditEntry
 from app.extensions import db
 from app.interactions.screen_pop import publish_screen_pop
-from tests.agents.factories import assign, make_call, make_campaign, make_disposition
+from tests.agents.factories import make_call, make_campaign, make_disposition
 
 
-def _supervisor_of(app, signed_in, users, campaign_id):
-    sup = users.create("supervisor")
-    with app.app_context():
-        assign(sup.id, campaign_id, "supervisor")
-        db.session.commit()
-    return signed_in(sup)
-
-
-def test_supervisor_force_pauses_and_logs_out_agents_of_their_campaign(app, floor, signed_in, users):
-    sup = _supervisor_of(app, signed_in, users, floor.campaign_id)
+def test_supervisor_force_pauses_and_logs_out_agents_of_their_campaign(app, floor, supervisor_of):
+    sup = supervisor_of(floor.campaign_id)
     floor.drive(0, "ready")
     floor.drive(1, "ready")
     paused = sup.post(f"/api/agents/{floor.agent_ids[0]}/force-pause", json={"pause_code": "break"})
@@ -31,8 +23,8 @@ def test_supervisor_force_pauses_and_logs_out_agents_of_their_campaign(app, floo
     assert "agent.force_pause" in actions and "agent.force_logout" in actions
 
 
-def test_agents_on_a_call_are_neither_paused_nor_logged_out(app, floor, signed_in, users):
-    sup = _supervisor_of(app, signed_in, users, floor.campaign_id)
+def test_agents_on_a_call_are_neither_paused_nor_logged_out(floor, supervisor_of):
+    sup = supervisor_of(floor.campaign_id)
     floor.drive(0, "on-call")
     for path in ("force-pause", "logout"):
         response = sup.post(f"/api/agents/{floor.agent_ids[0]}/{path}", json={})
@@ -40,12 +32,12 @@ def test_agents_on_a_call_are_neither_paused_nor_logged_out(app, floor, signed_i
         assert "'on-call'" in response.get_json()["error"]["message"]
 
 
-def test_other_campaigns_agents_answer_404(app, floor, signed_in, users):
+def test_other_campaigns_agents_answer_404(app, floor, signed_in, supervisor_of):
     with app.app_context():
         elsewhere = make_campaign()
         db.session.commit()
         elsewhere_id = elsewhere.id
-    sup = _supervisor_of(app, signed_in, users, elsewhere_id)
+    sup = supervisor_of(elsewhere_id)
     floor.drive(1, "ready")
     assert sup.post(f"/api/agents/{floor.agent_ids[1]}/force-pause", json={}).status_code == 404
     assert sup.post(f"/api/agents/{floor.agent_ids[1]}/logout").status_code == 404
@@ -63,8 +55,8 @@ def test_admin_may_act_on_any_agent(floor, login_as):
     assert admin.post(f"/api/agents/{floor.agent_ids[2]}/logout").get_json()["state"] == "offline"
 
 
-def test_floor_view_lists_agents_by_state(app, floor, signed_in, users):
-    sup = _supervisor_of(app, signed_in, users, floor.campaign_id)
+def test_floor_view_lists_agents_by_state(app, floor, supervisor_of):
+    sup = supervisor_of(floor.campaign_id)
     floor.drive(1, "on-call")
     floor.drive(2, "paused")
     floor.drive(0, "offline")

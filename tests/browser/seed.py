@@ -64,17 +64,21 @@ def seed_floor(app) -> dict:
         return out
 
 
-def extra_agent(app, floor: dict, name: str) -> dict:
-    """Another agent of the floor's campaign, for a test that must not disturb the floor's agent."""
+def _extra(app, floor: dict, role: str, name: str) -> dict:
     from app.campaigns.models import CampaignAssignment
     from app.extensions import db
 
     with app.app_context():
-        agent = _user("agent", name)
-        db.session.add(CampaignAssignment(campaign_id=floor["campaign_id"], user_id=agent["id"], role="agent"))
+        user = _user(role, name)
+        db.session.add(CampaignAssignment(campaign_id=floor["campaign_id"], user_id=user["id"], role=role))
         db.session.commit()
-        agent.pop("obj")
-        return agent
+        user.pop("obj")
+        return user
+
+
+def extra_agent(app, floor: dict, name: str) -> dict:
+    """Another agent of the floor's campaign, for a test that must not disturb the floor's agent."""
+    return _extra(app, floor, "agent", name)
 
 
 def solo_floor(app, name: str, *, record: bool = True, supervisors: tuple[int, ...] = ()) -> dict:
@@ -110,15 +114,25 @@ def solo_floor(app, name: str, *, record: bool = True, supervisors: tuple[int, .
 
 def extra_supervisor(app, floor: dict, name: str) -> dict:
     """Another supervisor of the floor's campaign."""
-    from app.campaigns.models import CampaignAssignment
-    from app.extensions import db
+    return _extra(app, floor, "supervisor", name)
 
-    with app.app_context():
-        sup = _user("supervisor", name)
-        db.session.add(CampaignAssignment(campaign_id=floor["campaign_id"], user_id=sup["id"], role="supervisor"))
-        db.session.commit()
-        sup.pop("obj")
-        return sup
+
+def ready_on_air(page, app, sim_url: str, live_server: str, agent: dict) -> str:
+    """The agent's browser leg connected through the simulator, signed in to the console, which
+    shows it live and connected, and gone ready there. Returns the leg's CallSid."""
+    import re
+
+    from playwright.sync_api import expect
+
+    from tests.browser.conftest import sign_in
+
+    leg = connect_leg(app, sim_url, live_server, agent["id"])
+    sign_in(page, live_server, agent, "/agent")
+    expect(page.locator("#live-badge")).to_have_text(re.compile("Live"))
+    expect(page.get_by_test_id("audio-status")).to_have_text("Connected")
+    page.get_by_test_id("go-ready").click()
+    expect(page.get_by_test_id("agent-state")).to_have_text("Ready")
+    return leg
 
 
 def connect_audio(app, agent_id: int, via: str = "browser") -> str:

@@ -5,14 +5,12 @@ words, consulting, coming back, a number that does not answer, handing over) are
 the dialog. Who hears whom is read from the simulator's conferences."""
 from __future__ import annotations
 
-import re
-
 import pytest
 import requests
 from playwright.sync_api import expect
 
 from tests.browser import seed
-from tests.browser.conftest import PERSON, UNANSWERED, shot, sign_in
+from tests.browser.conftest import PERSON, UNANSWERED, shot
 from tests.dialer.on_air import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -38,13 +36,8 @@ def test_hold_and_a_warm_transfer_from_the_dialog(browser, live_server, sim_url,
     ctx = browser.new_context(viewport={"width": 1440, "height": 900})
     page = ctx.new_page()
     try:
-        leg = seed.connect_leg(_app, sim_url, live_server, person["id"])
         target_leg = seed.connect_leg(_app, sim_url, live_server, target["id"])
-        sign_in(page, live_server, person, "/agent")
-        expect(page.locator("#live-badge")).to_have_text(re.compile("Live"))
-        expect(page.get_by_test_id("audio-status")).to_have_text("Connected")
-        page.get_by_test_id("go-ready").click()
-        expect(page.get_by_test_id("agent-state")).to_have_text("Ready")
+        leg = seed.ready_on_air(page, _app, sim_url, live_server, person)
 
         call_id, callee = seed.place_person(_app, floor, sim_url, live_server, PERSON)
         expect(page.get_by_test_id("screen-pop")).to_be_visible()

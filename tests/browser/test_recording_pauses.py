@@ -5,14 +5,12 @@ bridge (two channels), and the stored pauses and the carrier's recording must ag
 mid-call finds the button as it was left."""
 from __future__ import annotations
 
-import re
-
 import pytest
 import requests
 from playwright.sync_api import expect
 
 from tests.browser import seed
-from tests.browser.conftest import PERSON, sign_in
+from tests.browser.conftest import PERSON
 from tests.dialer.on_air import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -48,12 +46,7 @@ def test_an_agent_pauses_and_resumes_recording_and_the_pauses_are_kept(browser, 
     page = ctx.new_page()
     callee = None
     try:
-        seed.connect_leg(_app, sim_url, live_server, agent["id"])
-        sign_in(page, live_server, agent, "/agent")
-        expect(page.locator("#live-badge")).to_have_text(re.compile("Live"))
-        expect(page.get_by_test_id("audio-status")).to_have_text("Connected")
-        page.get_by_test_id("go-ready").click()
-        expect(page.get_by_test_id("agent-state")).to_have_text("Ready")
+        seed.ready_on_air(page, _app, sim_url, live_server, agent)
 
         call_id, callee = seed.place_person(_app, rec, sim_url, live_server, PERSON)
         expect(page.get_by_test_id("screen-pop")).to_be_visible()

@@ -47,6 +47,27 @@ class OnAir:
         return self.sim.call(sid)
 
 
+def place_person(app, campaign_id: int, to: str) -> tuple[int, str]:
+    """A call to the person at `to` on `campaign_id`, placed through the carrier the way the
+    dialer places it; when the simulator answers, Twilio asks /twilio/voice, which puts the
+    person in the ready agent's room. Returns (call id, the person's call sid)."""
+    from app.extensions import db
+    from app.telephony.carrier import PlaceCallRequest
+    from app.telephony.factory import get_carrier, webhook_url
+    from tests.agents.factories import make_call
+
+    with app.app_context():
+        call = make_call(campaign_id)
+        call.to_number = to
+        db.session.commit()
+        placed = get_carrier().place_call(PlaceCallRequest(
+            to=to, from_="+12025550100", answer_url=webhook_url("voice", call.id),
+            status_callback_url=webhook_url("status", call.id)))
+        call.call_sid = placed.call_sid
+        db.session.commit()
+        return call.id, placed.call_sid
+
+
 def wait_for(check, what: str, *, stall_seconds: float = 30.0, poll: float = 0.02):
     """Poll `check()` until it returns something truthy. Fails only when nothing has come
     for `stall_seconds` (a loaded machine is slow, not wrong)."""

@@ -12,10 +12,8 @@ from app.auth.models import User
 from app.calls.models import Call
 from app.errors import ApiError
 from app.extensions import db
-from app.telephony.carrier import PlaceCallRequest
-from app.telephony.factory import get_carrier, webhook_url
 from tests.agents.factories import assign, make_call, make_campaign
-from tests.dialer.on_air import on_the_air, serve, wait_for
+from tests.dialer.on_air import on_the_air, place_person, serve, wait_for
 from tests.helpers import UserFactory
 
 AGENT_PHONE, VOICEMAIL_PHONE, PERSON = "+12025550177", "+12025550178", "+12025550179"
@@ -52,16 +50,7 @@ def _snap(app, agent_id):
 
 def _answered_person(app, air, campaign_id) -> tuple[int, str]:
     """A call to a person placed through the carrier, answered: Twilio asks /twilio/voice."""
-    with app.app_context():
-        call = make_call(campaign_id)
-        call.to_number = PERSON
-        db.session.commit()
-        placed = get_carrier().place_call(PlaceCallRequest(
-            to=PERSON, from_="+12025550100", answer_url=webhook_url("voice", call.id),
-            status_callback_url=webhook_url("status", call.id)))
-        call.call_sid = placed.call_sid
-        db.session.commit()
-        return call.id, placed.call_sid
+    return place_person(app, campaign_id, PERSON)
 
 
 def test_without_audio_an_agent_cannot_go_ready_and_is_told_why(_app, staffed):

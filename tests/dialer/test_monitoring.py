@@ -4,13 +4,15 @@ keeps the supervisor's leg, leaving leaves the agent and the person talking, and
 change and end is in the audit log."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
 from app.extensions import db
 from tests.agents.factories import assign, make_campaign
-from tests.dialer.on_air import on_the_air, wait_for
+from tests.dialer.on_air import on_the_air, place_person, wait_for
 from tests.dialer.test_transfers import PERSON, Floor
 
 SUPERVISOR_PHONE = "+12025550166"
@@ -54,6 +56,25 @@ def _on_a_call(floor):
     return agent, call_id, person
 
 
+class SupervisedCall(NamedTuple):
+    agent: object
+    call_id: int
+    person: str
+    sup: object
+    staff: str  # the agent's leg
+    leg: str  # the supervisor's leg
+    client: object  # signed in as the supervisor
+    room: str  # the agent's room
+
+
+def _supervised_call(floor) -> SupervisedCall:
+    """An agent on a call with a person, and a supervisor of the campaign, with audio, signed in."""
+    agent, call_id, person = _on_a_call(floor)
+    sup = floor.supervisor()
+    return SupervisedCall(agent, call_id, person, sup, floor.legs[agent.id], floor.legs[sup.id],
+                          floor.client(sup), f"agent-{agent.id}")
+
+
 def _monitor(client, agent_id, mode):
     response = client.post("/api/monitoring", json={"agent_id": agent_id, "mode": mode})
     assert response.status_code == 201, response.get_json()
@@ -61,11 +82,7 @@ def _monitor(client, agent_id, mode):
 
 
 def test_listen_whisper_and_barge_give_exactly_their_audio_paths_on_one_leg(floor, air):
-    agent, call_id, person = _on_a_call(floor)
-    sup = floor.supervisor()
-    staff, leg = floor.legs[agent.id], floor.legs[sup.id]
-    client = floor.client(sup)
-    room = f"agent-{agent.id}"
+    agent, call_id, person, sup, staff, leg, client, room = _supervised_call(floor)
 
     session = _monitor(client, agent.id, "listen")
     assert session["mode"] == "listen" and session["call_id"] == call_id and session["leg_sid"] == leg
@@ -99,11 +116,7 @@ def test_listen_whisper_and_barge_give_exactly_their_audio_paths_on_one_leg(floo
 
 
 def test_whisper_from_the_start_and_leaving_leaves_agent_and_person_talking(floor, air):
-    agent, call_id, person = _on_a_call(floor)
-    sup = floor.supervisor()
-    staff, leg = floor.legs[agent.id], floor.legs[sup.id]
-    client = floor.client(sup)
-    room = f"agent-{agent.id}"
+    agent, call_id, person, sup, staff, leg, client, room = _supervised_call(floor)
 
     session = _monitor(client, agent.id, "whisper")
     floor.wait_room(room, {staff, person, leg})
@@ -134,9 +147,7 @@ def test_whisper_from_the_start_and_leaving_leaves_agent_and_person_talking(floo
 
 
 def test_every_change_of_mode_is_audited(floor, air):
-    agent, call_id, person = _on_a_call(floor)
-    sup = floor.supervisor()
-    client = floor.client(sup)
+    agent, call_id, person, sup, staff, leg, client, room = _supervised_call(floor)
     session = _monitor(client, agent.id, "listen")
     for mode in ("whisper", "barge", "barge", "listen"):
         assert client.patch(f"/api/monitoring/{session['id']}", json={"mode": mode}).status_code == 200
@@ -147,11 +158,7 @@ def test_every_change_of_mode_is_audited(floor, air):
 
 
 def test_the_session_stays_after_the_call_and_ends_with_the_agents_audio(floor, air):
-    agent, call_id, person = _on_a_call(floor)
-    sup = floor.supervisor()
-    staff, leg = floor.legs[agent.id], floor.legs[sup.id]
-    client = floor.client(sup)
-    room = f"agent-{agent.id}"
+    agent, call_id, person, sup, staff, leg, client, room = _supervised_call(floor)
     session = _monitor(client, agent.id, "barge")
     floor.wait_room(room, {staff, person, leg})
 
@@ -240,11 +247,7 @@ def test_a_supervisor_connects_their_own_audio_by_phone(floor, air):
 
 
 def test_a_supervisor_whose_leg_drops_never_ends_the_agents_call(floor, air):
-    agent, call_id, person = _on_a_call(floor)
-    sup = floor.supervisor()
-    staff, leg = floor.legs[agent.id], floor.legs[sup.id]
-    client = floor.client(sup)
-    room = f"agent-{agent.id}"
+    agent, call_id, person, sup, staff, leg, client, room = _supervised_call(floor)
     _monitor(client, agent.id, "barge")
     floor.wait_room(room, {staff, person, leg})
     air.drop_browser(sup.id)  # the supervisor closes the browser mid-call
@@ -265,21 +268,11 @@ def _next_call_on(floor, agent, campaign_id: int) -> tuple[int, str]:
     """The agent, back to ready on `campaign_id`, is answered a person there."""
     from app.agents.transitions import apply
     from app.common.timeutil import utcnow
-    from app.telephony.carrier import PlaceCallRequest
-    from app.telephony.factory import get_carrier, webhook_url
-    from tests.agents.factories import make_call
 
     with floor.app.app_context():
         apply(agent.id, ["wrap-up"], "ready", now=utcnow(), campaign_id=campaign_id, reason="agent")
-        call = make_call(campaign_id)
-        call.to_number = PERSON
         db.session.commit()
-        placed = get_carrier().place_call(PlaceCallRequest(
-            to=PERSON, from_="+12025550100", answer_url=webhook_url("voice", call.id),
-            status_callback_url=webhook_url("status", call.id)))
-        call.call_sid = placed.call_sid
-        db.session.commit()
-        return call.id, placed.call_sid
+    return place_person(floor.app, campaign_id, PERSON)
 
 
 def test_a_session_never_follows_the_agent_onto_a_campaign_the_supervisor_does_not_supervise(floor):

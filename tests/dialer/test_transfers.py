@@ -15,10 +15,8 @@ from app.calls.models import Call, CallTransfer
 from app.dnc.models import DncEntry
 from app.extensions import db
 from app.interactions.models import Interaction
-from app.telephony.carrier import PlaceCallRequest
-from app.telephony.factory import get_carrier, webhook_url
-from tests.agents.factories import assign, make_call, make_campaign
-from tests.dialer.on_air import on_the_air, wait_for
+from tests.agents.factories import assign, make_campaign
+from tests.dialer.on_air import on_the_air, place_person, wait_for
 from tests.helpers import ApiClient, UserFactory
 
 PERSON, OUTSIDE, OUTSIDE_UNANSWERED = "+12025550179", "+12025550188", "+12025550189"
@@ -74,19 +72,10 @@ class Floor:
 
     def person_with(self, agent) -> tuple[int, str]:
         """A person answers and is joined into `agent`'s room (the only ready agent)."""
-        with self.app.app_context():
-            call = make_call(self.campaign_id)
-            call.to_number = PERSON
-            db.session.commit()
-            placed = get_carrier().place_call(PlaceCallRequest(
-                to=PERSON, from_="+12025550100", answer_url=webhook_url("voice", call.id),
-                status_callback_url=webhook_url("status", call.id)))
-            call.call_sid = placed.call_sid
-            db.session.commit()
-            call_id = call.id
-        self.wait_room(f"agent-{agent.id}", {self.legs[agent.id], placed.call_sid})
+        call_id, person = place_person(self.app, self.campaign_id, PERSON)
+        self.wait_room(f"agent-{agent.id}", {self.legs[agent.id], person})
         assert self.snap(agent.id)["state"] == "on-call"
-        return call_id, placed.call_sid
+        return call_id, person
 
     def room(self, name: str) -> dict:
         return self.air.conference(name) or {"participants": []}
