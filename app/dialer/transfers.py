@@ -239,7 +239,7 @@ def _start_to_agent(agent, call: Call, t: CallTransfer, target: User) -> CallTra
             release_reservation(target.id, call.id)
             raise _conflict(f"{target.username}'s audio disconnected: the call stays with you.",
                             "target_no_audio", "to_agent_id")
-        _hand_over(call, agent.id, target.id, t)
+        _hand_over(call, agent.id, t, target.id)
         return t
     # Warm: the person holds; the target's own leg joins this room, then goes home after.
     leg = audio.leg_of(target.id)
@@ -282,7 +282,7 @@ def _start_to_number(agent, call: Call, t: CallTransfer) -> CallTransfer:
             db.session.delete(t)
             db.session.commit()
             raise _carrier_failed("transferred") from None
-        _let_go(call, agent.id, t)
+        _hand_over(call, agent.id, t)
         return t
     db.session.add(t)
     db.session.flush()  # its id goes into the consult leg's status callback
@@ -310,34 +310,23 @@ def _start_to_number(agent, call: Call, t: CallTransfer) -> CallTransfer:
 
 # --- the hand-over --------------------------------------------------------------------------
 
-def _hand_over(call: Call, from_id: int, to_id: int, t: CallTransfer) -> None:
-    """The call is the target agent's now (they are on-call on it): a new interaction and a
-    screen pop for them; wrap-up for the agent who transferred it."""
+def _hand_over(call: Call, from_id: int, t: CallTransfer, to_id: int | None = None) -> None:
+    """The transfer is completed and the agent who transferred wraps up. With `to_id` the call
+    is that agent's now (they are on-call on it): a new interaction and a screen pop for them;
+    without, the person talks to an outside party."""
     now = utcnow()
     end_talk(call, now, agent_id=from_id)
-    call.agent_id = to_id
-    open_interaction(call, to_id, now)
+    if to_id is not None:
+        call.agent_id = to_id
+        open_interaction(call, to_id, now)
     t.status, t.ended_at = "completed", now
     db.session.add(t)
     db.session.commit()
     if recordings.resume_when_handed_on(call, from_id):
         db.session.commit()
     end_call(from_id, call.id, now)
-    publish_screen_pop(to_id, call.id)
-    controls.release(call.id, from_id)
-    _announce(t, call.campaign_id)
-
-
-def _let_go(call: Call, from_id: int, t: CallTransfer) -> None:
-    """The person talks to an outside party now: the agent who transferred them wraps up."""
-    now = utcnow()
-    end_talk(call, now, agent_id=from_id)
-    t.status, t.ended_at = "completed", now
-    db.session.add(t)
-    db.session.commit()
-    if recordings.resume_when_handed_on(call, from_id):
-        db.session.commit()
-    end_call(from_id, call.id, now)
+    if to_id is not None:
+        publish_screen_pop(to_id, call.id)
     controls.release(call.id, from_id)
     _announce(t, call.campaign_id)
 
@@ -378,30 +367,39 @@ def _fail(call: Call, agent_id: int, t: CallTransfer, message: str, code: str) -
 def complete(agent, call_id: int, transfer_id: int) -> CallTransfer:
     """Hand over to the consulted party; the agent is free (wrap-up)."""
     call, t = _own_transfer(agent, call_id, transfer_id)
-    carrier = get_carrier()
     if t.to_number is None:
-        target = db.session.get(User, t.to_agent_id)
-        try:  # their leg home first, so the person never joins an empty room
-            carrier.redirect(t.consult_sid, _leg_home(target.id))
-        except CarrierError:
-            release_reservation(target.id, call.id)
-            raise _fail(call, agent.id, t, f"{target.username}'s audio disconnected: the call stays with you.",
-                        "target_no_audio") from None
-        try:
-            apply(target.id, ("reserved",), "on-call", call_id=call.id, require_call=True, reason="transfer")
-        except TransitionRefused:
-            raise _fail(call, agent.id, t, f"{target.username} can no longer take the call: it stays with you.",
-                        "target_not_ready") from None
-        try:
-            call_bridged.send(call, agent_id=target.id)
-            carrier.redirect(call.call_sid, audio.person_into_room(target.id, call.id))
-        except CarrierError as exc:  # the person hung up meanwhile: the call's end settles it
-            log.info("call %s: person not moved to agent %s: %s", call.id, target.id, exc)
-        _hand_over(call, agent.id, target.id, t)
-        db.session.refresh(call)
-        if call.status in FINAL_STATUSES:
-            end_call(target.id, call.id)  # ended before it became theirs: they are not held on it
-        return t
+        return _complete_to_agent(agent, call, t)
+    return _complete_to_number(agent, call, t)
+
+
+def _complete_to_agent(agent, call: Call, t: CallTransfer) -> CallTransfer:
+    carrier = get_carrier()
+    target = db.session.get(User, t.to_agent_id)
+    try:  # their leg home first, so the person never joins an empty room
+        carrier.redirect(t.consult_sid, _leg_home(target.id))
+    except CarrierError:
+        release_reservation(target.id, call.id)
+        raise _fail(call, agent.id, t, f"{target.username}'s audio disconnected: the call stays with you.",
+                    "target_no_audio") from None
+    try:
+        apply(target.id, ("reserved",), "on-call", call_id=call.id, require_call=True, reason="transfer")
+    except TransitionRefused:
+        raise _fail(call, agent.id, t, f"{target.username} can no longer take the call: it stays with you.",
+                    "target_not_ready") from None
+    try:
+        call_bridged.send(call, agent_id=target.id)
+        carrier.redirect(call.call_sid, audio.person_into_room(target.id, call.id))
+    except CarrierError as exc:  # the person hung up meanwhile: the call's end settles it
+        log.info("call %s: person not moved to agent %s: %s", call.id, target.id, exc)
+    _hand_over(call, agent.id, t, target.id)
+    db.session.refresh(call)
+    if call.status in FINAL_STATUSES:
+        end_call(target.id, call.id)  # ended before it became theirs: they are not held on it
+    return t
+
+
+def _complete_to_number(agent, call: Call, t: CallTransfer) -> CallTransfer:
+    carrier = get_carrier()
     room = transfer_room(call.id)
     try:  # the outside party first, then the person: neither waits alone
         carrier.redirect(t.consult_sid, twiml.join_room(room, label="outside", end_on_exit=True))
@@ -413,7 +411,7 @@ def complete(agent, call_id: int, transfer_id: int) -> CallTransfer:
     except CarrierError:
         _hang_up(t.consult_sid)
         raise _fail(call, agent.id, t, "The person has hung up.", "call_ended") from None
-    _let_go(call, agent.id, t)
+    _hand_over(call, agent.id, t)
     return t
 
 

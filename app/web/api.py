@@ -11,6 +11,8 @@ from app.errors import ApiError
 
 blp = Blueprint("console", __name__, url_prefix="/api", description="Browser apps: wallboard, console helpers")
 
+NOT_YOUR_CALL = "Not one of your calls (another agent's call is not found)"
+
 
 class WallboardArgsSchema(Schema):
     campaign_id = fields.Integer(metadata={"description": "Only this campaign (default: every one you watch)"})
@@ -65,7 +67,7 @@ class HangUpSchema(Schema):
 
 @blp.route("/console/calls/<int:call_id>/hangup", methods=["POST"])
 @blp.response(200, HangUpSchema)
-@blp.alt_response(404, description="Not one of your calls (another agent's call is not found)")
+@blp.alt_response(404, description=NOT_YOUR_CALL)
 @blp.alt_response(409, description="The call is no longer connected to you")
 @roles_required("agent")
 def hang_up(call_id):
@@ -155,7 +157,7 @@ def _me():
 @blp.route("/console/calls/<int:call_id>/hold", methods=["POST"])
 @blp.arguments(HoldArgsSchema)
 @blp.response(200, CallControlsSchema)
-@blp.alt_response(404, description="Not one of your calls (another agent's call is not found)")
+@blp.alt_response(404, description=NOT_YOUR_CALL)
 @blp.alt_response(409, description="The call is no longer connected to you, or the carrier could not be asked")
 @roles_required("agent")
 def hold_call(args, call_id):
@@ -169,7 +171,7 @@ def hold_call(args, call_id):
 @blp.route("/console/calls/<int:call_id>/mute", methods=["POST"])
 @blp.arguments(MuteArgsSchema)
 @blp.response(200, CallControlsSchema)
-@blp.alt_response(404, description="Not one of your calls (another agent's call is not found)")
+@blp.alt_response(404, description=NOT_YOUR_CALL)
 @blp.alt_response(409, description="The call is no longer connected to you, or the carrier could not be asked")
 @roles_required("agent")
 def mute_call(args, call_id):
@@ -202,7 +204,7 @@ class ConsoleRecordingSchema(Schema):
 @blp.route("/console/calls/<int:call_id>/recording", methods=["POST"])
 @blp.arguments(RecordingPauseArgsSchema)
 @blp.response(200, ConsoleRecordingSchema)
-@blp.alt_response(404, description="Not one of your calls (another agent's call is not found)")
+@blp.alt_response(404, description=NOT_YOUR_CALL)
 @blp.alt_response(409, description="The call is no longer connected to you, is not being recorded, or the carrier could not be asked")
 @roles_required("agent")
 def pause_recording(args, call_id):
@@ -218,7 +220,7 @@ def pause_recording(args, call_id):
 
 @blp.route("/console/calls/<int:call_id>/recording", methods=["GET"])
 @blp.response(200, ConsoleRecordingSchema)
-@blp.alt_response(404, description="Not one of your calls (another agent's call is not found)")
+@blp.alt_response(404, description=NOT_YOUR_CALL)
 @roles_required("agent")
 def recording_status(call_id):
     """Whether your call is being recorded and whether the recording is paused."""
