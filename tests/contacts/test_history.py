@@ -4,7 +4,7 @@ from datetime import timedelta
 from app.calls.models import Call
 from app.campaigns.models import DispositionCode
 from app.common.timeutil import utcnow
-from app.contacts.history import contact_history
+from app.interactions.history import contact_history
 from app.contacts.models import Contact
 from app.extensions import db
 from app.interactions.models import Callback, Interaction

@@ -11,30 +11,12 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.calls.models import Call
+from app.calls.words import KIND_WORDS, outcome_words
 from app.campaigns.models import DispositionCode
 from app.extensions import db
 from app.interactions.models import Callback, Interaction
 
-# How a call ended, as the floor says it (calls.outcome holds the carrier's words).
-OUTCOME_WORDS = {
-    "human": "Answered by a person",
-    "machine": "Answering machine",
-    "no-answer": "No answer",
-    "busy": "Busy",
-    "failed": "Could not be placed",
-    "canceled": "Cancelled before answer",
-}
-KIND_WORDS = {"auto": "Dialled by the dialer", "preview": "Preview call", "manual": "Dialled by hand"}
 CALLBACK_WORDS = {"scheduled": "Scheduled", "queued": "Due, being dialled", "done": "Done", "canceled": "Cancelled"}
-
-
-def outcome_words(call: Call) -> str:
-    """One phrase for how the call ended; an abandoned call says so (the law counts it)."""
-    if call.abandoned:
-        return "Answered, no agent free (abandoned)"
-    if call.outcome:
-        return OUTCOME_WORDS.get(call.outcome, call.outcome.replace("-", " ").capitalize())
-    return "In progress" if call.ended_at is None else "Ended"
 
 
 def contact_history(contact_id: int, limit: int = 50) -> dict:

@@ -1,0 +1,28 @@
+"""A call in people's words: how it ended, how it was placed.
+
+calls.outcome holds the carrier's words ("no-answer", "human"); screens, exports and histories
+show these instead.
+"""
+from __future__ import annotations
+
+from app.calls.models import Call
+
+# How a call ended, as the floor says it (calls.outcome holds the carrier's words).
+OUTCOME_WORDS = {
+    "human": "Answered by a person",
+    "machine": "Answering machine",
+    "no-answer": "No answer",
+    "busy": "Busy",
+    "failed": "Could not be placed",
+    "canceled": "Cancelled before answer",
+}
+KIND_WORDS = {"auto": "Dialled by the dialer", "preview": "Preview call", "manual": "Dialled by hand"}
+
+
+def outcome_words(call: Call) -> str:
+    """One phrase for how the call ended; an abandoned call says so (the law counts it)."""
+    if call.abandoned:
+        return "Answered, no agent free (abandoned)"
+    if call.outcome:
+        return OUTCOME_WORDS.get(call.outcome, call.outcome.replace("-", " ").capitalize())
+    return "In progress" if call.ended_at is None else "Ended"
