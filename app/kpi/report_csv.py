@@ -43,8 +43,7 @@ def dispositions_csv(report: dict) -> Iterator[str]:
 
 
 def activity_csv(report: dict) -> Iterator[str]:
-    first = "Hour" if report["granularity"] == "hour" else "Day"
-    header = [f"{first} ({report['timezone']})", "Calls placed", "Answered by a person", "Calls handled",
+    header = [f"{'Hour' if report['granularity'] == 'hour' else 'Day'} ({report['timezone']})", "Calls placed", "Answered by a person", "Calls handled",
               "Abandoned", "Abandonment rate (abandoned ÷ answered by a person)", "Talk time (seconds)",
               "Signed-in time (seconds, pause included)",
               "Talk minutes per agent hour (talk minutes ÷ signed-in hours including pause)"]
