@@ -91,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
                 agent_directory_blp, kpi_blp, dialer_blp, agent_callbacks_blp, imports_blp, compliance_blp,
                 calling_rules_blp, monitoring_blp, supervisor_audio_blp):
         api.register_blueprint(blp)
+    from app.kpi.report_routes import blp as reports_blp; api.register_blueprint(reports_blp)  # noqa: E702
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(twilio_bp)

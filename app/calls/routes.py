@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from app.auth.security import login_required, roles_required
 from app.calls import recordings, records
-from app.calls.schemas import (CallRecordArgsSchema, CallRecordDetailSchema,
+from app.calls.schemas import (CallRecordArgsSchema, CallRecordDetailSchema, CallRecordFiltersSchema,
                                CallRecordFilterSchema, CallRecordPageSchema, LegalHoldArgsSchema,
                                LegalHoldReleaseArgsSchema, LegalHoldSchema)
 from app.common.ratelimit import reporting_limit
@@ -20,16 +20,28 @@ blp = Blueprint("call_records", __name__, url_prefix="/api/call-records",
 @blp.response(200, CallRecordPageSchema)
 @login_required
 def list_call_records(args):
-    """Call records, newest first, filtered by campaign, agent, status, outcome and date range."""
+    """Call records, newest first, with campaign, agent and contact names, the outcome in words, the
+    disposition and the agent's notes; filtered by campaign, agent, status, outcome, abandoned,
+    disposition label, phone digits and date range."""
     page, per_page = args.pop("page"), args.pop("per_page")
     return records.list_call_records(current_user, args, page, per_page)
 
 
+@blp.route("/filters", methods=["GET"])
+@blp.response(200, CallRecordFiltersSchema)
+@login_required
+def call_record_filters():
+    """What the caller's call records may be filtered by: their campaigns, agents (names), disposition
+    labels and outcomes in words."""
+    return records.filter_options(current_user._get_current_object())
+
+
 @blp.route("/<int:call_id>", methods=["GET"])
 @blp.response(200, CallRecordDetailSchema)
+@blp.alt_response(404, description="No such call record (or one the caller may not see)")
 @login_required
 def get_call_record(call_id):
-    """One call record with the carrier events it received."""
+    """One call record with its names, the carrier events it received (in words) and its transfers."""
     return records.call_record(current_user, call_id)
 
 
@@ -39,9 +51,12 @@ def get_call_record(call_id):
 @blp.response(200, content_type="text/csv", description="CSV, streamed")
 @login_required
 def export_call_records(args):
-    """The filtered call records as CSV, streamed row by row."""
+    """The filtered call records as CSV, streamed row by row, in people's columns: date/time (the
+    campaign's zone), campaign, agent, contact, phone, outcome in words, disposition, notes, talk and
+    wait seconds, abandoned, recording link, caller ID, call ID and the compliance record. Cells that
+    a spreadsheet would run as a formula are written with a leading quote."""
     filename = f"call-records-{utcnow():%Y%m%dT%H%M%SZ}.csv"
-    rows = records.export_rows(current_user._get_current_object(), args)
+    rows = records.export_rows(current_user._get_current_object(), args, request.url_root)
     return Response(stream_with_context(rows), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

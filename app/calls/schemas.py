@@ -14,6 +14,11 @@ class CallRecordFilterSchema(Schema):
     from_ = fields.AwareDateTime(data_key="from", default_timezone=None,
                                  metadata={"description": "Created at or after (ISO 8601 with offset)"})
     to = fields.AwareDateTime(metadata={"description": "Created before (ISO 8601 with offset)"})
+    abandoned = fields.Boolean(metadata={"description": "Only abandoned calls (true) or only the others (false)"})
+    disposition = fields.String(validate=validate.Length(max=100), metadata={
+        "description": "The disposition's label, as the agent chose it (any campaign's code of that label)"})
+    phone = fields.String(validate=validate.Length(max=40), metadata={
+        "description": "Digits the called number contains (spaces, dashes and brackets are ignored)"})
 
 
 class CallRecordArgsSchema(PageArgsSchema, CallRecordFilterSchema):
@@ -106,6 +111,7 @@ class LegalHoldReleaseArgsSchema(Schema):
 class CallEventSchema(Schema):
     id = fields.Integer()
     kind = fields.String()
+    words = fields.String(metadata={"description": "What the carrier said, in words (e.g. 'Ringing')"})
     call_sid = fields.String()
     sequence_number = fields.Integer(allow_none=True)
     status = fields.String(allow_none=True)
@@ -124,10 +130,24 @@ class CallTransferSchema(Schema):
     to_number = fields.String(allow_none=True)
     started_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
+    from_agent_name = fields.String(allow_none=True)
+    to_agent_name = fields.String(allow_none=True)
+    to_campaign_name = fields.String(allow_none=True)
+
+
+class NamedCallRecordSchema(CallRecordSchema):
+    """The call record with what a person reads: names and words beside the ids and codes."""
+    campaign_name = fields.String(allow_none=True)
+    agent_name = fields.String(allow_none=True, metadata={"description": "The agent's full name"})
+    contact_name = fields.String(allow_none=True)
+    outcome_words = fields.String(metadata={"description": "How the call ended, in words; abandoned calls say so"})
+    disposition = fields.String(allow_none=True, metadata={"description": "The disposition's label"})
+    notes = fields.String(metadata={"description": "The agent's notes"})
+    talk_seconds = fields.Integer(allow_none=True, metadata={"description": "The agent's talk time"})
 
 
 class CallRecordDetailSchema(Schema):
-    call = fields.Nested(CallRecordSchema)
+    call = fields.Nested(NamedCallRecordSchema)
     events = fields.List(fields.Nested(CallEventSchema))
     transfers = fields.List(fields.Nested(CallTransferSchema),
                             metadata={"description": "Transfers made on the call, oldest first"})
@@ -136,5 +156,24 @@ class CallRecordDetailSchema(Schema):
 
 
 class CallRecordPageSchema(Schema):
-    items = fields.List(fields.Nested(CallRecordSchema))
+    items = fields.List(fields.Nested(NamedCallRecordSchema), metadata={
+        "description": "Each call with its campaign, agent and contact names, outcome in words, "
+                       "disposition and notes"})
     meta = fields.Nested(PageMetaSchema)
+
+
+class FilterCampaignSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class FilterOutcomeSchema(Schema):
+    value = fields.String(metadata={"description": "What to pass as `outcome`"})
+    words = fields.String()
+
+
+class CallRecordFiltersSchema(Schema):
+    campaigns = fields.List(fields.Nested(FilterCampaignSchema))
+    agents = fields.List(fields.Nested(FilterCampaignSchema))
+    dispositions = fields.List(fields.String(), metadata={"description": "Disposition labels"})
+    outcomes = fields.List(fields.Nested(FilterOutcomeSchema))

@@ -121,3 +121,10 @@ def call_records():
     """Call records (agents: their own; supervisors: their campaigns'; admins: all), each with
     its recording played through Omnivox."""
     return render_template("web/calls.html")
+
+
+@bp.route("/reports")
+@page("supervisor", "admin")
+def reports():
+    """Campaign reports with charts and CSVs (supervisors: their campaigns; admins: all)."""
+    return render_template("web/reports.html")

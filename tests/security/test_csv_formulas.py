@@ -113,4 +113,4 @@ def test_the_call_record_export_holds_no_live_formula(app, signed_in, users):
     rows = list(csv.DictReader(io.StringIO(export, newline="")))
     assert len(rows) == len(PAYLOADS)
     assert _live_formulas(export) == []
-    assert {r["to_number"] for r in rows} == {"+12025550111"}  # phone numbers stay readable
+    assert {r["Phone"] for r in rows} == {"+12025550111"}  # phone numbers stay readable
