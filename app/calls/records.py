@@ -7,17 +7,21 @@ from datetime import datetime
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, false, func, select, true
+from sqlalchemy import Select, column, false, func, select, table, true
 
 from app.auth.models import User
 from app.calls.models import Call, CallEvent, CallTransfer
 from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode
 from app.common.csvout import stream_csv
-from app.contacts.history import OUTCOME_WORDS, outcome_words
+from app.calls.words import OUTCOME_WORDS, outcome_words
 from app.contacts.models import Contact
 from app.errors import ApiError
 from app.extensions import db
-from app.interactions.models import Interaction
+
+# The agent's side of a call (interactions) is read here as a plain table: the interactions
+# package builds on calls, so calls must not import it back.
+INTERACTIONS = table("interactions", column("id"), column("call_id"), column("notes"),
+                     column("talk_seconds"), column("disposition_code_id"), column("started_at"))
 
 CSV_COLUMNS = (
     "Date/time", "Campaign", "Agent", "Contact", "Phone", "Outcome", "Disposition", "Notes",
@@ -45,9 +49,9 @@ def supervised_ids(user):
 
 def _last_interaction():
     """The call's latest interaction (a transferred call has one per agent who handled it)."""
-    return (select(Interaction.notes, Interaction.talk_seconds, Interaction.disposition_code_id)
-            .where(Interaction.call_id == Call.id)
-            .order_by(Interaction.started_at.desc(), Interaction.id.desc()).limit(1).lateral("ia"))
+    return (select(INTERACTIONS.c.notes, INTERACTIONS.c.talk_seconds, INTERACTIONS.c.disposition_code_id)
+            .where(INTERACTIONS.c.call_id == Call.id)
+            .order_by(INTERACTIONS.c.started_at.desc(), INTERACTIONS.c.id.desc()).limit(1).lateral("ia"))
 
 
 def _named(query: Select) -> Select:
