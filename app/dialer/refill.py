@@ -14,8 +14,13 @@ from app.extensions import db
 
 _ON_DNC = """EXISTS (SELECT 1 FROM dnc_entries d WHERE d.phone_e164 = c.phone_e164
                      AND (d.campaign_id IS NULL OR d.campaign_id = :cid))"""
-_DUE = """c.status IN ('new', 'retry', 'callback')
-          AND (c.status = 'callback' OR c.attempts < :max_attempts)
+# A contact of a switched-off list (app.contacts.lists) is not queued; attempts count this
+# pass's calls (a list recycle starts a new pass).
+_LIST_ACTIVE = """(c.import_job_id IS NULL
+                  OR EXISTS (SELECT 1 FROM import_jobs j WHERE j.id = c.import_job_id AND j.active))"""
+_PASS_ATTEMPTS = "(c.attempts - c.attempts_before_pass)"
+_DUE = f"""c.status IN ('new', 'retry', 'callback') AND {_LIST_ACTIVE}
+          AND (c.status = 'callback' OR {_PASS_ATTEMPTS} < :max_attempts)
           AND (c.next_due_at IS NULL OR c.next_due_at <= :now)"""
 _LOCAL_TIME = "(CAST(:now AS timestamptz) AT TIME ZONE c.timezone)::time"
 
@@ -48,12 +53,15 @@ UNKNOWN_ZONE_SCAN = 5000
 
 _HELD = f"""
 SELECT
-  count(*) FILTER (WHERE {_ON_DNC}) AS do_not_call,
-  count(*) FILTER (WHERE NOT {_ON_DNC} AND c.status <> 'callback' AND c.attempts >= :max_attempts)
-      AS max_attempts_reached,
-  count(*) FILTER (WHERE NOT {_ON_DNC} AND (c.status = 'callback' OR c.attempts < :max_attempts)
+  count(*) FILTER (WHERE NOT {_LIST_ACTIVE}) AS list_switched_off,
+  count(*) FILTER (WHERE {_LIST_ACTIVE} AND {_ON_DNC}) AS do_not_call,
+  count(*) FILTER (WHERE {_LIST_ACTIVE} AND NOT {_ON_DNC} AND c.status <> 'callback'
+                   AND {_PASS_ATTEMPTS} >= :max_attempts) AS max_attempts_reached,
+  count(*) FILTER (WHERE {_LIST_ACTIVE} AND NOT {_ON_DNC}
+                   AND (c.status = 'callback' OR {_PASS_ATTEMPTS} < :max_attempts)
                    AND c.next_due_at > :now) AS retry_not_due,
-  count(*) FILTER (WHERE NOT {_ON_DNC} AND (c.status = 'callback' OR c.attempts < :max_attempts)
+  count(*) FILTER (WHERE {_LIST_ACTIVE} AND NOT {_ON_DNC}
+                   AND (c.status = 'callback' OR {_PASS_ATTEMPTS} < :max_attempts)
                    AND (c.next_due_at IS NULL OR c.next_due_at <= :now) AND c.zones_agree
                    AND NOT ({_LOCAL_TIME} >= :wstart AND {_LOCAL_TIME} < :wend))
       AS outside_calling_window
