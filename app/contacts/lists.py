@@ -59,10 +59,12 @@ _OPTED_OUT = """EXISTS (SELECT 1 FROM consents k WHERE k.phone_e164 = c.phone_e1
                         AND k.revoked_at IS NOT NULL)"""
 _CALLBACK_DUE = """EXISTS (SELECT 1 FROM callbacks b WHERE b.contact_id = c.id
                            AND b.status IN ('scheduled', 'queued'))"""
-# Who a recycle may reset: of the list, finished or waiting for a retry, last call ended one
-# of the chosen ways, and nothing that says they must not (or need not) be called again.
+# Who a recycle may reset: of the list, finished or waiting for a retry, called in this pass
+# (a contact just recycled is not counted again), last call ended one of the chosen ways, and
+# nothing that says they must not (or need not) be called again.
 _RECYCLABLE = f"""c.campaign_id = :cid AND c.import_job_id = :lid
   AND c.status IN ('retry', 'done') AND c.last_outcome = ANY(:outcomes)
+  AND c.attempts > c.attempts_before_pass
   AND NOT {_ON_DNC} AND NOT {_OPTED_OUT} AND NOT {_CALLBACK_DUE}"""
 
 

@@ -207,3 +207,17 @@ def test_rename_a_list(app, floor):
     assert response.get_json()["name"] == "Solar leads, May"
     names = [item["name"] for item in supervisor.get(f"/api/campaigns/{campaign_id}/lists").get_json()["items"]]
     assert names == ["Solar leads, May"]
+
+
+def test_a_recycled_contact_is_not_offered_again_until_called_in_its_new_pass(app, floor):
+    supervisor, campaign_id, _ = floor
+    with app.app_context():
+        job = make_list(campaign_id)
+        finished(campaign_id, job, "+12125550701", "busy")
+        db.session.commit()
+        job_id = job.id
+    url = f"/api/campaigns/{campaign_id}/lists/{job_id}/recycle"
+    assert supervisor.post(url, json={"outcomes": ["busy"]}).get_json()["reset"] == 1
+    (item,) = supervisor.get(f"/api/campaigns/{campaign_id}/lists").get_json()["items"]
+    assert item["recyclable"] == []
+    assert supervisor.post(url, json={"outcomes": ["busy"]}).get_json()["reset"] == 0
