@@ -1,9 +1,9 @@
 """A campaign's contact lists: each upload (a contacts import) is a list that can be switched
 off, renamed and recycled; contacts added by hand or through the API belong to no list.
 
-Switched off, a list's contacts are not dialled: the refill does not queue them, those waiting
-in the queue are taken out, and one already claimed is refused at the moment of dialling
-(app.dialer.attempts). Manual dial by an agent is not affected (they chose the number).
+Switched off, a list's contacts are not dialled: the refill does not queue them and takes out
+those waiting in the queue (app.dialer.refill), and one already claimed is refused at the
+moment of dialling (app.dialer.attempts). Manual dial by an agent is not affected (they chose the number).
 
 A recycle ("reset" in VICIdial) gives the contacts whose last call ended one of the chosen ways
 another pass: due now, with the campaign's attempt limit counted afresh. As in VICIdial the
@@ -19,9 +19,7 @@ from sqlalchemy import func, select, text
 from app.audit import services as audit
 from app.campaigns import access
 from app.campaigns.models import DispositionCode
-from app.common.redis import get_redis
 from app.contacts.models import Contact
-from app.dialer.hopper import Hopper
 from app.errors import ApiError
 from app.extensions import db
 from app.imports.models import ImportJob
@@ -156,8 +154,8 @@ def lists(user, campaign_id: int) -> dict:
 
 
 def update_list(user, campaign_id: int, list_id: int, data: dict) -> dict:
-    """Switch a list on or off, or rename it; audited. Switched off, its queued contacts leave
-    the dial queue at once."""
+    """Switch a list on or off, or rename it; audited. Switched off, its contacts waiting in the
+    dial queue leave it at the next refill (within seconds) and are refused if claimed before."""
     job = _get_list(user, campaign_id, list_id)
     changes = {}
     if "name" in data:
@@ -174,10 +172,6 @@ def update_list(user, campaign_id: int, list_id: int, data: dict) -> dict:
         audit.record("contact_list.update", target_type="import_job", target_id=job.id,
                      campaign_id=job.campaign_id, list_name=list_name(job), **changes)
     db.session.commit()
-    if changes.get("active") is False:
-        ids = list(db.session.scalars(select(Contact.id).where(Contact.import_job_id == job.id)))
-        Hopper(get_redis()).remove(job.campaign_id, ids)
-        db.session.rollback()
     return {"id": job.id, "name": list_name(job), "active": job.active}
 
 

@@ -103,8 +103,8 @@ class Hopper:
         return [int(i) for i in ids]
 
     def remove(self, campaign_id: int, contact_ids: list[int]) -> int:
-        """Take waiting contacts out of the queue (a list switched off); claimed ones are left to
-        the moment of dialling, which refuses them. Returns how many were waiting."""
+        """Take waiting contacts out of the queue (their list switched off); claimed ones are left
+        to the moment of dialling, which refuses them. Returns how many were waiting."""
         removed = 0
         for start in range(0, len(contact_ids), 1000):
             removed += self.redis.zrem(ready_key(campaign_id), *contact_ids[start:start + 1000])

@@ -9,7 +9,7 @@ from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.compliance import gates
-from app.dialer.hopper import PRIORITY_CALLBACK, PRIORITY_NEW, PRIORITY_RETRY, Hopper, priority
+from app.dialer.hopper import PRIORITY_CALLBACK, PRIORITY_NEW, PRIORITY_RETRY, Hopper, priority, ready_key
 from app.extensions import db
 
 _ON_DNC = """EXISTS (SELECT 1 FROM dnc_entries d WHERE d.phone_e164 = c.phone_e164
@@ -89,6 +89,24 @@ def _score(row) -> float:
     return priority(PRIORITY_RETRY, row.next_due_at.timestamp() if row.next_due_at else 0)
 
 
+_SWITCHED_OFF_WAITING = """
+SELECT c.id FROM contacts c JOIN import_jobs j ON j.id = c.import_job_id
+WHERE c.id = ANY(:ids) AND NOT j.active
+"""
+
+
+def _drop_switched_off(hopper: Hopper, campaign_id: int) -> None:
+    """Contacts waiting in the queue whose list was switched off since they were queued leave
+    it (one claimed meanwhile is refused at the moment of dialling)."""
+    if not db.session.scalar(text("SELECT EXISTS (SELECT 1 FROM import_jobs WHERE campaign_id = :cid "
+                                  "AND kind = 'contacts' AND NOT active)"), {"cid": campaign_id}):
+        return
+    waiting = [int(i) for i in hopper.redis.zrange(ready_key(campaign_id), 0, -1)]
+    if waiting:
+        off = db.session.scalars(text(_SWITCHED_OFF_WAITING), {"ids": waiting}).all()
+        hopper.remove(campaign_id, list(off))
+
+
 def refill(campaign_id: int, *, agents_signed_in: int = 0, now: datetime | None = None) -> dict:
     """Top the campaign's queue up to its target depth; record why contacts are held back."""
     now = now or utcnow()
@@ -98,6 +116,7 @@ def refill(campaign_id: int, *, agents_signed_in: int = 0, now: datetime | None 
         return {"added": 0, **hopper.depth(campaign_id)}
     params = _params(campaign, now)
     window = gates.Window(params["wstart"], params["wend"])
+    _drop_switched_off(hopper, campaign_id)
     depth = hopper.depth(campaign_id)
     target = target_depth(agents_signed_in)
     scored: list[tuple[int, float]] = []
