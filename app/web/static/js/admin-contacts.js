@@ -88,7 +88,7 @@ function openRecycle(list) {
   $('#recycle-outcomes').replaceChildren(...lists.recyclable_outcomes.map((o) => {
     const n = counted.get(o.outcome) || 0;
     return el('label', { dataset: { outcome: o.outcome } },
-      el('input', { type: 'checkbox', name: 'outcome', value: o.outcome, disabled: !n, checked: n && o.outcome === 'no-answer' }),
+      el('input', { type: 'checkbox', name: 'outcome', value: o.outcome, disabled: !n, checked: n > 0 && o.outcome === 'no-answer' }),
       el('span', { text: o.words }), el('span', { class: 'muted small', text: `${n} ${n === 1 ? 'contact' : 'contacts'} would be reset` }));
   }));
   $('#recycle-dialog').showModal();
