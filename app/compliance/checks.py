@@ -250,7 +250,7 @@ def attempt_hold(contact: Contact, campaign: Campaign, now: datetime, *,
         return CAMPAIGN_NOT_ACTIVE, None
     on_dnc = is_dnc(contact.phone_e164, campaign.id)  # asked once, for both steps
     reason = gates.hold_reason(
-        gates.GateInput(status=contact.status, attempts=contact.attempts, next_due_at=contact.next_due_at,
+        gates.GateInput(status=contact.status, attempts=contact.pass_attempts, next_due_at=contact.next_due_at,
                         phone_e164=contact.phone_e164, timezone=contact.timezone, region=contact.region,
                         postal_code=contact.postal_code),
         now=now, window=window_of(campaign), max_attempts=campaign.max_attempts, on_dnc=on_dnc)

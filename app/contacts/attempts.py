@@ -38,7 +38,7 @@ def apply_call_outcome(contact: Contact, campaign: Campaign, outcome: str, *, ab
 
 def schedule_next_attempt(contact: Contact, campaign: Campaign, outcome: str, now: datetime) -> None:
     """The contact's next attempt after this outcome, or none if that was its last."""
-    if contact.attempts >= campaign.max_attempts:
+    if contact.pass_attempts >= campaign.max_attempts:  # this pass's calls (a recycle starts one)
         contact.status, contact.next_due_at = "done", None
     else:
         contact.status = "retry"

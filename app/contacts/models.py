@@ -21,6 +21,7 @@ class Contact(db.Model):
         ),
         # The refill query: dialable contacts of a campaign by due time.
         Index("ix_contacts_campaign_status_due", "campaign_id", "status", "next_due_at"),
+        Index("ix_contacts_import_job", "import_job_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -38,7 +39,10 @@ class Contact(db.Model):
     # so the refill windows it in SQL; False or not yet known (NULL): checked against them all.
     zones_agree: Mapped[bool | None]
     status: Mapped[str] = mapped_column(String(16), server_default="new")
-    attempts: Mapped[int] = mapped_column(server_default="0")
+    attempts: Mapped[int] = mapped_column(server_default="0")  # every call ever made (numbers each call)
+    # Calls made before the current pass: a list recycle starts a new pass, and the campaign's
+    # attempt limit counts the calls of this pass only (see `pass_attempts`).
+    attempts_before_pass: Mapped[int] = mapped_column(server_default="0")
     last_outcome: Mapped[str | None] = mapped_column(String(32))
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     next_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -47,6 +51,11 @@ class Contact(db.Model):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+    @property
+    def pass_attempts(self) -> int:
+        """Calls made in the current pass (since the last recycle of its list)."""
+        return max(0, (self.attempts or 0) - (self.attempts_before_pass or 0))
 
 
 CONSENT_KINDS = ("prior_express", "prior_express_written")

@@ -12,9 +12,9 @@ from app.common.timeutil import utcnow
 from app.contacts.models import Contact
 from app.compliance import checks, gates
 from app.interactions import callbacks
-from app.dialer.hopper import Hopper
+from app.dialer.hopper import LIST_SWITCHED_OFF, Hopper
 from app.extensions import db
-
+from app.imports.models import ImportJob
 
 
 def held_at_dial_key(campaign_id: int) -> str:
@@ -43,6 +43,13 @@ def try_attempt(campaign_id: int, contact_id: int, *, now: datetime | None = Non
         db.session.rollback()
         hopper.ack(campaign_id, contact_id)
         return None, gates.NOT_DIALABLE
+    if kind != "manual" and contact.import_job_id is not None and not db.session.scalar(
+            select(ImportJob.active).where(ImportJob.id == contact.import_job_id)):
+        # Its list was switched off after it was queued: left alone until the list is on again.
+        db.session.rollback()
+        get_redis().hincrby(held_at_dial_key(campaign_id), LIST_SWITCHED_OFF, 1)
+        hopper.ack(campaign_id, contact_id)
+        return None, LIST_SWITCHED_OFF
     campaign = db.session.get(Campaign, campaign_id)
     reason, next_at = checks.attempt_hold(contact, campaign, now, autodialed=kind == "auto")
     if reason is not None:

@@ -28,6 +28,8 @@ from app.extensions import db
 PRIORITY_CALLBACK = 0
 PRIORITY_NEW = 1
 PRIORITY_RETRY = 2
+# Why a queued contact was not dialled: its list was switched off (app.contacts.lists).
+LIST_SWITCHED_OFF = "list_switched_off"
 _CLASS_SPAN = 1e13  # epoch seconds and ids both fit below this
 
 _CLAIM = """
@@ -99,6 +101,14 @@ class Hopper:
         until = (time.time() if now is None else now) + lease_seconds
         ids = self._claim(keys=[ready_key(campaign_id), leases_key(campaign_id)], args=[n, until])
         return [int(i) for i in ids]
+
+    def remove(self, campaign_id: int, contact_ids: list[int]) -> int:
+        """Take waiting contacts out of the queue (their list switched off); claimed ones are left
+        to the moment of dialling, which refuses them. Returns how many were waiting."""
+        removed = 0
+        for start in range(0, len(contact_ids), 1000):
+            removed += self.redis.zrem(ready_key(campaign_id), *contact_ids[start:start + 1000])
+        return removed
 
     def ack(self, campaign_id: int, contact_id: int) -> None:
         """The attempt is committed (or the contact turned out not dialable): drop the lease."""

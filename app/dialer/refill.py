@@ -9,13 +9,18 @@ from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.compliance import gates
-from app.dialer.hopper import PRIORITY_CALLBACK, PRIORITY_NEW, PRIORITY_RETRY, Hopper, priority
+from app.dialer.hopper import PRIORITY_CALLBACK, PRIORITY_NEW, PRIORITY_RETRY, Hopper, priority, ready_key
 from app.extensions import db
 
 _ON_DNC = """EXISTS (SELECT 1 FROM dnc_entries d WHERE d.phone_e164 = c.phone_e164
                      AND (d.campaign_id IS NULL OR d.campaign_id = :cid))"""
-_DUE = """c.status IN ('new', 'retry', 'callback')
-          AND (c.status = 'callback' OR c.attempts < :max_attempts)
+# A contact of a switched-off list (app.contacts.lists) is not queued; attempts count this
+# pass's calls (a list recycle starts a new pass).
+_LIST_ACTIVE = """(c.import_job_id IS NULL
+                  OR EXISTS (SELECT 1 FROM import_jobs j WHERE j.id = c.import_job_id AND j.active))"""
+_PASS_ATTEMPTS = "(c.attempts - c.attempts_before_pass)"
+_DUE = f"""c.status IN ('new', 'retry', 'callback') AND {_LIST_ACTIVE}
+          AND (c.status = 'callback' OR {_PASS_ATTEMPTS} < :max_attempts)
           AND (c.next_due_at IS NULL OR c.next_due_at <= :now)"""
 _LOCAL_TIME = "(CAST(:now AS timestamptz) AT TIME ZONE c.timezone)::time"
 
@@ -48,12 +53,15 @@ UNKNOWN_ZONE_SCAN = 5000
 
 _HELD = f"""
 SELECT
-  count(*) FILTER (WHERE {_ON_DNC}) AS do_not_call,
-  count(*) FILTER (WHERE NOT {_ON_DNC} AND c.status <> 'callback' AND c.attempts >= :max_attempts)
-      AS max_attempts_reached,
-  count(*) FILTER (WHERE NOT {_ON_DNC} AND (c.status = 'callback' OR c.attempts < :max_attempts)
+  count(*) FILTER (WHERE NOT {_LIST_ACTIVE}) AS list_switched_off,
+  count(*) FILTER (WHERE {_LIST_ACTIVE} AND {_ON_DNC}) AS do_not_call,
+  count(*) FILTER (WHERE {_LIST_ACTIVE} AND NOT {_ON_DNC} AND c.status <> 'callback'
+                   AND {_PASS_ATTEMPTS} >= :max_attempts) AS max_attempts_reached,
+  count(*) FILTER (WHERE {_LIST_ACTIVE} AND NOT {_ON_DNC}
+                   AND (c.status = 'callback' OR {_PASS_ATTEMPTS} < :max_attempts)
                    AND c.next_due_at > :now) AS retry_not_due,
-  count(*) FILTER (WHERE NOT {_ON_DNC} AND (c.status = 'callback' OR c.attempts < :max_attempts)
+  count(*) FILTER (WHERE {_LIST_ACTIVE} AND NOT {_ON_DNC}
+                   AND (c.status = 'callback' OR {_PASS_ATTEMPTS} < :max_attempts)
                    AND (c.next_due_at IS NULL OR c.next_due_at <= :now) AND c.zones_agree
                    AND NOT ({_LOCAL_TIME} >= :wstart AND {_LOCAL_TIME} < :wend))
       AS outside_calling_window
@@ -81,6 +89,24 @@ def _score(row) -> float:
     return priority(PRIORITY_RETRY, row.next_due_at.timestamp() if row.next_due_at else 0)
 
 
+_SWITCHED_OFF_WAITING = """
+SELECT c.id FROM contacts c JOIN import_jobs j ON j.id = c.import_job_id
+WHERE c.id = ANY(:ids) AND NOT j.active
+"""
+
+
+def _drop_switched_off(hopper: Hopper, campaign_id: int) -> None:
+    """Contacts waiting in the queue whose list was switched off since they were queued leave
+    it (one claimed meanwhile is refused at the moment of dialling)."""
+    if not db.session.scalar(text("SELECT EXISTS (SELECT 1 FROM import_jobs WHERE campaign_id = :cid "
+                                  "AND kind = 'contacts' AND NOT active)"), {"cid": campaign_id}):
+        return
+    waiting = [int(i) for i in hopper.redis.zrange(ready_key(campaign_id), 0, -1)]
+    if waiting:
+        off = db.session.scalars(text(_SWITCHED_OFF_WAITING), {"ids": waiting}).all()
+        hopper.remove(campaign_id, list(off))
+
+
 def refill(campaign_id: int, *, agents_signed_in: int = 0, now: datetime | None = None) -> dict:
     """Top the campaign's queue up to its target depth; record why contacts are held back."""
     now = now or utcnow()
@@ -90,6 +116,7 @@ def refill(campaign_id: int, *, agents_signed_in: int = 0, now: datetime | None 
         return {"added": 0, **hopper.depth(campaign_id)}
     params = _params(campaign, now)
     window = gates.Window(params["wstart"], params["wend"])
+    _drop_switched_off(hopper, campaign_id)
     depth = hopper.depth(campaign_id)
     target = target_depth(agents_signed_in)
     scored: list[tuple[int, float]] = []

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, String, Text, func
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,6 +37,10 @@ class ImportJob(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A contacts import is a list of its campaign: switched off (False), the dialer leaves its
+    # contacts alone; `name` is what the floor calls it (the file's name until renamed).
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    name: Mapped[str | None] = mapped_column(String(255))
 
 
 class ImportRejection(db.Model):
