@@ -106,7 +106,8 @@ def _wire_features() -> None:
     from app.agents import services as agents
     from app.calls import recordings
     from app.dialer import call_end, hopper, transfers
-    from app.interactions import services as interactions
+    from app.contacts import services as contacts
+    from app.interactions import history, services as interactions
     from app.ops import metrics
 
     agents.connect()
@@ -117,6 +118,7 @@ def _wire_features() -> None:
     transfers.connect()
     recordings.connect()
     metrics.set_queue_depth_reader(hopper.ready_depths)
+    contacts.set_history_reader(history.contact_history)
 
 
 def _init_ops(app: Flask) -> None:

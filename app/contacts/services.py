@@ -8,13 +8,22 @@ from app.campaigns import access
 from app.campaigns.models import Campaign
 from app.common.pagination import paginate
 from app.contacts import consents, lists
-from app.contacts.history import contact_history
 from app.contacts.models import Consent, Contact
 from app.common.phones import contact_timezone, format_e164, normalize_phone, parse_phone, zones_agree
 from app.dnc.services import is_dnc
 from app.errors import ApiError
 from app.extensions import db
 from app.imports.models import ImportJob
+
+# A contact's calls and callbacks live in higher packages (calls, interactions); their reader
+# is plugged in at start-up (app._wire_features) so contacts does not import them.
+def _history_reader(contact_id: int) -> dict:
+    raise RuntimeError("contact history reader not wired: create the app with app.create_app")
+
+
+def set_history_reader(reader) -> None:
+    global _history_reader
+    _history_reader = reader
 
 
 def list_contacts(user, campaign_id: int, page: int, per_page: int, status: str | None = None,
@@ -75,7 +84,7 @@ def contact_detail(user, campaign_id: int, contact_id: int) -> Contact:
     """One contact with its list and its history in words (calls, callbacks)."""
     contact = get_contact(user, campaign_id, contact_id)
     _describe(contact.campaign_id, [contact])
-    contact.history = contact_history(contact.id)
+    contact.history = _history_reader(contact.id)
     return contact
 
 
