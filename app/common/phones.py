@@ -48,7 +48,7 @@ def dial_refusal(number: phonenumbers.PhoneNumber) -> str | None:
     - 555-1212, directory assistance.
     """
     if number.country_code == 1:
-        digits = phonenumbers.national_significant_number(number)
+        digits = str(number.national_number)  # NANP numbers have no leading zero to keep
         if len(digits) == 10:
             area, exchange = digits[:3], digits[3:6]
             if area in PREMIUM_AREA_CODES:

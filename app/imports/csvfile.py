@@ -33,6 +33,7 @@ CHUNK = 64 * 1024
 _NOT_1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 # What a byte that is not UTF-8 becomes when read with errors="surrogateescape".
 _UNREADABLE = re.compile("[\udc80-\udcff]")
+_GOOD_NON_ASCII = re.compile("[^\x00-\x7f\udc80-\udcff]")
 SAVE_AS = "save it from your spreadsheet as 'CSV UTF-8' (or plain 'CSV') and upload it again"
 
 CONTACT_FIELDS = ("phone", "alt_phones", "first_name", "last_name", "name", "email", "timezone",
@@ -71,21 +72,20 @@ class StoredUpload:
 
 
 class _EncodingWatch:
-    """Counts, chunk by chunk, what the bytes say about their encoding."""
+    """Notes, chunk by chunk, what the bytes say about their encoding."""
 
     def __init__(self):
         self.utf8 = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
-        self.unreadable = 0    # bytes that are not UTF-8
-        self.multibyte = 0     # characters beyond ASCII that are good UTF-8
-        self.not_1252 = False  # a byte Windows-1252 does not define
+        self.unreadable = False  # a byte that is not UTF-8
+        self.multibyte = False   # a character beyond ASCII that is good UTF-8
+        self.not_1252 = False    # a byte Windows-1252 does not define
         self.utf8_bom = False
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
         text = self.utf8.decode(chunk, final)
         if not text.isascii():
-            bad = len(_UNREADABLE.findall(text))
-            self.unreadable += bad
-            self.multibyte += sum(1 for ch in text if ord(ch) > 0x7F) - bad
+            self.unreadable = self.unreadable or bool(_UNREADABLE.search(text))
+            self.multibyte = self.multibyte or bool(_GOOD_NON_ASCII.search(text))
         self.not_1252 = self.not_1252 or bool(_NOT_1252.search(chunk))
 
     def encoding(self) -> str:

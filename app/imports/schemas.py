@@ -26,7 +26,7 @@ class ImportJobSchema(Schema):
     duplicates = fields.Integer()
     dnc_skipped = fields.Integer()
     error = fields.String(allow_none=True)
-    read_as = fields.Function(lambda job: (job.column_map or {}).get("read_as", "UTF-8"), metadata={
+    read_as = fields.Function(lambda job: (job.column_map or {}).get("read_as", "UTF-8"), metadata={"type": "string",
         "description": "The file's text encoding as read: UTF-8, UTF-16 or Windows-1252 (what Excel "
                        "on Windows saves as CSV, read as such when the file is not UTF-8)"})
     created_by_id = fields.Integer(allow_none=True)
@@ -38,7 +38,7 @@ class ImportJobSchema(Schema):
 class RejectionSchema(Schema):
     line = fields.Integer()
     kind = fields.String(metadata={"description": "invalid, duplicate or dnc (the filter's code)"})
-    outcome = fields.Function(lambda row: OUTCOMES.get(row.kind, row.kind), metadata={
+    outcome = fields.Function(lambda row: OUTCOMES.get(row.kind, row.kind), metadata={"type": "string",
         "description": "What happened to the row, in words: Not imported, Duplicate, On do-not-call"})
     reason = fields.String()
     raw = fields.String()

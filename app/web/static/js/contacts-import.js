@@ -73,7 +73,7 @@ async function showRejections(jobId) {
   const rows = items.map((r) => el('tr', { dataset: { line: r.line } },
     el('td', { text: `Line ${r.line}` }),
     el('td', {}, el('span', { class: 'outcome', text: `${r.outcome}: ` }), r.reason),
-    r.raw ? rawCell(r.raw) : el('td', { class: 'muted small', text: r.kind === 'invalid' ? '' : 'Kept in the file as it was.' })));
+    r.raw ? rawCell(r.raw) : el('td', { class: 'muted small', text: '—' })));
   if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 3, class: 'muted', text: 'Every line was imported.' })));
   if (meta && meta.total > items.length) rows.push(el('tr', {}, el('td', { colspan: 3, class: 'muted', text: `…and ${meta.total - items.length} more lines in the CSV.` })));
   $('#rejections tbody').replaceChildren(...rows);
