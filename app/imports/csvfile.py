@@ -2,16 +2,7 @@
 
 What can be known before a worker starts is checked here (size, header, columns), so a broken
 file is refused with a clear error and no job. Rows are read one at a time with their line
-numbers; nothing here holds a whole file in memory.
-
-The text encoding is settled while the upload streams to disk, from every byte of it:
-
-- a UTF-16 byte-order mark: the file is UTF-16 (Excel's "Unicode text"), stored as UTF-8;
-- valid UTF-8 (with or without its byte-order mark): UTF-8;
-- not UTF-8, but every byte reads as Windows-1252 and no byte sequence of the file is UTF-8
-  beyond ASCII: Windows-1252, which is what Excel on Windows writes as "CSV";
-- otherwise UTF-8, and each record holding a byte that is not UTF-8 is rejected on its own,
-  by line and column, while every other line imports.
+numbers; nothing here holds a whole file in memory. How the text is encoded: textcoding.py.
 """
 from __future__ import annotations
 
@@ -24,16 +15,10 @@ from dataclasses import dataclass
 
 from app.common.csvout import encode_row
 from app.errors import ApiError
+from app.imports.textcoding import (ENCODING, ENCODING_NAMES, UNREADABLE, EncodingWatch, shown_byte,
+                                    unreadable_at)
 
-ENCODING = "utf-8-sig"  # UTF-8, with or without the byte-order mark spreadsheets write
-WINDOWS_1252 = "cp1252"
-ENCODING_NAMES = {ENCODING: "UTF-8", WINDOWS_1252: "Windows-1252", "utf-16": "UTF-16"}
 CHUNK = 64 * 1024
-# Bytes Windows-1252 leaves undefined: a file holding one is not Windows-1252 text.
-_NOT_1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
-# What a byte that is not UTF-8 becomes when read with errors="surrogateescape".
-_UNREADABLE = re.compile("[\udc80-\udcff]")
-_GOOD_NON_ASCII = re.compile("[^\x00-\x7f\udc80-\udcff]")
 SAVE_AS = "save it from your spreadsheet as 'CSV UTF-8' (or plain 'CSV') and upload it again"
 
 CONTACT_FIELDS = ("phone", "alt_phones", "first_name", "last_name", "name", "email", "timezone",
@@ -71,29 +56,6 @@ class StoredUpload:
     read_as: str   # the uploaded file's encoding in words ("UTF-8", "Windows-1252", "UTF-16")
 
 
-class _EncodingWatch:
-    """Notes, chunk by chunk, what the bytes say about their encoding."""
-
-    def __init__(self):
-        self.utf8 = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
-        self.unreadable = False  # a byte that is not UTF-8
-        self.multibyte = False   # a character beyond ASCII that is good UTF-8
-        self.not_1252 = False    # a byte Windows-1252 does not define
-        self.utf8_bom = False
-
-    def feed(self, chunk: bytes, final: bool = False) -> None:
-        text = self.utf8.decode(chunk, final)
-        if not text.isascii():
-            self.unreadable = self.unreadable or bool(_UNREADABLE.search(text))
-            self.multibyte = self.multibyte or bool(_GOOD_NON_ASCII.search(text))
-        self.not_1252 = self.not_1252 or bool(_NOT_1252.search(chunk))
-
-    def encoding(self) -> str:
-        if self.unreadable and not self.multibyte and not self.not_1252 and not self.utf8_bom:
-            return WINDOWS_1252
-        return ENCODING
-
-
 def save_upload(stream, upload_dir: str, max_bytes: int) -> StoredUpload:
     """Copy `stream` to a new file under `upload_dir`, checking its size and reading its
     encoding on the way (see the module's docstring).
@@ -102,7 +64,7 @@ def save_upload(stream, upload_dir: str, max_bytes: int) -> StoredUpload:
     """
     os.makedirs(upload_dir, exist_ok=True)
     path = os.path.join(upload_dir, f"{uuid.uuid4().hex}.csv")
-    watch = _EncodingWatch()
+    watch = EncodingWatch()
     utf16 = None  # an incremental decoder once a UTF-16 byte-order mark is seen
     size = 0
     try:
@@ -179,20 +141,6 @@ def read_header(path: str, encoding: str = ENCODING) -> list[str]:
     if not header or not any(h.strip() for h in header):
         raise refuse("The first line must be a header naming the columns (phone, first_name, ...).")
     return [h.strip() for h in header]
-
-
-def unreadable_at(lines: list[str]) -> str | None:
-    """Where the first byte that is not text is in `lines` (the physical lines of one record),
-    in words: "byte 0xff at column 12" ("... on line 2 of the record, ..." past its first)."""
-    for index, text in enumerate(lines):
-        if text.isascii():
-            continue
-        match = _UNREADABLE.search(text)
-        if match:
-            byte = ord(match.group()) - 0xDC00
-            where = f" of its line {index + 1}" if index else ""
-            return f"byte 0x{byte:02x} at column {match.start() + 1}{where}"
-    return None
 
 
 def _key(name: str) -> str:
@@ -324,12 +272,4 @@ def raw_line(fields: list[str] | None) -> str:
     """
     if fields is None:
         return ""
-    return _UNREADABLE.sub(_shown, encode_row(fields)[:MAX_RAW])
-
-
-def _shown(match: re.Match) -> str:
-    byte = bytes([ord(match.group()) - 0xDC00])
-    try:
-        return byte.decode(WINDOWS_1252)
-    except UnicodeDecodeError:
-        return byte.decode("latin-1")
+    return UNREADABLE.sub(shown_byte, encode_row(fields)[:MAX_RAW])
