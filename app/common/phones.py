@@ -1,6 +1,8 @@
 """Phone numbers and callee time zones: pure functions shared by imports and the dialer.
 
-`normalize_phone` turns what a person typed into E.164 or says why it cannot.
+`normalize_phone` turns what a person typed into E.164 or says why it cannot; `parse_phone`
+also refuses a number Omnivox must never call (premium rate, pay-per-call, service codes).
+`check_state` says whether a US address's state is one.
 `contact_timezone` says which IANA zone a contact lives in, which decides the legal calling
 hours (08:00-21:00 local): an explicit zone wins, then the US state / ZIP code, then the number.
 """
@@ -27,8 +29,48 @@ _PARSE_REASONS = {
 }
 
 
-def parse_phone(raw: str, region: str | None) -> phonenumbers.PhoneNumber:
-    """The parsed, valid number; ValueError with a reason a person can act on otherwise."""
+# NANP premium and pay-per-call ranges: the callee's carrier bills the caller per minute. The
+# transfer and agent-phone policy (telephony.dial_policy) refuses the same ranges.
+PREMIUM_AREA_CODES = frozenset({"900", "976"})
+PAY_PER_CALL_EXCHANGES = frozenset({"976"})
+# NANP line numbers that are a service, not a person: 555-1212 is directory assistance in every
+# area code. Other 555 numbers stay valid: 555-0100 to 555-0199 are the fictional numbers films,
+# demos and tests use, and the rest are not reached by mistake.
+SERVICE_LINE_NUMBERS = frozenset({"5551212"})
+
+
+def dial_refusal(number: phonenumbers.PhoneNumber) -> str | None:
+    """Why a valid number is one no campaign may call, in words; None if it may be called.
+
+    - premium rate (NANP 900, and whatever the number plan of another country marks so);
+    - pay-per-call (NANP 976 as an area code or exchange);
+    - a N11 exchange (411, 611, 911, ...): these are service codes, never assigned to lines;
+    - 555-1212, directory assistance.
+    """
+    if number.country_code == 1:
+        digits = str(number.national_number)  # NANP numbers have no leading zero to keep
+        if len(digits) == 10:
+            area, exchange = digits[:3], digits[3:6]
+            if area in PREMIUM_AREA_CODES:
+                return f"premium-rate number (area code {area}), never called"
+            if exchange in PAY_PER_CALL_EXCHANGES:
+                return f"pay-per-call number (exchange {exchange}), never called"
+            if exchange[1:] == "11":
+                return f"service code ({exchange}) where the exchange belongs, never called"
+            if digits[3:] in SERVICE_LINE_NUMBERS:
+                return "directory assistance (555-1212), never called"
+        return None  # North America's premium range is 900, above (number_type is slow per row)
+    if phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.PREMIUM_RATE:
+        return "premium-rate number, never called"
+    return None
+
+
+def parse_phone(raw: str, region: str | None, *, callable_only: bool = True) -> phonenumbers.PhoneNumber:
+    """The parsed, valid number; ValueError with a reason a person can act on otherwise.
+
+    With `callable_only` (the default: contacts, caller IDs) a number Omnivox must never call
+    is refused too (`dial_refusal`); lookups of a number (do-not-call lists) pass False.
+    """
     text = (raw or "").strip()
     if not text:
         raise ValueError("phone number is empty")
@@ -40,6 +82,8 @@ def parse_phone(raw: str, region: str | None) -> phonenumbers.PhoneNumber:
     if not phonenumbers.is_valid_number(number):
         where = phonenumbers.region_code_for_number(number) or region or "any region"
         raise ValueError(f"not a valid number for {where}: {text[:40]!r}")
+    if callable_only and (refused := dial_refusal(number)):
+        raise ValueError(f"{refused}: {text[:40]!r}")
     return number
 
 
@@ -55,12 +99,13 @@ def format_national(e164: str) -> str:
         return e164
 
 
-def normalize_phone(raw: str, region: str | None) -> str:
+def normalize_phone(raw: str, region: str | None, *, callable_only: bool = False) -> str:
     """`raw` in E.164 (`+15551234567`), reading national numbers as numbers of `region`.
 
-    Raises ValueError whose message is the reason, e.g. "too short: '555-12'".
+    Raises ValueError whose message is the reason, e.g. "too short: '555-12'". A number no one
+    may call is accepted unless `callable_only` (it may still be looked up or listed as DNC).
     """
-    return format_e164(parse_phone(raw, region))
+    return format_e164(parse_phone(raw, region, callable_only=callable_only))
 
 
 def is_e164(value: str) -> bool:
@@ -140,7 +185,9 @@ STATE_NAMES = {
     "pennsylvania": "PA", "rhode island": "RI", "south carolina": "SC", "south dakota": "SD",
     "tennessee": "TN", "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA",
     "washington": "WA", "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY",
-    "puerto rico": "PR", "guam": "GU",
+    "puerto rico": "PR", "guam": "GU", "u.s. virgin islands": "VI", "us virgin islands": "VI",
+    "virgin islands": "VI", "american samoa": "AS", "northern mariana islands": "MP",
+    "washington dc": "DC", "washington, d.c.": "DC", "d.c.": "DC",
 }
 # ZIP-code prefixes (first three digits, inclusive ranges) -> state.
 _ZIP3_STATES = [
@@ -175,6 +222,37 @@ _ZIP3_ZONES = [
     (586, 586, "America/Denver"),     # Southwest North Dakota
     (979, 979, "America/Boise"),      # East Oregon
 ]
+
+
+# Canada's provinces and territories: a Canadian number's address may name one.
+CANADIAN_PROVINCES = frozenset({"AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"})
+
+
+def check_state(state: str | None, e164: str) -> str | None:
+    """The state of a North American number's address as its code ("NY"), None when none is
+    given; ValueError when it is not a US state, DC or territory (code or full name).
+
+    A Canadian number may give a province code instead. The address of a number outside North
+    America is not read as a US address (see `zones_the_callee_may_be_in`), so any text goes.
+    """
+    value = (state or "").strip()
+    if not value:
+        return None
+    if not e164.startswith("+1"):
+        return value
+    code = state_code(value)
+    if code is not None:
+        return code
+    if value.upper() in CANADIAN_PROVINCES and _region_of(e164) == "CA":
+        return value.upper()
+    raise ValueError(f"{value[:40]!r} is not a US state, DC or territory (a code such as NY, or its full name)")
+
+
+def _region_of(e164: str) -> str | None:
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    except NumberParseException:
+        return None
 
 
 def state_code(state: str | None) -> str | None:

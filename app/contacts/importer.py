@@ -4,8 +4,9 @@ Per batch: rows are checked in Python (numbers to E.164, time zone), deduplicate
 batch, checked against the do-not-call lists in one query, copied into a temporary table and
 inserted with ON CONFLICT DO NOTHING (the (campaign, phone) key dedupes against everything
 already in the campaign). Progress is committed after each batch so the API can report it. A
-file that turns out broken part-way (undecodable bytes) fails the job and removes every contact
-it had inserted: nothing half-imported remains.
+line that cannot be read (a byte that is not text, bad quoting) is rejected on its own; a file
+that cannot be read on at all (removed from disk) fails the job and removes every contact it
+had inserted: nothing half-imported remains.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from app.common.timeutil import utcnow
 from app.contacts.models import Contact
 from app.imports import csvfile
 from app.imports.models import ImportJob, ImportRejection
-from app.common.phones import contact_timezone, format_e164, parse_phone, zones_agree
+from app.common.phones import check_state, contact_timezone, format_e164, parse_phone, zones_agree
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,10 @@ def contact_row(fields: list[str], idx: dict, region: str) -> tuple:
     if len(state) > 64 or len(postal) > 16:
         raise RowError("state or postal code: too long")
     try:
+        state = check_state(state, phone) or ""
+    except ValueError as exc:
+        raise RowError(f"state: {exc}") from None
+    try:
         zone = contact_timezone(phone, _cell(fields, idx["timezone"]), state, postal)
     except ValueError as exc:
         raise RowError(f"timezone: {exc}") from None
@@ -158,9 +163,9 @@ def _run_contact_import(job_id: int, lock: TokenLock) -> ImportJob | None:
     line = 0
     writer = BatchWriter(job)
     try:
-        with csvfile.open_csv(job.stored_path) as fh:
+        with csvfile.open_csv(job.stored_path, csvfile.stored_encoding(job)) as fh:
             batch = Batch()
-            for line, fields, problem in csvfile.records(fh, len(header)):
+            for line, fields, problem in csvfile.records(fh, header):
                 batch.read += 1
                 if problem is None:
                     try:
@@ -181,10 +186,12 @@ def _run_contact_import(job_id: int, lock: TokenLock) -> ImportJob | None:
                     batch = Batch()
             writer.submit(batch)
             writer.finish()
-    except (UnicodeDecodeError, OSError, csv.Error) as exc:
+    except (UnicodeDecodeError, OSError, csv.Error):
         writer.abandon()
         db.session.rollback()
-        return _fail(job_id, f"The file is broken after line {line}: {exc}. Nothing was imported.")
+        log.warning("import job %s could not read its file after line %s", job_id, line, exc_info=True)
+        return _fail(job_id, f"The stored file could not be read after line {line}. Nothing was imported: "
+                             "upload the file again.")
     except Exception:
         writer.abandon()
         db.session.rollback()

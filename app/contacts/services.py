@@ -9,7 +9,7 @@ from app.campaigns.models import Campaign
 from app.common.pagination import paginate
 from app.contacts import consents, lists
 from app.contacts.models import Consent, Contact
-from app.common.phones import contact_timezone, format_e164, normalize_phone, parse_phone, zones_agree
+from app.common.phones import check_state, contact_timezone, format_e164, normalize_phone, parse_phone, zones_agree
 from app.dnc.services import is_dnc
 from app.errors import ApiError
 from app.extensions import db
@@ -168,9 +168,13 @@ def create_contact(user, campaign_id: int, data: dict) -> Contact:
     alt = []
     for raw in data.get("alt_phones") or []:
         try:
-            alt.append(normalize_phone(raw, region))
+            alt.append(normalize_phone(raw, region, callable_only=True))
         except ValueError as exc:
             problems.setdefault("alt_phones", []).append(str(exc))
+    try:
+        check_state(data.get("region"), phone)
+    except ValueError as exc:
+        problems["region"] = [str(exc)]
     try:
         zone = contact_timezone(phone, data.get("timezone"), data.get("region"), data.get("postal_code"))
     except ValueError as exc:

@@ -42,8 +42,8 @@ def run_dnc_import(job_id: int) -> ImportJob | None:
     line = 0
     rows, rejections, read = {}, [], 0
     try:
-        with csvfile.open_csv(job.stored_path) as fh:
-            for line, fields, problem in csvfile.records(fh, len(header)):
+        with csvfile.open_csv(job.stored_path, csvfile.stored_encoding(job)) as fh:
+            for line, fields, problem in csvfile.records(fh, header):
                 read += 1
                 if problem is None:
                     try:
@@ -67,7 +67,9 @@ def run_dnc_import(job_id: int) -> ImportJob | None:
         db.session.execute(delete(DncEntry).where(DncEntry.source == f"import:{job.id}"))
         db.session.execute(delete(ImportRejection).where(ImportRejection.import_job_id == job.id))
         job.status, job.finished_at = "failed", utcnow()
-        job.error = f"The file is broken after line {line}: {exc}. Nothing was imported."
+        log.warning("DNC import %s could not read its file after line %s: %s", job.id, line, exc)
+        job.error = (f"The stored file could not be read after line {line}. Nothing was imported: "
+                     "upload the file again.")
         job.rows_read = job.imported = job.rejected = job.duplicates = 0
         db.session.commit()
         csvfile.discard(job.stored_path)

@@ -14,6 +14,7 @@ from app.common.jsonbody import load_json
 from app.common.pagination import paginate
 from app.imports import csvfile
 from app.imports.models import ImportJob, ImportRejection
+from app.imports.schemas import OUTCOMES
 from app.errors import ApiError
 from app.extensions import db
 
@@ -41,16 +42,20 @@ def accept_upload(user, kind: str, campaign_id: int | None, upload, column_map_t
         raise csvfile.refuse("Attach the CSV file as the multipart field 'file'.")
     column_map = parse_column_map(column_map_text)
     config = current_app.config
-    path, size = csvfile.save_upload(upload.stream, config["UPLOAD_DIR"], config["IMPORT_MAX_BYTES"])
+    stored = csvfile.save_upload(upload.stream, config["UPLOAD_DIR"], config["IMPORT_MAX_BYTES"])
+    path, size = stored.path, stored.size
     try:
-        header = csvfile.read_header(path)
+        header = csvfile.read_header(path, stored.encoding)
         fields = csvfile.CONTACT_FIELDS if kind == "contacts" else DNC_FIELDS
         columns = csvfile.resolve_columns(header, column_map, fields)
     except BaseException:
         csvfile.discard(path)
         raise
+    # How the stored file is read rides with the header and columns (the job has no column for
+    # it); the report says it in words ("read as Windows-1252").
     job = ImportJob(kind=kind, campaign_id=campaign_id, filename=upload.filename[:255], stored_path=path,
-                    size_bytes=size, column_map={"columns": columns, "header": header},
+                    size_bytes=size, column_map={"columns": columns, "header": header,
+                                                 "encoding": stored.encoding, "read_as": stored.read_as},
                     created_by_id=user.id)
     db.session.add(job)
     db.session.flush()
@@ -89,7 +94,11 @@ def list_rejections(user, job_id: int, page: int, per_page: int, kind: str | Non
 
 
 def rejections_csv(user, job_id: int, kind: str | None = None):
-    """The skipped rows as CSV (line, kind, reason, then the row), streamed; formulas defused."""
+    """The skipped rows as CSV (line, outcome, reason, then the row's own cells), streamed.
+
+    Every cell, the row's own above all (text someone uploaded), is written by `stream_csv`,
+    which defuses what a spreadsheet would run as a formula.
+    """
     job = get_job(user, job_id)
     query = (select(ImportRejection.line, ImportRejection.kind, ImportRejection.reason, ImportRejection.raw)
              .where(ImportRejection.import_job_id == job.id).order_by(ImportRejection.line))
@@ -99,9 +108,19 @@ def rejections_csv(user, job_id: int, kind: str | None = None):
 
     def rows():
         for line, row_kind, reason, raw in db.session.execute(query.execution_options(yield_per=2000)):
-            yield [line, row_kind, reason, *(next(csv.reader([raw]), []) if raw else [])]
+            yield [line, OUTCOMES.get(row_kind, row_kind), reason, *raw_cells(raw)]
 
-    return job, stream_csv(["line", "kind", "reason", *header], rows())
+    return job, stream_csv(["line", "outcome", "reason", *header], rows())
+
+
+def raw_cells(raw: str) -> list[str]:
+    """A rejected row's cells from its stored line (a line broken past reading: the one cell)."""
+    if not raw:
+        return []
+    try:
+        return next(csv.reader([raw], strict=True), [])
+    except csv.Error:
+        return [raw]
 
 
 def require_kind(job: ImportJob, kind: str) -> None:

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from flask import current_app
 
-from app.common.phones import is_e164
-
-# NANP premium and pay-per-call ranges, refused whatever the allow-list says.
-PREMIUM_AREA_CODES = frozenset({"900", "976"})
-PAY_PER_CALL_EXCHANGES = frozenset({"976"})
+# NANP premium and pay-per-call ranges, refused whatever the allow-list says (the same ranges a
+# contact's number is refused for: one list, in phones).
+from app.common.phones import PAY_PER_CALL_EXCHANGES, PREMIUM_AREA_CODES, is_e164
 
 # NANP area codes of countries other than the US and Canada (and the US territories): billed
 # as international calls.

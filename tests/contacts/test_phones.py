@@ -61,3 +61,46 @@ def test_numbers_in_several_zones_choose_deterministically_and_toll_free_is_unkn
     assert timezones_for_number("+19155550102") == ("America/Denver",)
     assert contact_timezone("+18005550100") is None
     assert len(timezones_for_number("+18005550100")) > 3
+
+
+@pytest.mark.parametrize("raw, reason", [
+    ("+1 900 555 0123", "premium-rate number (area code 900)"),
+    ("212-976-0123", "pay-per-call number (exchange 976)"),
+    ("212-411-0123", "service code (411)"),
+    ("202-911-4567", "service code (911)"),
+    ("212-555-1212", "directory assistance"),
+    ("+44 909 879 0000", "premium-rate number"),
+])
+def test_numbers_no_campaign_may_call_are_refused_with_the_reason(raw, reason):
+    from app.common.phones import parse_phone
+
+    with pytest.raises(ValueError, match=reason.replace("(", r"\(").replace(")", r"\)")):
+        parse_phone(raw, "US")
+    # ... but may still be written down, e.g. on a do-not-call list
+    assert normalize_phone(raw, "US").startswith("+")
+
+
+@pytest.mark.parametrize("raw", ["202-555-0143", "212-555-0199", "212-555-0200", "212-555-9999", "800-555-0100",
+                                 "+44 20 7946 0000"])
+def test_fictional_555_numbers_and_other_lines_stay_callable(raw):
+    assert normalize_phone(raw, "US", callable_only=True).startswith("+")
+
+
+@pytest.mark.parametrize("state, number, expected", [
+    ("NY", "+12125550101", "NY"), ("ny", "+12125550101", "NY"), ("New York", "+12125550101", "NY"),
+    ("District of Columbia", "+12025550101", "DC"), ("PR", "+17875550101", "PR"), ("GU", "+16715550101", "GU"),
+    ("", "+12125550101", None), ("ON", "+14165550101", "ON"),       # a Canadian number's province
+    ("Bavaria", "+493012345678", "Bavaria"),                         # not read as a US address
+])
+def test_a_state_is_a_us_state_dc_or_territory(state, number, expected):
+    from app.common.phones import check_state
+
+    assert check_state(state, number) == expected
+
+
+@pytest.mark.parametrize("state, number", [("ZZ", "+12125550101"), ("ON", "+12125550101"), ("Narnia", "+12125550101")])
+def test_a_state_that_is_not_one_is_refused(state, number):
+    from app.common.phones import check_state
+
+    with pytest.raises(ValueError, match="is not a US state, DC or territory"):
+        check_state(state, number)
