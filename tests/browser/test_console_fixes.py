@@ -98,14 +98,14 @@ def test_preview_with_nothing_left_disables_dial_and_skip(browser, live_server, 
     try:
         page.get_by_test_id("go-ready").click()
         expect(page.get_by_test_id("agent-state")).to_have_text("Ready")
-        body = page.get_by_test_id("preview-body")
+        body = page.locator("#preview-body")
         expect(body).to_contain_text("No contacts to preview right now")
         expect(body).to_contain_text("no contacts left to call")
         expect(body).not_to_contain_text("None")
-        expect(page.get_by_test_id("preview-dial")).to_be_disabled()
-        expect(page.get_by_test_id("preview-skip")).to_be_disabled()
-        page.get_by_test_id("preview-dial").click(force=True)  # even a forced click asks for no one
-        page.get_by_test_id("preview-skip").click(force=True)
+        expect(page.locator("#preview-dial")).to_be_disabled()
+        expect(page.locator("#preview-skip")).to_be_disabled()
+        page.locator("#preview-dial").click(force=True)  # even a forced click asks for no one
+        page.locator("#preview-skip").click(force=True)
         page.wait_for_timeout(300)
         assert not [u for u in asked if "undefined" in u or "/preview/null" in u], asked
     finally:
@@ -131,11 +131,11 @@ def test_screen_pop_fills_placeholders_readably_and_shows_earlier_calls(browser,
         expect(page.get_by_test_id("agent-state")).to_have_text("Ready")
         call_id = _ring_and_bridge(_app, camp, contact_id)
         expect(page.get_by_test_id("screen-pop")).to_be_visible()
-        script = page.get_by_test_id("script")
+        script = page.locator("#script")
         expect(script).to_have_text(
             "Hi [first name: not on file], this is Sam for Acme Solar about policy [policy no: not on file].")
         expect(script.locator("mark.placeholder-missing")).to_have_count(2)
-        facts = page.get_by_test_id("contact-facts")
+        facts = page.locator("#contact-facts")
         expect(facts).to_contain_text("Call back later")  # the disposition, not its code
         expect(facts).not_to_contain_text("CALLBACK")
         expect(page.get_by_test_id("pop-history")).to_contain_text("Earlier calls (1)")
@@ -148,7 +148,7 @@ def test_screen_pop_fills_placeholders_readably_and_shows_earlier_calls(browser,
         page.check('input[name="code"][value="SALE"]')
         page.click("#save-ready")
         expect(page.get_by_test_id("agent-state")).to_have_text("Ready")
-        recent = page.get_by_test_id("recent-calls")
+        recent = page.locator("#recent-calls")
         expect(recent.locator("tbody tr").first).to_contain_text("Sale")
         expect(recent).to_contain_text("Call back later")
         expect(recent).not_to_contain_text("human")
@@ -175,10 +175,10 @@ def test_my_recent_calls_refresh_after_a_preview_call(browser, live_server, _app
         refill(camp["campaign_id"])
     context, page = _console(browser, live_server, camp)
     try:
-        expect(page.get_by_test_id("recent-calls")).to_contain_text("No calls yet")
+        expect(page.locator("#recent-calls")).to_contain_text("No calls yet")
         page.get_by_test_id("go-ready").click()
-        expect(page.get_by_test_id("preview-body")).to_contain_text("Priya Preview")
-        page.get_by_test_id("preview-dial").click()
+        expect(page.locator("#preview-body")).to_contain_text("Priya Preview")
+        page.locator("#preview-dial").click()
         expect(page.get_by_test_id("agent-state")).to_have_text("Connecting…")
         with _app.app_context():  # the person answers the preview call: it is connected to the agent
             call = db.session.query(Call).filter_by(agent_id=camp["agent"]["id"], kind="preview").one()
@@ -195,8 +195,8 @@ def test_my_recent_calls_refresh_after_a_preview_call(browser, live_server, _app
         expect(page.get_by_test_id("wrap-up")).to_be_visible()
         page.check('input[name="code"][value="SALE"]')
         page.click("#save-ready")
-        expect(page.get_by_test_id("preview-body")).to_contain_text("Quinn Next")
-        recent = page.get_by_test_id("recent-calls")
+        expect(page.locator("#preview-body")).to_contain_text("Quinn Next")
+        recent = page.locator("#recent-calls")
         expect(recent).to_contain_text("Priya Preview")
         expect(recent).to_contain_text("Sale")
     finally:
