@@ -248,6 +248,7 @@ def test_a_paused_agent_dials_by_hand_on_a_predictive_campaign(browser, live_ser
         expect(page.get_by_test_id("agent-state")).to_have_text("Ready")
         expect(page.get_by_test_id("manual-hint")).to_contain_text("Pause first to dial by hand")
         expect(page.get_by_test_id("manual-submit")).to_be_disabled()
+        page.select_option("#pause-code", label="Lunch")
         page.click("#go-pause")
         expect(page.get_by_test_id("agent-state")).to_have_text("Paused")
         expect(page.get_by_test_id("manual-submit")).to_be_enabled()
