@@ -49,8 +49,33 @@ def confirm_reservation(agent_id: int, call_id: int, now: datetime | None = None
 
 
 def release_reservation(agent_id: int, call_id: int, now: datetime | None = None) -> bool:
-    """The call will not be bridged after all: the agent goes back to ready, keeping its place."""
+    """The call will not be bridged after all: the agent goes back to ready, keeping its place;
+    an agent who dialled it by hand while paused goes back to that pause."""
+    resume = rstate.snapshot(agent_id)["dialled_from_pause"]
+    if resume is not None:
+        return _try(agent_id, ("reserved",), "paused", now, call_id=call_id, require_call=True,
+                    pause_code=resume_pause_code(agent_id, resume), reason="released")
     return _try(agent_id, ("reserved",), "ready", now, call_id=call_id, require_call=True, reason="released")
+
+
+def resume_pause_code(agent_id: int, code: str):
+    """The pause code (a PauseCode, or a stand-in when it is no longer listed) an agent who
+    dialled by hand while paused goes back to; None for a pause without a code."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import select
+
+    from app.campaigns.models import PauseCode
+    from app.extensions import db
+
+    if not code:
+        return None
+    campaign_id = rstate.snapshot(agent_id)["campaign_id"]
+    found = db.session.scalars(select(PauseCode).where(
+        PauseCode.code == code,
+        (PauseCode.campaign_id.is_(None)) | (PauseCode.campaign_id == campaign_id),
+    ).order_by(PauseCode.campaign_id.is_(None))).first()
+    return found or SimpleNamespace(code=code, id=None)
 
 
 def end_call(agent_id: int, call_id: int, now: datetime | None = None) -> bool:
@@ -107,12 +132,13 @@ def ready_agents(campaign_id: int) -> int:
 
 
 def agents_busy_elapsed(campaign_id: int, now: datetime | None = None) -> list[float]:
-    """Seconds since the call was connected, for each agent of the campaign on a call or in wrap-up."""
+    """Seconds since the call was connected, for each agent of the campaign on a call or in wrap-up
+    who will be ready after it (not one who dialled by hand while paused: they go back to pause)."""
     now_ms = to_ms(now or utcnow())
     out = []
     for snap in rstate.snapshots(rstate.campaign_members(campaign_id)).values():
         if snap["state"] in ("on-call", "wrap-up") and snap["connected_ms"] is not None \
-                and snap["campaign_id"] == campaign_id:
+                and snap["campaign_id"] == campaign_id and snap["dialled_from_pause"] is None:
             out.append(max(0, now_ms - snap["connected_ms"]) / 1000)
     return sorted(out)
 

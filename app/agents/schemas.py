@@ -42,6 +42,9 @@ class AgentStatusSchema(Schema):
                        "(progressive, predictive): it applies once they settle, or after the wrap-up "
                        "of a call that reaches the agent meanwhile; the agent is still ready until "
                        "then. Asking for ready again cancels it. Null when none is waiting."})
+    dialled_from_pause = fields.String(allow_none=True, metadata={
+        "description": "On a call the agent dialled by hand while paused: the pause code they go back to "
+                       "after it (\"\" for a pause without one); null otherwise"})
 
 
 class AudioSchema(Schema):

@@ -208,6 +208,7 @@ def _status(agent_id: int, snap: dict, now_ms: int) -> dict:
         "seconds_in_state": None if since_ms is None else max(0, now_ms - since_ms) / 1000,
         "campaign_id": snap["campaign_id"], "pause_code": snap["pause_code"], "call_id": snap["call_id"],
         "audio": snap["audio"], "pending": pending.public(snap.get("pending")),
+        "dialled_from_pause": snap.get("dialled_from_pause"),
     }
 
 

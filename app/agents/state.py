@@ -12,6 +12,8 @@ Keys (one Redis, no cluster: the scripts derive campaign keys from the agent's h
                             settle, scored by when it was asked (ms); the request itself is on
                             agent:{id} as pending_target, pending_code, pending_code_id,
                             pending_reason, pending_since_ms, pending_ringing (app.agents.pending)
+                            dialled_from_pause, the pause code an agent who dialled by hand while
+                            paused goes back to (kept through reserved, on-call and wrap-up)
 
 Every function takes `now_ms` from the caller so tests can drive the clock.
 """
@@ -32,7 +34,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "reserved": frozenset({"on-call", "ready", "offline", "paused"}),
     "on-call": frozenset({"wrap-up"}),
     "wrap-up": frozenset({"ready", "paused", "offline"}),
-    "paused": frozenset({"ready", "paused", "offline"}),  # paused -> paused: a new pause code
+    # paused -> paused: a new pause code; paused -> reserved: the agent dials by hand while
+    # paused (the dialer neither counts nor routes to them), and comes back to the pause after
+    "paused": frozenset({"ready", "paused", "offline", "reserved"}),
 }
 
 RESERVATIONS = "reservations"
@@ -87,8 +91,15 @@ local to = ARGV[3]
 local now = ARGV[4]
 -- No audio, no ready: only an agent whose audio leg is in their room can be given a call,
 -- and a call is bridged (on-call) only while it is still there.
-if (to == 'ready' or to == 'on-call') and not redis.call('HGET', h, 'leg_sid') then
+if (to == 'ready' or to == 'on-call' or (to == 'reserved' and cur == 'paused'))
+    and not redis.call('HGET', h, 'leg_sid') then
   return {0, cur, since, old_cid, old_call, 'audio'}
+end
+-- Dialled by hand while paused: remember the pause to come back to after the call.
+if cur == 'paused' and to == 'reserved' then
+  redis.call('HSET', h, 'dialled_from_pause', redis.call('HGET', h, 'pause_code') or '')
+elseif to ~= 'reserved' and to ~= 'on-call' and to ~= 'wrap-up' then
+  redis.call('HDEL', h, 'dialled_from_pause')
 end
 if cur == 'ready' and old_cid ~= '' then redis.call('ZREM', 'ready:' .. old_cid, id) end
 if cur == 'reserved' then
@@ -308,6 +319,8 @@ def _decode(data: dict) -> dict:
         "connected_ms": _int_or_none(data.get("connected_ms")),
         "reserved_until_ms": _int_or_none(data.get("reserved_until_ms")),
         "audio": data.get("leg_via") if data.get("leg_sid") else None,
+        # The pause code (possibly "") to go back to after a call dialled by hand while paused.
+        "dialled_from_pause": data.get("dialled_from_pause"),
         "pending": None if not data.get("pending_target") else {
             "target": data["pending_target"], "pause_code": data.get("pending_code") or None,
             "pause_code_id": _int_or_none(data.get("pending_code_id")),

@@ -32,10 +32,19 @@ def from_ms(ms: int | None) -> datetime | None:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
 
 
+STATE_WORDS = {"offline": "signed off", "ready": "ready", "reserved": "being connected to a call",
+               "on-call": "on a call", "wrap-up": "in wrap-up", "paused": "paused"}
+TARGET_WORDS = {"ready": "go ready", "ready-after-wrap": "go ready after wrap-up", "paused": "pause",
+                "offline": "sign off", "on-call": "connect a call", "wrap-up": "start wrap-up",
+                "reserved": "be given a call"}
+
+
 def conflict(agent_id: int, from_state: str, to_state: str, hint: str = "") -> ApiError:
-    message = f"Cannot change agent state from '{from_state}' to '{to_state}'"
-    return ApiError(409, message + (f": {hint}" if hint else ""), "invalid_transition",
-                    {"state": [message], "from": [from_state], "to": [to_state]})
+    """A refused state change, said as people say it; `from` and `to` keep the states' codes."""
+    message = (f"Cannot {TARGET_WORDS.get(to_state, to_state)} while "
+               f"{STATE_WORDS.get(from_state, from_state)}")
+    return ApiError(409, message + (f": {hint}." if hint else "."), "invalid_transition",
+                    {"from": [from_state], "to": [to_state]})
 
 
 def apply(agent_id: int, allowed_from, to_state: str, *, now: datetime | None = None,

@@ -1,6 +1,6 @@
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
 
 from app.auth.security import roles_required
 from app.dialer import preview
@@ -56,6 +56,9 @@ class PreviewContactSchema(Schema):
 class PreviewNextSchema(Schema):
     contact = fields.Nested(PreviewContactSchema, allow_none=True,
                             metadata={"description": "null when no contact may be called now"})
+    next_due_at = fields.DateTime(allow_none=True, metadata={
+        "description": "With no contact: when the list's next contact falls due (now: one is due and "
+                       "is being queued); null when the list has none left to call"})
 
 
 class DialedSchema(Schema):
@@ -67,11 +70,14 @@ class DialedSchema(Schema):
 @roles_required("agent")
 def preview_next(campaign_id):
     """Preview mode: hold the next contact for this agent to look at before dialling."""
-    return {"contact": preview.next_preview(current_user, campaign_id)}
+    return preview.next_preview(current_user, campaign_id)
 
 
 @blp.route("/<int:campaign_id>/preview/<int:contact_id>/dial", methods=["POST"])
 @blp.response(202, DialedSchema)
+@blp.alt_response(404, description="Not a contact of this campaign of yours (removed meanwhile)")
+@blp.alt_response(409, description="Not ready here, or a calling rule refuses the contact now (the "
+                                   "message says why and, for calling hours, when it may be called)")
 @roles_required("agent")
 def preview_dial(campaign_id, contact_id):
     """Dial the previewed contact (every calling rule is checked again now)."""
@@ -82,6 +88,7 @@ def preview_dial(campaign_id, contact_id):
 
 @blp.route("/<int:campaign_id>/preview/<int:contact_id>/skip", methods=["POST"])
 @blp.response(204)
+@blp.alt_response(404, description="Not a contact of this campaign of yours (removed meanwhile)")
 @roles_required("agent")
 def preview_skip(campaign_id, contact_id):
     """Pass on the previewed contact; it comes round again in an hour."""
@@ -89,16 +96,37 @@ def preview_skip(campaign_id, contact_id):
 
 
 class ManualDialSchema(Schema):
-    phone = fields.String(required=True, validate=validate.Length(min=3, max=32),
-                          metadata={"description": "The number, E.164 or national in the campaign's region"})
+    phone = fields.String(
+        required=True, validate=validate.Length(max=32, error="A phone number has at most 32 characters."),
+        error_messages={"required": "Enter a phone number.", "null": "Enter a phone number.",
+                        "invalid": "Enter a phone number."},
+        metadata={"description": "The number, E.164 or national in the campaign's region"})
+
+    @pre_load
+    def _trimmed(self, data, **kwargs):
+        if isinstance(data, dict) and isinstance(data.get("phone"), str):
+            data = {**data, "phone": data["phone"].strip()}
+        return data
+
+    @validates("phone")
+    def _not_blank(self, value, **kwargs):
+        if not value:
+            raise ValidationError("Enter a phone number.")
 
 
 @blp.route("/<int:campaign_id>/manual-dial", methods=["POST"])
 @blp.arguments(ManualDialSchema)
 @blp.response(202, DialedSchema)
+@blp.alt_response(409, description="You may not dial by hand now (the message says what to do: e.g. pause "
+                                   "first in a progressive or predictive campaign), or a calling rule "
+                                   "refuses the number (nothing is stored for a number refused)")
+@blp.alt_response(422, description="Not a phone number")
 @roles_required("agent")
 def manual_dial(data, campaign_id):
-    """Dial a number by hand; calling hours, do-not-call and attempts are checked as for any call."""
+    """Dial a number by hand: while paused (any campaign; the dialer neither counts nor routes
+    calls to you, and after the call and its wrap-up you go back to your pause unless you choose
+    ready), or while ready in a preview campaign. Calling hours, do-not-call and attempts are
+    checked as for any call, and again at placement."""
     call_id = preview.manual_dial(current_user, campaign_id, data["phone"])
     tasks.send(tasks.PLACE_CALL, call_id)
     return {"call_id": call_id}

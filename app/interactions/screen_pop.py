@@ -27,8 +27,11 @@ def screen_pop_payload(call_id: int) -> dict | None:
             "phone": contact.phone_e164, "alt_phones": list(contact.alt_phones or []), "email": contact.email,
             "timezone": contact.timezone, "region": contact.region, "postal_code": contact.postal_code,
             "attempts": contact.attempts, "last_outcome": contact.last_outcome,
+            "last_outcome_words": last_outcome_words(contact.last_outcome, codes),
             "custom_fields": contact.custom_fields or {},
         },
+        "history": None if contact is None else earlier_calls(contact.id, call.id),
+        "callback": due_callback(call, contact),
         "campaign": None if campaign is None else {
             "id": campaign.id, "name": campaign.name, "script": campaign.script,
             "seller_name": campaign.seller_name,
@@ -39,6 +42,53 @@ def screen_pop_payload(call_id: int) -> dict | None:
             for c in codes
         ],
     }
+
+
+LAST_OUTCOME_WORDS = {
+    "abandoned": "Answered, no agent free (abandoned)",
+    "not_placed": "Not placed: a calling rule refused it",
+    "no-disposition": "Not dispositioned",
+}
+
+
+def last_outcome_words(last_outcome: str | None, codes) -> str | None:
+    """The contact's last outcome as the floor says it: a disposition's label, or how the last
+    call ended (never the carrier's or the dialer's code)."""
+    from app.contacts.history import OUTCOME_WORDS
+
+    if not last_outcome:
+        return None
+    for code in codes:
+        if code.code == last_outcome:
+            return code.label
+    return LAST_OUTCOME_WORDS.get(last_outcome) or OUTCOME_WORDS.get(last_outcome) \
+        or last_outcome.replace("_", " ").replace("-", " ").capitalize()
+
+
+def earlier_calls(contact_id: int, call_id: int, limit: int = 10) -> list[dict]:
+    """The contact's earlier calls in words (this one left out): who took them, how they
+    ended, the disposition and the notes."""
+    from app.contacts.history import contact_history
+
+    return [c for c in contact_history(contact_id, limit=limit + 1)["calls"] if c["call_id"] != call_id][:limit]
+
+
+def due_callback(call: Call, contact: Contact | None) -> dict | None:
+    """The callback this call makes, if it dials one: when it was due, who promised it, the notes."""
+    from app.interactions import callbacks
+    from app.interactions.models import Callback
+    from app.auth.models import User
+
+    if contact is None or not callbacks.dials_callback(call.id):
+        return None
+    row = db.session.execute(select(Callback, User).outerjoin(User, User.id == Callback.agent_id)
+                             .where(Callback.contact_id == contact.id)
+                             .order_by(Callback.due_at.desc()).limit(1)).first()
+    if row is None:
+        return None
+    callback, agent = row
+    return {"id": callback.id, "due_at": callback.due_at.isoformat(), "notes": callback.notes or "",
+            "agent_name": (agent.full_name or agent.username) if agent else None}
 
 
 ANNOUNCE = ("Tell the contact now that the call is recorded, and ask if that is all right: the law in "

@@ -182,8 +182,12 @@ def after_disposition(user: User, then: str, pause_code: str | None = None) -> N
     """
     if user.role != "agent":
         return
+    from app.agents import state as agent_state
     from app.agents.services import set_own_state
 
+    if then != "ready" and not pause_code:
+        # Dialled by hand while paused: back to that pause unless another reason is given.
+        pause_code = agent_state.snapshot(user.id)["dialled_from_pause"] or None
     try:
         set_own_state(user, "ready-after-wrap" if then == "ready" else "paused", pause_code=pause_code)
     except ApiError as refused:

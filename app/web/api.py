@@ -91,6 +91,74 @@ def voice_token():
     return token
 
 
+class HistoryCallSchema(Schema):
+    call_id = fields.Integer()
+    at = fields.String(metadata={"description": "When it was connected (else answered, else placed), ISO 8601"})
+    campaign_id = fields.Integer(allow_none=True)
+    kind_words = fields.String(metadata={"description": "Dialled by the dialer, Preview call, Dialled by hand"})
+    to_number = fields.String()
+    outcome_words = fields.String(metadata={"description": "How the call ended, in words"})
+    agent_name = fields.String(allow_none=True)
+    talk_seconds = fields.Integer(allow_none=True)
+    disposition = fields.String(allow_none=True, metadata={"description": "The disposition's label"})
+    notes = fields.String()
+
+
+class HistoryCallbackSchema(Schema):
+    id = fields.Integer()
+    due_at = fields.String()
+    status_words = fields.String()
+    agent_name = fields.String(allow_none=True)
+    notes = fields.String()
+
+
+class ContactHistorySchema(Schema):
+    contact_id = fields.Integer()
+    name = fields.String(allow_none=True)
+    phone = fields.String()
+    calls = fields.List(fields.Nested(HistoryCallSchema), metadata={"description": "Newest first (at most 20)"})
+    callbacks = fields.List(fields.Nested(HistoryCallbackSchema))
+
+
+@blp.route("/console/contacts/<int:contact_id>/history", methods=["GET"])
+@blp.response(200, ContactHistorySchema)
+@blp.alt_response(404, description="Not a contact of one of your calls, interactions or callbacks")
+@roles_required("agent")
+def contact_history(contact_id):
+    """A contact's earlier calls (who took them, how they ended, dispositions, notes) and
+    callbacks, for the callback pop-up: only a contact of a call, interaction or callback of
+    yours; another's answers 404."""
+    from app.web.console import contact_history_for_agent
+
+    return contact_history_for_agent(current_user._get_current_object(), contact_id)
+
+
+class RecentCallSchema(Schema):
+    call_id = fields.Integer()
+    at = fields.DateTime()
+    to_number = fields.String()
+    contact_name = fields.String(allow_none=True)
+    result = fields.String(metadata={"description": "The disposition's label, 'Not dispositioned yet' while the "
+                                                    "wrap-up is open, else how the call ended"})
+    disposition = fields.String(allow_none=True)
+    outcome_words = fields.String()
+    duration_seconds = fields.Integer(allow_none=True)
+
+
+class RecentCallsSchema(Schema):
+    items = fields.List(fields.Nested(RecentCallSchema))
+
+
+@blp.route("/console/recent-calls", methods=["GET"])
+@blp.response(200, RecentCallsSchema)
+@roles_required("agent")
+def recent_calls():
+    """Your latest eight calls, newest first, each with its outcome in words."""
+    from app.web.console import recent_calls as read
+
+    return {"items": read(current_user._get_current_object())}
+
+
 # --- call controls and transfers (app.dialer.controls, app.dialer.transfers) -------------------
 
 class HoldArgsSchema(Schema):

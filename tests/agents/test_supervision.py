@@ -29,7 +29,8 @@ def test_agents_on_a_call_are_neither_paused_nor_logged_out(floor, supervisor_of
     for path in ("force-pause", "logout"):
         response = sup.post(f"/api/agents/{floor.agent_ids[0]}/{path}", json={})
         assert response.status_code == 409
-        assert "'on-call'" in response.get_json()["error"]["message"]
+        error = response.get_json()["error"]
+        assert error["fields"]["from"] == ["on-call"] and "while on a call" in error["message"]
 
 
 def test_other_campaigns_agents_answer_404(app, floor, signed_in, supervisor_of):

@@ -26,18 +26,88 @@ export function renderScreenPop(pop) {
   $('#contact-name').textContent = name;
   $('#contact-phone').textContent = c.phone || pop.call?.to_number || '';
   facts($('#contact-facts'), [['Phone', c.phone], ['Email', c.email], ['Time zone', c.timezone],
-    ['Region', c.region], ['Postal code', c.postal_code], ['Attempts', c.attempts], ['Last outcome', c.last_outcome]]);
-  facts($('#custom-fields'), Object.entries(c.custom_fields || {}));
+    ['Region', c.region], ['Postal code', c.postal_code], ['Attempts', c.attempts],
+    ['Last outcome', c.last_outcome_words || (c.last_outcome ? 'Not recorded in words' : null)]]);
+  facts($('#custom-fields'), Object.entries(c.custom_fields || {}).map(([k, v]) => [fieldLabel(k), v]));
   const rec = pop.recording || {};
   const notice = $('#recording-notice');
   notice.textContent = rec.announce ? rec.message : '';
   notice.hidden = !rec.announce;
   $('#campaign-name').textContent = pop.campaign?.name || '';
-  const script = (pop.campaign?.script || 'No script for this campaign.')
-    .replaceAll('{first_name}', c.first_name || '').replaceAll('{last_name}', c.last_name || '')
-    .replaceAll('{seller_name}', pop.campaign?.seller_name || '');
-  $('#script').replaceChildren(...script.split(/\n{2,}/).map((para) => el('p', { text: para })));
+  renderScript($('#script'), pop.campaign?.script, scriptValues(c, pop.campaign));
+  const cb = pop.callback;
+  $('#pop-callback').hidden = !cb;
+  $('#pop-callback').textContent = cb ? `A callback ${cb.agent_name ? `promised by ${cb.agent_name}` : 'promised'} for `
+    + `${when(cb.due_at)}${cb.notes ? `: ${cb.notes}` : '.'}` : '';
+  const earlier = pop.history || [];
+  $('#pop-history-title').textContent = earlier.length ? `Earlier calls (${earlier.length})` : 'Earlier calls: none';
+  renderHistory($('#pop-history-body'), { calls: earlier, callbacks: [] });
+  $('#pop-history').open = Boolean(cb) && earlier.length > 0;
   showPanel('screen-pop');
+}
+
+// A field's name for people: "policy_no" -> "policy no".
+export function fieldLabel(key) {
+  return String(key).replace(/[_.-]+/g, ' ').trim();
+}
+
+const normal = (key) => fieldLabel(key).toLowerCase().replace(/\s+/g, ' ');
+
+function scriptValues(contact, campaign) {
+  const values = new Map();
+  for (const [k, v] of Object.entries(contact.custom_fields || {})) values.set(normal(k), v);
+  const own = { first_name: contact.first_name, last_name: contact.last_name, phone: contact.phone,
+    email: contact.email, seller_name: campaign?.seller_name };
+  for (const [k, v] of Object.entries(own)) values.set(normal(k), v);
+  return values;
+}
+
+// The script with its {placeholders} filled in; one with no value shows, highlighted, what is
+// missing ("[first name: not on file]"), never an empty gap or raw braces.
+export function renderScript(target, script, values) {
+  const text = script || 'No script for this campaign.';
+  target.replaceChildren(...text.split(/\n{2,}/).map((para) => {
+    const p = el('p');
+    let at = 0;
+    for (const m of para.matchAll(/\{\s*([A-Za-z0-9_ .-]+?)\s*\}/g)) {
+      p.append(para.slice(at, m.index));
+      const value = values.get(normal(m[1]));
+      if (value !== undefined && value !== null && String(value).trim() !== '') {
+        p.append(String(value));
+      } else {
+        p.append(el('mark', { class: 'placeholder-missing', title: 'Not on file for this contact',
+          text: `[${fieldLabel(m[1])}: not on file]` }));
+      }
+      at = m.index + m[0].length;
+    }
+    p.append(para.slice(at));
+    return p;
+  }));
+}
+
+// A contact's earlier calls and callbacks, in words (GET /api/console/contacts/<id>/history).
+export function renderHistory(target, history) {
+  const calls = history.calls || [], callbacks = history.callbacks || [];
+  if (!calls.length && !callbacks.length) {
+    target.replaceChildren(el('p', { class: 'muted small', text: 'No earlier calls with this contact.' }));
+    return;
+  }
+  const list = el('ul', { class: 'history-list' });
+  for (const c of calls) {
+    list.append(el('li', {},
+      el('div', { class: 'history-head', text: `${when(c.at)} · ${c.disposition || c.outcome_words}` }),
+      el('div', { class: 'muted small', text: [c.kind_words, c.agent_name ? `with ${c.agent_name}` : null,
+        c.disposition ? c.outcome_words : null, c.talk_seconds ? `talked ${clock(c.talk_seconds)}` : null]
+        .filter(Boolean).join(' · ') }),
+      c.notes ? el('div', { class: 'history-notes', text: c.notes }) : null));
+  }
+  for (const b of callbacks) {
+    list.append(el('li', {},
+      el('div', { class: 'history-head', text: `Callback ${when(b.due_at)} · ${b.status_words}` }),
+      el('div', { class: 'muted small', text: b.agent_name ? `Promised by ${b.agent_name}` : '' }),
+      b.notes ? el('div', { class: 'history-notes', text: b.notes }) : null));
+  }
+  target.replaceChildren(list);
 }
 
 export function renderDispositions(codes) {
@@ -65,34 +135,50 @@ export async function loadCallbackSlots(interactionId) {
   }
 }
 
-export function renderPreview(contact) {
+// The next contact to preview, or none: then Dial and Skip are disabled and the panel says when
+// more may come (`nextDue`: when the list's next contact falls due; null: none left to call).
+export function renderPreview(contact, nextDue = null) {
   const body = $('#preview-body');
-  if (!contact) {
-    body.replaceChildren(el('p', { class: 'muted', text: 'No contact is due in this campaign right now.' }));
+  const none = !contact || !contact.id;
+  $('#preview-dial').disabled = none;
+  $('#preview-skip').disabled = none;
+  if (none) {
+    let more;
+    if (!nextDue) more = 'This list has no contacts left to call; new ones appear here when contacts are added or recycled.';
+    else if (new Date(nextDue) <= new Date(Date.now() + 60000)) more = 'More are due now and are being queued.';
+    else more = `The next contact is due ${when(nextDue, { dateStyle: 'medium' })} (your time).`;
+    body.replaceChildren(el('p', { class: 'empty-title', text: 'No contacts to preview right now' }),
+      el('p', { class: 'muted', text: `${more} This checks again every 30 seconds.` }));
   } else {
     const dl = el('dl', { class: 'facts' });
-    facts(dl, [['Name', [contact.first_name, contact.last_name].filter(Boolean).join(' ')], ['Phone', contact.phone_e164 || contact.phone],
-      ['Time zone', contact.timezone], ['Attempts', contact.attempts], ...Object.entries(contact.custom_fields || {})]);
+    facts(dl, [['Name', [contact.first_name, contact.last_name].filter(Boolean).join(' ') || 'No name on file'],
+      ['Phone', contact.phone_e164 || contact.phone], ['Time zone', contact.timezone], ['Attempts', contact.attempts],
+      ...Object.entries(contact.custom_fields || {}).map(([k, v]) => [fieldLabel(k), v])]);
     body.replaceChildren(dl);
   }
   showPanel('preview');
 }
 
+// The agent's latest calls (GET /api/console/recent-calls): the disposition, in words.
 export function renderRecent(items) {
   const tbody = $('#recent-calls tbody');
   tbody.replaceChildren(...items.map((c) => el('tr', {},
-    el('td', { text: when(c.created_at, { dateStyle: undefined, timeStyle: 'short' }) }),
-    el('td', { text: c.to_number }),
-    el('td', {}, el('span', { class: `tag outcome-${c.outcome || c.status}`, text: c.outcome || c.status })),
+    el('td', { text: when(c.at, { dateStyle: undefined, timeStyle: 'short' }) }),
+    el('td', {}, c.contact_name || c.to_number,
+      c.contact_name ? el('div', { class: 'muted small', text: c.to_number }) : null),
+    el('td', {}, el('span', { class: 'tag', text: c.result })),
     el('td', { text: c.duration_seconds != null ? clock(c.duration_seconds) : '—' }))));
-  if (!items.length) tbody.append(el('tr', {}, el('td', { colspan: 4, class: 'muted', text: 'No calls yet today.' })));
+  if (!items.length) tbody.append(el('tr', {}, el('td', { colspan: 4, class: 'muted', text: 'No calls yet.' })));
 }
 
-export function renderCallbacks(items) {
+export function renderCallbacks(items, onHistory) {
   const tbody = $('#my-callbacks tbody');
   tbody.replaceChildren(...items.map((c) => el('tr', { class: c.status === 'queued' ? 'due' : '' },
     el('td', { text: when(c.due_at, { dateStyle: 'short', timeStyle: 'short' }) }),
-    el('td', { text: [c.first_name, c.last_name].filter(Boolean).join(' ') || c.phone }),
+    el('td', {}, [c.first_name, c.last_name].filter(Boolean).join(' ') || c.phone, ' ',
+      onHistory ? el('button', { class: 'btn btn-small', type: 'button', text: 'History',
+        'aria-label': `Earlier calls with ${[c.first_name, c.last_name].filter(Boolean).join(' ') || c.phone}`,
+        onclick: () => onHistory(c) }) : null),
     el('td', { text: c.status === 'queued' ? `Due now. ${c.notes}` : c.notes }))));
   if (!items.length) tbody.append(el('tr', {}, el('td', { colspan: 3, class: 'muted', text: 'No callbacks promised.' })));
 }

@@ -2,6 +2,7 @@
 import * as ep from './endpoints.js';
 import { $, el, clock, toast } from './ui.js';
 import { connectLive, liveBadge } from './live.js';
+import { get } from './api.js';
 import * as call from './agent-call.js';
 import * as audio from './agent-audio.js';
 import * as controls from './agent-controls.js';
@@ -10,7 +11,8 @@ import { startVoice } from './voice.js';
 const root = $('#console');
 const agentId = Number(root.dataset.agentId);
 const s = { state: 'offline', since: null, campaignId: null, callId: null, pop: null, interactionId: null,
-  connectedAt: null, campaigns: new Map(), pauseCode: null, pending: null, pauseLabels: new Map() };
+  connectedAt: null, campaigns: new Map(), pauseCode: null, pending: null, pauseLabels: new Map(),
+  dialledFromPause: null, previewTimer: null };
 
 const LABEL = { offline: 'Signed off', ready: 'Ready', reserved: 'Connecting…', 'on-call': 'On call',
   'wrap-up': 'Wrap-up', paused: 'Paused' };
@@ -25,6 +27,8 @@ function applyStatus(status) {
   s.campaignId = status.campaign_id ?? s.campaignId;
   if (status.call_id) s.callId = status.call_id;
   s.pauseCode = s.state === 'paused' ? status.pause_code ?? null : null;
+  if ('dialled_from_pause' in status) s.dialledFromPause = status.dialled_from_pause ?? null;
+  else if (['ready', 'paused', 'offline'].includes(s.state)) s.dialledFromPause = null;
   if ('pending' in status) s.pending = status.pending;
   else if (s.pending && (s.state === s.pending.target || s.state === 'offline')) s.pending = null;
   const pill = $('#state-pill');
@@ -39,7 +43,44 @@ function applyStatus(status) {
   if (s.state === 'on-call' && s.callId) controls.startCall(s.callId);
   renderReadiness();
   renderPending();
+  renderManualDial();
   if (s.state !== prev) onStateChanged(prev);
+}
+
+// Manual dial: while paused (the dialer sends you nothing), or ready in a preview campaign.
+function renderManualDial() {
+  const camp = s.campaigns.get(s.campaignId);
+  const preview = camp && camp.dial_mode === 'preview';
+  let hint = '';
+  let can = false;
+  if (s.state === 'paused') {
+    can = s.pauseCode !== NO_AUDIO;
+    hint = can ? 'While paused the dialer sends you no calls. After your call and its outcome you come back to this pause.'
+      : 'Reconnect your audio to dial.';
+  } else if (s.state === 'ready') {
+    can = Boolean(preview);
+    hint = preview ? 'Dial any number of this campaign by hand.'
+      : 'Pause first to dial by hand: while you are ready, the dialer places calls for you.';
+  } else if (s.state === 'offline') {
+    hint = 'Choose a campaign and pause (or go ready) to dial by hand.';
+  } else {
+    hint = 'You can dial by hand once this call and its outcome are done (Save & pause).';
+  }
+  $('#manual-submit').disabled = !can;
+  $('#manual-hint').textContent = hint;
+}
+
+// An API error in words: the message, and for bad input what each field needs. (A refusal's
+// `fields.reason` holds the rule's code, for programs: never shown.)
+function sayError(e, fallback) {
+  if (e && e.status === 422) return controls.problem(e, fallback);
+  return e && e.message && e.status < 500 ? e.message : fallback;
+}
+
+function showManualError(text) {
+  $('#manual-error').textContent = text;
+  $('#manual-error').hidden = !text;
+  $('#manual-phone').classList.toggle('invalid', Boolean(text));
 }
 
 // Why the agent is paused, in words (the code of a system pause never shows).
@@ -106,6 +147,8 @@ function onPending(p) {
 
 async function onStateChanged(prev) {
   if (prev === 'on-call') controls.endCall();
+  if (['wrap-up', 'on-call', 'reserved'].includes(prev)) refreshRecent(); // in every mode
+  if (s.state !== 'ready') stopPreviewPoll();
   if (s.state === 'wrap-up') return startWrapUp();
   if (s.state === 'on-call') {
     if (!s.pop) await recoverCall();
@@ -124,7 +167,6 @@ async function onStateChanged(prev) {
   } else if (s.state === 'reserved') {
     call.setIdle('Connecting a call…', 'The contact will appear in a moment.');
   }
-  if (prev === 'wrap-up' || prev === 'on-call') refreshRecent();
 }
 
 async function recoverCall() {
@@ -143,6 +185,12 @@ async function startWrapUp() {
   let codes = s.pop?.disposition_codes;
   if (!codes && s.campaignId) codes = (await ep.campaign(s.campaignId)).disposition_codes || [];
   call.renderDispositions(codes || []);
+  // Dialled by hand while paused: "Save & pause" (back to that pause) is the first choice.
+  const fromPause = s.dialledFromPause !== null && s.dialledFromPause !== undefined;
+  $('#save-pause').classList.toggle('btn-go', fromPause);
+  $('#save-ready').classList.toggle('btn-go', !fromPause);
+  $('#save-pause').textContent = fromPause ? 'Save & back to pause' : 'Save & pause';
+  if (fromPause && s.dialledFromPause && s.pauseLabels.has(s.dialledFromPause)) $('#pause-code').value = s.dialledFromPause;
   $('#notes').value = '';
   $('#callback-box').hidden = true;
   $('#wrap-error').hidden = true;
@@ -157,14 +205,23 @@ async function startWrapUp() {
 }
 
 async function loadPreview() {
+  stopPreviewPoll();
   try {
     const next = await ep.previewNext(s.campaignId);
-    s.preview = next?.contact || next;
-    call.renderPreview(s.preview);
+    s.preview = next && next.contact && next.contact.id ? next.contact : null;
+    call.renderPreview(s.preview, next ? next.next_due_at : null);
+    // Nothing to preview: look again every 30 seconds while still ready here.
+    if (!s.preview) s.previewTimer = setTimeout(() => { if (s.state === 'ready') loadPreview(); }, 30000);
   } catch (e) {
-    call.setIdle('Preview mode', e.status === 404 || e.status === 405
-      ? 'Preview dialling is not available on this server yet.' : e.message);
+    s.preview = null;
+    call.renderPreview(null, null);
+    toast(sayError(e, 'The next contact could not be loaded; try again in a moment.'), 'error');
   }
+}
+
+function stopPreviewPoll() {
+  if (s.previewTimer) clearTimeout(s.previewTimer);
+  s.previewTimer = null;
 }
 
 async function loadCampaigns() {
@@ -188,12 +245,28 @@ async function change(body) {
 }
 
 async function refreshRecent() {
-  try { call.renderRecent((await ep.recentCalls()).items); } catch { /* the table keeps its rows */ }
+  try { call.renderRecent((await get('/api/console/recent-calls')).items); } catch { /* the table keeps its rows */ }
   refreshCallbacks();
 }
 
 async function refreshCallbacks() {
-  try { call.renderCallbacks((await ep.myCallbacks()).items); } catch { /* the table keeps its rows */ }
+  try { call.renderCallbacks((await ep.myCallbacks()).items, showCallbackHistory); } catch { /* the table keeps its rows */ }
+}
+
+// The callback pop-up: who is due, the promise's notes, and the contact's earlier calls.
+async function showCallbackHistory(cb, due = false) {
+  const who = [cb.first_name, cb.last_name].filter(Boolean).join(' ') || cb.phone;
+  $('#callback-pop-title').textContent = due ? `Callback due: ${who}` : `Callback: ${who}`;
+  $('#callback-pop-text').textContent = [due ? 'It is dialled next and comes to you if you are ready.' : '',
+    cb.notes ? `Your note: ${cb.notes}` : ''].filter(Boolean).join(' ');
+  $('#callback-pop-history').replaceChildren(el('p', { class: 'muted small', text: 'Loading earlier calls…' }));
+  $('#callback-pop').hidden = false;
+  try {
+    call.renderHistory($('#callback-pop-history'), await get(`/api/console/contacts/${Number(cb.contact_id)}/history`));
+  } catch (e) {
+    $('#callback-pop-history').replaceChildren(el('p', { class: 'muted small',
+      text: sayError(e, 'The earlier calls could not be loaded just now.') }));
+  }
 }
 
 function tick() {
@@ -218,23 +291,39 @@ function wire() {
   $('#wrap-up').addEventListener('submit', submitWrapUp);
   $('#preview-dial').addEventListener('click', () => previewAct(ep.previewDial));
   $('#preview-skip').addEventListener('click', () => previewAct(ep.previewSkip, true));
+  $('#callback-pop-close').addEventListener('click', () => { $('#callback-pop').hidden = true; });
+  $('#manual-phone').addEventListener('input', () => showManualError(''));
   $('#manual-dial').addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    const phone = ev.target.phone.value.trim();
+    if (!phone) { showManualError('Enter a phone number.'); return; }
+    const campaignId = s.campaignId || Number($('#campaign-select').value);
+    if (!campaignId) { showManualError('Choose a campaign first.'); return; }
+    showManualError('');
     try {
-      await ep.manualDial(s.campaignId || Number($('#campaign-select').value), ev.target.phone.value);
-      toast('Dialling…');
+      await ep.manualDial(campaignId, phone);
+      toast(s.state === 'paused' ? `Dialling ${phone}… After the call you come back to your pause.` : `Dialling ${phone}…`, 'ok');
     } catch (e) {
-      call.reportError(e, 'Manual dial failed');
+      showManualError(sayError(e, 'The number could not be dialled just now; try again.'));
     }
   });
 }
 
 async function previewAct(action, next = false) {
-  if (!s.preview) return;
+  const contact = s.preview;
+  if (!contact || !contact.id) return; // nothing on screen: never a request for no one
+  $('#preview-dial').disabled = true;
+  $('#preview-skip').disabled = true;
   try {
-    await action(s.campaignId, s.preview.id);
-    if (next) await loadPreview(); else call.setIdle('Dialling…', 'The contact appears when they answer.');
-  } catch (e) { call.reportError(e, 'Preview action failed'); }
+    await action(s.campaignId, contact.id);
+    if (next) await loadPreview();
+    // The answer may have come before this reply: then the call (or its wrap-up) is on screen.
+    else if (['ready', 'reserved'].includes(s.state) && !s.pop) call.setIdle('Dialling…', 'The contact appears when they answer.');
+  } catch (e) {
+    toast(sayError(e, 'That did not work just now; try again.'), 'error');
+    if (e.status === 404) await loadPreview(); // gone meanwhile: show the next one
+    else call.renderPreview(contact);
+  }
 }
 
 async function submitWrapUp(ev) {
@@ -252,6 +341,7 @@ async function submitWrapUp(ev) {
     await ep.dispose(s.interactionId, body);
     s.pop = null;
     applyStatus(await ep.me());
+    refreshRecent();
     toast('Outcome saved', 'ok');
   } catch (e) {
     if (e.code === 'no_audio') { // saved, but the audio is gone: paused until it is back
@@ -260,8 +350,7 @@ async function submitWrapUp(ev) {
       toast(e.message, 'error');
       return;
     }
-    const fields = Object.values(e.fields || {}).flat().join(' ');
-    err.textContent = `${e.message}${fields ? `: ${fields}` : ''}`;
+    err.textContent = sayError(e, 'The outcome could not be saved just now; try again.');
     err.hidden = false;
   }
 }
@@ -289,6 +378,7 @@ async function main() {
       if (p.agent_id !== agentId) return;
       const who = [p.first_name, p.last_name].filter(Boolean).join(' ') || p.phone;
       toast(`Callback due: ${who}. It is dialled next and comes to you if you are ready.`, 'ok');
+      showCallbackHistory(p, true);
       refreshCallbacks();
     },
   }, { onStatus: liveBadge($('#live-badge')) });
