@@ -157,6 +157,12 @@ def manual_dial(agent: User, campaign_id: int, raw_phone: str, now: datetime | N
     except ValueError:
         raise ApiError(422, "That is not a number we can dial", fields={"phone": [
             "Check the digits: a full number with its area code, e.g. +1 202 555 0123."]}) from None
+    try:  # a premium-rate or service number is never dialled, by hand or not
+        normalize_phone(phone, None, callable_only=True)
+    except ValueError as exc:
+        reason = str(exc).split(":")[0]
+        raise ApiError(422, "That number may not be called", fields={"phone": [
+            f"This is a {reason}."]}) from None
     allowed = _require_may_dial_by_hand(agent, campaign)
     now = now or utcnow()
     contact = db.session.scalar(select(Contact).where(Contact.campaign_id == campaign.id,

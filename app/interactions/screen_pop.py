@@ -54,7 +54,7 @@ LAST_OUTCOME_WORDS = {
 def last_outcome_words(last_outcome: str | None, codes) -> str | None:
     """The contact's last outcome as the floor says it: a disposition's label, or how the last
     call ended (never the carrier's or the dialer's code)."""
-    from app.contacts.history import OUTCOME_WORDS
+    from app.calls.words import OUTCOME_WORDS
 
     if not last_outcome:
         return None
@@ -68,7 +68,7 @@ def last_outcome_words(last_outcome: str | None, codes) -> str | None:
 def earlier_calls(contact_id: int, call_id: int, limit: int = 10) -> list[dict]:
     """The contact's earlier calls in words (this one left out): who took them, how they
     ended, the disposition and the notes."""
-    from app.contacts.history import contact_history
+    from app.interactions.history import contact_history
 
     return [c for c in contact_history(contact_id, limit=limit + 1)["calls"] if c["call_id"] != call_id][:limit]
 

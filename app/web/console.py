@@ -51,7 +51,7 @@ def contact_history_for_agent(agent, contact_id: int) -> dict:
     callbacks is the contact's (the callback pop-up, the screen pop). Any other contact is 404."""
     from sqlalchemy import exists, or_, select
 
-    from app.contacts.history import contact_history
+    from app.interactions.history import contact_history
     from app.contacts.models import Contact
     from app.interactions.models import Callback, Interaction
 
@@ -73,7 +73,7 @@ def recent_calls(agent, limit: int = 8) -> list[dict]:
     from sqlalchemy import select
 
     from app.campaigns.models import DispositionCode
-    from app.contacts.history import outcome_words
+    from app.calls.words import outcome_words
     from app.contacts.models import Contact
     from app.interactions.models import Interaction
 

@@ -152,3 +152,14 @@ def test_a_missing_preview_contact_is_a_404_in_the_house_shape(app, empty_previe
         error = missing.get_json()["error"]
         assert error["code"] == "contact_not_found"
         assert error["message"] == "This contact is no longer in the campaign's list: preview the next one."
+
+
+def test_a_premium_rate_number_is_never_dialled_by_hand(app, predictive):
+    console, campaign_id = predictive
+    console.post("/api/agents/me/state", json={"state": "paused", "campaign_id": campaign_id, "pause_code": "break"})
+    refused = console.post(f"/api/campaigns/{campaign_id}/manual-dial", json={"phone": "+1 900 555 0142"})
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["error"]["fields"]["phone"] == ["This is a premium-rate number (area code 900), never called."]
+    with app.app_context():
+        assert db.session.scalar(select(Contact).where(Contact.phone_e164 == "+19005550142")) is None
+        assert db.session.scalar(select(Call).where(Call.to_number == "+19005550142")) is None
