@@ -113,7 +113,16 @@ function renderPacing(p) {
   }
   rows.push(...figure('Abandonment target', `${toPercent(p.abandon_target_in_use)}% (campaign limit ${toPercent(p.max_abandon_rate)}%)`, d.abandon_target));
   $('#pacing-live').replaceChildren(...rows);
-  $('#pacing-definitions').textContent = `Dial level: ${d.dial_level} Last minute: ${d.dial_level_last_minute} 30-day abandonment: ${d.abandon_rate_30d}`;
+  $('#pacing-definitions').replaceChildren(...[['Dial level', d.dial_level], ['Last minute', d.dial_level_last_minute],
+    ['30-day abandonment', d.abandon_rate_30d], ['Abandonment target', d.abandon_target]]
+    .map(([term, text]) => el('span', { class: 'definition' }, el('strong', { text: `${term}: ` }), text)));
+  const form = $('#pacing-form');
+  for (const name of ['max_dial_level', 'fixed_dial_level']) {
+    const input = form.elements.namedItem(name);
+    const predictive = p.dial_mode === 'predictive';
+    input.disabled = !predictive && input.value === '';
+    input.title = predictive ? '' : 'Only a predictive campaign dials more than one call per ready agent.';
+  }
   const o = p.override;
   $('#override-by').textContent = o ? `Override set by ${o.set_by || 'someone no longer here'} at ${new Date(o.set_at).toLocaleString()}.`
     : 'Automatic pacing: no override.';
