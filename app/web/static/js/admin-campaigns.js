@@ -7,7 +7,10 @@ let current = null;
 
 function input(f) {
   const common = { name: f.name, id: `f-${f.name}`, required: f.required, placeholder: f.placeholder };
-  if (f.type === 'select') return el('select', common, f.options.map((o) => el('option', { value: o, text: o })));
+  if (f.type === 'select') {
+    return el('select', common, f.options.map((o) => (Array.isArray(o)
+      ? el('option', { value: o[0], text: o[1] }) : el('option', { value: o, text: o }))));
+  }
   if (f.type === 'textarea') return el('textarea', { ...common, rows: f.rows || 3 });
   return el('input', { ...common, type: f.type || 'text', min: f.min, max: f.max, step: f.step });
 }
@@ -75,7 +78,7 @@ async function loadList(selectId) {
   if (selectId) open(selectId);
 }
 
-async function open(id) { fill(await get(`/api/campaigns/${id}`)); }
+async function open(id) { chosen = true; fill(await get(`/api/campaigns/${id}`)); }
 
 form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
@@ -89,8 +92,11 @@ form.addEventListener('submit', async (ev) => {
     $('#form-error').hidden = false;
   }
 });
-$('#new-campaign').addEventListener('click', () => fill(null));
+// Chosen by the admin before the list arrived ("New" clicked): the first campaign must not be
+// opened over what they are typing, or their new campaign would be saved over it.
+let chosen = false;
+$('#new-campaign').addEventListener('click', () => { chosen = true; fill(null); });
 
 build();
 fill(null);
-loadList().then(() => { const first = $('#campaign-list li'); if (first) open(first.dataset.id); });
+loadList().then(() => { const first = $('#campaign-list li'); if (first && !chosen) open(first.dataset.id); });

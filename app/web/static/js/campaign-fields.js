@@ -2,7 +2,8 @@
 export const SECTIONS = [
   ['Campaign', [
     { name: 'name', label: 'Name', required: true },
-    { name: 'dial_mode', label: 'Dial mode', type: 'select', options: ['preview', 'progressive', 'predictive'] },
+    { name: 'dial_mode', label: 'Dial mode', type: 'select', options: [['preview', 'Preview (agents choose each call)'],
+      ['progressive', 'Progressive (one call per ready agent)'], ['predictive', 'Predictive (the pacer decides, within 3% abandonment)']] },
     { name: 'description', label: 'Description', type: 'textarea', wide: true },
     { name: 'timezone', label: 'Reporting time zone', placeholder: 'America/New_York' },
     { name: 'default_region', label: 'Default phone region', placeholder: 'US' },
@@ -30,7 +31,7 @@ export const SECTIONS = [
     { name: 'safe_harbour_message', label: 'Safe-harbour message (abandoned calls)', type: 'textarea', wide: true, required: true,
       law: 'Must state the seller\'s name and phone number, played within 2 seconds, with a keypress opt-out (FTC TSR 310.4(b)(4)(iii)). Placeholders {seller_name} and {seller_phone} work.' },
     { name: 'amd_enabled', label: 'Answering-machine detection', type: 'checkbox' },
-    { name: 'machine_action', label: 'On a machine', type: 'select', options: ['hangup', 'message'] },
+    { name: 'machine_action', label: 'On a machine', type: 'select', options: [['hangup', 'Hang up'], ['message', 'Leave the machine message']] },
     { name: 'machine_message', label: 'Machine message', type: 'textarea', wide: true, law: 'A prerecorded message must identify the seller and give a phone number (FCC 64.1200(b)).' },
     { name: 'recording_enabled', label: 'Record calls (from the moment an agent is connected)', type: 'checkbox' },
     { name: 'recording_retention_days', label: 'Keep recordings for (days; empty: keep)', type: 'number', min: 1, max: 3650,
