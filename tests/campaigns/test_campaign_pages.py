@@ -48,3 +48,34 @@ def test_assigning_someone_of_another_role_names_them(app, login_as, users, camp
     response = admin.put(f"/api/campaigns/{cid}/assignments", json={"agent_ids": [supervisor.id]})
     assert response.get_json()["error"]["fields"]["agent_ids"] == [
         "Only active agents can be assigned as agents: Sofia Vega cannot."]
+
+
+def test_the_team_sections_calls_pick_by_role_save_and_read_back_names(app, login_as, users, campaigns):
+    """What admin-campaign.js asks: the active agents and supervisors to choose from, the PUT of
+    both lists, and the assignments read back with names; a supervisor reads their own team only."""
+    from tests.helpers import ApiClient
+
+    admin = login_as("admin")
+    agent, retired = users.create("agent"), users.create("agent", active=False)
+    supervisor, other = users.create("supervisor"), users.create("supervisor")
+    cid = campaigns.create()
+    agents = admin.get("/api/users", query_string={"role": "agent", "active": "true", "per_page": 500}).get_json()["items"]
+    ids = {u["id"] for u in agents}
+    assert agent.id in ids and retired.id not in ids and supervisor.id not in ids
+    saved = admin.put(f"/api/campaigns/{cid}/assignments",
+                      json={"agent_ids": [agent.id], "supervisor_ids": [supervisor.id]}).get_json()
+    assert [(p["id"], p["username"]) for p in saved["agents"]] == [(agent.id, agent.username)]
+    assert [p["id"] for p in saved["supervisors"]] == [supervisor.id]
+    # Removing everyone is a save too: the lists given replace the team.
+    emptied = admin.put(f"/api/campaigns/{cid}/assignments", json={"agent_ids": [], "supervisor_ids": [supervisor.id]})
+    assert emptied.get_json()["agents"] == []
+
+    def client_for(user):
+        client = ApiClient(app.test_client())
+        client.login(user.username, user.password)
+        return client
+
+    own = client_for(supervisor)
+    assert [p["id"] for p in own.get(f"/api/campaigns/{cid}/assignments").get_json()["supervisors"]] == [supervisor.id]
+    assert own.put(f"/api/campaigns/{cid}/assignments", json={"agent_ids": []}).status_code == 403
+    assert client_for(other).get(f"/api/campaigns/{cid}/assignments").status_code == 404
