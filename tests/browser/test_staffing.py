@@ -113,6 +113,12 @@ def test_an_admin_staffs_a_new_campaign_whose_agent_pauses_and_supervisor_watche
         expect(row.locator(".pause-scope")).to_have_text(name)
         expect(page.locator("#pause-codes tr[data-code='break'] .pause-scope")).to_have_text("Every campaign")
 
+        # The Users page says who works where.
+        page.goto(f"{live_server}/admin/users")
+        expect(page.locator(f"#users tr[data-user-id='{agent['id']}'] .user-campaigns")).to_have_text(name)
+        expect(page.locator(f"#users tr[data-user-id='{supervisor['id']}'] .user-campaigns a")).to_have_attribute(
+            "href", f"/admin/campaigns/{campaign.id}")
+
         # The agent, with an audio leg from the carrier simulator, goes ready there and pauses.
         seed.ready_on_air(agent_page, _app, sim_url, live_server, agent)
         expect(agent_page.locator("#campaign-select option:checked")).to_have_text(re.compile(name))
