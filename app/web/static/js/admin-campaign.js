@@ -99,7 +99,10 @@ function renderPacing(p) {
   const d = p.definitions;
   const rows = [];
   if (!live) {
-    rows.push(...figure('Now', p.status === 'active' ? 'Waiting for the first pacing tick.' : `The campaign is ${p.status}: the dialler places no calls.`));
+    let now = `The campaign is ${p.status}: the dialler places no calls.`;
+    if (p.dial_mode === 'preview') now = 'Preview: agents place each call themselves; the dialler places none.';
+    else if (p.status === 'active') now = 'No pacing tick yet (no agent has been ready in the last hour, or the dialler is starting).';
+    rows.push(...figure('Now', now));
   } else {
     rows.push(...figure('Pacing', `${live.how_in_words} (last tick ${Math.round(live.seconds_ago)} s ago)`));
     rows.push(...figure('Dial level now', live.dial_level === null ? '— (no agent ready)'
