@@ -101,7 +101,7 @@ function renderPacing(p) {
   if (!live) {
     let now = `The campaign is ${p.status}: the dialler places no calls.`;
     if (p.dial_mode === 'preview') now = 'Preview: agents place each call themselves; the dialler places none.';
-    else if (p.status === 'active') now = 'No pacing tick yet (no agent has been ready in the last hour, or the dialler is starting).';
+    else if (p.status === 'active') now = 'No pacing tick in the last hour: the dialler is starting, or not running.';
     rows.push(...figure('Now', now));
   } else {
     rows.push(...figure('Pacing', `${live.how_in_words} (last tick ${Math.round(live.seconds_ago)} s ago)`));
