@@ -99,8 +99,11 @@ def _assigned_campaign(agent_id: int, campaign_id: int) -> int:
 
 def _pause_code(code: str | None, campaign_id: int | None, *, required: bool) -> PauseCode | None:
     if not code:
-        if required:
-            raise ApiError(422, "A pause code is required", fields={"pause_code": ["Required to pause."]})
+        # A reason is asked for wherever the floor has set reasons up; an agent of a campaign
+        # with none usable (every one retired) may still step away rather than be stuck ready.
+        if required and _pause_codes_usable(campaign_id):
+            raise ApiError(422, "Choose why you are pausing",
+                           fields={"pause_code": ["Choose a pause reason."]})
         return None
     found = db.session.scalars(select(PauseCode).where(
         PauseCode.code == code, PauseCode.active.is_(True),
@@ -109,6 +112,13 @@ def _pause_code(code: str | None, campaign_id: int | None, *, required: bool) ->
     if found is None:
         raise ApiError(422, "Unknown pause code", fields={"pause_code": [f"No active pause code {code!r}."]})
     return found
+
+
+def _pause_codes_usable(campaign_id: int | None) -> bool:
+    return db.session.scalar(select(PauseCode.id).where(
+        PauseCode.active.is_(True),
+        (PauseCode.campaign_id.is_(None)) | (PauseCode.campaign_id == campaign_id),
+    ).limit(1)) is not None
 
 
 # --- the agent's own state -------------------------------------------------------------------

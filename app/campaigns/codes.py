@@ -104,14 +104,16 @@ def list_pause_codes(user, page: int, per_page: int, campaign_id: int | None = N
 
 
 def create_pause_code(user, data: dict) -> PauseCode:
-    if data.get("campaign_id") is not None:
-        access.get_campaign(user, data["campaign_id"])
+    if data.get("campaign_id") is not None and not access.can_see_campaign(user, data["campaign_id"]):
+        raise ApiError(422, "No such campaign", "validation_error",
+                       {"campaign_id": ["Choose a campaign from the list, or every campaign."]})
     code = data["code"].upper()
     exists = select(PauseCode.id).where(PauseCode.code == code)
     exists = exists.where(PauseCode.campaign_id.is_(None) if data.get("campaign_id") is None
                           else PauseCode.campaign_id == data["campaign_id"])
     if db.session.scalar(exists) is not None:
-        raise ApiError(409, f"The pause code {code} exists", "conflict", {"code": ["Already used."]})
+        raise ApiError(409, f"The pause code {code} exists", "conflict",
+                       {"code": ["Already used where this code would be available."]})
     item = PauseCode(**{**data, "code": code})
     db.session.add(item)
     db.session.flush()

@@ -138,3 +138,43 @@ class PauseCode(db.Model):
     paid: Mapped[bool] = mapped_column(server_default="false")
     max_minutes: Mapped[int | None]
     active: Mapped[bool] = mapped_column(server_default="true")
+
+    campaign: Mapped[Campaign | None] = relationship()
+
+    @property
+    def campaign_name(self) -> str | None:
+        return self.campaign.name if self.campaign is not None else None
+
+    @property
+    def scope(self) -> str:
+        """Where agents may use it, in words: "Every campaign" or the campaign's name."""
+        return self.campaign.name if self.campaign is not None else "Every campaign"
+
+
+class PacingOverride(db.Model):
+    """A person steering a running campaign's dialler, within the law's limits.
+
+    No row: automatic pacing. A ceiling caps the dial level (calls dialling per ready agent)
+    the predictive pacer may reach; a fixed level replaces its decision while the 30-day
+    abandonment budget has room; an abandonment target replaces the campaign's limit for the
+    pacer (never above 3%, the law). The 30-day governor holds whatever is set here.
+    """
+
+    __tablename__ = "pacing_overrides"
+    __table_args__ = (
+        CheckConstraint("abandon_target IS NULL OR (abandon_target > 0 AND abandon_target <= 0.03)",
+                        name="abandon_target_cap"),
+        CheckConstraint("max_dial_level IS NULL OR (max_dial_level >= 1 AND max_dial_level <= 10)",
+                        name="max_dial_level_range"),
+        CheckConstraint("fixed_dial_level IS NULL OR (fixed_dial_level >= 1 AND fixed_dial_level <= 10)",
+                        name="fixed_dial_level_range"),
+    )
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    max_dial_level: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
+    fixed_dial_level: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
+    abandon_target: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

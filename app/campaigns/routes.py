@@ -2,10 +2,11 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from app.auth.security import login_required, roles_required
-from app.campaigns import services
+from app.campaigns import services, steering
 from app.campaigns.schemas import (
     AssignmentsSchema, AssignmentsUpdateSchema, CampaignCreateSchema, CampaignDetailSchema,
     CampaignListArgsSchema, CampaignPageSchema, CampaignSchema, CampaignSettingsSchema,
+    PacingOverrideSchema, PacingSchema,
 )
 from app.common.ratelimit import creation_limit
 
@@ -90,3 +91,34 @@ def put_assignments(data, campaign_id):
     """Replace the campaign's agents and/or supervisors (each list given replaces that role's)."""
     return services.set_assignments(current_user, campaign_id, data.get("agent_ids"),
                                     data.get("supervisor_ids"))
+
+
+@blp.route("/<int:campaign_id>/pacing", methods=["GET"])
+@blp.response(200, PacingSchema)
+@blp.alt_response(404, description="No such campaign (or not one of yours)")
+@roles_required("admin", "supervisor")
+def get_pacing(campaign_id):
+    """The live dial level, what the pacer decided at its last tick, and any override."""
+    return steering.pacing(current_user, campaign_id)
+
+
+@blp.route("/<int:campaign_id>/pacing", methods=["PUT"])
+@blp.arguments(PacingOverrideSchema)
+@blp.response(200, PacingSchema)
+@blp.alt_response(404, description="No such campaign (or not one of yours)")
+@blp.alt_response(422, description="A value beyond the law's or the campaign's limits")
+@roles_required("admin", "supervisor")
+def put_pacing(data, campaign_id):
+    """Steer the dialler (admins and the campaign's supervisors); audited, applies next tick.
+
+    Every value empty returns the campaign to automatic pacing."""
+    return steering.set_pacing(current_user, campaign_id, data)
+
+
+@blp.route("/<int:campaign_id>/pacing", methods=["DELETE"])
+@blp.response(200, PacingSchema)
+@blp.alt_response(404, description="No such campaign (or not one of yours)")
+@roles_required("admin", "supervisor")
+def delete_pacing(campaign_id):
+    """Clear the override: automatic pacing from the next tick (audited)."""
+    return steering.clear_pacing(current_user, campaign_id)

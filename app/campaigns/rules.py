@@ -26,10 +26,34 @@ WINDOW_RULE = (
     "64.1200(c)(1)). A campaign may be narrower, never wider."
 )
 ABANDON_RULE = (
-    "Maximum abandonment rate must be above 0 and at most 0.03: no more than 3% of calls answered "
+    "The abandonment limit must be above 0% and at most 3%: no more than 3% of calls answered "
     "by a person may be abandoned, per campaign over each 30-day period (FTC TSR 16 CFR "
     "310.4(b)(4)(i); FCC 47 CFR 64.1200(a)(7)(i))."
 )
+# What people call each setting (the campaign form's labels), for messages that name fields.
+FIELD_LABELS = {
+    "name": "Name", "description": "Description", "dial_mode": "Dial mode",
+    "caller_id": "Caller ID", "timezone": "Reporting time zone",
+    "default_region": "Default phone region", "ring_timeout_seconds": "Ring timeout",
+    "window_start": "Calling window start", "window_end": "Calling window end",
+    "max_abandon_rate": "Maximum abandonment rate", "max_attempts": "Maximum attempts per contact",
+    "retry_busy_seconds": "Retry after busy", "retry_no_answer_seconds": "Retry after no answer",
+    "retry_machine_seconds": "Retry after answering machine",
+    "retry_failed_seconds": "Retry after failure", "amd_enabled": "Answering-machine detection",
+    "machine_action": "On a machine", "machine_message": "Machine message",
+    "recording_enabled": "Record calls", "recording_retention_days": "Keep recordings for",
+    "scrub_national_registry": "National Do Not Call Registry scrub",
+    "seller_name": "Seller name", "seller_phone": "Seller phone",
+    "safe_harbour_message": "Safe-harbour message", "script": "Agent script",
+    "required_consent": "Required consent",
+}
+
+
+def in_words(fields) -> str:
+    """"Caller ID, Ring timeout": the labels of `fields`, in the form's order."""
+    order = list(FIELD_LABELS)
+    known = sorted((f for f in fields if f in FIELD_LABELS), key=order.index)
+    return ", ".join(FIELD_LABELS[f] for f in known) or "some settings"
 CALLER_ID_RULE = (
     "A caller ID in E.164 form (e.g. +12025550123) is required: caller ID must be transmitted on "
     "every telemarketing call (FTC TSR 16 CFR 310.4(a)(8); FCC 47 CFR 64.1601(e))."

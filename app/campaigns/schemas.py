@@ -6,6 +6,11 @@ from app.common.schemas import PageArgsSchema, PageMetaSchema
 CODE = validate.Regexp(r"^[A-Za-z0-9_\-]{1,32}$", error="Use 1-32 letters, digits, '_' or '-'.")
 
 
+REQUIRED = {"required": "Required.", "null": "Required."}
+NAME_LENGTH = "Required, at most {max} characters."
+PHONE_LENGTH = "At most {max} characters, in the form +12025550123."
+
+
 def _iana_zone(value: str) -> None:
     from app.common.phones import valid_timezone
 
@@ -50,10 +55,12 @@ class DispositionCodeUpdateSchema(Schema):
 class CampaignSettingsSchema(Schema):
     """Every setting; required ones are required on create only (PATCH loads it partial)."""
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120, error=NAME_LENGTH),
+                         error_messages=REQUIRED)
     description = fields.String(validate=validate.Length(max=5000))
     dial_mode = fields.String(validate=validate.OneOf(DIAL_MODES))
-    caller_id = fields.String(required=True, validate=validate.Length(max=20),
+    caller_id = fields.String(required=True, validate=validate.Length(max=20, error=PHONE_LENGTH),
+                              error_messages=REQUIRED,
                               metadata={"description": "E.164, transmitted on every call"})
     timezone = fields.String(validate=_iana_zone, metadata={"description": "Reporting time zone"})
     default_region = fields.String(validate=_region,
@@ -62,8 +69,9 @@ class CampaignSettingsSchema(Schema):
                                           metadata={"description": "At least 15 (law)"})
     window_start = fields.Time(metadata={"description": "Callee-local, not before 08:00 (law)"})
     window_end = fields.Time(metadata={"description": "Callee-local, not after 21:00 (law)"})
-    max_abandon_rate = fields.Decimal(as_string=False, places=4,
-                                      metadata={"description": "Fraction, at most 0.03 (law)"})
+    max_abandon_rate = fields.Decimal(as_string=False, places=4, error_messages={
+        "invalid": "Enter the limit as a number."},
+        metadata={"description": "Fraction, at most 0.03 (law); the page shows it as a percentage"})
     max_attempts = fields.Integer(validate=validate.Range(min=1, max=50))
     retry_busy_seconds = fields.Integer(validate=validate.Range(min=0, max=30 * 86400))
     retry_no_answer_seconds = fields.Integer(validate=validate.Range(min=0, max=30 * 86400))
@@ -80,9 +88,12 @@ class CampaignSettingsSchema(Schema):
     scrub_national_registry = fields.Boolean(metadata={
         "description": "Hold calls to numbers on the national Do Not Call Registry, and to US area "
                        "codes whose copy is missing or over 31 days old (default true)"})
-    seller_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    seller_phone = fields.String(required=True, validate=validate.Length(max=20))
-    safe_harbour_message = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    seller_name = fields.String(required=True, validate=validate.Length(min=1, max=120, error=NAME_LENGTH),
+                                error_messages=REQUIRED)
+    seller_phone = fields.String(required=True, validate=validate.Length(max=20, error=PHONE_LENGTH),
+                                 error_messages=REQUIRED)
+    safe_harbour_message = fields.String(required=True, validate=validate.Length(
+        min=1, max=2000, error="Write the message (at most {max} characters)."), error_messages=REQUIRED)
     script = fields.String(validate=validate.Length(max=50000))
     required_consent = fields.String(validate=validate.OneOf(("none", "prior_express", "prior_express_written")),
                                      metadata={"description": "Consent a contact must have on record to be called"})
@@ -115,6 +126,9 @@ class PauseCodeSchema(Schema):
     paid = fields.Boolean(load_default=False)
     max_minutes = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1, max=480))
     active = fields.Boolean(load_default=True)
+    campaign_name = fields.String(dump_only=True, allow_none=True)
+    scope = fields.String(dump_only=True, metadata={
+        "description": "Where agents may use it: \"Every campaign\" or the campaign's name"})
 
 
 class PauseCodeUpdateSchema(Schema):
@@ -171,3 +185,54 @@ class PauseCodeListArgsSchema(PageArgsSchema):
 class PauseCodePageSchema(Schema):
     items = fields.List(fields.Nested(PauseCodeSchema))
     meta = fields.Nested(PageMetaSchema)
+
+
+class PacingOverrideSchema(Schema):
+    """A person's bounds on the predictive pacer; every value empty clears it (automatic)."""
+
+    max_dial_level = fields.Float(allow_none=True, load_default=None, metadata={
+        "description": "Ceiling on calls dialling per ready agent (1-10); predictive campaigns only"})
+    fixed_dial_level = fields.Float(allow_none=True, load_default=None, metadata={
+        "description": "Calls dialling per ready agent to keep to (1-10), while the 30-day "
+                       "abandonment budget has room; predictive campaigns only"})
+    abandon_target = fields.Float(allow_none=True, load_default=None, metadata={
+        "description": "Fraction the pacer steers to, above 0 and at most the campaign's limit "
+                       "(never above 0.03, the law)"})
+
+
+class PacingOverrideShownSchema(Schema):
+    max_dial_level = fields.Float(allow_none=True)
+    fixed_dial_level = fields.Float(allow_none=True)
+    abandon_target = fields.Float(allow_none=True)
+    set_by = fields.String(allow_none=True, metadata={"description": "Who set it, by name"})
+    set_at = fields.DateTime()
+
+
+class PacingLiveSchema(Schema):
+    at = fields.Float(metadata={"description": "Epoch seconds of the last pacing tick"})
+    seconds_ago = fields.Float()
+    ready_agents = fields.Integer()
+    calls_dialing = fields.Integer(metadata={"description": "Placed, not yet answered or ended, after the tick"})
+    pacer_wanted = fields.Integer(metadata={"description": "Calls the automatic pacer asked for"})
+    placed = fields.Integer(metadata={"description": "Calls the tick placed"})
+    how = fields.String(metadata={"description": "automatic | ceiling | fixed | governor"})
+    how_in_words = fields.String()
+    dial_level = fields.Float(allow_none=True)
+    placed_last_minute = fields.Integer()
+    ready_agents_last_minute = fields.Float()
+    dial_level_last_minute = fields.Float(allow_none=True)
+    abandon_target = fields.Float()
+    abandon_rate_30d = fields.Float(allow_none=True)
+
+
+class PacingSchema(Schema):
+    campaign_id = fields.Integer()
+    campaign_name = fields.String()
+    dial_mode = fields.String()
+    status = fields.String()
+    max_abandon_rate = fields.Float(metadata={"description": "The campaign's own limit (fraction)"})
+    abandon_target_in_use = fields.Float(metadata={"description": "What the pacer steers to now (fraction)"})
+    override = fields.Nested(PacingOverrideShownSchema, allow_none=True)
+    live = fields.Nested(PacingLiveSchema, allow_none=True, metadata={
+        "description": "The last pacing tick's decision (null: no tick in the last hour)"})
+    definitions = fields.Dict(keys=fields.String(), values=fields.String())

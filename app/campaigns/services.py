@@ -76,7 +76,7 @@ def campaign_detail(user, campaign_id: int) -> Campaign:
 def _check_rules(values: dict) -> None:
     problems = rules.campaign_problems(values)
     if problems:
-        raise ApiError(422, "The campaign settings break a rule: " + "; ".join(sorted(problems)),
+        raise ApiError(422, "Please correct: " + rules.in_words(problems) + ".",
                        "validation_error", problems)
 
 
@@ -201,7 +201,9 @@ def _replace_assignments(campaign: Campaign, agent_ids, supervisor_ids) -> None:
         )) if ids else set()
         missing = [i for i in ids if i not in found]
         if missing:
-            problems[field] = [f"Not active {role}s: {', '.join(map(str, missing))}."]
+            named = db.session.scalars(select(User).where(User.id.in_(missing)).order_by(User.id)).all()
+            who = ", ".join(u.full_name or u.username for u in named) or "someone who no longer exists"
+            problems[field] = [f"Only active {role}s can be assigned as {role}s: {who} cannot."]
             continue
         for assignment in [a for a in campaign.assignments if a.role == role]:
             if assignment.user_id not in found:
@@ -211,7 +213,8 @@ def _replace_assignments(campaign: Campaign, agent_ids, supervisor_ids) -> None:
             if user_id not in have:
                 campaign.assignments.append(CampaignAssignment(user_id=user_id, role=role))
     if problems:
-        raise ApiError(422, "Some assigned users are not of the right role", "validation_error", problems)
+        raise ApiError(422, "Some people chosen cannot work this campaign in that role",
+                       "validation_error", problems)
     db.session.flush()
 
 
@@ -220,5 +223,6 @@ def _commit() -> None:
         db.session.commit()
     except IntegrityError as exc:  # the database's own law constraints, as a last line
         db.session.rollback()
-        raise ApiError(422, "The campaign settings break a rule", "validation_error") from exc
+        raise ApiError(422, "The campaign settings break a rule the database keeps (the law's "
+                            "limits)", "validation_error") from exc
 

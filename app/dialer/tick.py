@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app.agents import pending
 from app.agents.reservations import agents_busy_elapsed, ready_agents
 from app.calls.models import Call
+from app.campaigns import steering
 from app.campaigns.models import Campaign
 from app.common import tasks
 from app.common.locks import TokenLock
@@ -65,19 +66,30 @@ def pacing_tick(campaign_id: int, now: datetime | None = None,
         secret = current_app.config["SECRET_KEY"].encode()
         # The pacer reads carrier seconds: wall seconds / DIALER_TIME_SCALE (1 in production).
         scale = float(current_app.config.get("DIALER_TIME_SCALE", 1.0))
-        pacer = registry.pacer_for(redis, campaign_id, campaign.dial_mode,
-                                   float(campaign.max_abandon_rate), secret, time_scale=scale)
+        # A person may have steered the campaign (app.campaigns.steering): read each tick, so a
+        # change applies within a second; the pacer is asked as always and its answer bounded.
+        override = steering.override_for(campaign_id)
+        target = steering.abandon_target(campaign, override)
+        pacer = registry.pacer_for(redis, campaign_id, campaign.dial_mode, target, secret,
+                                   time_scale=scale)
         dialing = calls_dialing(campaign_id) + hopper.depth(campaign_id)["leased"]
         busy = [e / scale for e in agents_busy_elapsed(campaign_id, now)]
-        n = pacer.calls_to_place(
-            now.timestamp() / scale, ready_agents(campaign_id), busy, dialing,
+        ready = ready_agents(campaign_id)
+        wanted = pacer.calls_to_place(
+            now.timestamp() / scale, ready, busy, dialing,
             abandon_rate_30d=rate, abandoned_30d=abandoned, human_answers_30d=humans)
+        mode = campaign.dial_mode
+        n, how = steering.steer(wanted, override, mode, ready, dialing, target,
+                                abandoned, humans)
         # A claimed contact comes back if no attempt is created within the lease.
         lease = lease_seconds if lease_seconds is not None else current_app.config["DIAL_LEASE_SECONDS"]
         registry.hand_over(redis, campaign_id, secret)  # the next tick may run in another process
         metrics.record_pacing_decision(campaign_id, n)
         claimed = hopper.claim(campaign_id, n, lease, now.timestamp())
         db.session.rollback()
+        steering.record_decision(redis, campaign_id, now.timestamp(), mode=mode,
+                                 ready=ready, dialing=dialing, wanted=wanted, decided=n,
+                                 placed=len(claimed), how=how, target=target, rate_30d=rate)
         for contact_id in claimed:
             tasks.send(tasks.DIAL_CONTACT, campaign_id, contact_id)
         if claimed:

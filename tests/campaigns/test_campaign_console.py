@@ -22,7 +22,8 @@ def test_agent_reads_script_active_codes_and_pause_codes(app, login_as, users, c
     assert body["script"] == "Hello, this is Acme."
     assert "WRONG_NUMBER" not in {c["code"] for c in body["disposition_codes"]}
     assert {"SALE", "DNC"} <= {c["code"] for c in body["disposition_codes"]}
-    assert {p["code"] for p in body["pause_codes"]} == {"BREAK", "COACH"}
+    codes = {p["code"] for p in body["pause_codes"]}
+    assert {"BREAK", "COACH"} <= codes and "OTHER" not in codes  # global ones and its own, not another's
     assert client.get(f"/api/campaigns/{other}").status_code == 404
     assert client.get(f"/api/pause-codes?campaign_id={other}").status_code == 404
 

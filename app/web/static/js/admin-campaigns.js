@@ -1,13 +1,16 @@
 import { get, post, patch } from './api.js';
 import { $, el, toast, showFieldErrors } from './ui.js';
-import { SECTIONS, FIELD_NAMES } from './campaign-fields.js';
+import { SECTIONS, FIELD_NAMES, PERCENT_FIELDS, toPercent, fromPercent, errorSummary } from './campaign-fields.js';
 
 const form = $('#campaign-form');
 let current = null;
 
 function input(f) {
   const common = { name: f.name, id: `f-${f.name}`, required: f.required, placeholder: f.placeholder };
-  if (f.type === 'select') return el('select', common, f.options.map((o) => el('option', { value: o, text: o })));
+  if (f.type === 'select') {
+    return el('select', common, f.options.map((o) => (Array.isArray(o)
+      ? el('option', { value: o[0], text: o[1] }) : el('option', { value: o, text: o }))));
+  }
   if (f.type === 'textarea') return el('textarea', { ...common, rows: f.rows || 3 });
   return el('input', { ...common, type: f.type || 'text', min: f.min, max: f.max, step: f.step });
 }
@@ -37,11 +40,15 @@ function fill(c) {
     const node = form.elements.namedItem(name);
     const value = c ? c[name] : defaults[name];
     if (node.type === 'checkbox') node.checked = Boolean(value);
+    else if (PERCENT_FIELDS.has(name)) node.value = toPercent(value);
     else if (node.type === 'time') node.value = value ? String(value).slice(0, 5) : '';
     else node.value = value ?? '';
   }
   showFieldErrors(form, { fields: {} });
   $('#form-error').hidden = true;
+  const team = $('#open-campaign');
+  team.hidden = !c;
+  if (c) team.href = `/admin/campaigns/${c.id}`;
   document.querySelectorAll('#campaign-list li').forEach((li) => li.classList.toggle('selected', c && li.dataset.id == c.id));
 }
 
@@ -54,7 +61,7 @@ function values() {
     const node = form.elements.namedItem(name);
     if (node.type === 'checkbox') out[name] = node.checked;
     else if (node.type === 'number') {
-      if (node.value !== '') out[name] = Number(node.value);
+      if (node.value !== '') out[name] = PERCENT_FIELDS.has(name) ? fromPercent(node.value) : Number(node.value);
       else if (NULLABLE.has(name) && current) out[name] = null; // emptied: back to "no limit"
     }
     else if (node.type === 'time') { if (node.value) out[name] = `${node.value}:00`; }
@@ -66,11 +73,12 @@ function values() {
 async function loadList(selectId) {
   const { items } = await get('/api/campaigns', { per_page: 100 });
   $('#campaign-list').replaceChildren(...items.map((c) => el('li', { dataset: { id: c.id }, onclick: () => open(c.id) },
-    el('span', { text: c.name }), el('span', { class: 'status-badge', dataset: { status: c.status }, text: c.status }))));
+    el('span', { text: c.name }), el('span', { class: 'status-badge', dataset: { status: c.status }, text: c.status }),
+    el('a', { class: 'btn btn-small', href: `/admin/campaigns/${c.id}`, text: 'Team and dialler', onclick: (ev) => ev.stopPropagation() }))));
   if (selectId) open(selectId);
 }
 
-async function open(id) { fill(await get(`/api/campaigns/${id}`)); }
+async function open(id) { chosen = true; fill(await get(`/api/campaigns/${id}`)); }
 
 form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
@@ -80,12 +88,15 @@ form.addEventListener('submit', async (ev) => {
     await loadList(saved.id);
   } catch (e) {
     showFieldErrors(form, e);
-    $('#form-error').textContent = e.message;
+    $('#form-error').textContent = errorSummary(e);
     $('#form-error').hidden = false;
   }
 });
-$('#new-campaign').addEventListener('click', () => fill(null));
+// Chosen by the admin before the list arrived ("New" clicked): the first campaign must not be
+// opened over what they are typing, or their new campaign would be saved over it.
+let chosen = false;
+$('#new-campaign').addEventListener('click', () => { chosen = true; fill(null); });
 
 build();
 fill(null);
-loadList().then(() => { const first = $('#campaign-list li'); if (first) open(first.dataset.id); });
+loadList().then(() => { const first = $('#campaign-list li'); if (first && !chosen) open(first.dataset.id); });

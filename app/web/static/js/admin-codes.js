@@ -6,8 +6,9 @@ const flags = (c) => ['is_contact', 'is_sale', 'is_callback', 'is_dnc', 'is_fina
 
 async function loadPause() {
   const { items } = await get('/api/pause-codes', { per_page: 100 });
-  $('#pause-codes tbody').replaceChildren(...items.map((c) => el('tr', {}, el('td', { text: c.code }), el('td', { text: c.label }),
-    el('td', { text: c.paid ? 'yes' : 'no' }), el('td', { text: c.max_minutes ?? '—' }))));
+  $('#pause-codes tbody').replaceChildren(...items.map((c) => el('tr', { dataset: { code: c.code } }, el('td', { text: c.code }),
+    el('td', { text: c.label }), el('td', { class: 'pause-scope', text: c.scope }),
+    el('td', { text: c.paid ? 'yes' : 'no' }), el('td', { text: c.max_minutes ?? 'no limit' }))));
 }
 
 async function loadDispo() {
@@ -19,11 +20,11 @@ async function loadDispo() {
       onclick: async () => { try { await del(`/api/campaigns/${cid}/disposition-codes/${c.id}`); loadDispo(); } catch (e) { toast(e.message, 'error'); } } })))));
 }
 
-function wireForm(form, path, after) {
+function wireForm(form, path, after, shape = (data) => data) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try {
-      await post(path(), formData(form));
+      await post(path(), shape(formData(form)));
       form.reset(); showFieldErrors(form, { fields: {} });
       toast('Code added', 'ok');
       after();
@@ -34,8 +35,11 @@ function wireForm(form, path, after) {
 async function main() {
   const { items } = await get('/api/campaigns', { per_page: 100 });
   $('#code-campaign').replaceChildren(...items.map((c) => el('option', { value: c.id, text: c.name })));
+  $('#pause-scope').replaceChildren(el('option', { value: '', text: 'Every campaign' }),
+    ...items.map((c) => el('option', { value: c.id, text: c.name })));
   $('#code-campaign').addEventListener('change', loadDispo);
-  wireForm($('#pause-form'), () => '/api/pause-codes', loadPause);
+  wireForm($('#pause-form'), () => '/api/pause-codes', loadPause,
+    (data) => ({ ...data, campaign_id: data.campaign_id ? Number(data.campaign_id) : null }));
   wireForm($('#dispo-form'), () => `/api/campaigns/${$('#code-campaign').value}/disposition-codes`, loadDispo);
   await Promise.all([loadPause(), loadDispo()]);
 }

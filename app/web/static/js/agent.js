@@ -163,7 +163,7 @@ async function onStateChanged(prev) {
     if (s.pauseCode === NO_AUDIO) renderReadiness();
     else call.setIdle('Paused', 'Go ready when you are back.');
   } else if (s.state === 'offline') {
-    call.setIdle('You are signed off', 'Choose a campaign and go ready to take calls.');
+    call.setIdle('You are signed off', s.campaigns.size ? 'Choose a campaign and go ready to take calls.' : NO_CAMPAIGN);
   } else if (s.state === 'reserved') {
     call.setIdle('Connecting a call…', 'The contact will appear in a moment.');
   }
@@ -224,12 +224,17 @@ function stopPreviewPoll() {
   s.previewTimer = null;
 }
 
+const NO_CAMPAIGN = 'You are not on any campaign yet: ask your admin to assign you to one, then reload this page.';
+
 async function loadCampaigns() {
   const list = (await ep.campaigns()).items;
   const select = $('#campaign-select');
   select.replaceChildren(...list.map((c) => el('option', { value: c.id, text: `${c.name} (${c.dial_mode})` })));
   for (const c of list) s.campaigns.set(c.id, c);
-  if (!list.length) select.append(el('option', { value: '', text: 'No campaign assigned' }));
+  if (!list.length) {
+    select.append(el('option', { value: '', text: 'No campaign yet: ask your admin' }));
+    call.setIdle('You are signed off', NO_CAMPAIGN);
+  }
   await loadPauseCodes();
 }
 

@@ -2,7 +2,8 @@
 export const SECTIONS = [
   ['Campaign', [
     { name: 'name', label: 'Name', required: true },
-    { name: 'dial_mode', label: 'Dial mode', type: 'select', options: ['preview', 'progressive', 'predictive'] },
+    { name: 'dial_mode', label: 'Dial mode', type: 'select', options: [['preview', 'Preview (agents choose each call)'],
+      ['progressive', 'Progressive (one call per ready agent)'], ['predictive', 'Predictive (the pacer decides, within 3% abandonment)']] },
     { name: 'description', label: 'Description', type: 'textarea', wide: true },
     { name: 'timezone', label: 'Reporting time zone', placeholder: 'America/New_York' },
     { name: 'default_region', label: 'Default phone region', placeholder: 'US' },
@@ -11,7 +12,8 @@ export const SECTIONS = [
     { name: 'window_start', label: 'Calling window starts (callee local time)', type: 'time', law: 'Not before 08:00 in the callee\'s local time (FTC TSR 310.4(c); FCC 64.1200(c)(1)).' },
     { name: 'window_end', label: 'Calling window ends (callee local time)', type: 'time', law: 'Not after 21:00 in the callee\'s local time.' },
     { name: 'ring_timeout_seconds', label: 'Ring timeout (seconds)', type: 'number', min: 15, max: 120, law: 'At least 15 seconds or 4 rings (FCC 64.1200(a)(6)).' },
-    { name: 'max_abandon_rate', label: 'Maximum abandonment rate', type: 'number', step: '0.001', min: 0.001, max: 0.03, law: 'At most 0.03 (3%) of person-answered calls over 30 days (FTC TSR 310.4(b)(4)(i)).' },
+    { name: 'max_abandon_rate', label: 'Maximum abandonment rate (%)', type: 'number', step: '0.1', min: 0.1, max: 3, percent: true,
+      law: 'At most 3% of calls answered by a person, abandoned (not connected to an agent within 2 seconds), per campaign over each 30 days (FTC TSR 310.4(b)(4)(i)). Type 3 for 3%.' },
     { name: 'caller_id', label: 'Caller ID (E.164)', required: true, placeholder: '+12025550123', law: 'Transmitted on every call (FTC TSR 310.4(a)(8)).' },
     { name: 'max_attempts', label: 'Maximum attempts per contact', type: 'number', min: 1, max: 50 },
     { name: 'scrub_national_registry', label: 'Scrub against the National Do Not Call Registry', type: 'checkbox',
@@ -29,7 +31,7 @@ export const SECTIONS = [
     { name: 'safe_harbour_message', label: 'Safe-harbour message (abandoned calls)', type: 'textarea', wide: true, required: true,
       law: 'Must state the seller\'s name and phone number, played within 2 seconds, with a keypress opt-out (FTC TSR 310.4(b)(4)(iii)). Placeholders {seller_name} and {seller_phone} work.' },
     { name: 'amd_enabled', label: 'Answering-machine detection', type: 'checkbox' },
-    { name: 'machine_action', label: 'On a machine', type: 'select', options: ['hangup', 'message'] },
+    { name: 'machine_action', label: 'On a machine', type: 'select', options: [['hangup', 'Hang up'], ['message', 'Leave the machine message']] },
     { name: 'machine_message', label: 'Machine message', type: 'textarea', wide: true, law: 'A prerecorded message must identify the seller and give a phone number (FCC 64.1200(b)).' },
     { name: 'recording_enabled', label: 'Record calls (from the moment an agent is connected)', type: 'checkbox' },
     { name: 'recording_retention_days', label: 'Keep recordings for (days; empty: keep)', type: 'number', min: 1, max: 3650,
@@ -39,3 +41,21 @@ export const SECTIONS = [
 ];
 
 export const FIELD_NAMES = SECTIONS.flatMap(([, fields]) => fields.map((f) => f.name));
+
+// Settings the page shows and takes as percentages while the API keeps fractions (3 means 3%).
+export const PERCENT_FIELDS = new Set(SECTIONS.flatMap(([, fields]) => fields.filter((f) => f.percent).map((f) => f.name)));
+
+// What people call each field, for the form's summary of what to correct.
+export const FIELD_LABELS = Object.fromEntries(SECTIONS.flatMap(([, fields]) => fields.map((f) => [f.name, f.label])));
+
+export const toPercent = (fraction) => (fraction === null || fraction === undefined || fraction === '' ? ''
+  : String(Math.round(Number(fraction) * 100 * 100) / 100));
+export const fromPercent = (percent) => Math.round(Number(percent) * 100) / 10000;
+
+// "Please correct: Caller ID, Maximum abandonment rate (%)." from an API error's fields.
+export function errorSummary(error, labels = FIELD_LABELS) {
+  const names = Object.keys(error.fields || {});
+  if (!names.length) return error.message;
+  const known = names.map((n) => labels[n]).filter(Boolean);
+  return known.length ? `Please correct: ${known.join(', ')}.` : 'Please correct the fields marked below.';
+}

@@ -1,0 +1,127 @@
+"""A person steering a predictive campaign changes what the next pacing tick places, within the
+law: the 30-day abandonment governor holds whatever is set, and clearing the override returns the
+campaign to automatic pacing. Real Redis and PostgreSQL; the 30-day figures are given."""
+import pytest
+
+from app.agents import services as agent_services
+from app.auth.models import User
+from app.campaigns.models import Campaign, PacingOverride
+from app.common.redis import get_redis
+from app.contacts.models import Contact
+from app.dialer.refill import refill
+from app.dialer.tick import pacing_tick
+from app.extensions import db
+from tests.agents.factories import assign, make_campaign
+from tests.helpers import connect_audio
+from tests.zones import number_in_zone, zone_in_calling_hours
+
+# 400 person-answered calls and none abandoned in 30 days: 12 abandonments of room at 3%.
+ROOMY = (0, 400, 0.0)
+# 12 abandoned of 400: the 3% budget is spent.
+SPENT = (12, 400, 0.03)
+
+
+@pytest.fixture
+def predictive(app, users):
+    agents = [users.create("agent") for _ in range(3)]
+    with app.app_context():
+        campaign = make_campaign()
+        campaign.status, campaign.dial_mode = "active", "predictive"
+        campaign.window_start, campaign.window_end = campaign.window_start.replace(hour=8), \
+            campaign.window_end.replace(hour=21)
+        zone = zone_in_calling_hours()
+        for agent in agents:
+            assign(agent.id, campaign.id)
+        for i in range(40):
+            db.session.add(Contact(campaign_id=campaign.id, phone_e164=number_in_zone(zone, i), timezone=zone))
+        db.session.commit()
+        refill(campaign.id, agents_signed_in=30)
+        return campaign.id, [a.id for a in agents]
+
+
+def _ready(agent_ids, campaign_id):
+    for agent_id in agent_ids:
+        connect_audio(agent_id)
+        agent_services.set_own_state(db.session.get(User, agent_id), "ready", campaign_id=campaign_id)
+
+
+def _thirty_days(monkeypatch, figures):
+    monkeypatch.setattr("app.dialer.tick.abandon_rate_30d", lambda campaign_id, now: figures)
+
+
+def _override(campaign_id, **values):
+    db.session.add(PacingOverride(campaign_id=campaign_id, **values))
+    db.session.commit()
+
+
+def test_a_fixed_dial_level_sets_what_the_tick_places(ctx, predictive, sent_tasks, monkeypatch):
+    campaign_id, agents = predictive
+    _thirty_days(monkeypatch, ROOMY)
+    _ready(agents, campaign_id)
+    _override(campaign_id, fixed_dial_level=2)
+    assert pacing_tick(campaign_id) == 6  # 2 calls dialling for each of 3 ready agents
+    assert pacing_tick(campaign_id) == 0  # six are dialling already: the level holds
+
+
+def test_the_30_day_governor_holds_a_fixed_level_once_the_budget_is_spent(ctx, predictive, sent_tasks,
+                                                                          monkeypatch):
+    campaign_id, agents = predictive
+    _thirty_days(monkeypatch, SPENT)
+    _ready(agents, campaign_id)
+    _override(campaign_id, fixed_dial_level=3)
+    assert pacing_tick(campaign_id) == 3  # one per ready agent, as progressive dials
+
+
+def test_clearing_the_override_returns_the_next_tick_to_automatic(ctx, predictive, sent_tasks,
+                                                                   monkeypatch):
+    from app.campaigns import steering
+    from app.common.timeutil import utcnow
+
+    campaign_id, agents = predictive
+    _thirty_days(monkeypatch, ROOMY)
+    _ready(agents, campaign_id)
+    _override(campaign_id, fixed_dial_level=2)
+    db.session.delete(db.session.get(PacingOverride, campaign_id))
+    db.session.commit()
+    assert pacing_tick(campaign_id) == 3  # the fresh pacer's own choice, not the 6 of level 2
+    live = steering.live(get_redis(), campaign_id, utcnow().timestamp())
+    assert live["how"] == "automatic" and live["ready_agents"] == 3 and live["placed"] == 3
+    assert live["dial_level"] == 1.0 and live["placed_last_minute"] == 3
+
+
+def test_a_ceiling_bounds_the_pacers_answer_but_never_below_progressive():
+    from app.campaigns.steering import steer
+
+    ceiling = PacingOverride(max_dial_level=2)
+    assert steer(10, ceiling, "predictive", ready=3, dialing=1, target=0.03,
+                 abandoned_30d=0, humans_30d=400) == (5, "ceiling")
+    assert steer(4, ceiling, "predictive", ready=3, dialing=1, target=0.03,
+                 abandoned_30d=0, humans_30d=400) == (4, "automatic")
+    # 7 dialling for 3 ready is over a ceiling of 2 already: still one call per ready agent
+    # not covered, as progressive dials (here none)
+    assert steer(6, ceiling, "predictive", ready=3, dialing=7, target=0.03,
+                 abandoned_30d=0, humans_30d=400) == (0, "ceiling")
+
+
+def test_an_abandonment_target_override_reaches_the_pacer(ctx, predictive, sent_tasks, monkeypatch):
+    from app.dialer.pacer_feed import registry
+
+    campaign_id, agents = predictive
+    _thirty_days(monkeypatch, ROOMY)
+    _ready(agents, campaign_id)
+    pacing_tick(campaign_id)
+    assert registry._entries[campaign_id].target == 0.03
+    _override(campaign_id, abandon_target=0.01)
+    pacing_tick(campaign_id)
+    assert registry._entries[campaign_id].target == 0.01
+    assert registry._entries[campaign_id].pacer.abandon_target == 0.01
+
+
+def test_a_progressive_campaign_ignores_dial_levels(ctx, predictive, sent_tasks, monkeypatch):
+    campaign_id, agents = predictive
+    _thirty_days(monkeypatch, ROOMY)
+    db.session.get(Campaign, campaign_id).dial_mode = "progressive"
+    db.session.commit()
+    _ready(agents, campaign_id)
+    _override(campaign_id, fixed_dial_level=3)
+    assert pacing_tick(campaign_id) == 3
