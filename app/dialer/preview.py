@@ -16,7 +16,7 @@ from app.contacts.models import Contact
 from app.compliance import gates
 from app.compliance import checks
 from app.dialer.attempts import try_attempt
-from app.dialer.hopper import Hopper
+from app.dialer.hopper import LIST_SWITCHED_OFF, Hopper
 from app.errors import ApiError
 from app.extensions import db
 
@@ -213,6 +213,7 @@ REFUSALS = {
     gates.RETRY_NOT_DUE: "This contact's next attempt is not due yet.",
     gates.NO_TIMEZONE: "This contact's time zone, and so their calling hours, are unknown.",
     gates.NOT_DIALABLE: "This contact is closed or is being dialled already.",
+    LIST_SWITCHED_OFF: "This contact's list is switched off: ask your supervisor to switch it on.",
 }
 
 

@@ -220,3 +220,11 @@ def test_a_recycled_contact_is_not_offered_again_until_called_in_its_new_pass(ap
     (item,) = supervisor.get(f"/api/campaigns/{campaign_id}/lists").get_json()["items"]
     assert item["recyclable"] == []
     assert supervisor.post(url, json={"outcomes": ["busy"]}).get_json()["reset"] == 0
+
+
+def test_an_agent_refused_for_a_switched_off_list_is_told_so_in_words():
+    from app.dialer.hopper import LIST_SWITCHED_OFF
+    from app.dialer.preview import _refusal
+
+    error = _refusal(LIST_SWITCHED_OFF)
+    assert error.message == "This contact's list is switched off: ask your supervisor to switch it on."
