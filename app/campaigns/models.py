@@ -152,7 +152,7 @@ class PauseCode(db.Model):
 
 
 class PacingOverride(db.Model):
-    """A person steering a running campaign's dialler, within the law's limits.
+    """A person steering a running campaign's dialer, within the law's limits.
 
     No row: automatic pacing. A ceiling caps the dial level (calls dialling per ready agent)
     the predictive pacer may reach; a fixed level replaces its decision while the 30-day

@@ -109,7 +109,7 @@ def get_pacing(campaign_id):
 @blp.alt_response(422, description="A value beyond the law's or the campaign's limits")
 @roles_required("admin", "supervisor")
 def put_pacing(data, campaign_id):
-    """Steer the dialler (admins and the campaign's supervisors); audited, applies next tick.
+    """Steer the dialer (admins and the campaign's supervisors); audited, applies next tick.
 
     Every value empty returns the campaign to automatic pacing."""
     return steering.set_pacing(current_user, campaign_id, data)

@@ -1,4 +1,4 @@
-"""Steering a running campaign's dialler by hand, within the law's limits.
+"""Steering a running campaign's dialer by hand, within the law's limits.
 
 An admin, or one of the campaign's supervisors (they run the floor: they already start and
 pause it), may cap the predictive pacer's dial level, fix it, or lower the abandonment target

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.auth.security import login_required, roles_required
+from app.contacts.schemas import HistoryCallbackSchema, HistoryCallSchema
 from app.errors import ApiError
 
 blp = Blueprint("console", __name__, url_prefix="/api", description="Browser apps: wallboard, console helpers")
@@ -91,28 +92,7 @@ def voice_token():
     return token
 
 
-class HistoryCallSchema(Schema):
-    call_id = fields.Integer()
-    at = fields.String(metadata={"description": "When it was connected (else answered, else placed), ISO 8601"})
-    campaign_id = fields.Integer(allow_none=True)
-    kind_words = fields.String(metadata={"description": "Dialled by the dialer, Preview call, Dialled by hand"})
-    to_number = fields.String()
-    outcome_words = fields.String(metadata={"description": "How the call ended, in words"})
-    agent_name = fields.String(allow_none=True)
-    talk_seconds = fields.Integer(allow_none=True)
-    disposition = fields.String(allow_none=True, metadata={"description": "The disposition's label"})
-    notes = fields.String()
-
-
-class HistoryCallbackSchema(Schema):
-    id = fields.Integer()
-    due_at = fields.String()
-    status_words = fields.String()
-    agent_name = fields.String(allow_none=True)
-    notes = fields.String()
-
-
-class ContactHistorySchema(Schema):
+class ContactHistorySchema(Schema):  # calls and callbacks as the contact browser shows them
     contact_id = fields.Integer()
     name = fields.String(allow_none=True)
     phone = fields.String()

@@ -94,7 +94,7 @@ def admin_campaigns():
 @bp.route("/admin/campaigns/<int:campaign_id>")
 @page("admin", "supervisor")
 def admin_campaign(campaign_id):
-    """One campaign's team (admins staff it) and its dialler (admins and its supervisors steer
+    """One campaign's team (admins staff it) and its dialer (admins and its supervisors steer
     it); the API answers 404 for a campaign outside the caller's scope, and the page says so."""
     return render_template("web/admin/campaign.html", campaign_id=campaign_id)
 

@@ -1,6 +1,6 @@
 """Day one of a new campaign, in the browser: the admin creates it (the abandonment limit typed in
 percent, a mistake summarised in words), staffs it on its own page by name, gives it a pause
-code of its own on the Codes page and steers its dialler within the law; then the new agent,
+code of its own on the Codes page and steers its dialer within the law; then the new agent,
 with an audio leg from the carrier simulator, goes ready and pauses there with that code, and the
 new supervisor finds the campaign on their wallboard."""
 from __future__ import annotations
@@ -73,7 +73,7 @@ def test_an_admin_staffs_a_new_campaign_whose_agent_pauses_and_supervisor_watche
         expect(page.locator("#f-max_abandon_rate")).to_have_value("3")
 
         # Its own page, from the list: the team, picked by name.
-        page.locator(f"#campaign-list li:has-text('{name}') a", has_text="Team and dialler").click()
+        page.locator(f"#campaign-list li:has-text('{name}') a", has_text="Team and dialer").click()
         page.wait_for_url(f"{live_server}/admin/campaigns/{campaign.id}")
         expect(page.locator("#campaign-name")).to_have_text(name)
         expect(page.locator("#agents-list")).to_have_text("No agents yet.")
@@ -89,7 +89,7 @@ def test_an_admin_staffs_a_new_campaign_whose_agent_pauses_and_supervisor_watche
         expect(page.locator("#agents-list")).to_have_text(re.compile(f"Nia Newcomer {tag}"))
         expect(page.locator("#supervisors-list")).to_have_text(re.compile(f"Omar Overseer {tag}"))
 
-        # The dialler: an abandonment target above the law is refused beside the field.
+        # The dialer: an abandonment target above the law is refused beside the field.
         expect(page.locator("#override-by")).to_have_text("Automatic pacing: no override.")
         page.fill("#pacing-form input[name=abandon_target]", "4")
         page.click("#pacing-form button[type=submit]")

@@ -1,4 +1,4 @@
-"""The campaign's own page (team and dialler), and the campaign form's messages in people's words."""
+"""The campaign's own page (team and dialer), and the campaign form's messages in people's words."""
 import pytest
 
 from tests.campaign_factory import campaign_payload

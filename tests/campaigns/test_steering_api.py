@@ -1,4 +1,4 @@
-"""Steering a campaign's dialler through the API: the law's limit refused with a field error,
+"""Steering a campaign's dialer through the API: the law's limit refused with a field error,
 who may steer, and every change audited with who, before and after."""
 from sqlalchemy import select
 

@@ -1,4 +1,4 @@
-// One campaign's page: its team (admins assign agents and supervisors by name) and its dialler
+// One campaign's page: its team (admins assign agents and supervisors by name) and its dialer
 // (the live dial level, and an override within the law's limits for admins and its supervisors).
 import { get, put, del } from './api.js';
 import { $, el, toast, showFieldErrors, formData, num } from './ui.js';
@@ -82,10 +82,10 @@ async function loadTeam() {
   renderTeam();
 }
 
-// --- the dialler -------------------------------------------------------------------------------
+// --- the dialer -------------------------------------------------------------------------------
 
 const PACING_LABELS = { max_dial_level: 'Dial-level ceiling', fixed_dial_level: 'Fixed dial level', abandon_target: 'Abandonment target (%)' };
-const MODE_WORDS = { preview: 'Preview: agents choose each call; the dialler places none by itself',
+const MODE_WORDS = { preview: 'Preview: agents choose each call; the dialer places none by itself',
   progressive: 'Progressive: one call per ready agent', predictive: 'Predictive: the pacer decides' };
 let pacingFilled = false;
 
@@ -99,9 +99,9 @@ function renderPacing(p) {
   const d = p.definitions;
   const rows = [];
   if (!live) {
-    let now = `The campaign is ${p.status}: the dialler places no calls.`;
-    if (p.dial_mode === 'preview') now = 'Preview: agents place each call themselves; the dialler places none.';
-    else if (p.status === 'active') now = 'No pacing tick in the last hour: the dialler is starting, or not running.';
+    let now = `The campaign is ${p.status}: the dialer places no calls.`;
+    if (p.dial_mode === 'preview') now = 'Preview: agents place each call themselves; the dialer places none.';
+    else if (p.status === 'active') now = 'No pacing tick in the last hour: the dialer is starting, or not running.';
     rows.push(...figure('Now', now));
   } else {
     rows.push(...figure('Pacing', `${live.how_in_words} (last tick ${Math.round(live.seconds_ago)} s ago)`));

@@ -74,7 +74,7 @@ async function loadList(selectId) {
   const { items } = await get('/api/campaigns', { per_page: 100 });
   $('#campaign-list').replaceChildren(...items.map((c) => el('li', { dataset: { id: c.id }, onclick: () => open(c.id) },
     el('span', { text: c.name }), el('span', { class: 'status-badge', dataset: { status: c.status }, text: c.status }),
-    el('a', { class: 'btn btn-small', href: `/admin/campaigns/${c.id}`, text: 'Team and dialler', onclick: (ev) => ev.stopPropagation() }))));
+    el('a', { class: 'btn btn-small', href: `/admin/campaigns/${c.id}`, text: 'Team and dialer', onclick: (ev) => ev.stopPropagation() }))));
   if (selectId) open(selectId);
 }
 

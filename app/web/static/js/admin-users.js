@@ -31,7 +31,7 @@ form.addEventListener('submit', async (ev) => {
   try {
     await post('/api/users', body);
     toast(body.role === 'admin' ? `User ${body.username} added`
-      : `User ${body.username} added: put them on a campaign from its page (Campaigns, then Team and dialler)`, 'ok');
+      : `User ${body.username} added: put them on a campaign from its page (Campaigns, then Team and dialer)`, 'ok');
     form.reset();
     showFieldErrors(form, { fields: {} });
     load();
