@@ -150,9 +150,27 @@ def _simulator_report(env: dict[str, str]) -> str:
             stats = json.load(response)
     except (OSError, ValueError) as exc:
         return f"  [{time.strftime('%H:%M:%S')}] carrier simulator not answering: {exc}"
-    return (f"  [{time.strftime('%H:%M:%S')}] demo so far: {stats.get('calls_created', 0)} calls placed, "
+    line = (f"  [{time.strftime('%H:%M:%S')}] demo so far: {stats.get('calls_created', 0)} calls placed, "
             f"{stats.get('conference_joins', 0)} conference joins (agents' legs, people bridged); people left alone in a "
             f"conference with no agent: {stats.get('persons_alone', 0)} (the simulator's count; must be 0)")
+    supply = _demo_supply(env)
+    return f"{line}\n    {supply}" if supply else line
+
+
+def _demo_supply(env: dict[str, str]) -> str | None:
+    """The demo's latest top-up in words (devtools/demo_supply.py), e.g. that no contact may be
+    called at this hour and when calls resume, so a quiet wallboard is never a mystery."""
+    import json
+
+    import redis
+
+    try:
+        client = redis.Redis.from_url(env["REDIS_URL"], socket_timeout=2)
+        raw = client.get("demo:supply")
+        client.close()
+    except (redis.RedisError, KeyError):
+        return None
+    return json.loads(raw)["message"] if raw else None
 
 
 def main() -> int:
