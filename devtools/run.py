@@ -85,10 +85,14 @@ def _prepare(env: dict[str, str]) -> dict[str, str]:
     return passwords
 
 
-# The demo's carrier: half real time (rings of 2-12 s, talks of 15-60 s), a plausible outcome mix.
-# The simulated account's call length limit is raised to 24 hours, as the README asks of a real
-# one: agents' legs last the session.
-SIMULATOR_KNOBS = ["--time-scale", "0.5", "--max-call-seconds", "86400", "--talk-seconds", "30,120", "--p-human", "0.35",
+# The demo's carrier runs in real time (time scale 1), so every length it reports (a call's
+# CallDuration, a recording's) is the length a person lived through: at half scale it reported
+# simulated seconds, twice the real ones, and a 49-second call read 01:37 in the records. The
+# demo stays brisk with short rings (2-12 s) and talks (15-60 s) instead, and a plausible outcome
+# mix. The simulated account's call length limit is raised to 24 hours, as the README asks of a
+# real one: agents' legs last the session.
+SIMULATOR_KNOBS = ["--time-scale", "1", "--ring-seconds", "2,12", "--busy-seconds", "0.5,2.5",
+                   "--talk-seconds", "15,60", "--max-call-seconds", "86400", "--p-human", "0.35",
                    "--p-machine", "0.15", "--p-no-answer", "0.30", "--p-busy", "0.12", "--p-failed", "0.08"]
 
 
