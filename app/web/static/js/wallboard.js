@@ -42,10 +42,35 @@ function tile(b, name, value, note, level) {
   t.dataset.level = level || '';
 }
 
-function renderCalls(b) {
+function stageCounts(b) {
   const counts = Object.fromEntries(STAGES.map((s) => [s, 0]));
   for (const stage of b.calls.values()) counts[stage] += 1;
+  return counts;
+}
+
+// Lines working (dialling, ringing, waiting) per agent able to take the next call (ready or
+// reserved): app/web/wallboard.py's dial_level, recomputed from the live calls and agents at
+// every change of either, so it never waits for the next full read.
+export function dialLevel(stages, agentStates) {
+  const lines = stages.dialling + stages.ringing + stages.waiting;
+  const agents = agentStates.filter((s) => s === 'ready' || s === 'reserved').length;
+  if (agents) return lines / agents;
+  return lines ? lines : null;
+}
+
+function renderDialLevel(b) {
+  const states = [...b.agents.values()].map((a) => a.state);
+  const level = dialLevel(stageCounts(b), states);
+  const able = states.filter((s) => s === 'ready' || s === 'reserved').length;
+  const definition = 'calls dialling, ringing or waiting per agent ready or reserved';
+  tile(b, 'dial-level', level === null ? '—' : num(level, 2),
+    able ? `${definition} (${able} now)` : `${definition}; none is now, so the calls alone`);
+}
+
+function renderCalls(b) {
+  const counts = stageCounts(b);
   for (const s of STAGES) tile(b, s, counts[s]);
+  renderDialLevel(b);
 }
 
 function render(b) {
@@ -59,7 +84,6 @@ function render(b) {
   renderCalls(b);
   const held = Object.entries(d.queue.held_back || {}).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(', ');
   tile(b, 'queue', d.queue.ready, held ? `held back: ${held}` : `${d.queue.leased} being dialled`);
-  tile(b, 'dial-level', d.dial_level === null ? '—' : num(d.dial_level, 2));
   renderAbandon(b);
   renderKpis(b);
   renderAgents(b);
@@ -97,6 +121,7 @@ function renderAgents(b) {
     el('td', { class: 'row-actions' }, ['ready', 'wrap-up'].includes(a.state)
       ? el('button', { class: 'btn btn-small btn-warn', type: 'button', text: 'Force pause', onclick: () => forcePause(a.agent_id) }) : null))));
   if (!rows.length) tbody.append(el('tr', {}, el('td', { colspan: 5, class: 'muted', text: 'No agent signed in.' })));
+  renderDialLevel(b);
   tickAgents();
 }
 
