@@ -264,11 +264,15 @@ def top_up(campaign_id: int, now: datetime, *, target: int = TARGET_CALLABLE,
     return supply
 
 
-def publish(supply: Supply) -> None:
-    """The latest top-up, for `make run`'s terminal line and the wallboard (kept 5 minutes)."""
+def publish(supply: Supply, campaign_id: int | None = None) -> None:
+    """The latest top-up, for `make run`'s terminal line (kept 5 minutes); with `campaign_id`,
+    the campaign's wallboard says plainly when no demo contact may be called, and until when."""
     from app.common.redis import get_redis
+    from app.web.wallboard import set_notice
 
     get_redis().set(STATUS_KEY, json.dumps(supply.as_dict()), ex=300)
+    if campaign_id is not None:
+        set_notice(campaign_id, None if supply.open_places else supply.message)
 
 
 def latest() -> dict | None:
@@ -288,7 +292,7 @@ def keep_supplied(app, campaign_id: int, stop: threading.Event, every: float = T
         while not stop.is_set():
             try:
                 supply = top_up(campaign_id, utcnow())
-                publish(supply)
+                publish(supply, campaign_id)
                 places = (tuple(supply.open_places), supply.next_open_at)
                 if supply.added or supply.recycled or places != said:
                     log.info("demo supply: %s (added %s new, recycled %s)", supply.message,

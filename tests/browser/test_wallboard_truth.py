@@ -11,6 +11,7 @@ the API says at that moment.
 """
 from __future__ import annotations
 
+import re
 import secrets
 
 import pytest
@@ -106,7 +107,11 @@ def _agrees(page, base: str, campaign_id: int) -> dict:
         expect(board.locator(f'[data-tile="{stage}"] .tile-value')).to_have_text(str(api["stages"][stage]))
     level = "—" if api["dial_level"] is None else f"{api['dial_level']:.2f}"
     expect(board.locator('[data-tile="dial-level"] .tile-value')).to_have_text(level)
-    expect(board.locator('[data-tile="dial-level"] .tile-note')).to_contain_text("per agent ready or reserved")
+    expect(board.locator('[data-tile="dial-level"] .tile-note')).to_contain_text(
+        "per agent ready or reserved" if api["agent_counts"].get("ready", 0) + api["agent_counts"].get("reserved", 0)
+        else "no agent ready or reserved")
+    expect(board.locator('[data-tile="dial-level"]')).to_have_attribute(
+        "title", re.compile("^Calls dialling, ringing or waiting .* per agent ready or reserved"))
     return api
 
 
@@ -114,6 +119,10 @@ def test_tiles_follow_the_live_calls_and_agents_as_the_api_does(browser, live_se
     solo = seed.solo_floor(_app, "Wall Agent One", record=False, supervisors=(floor["supervisor"]["id"],))
     cid = solo["campaign_id"]
     second = _agent(_app, cid, "Wall Agent Two")
+    from app.web.wallboard import set_notice
+
+    with _app.app_context():  # as the demo says when no contact may legally be called
+        set_notice(cid, "No demo contact may be called now. Calls resume at 13:00 UTC.")
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     context.add_init_script(NO_FULL_READ)
     page = context.new_page()
@@ -122,6 +131,8 @@ def test_tiles_follow_the_live_calls_and_agents_as_the_api_does(browser, live_se
         board = page.locator(f'section.board[data-campaign-id="{cid}"]')
         expect(page.get_by_test_id("live-badge")).to_have_text("● Live")
         expect(board.locator(".board-name")).to_be_visible()
+        expect(board.get_by_test_id("board-notice")).to_have_text(
+            "No demo contact may be called now. Calls resume at 13:00 UTC.")
 
         for agent_id in (solo["agent"]["id"], second["id"]):
             _ready(_app, agent_id, cid)

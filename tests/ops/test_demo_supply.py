@@ -21,6 +21,7 @@ from app.dialer.hopper import Hopper, ready_key
 from app.dialer.refill import refill
 from app.dnc.models import DncEntry
 from app.extensions import db
+from app.web import wallboard
 from devtools import demo, demo_supply
 
 UTC = timezone.utc
@@ -153,5 +154,11 @@ def test_it_says_plainly_when_no_demo_contact_may_be_called(campaign):
     assert supply.open_places == [] and supply.added == 0
     assert supply.message.startswith("No demo contact may be called now")
     assert "Calls resume at" in supply.message and supply.next_open_at > at
-    demo_supply.publish(supply)
+    demo_supply.publish(supply, campaign.id)
     assert demo_supply.latest()["callable"] is False
+    # The wallboard says it too, above the campaign's tiles, and stops saying it once calls resume.
+    assert wallboard.notice(campaign.id) == supply.message
+    campaign.window_start, campaign.window_end = datetime(2026, 1, 1, 8).time(), datetime(2026, 1, 1, 21).time()
+    db.session.commit()
+    demo_supply.publish(demo_supply.top_up(campaign.id, at), campaign.id)
+    assert wallboard.notice(campaign.id) is None

@@ -9,6 +9,9 @@ import { initMonitor, monitorCell, onMonitorState, onOwnAudio, refreshSessions }
 // Seconds in state past which a row turns amber, then red.
 const THRESHOLDS = { ready: [300, 900], paused: [900, 1800], 'wrap-up': [60, 180], 'on-call': [600, 1200], reserved: [5, 15] };
 const STAGES = ['dialling', 'ringing', 'connected', 'waiting'];
+// Why contacts are held back from the queue (app/dialer/refill.py's counts), in words.
+const HELD_WORDS = { outside_calling_window: 'outside calling hours', retry_not_due: 'waiting to retry',
+  max_attempts_reached: 'all attempts made', do_not_call: 'on a do-not-call list' };
 const boards = new Map(); // campaign id -> { node, data, calls: Map, agents: Map, charts }
 
 export function callStage(p) {
@@ -62,9 +65,8 @@ function renderDialLevel(b) {
   const states = [...b.agents.values()].map((a) => a.state);
   const level = dialLevel(stageCounts(b), states);
   const able = states.filter((s) => s === 'ready' || s === 'reserved').length;
-  const definition = 'calls dialling, ringing or waiting per agent ready or reserved';
   tile(b, 'dial-level', level === null ? '—' : num(level, 2),
-    able ? `${definition} (${able} now)` : `${definition}; none is now, so the calls alone`);
+    able ? `lines per agent ready or reserved (${able} now)` : 'lines; no agent ready or reserved now');
 }
 
 function renderCalls(b) {
@@ -82,7 +84,11 @@ function render(b) {
   b.node.querySelector('[data-action="start"]').disabled = d.status === 'active';
   b.node.querySelector('[data-action="pause"]').disabled = d.status !== 'active';
   renderCalls(b);
-  const held = Object.entries(d.queue.held_back || {}).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(', ');
+  const held = Object.entries(d.queue.held_back || {}).filter(([, n]) => n)
+    .map(([k, n]) => `${n} ${HELD_WORDS[k] || k.replaceAll('_', ' ')}`).join(', ');
+  const note = b.node.querySelector('.board-notice');
+  note.textContent = d.notice || '';
+  note.hidden = !d.notice;
   tile(b, 'queue', d.queue.ready, held ? `held back: ${held}` : `${d.queue.leased} being dialled`);
   renderAbandon(b);
   renderKpis(b);
