@@ -217,11 +217,14 @@ def _recycle(campaign, rng: Range, want: int, now: datetime) -> int:
     rested = _RESTED.format(attempts=_attempts())
     if _passes():
         result = db.session.execute(text(
+            f"WITH picked AS MATERIALIZED ({rested}) "
             "UPDATE contacts SET status = 'retry', next_due_at = NULL, attempts_before_pass = attempts, "
-            f"updated_at = now() WHERE id IN ({rested})"), params)
+            "updated_at = now() WHERE id IN (SELECT id FROM picked)"), params)
         return result.rowcount or 0
+    # Picked once (a LIMIT ... FOR UPDATE subquery inside IN may run again per row and take more).
     numbers = list(db.session.scalars(text(
-        f"DELETE FROM contacts WHERE id IN ({rested}) RETURNING phone_e164"), params))
+        f"WITH picked AS MATERIALIZED ({rested}) "
+        "DELETE FROM contacts WHERE id IN (SELECT id FROM picked) RETURNING phone_e164"), params))
     return _insert(campaign, rng, numbers)
 
 
