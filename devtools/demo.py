@@ -178,6 +178,7 @@ def bot_ids(campaign_name: str = DEMO_CAMPAIGN) -> tuple[int, list[int]]:
 def run_agents() -> int:
     """The `demo-agents` process: the bots work the demo campaign until SIGINT/SIGTERM."""
     from app import create_app
+    from devtools import demo_supply
     from devtools.bot_agents import BotAgents
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -192,7 +193,11 @@ def run_agents() -> int:
         signal.signal(sig, lambda *_: stop.set())
     log.info("demo-agents: %s bots working campaign %s", len(ids), campaign_id)
     _register_agent_phone(app)
+    # Fresh or recycled contacts in places inside their calling hours, for as long as it runs.
+    supply_thread, supply_stop = demo_supply.start(app, campaign_id)
     BotAgents(app, ids, campaign_id, wrap_seconds=(2.0, 6.0), audio="mixed").run(stop)
+    supply_stop.set()
+    supply_thread.join(10)
     _sign_off(app, ids)
     return 0
 

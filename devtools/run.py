@@ -85,10 +85,14 @@ def _prepare(env: dict[str, str]) -> dict[str, str]:
     return passwords
 
 
-# The demo's carrier: half real time (rings of 2-12 s, talks of 15-60 s), a plausible outcome mix.
-# The simulated account's call length limit is raised to 24 hours, as the README asks of a real
-# one: agents' legs last the session.
-SIMULATOR_KNOBS = ["--time-scale", "0.5", "--max-call-seconds", "86400", "--talk-seconds", "30,120", "--p-human", "0.35",
+# The demo's carrier runs in real time (time scale 1), so every length it reports (a call's
+# CallDuration, a recording's) is the length a person lived through: at half scale it reported
+# simulated seconds, twice the real ones, and a 49-second call read 01:37 in the records. The
+# demo stays brisk with short rings (2-12 s) and talks (15-60 s) instead, and a plausible outcome
+# mix. The simulated account's call length limit is raised to 24 hours, as the README asks of a
+# real one: agents' legs last the session.
+SIMULATOR_KNOBS = ["--time-scale", "1", "--ring-seconds", "2,12", "--busy-seconds", "0.5,2.5",
+                   "--talk-seconds", "15,60", "--max-call-seconds", "86400", "--p-human", "0.35",
                    "--p-machine", "0.15", "--p-no-answer", "0.30", "--p-busy", "0.12", "--p-failed", "0.08"]
 
 
@@ -150,40 +154,135 @@ def _simulator_report(env: dict[str, str]) -> str:
             stats = json.load(response)
     except (OSError, ValueError) as exc:
         return f"  [{time.strftime('%H:%M:%S')}] carrier simulator not answering: {exc}"
-    return (f"  [{time.strftime('%H:%M:%S')}] demo so far: {stats.get('calls_created', 0)} calls placed, "
+    line = (f"  [{time.strftime('%H:%M:%S')}] demo so far: {stats.get('calls_created', 0)} calls placed, "
             f"{stats.get('conference_joins', 0)} conference joins (agents' legs, people bridged); people left alone in a "
             f"conference with no agent: {stats.get('persons_alone', 0)} (the simulator's count; must be 0)")
+    supply = _demo_supply(env)
+    return f"{line}\n    {supply}" if supply else line
+
+
+def _demo_supply(env: dict[str, str]) -> str | None:
+    """The demo's latest top-up in words (devtools/demo_supply.py), e.g. that no contact may be
+    called at this hour and when calls resume, so a quiet wallboard is never a mystery."""
+    import json
+
+    import redis
+
+    try:
+        client = redis.Redis.from_url(env["REDIS_URL"], socket_timeout=2)
+        raw = client.get("demo:supply")
+        client.close()
+    except (redis.RedisError, KeyError):
+        return None
+    return json.loads(raw)["message"] if raw else None
+
+
+READY_WITHIN_SECONDS = 120
+# What each process writes to its log once it is up (its log is appended to at every start, so
+# only what it wrote since this start counts). The web process and the simulator are asked.
+READY_LINES = {"worker": " ready.", "beat": "beat: Starting", "demo-agents": "bots working"}
+
+
+def _log_to_file() -> Path:
+    """This process's own log lines and warnings go to instance/run.log, never the terminal,
+    so nothing lands inside the welcome banner. Called again after the app was created (it
+    adds a stdout handler of its own)."""
+    import logging
+
+    path = INSTANCE / "run.log"
+    INSTANCE.mkdir(exist_ok=True)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    logging.captureWarnings(True)
+    return path
+
+
+def _answers(url: str) -> bool:
+    from urllib.request import urlopen
+
+    try:
+        with urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except (OSError, ValueError):
+        return False
+
+
+def _not_ready(env: dict[str, str], children: list[tuple[str, subprocess.Popen]], offsets: dict[str, int]) -> list[str]:
+    """The processes not up yet."""
+    waiting = []
+    for name, proc in children:
+        if proc.poll() is not None:
+            continue  # exited: the main loop says so
+        if name == "web":
+            up = _answers(f"http://127.0.0.1:{env['PORT']}/readyz")
+        elif name == "carrier-sim":
+            up = _answers(f"http://127.0.0.1:{env['OMNIVOX_SIMULATOR_PORT']}/_sim/stats")
+        else:
+            line = READY_LINES.get(name.split("-")[0] if name.startswith("worker-") else name)
+            with open(INSTANCE / f"{name}.log", "rb") as log:
+                log.seek(offsets.get(name, 0))
+                up = line is None or line.encode() in log.read()
+        if not up:
+            waiting.append(name)
+    return waiting
+
+
+def _wait_until_ready(env, children, offsets, within: float = READY_WITHIN_SECONDS,
+                      stopped=lambda: False) -> list[str]:
+    deadline = time.monotonic() + within
+    while True:
+        waiting = _not_ready(env, children, offsets)
+        if not waiting or time.monotonic() > deadline or stopped():
+            return waiting
+        time.sleep(0.5)
+
+
+def welcome(url: str, passwords: dict[str, str], processes: list[str], *, demo: bool,
+            still_starting: list[str] = (), log_dir: Path = INSTANCE) -> str:
+    """The banner, as one block: where to open Omnivox, the passwords generated now (shown once)
+    and where every process logs."""
+    lines = ["", "Omnivox is running." if not still_starting else "Omnivox is starting (most of it is up).",
+             f"  Open {url}/  (health: {url}/healthz)"]
+    if "admin" in passwords:
+        lines.append(f"  Admin sign-in: username 'admin', password '{passwords['admin']}'  (shown once; store it now)")
+    else:
+        lines.append("  An admin already exists; sign in with the password you stored.")
+    if demo:
+        from devtools import demo as the_demo
+
+        lines.append(f"  Demo: campaign '{the_demo.DEMO_CAMPAIGN}' (predictive, fictional numbers), "
+                     f"{the_demo.BOT_COUNT} bot agents taking calls.")
+        for username, what in ((the_demo.SUPERVISOR, "watch the wallboard"), (the_demo.AGENT, "take calls yourself")):
+            if username in passwords:
+                lines.append(f"  Sign in as '{username}' to {what}: password '{passwords[username]}'  (shown once)")
+            else:
+                lines.append(f"  Sign in as '{username}' to {what} (password shown at first start).")
+    for name in still_starting:
+        lines.append(f"  Still starting after {READY_WITHIN_SECONDS} s: {name} (see {log_dir}/{name}.log)")
+    lines.append(f"  Logs: {log_dir}/<process>.log (this terminal's own: {log_dir}/run.log)   "
+                 f"Processes: {', '.join(processes)}")
+    lines.append("  Ctrl-C stops everything.")
+    return "\n".join(lines) + "\n\n"
 
 
 def main() -> int:
+    _log_to_file()
     env = _environment()
     passwords = _prepare(env)
+    _log_to_file()  # the app added a stdout handler of its own
     children: list[tuple[str, subprocess.Popen]] = []
+    offsets: dict[str, int] = {}
     for name, cmd in _processes(env):
-        log = open(INSTANCE / f"{name}.log", "ab")
+        path = INSTANCE / f"{name}.log"
+        offsets[name] = path.stat().st_size if path.exists() else 0
+        log = open(path, "ab")
         # Each in its own process group, so stopping one takes its pool children with it.
         children.append((name, subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                                 start_new_session=True)))
-    url = f"http://127.0.0.1:{env['PORT']}"
-    print("\nOmnivox is running.")
-    print(f"  Open {url}/  (health: {url}/healthz)")
-    if "admin" in passwords:
-        print(f"  Admin sign-in: username 'admin', password '{passwords['admin']}'  (shown once; store it now)")
-    else:
-        print("  An admin already exists; sign in with the password you stored.")
-    if _demo_enabled(env):
-        from devtools import demo
-
-        print(f"  Demo: campaign '{demo.DEMO_CAMPAIGN}' (predictive, fictional numbers), "
-              f"{demo.BOT_COUNT} bot agents taking calls.")
-        for username, what in ((demo.SUPERVISOR, "watch the wallboard"), (demo.AGENT, "take calls yourself")):
-            if username in passwords:
-                print(f"  Sign in as '{username}' to {what}: password '{passwords[username]}'  (shown once)")
-            else:
-                print(f"  Sign in as '{username}' to {what} (password shown at first start).")
-    print(f"  Logs: {INSTANCE}/<process>.log   Processes: {', '.join(n for n, _ in children)}")
-    print("  Ctrl-C stops everything.\n", flush=True)
-
     stopping = False
 
     def stop(*_):
@@ -192,6 +291,13 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    # The banner once everything is up, as one block: the processes log to their files only.
+    print(f"Starting {', '.join(n for n, _ in children)} ...", flush=True)
+    still_starting = _wait_until_ready(env, children, offsets, stopped=lambda: stopping)
+    if not stopping:
+        sys.stdout.write(welcome(f"http://127.0.0.1:{env['PORT']}", passwords, [n for n, _ in children],
+                                 demo=_demo_enabled(env), still_starting=still_starting))
+        sys.stdout.flush()
     next_report = time.monotonic() + REPORT_EVERY_SECONDS
     while not stopping:
         for name, proc in children:

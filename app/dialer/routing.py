@@ -19,7 +19,7 @@ from app.agents.reservations import confirm_reservation, end_call, reserve_agent
 from app.calls.models import Call
 from app.calls.signals import call_bridged
 from app.calls.safe_harbour import opt_out_prompt, safe_harbour_without_database
-from app.calls.services import find_call, is_machine, voice_plan
+from app.calls.services import call_state_payload, find_call, is_machine, publish_call_state, voice_plan
 from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
@@ -103,13 +103,19 @@ def _connect_or_abandon(call: Call, campaign: Campaign, agent_id: int | None,
     ring = max(0.0, (now - rang_from).total_seconds()) if rang_from is not None else None
     if agent_id is None:
         call.abandoned = True
+        payload = call_state_payload(call)
         db.session.commit()
+        publish_call_state(call, payload)
         record_human_answer(get_redis(), campaign.id, now.timestamp(), False, wait, ring_seconds=ring)
         return RoutingDecision(twiml.safe_harbour(opt_out_prompt(campaign), opt_out_url), None, True, wait)
     call.agent_id = agent_id
     call.connected_at = utcnow()
     open_interaction(call, agent_id, call.connected_at)
+    payload = call_state_payload(call)
     db.session.commit()
+    # The wallboard hears the call is connected now, not at its next full read (it showed a
+    # bridged call as waiting until then).
+    publish_call_state(call, payload)
     if campaign.recording_enabled:
         _start_recording(call.id)
     record_human_answer(get_redis(), campaign.id, now.timestamp(), True, wait, ring_seconds=ring)

@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from app.extensions import db
-from app.kpi.definitions import JSON_COLUMNS, SUM_COLUMNS, derive
+from app.kpi.definitions import JSON_COLUMNS, SUM_COLUMNS, derive, ratio
 
 _SUMS = ", ".join([f"sum({c}) AS {c}" for c in SUM_COLUMNS] + [f"kpi_jsonb_sum({c}) AS {c}" for c in JSON_COLUMNS])
 
@@ -52,7 +52,11 @@ def add_up(rows: list[dict]) -> dict:
 
 
 def today(campaign_id: int, now: datetime) -> dict:
-    """The campaign-wide day row of the campaign's local today (as of the last rollup)."""
+    """The campaign-wide day row of the campaign's local today (as of the last rollup), its
+    abandonment (abandoned, human_answered, abandon_rate) counted as the 30-day figure counts it:
+    rollups up to their boundary, then the calls since and the calls still live, straight from
+    the calls table. From the rollups alone today's base lagged the 30-day one (87 against 91 on
+    a campaign's first day: the calls since the last rollup run and those still live)."""
     row = db.session.execute(text(
         f"SELECT {_SUMS}, min(d.day_start) AS day_start FROM campaigns cp "
         "CROSS JOIN LATERAL (SELECT date_trunc('day', CAST(:now AS timestamptz), cp.timezone) AS day_start) d "
@@ -60,6 +64,11 @@ def today(campaign_id: int, now: datetime) -> dict:
         " AND r.bucket_start = d.day_start WHERE cp.id = :cid"), {"cid": campaign_id, "now": now}).mappings().one()
     out = derive(dict(row))
     out["day_start"] = row["day_start"]
+    if row["day_start"] is not None:
+        counts = abandon_counts(campaign_id, row["day_start"], now)
+        if counts is not None:
+            out["abandoned"], out["human_answered"] = counts
+            out["abandon_rate"] = ratio(*counts)
     return out
 
 
@@ -131,7 +140,13 @@ CROSS JOIN LATERAL (
 
 
 def abandon_counts_30d(campaign_id: int, now: datetime) -> tuple[int, int] | None:
-    window_start = now - timedelta(days=30)
+    return abandon_counts(campaign_id, now - timedelta(days=30), now)
+
+
+def abandon_counts(campaign_id: int, window_start: datetime, now: datetime) -> tuple[int, int] | None:
+    """(abandoned, human answers) of the calls placed in [window_start, now), counted one way
+    for every window (the 30 days, today): rollups to their boundary, raw calls after it and in
+    the partial first hour, and calls still live. None for an unknown campaign."""
     first_hour = window_start.replace(minute=0, second=0, microsecond=0)
     if first_hour < window_start:
         first_hour += timedelta(hours=1)

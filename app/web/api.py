@@ -23,8 +23,10 @@ class WallboardSchema(Schema):
     at = fields.DateTime()
     campaigns = fields.List(fields.Dict(), metadata={
         "description": "Per campaign: status, dial_mode, abandon_cap, calls (live, with stage), stages "
-                       "(dialling/ringing/connected/waiting), queue depth, dial_level, agents with time in "
-                       "state, abandonment today and over 30 days, today's KPIs, per_minute and hourly series"})
+                       "(dialling/ringing/connected/waiting), queue depth, dial_level (calls dialling, ringing or "
+                       "waiting per agent ready or reserved), notice (a sentence to show, or null), agents with "
+                       "time in state, abandonment today and over 30 days (counted the same way), today's KPIs, "
+                       "per_minute and hourly series"})
 
 
 class CallbackSlotsSchema(Schema):

@@ -23,6 +23,25 @@ from app.kpi.definitions import derive
 from app.kpi.services import abandon_rate_30d
 
 LIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
+NOTICE_SECONDS = 300
+
+
+def notice_key(campaign_id: int) -> str:
+    return f"wallboard:notice:{campaign_id}"
+
+
+def set_notice(campaign_id: int, text: str | None, seconds: int = NOTICE_SECONDS) -> None:
+    """A sentence the campaign's board shows above its tiles (None: none), e.g. the demo's "no
+    contact may be called now" with when calls resume; it lapses after `seconds` unless renewed."""
+    if text:
+        get_redis().set(notice_key(campaign_id), text, ex=seconds)
+    else:
+        get_redis().delete(notice_key(campaign_id))
+
+
+def notice(campaign_id: int) -> str | None:
+    value = get_redis().get(notice_key(campaign_id))
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def call_stage(status: str, agent_id: int | None, outcome: str | None) -> str | None:
@@ -77,7 +96,8 @@ def hourly_today(campaign_id: int, now: datetime) -> list[dict]:
 
 
 def dial_level(stages: dict[str, int], counts: dict[str, int]) -> float | None:
-    """Lines working (dialling, ringing, waiting) per agent able to take the next call."""
+    """Lines working (dialling, ringing, waiting) per agent able to take the next call (ready or
+    reserved). The page recomputes it from live events the same way (wallboard.js dialLevel)."""
     lines = stages["dialling"] + stages["ringing"] + stages["waiting"]
     agents = counts.get("ready", 0) + counts.get("reserved", 0)
     return round(lines / agents, 2) if agents else (None if not lines else float(lines))
@@ -94,7 +114,7 @@ def campaign_board(user, campaign: Campaign, now: datetime) -> dict:
     return {
         "id": campaign.id, "name": campaign.name, "status": campaign.status, "dial_mode": campaign.dial_mode,
         "abandon_cap": float(campaign.max_abandon_rate),
-        "calls": calls, "stages": stages,
+        "calls": calls, "stages": stages, "notice": notice(campaign.id),
         "queue": Hopper(get_redis()).depth(campaign.id),
         "dial_level": dial_level(stages, floor["counts"]),
         "agents": floor["items"], "agent_counts": floor["counts"],

@@ -9,6 +9,9 @@ import { initMonitor, monitorCell, onMonitorState, onOwnAudio, refreshSessions }
 // Seconds in state past which a row turns amber, then red.
 const THRESHOLDS = { ready: [300, 900], paused: [900, 1800], 'wrap-up': [60, 180], 'on-call': [600, 1200], reserved: [5, 15] };
 const STAGES = ['dialling', 'ringing', 'connected', 'waiting'];
+// Why contacts are held back from the queue (app/dialer/refill.py's counts), in words.
+const HELD_WORDS = { outside_calling_window: 'outside calling hours', retry_not_due: 'waiting to retry',
+  max_attempts_reached: 'all attempts made', do_not_call: 'on a do-not-call list' };
 const boards = new Map(); // campaign id -> { node, data, calls: Map, agents: Map, charts }
 
 export function callStage(p) {
@@ -42,10 +45,34 @@ function tile(b, name, value, note, level) {
   t.dataset.level = level || '';
 }
 
-function renderCalls(b) {
+function stageCounts(b) {
   const counts = Object.fromEntries(STAGES.map((s) => [s, 0]));
   for (const stage of b.calls.values()) counts[stage] += 1;
+  return counts;
+}
+
+// Lines working (dialling, ringing, waiting) per agent able to take the next call (ready or
+// reserved): app/web/wallboard.py's dial_level, recomputed from the live calls and agents at
+// every change of either, so it never waits for the next full read.
+export function dialLevel(stages, agentStates) {
+  const lines = stages.dialling + stages.ringing + stages.waiting;
+  const agents = agentStates.filter((s) => s === 'ready' || s === 'reserved').length;
+  if (agents) return lines / agents;
+  return lines ? lines : null;
+}
+
+function renderDialLevel(b) {
+  const states = [...b.agents.values()].map((a) => a.state);
+  const level = dialLevel(stageCounts(b), states);
+  const able = states.filter((s) => s === 'ready' || s === 'reserved').length;
+  tile(b, 'dial-level', level === null ? '—' : num(level, 2),
+    able ? `lines per agent ready or reserved (${able} now)` : 'lines; no agent ready or reserved now');
+}
+
+function renderCalls(b) {
+  const counts = stageCounts(b);
   for (const s of STAGES) tile(b, s, counts[s]);
+  renderDialLevel(b);
 }
 
 function render(b) {
@@ -57,9 +84,12 @@ function render(b) {
   b.node.querySelector('[data-action="start"]').disabled = d.status === 'active';
   b.node.querySelector('[data-action="pause"]').disabled = d.status !== 'active';
   renderCalls(b);
-  const held = Object.entries(d.queue.held_back || {}).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(', ');
+  const held = Object.entries(d.queue.held_back || {}).filter(([, n]) => n)
+    .map(([k, n]) => `${n} ${HELD_WORDS[k] || k.replaceAll('_', ' ')}`).join(', ');
+  const note = b.node.querySelector('.board-notice');
+  note.textContent = d.notice || '';
+  note.hidden = !d.notice;
   tile(b, 'queue', d.queue.ready, held ? `held back: ${held}` : `${d.queue.leased} being dialled`);
-  tile(b, 'dial-level', d.dial_level === null ? '—' : num(d.dial_level, 2));
   renderAbandon(b);
   renderKpis(b);
   renderAgents(b);
@@ -97,6 +127,7 @@ function renderAgents(b) {
     el('td', { class: 'row-actions' }, ['ready', 'wrap-up'].includes(a.state)
       ? el('button', { class: 'btn btn-small btn-warn', type: 'button', text: 'Force pause', onclick: () => forcePause(a.agent_id) }) : null))));
   if (!rows.length) tbody.append(el('tr', {}, el('td', { colspan: 5, class: 'muted', text: 'No agent signed in.' })));
+  renderDialLevel(b);
   tickAgents();
 }
 

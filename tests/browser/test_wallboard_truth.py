@@ -1,0 +1,160 @@
+"""The wallboard agrees with `GET /api/wallboard` at every moment, not only after its 20-second
+full read (issue 20, bugs 1 and 2).
+
+Bug 1: a call bridged to an agent stayed on the "Waiting" tile (page: 2 connected, 2 waiting;
+the API: 4 and 0) because routing published nothing when it connected the call. Bug 2: the "Dial
+level" tile kept the value of the last full read (0.00 with four calls ringing and three agents
+ready). Here the page's periodic full read is switched off, so only live events move it: calls
+ring and are answered as the carrier's callbacks publish them, and the real routing
+(`route_answered_call`) reserves and bridges agents; after each step every tile must show what
+the API says at that moment.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import seed
+from tests.browser.conftest import sign_in
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+STAGES = ("dialling", "ringing", "connected", "waiting")
+# Only live events move the page: its 20-second full read never runs during the test.
+NO_FULL_READ = """
+const setIntervalAsBuilt = window.setInterval;
+window.setInterval = (fn, ms, ...rest) => (ms >= 20000 ? 0 : setIntervalAsBuilt(fn, ms, ...rest));
+"""
+
+
+def _agent(app, campaign_id: int, name: str) -> dict:
+    from app.campaigns.models import CampaignAssignment
+    from app.extensions import db
+    from app.users import services
+
+    with app.app_context():
+        user = services.create_user(f"agent-{secrets.token_hex(3)}", "pw-" + secrets.token_urlsafe(12), "agent",
+                                    full_name=name)
+        db.session.add(CampaignAssignment(campaign_id=campaign_id, user_id=user.id, role="agent"))
+        db.session.commit()
+        return {"id": user.id}
+
+
+def _ready(app, agent_id: int, campaign_id: int) -> None:
+    from app.agents import services as agent_services
+    from app.auth.models import User
+    from app.extensions import db
+
+    seed.connect_audio(app, agent_id)
+    with app.app_context():
+        agent_services.set_own_state(db.session.get(User, agent_id), "ready", campaign_id=campaign_id)
+
+
+def _ring(app, campaign_id: int) -> int:
+    """The dialer places a call and the carrier says it rings (each change published, as the
+    telephony worker publishes it)."""
+    from app.calls.models import Call
+    from app.calls.services import publish_call_state
+    from app.common.timeutil import utcnow
+    from app.extensions import db
+
+    with app.app_context():
+        call = Call(campaign_id=campaign_id, to_number="+12125550171", from_number="+12025550100",
+                    status="initiated", initiated_at=utcnow(), call_sid="CA" + secrets.token_hex(16))
+        db.session.add(call)
+        db.session.commit()
+        publish_call_state(call)
+        call.status, call.ringing_at = "ringing", utcnow()
+        db.session.commit()
+        publish_call_state(call)
+        return call.id
+
+
+def _answered(app, call_id: int) -> None:
+    """The carrier's answer: a person, no agent yet."""
+    from app.calls.models import Call
+    from app.calls.services import publish_call_state
+    from app.common.timeutil import utcnow
+    from app.extensions import db
+
+    with app.app_context():
+        call = db.session.get(Call, call_id)
+        call.status, call.answered_at, call.outcome, call.answered_by = "in-progress", utcnow(), "human", "human"
+        db.session.commit()
+        publish_call_state(call)
+
+
+def _route(app, call_id: int) -> int | None:
+    """The real 2-second routing: reserve the longest-idle ready agent and bridge the person."""
+    from app.calls.models import Call
+    from app.dialer.routing import route_answered_call
+    from app.extensions import db
+
+    with app.app_context():
+        decision = route_answered_call(db.session.get(Call, call_id), "human", opt_out_url="http://127.0.0.1/opt-out",
+                                       deadline_seconds=0.5)
+        return decision.agent_id
+
+
+def _agrees(page, base: str, campaign_id: int) -> dict:
+    """Every call tile and the dial level show what the API says now; returns the API's board."""
+    api = next(c for c in page.request.get(f"{base}/api/wallboard").json()["campaigns"] if c["id"] == campaign_id)
+    board = page.locator(f'section.board[data-campaign-id="{campaign_id}"]')
+    for stage in STAGES:
+        expect(board.locator(f'[data-tile="{stage}"] .tile-value')).to_have_text(str(api["stages"][stage]))
+    level = "—" if api["dial_level"] is None else f"{api['dial_level']:.2f}"
+    expect(board.locator('[data-tile="dial-level"] .tile-value')).to_have_text(level)
+    expect(board.locator('[data-tile="dial-level"] .tile-note')).to_contain_text(
+        "per agent ready or reserved" if api["agent_counts"].get("ready", 0) + api["agent_counts"].get("reserved", 0)
+        else "no agent ready or reserved")
+    expect(board.locator('[data-tile="dial-level"]')).to_have_attribute(
+        "title", re.compile("^Calls dialling, ringing or waiting .* per agent ready or reserved"))
+    return api
+
+
+def test_tiles_follow_the_live_calls_and_agents_as_the_api_does(browser, live_server, floor, _app):
+    solo = seed.solo_floor(_app, "Wall Agent One", record=False, supervisors=(floor["supervisor"]["id"],))
+    cid = solo["campaign_id"]
+    second = _agent(_app, cid, "Wall Agent Two")
+    from app.web.wallboard import set_notice
+
+    with _app.app_context():  # as the demo says when no contact may legally be called
+        set_notice(cid, "No demo contact may be called now. Calls resume at 13:00 UTC.")
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.add_init_script(NO_FULL_READ)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, floor["supervisor"], "/supervisor")
+        board = page.locator(f'section.board[data-campaign-id="{cid}"]')
+        expect(page.get_by_test_id("live-badge")).to_have_text("● Live")
+        expect(board.locator(".board-name")).to_be_visible()
+        expect(board.get_by_test_id("board-notice")).to_have_text(
+            "No demo contact may be called now. Calls resume at 13:00 UTC.")
+
+        for agent_id in (solo["agent"]["id"], second["id"]):
+            _ready(_app, agent_id, cid)
+            expect(board.get_by_test_id(f"agent-row-{agent_id}").locator(".state-pill")).to_have_text("ready")
+        api = _agrees(page, live_server, cid)
+        assert api["dial_level"] == 0 and api["agent_counts"].get("ready") == 2
+
+        calls = [_ring(_app, cid) for _ in range(4)]
+        api = _agrees(page, live_server, cid)  # four lines ringing for two ready agents: 2.00, not 0.00
+        assert api["stages"]["ringing"] == 4 and api["dial_level"] == 2
+
+        for call_id in calls:
+            _answered(_app, call_id)
+        api = _agrees(page, live_server, cid)
+        assert api["stages"]["waiting"] == 4
+
+        bridged = [_route(_app, call_id) for call_id in calls[:2]]
+        assert sorted(bridged) == sorted([solo["agent"]["id"], second["id"]])
+        api = _agrees(page, live_server, cid)  # two connected, two still waiting: as the API says
+        assert (api["stages"]["connected"], api["stages"]["waiting"]) == (2, 2)
+        for agent_id in bridged:
+            expect(board.get_by_test_id(f"agent-row-{agent_id}").locator(".state-pill")).to_have_text("on-call")
+        _agrees(page, live_server, cid)
+    finally:
+        context.close()
