@@ -41,6 +41,12 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico where no page names an icon (a JSON response, say)."""
+    return redirect(url_for("web.static", filename="img/favicon.svg"), code=301)
+
+
 @bp.route("/login")
 def login():
     if current_user.is_authenticated:

@@ -15,3 +15,12 @@ def test_pages_link_the_icon_and_it_is_served(app, login_as, role, path):
     icon = client.get(link.group(1))
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
     assert b"<svg" in icon.get_data() and b"Omnivox" in icon.get_data()
+
+
+def test_the_conventional_address_leads_to_the_icon(app):
+    """A browser asks /favicon.ico where no page names an icon (a JSON answer opened in a tab)."""
+    client = app.test_client()
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 301
+    icon = client.get(answer.headers["Location"])
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"

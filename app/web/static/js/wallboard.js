@@ -11,7 +11,8 @@ const THRESHOLDS = { ready: [300, 900], paused: [900, 1800], 'wrap-up': [60, 180
 const STAGES = ['dialling', 'ringing', 'connected', 'waiting'];
 // Why contacts are held back from the queue (app/dialer/refill.py's counts), in words.
 const HELD_WORDS = { outside_calling_window: 'outside calling hours', retry_not_due: 'waiting to retry',
-  max_attempts_reached: 'all attempts made', do_not_call: 'on a do-not-call list' };
+  max_attempts_reached: 'all attempts made', do_not_call: 'on a do-not-call list',
+  list_switched_off: 'in a switched-off list' };
 const boards = new Map(); // campaign id -> { node, data, calls: Map, agents: Map, charts }
 
 export function callStage(p) {
