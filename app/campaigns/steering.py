@@ -67,8 +67,13 @@ def abandon_target(campaign: Campaign, override: PacingOverride | None) -> float
     return float(min(Decimal(str(target)), MAX_ABANDON_RATE))
 
 
+def spare_abandonments(target: float, abandoned_30d: int, humans_30d: int) -> int:
+    """Abandonments the 30-day budget can still take at `target`, less the reserve."""
+    return max(0, math.floor(target * humans_30d - abandoned_30d - BUDGET_RESERVE + 1e-9))
+
+
 def budget_has_room(target: float, abandoned_30d: int, humans_30d: int) -> bool:
-    return target * humans_30d - abandoned_30d > BUDGET_RESERVE
+    return spare_abandonments(target, abandoned_30d, humans_30d) > 0
 
 
 def steer(wanted: int, override: PacingOverride | None, mode: str, ready: int, dialing: int,
@@ -80,9 +85,16 @@ def steer(wanted: int, override: PacingOverride | None, mode: str, ready: int, d
     if override is None:
         return wanted, "automatic"
     if override.fixed_dial_level is not None:
-        if not budget_has_room(target, abandoned_30d, humans_30d):
+        spare = spare_abandonments(target, abandoned_30d, humans_30d)
+        if spare <= 0:
             return floor, "governor"
-        return max(floor, math.floor(float(override.fixed_dial_level) * ready + 1e-9) - dialing), "fixed"
+        fixed = max(floor, math.floor(float(override.fixed_dial_level) * ready + 1e-9) - dialing)
+        # A person steers the level, not the law: the lines working beyond the ready agents
+        # (each one an abandonment if every call were answered at once) never outnumber the
+        # abandonments the 30-day budget can still take, so the rate stays within the target
+        # whatever happens to the calls already placed.
+        most = max(floor, int(ready) + spare - int(dialing))
+        return (fixed, "fixed") if fixed <= most else (most, "governor")
     if override.max_dial_level is not None:
         cap = max(floor, math.floor(float(override.max_dial_level) * ready + 1e-9) - dialing)
         if wanted > cap:

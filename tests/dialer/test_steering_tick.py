@@ -125,3 +125,20 @@ def test_a_progressive_campaign_ignores_dial_levels(ctx, predictive, sent_tasks,
     _ready(agents, campaign_id)
     _override(campaign_id, fixed_dial_level=3)
     assert pacing_tick(campaign_id) == 3
+
+
+def test_a_fixed_level_never_places_more_lines_than_the_budget_can_abandon():
+    """Every line beyond the ready agents could become an abandonment: with 2 to spare (3% of
+    100 answered, 0 abandoned, less the reserve of 1), a fixed level of 10 for 4 agents places
+    at most 4 + 2 lines working, not 40."""
+    from app.campaigns import steering
+
+    override = PacingOverride(fixed_dial_level=10)
+    assert steering.steer(0, override, "predictive", ready=4, dialing=0, target=0.03,
+                          abandoned_30d=0, humans_30d=100) == (6, "governor")
+    # Lines already working count against the same spare abandonments.
+    assert steering.steer(0, override, "predictive", ready=4, dialing=5, target=0.03,
+                          abandoned_30d=0, humans_30d=100) == (1, "governor")
+    # With room for all of them, the person's level holds.
+    assert steering.steer(0, override, "predictive", ready=4, dialing=0, target=0.03,
+                          abandoned_30d=0, humans_30d=2000) == (40, "fixed")
