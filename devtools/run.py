@@ -263,8 +263,8 @@ def welcome(url: str, passwords: dict[str, str], processes: list[str], *, demo: 
                 lines.append(f"  Sign in as '{username}' to {what} (password shown at first start).")
     for name in still_starting:
         lines.append(f"  Still starting after {READY_WITHIN_SECONDS} s: {name} (see {log_dir}/{name}.log)")
-    lines.append(f"  Logs: {log_dir}/<process>.log (this terminal's own: {log_dir}/run.log)   "
-                 f"Processes: {', '.join(processes)}")
+    lines.append(f"  Processes: {', '.join(processes)}")
+    lines.append(f"  Logs: {log_dir}/<process>.log (this terminal's own: {log_dir}/run.log)")
     lines.append("  Ctrl-C stops everything.")
     return "\n".join(lines) + "\n\n"
 
