@@ -18,6 +18,9 @@ class WebhookEndpoint(db.Model):
     ever shown again after creation."""
 
     __tablename__ = "webhook_endpoints"
+    # Raising an event looks up the switched-on endpoints subscribed to it.
+    __table_args__ = (Index("ix_webhook_endpoints_events", "events", postgresql_using="gin",
+                            postgresql_where="active"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(Text)

@@ -376,3 +376,12 @@ def test_the_api_is_described_in_the_openapi_document(client):
                  "/api/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver",
                  "/api/webhooks/{endpoint_id}/test"):
         assert path in paths
+
+
+def test_the_admin_page_is_for_admins(app, login_as):
+    admin = login_as("admin")
+    page = admin.client.get("/admin/webhooks") if hasattr(admin, "client") else admin.get("/admin/webhooks")
+    assert page.status_code == 200 and b"admin-webhooks.js" in page.data and b"secret-dialog" in page.data
+    agent = login_as("agent")
+    other = agent.client.get("/admin/webhooks") if hasattr(agent, "client") else agent.get("/admin/webhooks")
+    assert other.status_code in (302, 403, 404)
