@@ -195,6 +195,25 @@ class Config:
         self.KPI_MINUTE_RETENTION_HOURS = int(env.get("KPI_MINUTE_RETENTION_HOURS") or 48)
         self.KPI_ROLLUP_OVERLAP_SECONDS = int(env.get("KPI_ROLLUP_OVERLAP_SECONDS") or 300)
 
+        # Webhooks out (app.outbound_hooks): each POST's timeout; retries with exponential
+        # backoff (doubling from the base, capped at the max, with jitter) for RETRY_FOR seconds
+        # after the event; an endpoint failing that long is switched off. Retries due within
+        # COUNTDOWN_MAX seconds are queued with a countdown, later ones by the beat sweep.
+        self.WEBHOOKS_TIMEOUT_SECONDS = _seconds(env, "WEBHOOKS_TIMEOUT_SECONDS", 10)
+        self.WEBHOOKS_RETRY_FOR_SECONDS = _seconds(env, "WEBHOOKS_RETRY_FOR_SECONDS", 24 * 3600)
+        self.WEBHOOKS_DISABLE_AFTER_SECONDS = _seconds(env, "WEBHOOKS_DISABLE_AFTER_SECONDS", 24 * 3600)
+        self.WEBHOOKS_BACKOFF_BASE_SECONDS = _seconds(env, "WEBHOOKS_BACKOFF_BASE_SECONDS", 30)
+        self.WEBHOOKS_BACKOFF_MAX_SECONDS = _seconds(env, "WEBHOOKS_BACKOFF_MAX_SECONDS", 3600)
+        self.WEBHOOKS_COUNTDOWN_MAX_SECONDS = _seconds(env, "WEBHOOKS_COUNTDOWN_MAX_SECONDS", 60)
+        # Plain http:// and private or loopback endpoints, for tests and a local run only: refused
+        # unless testing or PUBLIC_BASE_URL is on this machine (a deployment the carrier can reach
+        # never is), so it cannot be switched on in production by mistake.
+        self.WEBHOOKS_ALLOW_INSECURE_TARGETS = _flag(env.get("WEBHOOKS_ALLOW_INSECURE_TARGETS"), False)
+        local = urlsplit(self.PUBLIC_BASE_URL).hostname in ("localhost", "127.0.0.1", "::1")
+        if self.WEBHOOKS_ALLOW_INSECURE_TARGETS and not (self.TESTING or local):
+            raise ConfigError("WEBHOOKS_ALLOW_INSECURE_TARGETS is for tests and local development only: "
+                              "unset it (PUBLIC_BASE_URL is not on this machine)")
+
         self.SOCKETIO_MESSAGE_QUEUE = self.REDIS_URL
         # Browser origins, besides our own, allowed to open the live socket (comma-separated,
         # e.g. a wallboard served from another host). Unset: same origin only.
@@ -257,6 +276,9 @@ class Config:
                 # KPIs: incremental rollup (cheap when nothing changed) and minute-row retention.
                 "kpi-rollup": {"task": "workers.kpi.roll_up_kpis", "schedule": 15.0},
                 "kpi-purge-minutes": {"task": "workers.kpi.purge_minute_rollups", "schedule": 3600.0},
+                # Webhooks out: retries that have come due, and deliveries the broker missed.
+                "webhooks-send-due": {"task": "workers.default.send_due_webhooks", "schedule": 15.0,
+                                      "options": {"expires": 30}},
                 # Recordings past their campaign's retention period, deleted at the carrier.
                 "recordings-retention": {"task": "workers.telephony.sweep_recording_retention",
                                          "schedule": 3600.0, "options": {"expires": 1800}},

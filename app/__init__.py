@@ -92,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
                 calling_rules_blp, monitoring_blp, supervisor_audio_blp):
         api.register_blueprint(blp)
     from app.kpi.report_routes import blp as reports_blp; api.register_blueprint(reports_blp)  # noqa: E702
+    from app.outbound_hooks.routes import blp as hooks_blp; api.register_blueprint(hooks_blp)  # noqa: E702
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(twilio_bp)
@@ -119,6 +120,8 @@ def _wire_features() -> None:
     recordings.connect()
     metrics.set_queue_depth_reader(hopper.ready_depths)
     contacts.set_history_reader(history.contact_history)
+    from app.outbound_hooks import receivers as webhooks_out
+    webhooks_out.connect()
 
 
 def _init_ops(app: Flask) -> None:

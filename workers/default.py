@@ -48,3 +48,22 @@ def close_forgotten_wrap_ups() -> int:
     from app.interactions.services import close_forgotten_wrap_ups as close
 
     return len(close())
+
+
+@shared_task(name="workers.default.deliver_webhook")
+def deliver_webhook(delivery_id: int) -> str:
+    """POST one webhook delivery to its CRM endpoint, once (a failure schedules the next try).
+
+    Safe to run twice: the delivery is claimed atomically, and one not pending or not due is
+    left alone."""
+    from app.outbound_hooks.services import deliver
+
+    return deliver(delivery_id)
+
+
+@shared_task(name="workers.default.send_due_webhooks")
+def send_due_webhooks() -> int:
+    """Beat, every 15 seconds: queue webhook deliveries whose retry time has come."""
+    from app.outbound_hooks.services import send_due
+
+    return send_due()

@@ -18,6 +18,7 @@ from app.audit import services as audit
 from app.campaigns.models import Campaign
 from app.common.timeutil import utcnow
 from app.contacts.models import CONSENT_KINDS, Consent, Contact
+from app.contacts.signals import consent_revoked
 from app.dnc.services import add_to_dnc
 from app.extensions import db
 
@@ -71,4 +72,6 @@ def revoke(phone_e164: str, seller_name: str | None, via: str, *, by_user_id: in
                                  .execution_options(synchronize_session=False)).rowcount
     audit.record("consent.revoke", target_type="phone", target_id=phone_e164, via=via,
                  seller=seller_name, consents_revoked=revoked, actor_username=None if by_user_id else "system")
+    consent_revoked.send(phone_e164, phone=phone_e164, seller=seller_name, via=via, at=at,
+                         consents_revoked=revoked, by_user_id=by_user_id)
     return revoked

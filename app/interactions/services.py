@@ -24,7 +24,7 @@ from app.contacts.attempts import schedule_next_attempt
 from app.errors import ApiError
 from app.extensions import db
 from app.interactions.models import Callback, Interaction
-from app.interactions.signals import agent_freed
+from app.interactions.signals import agent_freed, disposition_saved
 
 
 def open_interaction(call: Call, agent_id: int, now: datetime | None = None) -> Interaction:
@@ -148,8 +148,11 @@ def record_disposition(user: User, interaction_id: int, code: str, notes: str = 
         interaction.talk_ended_at = now
         interaction.talk_seconds = max(0.0, (now - interaction.started_at).total_seconds())
     interaction.end_wrap_up(now)
+    callback = None
     if contact is not None:
-        _apply_flags(contact, campaign, disposition, interaction, callback_at, now, user)
+        callback = _apply_flags(contact, campaign, disposition, interaction, callback_at, now, user)
+    disposition_saved.send(interaction, interaction=interaction, disposition=disposition, contact=contact,
+                           campaign=campaign, callback=callback, at=now)
     audit.record("interaction.disposition", target_type="interaction", target_id=interaction.id,
                  code=code, contact_id=interaction.contact_id)
     db.session.commit()
@@ -159,20 +162,24 @@ def record_disposition(user: User, interaction_id: int, code: str, notes: str = 
 
 
 def _apply_flags(contact: Contact, campaign: Campaign, disposition: DispositionCode,
-                 interaction: Interaction, callback_at, now: datetime, user: User) -> None:
+                 interaction: Interaction, callback_at, now: datetime, user: User) -> Callback | None:
+    """Do what the code's flags say; returns the callback scheduled, if any."""
     contact.last_outcome = disposition.code
     if disposition.is_dnc:  # the person asked not to be called: every campaign of the seller stops
         consents.revoke(contact.phone_e164, campaign.seller_name, "dnc_disposition", by_user_id=user.id,
                         at=now, note=f"disposition {disposition.code}")
         contact.status, contact.next_due_at = "dnc", None
     elif disposition.is_callback:
-        db.session.add(Callback(campaign_id=campaign.id, contact_id=contact.id, agent_id=interaction.agent_id,
-                                interaction_id=interaction.id, due_at=callback_at, notes=interaction.notes))
+        callback = Callback(campaign_id=campaign.id, contact_id=contact.id, agent_id=interaction.agent_id,
+                            interaction_id=interaction.id, due_at=callback_at, notes=interaction.notes)
+        db.session.add(callback)
         contact.status, contact.next_due_at = "callback", callback_at
+        return callback
     elif disposition.is_final:
         contact.status, contact.next_due_at = "done", None
     else:  # a talk that settled nothing: the next attempt as after no answer
         schedule_next_attempt(contact, campaign, "no-answer", now)
+    return None
 
 
 def after_disposition(user: User, then: str, pause_code: str | None = None) -> None:

@@ -11,3 +11,9 @@ from blinker import Namespace
 _signals = Namespace()
 
 agent_freed = _signals.signal("agent-freed")
+
+# Sent when an agent's disposition is saved, inside its transaction just before the commit (the
+# interaction carries its code, notes and times; receivers must not commit). Keyword arguments:
+# interaction, disposition (the DispositionCode), contact (or None), campaign, callback (the
+# Callback row scheduled by a callback code, or None), at.
+disposition_saved = _signals.signal("disposition-saved")

@@ -129,6 +129,13 @@ def admin_rules():
     return render_template("web/admin/rules.html")
 
 
+@bp.route("/admin/webhooks")
+@page("admin")
+def admin_webhooks():
+    """Webhooks out: CRM endpoints, their state and recent deliveries (admins only)."""
+    return render_template("web/admin/webhooks.html")
+
+
 @bp.route("/calls")
 @page("agent", "supervisor", "admin")
 def call_records():

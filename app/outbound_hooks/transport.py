@@ -1,0 +1,155 @@
+"""Posting to a CRM's endpoint without being turned against our own network.
+
+The host is resolved once, every address it resolves to must be on the public internet (not
+private, loopback, link-local, unique-local, carrier-grade NAT, multicast, reserved or
+unspecified), and the connection goes to the address that was checked (TLS still verifies the
+certificate against the host name), so a second lookup cannot swap in another address. Redirects
+are never followed: a 3xx answer is a failed delivery like any other non-2xx.
+
+Plain HTTP and non-public addresses are allowed only with WEBHOOKS_ALLOW_INSECURE_TARGETS,
+which the configuration refuses outside tests and local development.
+"""
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import current_app
+
+USER_AGENT = "Omnivox-Webhooks/1"
+MAX_RESPONSE_BYTES = 64 * 1024
+
+
+class TargetRefused(Exception):
+    """The URL may not be posted to; the message says why, in words for an admin."""
+
+
+@dataclass
+class Target:
+    scheme: str
+    host: str
+    port: int
+    path: str
+    address: str  # the checked address the connection goes to
+
+
+@dataclass
+class Result:
+    status_code: int | None
+    duration_ms: int
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def insecure_allowed() -> bool:
+    return bool(current_app.config.get("WEBHOOKS_ALLOW_INSECURE_TARGETS"))
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address the host name resolves to now (the tests replace this to play DNS)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def address_problem(address: str) -> str | None:
+    """Why this address is not on the public internet, in words; None when it is."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    checks = (
+        (ip.is_unspecified, "an unspecified address"), (ip.is_loopback, "a loopback address"),
+        (ip.is_link_local, "a link-local address"), (ip.is_multicast, "a multicast address"),
+        (ip.version == 4 and ip in ipaddress.ip_network("100.64.0.0/10"), "a carrier-grade NAT address"),
+        (ip.version == 6 and ip in ipaddress.ip_network("fc00::/7"), "a unique-local address"),
+        (ip.is_reserved, "a reserved address"), (ip.is_private, "a private address"),
+        (not ip.is_global, "not a public internet address"),
+    )
+    return next((words for hit, words in checks if hit), None)
+
+
+def check_url(url: str) -> Target:
+    """Parse, resolve and check `url`; raises TargetRefused with the reason in words."""
+    insecure = insecure_allowed()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise TargetRefused("That is not a valid web address.") from None
+    if parts.scheme != "https" and not (insecure and parts.scheme == "http"):
+        raise TargetRefused("The address must start with https:// (deliveries are sent over HTTPS only).")
+    if not parts.hostname:
+        raise TargetRefused("The address has no host name.")
+    if parts.username or parts.password:
+        raise TargetRefused("Leave user names and passwords out of the address; deliveries are signed instead.")
+    port = port or (443 if parts.scheme == "https" else 80)
+    try:
+        addresses = resolve(parts.hostname, port)
+    except (OSError, UnicodeError):
+        raise TargetRefused(f"The host name {parts.hostname} could not be found.") from None
+    if not addresses:
+        raise TargetRefused(f"The host name {parts.hostname} could not be found.")
+    if not insecure:
+        for address in addresses:
+            problem = address_problem(address)
+            if problem:
+                raise TargetRefused(f"{parts.hostname} resolves to {address}, {problem}: Omnivox sends "
+                                    "only to public internet addresses.")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(parts.scheme, parts.hostname, port, path, addresses[0])
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Result:
+    """POST `body` once: the status code and time taken, or why no answer came. Never raises."""
+    started = time.monotonic()
+
+    def took() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        target = check_url(url)
+    except TargetRefused as refused:
+        return Result(None, took(), f"Not sent: {refused}")
+    kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    connection = kind(target.host, target.port, target.address, timeout)
+    try:
+        connection.request("POST", target.path, body=body, headers={
+            "Content-Type": "application/json", "User-Agent": USER_AGENT, **headers})
+        response = connection.getresponse()
+        response.read(MAX_RESPONSE_BYTES)
+        return Result(response.status, took(), None)
+    except (socket.timeout, TimeoutError):
+        return Result(None, took(), f"No answer within {timeout:g} seconds.")
+    except ssl.SSLError as exc:
+        return Result(None, took(), f"The secure connection failed: {exc.reason or exc}.")
+    except (OSError, http.client.HTTPException) as exc:
+        return Result(None, took(), f"Could not connect: {exc.__class__.__name__} {exc}".strip())
+    finally:
+        connection.close()
