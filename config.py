@@ -257,6 +257,8 @@ class Config:
                 # KPIs: incremental rollup (cheap when nothing changed) and minute-row retention.
                 "kpi-rollup": {"task": "workers.kpi.roll_up_kpis", "schedule": 15.0},
                 "kpi-purge-minutes": {"task": "workers.kpi.purge_minute_rollups", "schedule": 3600.0},
+                "numbers-assess-health": {"task": "workers.default.assess_number_health",
+                                          "schedule": 900.0, "options": {"expires": 600}},
                 # Recordings past their campaign's retention period, deleted at the carrier.
                 "recordings-retention": {"task": "workers.telephony.sweep_recording_retention",
                                          "schedule": 3600.0, "options": {"expires": 1800}},

@@ -10,3 +10,4 @@ from app.imports.models import ImportJob, ImportRejection  # noqa: F401
 from app.dnc.models import DncEntry, RegistryAreaCode, RegistryNumber  # noqa: F401
 from app.interactions.models import Callback, Interaction  # noqa: F401
 from app.kpi.models import KpiRollup, KpiRollupState  # noqa: F401
+from app.numbers.models import PhoneNumber, PoolNumber  # noqa: F401

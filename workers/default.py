@@ -48,3 +48,12 @@ def close_forgotten_wrap_ups() -> int:
     from app.interactions.services import close_forgotten_wrap_ups as close
 
     return len(close())
+
+
+@shared_task(name="workers.default.assess_number_health")
+def assess_number_health() -> list[str]:
+    """Beat, every 15 minutes: each number's answer rate against its pool; rests the ones well
+    below it (app.numbers.health)."""
+    from app.numbers.health import assess_numbers
+
+    return assess_numbers()
