@@ -141,3 +141,18 @@ def test_a_bad_cap_is_a_field_error(sim, admin, campaign):
     response = admin.patch(f"/api/numbers/{number_id}", json={"daily_cap": 0})
     assert response.status_code == 422
     assert "daily_cap" in response.get_json()["error"]["fields"]
+
+
+def test_the_numbers_page_is_for_admins(login_as):
+    admin = login_as("admin")
+    page = admin.get("/admin/numbers")
+    assert page.status_code == 200
+    assert b"Answers per 100 dials" in page.data and b"js/admin-numbers.js" in page.data
+    assert b'href="/admin/numbers"' in admin.get("/admin/codes").data  # in the admin's navigation
+    assert login_as("supervisor").get("/admin/numbers").status_code in (302, 403, 404)
+
+
+def test_the_openapi_document_describes_the_numbers_routes(api):
+    paths = api.get("/api/openapi.json").get_json()["paths"]
+    assert {"get"} <= set(paths["/api/numbers"]) and "put" in paths["/api/numbers/pools/{campaign_id}"]
+    assert "patch" in paths["/api/numbers/{number_id}"]
