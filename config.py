@@ -279,6 +279,8 @@ class Config:
                 # Webhooks out: retries that have come due, and deliveries the broker missed.
                 "webhooks-send-due": {"task": "workers.default.send_due_webhooks", "schedule": 15.0,
                                       "options": {"expires": 30}},
+                "numbers-assess-health": {"task": "workers.default.assess_number_health",
+                                          "schedule": 900.0, "options": {"expires": 600}},
                 # Recordings past their campaign's retention period, deleted at the carrier.
                 "recordings-retention": {"task": "workers.telephony.sweep_recording_retention",
                                          "schedule": 3600.0, "options": {"expires": 1800}},

@@ -11,3 +11,4 @@ from app.dnc.models import DncEntry, RegistryAreaCode, RegistryNumber  # noqa: F
 from app.interactions.models import Callback, Interaction  # noqa: F401
 from app.kpi.models import KpiRollup, KpiRollupState  # noqa: F401
 from app.outbound_hooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent  # noqa: F401,E501
+from app.numbers.models import PhoneNumber, PoolNumber  # noqa: F401

@@ -2,7 +2,8 @@
 
 Every SimConfig field is a flag (``--time-scale 0.1``, ``--ring-seconds 4,25``,
 ``--duplicate-probability 0.05``); ``--outcome +15550100=busy`` and
-``--keypress +15550100=9`` may repeat.
+``--keypress +15550100=9``, ``--incoming-number +12025550101=Washington`` and
+``--answer-rate +12025550101=0.05`` may repeat.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import sys
 from carrier_sim.config import SimConfig
 from carrier_sim.server import CarrierSimulator
 
-SPECIAL = {"outcomes", "keypresses", "agent_phones", "account_sid", "auth_token"}
+SPECIAL = {"outcomes", "keypresses", "agent_phones", "account_sid", "auth_token",
+           "incoming_numbers", "answer_rates"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="digits that number presses at every <Gather>")
     parser.add_argument("--agent-phone", action="append", default=[], metavar="NUMBER=DIGITS",
                         help="an agent's phone, and the key it presses to accept")
+    parser.add_argument("--incoming-number", action="append", default=[], metavar="NUMBER=NAME",
+                        help="a phone number the account owns (repeat; default: demo numbers)")
+    parser.add_argument("--answer-rate", action="append", default=[], metavar="FROM=RATE",
+                        help="person-answer rate (0..1) of calls from one caller ID")
     parser.add_argument("--log-level", default="INFO")
     defaults = SimConfig()
     for f in dataclasses.fields(SimConfig):
@@ -63,6 +69,9 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
     changes["outcomes"] = _pairs(args.outcome, "--outcome")
     changes["keypresses"] = _pairs(args.keypress, "--keypress")
     changes["agent_phones"] = _pairs(args.agent_phone, "--agent-phone")
+    if args.incoming_number:
+        changes["incoming_numbers"] = _pairs(args.incoming_number, "--incoming-number")
+    changes["answer_rates"] = _pairs(args.answer_rate, "--answer-rate")
     return SimConfig().updated(changes)
 
 

@@ -198,6 +198,13 @@ class CallStore:
             calls = list(self.calls.values())
             return [c.introspect() for c in calls if to is None or c.to == to]
 
+    def outcomes_by_from(self) -> dict[str, dict[str, int]]:
+        """The outcome each caller ID's calls drew (what the simulator decided, not yet seen)."""
+        found: dict[str, Counter] = {}
+        for call in list(self.calls.values()):
+            found.setdefault(call.from_, Counter())[call.plan.outcome] += 1
+        return {number: dict(counts) for number, counts in found.items()}
+
     def status_counts(self) -> dict[str, int]:
         return dict(Counter(c.status for c in list(self.calls.values())))
 

@@ -15,6 +15,18 @@ OUTCOMES = ("human", "machine", "no-answer", "busy", "failed")
 
 Range = tuple[float, float]
 
+# The account's phone numbers when none are configured: fictional 555-01xx numbers in several
+# area codes (NANP reserves 555-0100..0199 for fiction), so the demo has local presence to show.
+DEMO_NUMBERS = {
+    "+12025550101": "Washington DC",
+    "+12125550102": "New York City",
+    "+17185550103": "Brooklyn",
+    "+13125550104": "Chicago",
+    "+14155550105": "San Francisco",
+    "+12135550106": "Los Angeles",
+    "+13055550107": "Miami",
+}
+
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -51,6 +63,13 @@ class SimConfig:
     max_call_seconds: float = 4 * 3600.0
     max_twiml_fetches: int = 50
 
+    # The account's phone numbers (IncomingPhoneNumbers): number -> friendly name.
+    incoming_numbers: dict[str, str] = field(default_factory=lambda: dict(DEMO_NUMBERS))
+    # Person-answer rate per caller ID (From), 0..1: calls from that number are answered by a
+    # person with this probability (the other outcomes keep their weights). A carrier's spam
+    # label looks like this: the same people, answering one number far less often.
+    answer_rates: dict[str, float] = field(default_factory=dict)
+
     # Keypresses for <Gather>: probability and digits, or forced per To number.
     keypress_probability: float = 0.0
     keypress_digits: str = "1"
@@ -83,6 +102,9 @@ class SimConfig:
         for name, value in self.outcomes.items():
             if value not in OUTCOMES:
                 raise ValueError(f"outcome for {name} must be one of {OUTCOMES}")
+        for number, rate in self.answer_rates.items():
+            if not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
+                raise ValueError(f"answer rate for {number} must be a number from 0 to 1")
         weights = self.outcome_weights()
         if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
             raise ValueError("outcome probabilities must be >= 0 and not all zero")
@@ -104,6 +126,8 @@ class SimConfig:
             if name not in known:
                 raise KeyError(name)
             coerced[name] = coerce(getattr(self, name), value)
+            if name == "answer_rates":  # from the command line or JSON: "0.1" or 0.1
+                coerced[name] = {number: float(rate) for number, rate in coerced[name].items()}
         return dataclasses.replace(self, **coerced)
 
     def as_dict(self) -> dict[str, Any]:
@@ -130,3 +154,4 @@ def coerce(current: Any, value: Any) -> Any:
     if current is None and value is not None:  # seed
         return int(value)
     return value
+

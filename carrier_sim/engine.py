@@ -67,7 +67,7 @@ class CallEngine:
         with self._rng_lock:
             return self._rng.uniform(*bounds)
 
-    def _draw_outcome(self, to: str) -> str:
+    def _draw_outcome(self, to: str, from_: str | None = None) -> str:
         config = self.config
         forced = config.outcomes.get(to)
         if forced:
@@ -75,7 +75,14 @@ class CallEngine:
         if to.startswith("client:") or to in config.agent_phones:
             return "human"  # an agent's browser, which answers by itself, or their phone
         weights = config.outcome_weights()
+        rate = config.answer_rates.get(from_ or "")
         with self._rng_lock:
+            if rate is not None:  # this caller ID's own person-answer rate (a spam label)
+                if self._rng.random() < rate:
+                    return "human"
+                weights.pop("human")
+                if sum(weights.values()) <= 0:
+                    return "no-answer"
             return self._rng.choices(list(weights), weights=list(weights.values()))[0]
 
     def keypress_for(self, call: SimCall) -> str | None:
@@ -110,7 +117,7 @@ class CallEngine:
     def place(self, party: str | None = None, **fields: Any) -> SimCall:
         """A call the REST API created; `party` says who answers (default: by the number)."""
         config = self.config
-        outcome = self._draw_outcome(fields["to"])
+        outcome = self._draw_outcome(fields["to"], fields.get("from_"))
         timeout = fields["timeout"]
         ring = {"busy": config.busy_seconds, "failed": config.fail_seconds,
                 "no-answer": (timeout, timeout)}.get(outcome, config.ring_seconds)

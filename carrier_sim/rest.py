@@ -7,6 +7,7 @@ from xml.sax.saxutils import escape
 
 from flask import Flask, Response, request
 
+from carrier_sim import numbers as incoming_numbers
 from carrier_sim.calls import API_VERSION
 from carrier_sim.conferences import OUTSIDE
 from carrier_sim.config import SimConfig
@@ -164,6 +165,8 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
                 engine.stats.incr("participant_updates")
                 engine.conferences.update(found, call_sid, request.form)
             return _json(found.participant_json(member))
+
+    incoming_numbers.register(app, engine, authenticate, ApiError)
 
     @app.get(f"{CALLS}/<call_sid>.json")
     def fetch_call(account_sid: str, call_sid: str):

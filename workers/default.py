@@ -67,3 +67,12 @@ def send_due_webhooks() -> int:
     from app.outbound_hooks.services import send_due
 
     return send_due()
+
+
+@shared_task(name="workers.default.assess_number_health")
+def assess_number_health() -> list[str]:
+    """Beat, every 15 minutes: each number's answer rate against its pool; rests the ones well
+    below it (app.numbers.health)."""
+    from app.numbers.health import assess_numbers
+
+    return assess_numbers()

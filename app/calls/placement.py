@@ -25,6 +25,7 @@ from app.common.timeutil import utcnow
 from app.compliance import checks
 from app.contacts.models import Contact
 from app.extensions import db
+from app.numbers.presence import choose_caller_id
 from app.ops import metrics
 from app.telephony.carrier import (MIN_RING_TIMEOUT_SECONDS, CarrierError, CarrierRateLimited,
                                    PlaceCallRequest)
@@ -69,7 +70,7 @@ def build_request(call: Call, campaign: Campaign | None) -> PlaceCallRequest:
     record = False
     return PlaceCallRequest(
         to=call.to_number,
-        from_=campaign.caller_id if campaign else call.from_number,
+        from_=call.from_number or (campaign.caller_id if campaign else ""),  # see place_call
         answer_url=webhook_url("voice", call.id),
         status_callback_url=webhook_url("status", call.id),
         timeout_seconds=max(MIN_RING_TIMEOUT_SECONDS, ring),
@@ -129,23 +130,36 @@ def place_call(call_id: int, now: datetime | None = None) -> PlaceResult:
         _refuse(call, contact, verdict, now)
         return PlaceResult("held", error=verdict.first_code)
     call.compliance = verdict.proof  # what was checked, kept with the call record
+    # Local presence: a pool number near the callee, else the campaign's own caller ID; the
+    # number shown is stored on the call (the record the law asks for, and number health).
+    shown = choose_caller_id(campaign, contact, call.to_number, now) if campaign else None
+    if shown is not None:
+        call.from_number = shown.number
     try:
         request = build_request(call, campaign)
         placed = get_carrier().place_call(request)
     except CarrierRateLimited as exc:
         get_redis().delete(marker)  # refused for certain: placing again is safe
         db.session.rollback()
+        _give_back(shown)
         return PlaceResult("rate_limited", retry_after=exc.retry_after, error=exc.message)
     except CarrierError as exc:
+        _give_back(shown)
         _fail(call, exc.code, exc.message)
         return PlaceResult("failed", error=exc.message)
     except ValueError as exc:  # a request the carrier must never see (no caller ID, ...)
+        _give_back(shown)
         _fail(call, None, str(exc))
         return PlaceResult("failed", error=str(exc))
     call.call_sid = placed.call_sid
     db.session.commit()
     metrics.record_call_placed()
     return PlaceResult("placed", placed.call_sid)
+
+
+def _give_back(shown) -> None:
+    if shown is not None:
+        shown.give_back()
 
 
 def _refuse(call: Call, contact: Contact | None, verdict: checks.Assessment, now: datetime) -> None:

@@ -178,6 +178,7 @@ class OmnivoxCollector(Collector):
             campaigns = self._live_campaigns()
             yield from self._agents()
             yield from self._abandonment(campaigns)
+            yield from self._numbers()
             up.add_metric(["postgres"], 1)
         except Exception as exc:  # noqa: BLE001 - a scrape reports the outage, it does not fail
             log.warning("metrics: PostgreSQL unavailable: %s", exc)
@@ -272,6 +273,28 @@ class OmnivoxCollector(Collector):
                 human.add_metric(labels, h)
                 abandoned.add_metric(labels, a)
         yield from (rate, human, abandoned)
+
+    @staticmethod
+    def _numbers():
+        """Each number's health as the last assessment stored it (app.numbers.health)."""
+        from sqlalchemy import select
+
+        from app.common.timeutil import utcnow
+        from app.extensions import db
+        from app.numbers.models import PhoneNumber
+
+        rate = GaugeMetricFamily("omnivox_number_answers_per_100",
+                                 "Person answers per 100 dials from each number, per window (last assessment)",
+                                 labels=["number", "window"])
+        rested = GaugeMetricFamily("omnivox_number_rested",
+                                   "1 while a number is rested for answering well below its pool", labels=["number"])
+        now = utcnow()
+        for number in db.session.scalars(select(PhoneNumber).where(PhoneNumber.in_account.is_(True))):
+            for window, figures in sorted((number.health or {}).items()):
+                if figures.get("per_100") is not None:
+                    rate.add_metric([number.phone_e164, window], figures["per_100"])
+            rested.add_metric([number.phone_e164], 1 if number.rested_at(now) else 0)
+        yield from (rate, rested)
 
     # Redis -----------------------------------------------------------------------------------
 

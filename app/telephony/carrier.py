@@ -126,6 +126,16 @@ class RecordingMedia:
     close: Any
 
 
+@dataclass(frozen=True)
+class OwnedNumber:
+    """A phone number the account holds at the carrier (Twilio: an IncomingPhoneNumber)."""
+
+    sid: str
+    phone_number: str         # E.164
+    friendly_name: str
+    voice: bool               # may place and receive calls
+
+
 class RecordingGone(CarrierError):
     """The carrier has no such recording (deleted, or never made)."""
 
@@ -217,3 +227,6 @@ class Carrier(abc.ABC):
         """The recording's audio (WAV) with the carrier's own credentials, the `Range` header
         passed on; raises RecordingGone when the carrier has no such recording."""
 
+    @abc.abstractmethod
+    def list_numbers(self) -> list[OwnedNumber]:
+        """Every phone number the account holds, all pages read."""

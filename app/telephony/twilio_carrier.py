@@ -24,6 +24,7 @@ from app.telephony.carrier import (
     CarrierError,
     CarrierRateLimited,
     CallInfo,
+    OwnedNumber,
     PlaceCallRequest,
     PlacedCall,
     RecordingGone,
@@ -251,6 +252,14 @@ class TwilioCarrier(Carrier):
             close=response.close)
 
     # -- webhooks ------------------------------------------------------------
+    # -- the account's numbers ---------------------------------------------------
+    def list_numbers(self) -> list[OwnedNumber]:
+        found = self._call_api(lambda: self._client.incoming_phone_numbers.list(page_size=1000))
+        return [OwnedNumber(sid=n.sid, phone_number=n.phone_number,
+                            friendly_name=n.friendly_name or n.phone_number,
+                            voice=bool((n.capabilities or {}).get("voice", True)))
+                for n in found]
+
     def validate_webhook(self, url: str, form_params: Mapping[str, Any] | Any,
                          signature: str | None) -> bool:
         if not signature:

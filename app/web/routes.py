@@ -123,6 +123,12 @@ def admin_codes():
     return render_template("web/admin/codes.html")
 
 
+@bp.route("/admin/numbers")
+@page("admin")
+def admin_numbers():
+    return render_template("web/admin/numbers.html")
+
+
 @bp.route("/admin/rules")
 @page("admin", "supervisor")
 def admin_rules():

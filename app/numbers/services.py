@@ -1,0 +1,129 @@
+"""The account's numbers as Omnivox keeps them: read from the carrier, pooled per campaign."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import delete, select
+
+from app.audit import services as audit
+from app.campaigns.models import Campaign
+from app.common.timeutil import utcnow
+from app.compliance.rules.places import state_for_number
+from app.errors import ApiError
+from app.extensions import db
+from app.numbers import presence
+from app.numbers.models import PhoneNumber, PoolNumber
+from app.telephony.carrier import CarrierError
+from app.telephony.factory import get_carrier
+
+log = logging.getLogger(__name__)
+CARRIER_UNREACHABLE = ("The carrier could not be asked for the account's numbers just now; "
+                       "these are the numbers as last read.")
+
+
+def sync_numbers() -> str | None:
+    """Store what the carrier lists now; numbers it no longer lists are kept, marked gone.
+    Returns a message in words when the carrier could not be read."""
+    try:
+        owned = [n for n in get_carrier().list_numbers() if n.voice]
+    except CarrierError as exc:
+        log.warning("could not list the account's numbers: %s", exc.message)
+        db.session.rollback()
+        return CARRIER_UNREACHABLE
+    now = utcnow()
+    stored = {n.phone_e164: n for n in db.session.scalars(select(PhoneNumber).with_for_update())}
+    for owned_number in owned:
+        row = stored.get(owned_number.phone_number)
+        if row is None:
+            row = PhoneNumber(phone_e164=owned_number.phone_number, health={})
+            db.session.add(row)
+        row.carrier_sid, row.friendly_name = owned_number.sid, owned_number.friendly_name[:120]
+        row.state, row.in_account, row.synced_at = state_for_number(owned_number.phone_number), True, now
+    listed = {n.phone_number for n in owned}
+    for number, row in stored.items():
+        if number not in listed:
+            row.in_account = False
+    db.session.commit()
+    return None
+
+
+def numbers_page(now: datetime | None = None) -> dict:
+    """Every number with its pools, cap, today's calls and health; every campaign's pool."""
+    now = now or utcnow()
+    warning = sync_numbers()
+    numbers = list(db.session.scalars(select(PhoneNumber).order_by(PhoneNumber.in_account.desc(),
+                                                                   PhoneNumber.phone_e164)))
+    campaigns = list(db.session.scalars(select(Campaign).order_by(Campaign.name)))
+    members = db.session.execute(select(PoolNumber.campaign_id, PoolNumber.number_id)).all()
+    by_number = {n.id: n for n in numbers}
+    names = {c.id: c.name for c in campaigns}
+    today = presence.dials_today([n.phone_e164 for n in numbers], now)
+    items = []
+    for n in numbers:
+        items.append({
+            "id": n.id, "phone_number": n.phone_e164, "friendly_name": n.friendly_name,
+            "state": n.state, "in_account": n.in_account, "daily_cap": n.daily_cap,
+            "calls_today": today.get(n.phone_e164, 0),
+            "rested": n.rested_at(now), "rested_until": n.rested_until if n.rested_at(now) else None,
+            "rest_reason": n.rest_reason if n.rested_at(now) else None,
+            "health": n.health or {}, "health_at": n.health_at,
+            "campaigns": [{"id": c, "name": names[c]} for c, i in members if i == n.id and c in names],
+        })
+    pools = [{"campaign_id": c.id, "campaign_name": c.name, "caller_id": c.caller_id,
+              "numbers": sorted(by_number[i].phone_e164 for cid, i in members if cid == c.id)}
+             for c in campaigns]
+    return {"items": items, "pools": pools, "carrier_warning": warning}
+
+
+def set_pool(actor, campaign_id: int, numbers: list[str]) -> dict:
+    """Replace a campaign's pool; every number must be one the account holds."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise ApiError(404, "No such campaign", "not_found")
+    wanted = list(dict.fromkeys(n.strip() for n in numbers))
+    found = _owned(wanted)
+    if len(found) < len(wanted):  # the stored list may be behind the carrier's: read it again
+        sync_numbers()
+        found = _owned(wanted)
+    missing = [n for n in wanted if n not in found]
+    if missing:
+        raise ApiError(422, "Only the account's own numbers can go in a pool", fields={
+            "numbers": [f"{n} is not one of the account's numbers." for n in missing]})
+    before = sorted(db.session.scalars(
+        select(PhoneNumber.phone_e164).join(PoolNumber, PoolNumber.number_id == PhoneNumber.id)
+        .where(PoolNumber.campaign_id == campaign_id)))
+    db.session.execute(delete(PoolNumber).where(PoolNumber.campaign_id == campaign_id))
+    for number in found.values():
+        db.session.add(PoolNumber(campaign_id=campaign_id, number_id=number.id, added_by_id=actor.id))
+    audit.record("number_pool.updated", target_type="campaign", target_id=campaign_id,
+                 actor=actor, before=before, after=sorted(found))
+    db.session.commit()
+    return {"campaign_id": campaign.id, "campaign_name": campaign.name, "caller_id": campaign.caller_id,
+            "numbers": sorted(found)}
+
+
+def update_number(actor, number_id: int, data: dict) -> PhoneNumber:
+    """Change a number's daily cap, or put a rested number back in service."""
+    number = db.session.get(PhoneNumber, number_id, with_for_update=True)
+    if number is None:
+        raise ApiError(404, "No such number", "not_found")
+    changes = {}
+    if "daily_cap" in data and data["daily_cap"] != number.daily_cap:
+        changes["daily_cap"] = [number.daily_cap, data["daily_cap"]]
+        number.daily_cap = data["daily_cap"]
+    if data.get("back_in_service") and number.rested_until is not None:
+        changes["rested_until"] = [number.rested_until.isoformat(), None]
+        number.rested_until, number.rest_reason = None, None
+    if changes:
+        audit.record("number.updated", target_type="phone_number", target_id=number.id, actor=actor,
+                     number=number.phone_e164, changes=changes)
+    db.session.commit()
+    return number
+
+
+def _owned(numbers: list[str]) -> dict[str, PhoneNumber]:
+    if not numbers:
+        return {}
+    return {n.phone_e164: n for n in db.session.scalars(
+        select(PhoneNumber).where(PhoneNumber.phone_e164.in_(numbers), PhoneNumber.in_account.is_(True)))}

@@ -1,0 +1,108 @@
+"""The account's phone numbers: Twilio's IncomingPhoneNumbers list, paged as Twilio pages it,
+and ``/_sim/numbers``, the control that sets one number's person-answer rate."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from urllib.parse import urlencode
+
+from flask import Flask, Response, request
+
+from carrier_sim.calls import API_VERSION
+
+MAX_PAGE_SIZE = 1000  # Twilio's ceiling
+DEFAULT_PAGE_SIZE = 50
+# When the simulator started: the numbers' "date_created" (stable across list calls).
+_CREATED = format_datetime(datetime(2024, 1, 2, 9, 0, tzinfo=timezone.utc))
+
+
+def number_sid(phone_number: str) -> str:
+    """The same PN... sid for a number every time (Twilio's sids are stable per number)."""
+    return "PN" + hashlib.sha256(phone_number.encode()).hexdigest()[:32]
+
+
+def number_json(account_sid: str, phone_number: str, friendly_name: str) -> dict:
+    sid = number_sid(phone_number)
+    return {
+        "account_sid": account_sid, "sid": sid, "phone_number": phone_number,
+        "friendly_name": friendly_name or phone_number, "api_version": API_VERSION,
+        "capabilities": {"voice": True, "sms": True, "mms": False, "fax": False},
+        "date_created": _CREATED, "date_updated": _CREATED, "origin": "twilio",
+        "status": "in-use", "beta": False, "voice_method": "POST", "voice_url": None,
+        "voice_caller_id_lookup": False, "status_callback": "", "status_callback_method": "POST",
+        "emergency_status": "Inactive", "type": "local",
+        "uri": f"/{API_VERSION}/Accounts/{account_sid}/IncomingPhoneNumbers/{sid}.json",
+    }
+
+
+def register(app: Flask, engine, authenticate, api_error) -> None:
+    """Add the numbers routes to the simulator's app (`authenticate` raises as Twilio answers)."""
+    base = f"/{API_VERSION}/Accounts/<account_sid>/IncomingPhoneNumbers"
+
+    def owned(account_sid: str) -> list[dict]:
+        numbers = sorted(engine.config.incoming_numbers.items())
+        return [number_json(account_sid, number, name) for number, name in numbers]
+
+    @app.get(f"{base}.json")
+    def list_incoming_numbers(account_sid: str):
+        authenticate(account_sid)
+        args = request.args
+        try:
+            page = max(0, int(args.get("Page") or 0))
+            size = min(MAX_PAGE_SIZE, max(1, int(args.get("PageSize") or DEFAULT_PAGE_SIZE)))
+        except ValueError:
+            raise api_error(400, 20001, "Page and PageSize must be integers") from None
+        found = owned(account_sid)
+        if args.get("PhoneNumber"):  # Twilio matches a pattern; a prefix or exact number here
+            wanted = args["PhoneNumber"].replace("*", "")
+            found = [n for n in found if wanted in n["phone_number"]]
+        if args.get("FriendlyName"):
+            found = [n for n in found if n["friendly_name"] == args["FriendlyName"]]
+        start = page * size
+        items = found[start:start + size]
+        path = f"/{API_VERSION}/Accounts/{account_sid}/IncomingPhoneNumbers.json"
+
+        def uri(n: int) -> str:
+            query = {"PageSize": size, "Page": n}
+            if n:
+                query["PageToken"] = "PA" + number_sid(found[n * size - 1]["phone_number"])[2:]
+            return f"{path}?{urlencode(query)}"
+
+        more = start + size < len(found)
+        payload = {"incoming_phone_numbers": items, "page": page, "page_size": size,
+                   "start": start, "end": start + max(0, len(items) - 1),
+                   "first_page_uri": uri(0), "previous_page_uri": uri(page - 1) if page else None,
+                   "next_page_uri": uri(page + 1) if more else None, "uri": uri(page)}
+        return Response(json.dumps(payload), mimetype="application/json")
+
+    @app.get(f"{base}/<sid>.json")
+    def fetch_incoming_number(account_sid: str, sid: str):
+        authenticate(account_sid)
+        for number in owned(account_sid):
+            if number["sid"] == sid:
+                return Response(json.dumps(number), mimetype="application/json")
+        raise api_error(404, 20404, f"The requested resource {request.path} was not found")
+
+    @app.route("/_sim/numbers", methods=["GET", "POST"])
+    def sim_numbers():
+        """GET: the numbers, each caller ID's person-answer rate and what its calls drew.
+        POST ``{"number": "+1...", "answer_rate": 0.05}`` (null: back to the outcome mix)."""
+        if request.method == "POST":
+            body = request.get_json(force=True) or {}
+            number, rate = str(body.get("number") or ""), body.get("answer_rate")
+            rates = dict(engine.config.answer_rates)
+            if rate is None:
+                rates.pop(number, None)
+            else:
+                rates[number] = rate
+            try:
+                engine.update_config({"answer_rates": rates})
+            except (TypeError, ValueError) as exc:
+                raise api_error(400, 20001, str(exc)) from None
+        config = engine.config
+        return Response(json.dumps({"numbers": config.incoming_numbers,
+                                    "answer_rates": config.answer_rates,
+                                    "outcomes_by_from": engine.store.outcomes_by_from()}),
+                        mimetype="application/json")
