@@ -195,6 +195,14 @@ class Config:
         self.KPI_MINUTE_RETENTION_HOURS = int(env.get("KPI_MINUTE_RETENTION_HOURS") or 48)
         self.KPI_ROLLUP_OVERLAP_SECONDS = int(env.get("KPI_ROLLUP_OVERLAP_SECONDS") or 300)
 
+        # Number health (app.numbers.health): a number is rested for NUMBER_REST_DAYS when, with
+        # at least NUMBER_HEALTH_MIN_DIALS dials from it and from the rest of its pool, its
+        # person-answer rate is under NUMBER_HEALTH_RATIO of the pool's (and a one-sided
+        # two-proportion test agrees).
+        self.NUMBER_HEALTH_MIN_DIALS = int(env.get("NUMBER_HEALTH_MIN_DIALS") or 50)
+        self.NUMBER_HEALTH_RATIO = float(env.get("NUMBER_HEALTH_RATIO") or 0.5)
+        self.NUMBER_REST_DAYS = int(env.get("NUMBER_REST_DAYS") or 7)
+
         # Webhooks out (app.outbound_hooks): each POST's timeout; retries with exponential
         # backoff (doubling from the base, capped at the max, with jitter) for RETRY_FOR seconds
         # after the event; an endpoint failing that long is switched off. Retries due within
