@@ -3,17 +3,11 @@ law: the 30-day abandonment governor holds whatever is set, and clearing the ove
 campaign to automatic pacing. Real Redis and PostgreSQL; the 30-day figures are given."""
 import pytest
 
-from app.agents import services as agent_services
-from app.auth.models import User
 from app.campaigns.models import Campaign, PacingOverride
 from app.common.redis import get_redis
-from app.contacts.models import Contact
-from app.dialer.refill import refill
 from app.dialer.tick import pacing_tick
 from app.extensions import db
-from tests.agents.factories import assign, make_campaign
-from tests.helpers import connect_audio
-from tests.zones import number_in_zone, zone_in_calling_hours
+from tests.dialer.floor import make_ready, staffed_campaign
 
 # 400 person-answered calls and none abandoned in 30 days: 12 abandonments of room at 3%.
 ROOMY = (0, 400, 0.0)
@@ -23,26 +17,11 @@ SPENT = (12, 400, 0.03)
 
 @pytest.fixture
 def predictive(app, users):
-    agents = [users.create("agent") for _ in range(3)]
-    with app.app_context():
-        campaign = make_campaign()
-        campaign.status, campaign.dial_mode = "active", "predictive"
-        campaign.window_start, campaign.window_end = campaign.window_start.replace(hour=8), \
-            campaign.window_end.replace(hour=21)
-        zone = zone_in_calling_hours()
-        for agent in agents:
-            assign(agent.id, campaign.id)
-        for i in range(40):
-            db.session.add(Contact(campaign_id=campaign.id, phone_e164=number_in_zone(zone, i), timezone=zone))
-        db.session.commit()
-        refill(campaign.id, agents_signed_in=30)
-        return campaign.id, [a.id for a in agents]
+    return staffed_campaign(app, users, "predictive", contacts=40, queued_for=30)
 
 
 def _ready(agent_ids, campaign_id):
-    for agent_id in agent_ids:
-        connect_audio(agent_id)
-        agent_services.set_own_state(db.session.get(User, agent_id), "ready", campaign_id=campaign_id)
+    make_ready(agent_ids, campaign_id)
 
 
 def _thirty_days(monkeypatch, figures):

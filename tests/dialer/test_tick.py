@@ -4,37 +4,18 @@ import pytest
 from app.agents import services as agent_services
 from app.auth.models import User
 from app.common import tasks
-from app.contacts.models import Contact
-from app.dialer.refill import refill
 from app.dialer.tick import pacing_tick
 from app.extensions import db
-from tests.agents.factories import assign, make_campaign
-from tests.zones import number_in_zone, zone_in_calling_hours
-from tests.helpers import connect_audio
+from tests.dialer.floor import make_ready, staffed_campaign
 
 
 @pytest.fixture
 def campaign_with_agents(app, users):
-    agents = [users.create("agent") for _ in range(3)]
-    with app.app_context():
-        campaign = make_campaign()
-        campaign.status, campaign.dial_mode = "active", "progressive"
-        campaign.window_start, campaign.window_end = campaign.window_start.replace(hour=8), \
-            campaign.window_end.replace(hour=21)
-        zone = zone_in_calling_hours()
-        for agent in agents:
-            assign(agent.id, campaign.id)
-        for i in range(10):
-            db.session.add(Contact(campaign_id=campaign.id, phone_e164=number_in_zone(zone, i), timezone=zone))
-        db.session.commit()
-        refill(campaign.id, agents_signed_in=3)
-        return campaign.id, [a.id for a in agents]
+    return staffed_campaign(app, users, "progressive", contacts=10, queued_for=3)
 
 
 def _ready(agent_ids, campaign_id):
-    for agent_id in agent_ids:
-        connect_audio(agent_id)
-        agent_services.set_own_state(db.session.get(User, agent_id), "ready", campaign_id=campaign_id)
+    make_ready(agent_ids, campaign_id)
 
 
 def test_progressive_claims_one_contact_per_ready_agent_not_already_covered(ctx, campaign_with_agents, sent_tasks):
