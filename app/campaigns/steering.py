@@ -60,11 +60,12 @@ def override_for(campaign_id: int) -> PacingOverride | None:
 
 
 def abandon_target(campaign: Campaign, override: PacingOverride | None) -> float:
-    """The target the pacer steers to: the override's if set, never above the legal 3%."""
-    target = campaign.max_abandon_rate
+    """The target the pacer steers to: the override's if set, never above the campaign's own
+    limit (which may have been lowered since the override was set) nor the legal 3%."""
+    limit = min(Decimal(str(campaign.max_abandon_rate)), MAX_ABANDON_RATE)
     if override is not None and override.abandon_target is not None:
-        target = override.abandon_target
-    return float(min(Decimal(str(target)), MAX_ABANDON_RATE))
+        return float(min(Decimal(str(override.abandon_target)), limit))
+    return float(limit)
 
 
 def spare_abandonments(target: float, abandoned_30d: int, humans_30d: int) -> int:

@@ -123,6 +123,11 @@ def update_contact(user, campaign_id: int, contact_id: int, data: dict) -> Conta
     postal = values.get("postal_code", contact.postal_code)
     stated_zone = values.get("timezone", contact.timezone)
     zone = contact.timezone
+    if "region" in values and not problems.get("phone"):
+        try:  # a state that exists (or a province of the number's country), as at import
+            check_state(region, phone)
+        except ValueError as exc:
+            problems["region"] = [_sentence(str(exc))]
     if not problems.get("phone"):
         try:
             zone = contact_timezone(phone, stated_zone, region, postal)

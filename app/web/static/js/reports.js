@@ -105,11 +105,21 @@ async function show() {
   let r;
   const mine = ++asked;
   const shown = current;
+  // What the page offers follows the click at once: the new report's title and CSV, and no
+  // figures from the previous report while this one's are on their way.
+  $('#report-title').textContent = TITLES[shown];
+  $('#report-csv').href = `/api/reports/${shown}/export?${qs(q)}`;
+  $('#report-table').setAttribute('aria-busy', 'true');
+  $('#report-table thead').replaceChildren();
+  $('#report-table tfoot').replaceChildren();
+  $('#report-table tbody').replaceChildren(el('tr', {}, el('td', { class: 'muted', text: 'Loading…' })));
   try {
     r = await get(`/api/reports/${shown}`, q);
     if (mine !== asked) return;
   } catch (e) {
     if (mine !== asked) return;
+    $('#report-table').removeAttribute('aria-busy');
+    $('#report-table tbody').replaceChildren();
     const fields = Object.values(e.fields || {}).flat().join(' ');
     box.textContent = fields ? `${e.message}: ${fields}` : e.message;
     box.hidden = false;
@@ -120,6 +130,7 @@ async function show() {
   $('#report-range-text').textContent = rangeText(r);
   $('#as-of').textContent = r.as_of ? `Figures as of ${new Date(r.as_of).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })} (brought up to date every minute)` : 'Figures are being prepared.';
   $('#report-csv').href = `/api/reports/${shown}/export?${qs(q)}`;
+  $('#report-table').removeAttribute('aria-busy');
   $('#report-table thead').replaceChildren(head(...view.heads));
   $('#report-table tbody').replaceChildren(...(view.rows.length ? view.rows.map((cells) => el('tr', {}, cells))
     : [el('tr', {}, el('td', { colspan: String(view.heads.length), class: 'muted', text: view.empty }))]));

@@ -79,9 +79,10 @@ function renderCalls(b) {
 function render(b) {
   const d = b.data;
   b.node.querySelector('.board-name').textContent = d.name;
+  b.node.querySelector('.board-steer').href = `/admin/campaigns/${d.id}`;
   const badge = b.node.querySelector('.status-badge');
   badge.textContent = d.status; badge.dataset.status = d.status;
-  b.node.querySelector('.board-mode').textContent = `${d.dial_mode} dialling`;
+  b.node.querySelector('.board-mode').textContent = `${d.dial_mode} dialing`;
   b.node.querySelector('[data-action="start"]').disabled = d.status === 'active';
   b.node.querySelector('[data-action="pause"]').disabled = d.status !== 'active';
   renderCalls(b);
