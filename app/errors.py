@@ -5,7 +5,7 @@ import logging
 import math
 import time
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
@@ -81,8 +81,17 @@ def _handle_csrf(exc: CSRFError):
     return error_response(403, f"CSRF check failed: {exc.description}", "csrf_failed")
 
 
+# Addresses machines call (the API, Twilio, probes, sockets, the simulator's control): their
+# errors are JSON. Anything else is a page a person opened: a 404 there is a page in words.
+MACHINE_PATHS = ("/api/", "/twilio/", "/metrics", "/healthz", "/readyz", "/socket.io", "/_sim/", "/web-static/",
+                 "/static/")
+
+
 def _handle_http(exc: HTTPException):
     status = exc.code or 500
+    if status == 404 and not request.path.startswith(MACHINE_PATHS):
+        return render_template("web/error.html", status=404,
+                               message="There is no page at this address."), 404
     if status == 422 or (status == 400 and _validation_fields(exc)):
         return error_response(422, "The request has invalid fields", "validation_error",
                               _validation_fields(exc))

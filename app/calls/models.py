@@ -34,6 +34,8 @@ class Call(db.Model):
         Index("ix_calls_agent_created", "agent_id", "created_at"),
         Index("ix_calls_status_updated", "status", "updated_at"),
         Index("ix_calls_to_number_queued", "to_number", "queued_at"),
+        # Number health reads each caller ID's dials over the last days (app.numbers.health).
+        Index("ix_calls_from_number_created", "from_number", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import db
 
 CONTACT_STATUSES = ("new", "retry", "callback", "dialing", "done", "dnc", "invalid")
+# custom_fields["source"] of a contact made for a number an agent dialled by hand.
+MANUAL_DIAL_SOURCE = "manual dial"
 
 
 class Contact(db.Model):

@@ -22,7 +22,7 @@ from app.common import tasks
 from app.common.redis import get_redis
 from app.compliance import checks
 from app.contacts.attempts import apply_call_outcome
-from app.contacts.models import Contact
+from app.contacts.models import MANUAL_DIAL_SOURCE, Contact
 from app.dialer.attempts import held_at_dial_key
 from app.dialer.pacer_feed import record_agent_free, record_dial_result, record_human_answer
 from app.extensions import db
@@ -92,6 +92,12 @@ def on_placement_refused(call: Call, *, contact: Contact | None, reason: str, at
     """A queued call was refused at the instant of placement and never sent: the contact gets
     its attempt back and waits for its next legal time, and an agent waiting on their own dial
     is freed. Counted with the other holds at the moment of dialling."""
+    if (contact is not None and call.kind == "manual" and contact.attempts <= 1
+            and (contact.custom_fields or {}).get("source") == MANUAL_DIAL_SOURCE):
+        # A number the agent typed, never called before: refused now, it must not stay behind as a
+        # contact the dialer would call on its own later. The call row keeps the number.
+        db.session.delete(contact)
+        contact = None
     if contact is not None and contact.status == "dialing":
         contact.attempts = max(0, contact.attempts - 1)
         if callbacks.dials_callback(call.id):

@@ -12,7 +12,7 @@ from app.auth.models import User
 from app.campaigns.models import Campaign, CampaignAssignment
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
-from app.contacts.models import Contact
+from app.contacts.models import MANUAL_DIAL_SOURCE, Contact
 from app.compliance import gates
 from app.compliance import checks
 from app.dialer.attempts import try_attempt
@@ -171,7 +171,7 @@ def manual_dial(agent: User, campaign_id: int, raw_phone: str, now: datetime | N
     if created:
         zone = contact_timezone(phone)
         contact = Contact(campaign_id=campaign.id, phone_e164=phone, timezone=zone, zones_agree=zones_agree(zone, phone),
-                          status="new", attempts=0, custom_fields={"source": "manual dial"})
+                          status="new", attempts=0, custom_fields={"source": MANUAL_DIAL_SOURCE})
         # Every gate first, on the contact it would be: a refused number is never stored.
         reason, next_at = checks.attempt_hold(contact, campaign, now, autodialed=False)
         if reason is not None:

@@ -9,6 +9,7 @@ from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.compliance import gates
+from app.contacts.models import MANUAL_DIAL_SOURCE
 from app.dialer.hopper import PRIORITY_CALLBACK, PRIORITY_NEW, PRIORITY_RETRY, Hopper, priority, ready_key
 from app.extensions import db
 
@@ -19,7 +20,10 @@ _ON_DNC = """EXISTS (SELECT 1 FROM dnc_entries d WHERE d.phone_e164 = c.phone_e1
 _LIST_ACTIVE = """(c.import_job_id IS NULL
                   OR EXISTS (SELECT 1 FROM import_jobs j WHERE j.id = c.import_job_id AND j.active))"""
 _PASS_ATTEMPTS = "(c.attempts - c.attempts_before_pass)"
-_DUE = f"""c.status IN ('new', 'retry', 'callback') AND {_LIST_ACTIVE}
+# A number an agent dialled by hand is not a lead of the campaign's lists: the dialer never calls
+# it on its own, only for a callback the agent promised.
+_NOT_HAND_DIALLED = f"(c.status = 'callback' OR COALESCE(c.custom_fields->>'source', '') <> '{MANUAL_DIAL_SOURCE}')"
+_DUE = f"""c.status IN ('new', 'retry', 'callback') AND {_LIST_ACTIVE} AND {_NOT_HAND_DIALLED}
           AND (c.status = 'callback' OR {_PASS_ATTEMPTS} < :max_attempts)
           AND (c.next_due_at IS NULL OR c.next_due_at <= :now)"""
 _LOCAL_TIME = "(CAST(:now AS timestamptz) AT TIME ZONE c.timezone)::time"

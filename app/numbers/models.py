@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.calls.models import Call
 from app.extensions import db
 
 
@@ -46,9 +45,3 @@ class PoolNumber(db.Model):
                                            primary_key=True, index=True)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-
-
-
-
-# Number health reads each number's dials (calls.from_number) over the last days.
-Index("ix_calls_from_number_created", Call.from_number, Call.created_at)

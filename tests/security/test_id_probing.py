@@ -93,6 +93,9 @@ def world(app, users):
             "imports": [job.id],
             "import-jobs": [job.id],
             "monitoring": [1],  # sessions live in Redis; an agent is refused the route itself
+            "webhooks": [1],  # admins' only: an agent is refused the route itself
+            "numbers": [1],
+            "lists": [job.id],
         }
     return prober, others
 
