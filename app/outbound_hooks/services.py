@@ -49,7 +49,7 @@ def _setting(name: str) -> float:
 def raise_event(event_type: str, data: dict, at: datetime | None = None) -> WebhookEvent | None:
     """Queue `event_type` for every switched-on endpoint subscribed to it (not committed)."""
     endpoints = db.session.scalars(select(WebhookEndpoint).where(
-        WebhookEndpoint.active.is_(True), WebhookEndpoint.events.any(event_type))).all()
+        WebhookEndpoint.active.is_(True), WebhookEndpoint.events.contains([event_type]))).all()
     if not endpoints:
         return None
     at = at or utcnow()

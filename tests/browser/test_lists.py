@@ -145,3 +145,16 @@ def test_a_do_not_call_upload_shows_what_was_added_and_each_bad_line_by_number(b
         expect(page.locator("#dnc tbody")).to_contain_text("Uploaded file")
     finally:
         ctx.close()
+
+
+def test_a_supervisor_reaches_their_campaigns_team_and_dialer_from_the_wallboard(browser, live_server, spring):
+    page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    try:
+        sign_in(page, live_server, spring["supervisor"], "/supervisor")
+        link = page.locator(f'a[href="/admin/campaigns/{spring["campaign_id"]}"]')
+        expect(link).to_have_text("Team and dialer")
+        link.click()
+        expect(page).to_have_url(f"{live_server}/admin/campaigns/{spring['campaign_id']}")
+        expect(page.locator("h1")).to_contain_text("Spring Renewals")
+    finally:
+        page.context.close()

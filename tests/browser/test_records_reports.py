@@ -199,3 +199,34 @@ def test_an_agent_sees_only_their_own_calls(browser, live_server, desk):
         expect(page.locator("body")).to_contain_text("Your role may not open this page.")
     finally:
         page.context.close()
+
+
+def test_the_csv_after_switching_to_daily_is_the_daily_one(browser, live_server, desk):
+    """While the daily figures are on their way (held here until after the download), the page
+    shows no hourly figures and its CSV link is already the daily report's."""
+    page = browser.new_context(accept_downloads=True).new_page()
+    held = []
+
+    def hold(route):
+        held.append(route)  # answered only after the download
+
+    try:
+        sign_in(page, live_server, desk["sup"], "/reports")
+        page.get_by_test_id("report-range").select_option("last_7_days")
+        page.get_by_test_id("tab-hourly").click()
+        expect(page.locator("#report-title")).to_have_text("Hourly figures")
+        expect(page.get_by_test_id("report-table").locator("tfoot td").nth(0)).to_have_text("Whole range")
+        page.route(lambda url: "/api/reports/daily?" in url, hold)
+        page.get_by_test_id("tab-daily").click()
+        expect(page.locator("#report-title")).to_have_text("Daily figures")
+        table = page.get_by_test_id("report-table")
+        expect(table.locator("tbody")).to_have_text("Loading…")
+        expect(table.locator("tfoot td")).to_have_count(0)
+        rows = _download(page, "#report-csv")
+        assert held, "the daily request was not held"
+        assert "Day (America/New_York)" in rows[0], list(rows[0])
+        for route in held:
+            route.continue_()
+        expect(table.locator("tfoot td").nth(0)).to_have_text("Whole range")
+    finally:
+        page.context.close()
