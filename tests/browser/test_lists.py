@@ -8,7 +8,7 @@ from datetime import time as dtime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import shot, sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -108,6 +108,7 @@ def test_a_supervisor_recycles_no_answers_then_finds_a_contact_and_reads_their_h
         expect(calls).to_contain_text("Sale")
         expect(calls).to_contain_text("Signed up for the Premium plan, wants paper bills")
         expect(calls).to_contain_text("03:04")
+        shot(page, "contact-history")
 
         contact.locator('input[name="phone"]').fill("12")
         contact.get_by_role("button", name="Save changes").click()

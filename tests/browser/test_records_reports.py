@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import shot, sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -76,12 +76,20 @@ def desk(_app, live_server):
         handled(call(evil, 20, "human", ben), ben, ni, "Call next spring", 90)
         call(alan, 15, "busy", attempt=2)
         call(grace, 10, "human", abandoned=True, attempt=2)
+        # Each agent's day as their states say it: signed on, each handled call on-call then in
+        # wrap-up (so occupancy has something to count), then a pause.
+        talks = {ann["id"]: [(40, 240), (30, 60)], ben["id"]: [(20, 90)]}
         for agent, pause in ((ann, brk), (ben, None)):
-            db.session.add_all([
-                AgentStateChange(agent_id=agent["id"], campaign_id=cid, from_state="offline", to_state="ready",
-                                 at=now - timedelta(minutes=50)),
-                AgentStateChange(agent_id=agent["id"], campaign_id=cid, from_state="ready", to_state="paused",
-                                 pause_code_id=pause.id if pause else None, at=now - timedelta(minutes=8))])
+            changes = [("offline", "ready", now - timedelta(minutes=50))]
+            for minutes_ago, talk in talks[agent["id"]]:
+                start = now - timedelta(minutes=minutes_ago)
+                changes += [("ready", "reserved", start), ("reserved", "on-call", start),
+                            ("on-call", "wrap-up", start + timedelta(seconds=talk)),
+                            ("wrap-up", "ready", start + timedelta(seconds=talk + 15))]
+            db.session.add_all([AgentStateChange(agent_id=agent["id"], campaign_id=cid, from_state=a, to_state=b, at=at)
+                                for a, b, at in changes])
+            db.session.add(AgentStateChange(agent_id=agent["id"], campaign_id=cid, from_state="ready", to_state="paused",
+                                            pause_code_id=pause.id if pause else None, at=now - timedelta(minutes=8)))
         db.session.commit()
         rollup.run_rollup()
         db.session.commit()
@@ -144,7 +152,7 @@ def test_a_supervisor_filters_opens_and_exports_the_call_records(browser, live_s
 
 
 def test_a_supervisor_opens_each_report(browser, live_server, desk):
-    page = browser.new_context(accept_downloads=True).new_page()
+    page = browser.new_context(accept_downloads=True, viewport={"width": 1440, "height": 900}).new_page()
     try:
         sign_in(page, live_server, desk["sup"], "/reports")
         expect(page.get_by_test_id("report-campaign")).to_have_value(str(desk["campaign_id"]))
@@ -156,6 +164,7 @@ def test_a_supervisor_opens_each_report(browser, live_server, desk):
         expect(table).to_contain_text("Lunch")
         expect(page.get_by_test_id("report-definitions")).to_contain_text("signed-in time excluding pause")
         _has_chart(page)
+        shot(page, "reports")
         rows = _download(page, "#report-csv")
         assert [r["Agent"] for r in rows] == ["Ann Answer", "Ben Busy", "All agents"]
         assert rows[0]["Calls handled"] == "2" and rows[0]["Sales"] == "1" and rows[0]["Conversion (sales ÷ contacts)"] == "50.0%"
