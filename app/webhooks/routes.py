@@ -16,6 +16,7 @@ from flask import Blueprint, Response, request
 from sqlalchemy.exc import DBAPIError
 
 from app.agents import audio
+from app.calls.inbound import answer_inbound, answer_inbound_opt_out
 from app.calls.safe_harbour import answer_opt_out
 from app.dialer.routing import answer_call, answer_stranded
 from app.extensions import db, limiter
@@ -126,6 +127,32 @@ def opt_out():
     except DBAPIError:
         db.session.rollback()
         log.error("database unavailable: opt-out not recorded", exc_info=True)
+        return Response("database unavailable", status=503, mimetype="text/plain")
+    return Response(reply, mimetype=XML)
+
+
+@bp.post("/inbound")
+def inbound():
+    """A person calls one of our numbers: the seller's name, their number, and the opt-out key
+    (app.calls.inbound). Each of the account's numbers has this as its voice URL."""
+    try:
+        reply = answer_inbound(request.form)
+    except DBAPIError:
+        db.session.rollback()
+        log.error("database unavailable: call to our number %s", request.form.get("To"), exc_info=True)
+        return Response("database unavailable", status=503, mimetype="text/plain")
+    return Response(reply, mimetype=XML)
+
+
+@bp.post("/inbound/opt-out")
+def inbound_opt_out():
+    """The keypress of a call to our numbers: the opt-out key puts the caller on the DNC list."""
+    campaign = request.args.get("campaign", type=int)
+    try:
+        reply = answer_inbound_opt_out(request.form, campaign)
+    except DBAPIError:
+        db.session.rollback()
+        log.error("database unavailable: opt-out on a call to our number not recorded", exc_info=True)
         return Response("database unavailable", status=503, mimetype="text/plain")
     return Response(reply, mimetype=XML)
 
