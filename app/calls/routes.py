@@ -1,4 +1,4 @@
-from flask import Response, request, stream_with_context
+from flask import Response, current_app, request, stream_with_context
 from flask_login import current_user
 from flask_smorest import Blueprint
 
@@ -56,7 +56,8 @@ def export_call_records(args):
     wait seconds, abandoned, recording link, caller ID, call ID and the compliance record. Cells that
     a spreadsheet would run as a formula are written with a leading quote."""
     filename = f"call-records-{utcnow():%Y%m%dT%H%M%SZ}.csv"
-    rows = records.export_rows(current_user._get_current_object(), args, request.url_root)
+    # Links in the file use the configured public address, never the request's Host header.
+    rows = records.export_rows(current_user._get_current_object(), args, current_app.config["PUBLIC_BASE_URL"] + "/")
     return Response(stream_with_context(rows), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

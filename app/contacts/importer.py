@@ -23,7 +23,7 @@ from sqlalchemy import delete
 from app.campaigns.models import Campaign
 from app.common.locks import TokenLock
 from app.common.timeutil import utcnow
-from app.contacts.models import Contact
+from app.contacts.models import MANUAL_DIAL_SOURCE, Contact
 from app.imports import csvfile
 from app.imports.models import ImportJob, ImportRejection
 from app.common.phones import check_state, contact_timezone, format_e164, parse_phone, zones_agree
@@ -303,6 +303,19 @@ def _insert(cursor, job_id: int, campaign_id: int, rows: list[tuple]) -> set[str
         (campaign_id, job_id),
     )
     inserted = {r[0] for r in cursor.fetchall()}
+    # A number an agent dialled by hand (never dialled on its own) that a list now brings: the
+    # list's lead it becomes, with the row's details where the hand-made contact had none.
+    cursor.execute(
+        "UPDATE contacts c SET import_job_id = %s, "
+        "first_name = CASE WHEN c.first_name = '' THEN s.first_name ELSE c.first_name END, "
+        "last_name = CASE WHEN c.last_name = '' THEN s.last_name ELSE c.last_name END, "
+        "email = COALESCE(c.email, s.email), region = COALESCE(c.region, s.region), "
+        "postal_code = COALESCE(c.postal_code, s.postal_code), "
+        "custom_fields = (c.custom_fields - 'source') || s.custom_fields "
+        "FROM contact_import_stage s WHERE c.campaign_id = %s AND c.phone_e164 = s.phone_e164 "
+        "AND c.import_job_id IS NULL AND c.custom_fields->>'source' = %s RETURNING c.phone_e164",
+        (job_id, campaign_id, MANUAL_DIAL_SOURCE))
+    inserted |= {r[0] for r in cursor.fetchall()}
     cursor.execute(  # consent given with a row goes with the contact it created
         "INSERT INTO consents (contact_id, phone_e164, kind, given_at, source, evidence_sha256) "
         "SELECT c.id, s.phone_e164, s.consent_kind, s.consent_at, s.consent_source, s.consent_evidence_sha256 "

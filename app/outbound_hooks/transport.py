@@ -59,11 +59,24 @@ def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
+# Not reachable on the public internet by IANA's special-purpose registry, though older Pythons'
+# `is_global` says otherwise (CVE-2024-4032): checked by hand, whatever the interpreter.
+NOT_GLOBAL = tuple(ipaddress.ip_network(n) for n in (
+    "192.0.0.0/24", "192.88.99.0/24", "198.18.0.0/15", "2001::/23", "2001:db8::/32", "64:ff9b:1::/48"))
+
+
 def address_problem(address: str) -> str | None:
     """Why this address is not on the public internet, in words; None when it is."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if ip.version == 6 and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    elif ip.version == 6 and ip.sixtofour is not None:
+        # 6to4 (2002::/16) carries an IPv4 address: judged by the address it wraps.
+        inner = address_problem(str(ip.sixtofour))
+        if inner is not None:
+            return f"a 6to4 address wrapping {inner}"
+    if any(ip.version == net.version and ip in net for net in NOT_GLOBAL):
+        return "not a public internet address"
     checks = (
         (ip.is_unspecified, "an unspecified address"), (ip.is_loopback, "a loopback address"),
         (ip.is_link_local, "a link-local address"), (ip.is_multicast, "a multicast address"),

@@ -214,3 +214,21 @@ def test_the_openapi_document_lists_call_records(client):
     paths = client.get("/api/openapi.json").get_json()["paths"]
     assert {"/api/call-records", "/api/call-records/{call_id}", "/api/call-records/export",
             "/api/call-records/filters"} <= set(paths)
+
+
+def test_the_exports_recording_link_uses_the_public_address_not_the_callers_host(app, login_as, monkeypatch):
+    import csv
+    import io
+
+    from tests.calls.factories import make_campaign, make_call
+
+    admin = login_as("admin")
+    campaign = make_campaign(app)
+    call_id = make_call(app, campaign, recording_sid="RE" + "5" * 32, outcome="human")
+    # The request comes to http://localhost/; the configured public address is another one.
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://omnivox.example")
+    answer = admin.get(f"/api/call-records/export?campaign_id={campaign}")
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:200]
+    body = answer.get_data(as_text=True)
+    [row] = [r for r in csv.DictReader(io.StringIO(body)) if r["Call ID"] == str(call_id)]
+    assert row["Recording"] == f"https://omnivox.example/api/call-records/{call_id}/recording"

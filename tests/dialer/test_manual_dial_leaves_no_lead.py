@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.calls.placement import place_call
 from app.common.redis import get_redis
@@ -72,3 +72,22 @@ def test_an_unanswered_manual_dial_is_not_left_for_the_dialer_to_autodial(app, p
         refill(campaign_id, agents_signed_in=6, now=later)
         queued = [int(i) for i in get_redis().zrange(ready_key(campaign_id), 0, -1)]
         assert contact.id not in queued, (contact.status, contact.first_name, contact.custom_fields)
+
+
+def test_a_hand_dialled_number_a_list_brings_later_becomes_that_lists_lead(app, login_as, campaigns, upload_dir):
+    """Left alone, a number dialled by hand and then uploaded would stay the hand-made contact:
+    never dialled on its own, and beyond the list's reach."""
+    from tests.foundation.test_csv_exports import _import
+
+    cid = campaigns.create()
+    with app.app_context():
+        hand = Contact(campaign_id=cid, phone_e164="+12125550188", status="retry", attempts=1,
+                       timezone="America/New_York", custom_fields={"source": "manual dial"})
+        db.session.add(hand)
+        db.session.commit()
+        hand_id = hand.id
+    job_id = _import(app, login_as("admin"), cid, "phone,first_name,plan\n2125550188,Grace,gold\n")
+    with app.app_context():
+        contact = db.session.get(Contact, hand_id)
+        assert (contact.import_job_id, contact.first_name, contact.custom_fields) == (job_id, "Grace", {"plan": "gold"})
+        assert db.session.scalar(select(func.count()).select_from(Contact).where(Contact.campaign_id == cid)) == 1
