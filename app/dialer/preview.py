@@ -15,6 +15,7 @@ from app.common.timeutil import utcnow
 from app.contacts.models import MANUAL_DIAL_SOURCE, Contact
 from app.compliance import gates
 from app.compliance import checks
+from app.dialer import refill
 from app.dialer.attempts import try_attempt
 from app.dialer.hopper import LIST_SWITCHED_OFF, Hopper
 from app.errors import ApiError
@@ -52,18 +53,8 @@ def next_preview(agent: User, campaign_id: int, now: datetime | None = None) -> 
     now = now or utcnow()
     claimed = Hopper(get_redis()).claim(campaign.id, 1, PREVIEW_LEASE_SECONDS, now.timestamp())
     if not claimed:
-        return {"contact": None, "next_due_at": _next_due(campaign.id, now)}
+        return {"contact": None, "next_due_at": refill.next_due_at(campaign, now)}
     return {"contact": db.session.get(Contact, claimed[0]), "next_due_at": None}
-
-
-def _next_due(campaign_id: int, now: datetime) -> datetime | None:
-    """When the campaign's next callable contact falls due (now, for one due already that the
-    next refill will queue)."""
-    from sqlalchemy import func
-
-    due = db.session.scalar(select(func.min(func.coalesce(Contact.next_due_at, now))).where(
-        Contact.campaign_id == campaign_id, Contact.status.in_(gates.DIALABLE_STATUSES)))
-    return None if due is None else max(due, now)
 
 
 def dial_preview(agent: User, campaign_id: int, contact_id: int, now: datetime | None = None) -> int:

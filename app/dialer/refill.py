@@ -74,6 +74,23 @@ WHERE c.campaign_id = :cid AND c.status IN ('new', 'retry', 'callback')
 """
 
 
+# When the next contact the refill would queue falls due: the same contacts as _DUE (list on,
+# not dialled by hand, attempts left in this pass) and not on a do-not-call list, at any time.
+_NEXT_DUE = f"""
+SELECT min(COALESCE(c.next_due_at, :now)) FROM contacts c
+WHERE c.campaign_id = :cid AND c.status IN ('new', 'retry', 'callback') AND {_LIST_ACTIVE}
+  AND {_NOT_HAND_DIALLED} AND (c.status = 'callback' OR {_PASS_ATTEMPTS} < :max_attempts)
+  AND NOT {_ON_DNC}
+"""
+
+
+def next_due_at(campaign: Campaign, now: datetime) -> datetime | None:
+    """When the campaign's next contact the refill may queue falls due (`now` for one due
+    already); None when its lists have nobody left to call."""
+    due = db.session.scalar(text(_NEXT_DUE), _params(campaign, now))
+    return None if due is None else max(due, now)
+
+
 def _params(campaign: Campaign, now: datetime) -> dict:
     window = gates.Window.for_campaign(campaign.window_start, campaign.window_end)
     return {"cid": campaign.id, "now": now, "max_attempts": campaign.max_attempts,

@@ -131,3 +131,41 @@ def test_manual_dial_passes_the_same_gates(app, preview_floor):
     with app.app_context():
         call = db.session.get(Call, existing.get_json()["call_id"])
         assert (call.kind, call.to_number, call.agent_id) == ("manual", number, console.user.id)
+
+
+def test_an_empty_preview_says_when_a_contact_it_could_dial_falls_due(app, preview_floor):
+    """"More is due at ..." counts only contacts the queue would take: not a number dialled by
+    hand, one on a do-not-call list, or one out of attempts; a real retry's time is what shows."""
+    from datetime import timedelta
+
+    from app.common.timeutil import utcnow
+    from app.contacts.models import MANUAL_DIAL_SOURCE
+
+    console, campaign_id = preview_floor
+    zone = zone_in_calling_hours()
+    with app.app_context():
+        Hopper(get_redis()).remove(campaign_id, [int(i) for i in get_redis().zrange(ready_key(campaign_id), 0, -1)])
+        for contact in db.session.scalars(select(Contact).where(Contact.campaign_id == campaign_id)):
+            contact.status = "done"
+        due_soon = utcnow() + timedelta(hours=2)
+        db.session.add_all([
+            Contact(campaign_id=campaign_id, phone_e164=number_in_zone(zone, 10), timezone=zone,
+                    custom_fields={"source": MANUAL_DIAL_SOURCE}),
+            Contact(campaign_id=campaign_id, phone_e164=number_in_zone(zone, 11), timezone=zone),
+            Contact(campaign_id=campaign_id, phone_e164=number_in_zone(zone, 12), timezone=zone,
+                    attempts=3),
+            Contact(campaign_id=campaign_id, phone_e164=number_in_zone(zone, 13), timezone=zone,
+                    status="retry", next_due_at=due_soon),
+        ])
+        db.session.add(DncEntry(phone_e164=number_in_zone(zone, 11), campaign_id=None))
+        db.session.commit()
+    answer = console.post(f"/api/campaigns/{campaign_id}/preview/next").get_json()
+    assert answer["contact"] is None
+    from datetime import datetime
+
+    assert abs(datetime.fromisoformat(answer["next_due_at"]) - due_soon) < timedelta(seconds=1)
+    with app.app_context():  # and with that retry gone too, nothing is due at all
+        db.session.execute(Contact.__table__.update().where(Contact.phone_e164 == number_in_zone(zone, 13))
+                           .values(status="done"))
+        db.session.commit()
+    assert console.post(f"/api/campaigns/{campaign_id}/preview/next").get_json()["next_due_at"] is None
