@@ -112,6 +112,14 @@ def test_an_admin_staffs_a_new_campaign_whose_agent_pauses_and_supervisor_watche
         row = page.locator(f"#pause-codes tr[data-code='HUDDLE{tag.upper()}']")
         expect(row.locator(".pause-scope")).to_have_text(name)
         expect(page.locator("#pause-codes tr[data-code='break'] .pause-scope")).to_have_text("Every campaign")
+        # A code retired from the page is gone from it, and (below) from the agent's choices.
+        page.fill("#pause-form input[name=code]", f"gone{tag}")
+        page.fill("#pause-form input[name=label]", "Retired errand")
+        page.locator("#pause-scope").select_option(label=name)
+        page.click("#pause-form button[type=submit]")
+        gone = page.locator(f"#pause-codes tr[data-code='GONE{tag.upper()}']")
+        gone.get_by_role("button", name="Retire").click()
+        expect(gone).to_have_count(0)
 
         # The Users page says who works where.
         page.goto(f"{live_server}/admin/users")
@@ -122,6 +130,8 @@ def test_an_admin_staffs_a_new_campaign_whose_agent_pauses_and_supervisor_watche
         # The agent, with an audio leg from the carrier simulator, goes ready there and pauses.
         seed.ready_on_air(agent_page, _app, sim_url, live_server, agent)
         expect(agent_page.locator("#campaign-select option:checked")).to_have_text(re.compile(name))
+        expect(agent_page.locator("#pause-code option", has_text="Team huddle")).to_have_count(1)
+        expect(agent_page.locator("#pause-code option", has_text="Retired errand")).to_have_count(0)
         agent_page.locator("#pause-code").select_option(label="Team huddle")
         agent_page.locator("#go-pause").click()
         expect(agent_page.get_by_test_id("agent-state")).to_have_text("Paused")

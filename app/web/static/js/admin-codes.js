@@ -4,11 +4,16 @@ import { $, el, toast, showFieldErrors, formData } from './ui.js';
 const flags = (c) => ['is_contact', 'is_sale', 'is_callback', 'is_dnc', 'is_final'].filter((f) => c[f])
   .map((f) => el('span', { class: `tag${f === 'is_dnc' ? ' tag-danger' : ''}`, text: f.slice(3) }));
 
+const retireButton = (path, after) => el('button', { class: 'btn btn-small', type: 'button', text: 'Retire',
+  onclick: async () => { try { await del(path); after(); } catch (e) { toast(e.message, 'error'); } } });
+
+// Retired pause codes are kept for the pauses that used them, and no longer offered to agents.
 async function loadPause() {
-  const { items } = await get('/api/pause-codes', { per_page: 100 });
+  const { items } = await get('/api/pause-codes', { per_page: 100, active: true });
   $('#pause-codes tbody').replaceChildren(...items.map((c) => el('tr', { dataset: { code: c.code } }, el('td', { text: c.code }),
     el('td', { text: c.label }), el('td', { class: 'pause-scope', text: c.scope }),
-    el('td', { text: c.paid ? 'yes' : 'no' }), el('td', { text: c.max_minutes ?? 'no limit' }))));
+    el('td', { text: c.paid ? 'yes' : 'no' }), el('td', { text: c.max_minutes ?? 'no limit' }),
+    el('td', {}, retireButton(`/api/pause-codes/${c.id}`, loadPause)))));
 }
 
 async function loadDispo() {
@@ -16,8 +21,7 @@ async function loadDispo() {
   if (!cid) return;
   const { items } = await get(`/api/campaigns/${cid}/disposition-codes`);
   $('#dispo-codes tbody').replaceChildren(...items.map((c) => el('tr', {}, el('td', { text: c.code }), el('td', { text: c.label }),
-    el('td', {}, flags(c)), el('td', {}, el('button', { class: 'btn btn-small', type: 'button', text: 'Retire',
-      onclick: async () => { try { await del(`/api/campaigns/${cid}/disposition-codes/${c.id}`); loadDispo(); } catch (e) { toast(e.message, 'error'); } } })))));
+    el('td', {}, flags(c)), el('td', {}, retireButton(`/api/campaigns/${cid}/disposition-codes/${c.id}`, loadDispo)))));
 }
 
 function wireForm(form, path, after, shape = (data) => data) {
