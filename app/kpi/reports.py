@@ -198,6 +198,11 @@ ACTIVITY_FIGURES = ("calls_placed", "human_answered", "handled", "abandoned", "a
                     "talk_seconds", "signed_in_seconds", "talk_minutes_per_agent_hour")
 
 
+# An hour is a UTC clock hour of the rollups, labelled by when it starts in the campaign's zone:
+# in a zone half an hour off UTC (India, Newfoundland) it reads 14:30, not a wrong 14:00.
+HOUR_LABEL = "%a %d %b %H:%M"
+
+
 def _activity_point(bucket_start: datetime, derived: dict, zone: ZoneInfo, fmt: str) -> dict:
     return {"bucket_start": bucket_start, "label": bucket_start.astimezone(zone).strftime(fmt),
             **{name: derived[name] for name in ACTIVITY_FIGURES}}
@@ -218,7 +223,7 @@ def activity(user, args: dict, granularity: str, now: datetime | None = None) ->
         while t < stop:
             starts.append(t)
             t += timedelta(hours=1)
-        fmt = "%a %d %b %H:00"
+        fmt = HOUR_LABEL
     else:
         day = window["first_day"]
         while day <= window["last_day"] and _midnight(day, zone) <= now:

@@ -76,6 +76,16 @@ def test_hourly_figures(api_scenario, login_as):
     assert t["talk_minutes_per_agent_hour"] == pytest.approx(3.5 / 1.5)  # pause included in the hours
 
 
+def test_an_hour_in_a_half_hour_zone_is_labelled_when_it_starts_there():
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    figures = reports.derive({c: 0 for c in reports.SUM_COLUMNS})
+    point = reports._activity_point(datetime(2026, 3, 2, 9, tzinfo=timezone.utc), figures,
+                                    ZoneInfo("Asia/Kolkata"), reports.HOUR_LABEL)
+    assert point["label"] == "Mon 02 Mar 14:30"
+
+
 def test_daily_figures_over_local_days(api_scenario, login_as):
     report = login_as("admin").get(f"/api/reports/daily?campaign_id={api_scenario.campaign_id}"
                                    "&range=custom&from=2026-02-28&to=2026-03-02").get_json()
