@@ -127,6 +127,29 @@ def live_server(_app, test_environ, tmp_path_factory, sim_url):
 
 
 
+@pytest.fixture(autouse=True)
+def _agents_leave_after_each_test(_app):
+    """The floor and its campaign outlive a test: an agent a test left ready, their audio leg
+    still up in the simulator, would take the next test's call. After each test every agent's
+    browser goes away as a closed console's would: the leg ends at the carrier (its end
+    arrives as the webhook it is) and the agent is signed off."""
+    yield
+    from app.agents import audio, services
+    from app.common.redis import get_redis
+
+    with _app.app_context():
+        for key in get_redis().scan_iter("agent:*"):
+            agent_id = key.split(":", 1)[1]
+            if not agent_id.isdigit():
+                continue
+            leg = audio.leg_of(int(agent_id))
+            for sim in set(SIM_URL.values()) if leg else ():  # 404 for a leg no carrier placed
+                requests.post(f"{sim}/_sim/calls/{leg}/hangup", timeout=5)
+            if leg:  # its end, as the carrier reports it (once: a second report changes nothing)
+                audio.leg_ended(int(agent_id), leg, "completed")
+            services.sign_off(int(agent_id), "test_over")
+
+
 @pytest.fixture(scope="package")
 def floor(_app, live_server):
     """An admin, a supervisor and an agent, and a campaign the latter two work."""
