@@ -201,6 +201,20 @@ def test_a_queued_caller_hears_the_wait_url_again_and_again_until_leave(sim, rec
     assert [(q["queue"], q["result"]) for q in seen["queue_history"]] == [("support", "leave")]
 
 
+def test_a_failing_wait_url_takes_the_caller_out_with_queue_result_error(sim, receiver):
+    _route(sim, receiver)
+    receiver.replies["inbound"] = lambda form: _twiml(_enqueue(receiver))
+    receiver.forced_codes["wait"] = [500]
+    receiver.replies["queue-done"] = lambda form: _twiml("<Say>Sorry, try again later.</Say>")
+
+    placed = _call_in(sim, patience=600)
+
+    _final(receiver, placed["call_sid"])
+    [done] = receiver.of("queue-done", placed["call_sid"])
+    assert done.form["QueueResult"] == "error"
+    assert sim.call(placed["call_sid"])["said"] == ["Sorry, try again later."]
+
+
 def test_callers_wait_in_order_and_see_their_place(sim, receiver):
     _route(sim, receiver)
     receiver.replies["inbound"] = lambda form: _twiml(_enqueue(receiver))
@@ -255,7 +269,7 @@ def test_a_rest_redirect_takes_a_caller_out_of_the_queue_into_an_agents_room(sim
     _route(sim, receiver)
     agent = _agent_in_room(sim, receiver)
     receiver.replies["inbound"] = lambda form: _twiml(_enqueue(receiver))
-    receiver.replies["wait"] = lambda form: _twiml("<Say>Please hold.</Say>")
+    receiver.replies["wait"] = lambda form: _twiml("<Say>Please hold.</Say><Pause length='9'/>")
 
     placed = _call_in(sim, patience=600, talk_seconds=30)
     receiver.wait_for(lambda: receiver.of("wait", placed["call_sid"]))
@@ -265,8 +279,8 @@ def test_a_rest_redirect_takes_a_caller_out_of_the_queue_into_an_agents_room(sim
     final = _final(receiver, placed["call_sid"])
     [done] = receiver.of("queue-done", placed["call_sid"])
     assert done.form["QueueResult"] == "redirected" and _signed(done)
-    waits_after = [w for w in receiver.of("wait", placed["call_sid"]) if w.at > done.at + 0.05]
-    assert waits_after == []  # out of the queue, the wait music stops
+    # Out of the queue, the wait URL is asked no more (it was every 10 s while queued).
+    assert [w for w in receiver.of("wait", placed["call_sid"]) if w.at > done.at + 0.05] == []
     joined = [h for c in sim_conferences(sim, AGENT_ROOM) for h in c["history"]
               if h["call_sid"] == placed["call_sid"]]
     assert [h["event"] for h in joined] == ["join", "leave"]  # talked, then hung up
