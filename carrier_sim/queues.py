@@ -30,7 +30,7 @@ from flask import Response, request
 
 from carrier_sim import params
 from carrier_sim.calls import API_VERSION, SimCall, new_sid, rfc2822
-from carrier_sim.twiml_player import number, speech_seconds
+from carrier_sim.twiml_player import heard, number, speech_seconds
 from carrier_sim.webhook_http import is_url
 
 if TYPE_CHECKING:
@@ -254,11 +254,10 @@ class WaitPlayback:
         getattr(self, f"_verb_{verb.tag.lower()}")(verb)
 
     def _verb_say(self, verb: ET.Element) -> None:
-        self.call.said.append((verb.text or "").strip())
+        heard(self.call, verb)
         self._after(speech_seconds(self.engine, verb))
 
-    def _verb_play(self, verb: ET.Element) -> None:
-        self._after(speech_seconds(self.engine, verb))
+    _verb_play = _verb_say
 
     def _verb_pause(self, verb: ET.Element) -> None:
         self._after(number(verb.get("length"), 1.0))
@@ -274,7 +273,8 @@ class WaitPlayback:
         self.engine.finish(self.call, "completed")  # QueueResult=hangup
 
     def _verb_gather(self, verb: ET.Element) -> None:
-        self.call.said.extend((c.text or "").strip() for c in verb if c.tag == "Say")
+        for child in verb:
+            heard(self.call, child)
         prompt = sum(speech_seconds(self.engine, c) for c in verb if c.tag in ("Say", "Play"))
         wait = number(verb.get("timeout"), 5.0)
         digits = self.engine.keypress_for(self.call)

@@ -238,7 +238,8 @@ def test_callers_wait_in_order_and_see_their_place(sim, receiver):
 def test_a_caller_hangs_up_when_their_patience_runs_out(sim, receiver):
     _route(sim, receiver)
     receiver.replies["inbound"] = lambda form: _twiml(_enqueue(receiver))
-    receiver.replies["wait"] = lambda form: _twiml("<Say>Please hold.</Say><Pause length='10'/>")
+    receiver.replies["wait"] = lambda form: _twiml(
+        "<Say>Please hold.</Say><Play>https://example.com/hold.mp3</Play>")
     receiver.replies["queue-done"] = lambda form: _twiml("<Say>Never heard.</Say>")
 
     placed = _call_in(sim, patience=30)
@@ -248,7 +249,7 @@ def test_a_caller_hangs_up_when_their_patience_runs_out(sim, receiver):
     assert done.form["QueueResult"] == "hangup" and int(done.form["QueueTime"]) >= 30
     assert final.form["CallStatus"] == "completed" and done.at <= final.at
     seen = sim.call(placed["call_sid"])
-    assert "Never heard." not in seen["said"]
+    assert "Never heard." not in seen["said"] and "https://example.com/hold.mp3" in seen["played"]
     [stay] = seen["queue_history"]
     assert stay["result"] == "hangup" and stay["seconds"] >= 30
 
