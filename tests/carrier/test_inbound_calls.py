@@ -235,6 +235,28 @@ def test_callers_wait_in_order_and_see_their_place(sim, receiver):
         _client(sim).calls(placed["call_sid"]).update(status="completed")
 
 
+def test_a_full_queue_turns_the_next_caller_away(sim, receiver):
+    tiny = _client(sim).queues.create(friendly_name="tiny", max_size=1)
+    assert (tiny.sid[:2], tiny.max_size, tiny.current_size) == ("QU", 1, 0)
+    _route(sim, receiver)
+    receiver.replies["inbound"] = lambda form: _twiml(_enqueue(receiver, "tiny"))
+    receiver.replies["wait"] = lambda form: _twiml("<Pause length='5'/>")
+    receiver.replies["queue-done"] = lambda form: _twiml("<Say>All lines are busy.</Say>")
+
+    first = _call_in(sim, patience=600)
+    receiver.wait_for(lambda: receiver.of("wait", first["call_sid"]))
+    second = _call_in(sim, From="+14155550188", patience=600)
+
+    _final(receiver, second["call_sid"])
+    [turned_away] = receiver.of("queue-done", second["call_sid"])
+    assert turned_away.form["QueueResult"] == "queue-full" and "QueueSid" not in turned_away.form
+    assert receiver.of("wait", second["call_sid"]) == []
+    assert _client(sim).queues(tiny.sid).fetch().current_size == 1
+    _client(sim).calls(first["call_sid"]).update(status="completed")
+    assert receiver.wait_for(lambda: receiver.of("queue-done", first["call_sid"]))[0].form[
+        "QueueResult"] == "hangup"
+
+
 def test_a_caller_hangs_up_when_their_patience_runs_out(sim, receiver):
     _route(sim, receiver)
     receiver.replies["inbound"] = lambda form: _twiml(_enqueue(receiver))
