@@ -72,7 +72,10 @@ def send_due_webhooks() -> int:
 @shared_task(name="workers.default.assess_number_health")
 def assess_number_health() -> list[str]:
     """Beat, every 15 minutes: each number's answer rate against its pool; rests the ones well
-    below it (app.numbers.health)."""
+    below it (app.numbers.health); and every number our calls show answers its callers (a pool
+    or a campaign's caller ID changed since, or the carrier refused last time)."""
     from app.numbers.health import assess_numbers
+    from app.numbers.services import answer_calls_here
 
+    answer_calls_here()
     return assess_numbers()

@@ -23,6 +23,8 @@ class PhoneNumber(db.Model):
     state: Mapped[str | None] = mapped_column(String(2))  # the area code's US state
     # False once the carrier no longer lists it: kept for the call records, never dialled from.
     in_account: Mapped[bool] = mapped_column(server_default="true")
+    # Where the carrier sends a call to it (app.numbers.services.answer_calls_here).
+    voice_url: Mapped[str | None] = mapped_column(Text)
     daily_cap: Mapped[int | None]
     rested_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     rest_reason: Mapped[str | None] = mapped_column(Text)

@@ -35,6 +35,9 @@ class NumberSchema(Schema):
                          metadata={"description": "Per window (24h, 7d): the number against the rest of its pool"})
     health_at = fields.DateTime(allow_none=True)
     campaigns = fields.List(fields.Nested(CampaignRefSchema))
+    answered_by_omnivox = fields.Boolean(metadata={
+        "description": "Calls to the number reach Omnivox's /twilio/inbound (its voice URL at the carrier)"})
+    calls_go = fields.String(metadata={"description": "Where calls to the number go, in words"})
 
 
 class PoolSchema(Schema):
@@ -42,6 +45,8 @@ class PoolSchema(Schema):
     campaign_name = fields.String()
     caller_id = fields.String(metadata={"description": "The campaign's default caller ID (the fallback)"})
     numbers = fields.List(fields.String())
+    carrier_warning = fields.String(allow_none=True, load_default=None, metadata={
+        "description": "Set when the carrier could not be asked to send the pool's calls to Omnivox"})
 
 
 class NumbersPageSchema(Schema):

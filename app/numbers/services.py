@@ -15,7 +15,7 @@ from app.extensions import db
 from app.numbers import presence
 from app.numbers.models import PhoneNumber, PoolNumber
 from app.telephony.carrier import CarrierError
-from app.telephony.factory import get_carrier
+from app.telephony.factory import get_carrier, webhook_url
 
 log = logging.getLogger(__name__)
 CARRIER_UNREACHABLE = ("The carrier could not be asked for the account's numbers just now; "
@@ -40,12 +40,54 @@ def sync_numbers() -> str | None:
             db.session.add(row)
         row.carrier_sid, row.friendly_name = owned_number.sid, owned_number.friendly_name[:120]
         row.state, row.in_account, row.synced_at = state_for_number(owned_number.phone_number), True, now
+        row.voice_url = owned_number.voice_url
     listed = {n.phone_number for n in owned}
     for number, row in stored.items():
         if number not in listed:
             row.in_account = False
     db.session.commit()
     return None
+
+
+def inbound_url() -> str:
+    return webhook_url("inbound")
+
+
+def _shown_numbers() -> list[PhoneNumber]:
+    """The account's numbers that calls show: those in a pool, and campaigns' own caller IDs."""
+    pooled = select(PoolNumber.number_id)
+    return list(db.session.scalars(select(PhoneNumber).where(
+        PhoneNumber.in_account.is_(True),
+        PhoneNumber.id.in_(pooled) | PhoneNumber.phone_e164.in_(select(Campaign.caller_id)))
+        .order_by(PhoneNumber.phone_e164).with_for_update()))
+
+
+def answer_calls_here() -> str | None:
+    """Point every number our calls show at `/twilio/inbound`, so that a person who calls it back
+    reaches the seller and can ask not to be called (FTC TSR 310.4(a)(8)). Numbers no call shows
+    are left where they answer. Returns a message in words when the carrier refused some."""
+    url, refused = inbound_url(), []
+    for number in _shown_numbers():
+        if number.voice_url == url:
+            continue
+        try:
+            number.voice_url = get_carrier().set_voice_url(number.carrier_sid, url).voice_url
+        except CarrierError as exc:
+            log.warning("could not point %s at %s: %s", number.phone_e164, url, exc.message)
+            refused.append(number.phone_e164)
+    db.session.commit()
+    if refused:
+        return (f"The carrier could not be asked to send calls to {', '.join(refused)} to Omnivox just "
+                "now; it will be asked again within 15 minutes.")
+    return None
+
+
+def _calls_go(number: PhoneNumber, url: str) -> str:
+    if number.voice_url == url:
+        return "Omnivox answers: the seller's name, the opt-out key, an agent in hours"
+    if not number.voice_url:
+        return "Nowhere: the carrier has no address for calls to it"
+    return "Elsewhere: calls to it do not reach Omnivox"
 
 
 def numbers_page(now: datetime | None = None) -> dict:
@@ -59,6 +101,7 @@ def numbers_page(now: datetime | None = None) -> dict:
     by_number = {n.id: n for n in numbers}
     names = {c.id: c.name for c in campaigns}
     today = presence.dials_today([n.phone_e164 for n in numbers], now)
+    url = inbound_url()
     items = []
     for n in numbers:
         items.append({
@@ -68,6 +111,7 @@ def numbers_page(now: datetime | None = None) -> dict:
             "rested": n.rested_at(now), "rested_until": n.rested_until if n.rested_at(now) else None,
             "rest_reason": n.rest_reason if n.rested_at(now) else None,
             "health": n.health or {}, "health_at": n.health_at,
+            "answered_by_omnivox": n.voice_url == url, "calls_go": _calls_go(n, url),
             "campaigns": [{"id": c, "name": names[c]} for c, i in members if i == n.id and c in names],
         })
     pools = [{"campaign_id": c.id, "campaign_name": c.name, "caller_id": c.caller_id,
@@ -99,8 +143,9 @@ def set_pool(actor, campaign_id: int, numbers: list[str]) -> dict:
     audit.record("number_pool.updated", target_type="campaign", target_id=campaign_id,
                  actor=actor, before=before, after=sorted(found))
     db.session.commit()
+    warning = answer_calls_here()  # a number new to a pool answers its callers from now on
     return {"campaign_id": campaign.id, "campaign_name": campaign.name, "caller_id": campaign.caller_id,
-            "numbers": sorted(found)}
+            "numbers": sorted(found), "carrier_warning": warning}
 
 
 def update_number(actor, number_id: int, data: dict) -> PhoneNumber:

@@ -134,6 +134,7 @@ class OwnedNumber:
     phone_number: str         # E.164
     friendly_name: str
     voice: bool               # may place and receive calls
+    voice_url: str | None = None  # where the carrier asks what to do with a call to it
 
 
 class RecordingGone(CarrierError):
@@ -230,3 +231,7 @@ class Carrier(abc.ABC):
     @abc.abstractmethod
     def list_numbers(self) -> list[OwnedNumber]:
         """Every phone number the account holds, all pages read."""
+
+    @abc.abstractmethod
+    def set_voice_url(self, number_sid: str, url: str) -> OwnedNumber:
+        """Calls to the number are answered by `url` (POST) from now on."""

@@ -255,10 +255,11 @@ class TwilioCarrier(Carrier):
     # -- the account's numbers ---------------------------------------------------
     def list_numbers(self) -> list[OwnedNumber]:
         found = self._call_api(lambda: self._client.incoming_phone_numbers.list(page_size=1000))
-        return [OwnedNumber(sid=n.sid, phone_number=n.phone_number,
-                            friendly_name=n.friendly_name or n.phone_number,
-                            voice=bool((n.capabilities or {}).get("voice", True)))
-                for n in found]
+        return [_owned_number(n) for n in found]
+
+    def set_voice_url(self, number_sid: str, url: str) -> OwnedNumber:
+        return _owned_number(self._call_api(lambda: self._client.incoming_phone_numbers(number_sid).update(
+            voice_url=url, voice_method="POST")))
 
     def validate_webhook(self, url: str, form_params: Mapping[str, Any] | Any,
                          signature: str | None) -> bool:
@@ -291,6 +292,11 @@ def carrier_from_config(config: Mapping[str, Any]) -> TwilioCarrier:
         raise RuntimeError(f"set {' and '.join(missing)} to place calls")
     return TwilioCarrier(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"],
                          api_base_url=config.get("TWILIO_API_BASE_URL") or None)
+
+
+def _owned_number(n) -> OwnedNumber:
+    return OwnedNumber(sid=n.sid, phone_number=n.phone_number, friendly_name=n.friendly_name or n.phone_number,
+                       voice=bool((n.capabilities or {}).get("voice", True)), voice_url=n.voice_url or None)
 
 
 def _call_info(call) -> CallInfo:

@@ -156,3 +156,29 @@ def test_the_openapi_document_describes_the_numbers_routes(api):
     paths = api.get("/api/openapi.json").get_json()["paths"]
     assert {"get"} <= set(paths["/api/numbers"]) and "put" in paths["/api/numbers/pools/{campaign_id}"]
     assert "patch" in paths["/api/numbers/{number_id}"]
+
+
+def test_the_numbers_our_calls_show_send_their_callers_to_omnivox(sim, admin, campaign):
+    """A person who calls back the number a call showed must reach the seller (FTC TSR
+    310.4(a)(8)): a number joining a pool is pointed at /twilio/inbound at the carrier, and so is
+    a campaign's own caller ID at the next check; a number no call shows is left as it was."""
+    from app.numbers.services import answer_calls_here, inbound_url
+    from app.telephony.factory import get_carrier
+
+    def at_carrier():
+        return {n.phone_number: n.voice_url for n in get_carrier().list_numbers()}
+
+    saved = _pool(admin, campaign.id, [CHICAGO]).get_json()
+    assert saved["carrier_warning"] is None
+    assert at_carrier()[CHICAGO] == inbound_url()
+    assert at_carrier()[NYC] is None and at_carrier()[LA] is None
+
+    campaign.caller_id = NYC  # a campaign's own number is shown too, when no pool number fits
+    db.session.commit()
+    assert answer_calls_here() is None
+    assert at_carrier()[NYC] == inbound_url() and at_carrier()[LA] is None
+
+    rows = {n["phone_number"]: n for n in admin.get("/api/numbers").get_json()["items"]}
+    assert rows[CHICAGO]["answered_by_omnivox"] and rows[CHICAGO]["calls_go"].startswith("Omnivox answers")
+    assert not rows[LA]["answered_by_omnivox"]
+    assert rows[LA]["calls_go"] == "Nowhere: the carrier has no address for calls to it"

@@ -40,6 +40,7 @@ function renderNumbers() {
     el('td', { text: n.campaigns.map((c) => c.name).join(', ') || 'none' }),
     el('td', { text: String(n.calls_today) }), el('td', {}, capCell(n)),
     el('td', { text: rate(n.health['24h']) }), el('td', { text: rate(n.health['7d']) }),
+    el('td', { class: 'calls-go', text: n.calls_go }),
     el('td', {}, statusCell(n)))));
 }
 
@@ -72,9 +73,9 @@ $('#pool-form').addEventListener('submit', async (ev) => {
   const form = ev.currentTarget;
   const numbers = [...form.querySelectorAll('input[type=checkbox]:checked')].map((i) => i.value);
   try {
-    await put(`/api/numbers/pools/${$('#pool-campaign').value}`, { numbers });
+    const saved = await put(`/api/numbers/pools/${$('#pool-campaign').value}`, { numbers });
     showFieldErrors(form, { fields: {} });
-    toast('Pool saved', 'ok');
+    toast(saved.carrier_warning || 'Pool saved', saved.carrier_warning ? 'error' : 'ok');
     load();
   } catch (e) { showFieldErrors(form, e); toast(e.message, 'error'); }
 });
