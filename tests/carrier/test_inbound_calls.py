@@ -268,6 +268,7 @@ def test_a_full_queue_turns_the_next_caller_away(sim, receiver):
     [turned_away] = receiver.of("queue-done", second["call_sid"])
     assert turned_away.form["QueueResult"] == "queue-full" and "QueueSid" not in turned_away.form
     assert receiver.of("wait", second["call_sid"]) == []
+    assert [q["result"] for q in sim.call(second["call_sid"])["queue_history"]] == ["queue-full"]
     assert _client(sim).queues(tiny.sid).fetch().current_size == 1
     _client(sim).calls(first["call_sid"]).update(status="completed")
     assert receiver.wait_for(lambda: receiver.of("queue-done", first["call_sid"]))[0].form[
