@@ -120,6 +120,9 @@ class Queues:
                 on_leave: Callable[[dict[str, str]], None]) -> None:
         queue = self.named(name, call.account_sid)
         if len(queue.members) >= queue.max_size:
+            call.queue_history.append({"queue": name, "queue_sid": queue.sid, "entered_at": None,
+                                       "left_at": time.time(), "result": "queue-full",
+                                       "seconds": 0})
             on_leave({"QueueResult": "queue-full"})
             return
         member = Member(call=call, action=action, wait_url=wait_url, on_leave=on_leave,

@@ -17,6 +17,7 @@ from app.telephony.twilio_carrier import RoutingHttpClient
 from carrier_harness import (  # noqa: F401
     ACCOUNT_SID, AUTH_TOKEN, TERMINAL, app_stand_in, receiver, sim,
 )
+from carrier_sim.__main__ import build_parser, config_from_args
 from carrier_sim.numbers import number_sid
 
 OUR_NUMBER = "+13125550104"      # Chicago, one of the simulator's demo numbers
@@ -84,6 +85,22 @@ def test_a_bad_voice_url_or_an_unknown_number_is_refused(sim):
     with pytest.raises(TwilioRestException) as unknown:
         numbers(number_sid("+19995550100")).update(voice_url="https://example.com/x")
     assert unknown.value.status == 404
+
+
+def test_voice_urls_can_be_set_before_the_start_and_the_sdk_overrides_them(sim, receiver):
+    args = build_parser().parse_args(["--voice-url", f"*={receiver.url('inbound')}"])
+    sim.configure(voice_urls=config_from_args(args).voice_urls)
+    receiver.replies["inbound"] = lambda form: _twiml("<Hangup/>")
+    receiver.replies["elsewhere"] = lambda form: _twiml("<Hangup/>")
+
+    placed = _call_in(sim, To="+12025550101")  # no status callback: watch the simulator
+    receiver.wait_for(lambda: sim.call(placed["call_sid"])["status"] in TERMINAL)
+    assert [r.form["To"] for r in receiver.of("inbound")] == ["+12025550101"]
+
+    _route(sim, receiver, "elsewhere", number="+12025550101")
+    again = _call_in(sim, To="+12025550101")
+    _final(receiver, again["call_sid"])
+    assert len(receiver.of("inbound")) == 1 and receiver.of("elsewhere", again["call_sid"])
 
 
 # -- the inbound request -------------------------------------------------------------------------
@@ -251,6 +268,7 @@ def test_a_full_queue_turns_the_next_caller_away(sim, receiver):
     [turned_away] = receiver.of("queue-done", second["call_sid"])
     assert turned_away.form["QueueResult"] == "queue-full" and "QueueSid" not in turned_away.form
     assert receiver.of("wait", second["call_sid"]) == []
+    assert [q["result"] for q in sim.call(second["call_sid"])["queue_history"]] == ["queue-full"]
     assert _client(sim).queues(tiny.sid).fetch().current_size == 1
     _client(sim).calls(first["call_sid"]).update(status="completed")
     assert receiver.wait_for(lambda: receiver.of("queue-done", first["call_sid"]))[0].form[
