@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
+from carrier_sim import media
 from carrier_sim.calls import SimCall, new_sid
 
 if TYPE_CHECKING:
@@ -95,6 +96,10 @@ class Playback:
         self._after(self._speech_seconds(verb))
 
     def _verb_play(self, verb: ET.Element) -> None:
+        if (verb.text or "").strip() and not verb.get("digits"):  # a file: as long as its audio
+            loops = int(_number(verb.get("loop"), 1.0)) or MAX_LOOPS
+            media.play(self, _absolute(verb.text.strip(), self.url), loops)
+            return
         self._after(self._speech_seconds(verb))
 
     def _verb_pause(self, verb: ET.Element) -> None:
