@@ -24,7 +24,7 @@ from sqlalchemy import or_, select
 
 from app.agents.reservations import end_call
 from app.calls.models import Call, CallEvent
-from app.campaigns.models import DispositionCode
+from app.campaigns.models import Campaign, DispositionCode
 from app.campaigns.voicemail import Playable, playable
 from app.common.timeutil import utcnow
 from app.dialer import controls
@@ -116,11 +116,20 @@ def answer_drop(attempt: int | None, quiet: bool) -> str:
         if message is None:  # removed meanwhile
             return _finish(drop, None, twiml.hangup())
         return _finish(drop, verdict if verdict in END_OF_GREETING else "quiet", _message_twiml(message))
-    waited_since = call.answered_at or drop.requested_at
+    coming = verdict is None and _verdict_coming(call, drop)
     db.session.rollback()
-    if verdict is None and utcnow() - waited_since < timedelta(seconds=VERDICT_DEADLINE_SECONDS):
+    if coming:
         return twiml.keep_waiting(_drop_url(call.id), seconds=HOLD_SECONDS)
     return twiml.after_quiet(_drop_url(call.id, quiet=True))
+
+
+def _verdict_coming(call: Call, drop: VoicemailDrop) -> bool:
+    """Will the carrier still say when the greeting ends? Only on a call placed with machine
+    detection (the campaign's setting), within its 30 seconds of the answer."""
+    campaign = db.session.get(Campaign, call.campaign_id) if call.campaign_id is not None else None
+    waited_since = call.answered_at or drop.requested_at
+    return bool(campaign and campaign.amd_enabled) and \
+        utcnow() - waited_since < timedelta(seconds=VERDICT_DEADLINE_SECONDS)
 
 
 def _message_twiml(message: Playable) -> str:
