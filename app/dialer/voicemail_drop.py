@@ -21,6 +21,7 @@ import re
 from datetime import timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert
 
 from app.agents.reservations import end_call
 from app.calls.models import Call, CallEvent
@@ -62,9 +63,13 @@ def leave_voicemail(agent, call_id: int) -> dict:
     call = controls.connected_call(agent, call_id)
     if open_consult(call.id) is not None:
         raise ApiError(409, "Finish or cancel the consultation first.", "consult_in_progress")
-    db.session.add(VoicemailDrop(call_id=call.id, campaign_id=call.campaign_id, agent_id=agent.id,
-                                 message="audio" if message.url else "speech"))
+    kind = "audio" if message.url else "speech"
+    taken = db.session.execute(insert(VoicemailDrop).values(
+        call_id=call.id, campaign_id=call.campaign_id, agent_id=agent.id, message=kind)
+        .on_conflict_do_nothing().returning(VoicemailDrop.call_id)).scalar()
     db.session.commit()  # the carrier may ask /twilio/voicemail-drop before this request ends
+    if taken is None:
+        raise ApiError(409, "The voicemail is already being left on this call.", "voicemail_in_progress")
     sid, first = call.call_sid, answer_drop(call.id, quiet=False)  # the message now, if the beep was heard
     try:
         get_carrier().redirect(sid, first)
@@ -80,8 +85,17 @@ def leave_voicemail(agent, call_id: int) -> dict:
     end_talk(call)
     db.session.commit()
     end_call(agent.id, call.id)
-    return {"call_id": call.id, "voicemail": "after_beep", "message": "audio" if message.url else "speech",
+    return {"call_id": call.id, "starts": _starts(call), "message": kind,
             "suggested_disposition": suggested_disposition(call.campaign_id)}
+
+
+def _starts(call: Call) -> str:
+    """When the message starts: now (the greeting was already over), after the beep, or once
+    the line goes quiet (no machine detection on the call)."""
+    if db.session.get(VoicemailDrop, call.id).played_at is not None:
+        return "now"
+    campaign = db.session.get(Campaign, call.campaign_id) if call.campaign_id is not None else None
+    return "after_beep" if campaign is not None and campaign.amd_enabled else "after_quiet"
 
 
 def suggested_disposition(campaign_id: int | None) -> str | None:

@@ -233,7 +233,9 @@ def mute_call(args, call_id):
 
 class VoicemailDropSchema(Schema):
     call_id = fields.Integer()
-    voicemail = fields.String(metadata={"description": "after_beep: the message is left once the greeting is over"})
+    starts = fields.String(metadata={"description": "now (the greeting was already over) | after_beep (when "
+                                                   "the carrier hears the greeting end) | after_quiet (no machine "
+                                                   "detection: once the greeting goes quiet)"})
     message = fields.String(metadata={"description": "audio (the uploaded recording) | speech (the text, read out)"})
     suggested_disposition = fields.String(allow_none=True, metadata={
         "description": "The campaign's disposition code for a voicemail left, to pre-fill the wrap-up"})
@@ -243,7 +245,7 @@ class VoicemailDropSchema(Schema):
 @blp.response(200, VoicemailDropSchema)
 @blp.alt_response(404, description=NOT_YOUR_CALL)
 @blp.alt_response(409, description="No voicemail message for the campaign, a person answered (not a machine), "
-                                   "or the call is no longer connected to you")
+                                   "the call is no longer connected to you, or its voicemail is already being left")
 @roles_required("agent")
 def leave_voicemail(call_id):
     """Leave the campaign's voicemail message on the answering machine of your connected call:

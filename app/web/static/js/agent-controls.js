@@ -6,6 +6,8 @@ import * as ep from './endpoints.js';
 import { $, el, toast } from './ui.js';
 
 const NOT_YET = 'not available on this server yet';
+const STARTS = { now: 'it is playing now', after_beep: 'it plays after the beep',
+  after_quiet: 'it plays once the greeting goes quiet' };
 const FINAL = new Set(['completed', 'canceled', 'cancelled', 'failed', 'busy', 'no-answer', 'returned']);
 const STATE_WORDS = { ready: 'ready', reserved: 'connecting a call', 'on-call': 'on a call', 'wrap-up': 'finishing a call',
   paused: 'paused', offline: 'signed off' };
@@ -36,7 +38,7 @@ export async function initControls({ agentId }) {
     act('voicemail', () => ep.leaveVoicemail(callId), (r) => {
       if (r.suggested_disposition) c.suggested.set(callId, r.suggested_disposition);
       prefillDisposition(callId); // the wrap-up may be on screen already
-      toast('Leaving the voicemail: it plays after the beep. You are free.', 'ok');
+      toast(`Leaving the voicemail: ${STARTS[r.starts] || 'it plays once the greeting is over'}. You are free for the next call.`, 'ok');
     });
   });
   $('#record-pause').addEventListener('click', () => act('record', () => ep.pauseRecording(c.callId, !c.recPaused), (r) => {
