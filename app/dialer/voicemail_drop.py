@@ -57,6 +57,9 @@ def leave_voicemail(agent, call_id: int) -> dict:
     if message is None:
         raise ApiError(409, "This campaign has no voicemail message to leave: an admin uploads one on the "
                             "campaign's page.", "no_voicemail_message")
+    if call.direction != "outbound":
+        raise ApiError(409, "This person called us: there is no answering machine to leave a message on.",
+                       "not_a_machine")
     if call.answered_by in ("human", "fax"):
         raise ApiError(409, "The carrier heard a person answer this call, and a recorded message is never "
                             "left with a person. Talk to them, or hang up.", "not_a_machine")

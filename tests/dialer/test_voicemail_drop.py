@@ -168,6 +168,17 @@ def test_the_press_is_refused_when_the_carrier_heard_a_person(app, admin, signed
     assert "never left with a person" in response.get_json()["error"]["message"]
 
 
+def test_the_press_is_refused_on_a_call_to_us(app, admin, signed_in, on_call, campaign_id):
+    agent, call_id = on_call
+    upload(admin, campaign_id, wav_bytes())
+    with app.app_context():
+        db.session.get(Call, call_id).direction = "inbound"
+        db.session.commit()
+    response = press(signed_in(agent), call_id)
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "not_a_machine"
+    assert "called us" in response.get_json()["error"]["message"]
+
+
 def test_the_press_is_refused_once_the_call_is_over(app, admin, signed_in, on_call, campaign_id):
     agent, call_id = on_call
     upload(admin, campaign_id, wav_bytes())
