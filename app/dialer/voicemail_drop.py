@@ -12,7 +12,8 @@ person answered means no recording is played: the call is hung up.
 
 The agent goes to wrap-up as after any call; the call's own later callbacks find them no longer
 on it and leave them be (app.agents.reservations.end_call only moves an agent on that very call).
-Each drop is kept (`voicemail_drops`): the call's outcome, a voicemail left, and how it went.
+Each drop is kept (`voicemail_drops`): the call's outcome, a voicemail left, and how it went. A
+call the carrier was not asked to check ends as a machine all the same (the agent heard one).
 """
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ END_OF_GREETING = frozenset({"machine_end_beep", "machine_end_silence", "machine
 # Twilio's MachineDetectionTimeout (30 s from the answer) and a margin: no verdict by then, none comes.
 VERDICT_DEADLINE_SECONDS = 35
 HOLD_SECONDS = 1
+# AnsweredBy as the agent heard it (Twilio's own values: human, machine_*, fax, unknown).
+HEARD_BY_AGENT = "machine_heard_by_agent"
 VOICEMAIL_CODE = re.compile(r"voice ?mail|\bvm\b|machine|message", re.IGNORECASE)
 
 
@@ -86,10 +89,21 @@ def leave_voicemail(agent, call_id: int) -> dict:
                        "carrier_unavailable") from None
     controls.release(call.id, agent.id)
     end_talk(call)
+    _heard_a_machine(call)
     db.session.commit()
     end_call(agent.id, call.id)
     return {"call_id": call.id, "starts": _starts(call), "message": kind,
             "suggested_disposition": suggested_disposition(call.campaign_id)}
+
+
+def _heard_a_machine(call: Call) -> None:
+    """Without machine detection the carrier never says a machine answered: the agent did. The
+    call then ends as a machine, not as a call answered by a person (the abandonment rate's
+    denominator, which a machine must not swell). Detection's own verdict, when it comes, stands."""
+    campaign = db.session.get(Campaign, call.campaign_id) if call.campaign_id is not None else None
+    locked = db.session.get(Call, call.id, with_for_update=True, populate_existing=True)
+    if locked.answered_by in (None, "unknown") and not (campaign and campaign.amd_enabled):
+        locked.answered_by = HEARD_BY_AGENT
 
 
 def _starts(call: Call) -> str:

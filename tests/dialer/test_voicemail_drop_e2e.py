@@ -181,3 +181,7 @@ def test_without_detection_the_message_waits_for_the_line_to_go_quiet(_app, air)
     assert done["said"][-1] == "This is Acme Solar, please call us on (202) 555-0101."
     with _app.app_context():
         assert db.session.get(VoicemailDrop, line.call_id).started_after == "quiet"
+        # The agent heard the machine the carrier was not asked about: the call ends as a machine,
+        # never counted among the calls a person answered.
+        wait_for(lambda: apply_pending_events(line.call_id).status == "completed", "the call's end to be applied")
+        assert db.session.get(Call, line.call_id).outcome == "machine"
