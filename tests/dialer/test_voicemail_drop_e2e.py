@@ -185,3 +185,17 @@ def test_without_detection_the_message_waits_for_the_line_to_go_quiet(_app, air)
         # never counted among the calls a person answered.
         wait_for(lambda: apply_pending_events(line.call_id).status == "completed", "the call's end to be applied")
         assert db.session.get(Call, line.call_id).outcome == "machine"
+
+
+def test_a_greeting_longer_than_detection_waits_for_the_quiet(_app, air):
+    """Detection gives up after its 30 seconds ("unknown"): the message then starts once the
+    line goes quiet, not at once over the greeting."""
+    air.sim.configure(machine_greeting_seconds=(40.0, 40.0))
+    line = machine_on_the_line(_app, air, detection=True, recording=True)
+    assert line.press(_app).get_json()["starts"] == "after_beep"
+    done = ended(air, line.machine)
+    assert done["answered_by"] == "unknown"
+    [played] = done["played"]
+    assert played["at"] >= done["amd_at"] and played["status"] == 200
+    with _app.app_context():
+        assert db.session.get(VoicemailDrop, line.call_id).started_after == "quiet"
