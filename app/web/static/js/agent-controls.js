@@ -1,7 +1,8 @@
 // Controls on the connected call: hold, mute, hang up, leave a voicemail on an answering machine
 // (the message plays after the beep; the agent goes to wrap-up at once) and transfer (cold, or
-// warm: consult the other party while the contact holds, then hand over or come back). A control whose endpoint
-// this server does not offer yet (it is not in /api/openapi.json) stays disabled and says so.
+// warm: consult the other party while the contact holds, then hand over or come back). A control
+// whose endpoint this server does not offer yet (it is not in /api/openapi.json) stays disabled
+// and says so.
 import * as ep from './endpoints.js';
 import { $, el, toast } from './ui.js';
 
