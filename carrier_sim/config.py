@@ -54,6 +54,8 @@ class SimConfig:
     fail_seconds: Range = (0.5, 2.0)         # initiated -> failed
     talk_seconds: Range = (30.0, 240.0)      # connected to an agent -> callee hangs up
     machine_message_seconds: Range = (8.0, 25.0)  # a machine's recording after <Dial>
+    # A machine's greeting, up to its beep: a DetectMessageEnd verdict waits for its end.
+    machine_greeting_seconds: Range = (1.0, 4.0)
     play_seconds: Range = (4.0, 12.0)        # one <Play>
     say_seconds_per_word: float = 0.4        # one <Say>, by its words
     answer_delay_seconds: Range = (0.0, 0.0)  # slow answers: delay before fetching Url

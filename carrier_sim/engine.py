@@ -18,6 +18,7 @@ from carrier_sim.recordings import RecordingStore, SimRecording
 from carrier_sim.scheduler import Scheduler
 
 log = logging.getLogger("carrier_sim.engine")
+AMD_TIMEOUT_SECONDS = 30.0  # Twilio's MachineDetectionTimeout default
 
 
 class CallEngine:
@@ -237,13 +238,26 @@ class CallEngine:
             answered_by = self.config.machine_answered_by
         else:
             answered_by = "machine_start"
+        detected, answered_by = self._verdict_after(call, answered_by)
         if call.async_amd:
             self.later(call, plan.answer_delay, self.fetch_twiml, call, call.url)
-            self.scheduler.call_later(plan.amd * self.config.time_scale, self._detect,
+            self.scheduler.call_later(detected * self.config.time_scale, self._detect,
                                       call, answered_by)
         else:  # synchronous AMD: the answer URL waits for the verdict
-            self.later(call, plan.amd + plan.answer_delay, self._detect_then_fetch,
+            self.later(call, detected + plan.answer_delay, self._detect_then_fetch,
                        call, answered_by)
+
+    def _verdict_after(self, call: SimCall, answered_by: str) -> tuple[float, str]:
+        """(simulated seconds from the answer, verdict). With DetectMessageEnd a machine's
+        verdict waits for the end of its greeting (machine_greeting_seconds, up to the beep),
+        and a greeting longer than MachineDetectionTimeout ends the wait with "unknown", as
+        Twilio does."""
+        if call.machine_detection != "DetectMessageEnd" or call.plan.outcome != "machine":
+            return call.plan.amd, answered_by
+        greeting = self.draw(self.config.machine_greeting_seconds)
+        if greeting > AMD_TIMEOUT_SECONDS:
+            return AMD_TIMEOUT_SECONDS, "unknown"
+        return max(call.plan.amd, greeting), answered_by
 
     def _detect_then_fetch(self, call: SimCall, answered_by: str) -> None:
         self._record_amd(call, answered_by)
@@ -257,7 +271,7 @@ class CallEngine:
     def _record_amd(self, call: SimCall, answered_by: str) -> None:
         if call.amd_done:
             return
-        call.answered_by, call.amd_done = answered_by, True
+        call.answered_by, call.amd_done, call.amd_at = answered_by, True, time.time()
         if call.async_amd and call.amd_callback:
             self.stats.incr("amd_callbacks")
             self.sender.enqueue(Delivery(call.amd_callback, params.amd(call), call, "amd"))

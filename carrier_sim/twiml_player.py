@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
+from carrier_sim import media
 from carrier_sim.calls import SimCall, new_sid
 
 if TYPE_CHECKING:
@@ -102,7 +103,10 @@ class Playback:
         self._after(speech_seconds(self.engine, verb))
 
     def _verb_play(self, verb: ET.Element) -> None:
-        heard(self.call, verb)
+        if (verb.text or "").strip() and not verb.get("digits"):  # a file: fetched, as long as its audio
+            loops = int(number(verb.get("loop"), 1.0)) or MAX_LOOPS
+            media.play(self, _absolute(verb.text.strip(), self.url), loops)  # noted in call.played
+            return
         self._after(speech_seconds(self.engine, verb))
 
     def _verb_pause(self, verb: ET.Element) -> None:
@@ -309,8 +313,9 @@ def heard(call: SimCall, verb: ET.Element) -> None:
     """Note what a <Say> or <Play> gave the callee to hear."""
     if verb.tag == "Say":
         call.said.append((verb.text or "").strip())
-    elif verb.tag == "Play" and not verb.get("digits"):
-        call.played.append((verb.text or "").strip())
+    elif verb.tag == "Play" and not verb.get("digits"):  # not fetched here (hold music, a prompt)
+        call.played.append({"url": (verb.text or "").strip(), "status": None, "seconds": None,
+                            "at": time.time()})
 
 
 def speech_seconds(engine: "CallEngine", verb: ET.Element) -> float:

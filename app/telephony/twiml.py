@@ -160,3 +160,25 @@ def hangup() -> str:
     response = VoiceResponse()
     response.hangup()
     return str(response)
+
+
+def play_and_hangup(audio_url: str) -> str:
+    response = VoiceResponse()
+    response.play(audio_url)
+    response.hangup()
+    return str(response)
+
+
+# Seconds of quiet after speech that end the wait for an answering machine's greeting to finish.
+QUIET_SECONDS = 2
+
+
+def after_quiet(url: str, *, wait_for_speech: int = 3) -> str:
+    """Listen (speech, nothing kept) until the line goes quiet, then ask `url` again: the way to
+    find a greeting's end when the carrier's machine detection cannot. A line already quiet for
+    `wait_for_speech` seconds goes straight on."""
+    response = VoiceResponse()
+    response.gather(input="speech", speech_timeout=QUIET_SECONDS, timeout=wait_for_speech,
+                    action=url, method="POST")
+    response.redirect(url, method="POST")
+    return str(response)

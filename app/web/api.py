@@ -231,6 +231,30 @@ def mute_call(args, call_id):
     return set_mute(_me(), call_id, args["muted"])
 
 
+class VoicemailDropSchema(Schema):
+    call_id = fields.Integer()
+    starts = fields.String(metadata={"description": "now (the greeting was already over) | after_beep (when "
+                                                   "the carrier hears the greeting end) | after_quiet (no machine "
+                                                   "detection: once the greeting goes quiet)"})
+    message = fields.String(metadata={"description": "audio (the uploaded recording) | speech (the text, read out)"})
+    suggested_disposition = fields.String(allow_none=True, metadata={
+        "description": "The campaign's disposition code for a voicemail left, to pre-fill the wrap-up"})
+
+
+@blp.route("/console/calls/<int:call_id>/voicemail-drop", methods=["POST"])
+@blp.response(200, VoicemailDropSchema)
+@blp.alt_response(404, description=NOT_YOUR_CALL)
+@blp.alt_response(409, description="No voicemail message for the campaign, a person answered (not a machine), "
+                                   "the call is no longer connected to you, or its voicemail is already being left")
+@roles_required("agent")
+def leave_voicemail(call_id):
+    """Leave the campaign's voicemail message on the answering machine of your connected call:
+    the call leaves your room, the message plays after the beep, and you go to wrap-up at once."""
+    from app.dialer.voicemail_drop import leave_voicemail as drop
+
+    return drop(_me(), call_id)
+
+
 class RecordingPauseArgsSchema(Schema):
     paused = fields.Boolean(required=True, metadata={"description": "true: pause the recording (card details "
                                                                     "read out); false: resume it"})

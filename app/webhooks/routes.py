@@ -36,8 +36,15 @@ def _carrier_callbacks() -> bool:
 XML = "text/xml"
 
 
+# The recorded voicemail message is fetched by the carrier for <Play> at a URL that carries its
+# own signature (app.campaigns.voicemail.carrier_url); the carrier's media fetch is not signed.
+SIGNED_BY_URL = frozenset({"twilio.voicemail_audio"})
+
+
 @bp.before_request
 def _check_signature():
+    if request.endpoint in SIGNED_BY_URL:
+        return None
     if not services.signature_is_valid():
         log.warning("rejected %s with a missing or wrong X-Twilio-Signature", request.path)
         return Response("invalid signature", status=403, mimetype="text/plain")
@@ -185,3 +192,32 @@ def transfer_dialled():
     from app.dialer.transfers import on_number_dialled
 
     return Response(on_number_dialled(request.args.get("transfer"), request.form), mimetype=XML)
+
+
+@bp.post("/voicemail-drop")
+def voicemail_drop():
+    """A call an agent is leaving a voicemail on (app.dialer.voicemail_drop): held until the
+    answering machine's greeting is over, then the campaign's message, then hang up."""
+    from app.dialer.voicemail_drop import answer_drop
+    from app.telephony import twiml
+
+    try:
+        reply = answer_drop(services.attempt_id(), request.args.get("quiet") == "1")
+    except DBAPIError:
+        db.session.rollback()
+        log.error("database unavailable: voicemail drop on %s holds", request.args, exc_info=True)
+        reply = twiml.keep_waiting(services.signed_url(), seconds=2)
+    return Response(reply, mimetype=XML)
+
+
+@bp.get("/voicemail/<int:campaign_id>/<key>.<ext>")
+def voicemail_audio(campaign_id, key, ext):
+    """A campaign's recorded voicemail message, for the carrier's <Play>: only at the address
+    the app gave (the current key, signed); anything else is not found."""
+    from app.campaigns.voicemail import audio_for_carrier
+
+    message = audio_for_carrier(campaign_id, key, request.args.get("sig", ""))
+    if message is None:
+        return Response("not found", status=404, mimetype="text/plain")
+    return Response(message.audio, mimetype=message.audio_type,
+                    headers={"Cache-Control": "private, max-age=300"})

@@ -5,14 +5,14 @@ the numbers it shows as caller ID (a pool's, a campaign's own) at `/twilio/inbou
 who calls back reaches the seller; the numbers page says which numbers answer elsewhere.
 
 Revision ID: 0023
-Revises: 0019
+Revises: 0022
 Create Date: 2026-12-04 22:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0023'
-down_revision = '0019'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 

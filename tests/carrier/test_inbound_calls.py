@@ -289,7 +289,7 @@ def test_a_caller_hangs_up_when_their_patience_runs_out(sim, receiver):
     assert done.form["QueueResult"] == "hangup" and int(done.form["QueueTime"]) >= 30
     assert final.form["CallStatus"] == "completed" and done.at <= final.at
     seen = sim.call(placed["call_sid"])
-    assert "Never heard." not in seen["said"] and "https://example.com/hold.mp3" in seen["played"]
+    assert "Never heard." not in seen["said"] and "https://example.com/hold.mp3" in [p["url"] for p in seen["played"]]
     [stay] = seen["queue_history"]
     assert stay["result"] == "hangup" and stay["seconds"] >= 30
 

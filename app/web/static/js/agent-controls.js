@@ -1,10 +1,14 @@
-// Controls on the connected call: hold, mute, hang up and transfer (cold, or warm: consult the
-// other party while the contact holds, then hand over or come back). A control whose endpoint
-// this server does not offer yet (it is not in /api/openapi.json) stays disabled and says so.
+// Controls on the connected call: hold, mute, hang up, leave a voicemail on an answering machine
+// (the message plays after the beep; the agent goes to wrap-up at once) and transfer (cold, or
+// warm: consult the other party while the contact holds, then hand over or come back). A control
+// whose endpoint this server does not offer yet (it is not in /api/openapi.json) stays disabled
+// and says so.
 import * as ep from './endpoints.js';
 import { $, el, toast } from './ui.js';
 
 const NOT_YET = 'not available on this server yet';
+const STARTS = { now: 'it is playing now', after_beep: 'it plays after the beep',
+  after_quiet: 'it plays once the greeting goes quiet' };
 const FINAL = new Set(['completed', 'canceled', 'cancelled', 'failed', 'busy', 'no-answer', 'returned']);
 const STATE_WORDS = { ready: 'ready', reserved: 'connecting a call', 'on-call': 'on a call', 'wrap-up': 'finishing a call',
   paused: 'paused', offline: 'signed off' };
@@ -13,7 +17,9 @@ const c = {
   callId: null, hold: false, muted: false, busy: false,
   recording: false, recPaused: false, // the call's recording: in progress, paused (card details)
   transfer: null, // {id, kind, status, label}
-  features: { hold: true, mute: true, transfer: true, hangup: true, record: true },
+  features: { hold: true, mute: true, transfer: true, hangup: true, record: true, voicemail: true },
+  // The disposition code the server suggests for a call a voicemail was left on (pre-filled in wrap-up).
+  suggested: new Map(),
   agentId: null,
 };
 
@@ -28,6 +34,14 @@ export async function initControls({ agentId }) {
     if (r.hold !== undefined) c.hold = Boolean(r.hold);
   }));
   $('#hang-up').addEventListener('click', () => act('hangup', () => ep.hangUp(c.callId), () => {}));
+  $('#leave-voicemail').addEventListener('click', () => {
+    const callId = c.callId;
+    act('voicemail', () => ep.leaveVoicemail(callId), (r) => {
+      if (r.suggested_disposition) c.suggested.set(callId, r.suggested_disposition);
+      prefillDisposition(callId); // the wrap-up may be on screen already
+      toast(`Leaving the voicemail: ${STARTS[r.starts] || 'it plays once the greeting is over'}. You are free for the next call.`, 'ok');
+    });
+  });
   $('#record-pause').addEventListener('click', () => act('record', () => ep.pauseRecording(c.callId, !c.recPaused), (r) => {
     c.recording = Boolean(r.recording);
     c.recPaused = Boolean(r.paused);
@@ -55,6 +69,7 @@ async function detectFeatures() {
   c.features.hold = has(/\/console\/calls\/[^/]+\/hold$/);
   c.features.mute = has(/\/console\/calls\/[^/]+\/mute$/);
   c.features.transfer = has(/\/console\/calls\/[^/]+\/transfers$/) && has(/\/console\/transfer-targets$/);
+  c.features.voicemail = has(/\/console\/calls\/[^/]+\/voicemail-drop$/);
   render();
 }
 
@@ -84,6 +99,15 @@ async function refreshRecording(callId, tries = 10) {
     render();
   }
   if (!(r && r.recording) && tries > 0) setTimeout(() => refreshRecording(callId, tries - 1), 700);
+}
+
+// The wrap-up of `callId` starts with the campaign's voicemail outcome chosen when a voicemail was
+// left on it (the agent may choose another).
+export function prefillDisposition(callId) {
+  const code = c.suggested.get(callId);
+  const radios = [...document.querySelectorAll('#dispositions input[name="code"]')];
+  const pick = code && radios.find((i) => i.value === code);
+  if (pick && !radios.some((i) => i.checked)) pick.checked = true;
 }
 
 export function endCall() {
@@ -273,6 +297,8 @@ function render() {
   setControl($('#mute'), 'mute', { label: c.muted ? 'Unmute' : 'Mute', pressed: c.muted, disabled: none });
   setControl($('#transfer'), 'transfer', { label: 'Transfer…', disabled: none || Boolean(c.transfer) });
   $('#hang-up').disabled = none;
+  $('#leave-voicemail').dataset.name = 'Leave voicemail';
+  setControl($('#leave-voicemail'), 'voicemail', { label: 'Leave voicemail', disabled: none || Boolean(c.transfer) });
   const rec = $('#record-pause');
   rec.hidden = !c.recording;
   rec.dataset.name = 'Pause recording';

@@ -185,6 +185,7 @@ async function startWrapUp() {
   let codes = s.pop?.disposition_codes;
   if (!codes && s.campaignId) codes = (await ep.campaign(s.campaignId)).disposition_codes || [];
   call.renderDispositions(codes || []);
+  controls.prefillDisposition(s.callId); // a voicemail was left: its outcome is chosen
   // Dialled by hand while paused: "Save & pause" (back to that pause) is the first choice.
   const fromPause = s.dialledFromPause !== null && s.dialledFromPause !== undefined;
   $('#save-pause').classList.toggle('btn-go', fromPause);

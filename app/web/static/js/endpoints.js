@@ -13,6 +13,7 @@ export const openInteractions = () => get('/api/interactions', { open_only: true
 export const dispose = (id, body) => post(`/api/interactions/${id}/disposition`, body);
 export const callbackSlots = (id) => get(`/api/console/interactions/${id}/callback-slots`);
 export const hangUp = (callId) => post(`/api/console/calls/${callId}/hangup`);
+export const leaveVoicemail = (callId) => post(`/api/console/calls/${callId}/voicemail-drop`);
 export const recentCalls = () => get('/api/call-records', { per_page: 8 });
 export const callRecord = (id) => get(`/api/call-records/${id}`);
 export const voiceToken = () => get('/api/console/voice-token');
