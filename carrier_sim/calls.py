@@ -98,6 +98,9 @@ class SimCall:
     # Each <Play> of a file (carrier_sim.media): {"url", "status", "seconds", "at"} (at: it began).
     played: list[dict] = field(default_factory=list)
     amd_at: float | None = None  # when the machine detection verdict was reached
+    # Who ended the call: "far end" (the callee hung up, or a time limit), "api" (a REST update
+    # to completed or canceled) or "twiml" (a <Hangup>, or the end of the document).
+    ended_by: str | None = None
     # Each <Dial> to a number or client: {"to", "status"} (answered, busy, no-answer, failed).
     dial_attempts: list[dict] = field(default_factory=list)
     callbacks: list[dict[str, Any]] = field(default_factory=list)
@@ -181,7 +184,7 @@ class SimCall:
             "queue_history": [dict(q) for q in self.queue_history],
             "outcome": self.plan.outcome, "answered_by": self.answered_by,
             "duration": self.duration, "connected_to": self.connected_to, "said": list(self.said),
-            "played": [dict(p) for p in self.played], "amd_at": self.amd_at,
+            "played": [dict(p) for p in self.played], "amd_at": self.amd_at, "ended_by": self.ended_by,
             "dial_attempts": [dict(a) for a in self.dial_attempts],
             "history": list(self.history), "callbacks": list(self.callbacks),
             "errors": list(self.errors), "twiml_fetches": self.twiml_fetches,

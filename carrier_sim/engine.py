@@ -277,11 +277,11 @@ class CallEngine:
             self.sender.enqueue(Delivery(call.amd_callback, params.amd(call), call, "amd"))
 
     # -- ending a call --------------------------------------------------------------
-    def finish(self, call: SimCall, status: str) -> None:
-        """Move a call to its final status; the caller holds the lock."""
+    def finish(self, call: SimCall, status: str, by: str = "far end") -> None:
+        """Move a call to its final status; the caller holds the lock. `by`: see SimCall.ended_by."""
         if call.terminal:
             return
-        call.ended_at = time.time()
+        call.ended_at, call.ended_by = time.time(), by
         call.duration = duration_seconds(call, self.config.time_scale)
         call.generation += 1
         self.conferences.leave(call)
@@ -354,9 +354,9 @@ class CallEngine:
                 return
             unanswered = call.answered_at is None
             if unanswered:
-                self.finish(call, "canceled")
+                self.finish(call, "canceled", by="api")
             elif status == "completed":
-                self.finish(call, "completed")
+                self.finish(call, "completed", by="api")
 
     def redirect(self, call: SimCall, url: str | None, twiml: str | None) -> bool:
         with self.lock:

@@ -83,7 +83,7 @@ class Playback:
 
     def step(self) -> None:
         if self.index >= len(self.verbs):
-            self.engine.finish(self.call, "completed")  # the end of TwiML hangs up
+            self.engine.finish(self.call, "completed", by="twiml")  # the end of TwiML hangs up
             return
         verb = self.verbs[self.index]
         self.index += 1
@@ -113,7 +113,7 @@ class Playback:
         self._after(number(verb.get("length"), 1.0))
 
     def _verb_hangup(self, verb: ET.Element) -> None:
-        self.engine.finish(self.call, "completed")
+        self.engine.finish(self.call, "completed", by="twiml")
 
     _verb_reject = _verb_hangup
 
