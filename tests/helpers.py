@@ -104,3 +104,17 @@ def audio_connected(app, agent_id: int, via: str = "browser") -> str:
     """`connect_audio` from outside an app context."""
     with app.app_context():
         return connect_audio(agent_id, via)
+
+
+def give_written_consent(contact_id: int) -> None:
+    """The contact gave prior express written consent yesterday (inside an app context; committed)."""
+    from datetime import timedelta
+
+    from app.common.timeutil import utcnow
+    from app.contacts.consents import record_consent
+    from app.contacts.models import Contact
+    from app.extensions import db
+
+    record_consent(db.session.get(Contact, contact_id), "prior_express_written",
+                   utcnow() - timedelta(days=1), "web form")
+    db.session.commit()

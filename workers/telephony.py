@@ -29,10 +29,11 @@ def process_call_event(event_id: int) -> None:
 
 
 @shared_task(name=tasks.MACHINE_ANSWERED)
-def machine_answered(call_sid: str, campaign_id: int) -> None:
+def machine_answered(call_sid: str, campaign_id: int | None = None) -> None:
     """Asynchronous detection found a machine on a call already routed: leave the campaign's
-    message or hang up (a REST update; the call leaves the agent's conference)."""
-    state.act_on_machine(call_sid, campaign_id)
+    message or hang up (a REST update; the call leaves the agent's conference). The call says
+    which campaign it is; `campaign_id` is kept for messages sent with it."""
+    state.act_on_machine(call_sid)
 
 
 @shared_task(name=tasks.ABANDON_STRANDED_CALL)

@@ -11,6 +11,7 @@ from app.calls.signals import call_finished
 from app.campaigns.models import Campaign
 from app.campaigns.rules import spoken
 from app.common.timeutil import utcnow
+from app.contacts import consents
 from app.extensions import db
 from app.ops import metrics
 from app.realtime.publish import agent_room, campaign_room, publish
@@ -79,11 +80,19 @@ def voice_plan(attempt: int | None, call_sid: str, answered_by: str | None) -> V
     machine gets the campaign's machine action."""
     call = find_call(attempt, call_sid)
     if is_machine(answered_by):
-        campaign = db.session.get(Campaign, call.campaign_id) if call and call.campaign_id else None
-        if campaign is not None and campaign.machine_action == "message":
-            return VoicePlan("message", machine_message(campaign))
-        return VoicePlan("hangup")
+        message = machine_message_for(call)
+        return VoicePlan("message", message) if message else VoicePlan("hangup")
     return VoicePlan("bridge")
+
+
+def machine_message_for(call: Call | None) -> str | None:
+    """The message to leave on the machine that answered `call`, or None: hang up. The campaign
+    must leave one, and the contact must have given written consent (app.contacts.consents)."""
+    campaign = db.session.get(Campaign, call.campaign_id) if call and call.campaign_id else None
+    if campaign is None or campaign.machine_action != "message" \
+            or not consents.may_leave_recorded_message(call.contact_id, utcnow()):
+        return None
+    return machine_message(campaign)
 
 
 def machine_message(campaign: Campaign) -> str:

@@ -135,18 +135,16 @@ def play_safe_harbour(call_id: int) -> bool:
     return True
 
 
-def act_on_machine(call_sid: str, campaign_id: int) -> None:
+def act_on_machine(call_sid: str) -> None:
     """Leave the campaign's message on a call the carrier has just found to be a machine, or
     hang up; the call leaves the agent's conference either way. Best effort: a call that has
     ended meanwhile needs nothing."""
-    from app.campaigns.models import Campaign
-    from app.calls.services import machine_message
+    from app.calls.services import machine_message_for
     from app.telephony import twiml
     from app.telephony.carrier import CarrierError
     from app.telephony.factory import get_carrier
 
-    campaign = db.session.get(Campaign, campaign_id)
-    message = machine_message(campaign) if campaign and campaign.machine_action == "message" else None
+    message = machine_message_for(db.session.scalar(select(Call).where(Call.call_sid == call_sid)))
     db.session.rollback()  # no transaction open while the carrier is asked
     try:
         if message:

@@ -55,6 +55,19 @@ def satisfies(consent: Consent | None, required: str) -> bool:
     return STRENGTH[consent.kind if consent else "none"] >= STRENGTH[required]
 
 
+# A message recorded or spoken by a machine (the campaign's machine message, a voicemail drop) is
+# an "artificial or prerecorded voice" message: in a telemarketing call it needs the called
+# party's prior express written consent (47 CFR 64.1200(a)(2) and (a)(3)), whoever answers.
+RECORDED_MESSAGE_CONSENT = "prior_express_written"
+
+
+def may_leave_recorded_message(contact_id: int | None, at: datetime) -> bool:
+    """Whether a recorded message may be left on a call to this contact at `at`: only with
+    prior express written consent on record then (a call with no contact has none)."""
+    contact = db.session.get(Contact, contact_id) if contact_id is not None else None
+    return satisfies(strongest_consent(contact, at), RECORDED_MESSAGE_CONSENT)
+
+
 def revoke(phone_e164: str, seller_name: str | None, via: str, *, by_user_id: int | None = None,
            at: datetime | None = None, note: str = "") -> int:
     """The person at this number asked not to be called: the number goes on the internal

@@ -29,6 +29,7 @@ from app.calls.models import Call, CallEvent
 from app.campaigns.models import Campaign, DispositionCode
 from app.campaigns.voicemail import Playable, playable
 from app.common.timeutil import utcnow
+from app.contacts import consents
 from app.dialer import controls
 from app.dialer.voicemail_models import VoicemailDrop
 from app.errors import ApiError
@@ -66,6 +67,10 @@ def leave_voicemail(agent, call_id: int) -> dict:
     if call.answered_by in ("human", "fax"):
         raise ApiError(409, "The carrier heard a person answer this call, and a recorded message is never "
                             "left with a person. Talk to them, or hang up.", "not_a_machine")
+    if not consents.may_leave_recorded_message(call.contact_id, utcnow()):
+        raise ApiError(409, "A recorded message may be left only for a contact who gave written consent to be "
+                            "called (FCC rules on prerecorded messages), and this contact has none on record. "
+                            "Hang up, and the next call comes.", "written_consent_required")
     call = controls.connected_call(agent, call_id)
     if open_consult(call.id) is not None:
         raise ApiError(409, "Finish or cancel the consultation first.", "consult_in_progress")

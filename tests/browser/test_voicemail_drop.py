@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from tests.browser import seed
 from tests.browser.conftest import PERSON, sign_in
 from tests.dialer.on_air import wait_for
+from tests.helpers import give_written_consent
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -80,6 +81,12 @@ def test_leave_voicemail_from_the_console(browser, live_server, sim_url, _app):
         assert participants(sim_url, room) == {leg, callee}
 
         give_recording(_app, solo["campaign_id"])
+        button.click()  # a recorded message needs the contact's written consent: none on record
+        expect(page.locator(".toast-error").last).to_contain_text("written consent")
+        expect(page.get_by_test_id("agent-state")).to_have_text("On call")
+
+        with _app.app_context():
+            give_written_consent(solo["contact_id"])
         button.click()
         # No machine detection on this campaign: no beep to wait for.
         expect(page.locator(".toast-ok").last).to_contain_text("it plays once the greeting goes quiet")

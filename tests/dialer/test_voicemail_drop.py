@@ -1,6 +1,7 @@
 """Voicemail drop through the API: the campaign's message (who may upload, hear and remove it, what
 files are refused, the carrier's signed address), and the agent's press refused in words when
-there is nothing to leave, a person answered, the call is over, or it is another agent's call.
+there is nothing to leave, a person answered, the contact gave no written consent, the call is
+over, or it is another agent's call.
 (The press that works, through the carrier simulator: test_voicemail_drop_e2e.py.)"""
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ from datetime import timedelta
 import pytest
 
 from app.agents import reservations
+from app.agents import state as agent_state
 from app.agents import services as agent_services
 from app.auth.models import User
 from app.calls.models import Call
 from app.campaigns.models import CampaignAssignment
 from app.campaigns.voicemail import VoicemailMessage, carrier_url
 from app.common.timeutil import utcnow
+from app.contacts.models import Contact
 from app.extensions import db
-from tests.helpers import connect_audio
+from tests.helpers import connect_audio, give_written_consent
 
 
 def wav_bytes(seconds: float = 3.0, rate: int = 8000) -> bytes:
@@ -133,11 +136,14 @@ def on_call(app, users, campaign_id):
     agent = users.create("agent")
     with app.app_context():
         db.session.add(CampaignAssignment(campaign_id=campaign_id, user_id=agent.id, role="agent"))
+        contact = Contact(campaign_id=campaign_id, phone_e164="+12025550147")
+        db.session.add(contact)
+        db.session.flush()
         call = Call(campaign_id=campaign_id, to_number="+12025550147", from_number="+12025550123",
                     status="in-progress", call_sid="CA" + "7" * 32, answered_at=utcnow() - timedelta(seconds=5),
-                    connected_at=utcnow() - timedelta(seconds=4), agent_id=agent.id)
+                    connected_at=utcnow() - timedelta(seconds=4), agent_id=agent.id, contact_id=contact.id)
         db.session.add(call)
-        db.session.commit()
+        give_written_consent(contact.id)
         connect_audio(agent.id)
         agent_services.set_own_state(db.session.get(User, agent.id), "ready", campaign_id=campaign_id)
         assert reservations.reserve_agent(campaign_id, call.id) == agent.id
@@ -177,6 +183,23 @@ def test_the_press_is_refused_on_a_call_to_us(app, admin, signed_in, on_call, ca
     response = press(signed_in(agent), call_id)
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "not_a_machine"
     assert "called us" in response.get_json()["error"]["message"]
+
+
+def test_the_press_is_refused_without_written_consent(app, admin, signed_in, on_call, campaign_id):
+    """A recorded message in a telemarketing call needs the called party's prior express written
+    consent (47 CFR 64.1200(a)(2)-(3)): checked at the press, so a consent revoked since counts."""
+    agent, call_id = on_call
+    upload(admin, campaign_id, wav_bytes())
+    with app.app_context():
+        from app.contacts import consents
+
+        consents.revoke("+12025550147", None, "api", note="asked by email")
+        db.session.commit()
+    response = press(signed_in(agent), call_id)
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "written_consent_required"
+    assert "written consent" in response.get_json()["error"]["message"]
+    with app.app_context():  # still on the call, nothing left on the machine
+        assert agent_state.snapshot(agent.id)["state"] == "on-call"
 
 
 def test_the_press_is_refused_once_the_call_is_over(app, admin, signed_in, on_call, campaign_id):

@@ -26,7 +26,7 @@ from app.telephony.factory import get_carrier, webhook_url
 from tests.agents.factories import assign, make_call, make_campaign
 from tests.dialer.on_air import on_the_air, wait_for
 from tests.dialer.test_voicemail_drop import upload, wav_bytes
-from tests.helpers import ApiClient, UserFactory
+from tests.helpers import ApiClient, UserFactory, give_written_consent
 
 MACHINE = "+12025550166"
 GREETING_SECONDS = 25.0  # simulated; 5 s of wall clock at this time scale
@@ -94,7 +94,7 @@ def machine_on_the_line(app, air, *, detection: bool, recording: bool = False, t
         agent_services.set_own_state(db.session.get(User, agent.id), "ready", campaign_id=campaign_id)
         call = make_call(campaign_id)
         call.to_number = MACHINE
-        db.session.commit()
+        give_written_consent(call.contact_id)  # a recorded message needs it (47 CFR 64.1200(a)(3))
         placed = get_carrier().place_call(PlaceCallRequest(
             to=MACHINE, from_="+12025550100", answer_url=webhook_url("voice", call.id),
             status_callback_url=webhook_url("status", call.id), machine_detection=detection,

@@ -121,18 +121,41 @@ def test_voice_answers_a_person_with_twiml_and_stores_the_answer(app, client, ca
     assert [e.kind for e in _events(app, call_sid="CA-voice")] == ["voice"]
 
 
+def _with_written_consent(app, call_id: int) -> int:
+    """The call's number becomes a contact who gave prior express written consent."""
+    from app.calls.models import Call
+    from app.contacts.models import Contact
+    from app.extensions import db
+    from tests.helpers import give_written_consent
+
+    with app.app_context():
+        call = db.session.get(Call, call_id)
+        contact = Contact(campaign_id=call.campaign_id, phone_e164=call.to_number)
+        db.session.add(contact)
+        db.session.flush()
+        call.contact_id = contact.id
+        give_written_consent(contact.id)
+    return call_id
+
+
 def test_voice_gives_a_machine_the_campaigns_message(app, client):
     campaign = make_campaign(app, amd_enabled=True, machine_action="message",
                              machine_message="Acme here, please call 202 555 0199.")
-    call_id = make_call(app, campaign)
+    call_id = _with_written_consent(app, make_call(app, campaign))
     form = {"CallSid": "CA-m", "CallStatus": "in-progress", "AnsweredBy": "machine_end_beep"}
     body = post_signed(client, app, f"/twilio/voice?attempt={call_id}", form).get_data(as_text=True)
     assert "<Say>Acme here, please call 202 555 0199.</Say>" in body and "<Hangup" in body
     assert "Conference" not in body
 
+    # No written consent on record: a recorded message may not be left (47 CFR 64.1200(a)(2)-(3)).
+    unconsented = make_call(app, campaign, to_number="+12025550112")
+    form["CallSid"] = "CA-m0"
+    body = post_signed(client, app, f"/twilio/voice?attempt={unconsented}", form).get_data(as_text=True)
+    assert "<Hangup" in body and "Say" not in body
+
     placeholders = make_campaign(app, amd_enabled=True, machine_action="message",
                                  machine_message="{seller_name} here, please call {seller_phone}.")
-    call_id = make_call(app, placeholders)
+    call_id = _with_written_consent(app, make_call(app, placeholders))
     form["CallSid"] = "CA-m1"
     body = post_signed(client, app, f"/twilio/voice?attempt={call_id}", form).get_data(as_text=True)
     assert "<Say>Acme here, please call (202) 555-0199.</Say>" in body

@@ -32,7 +32,7 @@ export const SECTIONS = [
       law: 'Must state the seller\'s name and phone number, played within 2 seconds, with a keypress opt-out (FTC TSR 310.4(b)(4)(iii)). Placeholders {seller_name} and {seller_phone} work.' },
     { name: 'amd_enabled', label: 'Answering-machine detection', type: 'checkbox' },
     { name: 'machine_action', label: 'On a machine', type: 'select', options: [['hangup', 'Hang up'], ['message', 'Leave the machine message']] },
-    { name: 'machine_message', label: 'Machine message', type: 'textarea', wide: true, law: 'A prerecorded message must identify the seller and give a phone number (FCC 64.1200(b)).' },
+    { name: 'machine_message', label: 'Machine message', type: 'textarea', wide: true, law: 'A prerecorded message must identify the seller and give a phone number (FCC 64.1200(b)); it is left only for contacts with written consent on record (64.1200(a)(2)-(3)), others are hung up on.' },
     { name: 'recording_enabled', label: 'Record calls (from the moment an agent is connected)', type: 'checkbox' },
     { name: 'recording_retention_days', label: 'Keep recordings for (days; empty: keep)', type: 'number', min: 1, max: 3650,
       law: 'Recordings older than this are deleted at the carrier; a call on legal hold keeps its recording. Call records are kept 5 years regardless.' },
