@@ -3,8 +3,8 @@ record each answer, and settle retries and switched-off endpoints.
 
 One delivery at a time spent most of its time in PostgreSQL (about twelve round trips and two
 commits each; docs/benchmarks.md). A courier instead keeps up to THREADS deliveries in flight
-on a thread pool, at most PER_ENDPOINT of them to any one endpoint, so an endpoint that hangs
-or fails holds a few threads for its timeout and the others go on. Each time posts finish, one
+on a thread pool, at most PER_ENDPOINT of them to any one endpoint (and one once it is failing),
+so an endpoint that hangs or fails holds a few threads for its timeout and the others go on. Each time posts finish, one
 transaction records their answers and claims as many due deliveries as there are free threads:
 
 - claiming is one statement: the due rows, oldest first, locked with SKIP LOCKED (another
@@ -53,12 +53,13 @@ log = logging.getLogger(__name__)
 
 DELIVER = "workers.default.deliver_webhook"
 LEASE_SLACK_SECONDS = 60
-THREADS = 16  # deliveries in flight per worker process
-PER_ENDPOINT = 8  # of which at most this many to one endpoint
+THREADS = 32  # deliveries in flight per worker process
+PER_ENDPOINT = 8  # of which at most this many to one endpoint, and one to an endpoint that is failing
 RUN_SECONDS = 30.0  # a courier stops claiming after this long (the next task or the sweep goes on)
 
-# One statement: lock the due deliveries (oldest first, at most `per` in flight per endpoint,
-# skipping rows another worker holds), lease them, and return what posting needs.
+# One statement: lock the due deliveries (oldest first, at most `per` in flight per endpoint and
+# one while it is failing, skipping rows another worker holds), lease them, and return what
+# posting needs.
 _CLAIM = text("""
 WITH busy AS (
     SELECT * FROM unnest(CAST(:busy_ids AS bigint[]), CAST(:busy_counts AS int[])) AS b(endpoint_id, n)
@@ -67,7 +68,8 @@ WITH busy AS (
         SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
         WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= :due
         ORDER BY d.next_attempt_at
-        LIMIT greatest(0, :per - coalesce((SELECT n FROM busy WHERE busy.endpoint_id = e.id), 0))
+        LIMIT greatest(0, CASE WHEN e.failing_since IS NULL THEN :per ELSE 1 END
+                          - coalesce((SELECT n FROM busy WHERE busy.endpoint_id = e.id), 0))
         FOR UPDATE OF d SKIP LOCKED) due
     ORDER BY due.next_attempt_at LIMIT :free
 )

@@ -495,3 +495,23 @@ def test_a_switched_off_endpoint_gets_nothing_and_a_test_still_goes(app, login_a
                      for manual in (True, False))
         assert (test.status, test.attempts, test.last_status_code) == ("succeeded", 1, 200)
         assert (off.status, off.attempts) == ("failed", 0) and "switched off" in off.last_error
+
+
+def test_an_endpoint_that_is_failing_gets_one_delivery_at_a_time(app, login_as, sent_tasks, insecure):
+    from collections import Counter
+
+    from app.common.timeutil import utcnow
+    from app.extensions import db
+    from app.outbound_hooks import courier
+    from app.outbound_hooks.models import WebhookEndpoint
+
+    admin = login_as("admin")
+    failing, healthy = (create(admin, f"http://127.0.0.1:{port}/hook")["id"] for port in (9, 10))
+    for n in range(3):
+        raise_and_commit(app, "call.completed", {"call": {"id": n}})
+    with app.app_context():
+        db.session.get(WebhookEndpoint, failing).failing_since = utcnow()
+        db.session.commit()
+        claimed = Counter(job.endpoint_id for job in courier.Courier()._claim(courier.THREADS, Counter()))
+        db.session.rollback()
+    assert claimed == {failing: 1, healthy: 3}
