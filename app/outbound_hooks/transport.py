@@ -11,8 +11,9 @@ it goes to the address checked then) and keeps connections alive between deliver
 (`Connections`, keyed by that checked address, so a host that resolves elsewhere later gets a
 new connection only once the new address has passed the check).
 
-Plain HTTP and non-public addresses are allowed only with WEBHOOKS_ALLOW_INSECURE_TARGETS,
-which the configuration refuses outside tests and local development.
+Plain HTTP and loopback addresses (a receiver on this machine) are allowed only with
+WEBHOOKS_ALLOW_INSECURE_TARGETS, which the configuration refuses outside tests and local
+development; private, link-local and the other non-public addresses are refused even then.
 """
 from __future__ import annotations
 
@@ -125,13 +126,16 @@ def checked_address(host: str, port: int, insecure: bool) -> str:
         raise TargetRefused(f"The host name {host} could not be found.") from None
     if not addresses:
         raise TargetRefused(f"The host name {host} could not be found.")
-    if not insecure:
-        for address in addresses:
-            problem = address_problem(address)
-            if problem:
-                raise TargetRefused(f"{host} resolves to {address}, {problem}: Omnivox sends "
-                                    "only to public internet addresses.")
+    for address in addresses:
+        problem = address_problem(address)
+        if problem and not (insecure and _is_loopback(address)):
+            raise TargetRefused(f"{host} resolves to {address}, {problem}: Omnivox sends "
+                                "only to public internet addresses.")
     return addresses[0]
+
+
+def _is_loopback(address: str) -> bool:
+    return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
 
 
 class Lookups:

@@ -167,6 +167,17 @@ def test_registration_refuses_non_public_and_plain_http_addresses(app, login_as,
     assert words in " ".join(response.get_json()["error"]["fields"]["url"])
 
 
+@pytest.mark.parametrize("url, words", [("http://10.1.2.3/hook", "private"),
+                                        ("http://169.254.169.254/latest", "link-local")])
+def test_local_development_allows_loopback_receivers_only(app, login_as, insecure, url, words):
+    admin = login_as("admin")
+    assert admin.post("/api/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["call.completed"]}
+                      ).status_code == 201
+    response = admin.post("/api/webhooks", json={"url": url, "events": ["call.completed"]})
+    assert response.status_code == 422
+    assert words in " ".join(response.get_json()["error"]["fields"]["url"])
+
+
 def test_a_public_https_address_is_accepted_and_bad_events_get_a_field_error(app, login_as, dns):
     dns["crm.example.test"] = [PUBLIC_IP]
     admin = login_as("admin")
