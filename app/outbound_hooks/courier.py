@@ -18,9 +18,9 @@ transaction records their answers and claims as many due deliveries as there are
 - host names are resolved and checked once per batch (transport.Lookups) and connections are
   kept alive per endpoint address (transport.Connections) for the courier's run.
 
-Each commit that queues deliveries wakes a worker (`wake`), and a task delivers whatever is
-due, so a task whose delivery an earlier one already sent costs one empty claim. A courier stops
-claiming after RUN_SECONDS; what is left is the next task's, or the sweep's (`send_due`).
+A task delivers whatever is due, so one task serves a burst of commits: a commit that queues
+deliveries queues a task only when none is waiting to start (`wake`). A courier stops claiming
+after RUN_SECONDS; what is left is the next task's, or the sweep's (`send_due`).
 
 A delivery is tried until it succeeds (2xx) or WEBHOOKS_RETRY_FOR_SECONDS after its event, with
 exponential backoff and jitter; an endpoint whose deliveries have all failed for
@@ -43,6 +43,7 @@ from sqlalchemy import select, text, update
 
 from app.audit import services as audit
 from app.common import tasks
+from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.extensions import db
 from app.outbound_hooks import secrets, transport
@@ -56,6 +57,8 @@ LEASE_SLACK_SECONDS = 60
 THREADS = 32  # deliveries in flight per worker process
 PER_ENDPOINT = 8  # of which at most this many to one endpoint, and one to an endpoint that is failing
 RUN_SECONDS = 30.0  # a courier stops claiming after this long (the next task or the sweep goes on)
+WAKE_KEY = "webhooks:deliver-task-queued"  # set while a deliver task is queued and not yet started
+WAKE_TTL_SECONDS = 60  # in case that task is lost
 
 # One statement: lock the due deliveries (oldest first, at most `per` in flight per endpoint and
 # one while it is failing, skipping rows another worker holds), lease them, and return what
@@ -151,7 +154,10 @@ def backoff_seconds(attempt: int) -> float:
 
 def deliver(delivery_id: int) -> str:
     """The task: deliver what is due, this delivery among it. Returns what happened to this one,
-    in a word ("not-due" when it was not pending and due, or another worker had it)."""
+    in a word ("not-due" when it was not pending and due, or another worker had it).
+
+    The wake-up mark is cleared before claiming: a commit from now on queues another task."""
+    get_redis().delete(WAKE_KEY)
     return Courier().run().get(delivery_id, "not-due")
 
 
@@ -344,18 +350,25 @@ def _no_fsync_wait() -> None:
 
 
 def wake(delivery_ids: list[int]) -> None:
-    """Queue deliver tasks for these due deliveries: one per THREADS of them, since each task
-    delivers whatever is due (more tasks let more workers share a burst)."""
-    for delivery_id in delivery_ids[::THREADS]:
-        tasks.send(DELIVER, delivery_id)
+    """After a commit that queued deliveries: queue a deliver task, unless one is queued already
+    and has not started (it will find these, committed before this call: see `deliver`). So a
+    burst of commits queues one task, not one each that would find its delivery sent."""
+    if get_redis().set(WAKE_KEY, delivery_ids[0], nx=True, ex=WAKE_TTL_SECONDS):
+        try:
+            tasks.send(DELIVER, delivery_ids[0])
+        except Exception:
+            get_redis().delete(WAKE_KEY)
+            raise
 
 
 def send_due(limit: int = 500) -> int:
-    """The sweep (beat): wake the workers for pending deliveries whose time has come (retries
-    further off than a countdown, deliveries the broker missed, claims whose worker died)."""
+    """The sweep (beat): a deliver task for the pending deliveries whose time has come (retries
+    further off than a countdown, deliveries the broker missed, claims whose worker died),
+    queued whatever `wake` thinks, in case its task was lost."""
     ids = db.session.scalars(select(WebhookDelivery.id).where(
         WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= utcnow())
         .order_by(WebhookDelivery.next_attempt_at).limit(limit)).all()
     db.session.rollback()
-    wake(ids)
+    if ids:
+        tasks.send(DELIVER, ids[0])
     return len(ids)

@@ -526,3 +526,20 @@ def test_an_endpoint_that_is_failing_gets_one_delivery_at_a_time(app, login_as, 
         claimed = Counter(job.endpoint_id for job in courier.Courier()._claim(courier.THREADS, Counter()))
         db.session.rollback()
     assert claimed == {failing: 1, healthy: 3}
+
+
+def test_a_burst_of_events_queues_one_task_until_it_starts(app, login_as, sent_tasks, clock, insecure):
+    """A task delivers whatever is due, so commits made while one waits to start queue no more;
+    one made after it started queues the next."""
+    admin = login_as("admin")
+    with Receiver() as crm:
+        create(admin, crm.url)
+        for n in range(3):
+            raise_and_commit(app, "call.completed", {"call": {"id": n}})
+        assert len([t for t in sent_tasks if t[0] == DELIVER]) == 1
+        assert pump(app, sent_tasks, clock) == ["succeeded"]
+        assert len(crm.wait_for(3)) == 3
+        raise_and_commit(app, "call.completed", {"call": {"id": 4}})
+        assert len([t for t in sent_tasks if t[0] == DELIVER]) == 1
+        assert pump(app, sent_tasks, clock) == ["succeeded"]
+        assert len(crm.wait_for(4)) == 4
