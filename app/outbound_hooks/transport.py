@@ -169,6 +169,8 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
     def connect(self):
         self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        # http.client sends the headers and the body apart: without this, on a kept-alive
+        # connection the body would wait for the receiver's delayed ACK of the headers.
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
@@ -179,6 +181,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
     def connect(self):
         sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # see _PinnedHTTPConnection
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 

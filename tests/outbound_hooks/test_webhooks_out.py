@@ -543,3 +543,38 @@ def test_a_burst_of_events_queues_one_task_until_it_starts(app, login_as, sent_t
         assert len([t for t in sent_tasks if t[0] == DELIVER]) == 1
         assert pump(app, sent_tasks, clock) == ["succeeded"]
         assert len(crm.wait_for(4)) == 4
+
+
+def test_a_kept_connection_the_receiver_closed_is_replaced(app, ctx, insecure):
+    """A receiver may drop an idle kept-alive connection without saying so: the next POST goes
+    out again on a new connection rather than failing."""
+    import socket
+
+    from app.outbound_hooks import transport
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    seen = []
+
+    def answer_once_per_connection():
+        for _ in range(2):
+            connection, _ = listener.accept()
+            with connection:
+                request = b""
+                while not request.endswith(b"}"):  # the headers, then the body
+                    request += connection.recv(65536)
+                seen.append(request)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")  # then hangs up
+
+    server = threading.Thread(target=answer_once_per_connection, daemon=True)
+    server.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    connections = transport.Connections()
+    try:
+        first = transport.post(url, b'{"n":1}', {}, 5, connections=connections)
+        second = transport.post(url, b'{"n":2}', {}, 5, connections=connections)
+    finally:
+        connections.close()
+        server.join(10)
+        listener.close()
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert [request.endswith(body) for request, body in zip(seen, (b'{"n":1}', b'{"n":2}'))] == [True, True]
