@@ -114,6 +114,7 @@ WHERE e.id IN (SELECT id FROM webhook_endpoints WHERE id = ANY(CAST(:succeeded A
                ORDER BY id FOR UPDATE)
 """)
 
+
 def _setting(name: str) -> float:
     return float(current_app.config[name])
 
@@ -133,7 +134,7 @@ class Job:
     event_public_id: str
     event_type: str
     body: bytes
-    started: datetime | None = None
+    started: datetime  # when it was claimed: the attempt's time in the log
 
 
 @dataclass
@@ -216,7 +217,7 @@ class Courier:
             "free": free, "due": now + timedelta(seconds=1),
             "lease": now + timedelta(seconds=self.timeout + LEASE_SLACK_SECONDS)}).all()
         return [Job(r.id, r.attempts, r.manual, r.created_at, r.endpoint_id, r.url, r.active, r.secret_sealed,
-                    r.public_id, r.type, r.body.encode(), started=now) for r in rows]
+                    r.public_id, r.type, r.body.encode(), now) for r in rows]
 
     def _unsendable(self, job: Job) -> Outcome | None:
         """Why a claimed job is not posted at all (None: post it)."""
@@ -315,8 +316,8 @@ def _row(job: Job, status: str, finished_at: datetime | None, *, result: transpo
     """A delivery's new state for _SETTLE; `result` when it was posted (an attempt to log)."""
     return {"id": job.id, "status": status, "finished_at": finished_at, "next_attempt_at": next_attempt_at,
             "attempts": job.attempt if attempts is None else attempts, "answered": result is not None,
-            "started": job.started, "status_code": result and result.status_code,
-            "duration_ms": result and result.duration_ms, "error": result.error if result else error}
+            "started": job.started, "status_code": result.status_code if result else None,
+            "duration_ms": result.duration_ms if result else None, "error": result.error if result else error}
 
 
 def _count_failure(endpoint: WebhookEndpoint, job: Job, at: datetime, result: transport.Result) -> None:
