@@ -129,8 +129,8 @@ def checked_address(host: str, port: int, insecure: bool) -> str:
     for address in addresses:
         problem = address_problem(address)
         if problem and not (insecure and _is_loopback(address)):
-            raise TargetRefused(f"{host} resolves to {address}, {problem}: Omnivox sends "
-                                "only to public internet addresses.")
+            subject = f"{host} is" if address == host else f"{host} resolves to {address},"
+            raise TargetRefused(f"{subject} {problem}: Omnivox sends only to public internet addresses.")
     return addresses[0]
 
 
