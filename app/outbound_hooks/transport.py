@@ -259,7 +259,7 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float, *, look
                                             **headers}, timeout)
         return Result(status, took(), None)
     except (socket.timeout, TimeoutError):
-        return Result(None, took(), f"No answer within {timeout:g} seconds.")
+        return Result(None, took(), f"No answer within {timeout:g} second{'' if timeout == 1 else 's'}.")
     except ssl.SSLError as exc:
         return Result(None, took(), f"The secure connection failed: {exc.reason or exc}.")
     except (OSError, http.client.HTTPException) as exc:

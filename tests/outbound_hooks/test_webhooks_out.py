@@ -578,3 +578,23 @@ def test_a_kept_connection_the_receiver_closed_is_replaced(app, ctx, insecure):
         listener.close()
     assert (first.status_code, second.status_code) == (200, 200)
     assert [request.endswith(body) for request, body in zip(seen, (b'{"n":1}', b'{"n":2}'))] == [True, True]
+
+
+def test_an_endpoint_that_times_out_is_tried_again_later(app, login_as, sent_tasks, clock, insecure, monkeypatch):
+    from app.extensions import db
+    from app.outbound_hooks import services
+    from app.outbound_hooks.models import WebhookDelivery
+
+    monkeypatch.setitem(app.config, "WEBHOOKS_TIMEOUT_SECONDS", 1)
+    hold = threading.Event()
+    with Receiver(hold=hold) as crm:
+        create(login_as("admin"), crm.url)
+        raise_and_commit(app, "call.completed", {"call": {"id": 1}})
+        first = in_app(app, services.deliver, sent_tasks.pop()[1][0])
+        hold.set()
+    assert first == "will-retry" and len(crm.requests) == 1
+    with app.app_context():
+        delivery = db.session.scalar(select(WebhookDelivery))
+        assert (delivery.status, delivery.last_status_code) == ("pending", None)
+        assert delivery.last_error == "No answer within 1 second." and delivery.next_attempt_at > clock.now
+    assert [name for name, _, options in sent_tasks if options.get("countdown")] == [DELIVER]
