@@ -8,7 +8,9 @@ a worker can clear per second). The worker side then runs the body of every
 POST, record the attempts and answers; a task finding nothing due is counted too); the broker
 hop is not. The baseline signs the same bodies and POSTs them to the same receiver one after
 another with a new connection each; the same loop over one kept-alive connection is printed
-too, as the ceiling. The receiver runs in a process of its own, as a CRM's would.
+too, as the ceiling. The receiver runs in a process of its own, as a CRM's would. Each round
+measures all three on fresh events, alternating which side goes first so that other work on the
+machine weighs on both alike; medians over the rounds are printed.
 
     python -m bench.webhooks_out [--deliveries N] [--rounds R]
 
