@@ -213,7 +213,7 @@ class Config:
         self.WEBHOOKS_BACKOFF_BASE_SECONDS = _seconds(env, "WEBHOOKS_BACKOFF_BASE_SECONDS", 30)
         self.WEBHOOKS_BACKOFF_MAX_SECONDS = _seconds(env, "WEBHOOKS_BACKOFF_MAX_SECONDS", 3600)
         self.WEBHOOKS_COUNTDOWN_MAX_SECONDS = _seconds(env, "WEBHOOKS_COUNTDOWN_MAX_SECONDS", 60)
-        # Plain http:// and private or loopback endpoints, for tests and a local run only: refused
+        # Plain http:// and loopback endpoints, for tests and a local run only: refused
         # unless testing or PUBLIC_BASE_URL is on this machine (a deployment the carrier can reach
         # never is), so it cannot be switched on in production by mistake.
         self.WEBHOOKS_ALLOW_INSECURE_TARGETS = _flag(env.get("WEBHOOKS_ALLOW_INSECURE_TARGETS"), False)

@@ -52,9 +52,10 @@ def close_forgotten_wrap_ups() -> int:
 
 @shared_task(name="workers.default.deliver_webhook")
 def deliver_webhook(delivery_id: int) -> str:
-    """POST one webhook delivery to its CRM endpoint, once (a failure schedules the next try).
+    """POST webhook deliveries to their CRM endpoints: this one and whatever else is due, in
+    batches, concurrently (app.outbound_hooks.courier; a failure schedules the next try).
 
-    Safe to run twice: the delivery is claimed atomically, and one not pending or not due is
+    Safe to run twice: deliveries are claimed atomically, and one not pending or not due is
     left alone."""
     from app.outbound_hooks.services import deliver
 

@@ -1,5 +1,8 @@
 """Report pages' data: agent performance, dispositions, hourly and daily figures, each as JSON and
-as CSV. Supervisors: the campaigns they supervise (another campaign answers 404); admins: all."""
+as CSV (the two registered together by `_report`). Supervisors: the campaigns they supervise
+(another campaign answers 404); admins: all."""
+from functools import partial
+
 from flask import Response
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -31,95 +34,37 @@ def report_campaigns():
     return {"campaigns": reports.report_campaigns(current_user)}
 
 
-@blp.route("/agent-performance", methods=["GET"])
-@reporting_limit
-@blp.arguments(ReportArgsSchema, location="query")
-@blp.response(200, AgentPerformanceSchema)
-@blp.alt_response(404, description=NOT_FOUND)
-@roles_required("admin", "supervisor")
-def agent_performance(args):
-    """Per agent: calls handled, talk, wrap-up and pause time (per pause reason), sales, conversion, occupancy."""
-    return reports.agent_performance(current_user, args)
+def _report(path: str, build, schema, to_csv, doc: str, csv_note: str = "") -> None:
+    """Register a report at /<path> (JSON) and /<path>/export (CSV, named after the path and
+    its days): the same arguments, rate limit, roles and 404 for both."""
+    name, words = path.replace("-", "_"), path.replace("-", " ")
+
+    def as_json(args):
+        return build(current_user, args)
+
+    def as_csv(args):
+        report = build(current_user, args)
+        return _csv(to_csv(report), path, report)
+
+    as_json.__name__, as_json.__doc__ = name, doc
+    as_csv.__name__, as_csv.__doc__ = f"{name}_csv", f"The {words} report as CSV{csv_note}."
+    for url, view, response in (
+            (f"/{path}", as_json, blp.response(200, schema)),
+            (f"/{path}/export", as_csv,
+             blp.response(200, content_type="text/csv", description=f"The {words} report as CSV"))):
+        view = blp.alt_response(404, description=NOT_FOUND)(roles_required("admin", "supervisor")(view))
+        view = blp.arguments(ReportArgsSchema, location="query")(response(view))
+        blp.route(url, methods=["GET"])(reporting_limit(view))
 
 
-@blp.route("/agent-performance/export", methods=["GET"])
-@reporting_limit
-@blp.arguments(ReportArgsSchema, location="query")
-@blp.response(200, content_type="text/csv", description="The agent performance report as CSV")
-@blp.alt_response(404, description=NOT_FOUND)
-@roles_required("admin", "supervisor")
-def agent_performance_csv(args):
-    """The agent performance report as CSV (one column per pause reason; percentages as percentages)."""
-    report = reports.agent_performance(current_user, args)
-    return _csv(report_csv.agent_performance_csv(report), "agent-performance", report)
-
-
-@blp.route("/dispositions", methods=["GET"])
-@reporting_limit
-@blp.arguments(ReportArgsSchema, location="query")
-@blp.response(200, DispositionReportSchema)
-@blp.alt_response(404, description=NOT_FOUND)
-@roles_required("admin", "supervisor")
-def dispositions(args):
-    """Handled calls per disposition, with each one's share of all handled calls."""
-    return reports.dispositions(current_user, args)
-
-
-@blp.route("/dispositions/export", methods=["GET"])
-@reporting_limit
-@blp.arguments(ReportArgsSchema, location="query")
-@blp.response(200, content_type="text/csv", description="The dispositions report as CSV")
-@blp.alt_response(404, description=NOT_FOUND)
-@roles_required("admin", "supervisor")
-def dispositions_csv(args):
-    """The dispositions report as CSV."""
-    report = reports.dispositions(current_user, args)
-    return _csv(report_csv.dispositions_csv(report), "dispositions", report)
-
-
-@blp.route("/hourly", methods=["GET"])
-@reporting_limit
-@blp.arguments(ReportArgsSchema, location="query")
-@blp.response(200, ActivityReportSchema)
-@blp.alt_response(404, description=NOT_FOUND)
-@roles_required("admin", "supervisor")
-def hourly(args):
-    """Per hour: calls placed, answered by a person, handled, abandoned, abandonment rate, talk minutes
-    per agent hour."""
-    return reports.activity(current_user, args, "hour")
-
-
-@blp.route("/hourly/export", methods=["GET"])
-@reporting_limit
-@blp.arguments(ReportArgsSchema, location="query")
-@blp.response(200, content_type="text/csv", description="The hourly report as CSV")
-@blp.alt_response(404, description=NOT_FOUND)
-@roles_required("admin", "supervisor")
-def hourly_csv(args):
-    """The hourly report as CSV."""
-    report = reports.activity(current_user, args, "hour")
-    return _csv(report_csv.activity_csv(report), "hourly", report)
-
-
-@blp.route("/daily", methods=["GET"])
-@reporting_limit
-@blp.arguments(ReportArgsSchema, location="query")
-@blp.response(200, ActivityReportSchema)
-@blp.alt_response(404, description=NOT_FOUND)
-@roles_required("admin", "supervisor")
-def daily(args):
-    """Per local day: calls placed, answered by a person, handled, abandoned, abandonment rate, talk
-    minutes per agent hour."""
-    return reports.activity(current_user, args, "day")
-
-
-@blp.route("/daily/export", methods=["GET"])
-@reporting_limit
-@blp.arguments(ReportArgsSchema, location="query")
-@blp.response(200, content_type="text/csv", description="The daily report as CSV")
-@blp.alt_response(404, description=NOT_FOUND)
-@roles_required("admin", "supervisor")
-def daily_csv(args):
-    """The daily report as CSV."""
-    report = reports.activity(current_user, args, "day")
-    return _csv(report_csv.activity_csv(report), "daily", report)
+_report("agent-performance", reports.agent_performance, AgentPerformanceSchema, report_csv.agent_performance_csv,
+        "Per agent: calls handled, talk, wrap-up and pause time (per pause reason), sales, conversion, occupancy.",
+        " (one column per pause reason; percentages as percentages)")
+_report("dispositions", reports.dispositions, DispositionReportSchema, report_csv.dispositions_csv,
+        "Handled calls per disposition, with each one's share of all handled calls.")
+_report("hourly", partial(reports.activity, granularity="hour"), ActivityReportSchema, report_csv.activity_csv,
+        "Per hour: calls placed, answered by a person, handled, abandoned, abandonment rate, talk minutes "
+        "per agent hour.")
+_report("daily", partial(reports.activity, granularity="day"), ActivityReportSchema, report_csv.activity_csv,
+        "Per local day: calls placed, answered by a person, handled, abandoned, abandonment rate, talk "
+        "minutes per agent hour.")

@@ -95,7 +95,8 @@ def live_server(_app, test_environ, tmp_path_factory, sim_url):
     env = {**os.environ, **test_environ, "PUBLIC_BASE_URL": base, "PYTHONPATH": str(REPO),
            "TWILIO_API_BASE_URL": sim_url,
            "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
-           "RATELIMIT_LOGIN_IP": "1000 per minute", "RATELIMIT_API": "6000 per minute"}
+           "RATELIMIT_LOGIN_IP": "1000 per minute", "RATELIMIT_API": "6000 per minute",
+           "WEBHOOKS_ALLOW_INSECURE_TARGETS": "1"}  # webhooks out to a receiver on this machine
     env.pop("FLASK_APP", None)
     commands = {
         "web": [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1", "-k", "gthread",

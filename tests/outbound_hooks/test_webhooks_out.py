@@ -4,6 +4,7 @@ path never waiting on a CRM."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -29,10 +30,11 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     from app.common.timeutil import utcnow
-    from app.outbound_hooks import services
+    from app.outbound_hooks import courier, services
 
     c = Clock(utcnow())
     monkeypatch.setattr(services, "utcnow", c)
+    monkeypatch.setattr(courier, "utcnow", c)
     return c
 
 
@@ -139,7 +141,7 @@ def test_every_delivery_is_signed_and_a_500_is_retried_with_backoff(app, login_a
 
 
 def test_backoff_doubles_with_jitter_up_to_the_cap(app, ctx):
-    from app.outbound_hooks.services import backoff_seconds
+    from app.outbound_hooks.courier import backoff_seconds
 
     base, cap = app.config["WEBHOOKS_BACKOFF_BASE_SECONDS"], app.config["WEBHOOKS_BACKOFF_MAX_SECONDS"]
     for attempt in (1, 2, 3, 20):
@@ -161,6 +163,17 @@ def test_registration_refuses_non_public_and_plain_http_addresses(app, login_as,
     dns["inside.example.test"] = [PUBLIC_IP, "10.9.8.7"]  # one bad address is enough to refuse
     dns["crm.example.test"] = [PUBLIC_IP]
     response = login_as("admin").post("/api/webhooks", json={"url": url, "events": ["call.completed"]})
+    assert response.status_code == 422
+    assert words in " ".join(response.get_json()["error"]["fields"]["url"])
+
+
+@pytest.mark.parametrize("url, words", [("http://10.1.2.3/hook", "private"),
+                                        ("http://169.254.169.254/latest", "link-local")])
+def test_local_development_allows_loopback_receivers_only(app, login_as, insecure, url, words):
+    admin = login_as("admin")
+    assert admin.post("/api/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["call.completed"]}
+                      ).status_code == 201
+    response = admin.post("/api/webhooks", json={"url": url, "events": ["call.completed"]})
     assert response.status_code == 422
     assert words in " ".join(response.get_json()["error"]["fields"]["url"])
 
@@ -385,3 +398,203 @@ def test_the_admin_page_is_for_admins(app, login_as):
     agent = login_as("agent")
     other = agent.client.get("/admin/webhooks") if hasattr(agent, "client") else agent.get("/admin/webhooks")
     assert other.status_code in (302, 403, 404)
+
+
+class CourierThread(threading.Thread):
+    """One `default` worker's courier, running in a thread of its own while the test watches."""
+
+    def __init__(self, app):
+        super().__init__(daemon=True)
+        self.app, self.courier = app, None
+
+    def run(self):
+        from app.outbound_hooks.courier import Courier
+
+        with self.app.app_context():
+            self.courier = Courier()
+            self.courier.run()
+
+    def outcomes(self) -> dict:
+        return dict(self.courier.outcomes) if self.courier else {}
+
+
+def wait_until(condition, what):
+    """Wait on progress: poll `condition` (the bound only stops a broken run from hanging)."""
+    for _ in range(3000):
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"no progress: {what}")
+
+
+def delivery_ids(app, endpoint_id):
+    from app.extensions import db
+    from app.outbound_hooks.models import WebhookDelivery
+
+    with app.app_context():
+        return set(db.session.scalars(select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint_id)))
+
+
+def test_an_endpoint_that_hangs_does_not_hold_back_another(app, login_as, sent_tasks, insecure, monkeypatch):
+    """Both endpoints' deliveries are in the same batches; the hanging one holds at most its
+    share of the worker's threads, and the other's deliveries are all posted and recorded while
+    it still hangs."""
+    from app.extensions import db
+    from app.outbound_hooks.courier import PER_ENDPOINT
+    from app.outbound_hooks.models import WebhookDelivery
+
+    monkeypatch.setitem(app.config, "WEBHOOKS_TIMEOUT_SECONDS", 120)  # it hangs until released
+    admin = login_as("admin")
+    hold = threading.Event()
+    with Receiver(hold=hold) as stuck, Receiver() as crm:
+        stuck_id, crm_id = create(admin, stuck.url)["id"], create(admin, crm.url)["id"]
+        for n in range(2 * PER_ENDPOINT):
+            raise_and_commit(app, "call.completed", {"call": {"id": n}})
+        stuck_ids, crm_ids = delivery_ids(app, stuck_id), delivery_ids(app, crm_id)
+        worker = CourierThread(app)
+        worker.start()
+        wait_until(lambda: crm_ids <= worker.outcomes().keys(), "the healthy endpoint's deliveries settled")
+
+        assert {worker.outcomes()[i] for i in crm_ids} == {"succeeded"}
+        assert len(crm.requests) == len(crm_ids)
+        assert not stuck_ids & worker.outcomes().keys()  # still hanging: not one settled
+        assert len(stuck.requests) == PER_ENDPOINT  # its share of the threads, no more
+        hold.set()
+        worker.join()
+    assert len(stuck.requests) == len(stuck_ids)
+    with app.app_context():
+        statuses = db.session.scalars(select(WebhookDelivery.status)).all()
+    assert statuses == ["succeeded"] * (len(stuck_ids) + len(crm_ids))
+
+
+def test_a_worker_keeps_connections_and_resolves_a_host_once_per_batch(app, login_as, sent_tasks, insecure,
+                                                                       monkeypatch):
+    from app.outbound_hooks import courier, secrets, transport
+
+    lookups = []
+    monkeypatch.setattr(transport, "resolve", lambda host, port: lookups.append(host) or ["127.0.0.1"])
+    with Receiver() as crm:
+        endpoint = create(login_as("admin"), f"http://crm.example.test:{crm.port}/hook")
+        lookups.clear()  # the check at registration
+        for n in range(5 * courier.PER_ENDPOINT):
+            raise_and_commit(app, "call.completed", {"call": {"id": n}})
+        outcomes = in_app(app, lambda: courier.Courier().run())
+        requests = crm.wait_for(len(outcomes))
+
+    assert set(outcomes.values()) == {"succeeded"} and len(outcomes) == 5 * courier.PER_ENDPOINT
+    assert all(secrets.verify(endpoint["secret"], r["body"], r["headers"]["Omnivox-Signature"]) for r in requests)
+    assert len({r["json"]["id"] for r in requests}) == len(requests)
+    assert crm.connections <= courier.PER_ENDPOINT < len(requests)  # kept alive, never more than in flight
+    assert 1 <= len(lookups) < len(requests)  # once per batch, not per delivery
+
+
+def test_a_switched_off_endpoint_gets_nothing_and_a_test_still_goes(app, login_as, sent_tasks, clock, insecure):
+    from app.extensions import db
+    from app.outbound_hooks.models import WebhookDelivery
+
+    admin = login_as("admin")
+    with Receiver() as crm:
+        endpoint = create(admin, crm.url)
+        raise_and_commit(app, "call.completed", {"call": {"id": 1}})
+        admin.patch(f"/api/webhooks/{endpoint['id']}", json={"active": False})
+        assert admin.post(f"/api/webhooks/{endpoint['id']}/test").status_code == 202
+        pump(app, sent_tasks, clock)
+        requests = crm.wait_for(1)
+    assert [r["json"]["type"] for r in requests] == ["webhook.test"]
+    with app.app_context():
+        test, off = (db.session.scalar(select(WebhookDelivery).where(WebhookDelivery.manual.is_(manual)))
+                     for manual in (True, False))
+        assert (test.status, test.attempts, test.last_status_code) == ("succeeded", 1, 200)
+        assert (off.status, off.attempts) == ("failed", 0) and "switched off" in off.last_error
+
+
+def test_an_endpoint_that_is_failing_gets_one_delivery_at_a_time(app, login_as, sent_tasks, insecure):
+    from collections import Counter
+
+    from app.common.timeutil import utcnow
+    from app.extensions import db
+    from app.outbound_hooks import courier
+    from app.outbound_hooks.models import WebhookEndpoint
+
+    admin = login_as("admin")
+    failing, healthy = (create(admin, f"http://127.0.0.1:{port}/hook")["id"] for port in (9, 10))
+    for n in range(3):
+        raise_and_commit(app, "call.completed", {"call": {"id": n}})
+    with app.app_context():
+        db.session.get(WebhookEndpoint, failing).failing_since = utcnow()
+        db.session.commit()
+        claimed = Counter(job.endpoint_id for job in courier.Courier()._claim(courier.THREADS, Counter()))
+        db.session.rollback()
+    assert claimed == {failing: 1, healthy: 3}
+
+
+def test_a_burst_of_events_queues_one_task_until_it_starts(app, login_as, sent_tasks, clock, insecure):
+    """A task delivers whatever is due, so commits made while one waits to start queue no more;
+    one made after it started queues the next."""
+    admin = login_as("admin")
+    with Receiver() as crm:
+        create(admin, crm.url)
+        for n in range(3):
+            raise_and_commit(app, "call.completed", {"call": {"id": n}})
+        assert len([t for t in sent_tasks if t[0] == DELIVER]) == 1
+        assert pump(app, sent_tasks, clock) == ["succeeded"]
+        assert len(crm.wait_for(3)) == 3
+        raise_and_commit(app, "call.completed", {"call": {"id": 4}})
+        assert len([t for t in sent_tasks if t[0] == DELIVER]) == 1
+        assert pump(app, sent_tasks, clock) == ["succeeded"]
+        assert len(crm.wait_for(4)) == 4
+
+
+def test_a_kept_connection_the_receiver_closed_is_replaced(app, ctx, insecure):
+    """A receiver may drop an idle kept-alive connection without saying so: the next POST goes
+    out again on a new connection rather than failing."""
+    import socket
+
+    from app.outbound_hooks import transport
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    seen = []
+
+    def answer_once_per_connection():
+        for _ in range(2):
+            connection, _ = listener.accept()
+            with connection:
+                request = b""
+                while not request.endswith(b"}"):  # the headers, then the body
+                    request += connection.recv(65536)
+                seen.append(request)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")  # then hangs up
+
+    server = threading.Thread(target=answer_once_per_connection, daemon=True)
+    server.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    connections = transport.Connections()
+    try:
+        first = transport.post(url, b'{"n":1}', {}, 5, connections=connections)
+        second = transport.post(url, b'{"n":2}', {}, 5, connections=connections)
+    finally:
+        connections.close()
+        server.join(10)
+        listener.close()
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert [request.endswith(body) for request, body in zip(seen, (b'{"n":1}', b'{"n":2}'))] == [True, True]
+
+
+def test_an_endpoint_that_times_out_is_tried_again_later(app, login_as, sent_tasks, clock, insecure, monkeypatch):
+    from app.extensions import db
+    from app.outbound_hooks import services
+    from app.outbound_hooks.models import WebhookDelivery
+
+    monkeypatch.setitem(app.config, "WEBHOOKS_TIMEOUT_SECONDS", 1)
+    hold = threading.Event()
+    with Receiver(hold=hold) as crm:
+        create(login_as("admin"), crm.url)
+        raise_and_commit(app, "call.completed", {"call": {"id": 1}})
+        first = in_app(app, services.deliver, sent_tasks.pop()[1][0])
+        hold.set()
+    assert first == "will-retry" and len(crm.requests) == 1
+    with app.app_context():
+        delivery = db.session.scalar(select(WebhookDelivery))
+        assert (delivery.status, delivery.last_status_code) == ("pending", None)
+        assert delivery.last_error == "No answer within 1 second." and delivery.next_attempt_at > clock.now
+    assert [name for name, _, options in sent_tasks if options.get("countdown")] == [DELIVER]

@@ -3,8 +3,13 @@ import { $, el, toast, showFieldErrors, when } from './ui.js';
 
 let page = { items: [], pools: [] };
 
-const rate = (w) => (w && w.per_100 !== null && w.per_100 !== undefined
-  ? `${w.per_100} of ${w.dials} dials (${w.pool_per_100 ?? '—'})` : 'no dials yet');
+// "2 of 60 dials answered: 3.3 per 100 (pool: 50 per 100)": the counts the rate comes from, then
+// the rate beside the pool's (a bare "3.3 of 60 dials" read as 3.3 answers).
+const rate = (w) => {
+  if (!w || !w.dials) return 'No dials yet';
+  const pool = w.pool_dials ? `pool: ${w.pool_per_100} per 100` : 'no dials from the rest of the pool';
+  return `${w.answers} of ${w.dials} dials answered: ${w.per_100} per 100 (${pool})`;
+};
 
 function capCell(n) {
   const input = el('input', { type: 'number', min: '1', max: '100000', value: n.daily_cap ?? '', placeholder: 'no cap',
