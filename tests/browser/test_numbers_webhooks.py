@@ -91,6 +91,8 @@ def test_an_admin_pools_numbers_and_finds_the_unanswered_one_rested(_app, admin_
     expect(_row(page, LABELLED).locator("td").nth(2)).to_have_text("IL")
     expect(_row(page, LABELLED)).to_contain_text("In service")
     expect(_row(page, LABELLED)).to_contain_text("No dials yet")
+    expect(_row(page, LABELLED).locator(".calls-go")).to_have_text(
+        "Nowhere: the carrier has no address for calls to it")
 
     # The campaign gets a pool of three.
     page.select_option("#pool-campaign", label=numbers_campaign["name"])
@@ -101,6 +103,8 @@ def test_an_admin_pools_numbers_and_finds_the_unanswered_one_rested(_app, admin_
     expect(page.locator(".toast").last).to_contain_text("Pool saved")
     for number in POOL:
         expect(_row(page, number).locator("td").nth(3)).to_contain_text(numbers_campaign["name"])
+        # Pooled, it is pointed at Omnivox at the carrier: whoever calls it back reaches the seller.
+        expect(_row(page, number).locator(".calls-go")).to_contain_text("Omnivox answers")
     expect(page.locator("#pool-campaign")).to_have_value(str(numbers_campaign["id"]))
 
     # A day of dials: people answer two numbers half the time and the third hardly ever.
