@@ -123,7 +123,7 @@ def call_parts_select(full: bool) -> str:
   SELECT c.campaign_id, coalesce(c.agent_id, 0) AS agent_key, {_granularity(full)} AS granularity,
          {_bucket('c.created_at', full)} AS bucket_start,
          count(*) AS calls_placed, count(c.answered_at) AS answered,
-         count(*) FILTER (WHERE c.outcome = 'human') AS human_answered,
+         count(*) FILTER (WHERE c.outcome = 'human' AND c.direction = 'outbound') AS human_answered,
          count(*) FILTER (WHERE c.outcome = 'machine') AS machine_answered,
          count(*) FILTER (WHERE c.abandoned) AS abandoned,
          coalesce(sum({_ms('c.ring_seconds')}), 0) AS ring_seconds_sum, count(c.ring_seconds) AS ring_count

@@ -1,0 +1,111 @@
+"""Callers to our numbers waiting for an agent: each campaign's queue, in Redis.
+
+The carrier holds the caller (`<Enqueue>`, app.dialer.inbound); this queue is our own order of
+who came first, so that only the oldest caller takes an agent who frees up, and the pacer
+knows how many agents to keep back for the callers waiting.
+
+Keys:
+  inbound-queue:{campaign}  zset  call ids scored by when the caller first joined (ms)
+  inbound-alive:{call}      str   set at each poll of the caller's wait URL; a caller whose
+                                  polls stopped (they hung up and the carrier's word of it was
+                                  lost) drops out of the queue instead of blocking it
+  inbound-leave:{call}      str   why the caller is leaving the queue, until the Enqueue's action
+                                  URL hears it: "agent:<id>:<joined ms>" or "wait"
+  inbound-said:{call}       hash  what the caller was last told: place, at (ms)
+"""
+from __future__ import annotations
+
+from app.agents.state import _script
+from app.common.redis import get_redis
+
+ALIVE_SECONDS = 15      # several wait-URL polls: a caller is gone when none came for this long
+LEAVE_SECONDS = 120     # the action URL follows a <Leave/> at once; this only bounds a lost one
+SAID_SECONDS = 3600
+
+
+def queue_key(campaign_id: int) -> str:
+    return f"inbound-queue:{campaign_id}"
+
+
+def _alive_key(call_id: int) -> str:
+    return f"inbound-alive:{call_id}"
+
+
+def _leave_key(call_id: int) -> str:
+    return f"inbound-leave:{call_id}"
+
+
+def _said_key(call_id: int) -> str:
+    return f"inbound-said:{call_id}"
+
+
+# KEYS: 1 inbound-queue:{campaign}  ARGV: 1 the asking call id ('' none)
+# Callers whose polls stopped leave the queue; returns {callers waiting, 0-based place of the
+# asking call or -1}.
+_PRUNE = """
+local place = -1
+local n = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if id ~= ARGV[1] and redis.call('EXISTS', 'inbound-alive:' .. id) == 0 then
+    redis.call('ZREM', KEYS[1], id)
+  else
+    if id == ARGV[1] then place = n end
+    n = n + 1
+  end
+end
+return {n, place}
+"""
+
+
+def join(campaign_id: int, call_id: int, now_ms: int, joined_ms: int | None = None) -> None:
+    """The caller waits in the campaign's queue; one coming back keeps their first place."""
+    pipe = get_redis().pipeline()
+    pipe.zadd(queue_key(campaign_id), {str(call_id): joined_ms or now_ms}, nx=True)
+    pipe.set(_alive_key(call_id), now_ms, ex=ALIVE_SECONDS)
+    pipe.execute()
+
+
+def poll(campaign_id: int, call_id: int, now_ms: int) -> tuple[int, int | None, int | None]:
+    """A wait-URL poll: the caller is still there. (callers waiting, the caller's 0-based place
+    or None when they are not in the queue, when they joined in ms)."""
+    redis = get_redis()
+    redis.set(_alive_key(call_id), now_ms, ex=ALIVE_SECONDS)
+    waiting, place = _script(_PRUNE)(keys=[queue_key(campaign_id)], args=[call_id])
+    joined = redis.zscore(queue_key(campaign_id), str(call_id))
+    return int(waiting), (None if place < 0 else int(place)), (None if joined is None else int(joined))
+
+
+def waiting(campaign_id: int) -> int:
+    """Callers waiting in the campaign's queue now (those whose polls stopped not counted)."""
+    return int(_script(_PRUNE)(keys=[queue_key(campaign_id)], args=[""])[0])
+
+
+def leave(campaign_id: int, call_id: int, why: str) -> None:
+    """The caller is taken out of the queue; `why` waits for the Enqueue's action URL."""
+    pipe = get_redis().pipeline()
+    pipe.zrem(queue_key(campaign_id), str(call_id))
+    pipe.set(_leave_key(call_id), why, ex=LEAVE_SECONDS)
+    pipe.execute()
+
+
+def left(campaign_id: int, call_id: int) -> str | None:
+    """Why the caller left (said once: a repeated action request finds nothing), and the caller
+    is out of the queue whatever happened (a hang-up too)."""
+    pipe = get_redis().pipeline()
+    pipe.getdel(_leave_key(call_id))
+    pipe.zrem(queue_key(campaign_id), str(call_id))
+    pipe.delete(_alive_key(call_id), _said_key(call_id))
+    return pipe.execute()[0]
+
+
+def last_said(call_id: int) -> tuple[int | None, int | None]:
+    """(place, at ms) the caller was last told, or (None, None)."""
+    place, at = get_redis().hmget(_said_key(call_id), "place", "at")
+    return (int(place) if place else None), (int(at) if at else None)
+
+
+def said(call_id: int, place: int, now_ms: int) -> None:
+    pipe = get_redis().pipeline()
+    pipe.hset(_said_key(call_id), mapping={"place": place, "at": now_ms})
+    pipe.expire(_said_key(call_id), SAID_SECONDS)
+    pipe.execute()
