@@ -31,6 +31,8 @@ class Call(db.Model):
         # Their calls to our numbers are not attempts (app.dialer.inbound).
         Index("uq_calls_contact_attempt", "contact_id", "attempt_no", unique=True,
               postgresql_where=text("contact_id IS NOT NULL AND direction = 'outbound'")),
+        # A contact's calls, either way: their history, and the agent who last spoke with them.
+        Index("ix_calls_contact_connected", "contact_id", "connected_at"),
         Index("ix_calls_campaign_created", "campaign_id", "created_at"),
         Index("ix_calls_agent_created", "agent_id", "created_at"),
         Index("ix_calls_status_updated", "status", "updated_at"),

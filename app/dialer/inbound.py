@@ -10,8 +10,8 @@ listening, whispering and barging all work as they do there.
 
 With no agent ready the caller waits in the carrier's queue (`<Enqueue>`), hearing the
 campaign's hold message and their place. Their wait URL is asked every few seconds: the oldest
-caller waiting (app.dialer.inbound_queue) reserves an agent as one frees up and is answered
-`<Leave/>`; the Enqueue's action URL then joins them into that agent's room. No REST request
+caller waiting (app.dialer.inbound_queue), or the first few when several agents are free,
+reserves an agent as one frees up and is answered `<Leave/>`; the Enqueue's action URL then joins them into that agent's room. No REST request
 is needed, and the reservation is held only for that one round trip. Callers waiting come
 before outbound dialling where it matters: the pacing tick keeps an agent back for each of them
 (app.dialer.tick), so no new outbound call is placed for the agent they need; an outbound call
@@ -29,7 +29,7 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import any_, literal, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.agents import state as rstate
@@ -83,7 +83,7 @@ def contact_for(campaign_id: int, caller: str | None) -> Contact | None:
         return None
     return db.session.scalar(select(Contact).where(
         Contact.campaign_id == campaign_id,
-        or_(Contact.phone_e164 == caller, Contact.alt_phones.any(caller)))
+        or_(Contact.phone_e164 == caller, literal(caller) == any_(Contact.alt_phones)))
         .order_by((Contact.phone_e164 != caller), Contact.id).limit(1))
 
 
@@ -125,8 +125,9 @@ def _inbound_call(form, campaign: Campaign, caller: str | None) -> Call:
         return found
     contact = contact_for(campaign.id, caller)
     now = utcnow()
+    # A withheld number (Twilio sends "+266696687", "anonymous" or nothing) is kept as "anonymous".
     call = Call(campaign_id=campaign.id, contact_id=contact.id if contact else None, direction="inbound",
-                kind="inbound", from_number=(caller or form.get("From", ""))[:20],
+                kind="inbound", from_number=caller or "anonymous",
                 to_number=form.get("To", "")[:20], call_sid=call_sid, status="in-progress",
                 answered_by="human", queued_at=now, answered_at=now)
     db.session.add(call)
@@ -183,7 +184,7 @@ def answer_queue_wait(call_id: int | None, form) -> str:
         queue.leave(campaign.id, call.id, "wait")
         db.session.rollback()
         return twiml.leave_queue()
-    if place == 0:
+    if place < rstate.ready_count(campaign.id):  # an agent free for each caller before them too
         agent_id = reserve_agent(campaign.id, call.id, prefer=last_agent(call.contact_id))
         if agent_id is not None:
             queue.leave(campaign.id, call.id, f"agent:{agent_id}:{joined_ms}")

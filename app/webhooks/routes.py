@@ -4,8 +4,9 @@ and answer.
 Status, detection and recording callbacks are stored once and handed to the
 telephony workers (app.telephony.services, app.telephony.inbox); an answered call's TwiML comes
 from the dialer (app.dialer.routing.answer_call); the opt-out key from the safe-harbour message
-(app.calls.safe_harbour); an agent's own audio leg from app.agents.audio. A plain Flask blueprint named "twilio": the CSRF guard exempts it (the
-carrier signs its requests instead) and the general rate limit covers /api only.
+(app.calls.safe_harbour); an agent's own audio leg from app.agents.audio; a call to our numbers
+and its queue from app.dialer.inbound. A plain Flask blueprint named "twilio": the CSRF guard
+exempts it (the carrier signs its requests instead) and the general rate limit covers /api only.
 """
 from __future__ import annotations
 

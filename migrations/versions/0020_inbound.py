@@ -5,7 +5,8 @@ takes them: the seller's name, the opt-out key, a voicemail), hearing `inbound_h
 and their place; `inbound_keep_agents` agents are kept back from outbound dialling for them
 (besides one for each caller already waiting). Inbound calls are rows of `calls` with
 direction 'inbound' and kind 'inbound'; a contact's call to us is not a dial attempt, so the
-one-call-per-attempt index now holds for outbound calls only.
+one-call-per-attempt index now holds for outbound calls only, and a contact's calls either way
+(their history, the agent who last spoke with them) have an index of their own.
 
 Revision ID: 0020
 Revises: 0019
@@ -33,6 +34,7 @@ def _attempt_index(where: str) -> None:
 
 def upgrade():
     _attempt_index("contact_id IS NOT NULL AND direction = 'outbound'")
+    op.create_index("ix_calls_contact_connected", "calls", ["contact_id", "connected_at"])
     op.add_column("campaigns", sa.Column("inbound_max_wait_seconds", sa.Integer(), server_default="120",
                                          nullable=False))
     op.add_column("campaigns", sa.Column("inbound_hold_message", sa.Text(), server_default=HOLD,
@@ -49,6 +51,7 @@ def downgrade():
     # The old index cannot hold a contact's calls to us: they keep their records, unlinked.
     op.execute("UPDATE calls SET contact_id = NULL WHERE direction = 'inbound'")
     _attempt_index("contact_id IS NOT NULL")
+    op.drop_index("ix_calls_contact_connected", table_name="calls")
     op.drop_constraint(op.f("ck_campaigns_inbound_keep_agents"), "campaigns", type_="check")
     op.drop_constraint(op.f("ck_campaigns_inbound_max_wait"), "campaigns", type_="check")
     op.drop_column("campaigns", "inbound_keep_agents")
