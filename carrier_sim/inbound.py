@@ -29,9 +29,10 @@ def register(app: Flask, engine, api_error) -> None:
         it), ``To`` (one of our numbers), and optionally ``digits``, ``patience``,
         ``voicemail``, ``voicemail_seconds``, ``voicemail_ends`` and ``talk_seconds``."""
         body = request.get_json(silent=True) if request.is_json else None
-        if body is None:
-            body = {k: (request.form.getlist(k) if k == "digits" and len(request.form.getlist(k)) > 1
-                        else request.form[k]) for k in request.form}
+        if body is None:  # a form: digits repeated are one press per <Gather>
+            body = request.form.to_dict()
+            if len(request.form.getlist("digits")) > 1:
+                body["digits"] = request.form.getlist("digits")
         unknown = set(body) - set(FIELDS)
         if unknown:
             raise api_error(400, 20001, f"unknown fields: {', '.join(sorted(unknown))}")
@@ -68,7 +69,8 @@ def _caller(engine, body: dict) -> tuple[Caller, float | None]:
         digits=list(map(str, digits)) if isinstance(digits, list) else digits,
         patience=_seconds(body, "patience", engine.draw(config.caller_patience_seconds)),
         voicemail=bool(voicemail),
-        voicemail_seconds=_seconds(body, "voicemail_seconds", engine.draw(config.voicemail_seconds)),
+        voicemail_seconds=_seconds(body, "voicemail_seconds",
+                                   engine.draw(config.voicemail_seconds)),
         voicemail_ends=str(body.get("voicemail_ends") or "hangup"))
     talk = body.get("talk_seconds")
     return caller, None if talk in (None, "") else _positive(float(talk), "talk_seconds")

@@ -27,7 +27,8 @@ def number_sid(phone_number: str) -> str:
 
 # Update fields -> the number's JSON keys (and the simulator's settings), as Twilio names them.
 SETTINGS = {"VoiceUrl": "voice_url", "VoiceMethod": "voice_method",
-            "VoiceFallbackUrl": "voice_fallback_url", "VoiceFallbackMethod": "voice_fallback_method",
+            "VoiceFallbackUrl": "voice_fallback_url",
+            "VoiceFallbackMethod": "voice_fallback_method",
             "StatusCallback": "status_callback", "StatusCallbackMethod": "status_callback_method"}
 URL_SETTINGS = ("VoiceUrl", "VoiceFallbackUrl", "StatusCallback")
 METHOD_SETTINGS = ("VoiceMethod", "VoiceFallbackMethod", "StatusCallbackMethod")

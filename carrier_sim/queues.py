@@ -132,7 +132,8 @@ class Queues:
         call.interrupt = lambda reason: self.leave(call, reason)
         self.engine.stats.incr("queue_entries")
         patience = self.engine.caller_of(call).patience
-        self.engine.later(call, patience, self._gives_up, call, member, generation=member.generation)
+        self.engine.later(call, patience, self._gives_up, call, member,
+                          generation=member.generation)
         if wait_url:  # None: Twilio's hold music plays, asking nothing of our app; "": silence
             self.fetch_wait(member, wait_url)
 
@@ -183,7 +184,8 @@ class Queues:
 
     def fetch_wait_action(self, member: Member, url: str, **extra: str) -> None:
         self.engine.stats.incr("queue_wait_fetches")
-        self.engine.submit_fetch(self._wait_and_play, member, url, params.voice(member.call, **extra))
+        form = params.voice(member.call, **extra)
+        self.engine.submit_fetch(self._wait_and_play, member, url, form)
 
     def _wait_and_play(self, member: Member, url: str, form: dict[str, str]) -> None:
         try:

@@ -45,6 +45,16 @@ def _twiml(*verbs: str) -> str:
     return "<?xml version='1.0' encoding='UTF-8'?><Response>" + "".join(verbs) + "</Response>"
 
 
+def sim_conferences(sim, name: str) -> list[dict]:
+    url = f"{sim.api_base_url}/_sim/conferences?name={name}"
+    return requests.get(url, timeout=5).json()["conferences"]
+
+
+def sim_alone(sim) -> list[dict]:
+    """Each person who sat in a conference with nobody to talk to."""
+    return requests.get(f"{sim.api_base_url}/_sim/conferences", timeout=5).json()["alone"]
+
+
 def _signed(item) -> bool:
     return bool(item.signature) and RequestValidator(AUTH_TOKEN).validate(item.url, item.form,
                                                                           item.signature)
@@ -92,10 +102,12 @@ def test_a_call_to_our_number_asks_its_voice_url_as_twilio_does(sim, receiver):
                                                                           "2010-04-01")
     assert (form["From"], form["Caller"], form["To"], form["Called"]) == (CALLER, CALLER,
                                                                           OUR_NUMBER, OUR_NUMBER)
-    assert (form["FromCity"], form["FromState"], form["FromCountry"]) == ("SAN FRANCISCO", "CA", "US")
+    assert (form["FromCity"], form["FromState"], form["FromCountry"]) == (
+        "SAN FRANCISCO", "CA", "US")
     assert (form["ToCity"], form["ToState"], form["CalledState"]) == ("CHICAGO", "IL", "IL")
     # The number's status callback hears of the end only, as a number's callback does.
-    assert [r.form["CallStatus"] for r in receiver.of("status", placed["call_sid"])] == ["completed"]
+    statuses = [r.form["CallStatus"] for r in receiver.of("status", placed["call_sid"])]
+    assert statuses == ["completed"]
     assert _signed(final) and final.form["Direction"] == "inbound"
     assert int(final.form["CallDuration"]) >= 1
     fetched = _client(sim).calls(placed["call_sid"]).fetch()
@@ -117,7 +129,7 @@ def test_a_withheld_caller_arrives_as_twilio_sends_one(sim, receiver):
     assert form["FromCity"] == form["FromState"] == form["FromCountry"] == ""
 
 
-def test_a_number_without_a_voice_url_is_out_of_service_and_a_stranger_number_refused(sim, receiver):
+def test_a_number_without_a_voice_url_is_out_of_service_and_a_stranger_refused(sim, receiver):
     answer = _call_in(sim, To="+12025550101")
     assert answer["call_sid"] is None and answer["status"] == "out-of-service"
     assert _client(sim).calls.list() == [] and receiver.received == []
@@ -146,7 +158,8 @@ def test_the_callers_keys_answer_each_gather_in_turn(sim, receiver):
     receiver.replies["menu"] = lambda form: (
         _twiml(menu.format(receiver.url("menu"))) if form["Digits"] == "2" else _twiml("<Hangup/>"))
 
-    placed = _call_in(sim, digits=["2", "9"])
+    form = [("From", CALLER), ("To", OUR_NUMBER), ("digits", "2"), ("digits", "9")]
+    placed = requests.post(f"{sim.api_base_url}/_sim/inbound", data=form, timeout=5).json()
 
     _final(receiver, placed["call_sid"])
     pressed = receiver.of("menu", placed["call_sid"])
@@ -222,7 +235,8 @@ def test_a_caller_hangs_up_when_their_patience_runs_out(sim, receiver):
     assert final.form["CallStatus"] == "completed" and done.at <= final.at
     seen = sim.call(placed["call_sid"])
     assert "Never heard." not in seen["said"]
-    assert seen["queue_history"][0]["result"] == "hangup" and seen["queue_history"][0]["seconds"] >= 30
+    [stay] = seen["queue_history"]
+    assert stay["result"] == "hangup" and stay["seconds"] >= 30
 
 
 def _agent_in_room(sim, receiver) -> str:
@@ -232,7 +246,7 @@ def _agent_in_room(sim, receiver) -> str:
     response = requests.post(f"{sim.api_base_url}/_sim/clients/agent7/connect",
                              data={"Url": receiver.url("agent")}, timeout=5)
     agent = response.json()["call_sid"]
-    receiver.wait_for(lambda: any(p["call_sid"] == agent for c in sim.engine.conferences.snapshot(AGENT_ROOM)
+    receiver.wait_for(lambda: any(p["call_sid"] == agent for c in sim_conferences(sim, AGENT_ROOM)
                                   for p in c["participants"]))
     return agent
 
@@ -253,24 +267,23 @@ def test_a_rest_redirect_takes_a_caller_out_of_the_queue_into_an_agents_room(sim
     assert done.form["QueueResult"] == "redirected" and _signed(done)
     waits_after = [w for w in receiver.of("wait", placed["call_sid"]) if w.at > done.at + 0.05]
     assert waits_after == []  # out of the queue, the wait music stops
-    conferences = requests.get(f"{sim.api_base_url}/_sim/conferences?name={AGENT_ROOM}",
-                               timeout=5).json()
-    joined = [h for c in conferences["conferences"] for h in c["history"]
+    joined = [h for c in sim_conferences(sim, AGENT_ROOM) for h in c["history"]
               if h["call_sid"] == placed["call_sid"]]
     assert [h["event"] for h in joined] == ["join", "leave"]  # talked, then hung up
-    assert all(a["call_sid"] != placed["call_sid"] for a in conferences["alone"])
+    assert all(a["call_sid"] != placed["call_sid"] for a in sim_alone(sim))
     assert final.form["CallStatus"] == "completed" and int(final.form["CallDuration"]) >= 30
     assert sim.call(agent)["status"] == "in-progress"  # the agent's leg stays up
 
 
 def test_a_caller_alone_in_a_room_is_counted_alone(sim, receiver):
     _route(sim, receiver)
-    receiver.replies["inbound"] = lambda form: _twiml("<Dial><Conference>empty-room</Conference></Dial>")
+    receiver.replies["inbound"] = lambda form: _twiml(
+        "<Dial><Conference>empty-room</Conference></Dial>")
 
     placed = _call_in(sim, talk_seconds=20)
 
     _final(receiver, placed["call_sid"])
-    alone = requests.get(f"{sim.api_base_url}/_sim/conferences", timeout=5).json()["alone"]
+    alone = sim_alone(sim)
     assert [a["call_sid"] for a in alone] == [placed["call_sid"]] and alone[0]["seconds"] >= 19
 
 
@@ -281,13 +294,15 @@ def test_a_member_dequeued_through_the_queue_api_follows_its_url(sim, receiver):
     receiver.replies["front"] = lambda form: _twiml("<Say>An agent is free.</Say>")
 
     placed = _call_in(sim, patience=600)
-    queue_sid = receiver.wait_for(lambda: receiver.of("wait", placed["call_sid"]))[0].form["QueueSid"]
+    asked = receiver.wait_for(lambda: receiver.of("wait", placed["call_sid"]))[0]
+    queue_sid = asked.form["QueueSid"]
     _client(sim).queues(queue_sid).members("Front").update(url=receiver.url("front"), method="POST")
 
     _final(receiver, placed["call_sid"])
     [done] = receiver.of("queue-done", placed["call_sid"])
     assert done.form["QueueResult"] == "redirected"
-    assert receiver.of("front", placed["call_sid"]) and "An agent is free." in sim.call(placed["call_sid"])["said"]
+    assert receiver.of("front", placed["call_sid"])
+    assert "An agent is free." in sim.call(placed["call_sid"])["said"]
     assert _client(sim).queues(queue_sid).fetch().current_size == 0
 
 
@@ -312,7 +327,8 @@ def test_a_voicemail_ended_with_a_key_is_posted_and_fetchable(sim, receiver):
     form = done.form
     assert _signed(done) and form["RecordingSid"].startswith("RE")
     assert (form["RecordingDuration"], form["Digits"]) == ("14", "#")
-    assert form["RecordingUrl"] == f"{sim.api_base_url}/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{form['RecordingSid']}"
+    recordings = f"{sim.api_base_url}/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings"
+    assert form["RecordingUrl"] == f"{recordings}/{form['RecordingSid']}"
     status = receiver.wait_for(lambda: receiver.of("recording", placed["call_sid"]))[0]
     assert _signed(status)
     assert (status.form["RecordingStatus"], status.form["RecordingSource"],
@@ -322,8 +338,10 @@ def test_a_voicemail_ended_with_a_key_is_posted_and_fetchable(sim, receiver):
     media = requests.get(form["RecordingUrl"] + ".wav", auth=(ACCOUNT_SID, AUTH_TOKEN), timeout=5)
     with wave.open(io.BytesIO(media.content)) as audio:
         assert audio.getnframes() == 14 * audio.getframerate()
-    said = sim.call(placed["call_sid"])["said"]
-    assert said[-1] == "Thank you." and "We got nothing." not in said
+    seen = sim.call(placed["call_sid"])
+    assert seen["said"][-1] == "Thank you." and "We got nothing." not in seen["said"]
+    assert seen["direction"] == "inbound" and seen["recordings"] == [form["RecordingSid"]]
+    assert [d["digits"] for d in seen["digits_pressed"]] == ["#"]
 
 
 def test_a_caller_who_hangs_up_after_speaking_still_reaches_the_action(sim, receiver):
