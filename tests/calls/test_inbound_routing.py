@@ -277,3 +277,51 @@ def test_outside_the_campaigns_hours_the_caller_takes_the_closed_path(app, clien
 def test_with_nobody_working_the_campaign_the_caller_does_not_wait(app, client, floor):
     text = _call_in(client, app, _form())
     assert "You have reached Acme Solar" in text and "<Enqueue" not in text
+
+
+def _ends(client, app, form: dict) -> Call:
+    """The number's status callback says the call is over, and the telephony pool applies it."""
+    from app.calls import state
+    from app.telephony import inbox
+
+    ended = post_signed(client, app, "/twilio/status", {**form, "CallStatus": "completed", "CallDuration": "95"})
+    assert ended.status_code == 204
+    with app.app_context():
+        inbox.drain(state.process_call_event)
+    return _inbound_call(app, form["CallSid"])
+
+
+def test_when_the_caller_hangs_up_the_agent_wraps_up_and_the_contact_keeps_its_place(app, client, floor):
+    campaign_id, (first, _, _) = floor
+    _ready(app, campaign_id, first, idle_since_minutes=3)
+    contact_id = _contact_last_spoken_to_by(app, campaign_id, first)
+    with app.app_context():
+        contact = db.session.get(Contact, contact_id)
+        contact.status, contact.attempts = "retry", 1
+        db.session.commit()
+    form = _form()
+    _call_in(client, app, form)
+    call = _ends(client, app, form)
+    assert (call.status, call.duration_seconds, call.abandoned) == ("completed", 95, False)
+    with app.app_context():
+        assert agent_state.snapshot(first)["state"] == "wrap-up"
+        contact = db.session.get(Contact, contact_id)
+        assert (contact.status, contact.attempts) == ("retry", 1)  # their call is not a dial attempt
+
+
+def test_a_caller_who_reached_nobody_is_never_counted_abandoned(app, client, floor):
+    from app.kpi.services import abandon_rate_30d
+
+    campaign_id, (first, _, _) = floor
+    _busy(app, campaign_id, first)
+    form = _form()
+    wait, left = _wait_url(_call_in(client, app, form))
+    with app.app_context():
+        db.session.get(Campaign, campaign_id).inbound_max_wait_seconds = 10
+        db.session.commit()
+    assert "<Leave" in _poll(client, app, wait, form, 1, queue_time=10)
+    post_signed(client, app, left, {**form, "QueueResult": "leave", "QueueTime": "10"})
+    call = _ends(client, app, form)
+    assert call.status == "completed" and call.abandoned is False and call.connected_at is None
+    with app.app_context():
+        assert abandon_rate_30d(campaign_id) == (0, 0, None)  # the law's count is of outbound calls
