@@ -45,7 +45,8 @@ from app.dialer import inbound_queue as queue
 from app.dialer.routing import join_agent, take_reserved
 from app.extensions import db
 from app.telephony import twiml
-from app.telephony.factory import webhook_url
+from app.telephony.carrier import CarrierError
+from app.telephony.factory import get_carrier, webhook_url
 
 log = logging.getLogger(__name__)
 
@@ -240,3 +241,25 @@ def _reserved(why: str) -> tuple[int | None, int | None]:
 
 def _int(raw) -> int:
     return int(raw) if raw and str(raw).isdigit() else 0
+
+
+STRANDED_WORDS = "We are sorry, we cannot take your call just now. Please call us again. Goodbye."
+
+
+def answer_stranded_caller(call: Call, agent_id: int | None, wait_url: str) -> str:
+    """A caller joined into a room whose agent's leg had just gone (app.dialer.routing's stranded
+    wait URL): the carrier is asked to take them out of the room to the closed path, where they
+    may leave a voicemail. Never an abandoned call: they called us."""
+    log.error("call %s: the caller was joined into agent %s's room with no agent there; "
+              "taking them to the closed path", call.id, agent_id)
+    campaign = db.session.get(Campaign, call.campaign_id)
+    caller = call.from_number if call.from_number.startswith("+") else None
+    form = {"CallSid": call.call_sid or "", "To": call.to_number, "From": call.from_number}
+    closed = answer_closed(form, campaign, caller, "wait")
+    db.session.rollback()  # no transaction open while the carrier is asked
+    try:
+        get_carrier().redirect(form["CallSid"], closed)
+    except CarrierError as exc:
+        log.warning("call %s: the redirect to the closed path was not taken (%s)", call.id, exc)
+        return twiml.say_only(STRANDED_WORDS)
+    return twiml.keep_waiting(wait_url, seconds=5)  # the redirect takes the caller out of the room

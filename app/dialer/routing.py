@@ -188,7 +188,8 @@ def answer_stranded(attempt: int | None, agent_id: int | None, url: str) -> str:
     """The wait URL of a person joined into an agent's room (`/twilio/stranded`): Twilio asks it
     only while the room has not started, i.e. the agent's leg is not there. Unless the agent's
     leg is on its way (a hand-over), the person hears the safe-harbour message now (the call
-    is redirected out of the room) and the call is counted abandoned."""
+    is redirected out of the room) and the call is counted abandoned; a caller to our numbers
+    takes the closed path instead (app.dialer.inbound)."""
     from app.calls.state import play_safe_harbour
     from app.dialer.transfers import handing_over
 
@@ -199,6 +200,10 @@ def answer_stranded(attempt: int | None, agent_id: int | None, url: str) -> str:
     if agent_id is not None and handing_over(call.id, agent_id, HAND_OVER_GRACE_SECONDS):
         db.session.rollback()
         return twiml.keep_waiting(url)
+    if call.direction == "inbound":
+        from app.dialer.inbound import answer_stranded_caller
+
+        return answer_stranded_caller(call, agent_id, url)
     log.error("call %s: the person was joined into agent %s's room with no agent there; "
               "playing the safe-harbour message", call.id, agent_id)
     prompt = opt_out_prompt(db.session.get(Campaign, call.campaign_id))

@@ -174,3 +174,33 @@ def test_a_blended_campaign_keeps_an_agent_for_callers_who_reach_them_at_once(fl
     caller = _call_in(air)
     floor.wait_room(f"agent-{kept.id}", {floor.legs[kept.id], caller})
     assert _sim_call(air, caller)["queue_history"] == []  # never waited
+
+
+def test_a_caller_joined_into_a_room_whose_agent_just_left_takes_the_closed_path(floor, air, monkeypatch):
+    """The agent's leg ends at the carrier, but its final status has not reached us when the
+    call comes in: the caller is joined into a room that no longer runs. Its wait URL has the
+    carrier take them to the closed path (the seller's name, a voicemail); never abandoned."""
+    import threading
+
+    from app.agents import audio
+
+    agent = floor.agent()
+    released = threading.Event()
+    real = audio.on_leg_event
+
+    def late(form, args, now=None):  # the leg's final status is held back until released
+        if form.get("CallStatus") == "completed" and not form.get("StatusCallbackEvent"):
+            released.wait(60)
+        return real(form, args, now)
+
+    monkeypatch.setattr(audio, "on_leg_event", late)
+    try:
+        air.drop_browser(agent.id)
+        caller = _call_in(air)
+        said = wait_for(lambda: _sim_call(air, caller).get("said"), "the caller to hear something")
+        assert "You have reached Acme Solar" in " ".join(said), said
+        assert [entry["call_sid"] for entry in air.alone()] == [caller]  # they waited alone, then were taken out
+        call = _record(floor, caller)
+        assert call.direction == "inbound" and call.abandoned is False
+    finally:
+        released.set()
