@@ -81,3 +81,11 @@ def test_a_pacer_that_takes_no_new_argument_is_not_told():
         return 0
 
     assert tick.taken_by(older, inbound_kept=2, abandon_rate_30d=0.01) == {"abandon_rate_30d": 0.01}
+
+
+def test_the_wallboard_shows_callers_waiting_and_the_agents_kept(app, three_ready, login_as):
+    with app.app_context():
+        _set(three_ready, inbound_keep_agents=1)
+        _caller_waits(three_ready, 901)
+    board = login_as("admin").get(f"/api/wallboard?campaign_id={three_ready}").get_json()
+    assert board["campaigns"][0]["inbound"] == {"waiting": 1, "kept": 2}
