@@ -176,10 +176,7 @@ def answer_queue_wait(call_id: int | None, form) -> str:
     if call is None:
         return twiml.leave_queue()
     now_ms = to_ms(utcnow())
-    waiting, place, joined_ms = queue.poll(campaign.id, call.id, now_ms)
-    if place is None:  # not ours to hold (already leaving): the action URL decides
-        db.session.rollback()
-        return twiml.leave_queue()
+    place, joined_ms = queue.poll(campaign.id, call.id, now_ms)
     waited = max(_int(form.get("QueueTime")), (now_ms - joined_ms) // 1000)
     if waited >= campaign.inbound_max_wait_seconds:
         queue.leave(campaign.id, call.id, "wait")

@@ -18,7 +18,9 @@ from __future__ import annotations
 from app.agents.state import _script
 from app.common.redis import get_redis
 
-ALIVE_SECONDS = 15      # several wait-URL polls: a caller is gone when none came for this long
+# A caller is gone when their wait URL has not been asked for this long: longer than the longest
+# wait TwiML plays (the hold message may run a minute), as the carrier asks only after it.
+ALIVE_SECONDS = 120
 LEAVE_SECONDS = 120     # the action URL follows a <Leave/> at once; this only bounds a lost one
 SAID_SECONDS = 3600
 
@@ -39,10 +41,14 @@ def _said_key(call_id: int) -> str:
     return f"inbound-said:{call_id}"
 
 
-# KEYS: 1 inbound-queue:{campaign}  ARGV: 1 the asking call id ('' none)
-# Callers whose polls stopped leave the queue; returns {callers waiting, 0-based place of the
+# KEYS: 1 inbound-queue:{campaign}  ARGV: 1 the asking call id ('' none), 2 now ms
+# Callers whose polls stopped leave the queue; the asking caller, still waiting since they ask, is
+# put back at the end if they were taken out (unless they are leaving). Returns {callers waiting, 0-based place of the
 # asking call or -1}.
 _PRUNE = """
+if ARGV[1] ~= '' and redis.call('EXISTS', 'inbound-leave:' .. ARGV[1]) == 0 then
+  redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
+end
 local place = -1
 local n = 0
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
@@ -65,19 +71,18 @@ def join(campaign_id: int, call_id: int, now_ms: int, joined_ms: int | None = No
     pipe.execute()
 
 
-def poll(campaign_id: int, call_id: int, now_ms: int) -> tuple[int, int | None, int | None]:
-    """A wait-URL poll: the caller is still there. (callers waiting, the caller's 0-based place
-    or None when they are not in the queue, when they joined in ms)."""
+def poll(campaign_id: int, call_id: int, now_ms: int) -> tuple[int, int]:
+    """A wait-URL poll: the caller is still there. (their 0-based place, when they joined in ms)."""
     redis = get_redis()
     redis.set(_alive_key(call_id), now_ms, ex=ALIVE_SECONDS)
-    waiting, place = _script(_PRUNE)(keys=[queue_key(campaign_id)], args=[call_id])
+    place = _script(_PRUNE)(keys=[queue_key(campaign_id)], args=[call_id, now_ms])[1]
     joined = redis.zscore(queue_key(campaign_id), str(call_id))
-    return int(waiting), (None if place < 0 else int(place)), (None if joined is None else int(joined))
+    return int(place), int(joined or now_ms)
 
 
 def waiting(campaign_id: int) -> int:
     """Callers waiting in the campaign's queue now (those whose polls stopped not counted)."""
-    return int(_script(_PRUNE)(keys=[queue_key(campaign_id)], args=[""])[0])
+    return int(_script(_PRUNE)(keys=[queue_key(campaign_id)], args=["", ""])[0])
 
 
 def leave(campaign_id: int, call_id: int, why: str) -> None:
