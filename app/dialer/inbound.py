@@ -119,7 +119,8 @@ def answer_call_to_us(form) -> str:
 
 
 def _inbound_call(form, campaign: Campaign, caller: str | None) -> Call:
-    """The call's record, made once per CallSid (the carrier may ask twice)."""
+    """The call's record, made once per CallSid (the carrier may ask twice). Flushed, not
+    committed: it is committed with the agent's reservation, or as the caller is queued."""
     call_sid = form.get("CallSid", "")[:64] or None
     found = db.session.scalar(select(Call).where(Call.call_sid == call_sid)) if call_sid else None
     if found is not None:
@@ -133,7 +134,7 @@ def _inbound_call(form, campaign: Campaign, caller: str | None) -> Call:
                 answered_by="human", queued_at=now, answered_at=now)
     db.session.add(call)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:  # the same call, asked for at the same moment
         db.session.rollback()
         return db.session.scalars(select(Call).where(Call.call_sid == call_sid)).one()
@@ -156,8 +157,8 @@ def _join(call: Call, campaign: Campaign, agent_id: int | None) -> str | None:
 
 
 def _enqueue(call: Call, campaign: Campaign, joined_ms: int | None = None) -> str:
+    db.session.commit()  # the call's record, before the carrier asks the wait URL about it
     queue.join(campaign.id, call.id, to_ms(utcnow()), joined_ms)
-    db.session.rollback()
     return twiml.enqueue(queue_name(campaign.id), webhook_url("inbound/wait", call.id),
                          webhook_url("inbound/left", call.id))
 
