@@ -325,3 +325,21 @@ def test_a_caller_who_reached_nobody_is_never_counted_abandoned(app, client, flo
     assert call.status == "completed" and call.abandoned is False and call.connected_at is None
     with app.app_context():
         assert abandon_rate_30d(campaign_id) == (0, 0, None)  # the law's count is of outbound calls
+
+
+def test_the_agents_recent_calls_show_who_called_whom(app, client, floor, users):
+    from tests.helpers import ApiClient
+
+    campaign_id, _ = floor
+    agent = users.create("agent")
+    with app.app_context():
+        assign(agent.id, campaign_id)
+        db.session.commit()
+    _ready(app, campaign_id, agent.id, idle_since_minutes=60)
+    _call_in(client, app, _form("+13125550123"))
+    console = ApiClient(app.test_client())
+    assert console.login(agent.username, agent.password).status_code == 200
+    mine = console.get("/api/console/recent-calls").get_json()["items"][0]
+    assert (mine["person_number"], mine["direction_words"]) == ("+13125550123", "Inbound (they called us)")
+    record = console.get("/api/call-records").get_json()["items"][0]
+    assert (record["person_number"], record["direction_words"]) == ("+13125550123", "Inbound (they called us)")

@@ -168,8 +168,9 @@ export function renderRecent(items) {
   const tbody = $('#recent-calls tbody');
   tbody.replaceChildren(...items.map((c) => el('tr', {},
     el('td', { text: when(c.at, { dateStyle: undefined, timeStyle: 'short' }) }),
-    el('td', {}, c.contact_name || c.to_number,
-      c.contact_name ? el('div', { class: 'muted small', text: c.to_number }) : null),
+    el('td', {}, c.contact_name || c.person_number || c.to_number,
+      c.contact_name ? el('div', { class: 'muted small', text: c.person_number || c.to_number }) : null,
+      c.direction === 'inbound' ? el('div', { class: 'muted small', text: c.direction_words }) : null),
     el('td', {}, el('span', { class: 'tag', text: c.result })),
     el('td', { text: c.duration_seconds != null ? clock(c.duration_seconds) : '—' }))));
   if (!items.length) tbody.append(el('tr', {}, el('td', { colspan: 4, class: 'muted', text: 'No calls yet.' })));
