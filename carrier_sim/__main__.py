@@ -3,7 +3,8 @@
 Every SimConfig field is a flag (``--time-scale 0.1``, ``--ring-seconds 4,25``,
 ``--duplicate-probability 0.05``); ``--outcome +15550100=busy`` and
 ``--keypress +15550100=9``, ``--incoming-number +12025550101=Washington`` and
-``--answer-rate +12025550101=0.05`` may repeat.
+``--answer-rate +12025550101=0.05`` and ``--voice-url '*=http://127.0.0.1:5000/twilio/inbound'``
+may repeat.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from carrier_sim.config import SimConfig
 from carrier_sim.server import CarrierSimulator
 
 SPECIAL = {"outcomes", "keypresses", "agent_phones", "account_sid", "auth_token",
-           "incoming_numbers", "answer_rates"}
+           "incoming_numbers", "answer_rates", "voice_urls"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a phone number the account owns (repeat; default: demo numbers)")
     parser.add_argument("--answer-rate", action="append", default=[], metavar="FROM=RATE",
                         help="person-answer rate (0..1) of calls from one caller ID")
+    parser.add_argument("--voice-url", action="append", default=[], metavar="NUMBER=URL",
+                        help="where a call to that number (* for every number) asks for TwiML")
     parser.add_argument("--log-level", default="INFO")
     defaults = SimConfig()
     for f in dataclasses.fields(SimConfig):
@@ -72,6 +75,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
     if args.incoming_number:
         changes["incoming_numbers"] = _pairs(args.incoming_number, "--incoming-number")
     changes["answer_rates"] = _pairs(args.answer_rate, "--answer-rate")
+    changes["voice_urls"] = _pairs(args.voice_url, "--voice-url")
     return SimConfig().updated(changes)
 
 

@@ -95,6 +95,7 @@ class SimCall:
     twiml_fetches: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
     said: list[str] = field(default_factory=list)  # what <Say> spoke to the callee, in order
+    played: list[str] = field(default_factory=list)  # the URL of each <Play>, in order
     # Each <Dial> to a number or client: {"to", "status"} (answered, busy, no-answer, failed).
     dial_attempts: list[dict] = field(default_factory=list)
     callbacks: list[dict[str, Any]] = field(default_factory=list)
@@ -178,6 +179,7 @@ class SimCall:
             "queue_history": [dict(q) for q in self.queue_history],
             "outcome": self.plan.outcome, "answered_by": self.answered_by,
             "duration": self.duration, "connected_to": self.connected_to, "said": list(self.said),
+            "played": list(self.played),
             "dial_attempts": [dict(a) for a in self.dial_attempts],
             "history": list(self.history), "callbacks": list(self.callbacks),
             "errors": list(self.errors), "twiml_fetches": self.twiml_fetches,

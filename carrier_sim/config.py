@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from carrier_sim.webhook_http import is_url
+
 OUTCOMES = ("human", "machine", "no-answer", "busy", "failed")
 
 Range = tuple[float, float]
@@ -65,6 +67,9 @@ class SimConfig:
 
     # The account's phone numbers (IncomingPhoneNumbers): number -> friendly name.
     incoming_numbers: dict[str, str] = field(default_factory=lambda: dict(DEMO_NUMBERS))
+    # Voice URLs set before the start, as in Twilio's console: number (or "*", every number)
+    # -> URL. An IncomingPhoneNumbers update (VoiceUrl) overrides them.
+    voice_urls: dict[str, str] = field(default_factory=dict)
     # Person-answer rate per caller ID (From), 0..1: calls from that number are answered by a
     # person with this probability (the other outcomes keep their weights). A carrier's spam
     # label looks like this: the same people, answering one number far less often.
@@ -110,6 +115,9 @@ class SimConfig:
         for number, rate in self.answer_rates.items():
             if not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
                 raise ValueError(f"answer rate for {number} must be a number from 0 to 1")
+        for number, url in self.voice_urls.items():
+            if not is_url(url):
+                raise ValueError(f"voice URL for {number} must be an http(s) URL")
         weights = self.outcome_weights()
         if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
             raise ValueError("outcome probabilities must be >= 0 and not all zero")

@@ -100,6 +100,17 @@ class CallEngine:
             return config.keypresses[call.to] or None
         return config.keypress_digits if self.chance(config.keypress_probability) else None
 
+    def settings_of(self, number: str) -> dict[str, str]:
+        """What a call to one of our numbers does: its REST-set settings, else the voice URL
+        the knobs give it."""
+        settings = dict(self.number_settings.get(number, {}))
+        if "voice_url" not in settings:
+            urls = self.config.voice_urls
+            url = urls.get(number) or urls.get("*")
+            if url:
+                settings["voice_url"] = url
+        return settings
+
     def caller_of(self, call: SimCall) -> Caller:
         """The person's behaviour: an inbound caller's own, else drawn from the knobs."""
         if call.caller is not None:
@@ -162,7 +173,7 @@ class CallEngine:
         """A person calls one of our numbers: the call rings while the number's voice URL is
         asked for TwiML, and is answered when that TwiML starts (unless it is <Reject>)."""
         config = self.config
-        settings = self.number_settings.get(to, {})
+        settings = self.settings_of(to)
         plan = Plan(outcome="human", queue=0.0, dial=0.0, ring=0.0,
                     talk=talk if talk is not None else self.draw(config.talk_seconds),
                     amd=0.0, answer_delay=0.0)

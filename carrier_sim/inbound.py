@@ -46,7 +46,7 @@ def register(app: Flask, engine, api_error) -> None:
             caller, talk = _caller(engine, body)
         except (TypeError, ValueError) as exc:
             raise api_error(400, 20001, f"invalid caller behaviour: {exc}") from None
-        if not engine.number_settings.get(to, {}).get("voice_url"):
+        if not engine.settings_of(to).get("voice_url"):
             engine.stats.incr("inbound_out_of_service")
             return _json({"call_sid": None, "status": "out-of-service",
                           "message": f"{to} has no voice URL: the caller hears that the number "

@@ -57,7 +57,7 @@ def register(app: Flask, engine, authenticate, api_error) -> None:
 
     def owned(account_sid: str) -> list[dict]:
         numbers = sorted(engine.config.incoming_numbers.items())
-        return [number_json(account_sid, number, name, engine.number_settings.get(number))
+        return [number_json(account_sid, number, name, engine.settings_of(number))
                 for number, name in numbers]
 
     def find(account_sid: str, sid: str) -> dict:

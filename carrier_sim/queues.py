@@ -9,9 +9,10 @@ and when it runs out the wait URL is asked again. No waitUrl attribute: Twilio's
 an empty one: silence.
 
 The call leaves the queue by `<Leave/>` (QueueResult `leave`: the Enqueue's action URL is
-asked what comes next, or the verbs after `<Enqueue>` play), by hanging up (`hangup`), or by a
-REST redirect of the call or of its queue member (`redirected`: the action URL is told, and
-the call follows the redirect). A person waits as long as their patience lasts
+asked what comes next, or the verbs after `<Enqueue>` play), when its wait URL fails or answers
+what is not TwiML (`error`, the same way on), by hanging up (`hangup`), or by a REST redirect
+of the call or of its queue member (`redirected`: the action URL is told, and the call follows
+the redirect). A person waits as long as their patience lasts
 (carrier_sim.calls.Caller) and then hangs up, as callers on hold do.
 
 Every function runs with the engine lock held.
@@ -29,7 +30,7 @@ from flask import Response, request
 
 from carrier_sim import params
 from carrier_sim.calls import API_VERSION, SimCall, new_sid, rfc2822
-from carrier_sim.twiml_player import number, speech_seconds
+from carrier_sim.twiml_player import heard, number, speech_seconds
 from carrier_sim.webhook_http import is_url
 
 if TYPE_CHECKING:
@@ -119,6 +120,9 @@ class Queues:
                 on_leave: Callable[[dict[str, str]], None]) -> None:
         queue = self.named(name, call.account_sid)
         if len(queue.members) >= queue.max_size:
+            call.queue_history.append({"queue": name, "queue_sid": queue.sid, "entered_at": None,
+                                       "left_at": time.time(), "result": "queue-full",
+                                       "seconds": 0})
             on_leave({"QueueResult": "queue-full"})
             return
         member = Member(call=call, action=action, wait_url=wait_url, on_leave=on_leave,
@@ -143,8 +147,9 @@ class Queues:
             self.engine.finish(call, "completed")  # the caller hangs up: QueueResult=hangup
 
     def leave(self, call: SimCall, result: str) -> None:
-        """`call` leaves its queue: `leave` goes on with the call, `hangup` and `redirected`
-        only tell the Enqueue's action URL."""
+        """`call` leaves its queue: `leave` and `error` go on with the call (the action's
+        TwiML, else the verbs after <Enqueue>); `hangup` and `redirected` only tell the
+        action URL."""
         found = self.where.pop(call.sid, None)
         if found is None:
             return
@@ -158,7 +163,7 @@ class Queues:
         call.queue_history[-1].update(left_at=now, result=result, seconds=waited)
         self.engine.stats.incr(f"queue_results_{result}")
         form = {"QueueResult": result, "QueueSid": queue.sid, "QueueTime": str(waited)}
-        if result == "leave":
+        if result in ("leave", "error"):
             member.on_leave(form)
         elif member.action:
             self.engine.notify(call, member.action, form, "queue-action")
@@ -188,22 +193,30 @@ class Queues:
         self.engine.submit_fetch(self._wait_and_play, member, url, form)
 
     def _wait_and_play(self, member: Member, url: str, form: dict[str, str]) -> None:
+        error = None
         try:
             response = self.engine.sender.post_form(url, form)
-            body = response.text if response.status_code < 400 else ""
-        except Exception:  # noqa: BLE001 - an unreachable wait URL: the caller hears silence
-            body = ""
+            body = response.text
+            if response.status_code >= 400:
+                error = f"HTTP {response.status_code} from wait URL {url}"
+        except Exception as exc:  # noqa: BLE001 - an unreachable wait URL is an error too
+            body, error = "", f"{type(exc).__name__} fetching wait URL {url}: {exc}"
         with self.engine.lock:
             call = member.call
             if self.where.get(call.sid, (None, None))[1] is not member or call.terminal:
                 return
-            try:
-                root = ET.fromstring(body.encode()) if body else None
-            except ET.ParseError:
-                root = None
-            if root is None or root.tag != "Response":
-                call.errors.append(f"no wait TwiML from {url}")
-                return  # silence until something else happens (Twilio: QueueResult=error)
+            root = None
+            if error is None:
+                try:
+                    root = ET.fromstring(body.encode())
+                except ET.ParseError as exc:
+                    error = f"invalid wait TwiML from {url}: {exc}"
+            if root is not None and root.tag != "Response":
+                error = f"wait TwiML from {url} has no <Response> root"
+            if error is not None:  # out of the queue, QueueResult=error, and on with the call
+                call.errors.append(error)
+                self.leave(call, "error")
+                return
             WaitPlayback(self, member, list(root), url).step()
 
 
@@ -244,11 +257,10 @@ class WaitPlayback:
         getattr(self, f"_verb_{verb.tag.lower()}")(verb)
 
     def _verb_say(self, verb: ET.Element) -> None:
-        self.call.said.append((verb.text or "").strip())
+        heard(self.call, verb)
         self._after(speech_seconds(self.engine, verb))
 
-    def _verb_play(self, verb: ET.Element) -> None:
-        self._after(speech_seconds(self.engine, verb))
+    _verb_play = _verb_say
 
     def _verb_pause(self, verb: ET.Element) -> None:
         self._after(number(verb.get("length"), 1.0))
@@ -264,7 +276,8 @@ class WaitPlayback:
         self.engine.finish(self.call, "completed")  # QueueResult=hangup
 
     def _verb_gather(self, verb: ET.Element) -> None:
-        self.call.said.extend((c.text or "").strip() for c in verb if c.tag == "Say")
+        for child in verb:
+            heard(self.call, child)
         prompt = sum(speech_seconds(self.engine, c) for c in verb if c.tag in ("Say", "Play"))
         wait = number(verb.get("timeout"), 5.0)
         digits = self.engine.keypress_for(self.call)

@@ -51,13 +51,11 @@ def play_wait(engine: "CallEngine", call: SimCall, conference, body: str, url: s
         return
     seconds, again = 0.0, None
     for verb in root:
-        if verb.tag == "Say":
-            call.said.append((verb.text or "").strip())
-            seconds += max(1.0, len((verb.text or "").split()) * engine.config.say_seconds_per_word)
+        if verb.tag in ("Say", "Play"):
+            heard(call, verb)
+            seconds += speech_seconds(engine, verb)
         elif verb.tag == "Pause":
             seconds += number(verb.get("length"), 1.0)
-        elif verb.tag == "Play":
-            seconds += engine.draw(engine.config.play_seconds)
         elif verb.tag == "Redirect":
             again = _absolute((verb.text or "").strip() or url, url)
             break
@@ -100,10 +98,11 @@ class Playback:
 
     # -- verbs ------------------------------------------------------------------------
     def _verb_say(self, verb: ET.Element) -> None:
-        self.call.said.append((verb.text or "").strip())
+        heard(self.call, verb)
         self._after(speech_seconds(self.engine, verb))
 
     def _verb_play(self, verb: ET.Element) -> None:
+        heard(self.call, verb)
         self._after(speech_seconds(self.engine, verb))
 
     def _verb_pause(self, verb: ET.Element) -> None:
@@ -218,7 +217,8 @@ class Playback:
         self.step()  # outside a queue's wait TwiML there is nothing to leave
 
     def _verb_gather(self, verb: ET.Element) -> None:
-        self.call.said.extend((child.text or "").strip() for child in verb if child.tag == "Say")
+        for child in verb:
+            heard(self.call, child)
         prompt = sum(speech_seconds(self.engine, child) if child.tag in ("Say", "Play")
                      else number(child.get("length"), 1.0) if child.tag == "Pause" else 0.0
                      for child in verb)
@@ -303,6 +303,14 @@ class Playback:
         self.engine.later(self.call, talk, self.engine.finish, self.call, "completed",
                           generation=self.generation)
 
+
+
+def heard(call: SimCall, verb: ET.Element) -> None:
+    """Note what a <Say> or <Play> gave the callee to hear."""
+    if verb.tag == "Say":
+        call.said.append((verb.text or "").strip())
+    elif verb.tag == "Play" and not verb.get("digits"):
+        call.played.append((verb.text or "").strip())
 
 
 def speech_seconds(engine: "CallEngine", verb: ET.Element) -> float:

@@ -17,6 +17,7 @@ from app.telephony.twilio_carrier import RoutingHttpClient
 from carrier_harness import (  # noqa: F401
     ACCOUNT_SID, AUTH_TOKEN, TERMINAL, app_stand_in, receiver, sim,
 )
+from carrier_sim.__main__ import build_parser, config_from_args
 from carrier_sim.numbers import number_sid
 
 OUR_NUMBER = "+13125550104"      # Chicago, one of the simulator's demo numbers
@@ -84,6 +85,22 @@ def test_a_bad_voice_url_or_an_unknown_number_is_refused(sim):
     with pytest.raises(TwilioRestException) as unknown:
         numbers(number_sid("+19995550100")).update(voice_url="https://example.com/x")
     assert unknown.value.status == 404
+
+
+def test_voice_urls_can_be_set_before_the_start_and_the_sdk_overrides_them(sim, receiver):
+    args = build_parser().parse_args(["--voice-url", f"*={receiver.url('inbound')}"])
+    sim.configure(voice_urls=config_from_args(args).voice_urls)
+    receiver.replies["inbound"] = lambda form: _twiml("<Hangup/>")
+    receiver.replies["elsewhere"] = lambda form: _twiml("<Hangup/>")
+
+    placed = _call_in(sim, To="+12025550101")  # no status callback: watch the simulator
+    receiver.wait_for(lambda: sim.call(placed["call_sid"])["status"] in TERMINAL)
+    assert [r.form["To"] for r in receiver.of("inbound")] == ["+12025550101"]
+
+    _route(sim, receiver, "elsewhere", number="+12025550101")
+    again = _call_in(sim, To="+12025550101")
+    _final(receiver, again["call_sid"])
+    assert len(receiver.of("inbound")) == 1 and receiver.of("elsewhere", again["call_sid"])
 
 
 # -- the inbound request -------------------------------------------------------------------------
@@ -201,6 +218,20 @@ def test_a_queued_caller_hears_the_wait_url_again_and_again_until_leave(sim, rec
     assert [(q["queue"], q["result"]) for q in seen["queue_history"]] == [("support", "leave")]
 
 
+def test_a_failing_wait_url_takes_the_caller_out_with_queue_result_error(sim, receiver):
+    _route(sim, receiver)
+    receiver.replies["inbound"] = lambda form: _twiml(_enqueue(receiver))
+    receiver.forced_codes["wait"] = [500]
+    receiver.replies["queue-done"] = lambda form: _twiml("<Say>Sorry, try again later.</Say>")
+
+    placed = _call_in(sim, patience=600)
+
+    _final(receiver, placed["call_sid"])
+    [done] = receiver.of("queue-done", placed["call_sid"])
+    assert done.form["QueueResult"] == "error"
+    assert sim.call(placed["call_sid"])["said"] == ["Sorry, try again later."]
+
+
 def test_callers_wait_in_order_and_see_their_place(sim, receiver):
     _route(sim, receiver)
     receiver.replies["inbound"] = lambda form: _twiml(_enqueue(receiver))
@@ -221,10 +252,34 @@ def test_callers_wait_in_order_and_see_their_place(sim, receiver):
         _client(sim).calls(placed["call_sid"]).update(status="completed")
 
 
+def test_a_full_queue_turns_the_next_caller_away(sim, receiver):
+    tiny = _client(sim).queues.create(friendly_name="tiny", max_size=1)
+    assert (tiny.sid[:2], tiny.max_size, tiny.current_size) == ("QU", 1, 0)
+    _route(sim, receiver)
+    receiver.replies["inbound"] = lambda form: _twiml(_enqueue(receiver, "tiny"))
+    receiver.replies["wait"] = lambda form: _twiml("<Pause length='5'/>")
+    receiver.replies["queue-done"] = lambda form: _twiml("<Say>All lines are busy.</Say>")
+
+    first = _call_in(sim, patience=600)
+    receiver.wait_for(lambda: receiver.of("wait", first["call_sid"]))
+    second = _call_in(sim, From="+14155550188", patience=600)
+
+    _final(receiver, second["call_sid"])
+    [turned_away] = receiver.of("queue-done", second["call_sid"])
+    assert turned_away.form["QueueResult"] == "queue-full" and "QueueSid" not in turned_away.form
+    assert receiver.of("wait", second["call_sid"]) == []
+    assert [q["result"] for q in sim.call(second["call_sid"])["queue_history"]] == ["queue-full"]
+    assert _client(sim).queues(tiny.sid).fetch().current_size == 1
+    _client(sim).calls(first["call_sid"]).update(status="completed")
+    assert receiver.wait_for(lambda: receiver.of("queue-done", first["call_sid"]))[0].form[
+        "QueueResult"] == "hangup"
+
+
 def test_a_caller_hangs_up_when_their_patience_runs_out(sim, receiver):
     _route(sim, receiver)
     receiver.replies["inbound"] = lambda form: _twiml(_enqueue(receiver))
-    receiver.replies["wait"] = lambda form: _twiml("<Say>Please hold.</Say><Pause length='10'/>")
+    receiver.replies["wait"] = lambda form: _twiml(
+        "<Say>Please hold.</Say><Play>https://example.com/hold.mp3</Play>")
     receiver.replies["queue-done"] = lambda form: _twiml("<Say>Never heard.</Say>")
 
     placed = _call_in(sim, patience=30)
@@ -234,7 +289,7 @@ def test_a_caller_hangs_up_when_their_patience_runs_out(sim, receiver):
     assert done.form["QueueResult"] == "hangup" and int(done.form["QueueTime"]) >= 30
     assert final.form["CallStatus"] == "completed" and done.at <= final.at
     seen = sim.call(placed["call_sid"])
-    assert "Never heard." not in seen["said"]
+    assert "Never heard." not in seen["said"] and "https://example.com/hold.mp3" in seen["played"]
     [stay] = seen["queue_history"]
     assert stay["result"] == "hangup" and stay["seconds"] >= 30
 
@@ -255,7 +310,7 @@ def test_a_rest_redirect_takes_a_caller_out_of_the_queue_into_an_agents_room(sim
     _route(sim, receiver)
     agent = _agent_in_room(sim, receiver)
     receiver.replies["inbound"] = lambda form: _twiml(_enqueue(receiver))
-    receiver.replies["wait"] = lambda form: _twiml("<Say>Please hold.</Say>")
+    receiver.replies["wait"] = lambda form: _twiml("<Say>Please hold.</Say><Pause length='9'/>")
 
     placed = _call_in(sim, patience=600, talk_seconds=30)
     receiver.wait_for(lambda: receiver.of("wait", placed["call_sid"]))
@@ -265,8 +320,8 @@ def test_a_rest_redirect_takes_a_caller_out_of_the_queue_into_an_agents_room(sim
     final = _final(receiver, placed["call_sid"])
     [done] = receiver.of("queue-done", placed["call_sid"])
     assert done.form["QueueResult"] == "redirected" and _signed(done)
-    waits_after = [w for w in receiver.of("wait", placed["call_sid"]) if w.at > done.at + 0.05]
-    assert waits_after == []  # out of the queue, the wait music stops
+    # Out of the queue, the wait URL is asked no more (it was every 10 s while queued).
+    assert [w for w in receiver.of("wait", placed["call_sid"]) if w.at > done.at + 0.05] == []
     joined = [h for c in sim_conferences(sim, AGENT_ROOM) for h in c["history"]
               if h["call_sid"] == placed["call_sid"]]
     assert [h["event"] for h in joined] == ["join", "leave"]  # talked, then hung up
