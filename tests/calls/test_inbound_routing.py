@@ -270,7 +270,8 @@ def test_outside_the_campaigns_hours_the_caller_takes_the_closed_path(app, clien
     text = _call_in(client, app, form)
     assert "You have reached Acme Solar" in text and "<Conference" not in text
     with app.app_context():
-        assert db.session.scalar(select(Call).where(Call.call_sid == form["CallSid"])) is None
+        call = db.session.scalar(select(Call).where(Call.call_sid == form["CallSid"]))
+        assert call is None or call.connected_at is None  # the closed path may keep it, for a voicemail
         assert agent_state.snapshot(first)["state"] == "ready"
 
 
