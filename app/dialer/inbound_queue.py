@@ -15,7 +15,7 @@ Keys:
 """
 from __future__ import annotations
 
-from app.agents.state import _script
+from app.agents import state as rstate
 from app.common.redis import get_redis
 
 # A caller is gone when their wait URL has not been asked for this long: longer than the longest
@@ -75,14 +75,14 @@ def poll(campaign_id: int, call_id: int, now_ms: int) -> tuple[int, int]:
     """A wait-URL poll: the caller is still there. (their 0-based place, when they joined in ms)."""
     redis = get_redis()
     redis.set(_alive_key(call_id), now_ms, ex=ALIVE_SECONDS)
-    place = _script(_PRUNE)(keys=[queue_key(campaign_id)], args=[call_id, now_ms])[1]
+    place = rstate._script(_PRUNE)(keys=[queue_key(campaign_id)], args=[call_id, now_ms])[1]
     joined = redis.zscore(queue_key(campaign_id), str(call_id))
     return int(place), int(joined or now_ms)
 
 
 def waiting(campaign_id: int) -> int:
     """Callers waiting in the campaign's queue now (those whose polls stopped not counted)."""
-    return int(_script(_PRUNE)(keys=[queue_key(campaign_id)], args=["", ""])[0])
+    return int(rstate._script(_PRUNE)(keys=[queue_key(campaign_id)], args=["", ""])[0])
 
 
 def leave(campaign_id: int, call_id: int, why: str) -> None:
