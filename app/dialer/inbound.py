@@ -156,9 +156,9 @@ def _join(call: Call, campaign: Campaign, agent_id: int | None) -> str | None:
         raise
 
 
-def _enqueue(call: Call, campaign: Campaign, joined_ms: int | None = None) -> str:
+def _enqueue(call: Call, campaign: Campaign, score: int | None = None) -> str:
     db.session.commit()  # the call's record, before the carrier asks the wait URL about it
-    queue.join(campaign.id, call.id, to_ms(utcnow()), joined_ms)
+    queue.join(campaign.id, call.id, to_ms(utcnow()), score)
     return twiml.enqueue(queue_name(campaign.id), webhook_url("inbound/wait", call.id),
                          webhook_url("inbound/left", call.id))
 
@@ -177,8 +177,8 @@ def answer_queue_wait(call_id: int | None, form) -> str:
     if call is None:
         return twiml.leave_queue()
     now_ms = to_ms(utcnow())
-    place, joined_ms = queue.poll(campaign.id, call.id, now_ms)
-    waited = max(_int(form.get("QueueTime")), (now_ms - joined_ms) // 1000)
+    place, score = queue.poll(campaign.id, call.id, now_ms)
+    waited = max(_int(form.get("QueueTime")), (now_ms - score // 1000) // 1000)
     if waited >= campaign.inbound_max_wait_seconds:
         queue.leave(campaign.id, call.id, "wait")
         db.session.rollback()
@@ -186,7 +186,7 @@ def answer_queue_wait(call_id: int | None, form) -> str:
     if place < rstate.ready_count(campaign.id):  # an agent free for each caller before them too
         agent_id = reserve_agent(campaign.id, call.id, prefer=last_agent(call.contact_id))
         if agent_id is not None:
-            queue.leave(campaign.id, call.id, f"agent:{agent_id}:{joined_ms}")
+            queue.leave(campaign.id, call.id, f"agent:{agent_id}:{score}")
             db.session.rollback()
             return twiml.leave_queue()
     words = _hold_words(campaign, call.id, _int(form.get("QueuePosition")) or place + 1, now_ms)
@@ -213,7 +213,7 @@ def answer_queue_left(call_id: int | None, form) -> str:
     if call is None:
         return twiml.hangup()
     why = queue.left(campaign.id, call.id) or ""
-    agent_id, joined_ms = _reserved(why)
+    agent_id, score = _reserved(why)
     if form.get("QueueResult") != "leave":  # hung up, or the carrier took them out
         if agent_id is not None:
             release_reservation(agent_id, call.id)
@@ -226,11 +226,11 @@ def answer_queue_left(call_id: int | None, form) -> str:
     if joined is not None:
         return joined
     log.warning("call %s: the agent reserved for the caller was lost; back to the queue", call.id)
-    return _enqueue(call, campaign, joined_ms)
+    return _enqueue(call, campaign, score)
 
 
 def _reserved(why: str) -> tuple[int | None, int | None]:
-    """(agent, joined ms) from "agent:<id>:<joined ms>", else (None, None)."""
+    """(agent, the caller's place in the queue) from "agent:<id>:<score>", else (None, None)."""
     parts = why.split(":")
     if len(parts) == 3 and parts[0] == "agent" and parts[1].isdigit() and parts[2].isdigit():
         return int(parts[1]), int(parts[2])

@@ -5,12 +5,14 @@ who came first, so that only the oldest caller takes an agent who frees up, and 
 knows how many agents to keep back for the callers waiting.
 
 Keys:
-  inbound-queue:{campaign}  zset  call ids scored by when the caller first joined (ms)
+  inbound-queue:{campaign}  zset  call ids scored by when the caller first joined: ms x 1000
+                                  plus a sequence (inbound-seq), so that two callers of one ms
+                                  keep their order (equal scores would sort by call id as text)
   inbound-alive:{call}      str   set at each poll of the caller's wait URL; a caller whose
                                   polls stopped (they hung up and the carrier's word of it was
                                   lost) drops out of the queue instead of blocking it
   inbound-leave:{call}      str   why the caller is leaving the queue, until the Enqueue's action
-                                  URL hears it: "agent:<id>:<joined ms>" or "wait"
+                                  URL hears it: "agent:<id>:<their score>" or "wait"
   inbound-said:{call}       hash  what the caller was last told: place, at (ms)
 """
 from __future__ import annotations
@@ -41,13 +43,28 @@ def _said_key(call_id: int) -> str:
     return f"inbound-said:{call_id}"
 
 
+# The caller's place: when they joined (ms) x 1000, plus a sequence for the callers of one ms;
+# written out as an integer (Lua would round a number passed as it is to 14 digits).
+_SCORE = """
+local function score()
+  return string.format('%.0f', tonumber(ARGV[2]) * 1000 + redis.call('INCR', 'inbound-seq') % 1000)
+end
+"""
+
+# KEYS: 1 inbound-queue:{campaign}  ARGV: 1 call id, 2 now ms
+_JOIN = _SCORE + """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then redis.call('ZADD', KEYS[1], score(), ARGV[1]) end
+return 1
+"""
+
 # KEYS: 1 inbound-queue:{campaign}  ARGV: 1 the asking call id ('' none), 2 now ms
-# Callers whose polls stopped leave the queue; the asking caller, still waiting since they ask, is
-# put back at the end if they were taken out (unless they are leaving). Returns {callers waiting, 0-based place of the
-# asking call or -1}.
-_PRUNE = """
-if ARGV[1] ~= '' and redis.call('EXISTS', 'inbound-leave:' .. ARGV[1]) == 0 then
-  redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
+# Callers whose polls stopped leave the queue; the asking caller, still waiting since they ask,
+# is put back at the end if they were taken out (unless they are leaving). Returns {callers
+# waiting, 0-based place of the asking call or -1}.
+_PRUNE = _SCORE + """
+if ARGV[1] ~= '' and redis.call('EXISTS', 'inbound-leave:' .. ARGV[1]) == 0
+    and not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], score(), ARGV[1])
 end
 local place = -1
 local n = 0
@@ -63,21 +80,23 @@ return {n, place}
 """
 
 
-def join(campaign_id: int, call_id: int, now_ms: int, joined_ms: int | None = None) -> None:
-    """The caller waits in the campaign's queue; one coming back keeps their first place."""
-    pipe = get_redis().pipeline()
-    pipe.zadd(queue_key(campaign_id), {str(call_id): joined_ms or now_ms}, nx=True)
-    pipe.set(_alive_key(call_id), now_ms, ex=ALIVE_SECONDS)
-    pipe.execute()
+def join(campaign_id: int, call_id: int, now_ms: int, score: int | None = None) -> None:
+    """The caller waits in the campaign's queue; one coming back with their `score` keeps their
+    first place."""
+    get_redis().set(_alive_key(call_id), now_ms, ex=ALIVE_SECONDS)
+    if score is not None:
+        get_redis().zadd(queue_key(campaign_id), {str(call_id): score}, nx=True)
+    else:
+        rstate._script(_JOIN)(keys=[queue_key(campaign_id)], args=[call_id, now_ms])
 
 
 def poll(campaign_id: int, call_id: int, now_ms: int) -> tuple[int, int]:
-    """A wait-URL poll: the caller is still there. (their 0-based place, when they joined in ms)."""
+    """A wait-URL poll: the caller is still there. (their 0-based place, their score)."""
     redis = get_redis()
     redis.set(_alive_key(call_id), now_ms, ex=ALIVE_SECONDS)
     place = rstate._script(_PRUNE)(keys=[queue_key(campaign_id)], args=[call_id, now_ms])[1]
     joined = redis.zscore(queue_key(campaign_id), str(call_id))
-    return int(place), int(joined or now_ms)
+    return int(place), int(joined)
 
 
 def waiting(campaign_id: int) -> int:

@@ -89,3 +89,12 @@ def test_the_wallboard_shows_callers_waiting_and_the_agents_kept(app, three_read
         _caller_waits(three_ready, 901)
     board = login_as("admin").get(f"/api/wallboard?campaign_id={three_ready}").get_json()
     assert board["campaigns"][0]["inbound"] == {"waiting": 1, "kept": 2}
+
+
+def test_callers_of_the_same_millisecond_keep_the_order_they_came_in(ctx):
+    now_ms = 1_796_000_000_123  # a real clock's size: the place must keep every digit
+    for call_id in (9, 10, 11):
+        inbound_queue.join(77, call_id, now_ms)
+    places = {call_id: inbound_queue.poll(77, call_id, now_ms) for call_id in (11, 10, 9)}
+    assert [places[c][0] for c in (9, 10, 11)] == [0, 1, 2]
+    assert {score // 1000 for _, score in places.values()} == {now_ms}
