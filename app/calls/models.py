@@ -28,8 +28,11 @@ class Call(db.Model):
             name="status",
         ),
         # One attempt number per contact: a contact can never be dialled twice for one attempt.
+        # Their calls to our numbers are not attempts (app.dialer.inbound).
         Index("uq_calls_contact_attempt", "contact_id", "attempt_no", unique=True,
-              postgresql_where=text("contact_id IS NOT NULL")),
+              postgresql_where=text("contact_id IS NOT NULL AND direction = 'outbound'")),
+        # A contact's calls, either way: their history, and the agent who last spoke with them.
+        Index("ix_calls_contact_connected", "contact_id", "connected_at"),
         Index("ix_calls_campaign_created", "campaign_id", "created_at"),
         Index("ix_calls_agent_created", "agent_id", "created_at"),
         Index("ix_calls_status_updated", "status", "updated_at"),
@@ -44,7 +47,7 @@ class Call(db.Model):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     attempt_no: Mapped[int] = mapped_column(server_default="1")
     direction: Mapped[str] = mapped_column(String(16), server_default="outbound")
-    kind: Mapped[str] = mapped_column(String(16), server_default="auto")  # auto|preview|manual
+    kind: Mapped[str] = mapped_column(String(16), server_default="auto")  # auto|preview|manual|inbound
     to_number: Mapped[str] = mapped_column(String(20))
     from_number: Mapped[str] = mapped_column(String(20))
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)

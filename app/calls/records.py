@@ -13,7 +13,7 @@ from app.auth.models import User
 from app.calls.models import Call, CallEvent, CallTransfer
 from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode
 from app.common.csvout import stream_csv
-from app.calls.words import OUTCOME_WORDS, outcome_words
+from app.calls.words import DIRECTION_WORDS, OUTCOME_WORDS, our_number, outcome_words, person_number
 from app.contacts.models import Contact
 from app.errors import ApiError
 from app.extensions import db
@@ -24,7 +24,7 @@ INTERACTIONS = table("interactions", column("id"), column("call_id"), column("no
                      column("talk_seconds"), column("disposition_code_id"), column("started_at"))
 
 CSV_COLUMNS = (
-    "Date/time", "Campaign", "Agent", "Contact", "Phone", "Outcome", "Disposition", "Notes",
+    "Date/time", "Direction", "Campaign", "Agent", "Contact", "Phone", "Outcome", "Disposition", "Notes",
     "Talk seconds", "Wait seconds", "Abandoned", "Recording", "Caller ID", "Call ID", "Compliance record",
 )
 
@@ -103,6 +103,8 @@ def _item(row) -> NamedCall:
     call = row[0]
     return NamedCall(call, campaign_name=row.campaign_name, agent_name=row.agent_name,
                      contact_name=row.contact_name or None, outcome_words=outcome_words(call),
+                     direction_words=DIRECTION_WORDS.get(call.direction, call.direction),
+                     person_number=person_number(call),
                      disposition=row.disposition, notes=row.notes or "",
                      talk_seconds=round(row.talk_seconds) if row.talk_seconds is not None else None)
 
@@ -228,13 +230,14 @@ def _csv_row(row, base_url: str) -> list:
 
     call, item = row[0], _item(row)
     return [
-        _local(call.created_at, row.campaign_tz), item.campaign_name or "", item.agent_name or "",
-        item.contact_name or "", call.to_number, item.outcome_words, item.disposition or "",
+        _local(call.created_at, row.campaign_tz), item.direction_words, item.campaign_name or "",
+        item.agent_name or "", item.contact_name or "", item.person_number, item.outcome_words,
+        item.disposition or "",
         item.notes, item.talk_seconds if item.talk_seconds is not None else "",
         round(call.wait_seconds, 1) if call.wait_seconds is not None else "",
         "Yes" if call.abandoned else "No",
         base_url.rstrip("/") + recording_path(call.id) if call.recording_sid else "",
-        call.from_number, call.id,
+        our_number(call), call.id,
         json.dumps(call.compliance, sort_keys=True) if call.compliance is not None else "",
     ]
 

@@ -141,6 +141,9 @@ class NamedCallRecordSchema(CallRecordSchema):
     agent_name = fields.String(allow_none=True, metadata={"description": "The agent's full name"})
     contact_name = fields.String(allow_none=True)
     outcome_words = fields.String(metadata={"description": "How the call ended, in words; abandoned calls say so"})
+    direction_words = fields.String(metadata={"description": "Who called whom: we called them, or they called us"})
+    person_number = fields.String(metadata={
+        "description": "The person's number: the one called, or the caller's on a call to our numbers"})
     disposition = fields.String(allow_none=True, metadata={"description": "The disposition's label"})
     notes = fields.String(metadata={"description": "The agent's notes"})
     talk_seconds = fields.Integer(allow_none=True, metadata={"description": "The agent's talk time"})

@@ -128,7 +128,10 @@ def on_call_finished(call: Call) -> None:
     call's own facts, then announces its end (app.calls.signals.call_finished)."""
     at = call.ended_at or utcnow()
     outcome = outcome_for(call) or call.outcome or "failed"
-    unrouted = outcome == "human" and call.connected_at is None and not call.abandoned
+    # A caller to our numbers who reached no agent took the closed path (a voicemail): never
+    # an abandoned call, which the law counts of outbound calls only.
+    unrouted = (outcome == "human" and call.connected_at is None and not call.abandoned
+                and call.direction == "outbound")
     if unrouted:
         # A person answered and no agent was ever connected (routing could not run, e.g. the
         # database was away at the answer): that is an abandoned call, for the law, the KPIs

@@ -16,7 +16,22 @@ OUTCOME_WORDS = {
     "failed": "Could not be placed",
     "canceled": "Cancelled before answer",
 }
-KIND_WORDS = {"auto": "Dialled by the dialer", "preview": "Preview call", "manual": "Dialled by hand"}
+KIND_WORDS = {"auto": "Dialled by the dialer", "preview": "Preview call", "manual": "Dialled by hand",
+              "inbound": "Called us"}
+DIRECTION_WORDS = {"outbound": "Outbound (we called)", "inbound": "Inbound (they called us)"}
+
+
+def person_number(call: Call) -> str:
+    """The person's number: the one we called, or the caller's on a call to our numbers (ours
+    when theirs is withheld)."""
+    if call.direction == "inbound" and call.from_number.startswith("+"):
+        return call.from_number
+    return call.to_number
+
+
+def our_number(call: Call) -> str:
+    """Our number on the call: the caller ID we showed, or the number they called."""
+    return call.to_number if call.direction == "inbound" else call.from_number
 
 
 def outcome_words(call: Call) -> str:

@@ -27,6 +27,8 @@ class Campaign(db.Model):
         CheckConstraint("machine_action IN ('hangup', 'message')", name="machine_action"),
         CheckConstraint("required_consent IN ('none', 'prior_express', 'prior_express_written')",
                         name="required_consent"),
+        CheckConstraint("inbound_max_wait_seconds BETWEEN 10 AND 3600", name="inbound_max_wait"),
+        CheckConstraint("inbound_keep_agents >= 0", name="inbound_keep_agents"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,6 +65,14 @@ class Campaign(db.Model):
     script: Mapped[str] = mapped_column(Text, server_default="")
     # The consent every contact must have on record before this campaign calls them.
     required_consent: Mapped[str] = mapped_column(String(32), server_default="none")
+    # Calls to our numbers (app.dialer.inbound): how long a caller waits in the queue for an
+    # agent before the closed path (a voicemail) takes them, what they hear while they wait
+    # (their place in the queue is said after it), and agents kept back from outbound dialling
+    # for them in a blended campaign (besides one for each caller waiting).
+    inbound_max_wait_seconds: Mapped[int] = mapped_column(server_default="120")
+    inbound_hold_message: Mapped[str] = mapped_column(Text, server_default=(
+        "Thank you for calling. All our agents are busy; please stay on the line."))
+    inbound_keep_agents: Mapped[int] = mapped_column(server_default="0")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -46,6 +46,8 @@ FIELD_LABELS = {
     "seller_name": "Seller name", "seller_phone": "Seller phone",
     "safe_harbour_message": "Safe-harbour message", "script": "Agent script",
     "required_consent": "Required consent",
+    "inbound_max_wait_seconds": "Longest wait for an agent",
+    "inbound_hold_message": "Hold message", "inbound_keep_agents": "Agents kept for calls to us",
 }
 
 

@@ -97,6 +97,17 @@ class CampaignSettingsSchema(Schema):
     script = fields.String(validate=validate.Length(max=50000))
     required_consent = fields.String(validate=validate.OneOf(("none", "prior_express", "prior_express_written")),
                                      metadata={"description": "Consent a contact must have on record to be called"})
+    inbound_max_wait_seconds = fields.Integer(validate=validate.Range(
+        min=10, max=3600, error="Between {min} and {max} seconds."), metadata={
+        "description": "Seconds a caller to our numbers waits for an agent before they may leave a "
+                       "voicemail (default 120)"})
+    inbound_hold_message = fields.String(validate=validate.Length(
+        min=1, max=1000, error="Write the message (at most {max} characters)."), metadata={
+        "description": "What a caller waiting for an agent hears; their place in the queue follows"})
+    inbound_keep_agents = fields.Integer(validate=validate.Range(
+        min=0, max=500, error="Between {min} and {max} agents."), metadata={
+        "description": "Ready agents kept back from outbound dialling for calls to our numbers, "
+                       "besides one for each caller waiting (default 0)"})
 
 
 class CampaignCreateSchema(CampaignSettingsSchema):

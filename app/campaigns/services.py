@@ -20,6 +20,7 @@ SETTINGS = (
     "retry_busy_seconds", "retry_no_answer_seconds", "retry_machine_seconds", "retry_failed_seconds",
     "amd_enabled", "machine_action", "machine_message", "recording_enabled", "recording_retention_days", "seller_name",
     "seller_phone", "safe_harbour_message", "script", "scrub_national_registry",
+    "inbound_max_wait_seconds", "inbound_hold_message", "inbound_keep_agents",
 )
 # What a new campaign gets unless told otherwise (the same as the database defaults).
 DEFAULTS = {
@@ -29,6 +30,7 @@ DEFAULTS = {
     "retry_busy_seconds": 900, "retry_no_answer_seconds": 3600, "retry_machine_seconds": 14400,
     "retry_failed_seconds": 1800, "amd_enabled": False, "machine_action": "hangup",
     "machine_message": "", "recording_enabled": False, "script": "", "scrub_national_registry": True,
+    "inbound_max_wait_seconds": 120, "inbound_keep_agents": 0,
 }
 STANDARD_DISPOSITIONS = [
     dict(code="SALE", label="Sale", is_contact=True, is_sale=True, is_final=True, sort_order=10),

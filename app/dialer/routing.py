@@ -82,12 +82,37 @@ def route_answered_call(call: Call, answered_by: str | None, *, opt_out_url: str
         raise
 
 
+def take_reserved(agent_id: int | None, call_id: int) -> int | None:
+    """The reserved agent, now on this call and shown it (the screen pop); None when the
+    reservation expired, or the agent's audio went, under us."""
+    if agent_id is None or not confirm_reservation(agent_id, call_id):
+        return None
+    publish_screen_pop(agent_id, call_id)
+    return agent_id
+
+
+def join_agent(call: Call, campaign: Campaign, agent_id: int) -> str:
+    """The call is the agent's (its row locked and its wait set by the caller): open their
+    interaction, commit, tell the wallboard, start the recording the campaign asks for, announce
+    the bridge (monitoring) and answer the TwiML that joins the person into the agent's room.
+    Answered outbound calls and calls to our numbers are joined the same way."""
+    call.agent_id = agent_id
+    call.connected_at = utcnow()
+    open_interaction(call, agent_id, call.connected_at)
+    payload = call_state_payload(call)
+    db.session.commit()
+    # The wallboard hears the call is connected now, not at its next full read (it showed a
+    # bridged call as waiting until then).
+    publish_call_state(call, payload)
+    if campaign.recording_enabled:
+        _start_recording(call.id)
+    call_bridged.send(call, agent_id=agent_id)
+    return person_into_room(agent_id, call.id)
+
+
 def _connect_or_abandon(call: Call, campaign: Campaign, agent_id: int | None,
                         answered_by: str | None, started: float, now, opt_out_url: str) -> RoutingDecision:
-    if agent_id is not None and not confirm_reservation(agent_id, call.id):
-        agent_id = None  # the reservation expired, or the agent's audio went, under us
-    elif agent_id is not None:
-        publish_screen_pop(agent_id, call.id)
+    agent_id = take_reserved(agent_id, call.id)
     wait = time.monotonic() - started
     # Under the row lock, as the callbacks are applied: the call may have ended, or been found
     # to be a machine, during the wait; what its final callback settled is not overwritten.
@@ -108,19 +133,9 @@ def _connect_or_abandon(call: Call, campaign: Campaign, agent_id: int | None,
         publish_call_state(call, payload)
         record_human_answer(get_redis(), campaign.id, now.timestamp(), False, wait, ring_seconds=ring)
         return RoutingDecision(twiml.safe_harbour(opt_out_prompt(campaign), opt_out_url), None, True, wait)
-    call.agent_id = agent_id
-    call.connected_at = utcnow()
-    open_interaction(call, agent_id, call.connected_at)
-    payload = call_state_payload(call)
-    db.session.commit()
-    # The wallboard hears the call is connected now, not at its next full read (it showed a
-    # bridged call as waiting until then).
-    publish_call_state(call, payload)
-    if campaign.recording_enabled:
-        _start_recording(call.id)
+    joined = join_agent(call, campaign, agent_id)
     record_human_answer(get_redis(), campaign.id, now.timestamp(), True, wait, ring_seconds=ring)
-    call_bridged.send(call, agent_id=agent_id)
-    return RoutingDecision(person_into_room(agent_id, call.id), agent_id, False, wait)
+    return RoutingDecision(joined, agent_id, False, wait)
 
 
 def _start_recording(call_id: int) -> None:
@@ -173,7 +188,8 @@ def answer_stranded(attempt: int | None, agent_id: int | None, url: str) -> str:
     """The wait URL of a person joined into an agent's room (`/twilio/stranded`): Twilio asks it
     only while the room has not started, i.e. the agent's leg is not there. Unless the agent's
     leg is on its way (a hand-over), the person hears the safe-harbour message now (the call
-    is redirected out of the room) and the call is counted abandoned."""
+    is redirected out of the room) and the call is counted abandoned; a caller to our numbers
+    takes the closed path instead (app.dialer.inbound)."""
     from app.calls.state import play_safe_harbour
     from app.dialer.transfers import handing_over
 
@@ -184,6 +200,10 @@ def answer_stranded(attempt: int | None, agent_id: int | None, url: str) -> str:
     if agent_id is not None and handing_over(call.id, agent_id, HAND_OVER_GRACE_SECONDS):
         db.session.rollback()
         return twiml.keep_waiting(url)
+    if call.direction == "inbound":
+        from app.dialer.inbound import answer_stranded_caller
+
+        return answer_stranded_caller(call, agent_id, url)
     log.error("call %s: the person was joined into agent %s's room with no agent there; "
               "playing the safe-harbour message", call.id, agent_id)
     prompt = opt_out_prompt(db.session.get(Campaign, call.campaign_id))

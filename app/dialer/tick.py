@@ -1,7 +1,11 @@
 """The pacing tick: once a second per active campaign, ask the pacer how many calls to
-launch, claim that many contacts and hand them to the `dial` pool."""
+launch, claim that many contacts and hand them to the `dial` pool.
+
+A blended campaign also takes calls to our numbers (app.dialer.inbound): the agents they need
+are kept back, so the pacer counts only the others as ready and is told how many were kept."""
 from __future__ import annotations
 
+import inspect
 import logging
 from datetime import datetime
 
@@ -17,6 +21,7 @@ from app.common import tasks
 from app.common.locks import TokenLock
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
+from app.dialer import inbound_queue
 from app.dialer.hopper import Hopper
 from app.dialer.pacer_feed import registry
 from app.ops import metrics
@@ -34,6 +39,23 @@ def calls_dialing(campaign_id: int) -> int:
     return db.session.scalar(select(func.count()).select_from(Call).where(
         Call.campaign_id == campaign_id, Call.status.in_(DIALING_STATUSES),
         Call.kind == "auto")) or 0
+
+
+def agents_for_dialling(campaign: Campaign, ready: int) -> tuple[int, int]:
+    """(ready agents the pacer may dial for, agents kept back for calls to our numbers): one
+    for each caller waiting in the campaign's queue, and the campaign's own number kept for
+    callers to come (a blended campaign), never more than are ready."""
+    kept = min(ready, inbound_queue.waiting(campaign.id) + campaign.inbound_keep_agents)
+    return ready - kept, kept
+
+
+def taken_by(method, **extras) -> dict:
+    """The optional keyword arguments `method` takes (every one, through **kwargs): the pacer's
+    contract keeps new arguments optional, and a policy that takes none yet is not told."""
+    params = inspect.signature(method).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return extras
+    return {name: value for name, value in extras.items() if name in params}
 
 
 def pacing_tick(campaign_id: int, now: datetime | None = None,
@@ -74,10 +96,11 @@ def pacing_tick(campaign_id: int, now: datetime | None = None,
                                    time_scale=scale)
         dialing = calls_dialing(campaign_id) + hopper.depth(campaign_id)["leased"]
         busy = [e / scale for e in agents_busy_elapsed(campaign_id, now)]
-        ready = ready_agents(campaign_id)
+        ready, kept = agents_for_dialling(campaign, ready_agents(campaign_id))
         wanted = pacer.calls_to_place(
             now.timestamp() / scale, ready, busy, dialing,
-            abandon_rate_30d=rate, abandoned_30d=abandoned, human_answers_30d=humans)
+            abandon_rate_30d=rate, abandoned_30d=abandoned, human_answers_30d=humans,
+            **taken_by(pacer.calls_to_place, inbound_kept=kept))
         mode = campaign.dial_mode
         n, how = steering.steer(wanted, override, mode, ready, dialing, target,
                                 abandoned, humans)

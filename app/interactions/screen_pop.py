@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.calls.models import Call
+from app.calls.words import person_number
 from app.campaigns.models import Campaign, DispositionCode
 from app.contacts.models import Contact
 from app.extensions import db
@@ -21,7 +22,9 @@ def screen_pop_payload(call_id: int) -> dict | None:
         .order_by(DispositionCode.sort_order, DispositionCode.id)
     ).all() if campaign else []
     return {
-        "call": {"id": call.id, "to_number": call.to_number, "attempt_no": call.attempt_no, "kind": call.kind},
+        "call": {"id": call.id, "to_number": call.to_number, "attempt_no": call.attempt_no, "kind": call.kind,
+                 "direction": call.direction},
+        "inbound": inbound_notice(call, contact),
         "contact": None if contact is None else {
             "id": contact.id, "first_name": contact.first_name, "last_name": contact.last_name,
             "phone": contact.phone_e164, "alt_phones": list(contact.alt_phones or []), "email": contact.email,
@@ -42,6 +45,23 @@ def screen_pop_payload(call_id: int) -> dict | None:
             for c in codes
         ],
     }
+
+
+def inbound_notice(call: Call, contact: Contact | None) -> dict | None:
+    """For a call to our numbers: that the person called us, from which number (None when
+    withheld), and the words the console shows; None for a call we placed."""
+    if call.direction != "inbound":
+        return None
+    from app.common.phones import format_national
+
+    caller = call.from_number if call.from_number.startswith("+") else None
+    if caller is None:
+        words = "Inbound call: the caller's number is withheld."
+    elif contact is None:
+        words = f"Inbound call from {format_national(caller)}, not one of the campaign's contacts."
+    else:
+        words = f"Inbound call: {format_national(caller)} called us."
+    return {"caller": caller, "withheld": caller is None, "called": call.to_number, "message": words}
 
 
 LAST_OUTCOME_WORDS = {
@@ -106,7 +126,7 @@ def recording_notice(campaign: Campaign | None, contact: Contact | None, call: C
     recorded = bool(campaign and campaign.recording_enabled)
     places = jurisdictions.jurisdictions_for(contact.region if contact else None,
                                              contact.postal_code if contact else None,
-                                             (contact.phone_e164 if contact else None) or call.to_number)
+                                             (contact.phone_e164 if contact else None) or person_number(call))
     ruleset = jurisdictions.default_ruleset()
     rules = jurisdictions.recording_consent_rules(utcnow().date(), places, ruleset) if recorded else ()
     states = sorted({r.jurisdiction.removeprefix("US-") for r in rules})

@@ -16,7 +16,7 @@ from __future__ import annotations
 DEFINITIONS: dict[str, str] = {
     "calls_placed": "Calls the dialer placed (created) in the window that have reached a terminal status.",
     "answered": "Connected calls: placed calls that were answered (answered_at set), by a person or a machine.",
-    "human_answered": "Calls answered by a person (outcome 'human').",
+    "human_answered": "Calls placed that were answered by a person (outcome 'human'); calls to our numbers are not counted.",
     "machine_answered": "Calls answered by an answering machine (outcome 'machine').",
     "abandoned": "Calls answered by a person and not connected to an agent within 2 seconds "
                  "(the call's abandoned flag).",

@@ -126,14 +126,15 @@ CROSS JOIN LATERAL (
   FROM (
     -- the partial first hour and everything since the rollups' boundary, straight from calls
     SELECT abandoned, outcome FROM calls
-    WHERE campaign_id = :cid AND created_at >= r.ws AND created_at < r.ha
+    WHERE campaign_id = :cid AND direction = 'outbound' AND created_at >= r.ws AND created_at < r.ha
     UNION ALL
     SELECT abandoned, outcome FROM calls
-    WHERE campaign_id = :cid AND created_at >= r.hb AND created_at < :now
+    WHERE campaign_id = :cid AND direction = 'outbound' AND created_at >= r.hb AND created_at < :now
     UNION ALL
     -- calls still live from before the boundary (rollups hold terminal calls only)
     SELECT abandoned, outcome FROM calls
     WHERE status IN ('queued', 'initiated', 'ringing', 'in-progress') AND campaign_id = :cid
+      AND direction = 'outbound'
       AND created_at >= r.ha AND created_at < r.hb
   ) AS c) AS raw
 """

@@ -118,7 +118,8 @@ def _composition() -> str:
 
 
 def call_parts_select(full: bool) -> str:
-    """Calls aggregated per (campaign, agent, granularity, bucket); agent_key 0: no agent."""
+    """Calls placed aggregated per (campaign, agent, granularity, bucket); agent_key 0: no agent.
+    Calls to our numbers are no dials: the agents' talk is counted from their interactions."""
     return f"""
   SELECT c.campaign_id, coalesce(c.agent_id, 0) AS agent_key, {_granularity(full)} AS granularity,
          {_bucket('c.created_at', full)} AS bucket_start,
@@ -127,7 +128,7 @@ def call_parts_select(full: bool) -> str:
          count(*) FILTER (WHERE c.outcome = 'machine') AS machine_answered,
          count(*) FILTER (WHERE c.abandoned) AS abandoned,
          coalesce(sum({_ms('c.ring_seconds')}), 0) AS ring_seconds_sum, count(c.ring_seconds) AS ring_count
-  FROM {_source('calls', 'c', 'created_at', full)} c.status IN ({TERMINAL})
+  FROM {_source('calls', 'c', 'created_at', full)} c.status IN ({TERMINAL}) AND c.direction = 'outbound'
   GROUP BY {"1, 2, 4" if full else "1, 2, 3, 4"}"""  # a full pass: granularity is a constant
 
 

@@ -182,3 +182,29 @@ def after_quiet(url: str, *, wait_for_speech: int = 3) -> str:
                     action=url, method="POST")
     response.redirect(url, method="POST")
     return str(response)
+
+
+def enqueue(queue: str, wait_url: str, action_url: str) -> str:
+    """Put a caller into the carrier's queue `queue`: the wait URL is asked what they hear
+    (again each time its answer has played) until it answers <Leave/>, then the action URL is
+    asked what follows (it also hears of a hang-up: QueueResult)."""
+    response = VoiceResponse()
+    response.enqueue(queue, wait_url=wait_url, wait_url_method="POST", action=action_url, method="POST")
+    return str(response)
+
+
+def leave_queue() -> str:
+    """A wait URL's answer taking the caller out of the queue (to the Enqueue's action URL)."""
+    response = VoiceResponse()
+    response.leave()
+    return str(response)
+
+
+def queue_hold(words: list[str], pause_seconds: int) -> str:
+    """A wait URL's answer: what the caller is told, if anything, then a short silence (the wait
+    URL is asked again after it)."""
+    response = VoiceResponse()
+    for said in words:
+        response.say(said)
+    response.pause(length=pause_seconds)
+    return str(response)

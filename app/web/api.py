@@ -119,6 +119,10 @@ class RecentCallSchema(Schema):
     call_id = fields.Integer()
     at = fields.DateTime()
     to_number = fields.String()
+    person_number = fields.String(metadata={
+        "description": "The person's number: the one called, or the caller's on a call to our numbers"})
+    direction = fields.String(metadata={"description": "outbound | inbound"})
+    direction_words = fields.String(metadata={"description": "Who called whom, in words"})
     contact_name = fields.String(allow_none=True)
     result = fields.String(metadata={"description": "The disposition's label, 'Not dispositioned yet' while the "
                                                     "wrap-up is open, else how the call ended"})

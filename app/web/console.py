@@ -73,7 +73,7 @@ def recent_calls(agent, limit: int = 8) -> list[dict]:
     from sqlalchemy import select
 
     from app.campaigns.models import DispositionCode
-    from app.calls.words import outcome_words
+    from app.calls.words import DIRECTION_WORDS, outcome_words, person_number
     from app.contacts.models import Contact
     from app.interactions.models import Interaction
 
@@ -94,6 +94,8 @@ def recent_calls(agent, limit: int = 8) -> list[dict]:
             result = outcome_words(call)
         name = " ".join(p for p in (contact.first_name, contact.last_name) if p) if contact else ""
         items.append({"call_id": call.id, "at": call.created_at, "to_number": call.to_number,
+                      "person_number": person_number(call), "direction": call.direction,
+                      "direction_words": DIRECTION_WORDS.get(call.direction, call.direction),
                       "contact_name": name or None, "result": result, "disposition": code.label if code else None,
                       "outcome_words": outcome_words(call), "duration_seconds": call.duration_seconds})
     return items

@@ -15,7 +15,10 @@ from app.calls.models import Call
 from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
+from app.agents.reservations import ready_agents
+from app.dialer import inbound_queue
 from app.dialer.hopper import Hopper
+from app.dialer.tick import agents_for_dialling
 from app.errors import ApiError
 from app.extensions import db
 from app.kpi import queries
@@ -116,6 +119,8 @@ def campaign_board(user, campaign: Campaign, now: datetime) -> dict:
         "abandon_cap": float(campaign.max_abandon_rate),
         "calls": calls, "stages": stages, "notice": notice(campaign.id),
         "queue": Hopper(get_redis()).depth(campaign.id),
+        "inbound": {"waiting": inbound_queue.waiting(campaign.id),
+                    "kept": agents_for_dialling(campaign, ready_agents(campaign.id))[1]},
         "dial_level": dial_level(stages, floor["counts"]),
         "agents": floor["items"], "agent_counts": floor["counts"],
         "abandonment": {"today": today.get("abandon_rate"), "today_abandoned": today.get("abandoned") or 0,

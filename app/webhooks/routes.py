@@ -4,8 +4,9 @@ and answer.
 Status, detection and recording callbacks are stored once and handed to the
 telephony workers (app.telephony.services, app.telephony.inbox); an answered call's TwiML comes
 from the dialer (app.dialer.routing.answer_call); the opt-out key from the safe-harbour message
-(app.calls.safe_harbour); an agent's own audio leg from app.agents.audio. A plain Flask blueprint named "twilio": the CSRF guard exempts it (the
-carrier signs its requests instead) and the general rate limit covers /api only.
+(app.calls.safe_harbour); an agent's own audio leg from app.agents.audio; a call to our numbers
+and its queue from app.dialer.inbound. A plain Flask blueprint named "twilio": the CSRF guard
+exempts it (the carrier signs its requests instead) and the general rate limit covers /api only.
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from flask import Blueprint, Response, request
 from sqlalchemy.exc import DBAPIError
 
 from app.agents import audio
-from app.calls.inbound import answer_inbound, answer_inbound_opt_out
+from app.calls.inbound import answer_inbound_opt_out
 from app.calls.safe_harbour import answer_opt_out
+from app.dialer.inbound import answer_call_to_us, answer_queue_left, answer_queue_wait
 from app.dialer.routing import answer_call, answer_stranded
 from app.extensions import db, limiter
 from app.telephony import services
@@ -138,30 +140,44 @@ def opt_out():
     return Response(reply, mimetype=XML)
 
 
-@bp.post("/inbound")
-def inbound():
-    """A person calls one of our numbers: the seller's name, their number, and the opt-out key
-    (app.calls.inbound). Each of the account's numbers has this as its voice URL."""
+def _answer_inbound(answer, what: str, *args) -> Response:
+    """A call to our numbers' TwiML; the carrier retries a 503 while the database is away."""
     try:
-        reply = answer_inbound(request.form)
+        reply = answer(*args)
     except DBAPIError:
         db.session.rollback()
-        log.error("database unavailable: call to our number %s", request.form.get("To"), exc_info=True)
+        log.error("database unavailable: %s, call to our number %s", what, request.form.get("To"),
+                  exc_info=True)
         return Response("database unavailable", status=503, mimetype="text/plain")
     return Response(reply, mimetype=XML)
+
+
+@bp.post("/inbound")
+def inbound():
+    """A person calls one of our numbers (each of the account's numbers has this as its voice
+    URL): in the owning campaign's hours an agent or the queue (app.dialer.inbound), else the
+    closed path (app.calls.inbound)."""
+    return _answer_inbound(answer_call_to_us, "answer", request.form)
+
+
+@bp.post("/inbound/wait")
+def inbound_wait():
+    """The queue's wait URL: the hold message and the caller's place, or <Leave/> when an agent
+    is theirs or they have waited the campaign's longest wait."""
+    return _answer_inbound(answer_queue_wait, "wait", services.attempt_id(), request.form)
+
+
+@bp.post("/inbound/left")
+def inbound_left():
+    """The queue's action URL: the caller left it, for their agent or for the closed path."""
+    return _answer_inbound(answer_queue_left, "left the queue", services.attempt_id(), request.form)
 
 
 @bp.post("/inbound/opt-out")
 def inbound_opt_out():
     """The keypress of a call to our numbers: the opt-out key puts the caller on the DNC list."""
-    campaign = request.args.get("campaign", type=int)
-    try:
-        reply = answer_inbound_opt_out(request.form, campaign)
-    except DBAPIError:
-        db.session.rollback()
-        log.error("database unavailable: opt-out on a call to our number not recorded", exc_info=True)
-        return Response("database unavailable", status=503, mimetype="text/plain")
-    return Response(reply, mimetype=XML)
+    return _answer_inbound(answer_inbound_opt_out, "opt-out not recorded", request.form,
+                           request.args.get("campaign", type=int))
 
 
 @bp.post("/hold")

@@ -31,5 +31,5 @@ def test_all_party_states_ask_the_agent_to_announce_the_recording(ctx, who, anno
 
 
 def test_an_unrecorded_campaign_has_nothing_to_announce(ctx):
-    notice = recording_notice(UNRECORDED, contact("CA"), SimpleNamespace(to_number="+14155550100"))
+    notice = recording_notice(UNRECORDED, contact("CA"), SimpleNamespace(to_number="+14155550100", direction="outbound"))
     assert notice["enabled"] is False and notice["announce"] is False

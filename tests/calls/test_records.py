@@ -191,7 +191,7 @@ def test_the_export_has_peoples_columns_follows_the_filters_and_defuses_formulas
     client = _signed_in(app, named["sup"])
     response = client.get("/api/call-records/export?outcome=human&abandoned=false")
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True), newline="")))
-    assert list(rows[0]) == ["Date/time", "Campaign", "Agent", "Contact", "Phone", "Outcome", "Disposition",
+    assert list(rows[0]) == ["Date/time", "Direction", "Campaign", "Agent", "Contact", "Phone", "Outcome", "Disposition",
                              "Notes", "Talk seconds", "Wait seconds", "Abandoned", "Recording", "Caller ID",
                              "Call ID", "Compliance record"]
     by_id = {int(r["Call ID"]): r for r in rows}

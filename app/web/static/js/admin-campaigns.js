@@ -24,6 +24,7 @@ function build() {
         ? el('label', { class: 'field' }, el('span', {}, input(f), f.label))
         : el('label', { class: `field${f.wide ? ' wide' : ''}` }, f.label, input(f));
       if (f.law) label.append(el('span', { class: 'law', text: `Law: ${f.law}` }));
+      if (f.note) label.append(el('span', { class: 'law', text: f.note }));
       box.append(label);
     }
   }

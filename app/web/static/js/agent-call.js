@@ -22,9 +22,13 @@ function facts(target, pairs) {
 
 export function renderScreenPop(pop) {
   const c = pop.contact || {};
-  const name = [c.first_name, c.last_name].filter(Boolean).join(' ') || 'Unknown contact';
+  const inbound = pop.inbound;
+  const name = [c.first_name, c.last_name].filter(Boolean).join(' ')
+    || (inbound ? (inbound.withheld ? 'Withheld number' : 'Unknown caller') : 'Unknown contact');
   $('#contact-name').textContent = name;
-  $('#contact-phone').textContent = c.phone || pop.call?.to_number || '';
+  $('#contact-phone').textContent = c.phone || (inbound ? inbound.caller : pop.call?.to_number) || '';
+  $('#pop-inbound').hidden = !inbound;
+  $('#pop-inbound').textContent = inbound ? inbound.message : '';
   facts($('#contact-facts'), [['Phone', c.phone], ['Email', c.email], ['Time zone', c.timezone],
     ['Region', c.region], ['Postal code', c.postal_code], ['Attempts', c.attempts],
     ['Last outcome', c.last_outcome_words || (c.last_outcome ? 'Not recorded in words' : null)]]);
@@ -42,7 +46,7 @@ export function renderScreenPop(pop) {
   const earlier = pop.history || [];
   $('#pop-history-title').textContent = earlier.length ? `Earlier calls (${earlier.length})` : 'Earlier calls: none';
   renderHistory($('#pop-history-body'), { calls: earlier, callbacks: [] });
-  $('#pop-history').open = Boolean(cb) && earlier.length > 0;
+  $('#pop-history').open = Boolean(cb || inbound) && earlier.length > 0;
   showPanel('screen-pop');
 }
 
@@ -164,8 +168,9 @@ export function renderRecent(items) {
   const tbody = $('#recent-calls tbody');
   tbody.replaceChildren(...items.map((c) => el('tr', {},
     el('td', { text: when(c.at, { dateStyle: undefined, timeStyle: 'short' }) }),
-    el('td', {}, c.contact_name || c.to_number,
-      c.contact_name ? el('div', { class: 'muted small', text: c.to_number }) : null),
+    el('td', {}, c.contact_name || c.person_number || c.to_number,
+      c.contact_name ? el('div', { class: 'muted small', text: c.person_number || c.to_number }) : null,
+      c.direction === 'inbound' ? el('div', { class: 'muted small', text: c.direction_words }) : null),
     el('td', {}, el('span', { class: 'tag', text: c.result })),
     el('td', { text: c.duration_seconds != null ? clock(c.duration_seconds) : '—' }))));
   if (!items.length) tbody.append(el('tr', {}, el('td', { colspan: 4, class: 'muted', text: 'No calls yet.' })));

@@ -59,7 +59,8 @@ function row(call) {
   const tr = el('tr', { class: 'clickable', 'data-call-id': String(call.id), tabindex: '0' },
     el('td', { text: when(call.created_at) }), el('td', { text: call.campaign_name || '—' }),
     el('td', { text: call.agent_name || '—' }), el('td', { text: call.contact_name || '—' }),
-    el('td', { text: call.to_number }),
+    el('td', {}, call.person_number || call.to_number,
+      call.direction === 'inbound' ? el('div', { class: 'muted small', text: call.direction_words }) : null),
     el('td', {}, el('span', { class: `tag ${call.abandoned ? 'tag-danger' : `outcome-${call.outcome || ''}`}`, text: call.outcome_words })),
     el('td', { text: call.disposition || '—' }), el('td', { class: 'notes-cell', text: call.notes || '', title: call.notes || '' }),
     el('td', { text: call.talk_seconds != null ? clock(call.talk_seconds) : '—' }),
@@ -110,9 +111,10 @@ async function open(id) {
   const data = await get(`/api/call-records/${id}`);
   shown = data;
   const call = data.call;
-  $('#detail-title').textContent = call.contact_name ? `Call to ${call.contact_name}` : `Call to ${call.to_number}`;
-  const facts = [['Campaign', call.campaign_name], ['Agent', call.agent_name], ['Contact', call.contact_name],
-    ['Number', call.to_number], ['Outcome', call.outcome_words || outcomeWords[call.outcome]],
+  const who = call.contact_name || call.person_number || call.to_number;
+  $('#detail-title').textContent = call.direction === 'inbound' ? `Call from ${who}` : `Call to ${who}`;
+  const facts = [['Direction', call.direction_words], ['Campaign', call.campaign_name], ['Agent', call.agent_name],
+    ['Contact', call.contact_name], ['Number', call.person_number || call.to_number], ['Outcome', call.outcome_words || outcomeWords[call.outcome]],
     ['Disposition', call.disposition], ['Talk time', call.talk_seconds != null ? clock(call.talk_seconds) : null],
     ['Wait before an agent', call.wait_seconds != null ? `${call.wait_seconds.toFixed(1)} s` : null],
     ['Placed', when(call.created_at)], ['Answered', call.answered_at && when(call.answered_at)],

@@ -38,6 +38,14 @@ export const SECTIONS = [
       law: 'Recordings older than this are deleted at the carrier; a call on legal hold keeps its recording. Call records are kept 5 years regardless.' },
     { name: 'script', label: 'Agent script', type: 'textarea', wide: true, rows: 6 },
   ]],
+  ['Calls to our numbers', [
+    { name: 'inbound_max_wait_seconds', label: 'Longest wait for an agent (seconds)', type: 'number', min: 10, max: 3600,
+      note: 'Within the campaign\'s hours a caller waits this long in the queue; then they may leave a voicemail that becomes a callback.' },
+    { name: 'inbound_keep_agents', label: 'Agents kept for calls to us', type: 'number', min: 0, max: 500,
+      note: 'Ready agents the dialer does not dial for, so callers reach someone; one more is kept for each caller waiting.' },
+    { name: 'inbound_hold_message', label: 'Hold message (callers waiting)', type: 'textarea', wide: true,
+      note: 'Their place in the queue is said after it: "You are caller number 2."' },
+  ]],
 ];
 
 export const FIELD_NAMES = SECTIONS.flatMap(([, fields]) => fields.map((f) => f.name));

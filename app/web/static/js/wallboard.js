@@ -92,6 +92,7 @@ function render(b) {
   note.textContent = d.notice || '';
   note.hidden = !d.notice;
   tile(b, 'queue', d.queue.ready, held ? `held back: ${held}` : `${d.queue.leased} being dialled`);
+  tile(b, 'inbound', d.inbound.waiting, `${d.inbound.kept} ready ${d.inbound.kept === 1 ? 'agent' : 'agents'} kept from dialling`);
   renderAbandon(b);
   renderKpis(b);
   renderAgents(b);

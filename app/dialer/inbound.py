@@ -1,0 +1,263 @@
+"""Calls to our numbers reach agents (`POST /twilio/inbound` and the queue's two webhooks).
+
+The campaign that owns the number (app.calls.inbound.seller_for) takes the call. In its hours
+the call is recorded as a Call of direction and kind 'inbound', the caller is looked up among
+the campaign's contacts (a withheld number reaches an agent too, with no contact shown), and
+the call goes to the agent who last spoke with that contact if they are ready, else to the
+longest-idle ready agent: joined into the agent's room exactly as an answered outbound person
+is (app.dialer.routing.join_agent), so the screen pop, the recording and a supervisor's
+listening, whispering and barging all work as they do there.
+
+With no agent ready the caller waits in the carrier's queue (`<Enqueue>`), hearing the
+campaign's hold message and their place. Their wait URL is asked every few seconds: the oldest
+caller waiting (app.dialer.inbound_queue), or the first few when several agents are free,
+reserves an agent as one frees up and is answered `<Leave/>`; the Enqueue's action URL then joins them into that agent's room. No REST request
+is needed, and the reservation is held only for that one round trip. Callers waiting come
+before outbound dialling where it matters: the pacing tick keeps an agent back for each of them
+(app.dialer.tick), so no new outbound call is placed for the agent they need; an outbound call
+already answered may still take an agent who frees up first, since the law gives that person 2
+seconds and the caller can wait a few more. Past the campaign's longest wait, or with nobody
+working the campaign, or outside its hours, the caller takes the closed path (the seller's
+name, the opt-out key, a voicemail).
+
+Inbound calls are never counted for the abandonment limit: the law's 3% is of outbound calls
+answered by a person, and a caller who reaches a voicemail was not abandoned.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import any_, literal, or_, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from app.agents import state as rstate
+from app.agents.audio import person_into_room
+from app.agents.reservations import end_call, release_reservation, reserve_agent
+from app.agents.transitions import to_ms
+from app.calls import inbound as calls_inbound
+from app.calls.models import Call
+from app.campaigns.models import Campaign
+from app.common.timeutil import utcnow
+from app.contacts.models import Contact
+from app.dialer import inbound_queue as queue
+from app.dialer.routing import join_agent, take_reserved
+from app.extensions import db
+from app.telephony import twiml
+from app.telephony.carrier import CarrierError
+from app.telephony.factory import get_carrier, webhook_url
+
+log = logging.getLogger(__name__)
+
+HOLD_POLL_SECONDS = 2        # silence between two asks of the wait URL: how soon a free agent is seen
+SAY_PLACE_EVERY_SECONDS = 30  # the hold message and place again, when the place has not changed
+QUEUE_PREFIX = "inbound-"
+
+
+def queue_name(campaign_id: int) -> str:
+    """The carrier's queue of the campaign's callers (at most 64 characters)."""
+    return f"{QUEUE_PREFIX}{campaign_id}"
+
+
+def in_hours(campaign: Campaign, now: datetime | None = None) -> bool:
+    """The campaign takes calls: it is not a draft or stopped, and it is within its window in
+    its own time zone."""
+    if campaign.status not in ("active", "paused"):
+        return False
+    local = (now or utcnow()).astimezone(ZoneInfo(campaign.timezone)).time()
+    return campaign.window_start <= local < campaign.window_end
+
+
+def answer_closed(form, campaign: Campaign, caller: str | None, reason: str) -> str:
+    """The closed path ('closed': outside hours; 'wait': nobody could take the call in time),
+    built in app.calls.inbound; the seller's name and opt-out key until it is there."""
+    closed = getattr(calls_inbound, "answer_closed", None)
+    if closed is not None:
+        return closed(form, campaign, caller, reason)
+    return calls_inbound.answer_inbound(form)
+
+
+def contact_for(campaign_id: int, caller: str | None) -> Contact | None:
+    """The campaign's contact with this number (their own number before another of theirs)."""
+    if caller is None:
+        return None
+    return db.session.scalar(select(Contact).where(
+        Contact.campaign_id == campaign_id,
+        or_(Contact.phone_e164 == caller, literal(caller) == any_(Contact.alt_phones)))
+        .order_by((Contact.phone_e164 != caller), Contact.id).limit(1))
+
+
+def last_agent(contact_id: int | None) -> int | None:
+    """The agent who last spoke with the contact, on any call."""
+    if contact_id is None:
+        return None
+    return db.session.scalar(select(Call.agent_id).where(
+        Call.contact_id == contact_id, Call.agent_id.is_not(None), Call.connected_at.is_not(None))
+        .order_by(Call.connected_at.desc()).limit(1))
+
+
+def answer_call_to_us(form) -> str:
+    """TwiML for `/twilio/inbound`: an agent, the queue, or the closed path."""
+    our_number, caller = form.get("To", ""), calls_inbound.caller_number(form)
+    campaign = calls_inbound.seller_for(our_number, caller)
+    if campaign is None:
+        return calls_inbound.answer_inbound(form)  # a number no campaign owns
+    if not in_hours(campaign):
+        return answer_closed(form, campaign, caller, "closed")
+    if not rstate.campaign_members(campaign.id):
+        return answer_closed(form, campaign, caller, "wait")  # nobody to wait for
+    call = _inbound_call(form, campaign, caller)
+    if call.agent_id is not None:
+        return person_into_room(call.agent_id, call.id)  # the carrier asked again: same answer
+    if not queue.waiting(campaign.id):  # a caller already waiting comes first
+        agent_id = reserve_agent(campaign.id, call.id, prefer=last_agent(call.contact_id))
+        joined = _join(call, campaign, agent_id)
+        if joined is not None:
+            return joined
+    return _enqueue(call, campaign)
+
+
+def _inbound_call(form, campaign: Campaign, caller: str | None) -> Call:
+    """The call's record, made once per CallSid (the carrier may ask twice). Flushed, not
+    committed: it is committed with the agent's reservation, or as the caller is queued."""
+    call_sid = form.get("CallSid", "")[:64] or None
+    found = db.session.scalar(select(Call).where(Call.call_sid == call_sid)) if call_sid else None
+    if found is not None:
+        return found
+    contact = contact_for(campaign.id, caller)
+    now = utcnow()
+    # A withheld number (Twilio sends "+266696687", "anonymous" or nothing) is kept as "anonymous".
+    call = Call(campaign_id=campaign.id, contact_id=contact.id if contact else None, direction="inbound",
+                kind="inbound", from_number=caller or "anonymous",
+                to_number=form.get("To", "")[:20], call_sid=call_sid, status="in-progress",
+                answered_by="human", queued_at=now, answered_at=now)
+    db.session.add(call)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same call, asked for at the same moment
+        db.session.rollback()
+        return db.session.scalars(select(Call).where(Call.call_sid == call_sid)).one()
+    return call
+
+
+def _join(call: Call, campaign: Campaign, agent_id: int | None) -> str | None:
+    """The caller joined into the reserved agent's room, or None when the reservation was lost."""
+    agent_id = take_reserved(agent_id, call.id)
+    if agent_id is None:
+        return None
+    try:
+        db.session.refresh(call, with_for_update=True)
+        call.wait_seconds = max(0.0, (utcnow() - call.answered_at).total_seconds())
+        return join_agent(call, campaign, agent_id)
+    except DBAPIError:
+        db.session.rollback()
+        end_call(agent_id, call.id)  # the agent must not wait on a call that never reaches them
+        raise
+
+
+def _enqueue(call: Call, campaign: Campaign, score: int | None = None) -> str:
+    db.session.commit()  # the call's record, before the carrier asks the wait URL about it
+    queue.join(campaign.id, call.id, to_ms(utcnow()), score)
+    return twiml.enqueue(queue_name(campaign.id), webhook_url("inbound/wait", call.id),
+                         webhook_url("inbound/left", call.id))
+
+
+def _waiting_call(call_id: int | None) -> tuple[Call | None, Campaign | None]:
+    call = db.session.get(Call, call_id) if call_id is not None else None
+    if call is None or call.direction != "inbound" or call.campaign_id is None:
+        return None, None
+    return call, db.session.get(Campaign, call.campaign_id)
+
+
+def answer_queue_wait(call_id: int | None, form) -> str:
+    """The wait URL (`/twilio/inbound/wait`): what a waiting caller hears next, or <Leave/> when
+    an agent is theirs or they have waited the campaign's longest wait."""
+    call, campaign = _waiting_call(call_id)
+    if call is None:
+        return twiml.leave_queue()
+    now_ms = to_ms(utcnow())
+    place, score = queue.poll(campaign.id, call.id, now_ms)
+    waited = max(_int(form.get("QueueTime")), (now_ms - score // 1000) // 1000)
+    if waited >= campaign.inbound_max_wait_seconds:
+        queue.leave(campaign.id, call.id, "wait")
+        db.session.rollback()
+        return twiml.leave_queue()
+    if place < rstate.ready_count(campaign.id):  # an agent free for each caller before them too
+        agent_id = reserve_agent(campaign.id, call.id, prefer=last_agent(call.contact_id))
+        if agent_id is not None:
+            queue.leave(campaign.id, call.id, f"agent:{agent_id}:{score}")
+            db.session.rollback()
+            return twiml.leave_queue()
+    words = _hold_words(campaign, call.id, _int(form.get("QueuePosition")) or place + 1, now_ms)
+    db.session.rollback()
+    return twiml.queue_hold(words, HOLD_POLL_SECONDS)
+
+
+def _hold_words(campaign: Campaign, call_id: int, place: int, now_ms: int) -> list[str]:
+    """The hold message and the caller's place: when they join, when their place changes, and
+    every SAY_PLACE_EVERY_SECONDS; silence between."""
+    last_place, last_at = queue.last_said(call_id)
+    if last_place == place and now_ms - last_at < SAY_PLACE_EVERY_SECONDS * 1000:
+        return []
+    queue.said(call_id, place, now_ms)
+    words = [f"You are caller number {place}."]
+    return [campaign.inbound_hold_message, *words] if last_place is None or last_place == place else words
+
+
+def answer_queue_left(call_id: int | None, form) -> str:
+    """The Enqueue's action URL (`/twilio/inbound/left`): the caller has left the queue. Joined
+    into the agent reserved for them, or on to the closed path after the longest wait; one whose
+    reservation was lost meanwhile goes back to the queue at their first place."""
+    call, campaign = _waiting_call(call_id)
+    if call is None:
+        return twiml.hangup()
+    why = queue.left(campaign.id, call.id) or ""
+    agent_id, score = _reserved(why)
+    if form.get("QueueResult") != "leave":  # hung up, or the carrier took them out
+        if agent_id is not None:
+            release_reservation(agent_id, call.id)
+        db.session.rollback()
+        return twiml.hangup()
+    if why == "wait":
+        db.session.rollback()
+        return answer_closed(form, campaign, calls_inbound.caller_number(form), "wait")
+    joined = _join(call, campaign, agent_id) if agent_id is not None else None
+    if joined is not None:
+        return joined
+    log.warning("call %s: the agent reserved for the caller was lost; back to the queue", call.id)
+    return _enqueue(call, campaign, score)
+
+
+def _reserved(why: str) -> tuple[int | None, int | None]:
+    """(agent, the caller's place in the queue) from "agent:<id>:<score>", else (None, None)."""
+    parts = why.split(":")
+    if len(parts) == 3 and parts[0] == "agent" and parts[1].isdigit() and parts[2].isdigit():
+        return int(parts[1]), int(parts[2])
+    return None, None
+
+
+def _int(raw) -> int:
+    return int(raw) if raw and str(raw).isdigit() else 0
+
+
+STRANDED_WORDS = "We are sorry, we cannot take your call just now. Please call us again. Goodbye."
+
+
+def answer_stranded_caller(call: Call, agent_id: int | None, wait_url: str) -> str:
+    """A caller joined into a room whose agent's leg had just gone (app.dialer.routing's stranded
+    wait URL): the carrier is asked to take them out of the room to the closed path, where they
+    may leave a voicemail. Never an abandoned call: they called us."""
+    log.error("call %s: the caller was joined into agent %s's room with no agent there; "
+              "taking them to the closed path", call.id, agent_id)
+    campaign = db.session.get(Campaign, call.campaign_id)
+    caller = call.from_number if call.from_number.startswith("+") else None
+    form = {"CallSid": call.call_sid or "", "To": call.to_number, "From": call.from_number}
+    closed = answer_closed(form, campaign, caller, "wait")
+    db.session.rollback()  # no transaction open while the carrier is asked
+    try:
+        get_carrier().redirect(form["CallSid"], closed)
+    except CarrierError as exc:
+        log.warning("call %s: the redirect to the closed path was not taken (%s)", call.id, exc)
+        return twiml.say_only(STRANDED_WORDS)
+    return twiml.keep_waiting(wait_url, seconds=5)  # the redirect takes the caller out of the room

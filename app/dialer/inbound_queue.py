@@ -1,0 +1,135 @@
+"""Callers to our numbers waiting for an agent: each campaign's queue, in Redis.
+
+The carrier holds the caller (`<Enqueue>`, app.dialer.inbound); this queue is our own order of
+who came first, so that only the oldest caller takes an agent who frees up, and the pacer
+knows how many agents to keep back for the callers waiting.
+
+Keys:
+  inbound-queue:{campaign}  zset  call ids scored by when the caller first joined: ms x 1000
+                                  plus a sequence (inbound-seq), so that two callers of one ms
+                                  keep their order (equal scores would sort by call id as text)
+  inbound-alive:{call}      str   set at each poll of the caller's wait URL; a caller whose
+                                  polls stopped (they hung up and the carrier's word of it was
+                                  lost) drops out of the queue instead of blocking it
+  inbound-leave:{call}      str   why the caller is leaving the queue, until the Enqueue's action
+                                  URL hears it: "agent:<id>:<their score>" or "wait"
+  inbound-said:{call}       hash  what the caller was last told: place, at (ms)
+"""
+from __future__ import annotations
+
+from app.agents import state as rstate
+from app.common.redis import get_redis
+
+# A caller is gone when their wait URL has not been asked for this long: longer than the longest
+# wait TwiML plays (the hold message may run a minute), as the carrier asks only after it.
+ALIVE_SECONDS = 120
+LEAVE_SECONDS = 120     # the action URL follows a <Leave/> at once; this only bounds a lost one
+SAID_SECONDS = 3600
+
+
+def queue_key(campaign_id: int) -> str:
+    return f"inbound-queue:{campaign_id}"
+
+
+def _alive_key(call_id: int) -> str:
+    return f"inbound-alive:{call_id}"
+
+
+def _leave_key(call_id: int) -> str:
+    return f"inbound-leave:{call_id}"
+
+
+def _said_key(call_id: int) -> str:
+    return f"inbound-said:{call_id}"
+
+
+# The caller's place: when they joined (ms) x 1000, plus a sequence for the callers of one ms;
+# written out as an integer (Lua would round a number passed as it is to 14 digits).
+_SCORE = """
+local function score()
+  return string.format('%.0f', tonumber(ARGV[2]) * 1000 + redis.call('INCR', 'inbound-seq') % 1000)
+end
+"""
+
+# KEYS: 1 inbound-queue:{campaign}  ARGV: 1 call id, 2 now ms
+_JOIN = _SCORE + """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then redis.call('ZADD', KEYS[1], score(), ARGV[1]) end
+return 1
+"""
+
+# KEYS: 1 inbound-queue:{campaign}  ARGV: 1 the asking call id ('' none), 2 now ms
+# Callers whose polls stopped leave the queue; the asking caller, still waiting since they ask,
+# is put back at the end if they were taken out (unless they are leaving). Returns {callers
+# waiting, 0-based place of the asking call or -1}.
+_PRUNE = _SCORE + """
+if ARGV[1] ~= '' and redis.call('EXISTS', 'inbound-leave:' .. ARGV[1]) == 0
+    and not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], score(), ARGV[1])
+end
+local place = -1
+local n = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if id ~= ARGV[1] and redis.call('EXISTS', 'inbound-alive:' .. id) == 0 then
+    redis.call('ZREM', KEYS[1], id)
+  else
+    if id == ARGV[1] then place = n end
+    n = n + 1
+  end
+end
+return {n, place}
+"""
+
+
+def join(campaign_id: int, call_id: int, now_ms: int, score: int | None = None) -> None:
+    """The caller waits in the campaign's queue; one coming back with their `score` keeps their
+    first place."""
+    get_redis().set(_alive_key(call_id), now_ms, ex=ALIVE_SECONDS)
+    if score is not None:
+        get_redis().zadd(queue_key(campaign_id), {str(call_id): score}, nx=True)
+    else:
+        rstate._script(_JOIN)(keys=[queue_key(campaign_id)], args=[call_id, now_ms])
+
+
+def poll(campaign_id: int, call_id: int, now_ms: int) -> tuple[int, int]:
+    """A wait-URL poll: the caller is still there. (their 0-based place, their score)."""
+    redis = get_redis()
+    redis.set(_alive_key(call_id), now_ms, ex=ALIVE_SECONDS)
+    place = rstate._script(_PRUNE)(keys=[queue_key(campaign_id)], args=[call_id, now_ms])[1]
+    joined = redis.zscore(queue_key(campaign_id), str(call_id))
+    return int(place), int(joined)
+
+
+def waiting(campaign_id: int) -> int:
+    """Callers waiting in the campaign's queue now (those whose polls stopped not counted)."""
+    return int(rstate._script(_PRUNE)(keys=[queue_key(campaign_id)], args=["", ""])[0])
+
+
+def leave(campaign_id: int, call_id: int, why: str) -> None:
+    """The caller is taken out of the queue; `why` waits for the Enqueue's action URL."""
+    pipe = get_redis().pipeline()
+    pipe.zrem(queue_key(campaign_id), str(call_id))
+    pipe.set(_leave_key(call_id), why, ex=LEAVE_SECONDS)
+    pipe.execute()
+
+
+def left(campaign_id: int, call_id: int) -> str | None:
+    """Why the caller left (said once: a repeated action request finds nothing), and the caller
+    is out of the queue whatever happened (a hang-up too)."""
+    pipe = get_redis().pipeline()
+    pipe.getdel(_leave_key(call_id))
+    pipe.zrem(queue_key(campaign_id), str(call_id))
+    pipe.delete(_alive_key(call_id), _said_key(call_id))
+    return pipe.execute()[0]
+
+
+def last_said(call_id: int) -> tuple[int | None, int | None]:
+    """(place, at ms) the caller was last told, or (None, None)."""
+    place, at = get_redis().hmget(_said_key(call_id), "place", "at")
+    return (int(place) if place else None), (int(at) if at else None)
+
+
+def said(call_id: int, place: int, now_ms: int) -> None:
+    pipe = get_redis().pipeline()
+    pipe.hset(_said_key(call_id), mapping={"place": place, "at": now_ms})
+    pipe.expire(_said_key(call_id), SAID_SECONDS)
+    pipe.execute()
