@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import any_, exists, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from app.auth.models import User
@@ -98,7 +98,7 @@ def _known_contact(campaign_id: int, caller: str) -> Contact | None:
     """The campaign's contact with this number (as its own before as another of theirs)."""
     return db.session.scalar(
         select(Contact).where(Contact.campaign_id == campaign_id,
-                              or_(Contact.phone_e164 == caller, Contact.alt_phones.any(caller)))
+                              or_(Contact.phone_e164 == caller, literal(caller) == any_(Contact.alt_phones)))
         .order_by(Contact.phone_e164 != caller, Contact.id).limit(1).with_for_update())
 
 
