@@ -41,6 +41,29 @@ class Plan:
 
 
 @dataclass
+class Caller:
+    """What the person on an inbound call does (POST /_sim/inbound): the keys they press at each
+    <Gather> (a string: at every one; a list: one entry per <Gather>, in order), how long they
+    hold in a queue before hanging up, whether they leave a voicemail at <Record>, how long it
+    is and how they end it ("hangup", "silence", or a key such as "#")."""
+
+    digits: str | list[str] | None = None
+    patience: float = 120.0
+    voicemail: bool = True
+    voicemail_seconds: float = 12.0
+    voicemail_ends: str = "hangup"
+
+    def next_digits(self) -> str | None:
+        if not isinstance(self.digits, list):
+            return self.digits or None
+        return self.digits.pop(0) or None if self.digits else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"digits": self.digits, "patience": self.patience, "voicemail": self.voicemail,
+                "voicemail_seconds": self.voicemail_seconds, "voicemail_ends": self.voicemail_ends}
+
+
+@dataclass
 class SimCall:
     sid: str
     account_sid: str
@@ -72,6 +95,7 @@ class SimCall:
     twiml_fetches: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
     said: list[str] = field(default_factory=list)  # what <Say> spoke to the callee, in order
+    played: list[str] = field(default_factory=list)  # the URL of each <Play>, in order
     # Each <Dial> to a number or client: {"to", "status"} (answered, busy, no-answer, failed).
     dial_attempts: list[dict] = field(default_factory=list)
     callbacks: list[dict[str, Any]] = field(default_factory=list)
@@ -83,6 +107,14 @@ class SimCall:
     direction: str = "outbound-api"
     time_limit: float | None = None  # TimeLimit on create: the call ends this long after its answer
     recording_sids: list[str] = field(default_factory=list)  # carrier_sim.recordings, in order
+    caller: Caller | None = None  # an inbound call's person (None: the config's keypress knobs)
+    digits_pressed: list[dict[str, Any]] = field(default_factory=list)  # {"digits", "at", "verb"}
+    # Each time in a queue: {"queue", "queue_sid", "entered_at", "left_at", "result", "seconds"}.
+    queue_history: list[dict[str, Any]] = field(default_factory=list)
+    # What a verb in progress (<Enqueue>, <Record>) does when the call hangs up or is redirected
+    # under it: called once with "hangup" or "redirected".
+    interrupt: Any = None
+    phone_number_sid: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -115,7 +147,7 @@ class SimCall:
             "to_formatted": self.to,
             "from": self.from_,
             "from_formatted": self.from_,
-            "phone_number_sid": None,
+            "phone_number_sid": self.phone_number_sid,
             "status": self.status,
             "start_time": rfc2822(self.answered_at),
             "end_time": rfc2822(self.ended_at),
@@ -141,9 +173,13 @@ class SimCall:
     def introspect(self) -> dict[str, Any]:
         return {
             "sid": self.sid, "to": self.to, "from": self.from_, "status": self.status,
-            "party": self.party,
+            "party": self.party, "direction": self.direction,
+            "caller": self.caller.as_dict() if self.caller else None,
+            "digits_pressed": [dict(d) for d in self.digits_pressed],
+            "queue_history": [dict(q) for q in self.queue_history],
             "outcome": self.plan.outcome, "answered_by": self.answered_by,
             "duration": self.duration, "connected_to": self.connected_to, "said": list(self.said),
+            "played": list(self.played),
             "dial_attempts": [dict(a) for a in self.dial_attempts],
             "history": list(self.history), "callbacks": list(self.callbacks),
             "errors": list(self.errors), "twiml_fetches": self.twiml_fetches,

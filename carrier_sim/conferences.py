@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from carrier_sim.calls import SimCall, new_sid, rfc2822
+from carrier_sim.twiml_player import flag
 
 if TYPE_CHECKING:
     from carrier_sim.engine import CallEngine
@@ -102,11 +103,6 @@ class Conference:
                 "history": list(self.history)}
 
 
-def _flag(verb: ET.Element, name: str, default: bool) -> bool:
-    value = verb.get(name)
-    return default if value is None else value.strip().lower() == "true"
-
-
 class Conferences:
     def __init__(self, engine: "CallEngine"):
         self.engine = engine
@@ -134,9 +130,9 @@ class Conferences:
             conference.status_callback = noun.get("statusCallback")
             conference.events = frozenset((noun.get("statusCallbackEvent") or "start end").split())
         member = Member(call=call, label=noun.get("participantLabel") or "",
-                        start_on_enter=_flag(noun, "startConferenceOnEnter", True),
-                        end_on_exit=_flag(noun, "endConferenceOnExit", False),
-                        muted=_flag(noun, "muted", False), on_leave=on_leave,
+                        start_on_enter=flag(noun, "startConferenceOnEnter", True),
+                        end_on_exit=flag(noun, "endConferenceOnExit", False),
+                        muted=flag(noun, "muted", False), on_leave=on_leave,
                         coaching=(noun.get("coach") or "").strip() or None)
         conference.members[call.sid] = member
         self.where[call.sid] = conference

@@ -80,6 +80,11 @@ class SimConfig:
     agent_answer_seconds: Range = (1.0, 3.0)
     gather_delay_seconds: Range = (1.0, 3.0)
 
+    # People who call our numbers (POST /_sim/inbound), unless the request says otherwise: how
+    # long they hold in a queue before hanging up, and how long a voicemail they leave.
+    caller_patience_seconds: Range = (60.0, 180.0)
+    voicemail_seconds: Range = (6.0, 20.0)
+
     # Chaos.
     duplicate_probability: float = 0.0       # send a status callback twice
     out_of_order_probability: float = 0.0    # hold a status callback until after the next

@@ -10,9 +10,10 @@ from typing import Any, Callable
 
 from carrier_sim.webhook_sender import Delivery, Stats, WebhookSender
 from carrier_sim import params, twiml_player
-from carrier_sim.calls import CallStore, Plan, SimCall, duration_seconds, new_sid
-from carrier_sim.conferences import STAFF, Conferences
+from carrier_sim.calls import Caller, CallStore, Plan, SimCall, duration_seconds, new_sid
+from carrier_sim.conferences import PERSON, STAFF, Conferences
 from carrier_sim.config import SimConfig
+from carrier_sim.queues import Queues
 from carrier_sim.recordings import RecordingStore, SimRecording
 from carrier_sim.scheduler import Scheduler
 
@@ -33,7 +34,11 @@ class CallEngine:
         self._fetch_pool: ThreadPoolExecutor | None = None
         self.public_base_url = "http://127.0.0.1"
         self.conferences = Conferences(self)
+        self.queues = Queues(self)
         self.recordings = RecordingStore()
+        # What each of our numbers does with a call (IncomingPhoneNumbers update): number ->
+        # {"voice_url", "voice_method", "status_callback", "status_callback_method", ...}.
+        self.number_settings: dict[str, dict[str, str]] = {}
 
     # -- lifecycle of the engine -------------------------------------------------
     def start(self) -> None:
@@ -86,12 +91,22 @@ class CallEngine:
             return self._rng.choices(list(weights), weights=list(weights.values()))[0]
 
     def keypress_for(self, call: SimCall) -> str | None:
+        if call.caller is not None:
+            return call.caller.next_digits()
         config = self.config
         if call.to in config.agent_phones:
             return config.agent_phones[call.to] or None
         if call.to in config.keypresses:
             return config.keypresses[call.to] or None
         return config.keypress_digits if self.chance(config.keypress_probability) else None
+
+    def caller_of(self, call: SimCall) -> Caller:
+        """The person's behaviour: an inbound caller's own, else drawn from the knobs."""
+        if call.caller is not None:
+            return call.caller
+        config = self.config
+        return Caller(patience=self.draw(config.caller_patience_seconds),
+                      voicemail_seconds=self.draw(config.voicemail_seconds))
 
     # -- timing helpers -------------------------------------------------------------
     def later(self, call: SimCall, sim_seconds: float, fn: Callable[..., Any], *args: Any,
@@ -143,6 +158,40 @@ class CallEngine:
         self.later(call, plan.queue, self._initiate, call)
         return call
 
+    def receive(self, from_: str, to: str, caller: Caller, talk: float | None = None) -> SimCall:
+        """A person calls one of our numbers: the call rings while the number's voice URL is
+        asked for TwiML, and is answered when that TwiML starts (unless it is <Reject>)."""
+        config = self.config
+        settings = self.number_settings.get(to, {})
+        plan = Plan(outcome="human", queue=0.0, dial=0.0, ring=0.0,
+                    talk=talk if talk is not None else self.draw(config.talk_seconds),
+                    amd=0.0, answer_delay=0.0)
+        callback = settings.get("status_callback") or None
+        call = SimCall(sid=new_sid("CA"), account_sid=config.account_sid, to=to, from_=from_,
+                       url=settings["voice_url"], twiml=None,
+                       method=settings.get("voice_method") or "POST", status_callback=callback,
+                       status_events=frozenset({"completed"}), timeout=60, machine_detection=None,
+                       async_amd=False, amd_callback=None, record=False, recording_callback=None,
+                       plan=plan, party=PERSON, direction="inbound", caller=caller,
+                       phone_number_sid=settings.get("sid"))
+        self.stats.incr("inbound_calls")
+        with self.lock:
+            self.store.add(call)
+            call.set_status("ringing")
+            self.fetch_twiml(call, call.url)
+        return call
+
+    def answer_inbound(self, call: SimCall) -> None:
+        self._mark_answered(call)
+        self._emit(call, "answered")
+
+    def _mark_answered(self, call: SimCall) -> None:
+        call.answered_at = time.time()
+        if call.time_limit:  # the call's TimeLimit holds whatever TwiML it plays
+            self.scheduler.call_later(min(call.time_limit, self.config.max_call_seconds)
+                                      * self.config.time_scale, self._time_up, call)
+        call.set_status("in-progress", call.answered_at)
+
     def _initiate(self, call: SimCall) -> None:
         call.set_status("initiated")
         self._emit(call, "initiated")
@@ -161,11 +210,7 @@ class CallEngine:
             self.later(call, call.plan.ring, self._answer, call)
 
     def _answer(self, call: SimCall) -> None:
-        call.answered_at = time.time()
-        if call.time_limit:  # the call's TimeLimit holds whatever TwiML it plays
-            self.scheduler.call_later(min(call.time_limit, self.config.max_call_seconds)
-                                      * self.config.time_scale, self._time_up, call)
-        call.set_status("in-progress", call.answered_at)
+        self._mark_answered(call)
         self._emit(call, "answered")
         if call.record:  # Record=true: the whole call, from the answer, one channel
             self.recordings.start(call, channels=1, source="OutboundAPI",
@@ -219,6 +264,9 @@ class CallEngine:
             self._record_amd(call, "unknown")
         call.set_status(status, call.ended_at)
         self.stats.incr(f"calls_{status}")
+        if call.interrupt is not None:  # a queue's or a recording's action hears of it first
+            hook, call.interrupt = call.interrupt, None
+            hook("hangup")
         self._emit(call, "completed")
         self._finish_recordings(call)
 
@@ -258,6 +306,16 @@ class CallEngine:
                 recording.duration, recording.status = call.duration or 0, "completed"
             self._recording_done(recording)
 
+    def complete_recording(self, recording: SimRecording, seconds: int) -> None:
+        """A <Record> verb's recording ends with `seconds` of audio (none: absent)."""
+        if recording.status not in ("in-progress", "paused"):
+            return
+        recording.finish(self.config.time_scale)
+        recording.duration = seconds
+        recording.status = "completed" if seconds > 0 else "absent"
+        recording.history[-1]["status"] = recording.status
+        self._recording_done(recording)
+
     def _recording_done(self, recording: SimRecording) -> None:
         if recording.callback and recording.status in recording.events:
             self.scheduler.call_later(
@@ -279,6 +337,9 @@ class CallEngine:
         with self.lock:
             if call.status != "in-progress":
                 return False
+            if call.interrupt is not None:  # out of its queue, or its recording, first
+                hook, call.interrupt = call.interrupt, None
+                hook("redirected")
             call.generation += 1
             self.conferences.leave(call)  # a redirected call leaves its conference first
             if twiml:
@@ -338,6 +399,17 @@ class CallEngine:
         self.stats.incr("status_callbacks")
         self.sender.send_status(Delivery(call.status_callback, params.status(call, event),
                                          call, "status"), final=event == "completed")
+
+    def notify(self, call: SimCall, url: str | None, form: dict[str, str], kind: str) -> None:
+        """Tell an action URL what happened when nothing it answers can be played (the caller
+        hung up, or was redirected): posted once, in order with the call's status callbacks."""
+        if not url:
+            return
+        self.stats.incr(f"{kind}_posts")
+        self.sender.enqueue(Delivery(url, params.voice(call, **form), call, kind, retry=False))
+
+    def submit_fetch(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._fetch_pool.submit(fn, *args)
 
     def fetch_wait(self, call: SimCall, conference, url: str) -> None:
         """Ask a conference's wait URL what a waiting participant hears (<Say>, <Play>, <Pause>,
@@ -403,6 +475,8 @@ class CallEngine:
     def application_error(self, call: SimCall, error: str) -> None:
         """Twilio says 'an application error has occurred' and hangs up."""
         log.info("call %s: %s", call.sid, error)
+        if call.answered_at is None:  # Twilio answers a call to our number to say so
+            self.answer_inbound(call)
         call.errors.append(error)
         self.stats.incr("twiml_errors")
         self.later(call, 3.0, self.finish, call, "completed")

@@ -1,5 +1,6 @@
 """The account's phone numbers: Twilio's IncomingPhoneNumbers list, paged as Twilio pages it,
-and ``/_sim/numbers``, the control that sets one number's person-answer rate."""
+each number's update (VoiceUrl, VoiceMethod, StatusCallback...: what a call to it does), and
+``/_sim/numbers``, the control that sets one number's person-answer rate."""
 from __future__ import annotations
 
 import hashlib
@@ -11,6 +12,7 @@ from urllib.parse import urlencode
 from flask import Flask, Response, request
 
 from carrier_sim.calls import API_VERSION
+from carrier_sim.webhook_http import is_url
 
 MAX_PAGE_SIZE = 1000  # Twilio's ceiling
 DEFAULT_PAGE_SIZE = 50
@@ -23,7 +25,17 @@ def number_sid(phone_number: str) -> str:
     return "PN" + hashlib.sha256(phone_number.encode()).hexdigest()[:32]
 
 
-def number_json(account_sid: str, phone_number: str, friendly_name: str) -> dict:
+# Update fields -> the number's JSON keys (and the simulator's settings), as Twilio names them.
+SETTINGS = {"VoiceUrl": "voice_url", "VoiceMethod": "voice_method",
+            "VoiceFallbackUrl": "voice_fallback_url",
+            "VoiceFallbackMethod": "voice_fallback_method",
+            "StatusCallback": "status_callback", "StatusCallbackMethod": "status_callback_method"}
+URL_SETTINGS = ("VoiceUrl", "VoiceFallbackUrl", "StatusCallback")
+METHOD_SETTINGS = ("VoiceMethod", "VoiceFallbackMethod", "StatusCallbackMethod")
+
+
+def number_json(account_sid: str, phone_number: str, friendly_name: str,
+                settings: dict[str, str] | None = None) -> dict:
     sid = number_sid(phone_number)
     return {
         "account_sid": account_sid, "sid": sid, "phone_number": phone_number,
@@ -31,9 +43,11 @@ def number_json(account_sid: str, phone_number: str, friendly_name: str) -> dict
         "capabilities": {"voice": True, "sms": True, "mms": False, "fax": False},
         "date_created": _CREATED, "date_updated": _CREATED, "origin": "twilio",
         "status": "in-use", "beta": False, "voice_method": "POST", "voice_url": None,
+        "voice_fallback_method": "POST", "voice_fallback_url": None, "voice_application_sid": None,
         "voice_caller_id_lookup": False, "status_callback": "", "status_callback_method": "POST",
         "emergency_status": "Inactive", "type": "local",
         "uri": f"/{API_VERSION}/Accounts/{account_sid}/IncomingPhoneNumbers/{sid}.json",
+        **{key: value for key, value in (settings or {}).items() if key in SETTINGS.values()},
     }
 
 
@@ -43,7 +57,14 @@ def register(app: Flask, engine, authenticate, api_error) -> None:
 
     def owned(account_sid: str) -> list[dict]:
         numbers = sorted(engine.config.incoming_numbers.items())
-        return [number_json(account_sid, number, name) for number, name in numbers]
+        return [number_json(account_sid, number, name, engine.number_settings.get(number))
+                for number, name in numbers]
+
+    def find(account_sid: str, sid: str) -> dict:
+        for number in owned(account_sid):
+            if number["sid"] == sid:
+                return number
+        raise api_error(404, 20404, f"The requested resource {request.path} was not found")
 
     @app.get(f"{base}.json")
     def list_incoming_numbers(account_sid: str):
@@ -80,10 +101,33 @@ def register(app: Flask, engine, authenticate, api_error) -> None:
     @app.get(f"{base}/<sid>.json")
     def fetch_incoming_number(account_sid: str, sid: str):
         authenticate(account_sid)
-        for number in owned(account_sid):
-            if number["sid"] == sid:
-                return Response(json.dumps(number), mimetype="application/json")
-        raise api_error(404, 20404, f"The requested resource {request.path} was not found")
+        return Response(json.dumps(find(account_sid, sid)), mimetype="application/json")
+
+    @app.post(f"{base}/<sid>.json")
+    def update_incoming_number(account_sid: str, sid: str):
+        """What the SDK's ``incoming_phone_numbers(sid).update(voice_url=...)`` sends; an empty
+        VoiceUrl takes the number out of service for calls (as Twilio's blank webhook)."""
+        authenticate(account_sid)
+        number = find(account_sid, sid)["phone_number"]
+        form = request.form
+        for name in URL_SETTINGS:
+            if form.get(name) and not is_url(form[name]):
+                raise api_error(400, 21502, f"{name} is not a valid URL: {form[name]}")
+        for name in METHOD_SETTINGS:
+            if form.get(name) and form[name].upper() not in ("GET", "POST"):
+                raise api_error(400, 21501, f"{name} must be GET or POST")
+        with engine.lock:
+            settings = dict(engine.number_settings.get(number, {}), sid=sid)
+            for name, key in SETTINGS.items():
+                if name in form:
+                    value = form[name]
+                    settings[key] = value.upper() if name in METHOD_SETTINGS else value
+            engine.number_settings[number] = settings
+        if "FriendlyName" in form:
+            names = dict(engine.config.incoming_numbers, **{number: form["FriendlyName"]})
+            engine.update_config({"incoming_numbers": names})
+        engine.stats.incr("number_updates")
+        return Response(json.dumps(find(account_sid, sid)), mimetype="application/json")
 
     @app.route("/_sim/numbers", methods=["GET", "POST"])
     def sim_numbers():
@@ -106,3 +150,4 @@ def register(app: Flask, engine, authenticate, api_error) -> None:
                                     "answer_rates": config.answer_rates,
                                     "outcomes_by_from": engine.store.outcomes_by_from()}),
                         mimetype="application/json")
+

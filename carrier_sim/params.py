@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import time
 
+from carrier_sim import geography
 from carrier_sim.calls import API_VERSION, SimCall, rfc2822
 
 # The CallStatus each requested StatusCallbackEvent reports.
@@ -11,9 +12,12 @@ EVENT_STATUS = {"initiated": "initiated", "ringing": "ringing", "answered": "in-
 
 
 def _call(call: SimCall) -> dict[str, str]:
-    return {"AccountSid": call.account_sid, "CallSid": call.sid,
+    form = {"AccountSid": call.account_sid, "CallSid": call.sid,
             "From": call.from_, "To": call.to, "Caller": call.from_, "Called": call.to,
             "Direction": call.direction, "ApiVersion": API_VERSION}
+    if call.caller is not None:  # a person who called one of our numbers: where they and it are
+        form.update(geography.params(call.from_, call.to))
+    return form
 
 
 def status(call: SimCall, event: str) -> dict[str, str]:

@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from flask import Flask, Response, request
 
+from carrier_sim import inbound
 from carrier_sim import numbers as incoming_numbers
+from carrier_sim import queues
 from carrier_sim.calls import API_VERSION
 from carrier_sim.conferences import OUTSIDE
 from carrier_sim.config import SimConfig
 from carrier_sim.engine import CallEngine
 from carrier_sim.recordings import RECORDING_EVENTS, byte_range, wav_bytes
 from carrier_sim.throttle import CreateThrottle
+from carrier_sim.webhook_http import is_url
 
 CALLS = f"/{API_VERSION}/Accounts/<account_sid>/Calls"
 EVENTS = {"initiated", "ringing", "answered", "completed"}
@@ -34,13 +36,6 @@ def _json(payload, status: int = 200, headers: dict | None = None) -> Response:
 def _error(status: int, code: int, message: str, headers: dict | None = None) -> Response:
     return _json({"code": code, "message": message, "status": status,
                   "more_info": f"https://www.twilio.com/docs/errors/{code}"}, status, headers)
-
-
-def _is_url(value: str | None) -> bool:
-    if not value:
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = None) -> Flask:
@@ -87,6 +82,17 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
                           {"Retry-After": str(engine.config.retry_after_seconds)})
         call = engine.place(**_call_fields(form, to))
         return _json(call.to_json(), 201)
+
+    @app.get(f"{CALLS}.json")
+    def list_calls(account_sid: str):
+        """The account's calls (one page), filtered by To, From and Status as Twilio does."""
+        authenticate(account_sid)
+        wanted = {k: request.args[k] for k in ("To", "From", "Status") if request.args.get(k)}
+        with engine.lock:
+            found = [c.to_json() for c in list(engine.store.calls.values())]
+        found = [c for c in found if all(c[k.lower()] == v for k, v in wanted.items())]
+        return _json({"calls": found, "meta": {"page": 0, "page_size": 50, "key": "calls",
+                                               "next_page_url": None}})
 
     CONFERENCES = f"/{API_VERSION}/Accounts/<account_sid>/Conferences"
 
@@ -167,6 +173,8 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
             return _json(found.participant_json(member))
 
     incoming_numbers.register(app, engine, authenticate, ApiError)
+    queues.register(app, engine, authenticate, ApiError)
+    inbound.register(app, engine, ApiError)
 
     @app.get(f"{CALLS}/<call_sid>.json")
     def fetch_call(account_sid: str, call_sid: str):
@@ -181,7 +189,7 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
                 raise ApiError(400, 21218, f"Invalid Status: {status}")
             engine.hang_up(call, status)
         elif url or twiml:
-            if url and not _is_url(url):
+            if url and not is_url(url):
                 raise ApiError(400, 21205, "Url is not a valid URL")
             if not engine.redirect(call, url, twiml):
                 raise ApiError(400, 21220, "Call is not in-progress. Cannot redirect.")
@@ -207,7 +215,7 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
         if channels not in ("mono", "dual"):
             raise ApiError(400, 21626, f"Invalid RecordingChannels: {channels}")
         callback = form.get("RecordingStatusCallback") or None
-        if callback and not _is_url(callback):
+        if callback and not is_url(callback):
             raise ApiError(400, 21609, "RecordingStatusCallback is not a valid URL")
         events = {e for value in form.getlist("RecordingStatusCallbackEvent")
                   for e in value.replace(",", " ").split()}
@@ -321,7 +329,7 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
         `StatusCallback` (the TwiML App's status callback), any other fields as its params."""
         form = request.form.to_dict()
         url, status_callback = form.pop("Url", ""), form.pop("StatusCallback", None)
-        if not _is_url(url):
+        if not is_url(url):
             return _error(400, 21205, "Url is not a valid URL")
         call = engine.connect_client(identity, url, status_callback, form)
         return _json({"call_sid": call.sid}, 201)
@@ -381,6 +389,7 @@ def create_sim_app(config: SimConfig | None = None, engine: CallEngine | None = 
             engine.recordings.clear()
         with engine.lock:
             engine.conferences.clear()
+            engine.queues.clear()
         return _json({"ok": True})
 
     return app
@@ -396,10 +405,10 @@ def _call_fields(form, to: str, twiml: str | None = None) -> dict:
         raise ApiError(400, 21213, "No 'From' number is specified")
     if not url and not twiml:
         raise ApiError(400, 21205, "Url parameter is required")
-    if url and not _is_url(url):
+    if url and not is_url(url):
         raise ApiError(400, 21205, f"Url is not a valid URL: {url}")
     status_callback = form.get("StatusCallback") or None
-    if status_callback and not _is_url(status_callback):
+    if status_callback and not is_url(status_callback):
         raise ApiError(400, 21609, "StatusCallback is not a valid URL")
     events = {e for value in form.getlist("StatusCallbackEvent") for e in value.split()}
     if events - EVENTS:

@@ -6,6 +6,7 @@ redirected, or a newer document started).
 """
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from carrier_sim.engine import CallEngine
 
 MAX_LOOPS = 10
+RECORD_BEEP_SECONDS = 0.5
+MAX_RECORD_SECONDS = 3600.0  # <Record maxLength> default
 DEFAULT_DIAL_TIME_LIMIT = 4 * 3600.0  # Twilio's <Dial timeLimit> default
 DIAL_NOUNS = {"Client", "Conference", "Number", "Sip", "Queue", "Application"}
 
@@ -29,6 +32,12 @@ def start_document(engine: "CallEngine", call: SimCall, body: str, url: str | No
     if root.tag != "Response":
         engine.application_error(call, f"TwiML from {url} has no <Response> root")
         return
+    if call.answered_at is None:  # a call to our number rings until its first TwiML is known
+        first = root[0] if len(root) else None
+        if first is not None and first.tag == "Reject":  # never answered, never billed
+            engine.finish(call, "busy" if first.get("reason") == "busy" else "no-answer")
+            return
+        engine.answer_inbound(call)
     call.generation += 1  # a new document supersedes whatever was still pending
     Playback(engine, call, list(root), url).step()
 
@@ -42,13 +51,11 @@ def play_wait(engine: "CallEngine", call: SimCall, conference, body: str, url: s
         return
     seconds, again = 0.0, None
     for verb in root:
-        if verb.tag == "Say":
-            call.said.append((verb.text or "").strip())
-            seconds += max(1.0, len((verb.text or "").split()) * engine.config.say_seconds_per_word)
+        if verb.tag in ("Say", "Play"):
+            heard(call, verb)
+            seconds += speech_seconds(engine, verb)
         elif verb.tag == "Pause":
-            seconds += _number(verb.get("length"), 1.0)
-        elif verb.tag == "Play":
-            seconds += engine.draw(engine.config.play_seconds)
+            seconds += number(verb.get("length"), 1.0)
         elif verb.tag == "Redirect":
             again = _absolute((verb.text or "").strip() or url, url)
             break
@@ -91,14 +98,15 @@ class Playback:
 
     # -- verbs ------------------------------------------------------------------------
     def _verb_say(self, verb: ET.Element) -> None:
-        self.call.said.append((verb.text or "").strip())
-        self._after(self._speech_seconds(verb))
+        heard(self.call, verb)
+        self._after(speech_seconds(self.engine, verb))
 
     def _verb_play(self, verb: ET.Element) -> None:
-        self._after(self._speech_seconds(verb))
+        heard(self.call, verb)
+        self._after(speech_seconds(self.engine, verb))
 
     def _verb_pause(self, verb: ET.Element) -> None:
-        self._after(_number(verb.get("length"), 1.0))
+        self._after(number(verb.get("length"), 1.0))
 
     def _verb_hangup(self, verb: ET.Element) -> None:
         self.engine.finish(self.call, "completed")
@@ -110,18 +118,114 @@ class Playback:
         self.engine.fetch_twiml(self.call, _absolute(target, self.url))
 
     def _verb_record(self, verb: ET.Element) -> None:
-        self._after(min(_number(verb.get("maxLength"), 3600.0),
-                        self.engine.draw(self.engine.config.machine_message_seconds)))
+        """The caller hears the beep and speaks (or, not wanting to, hangs up: an empty
+        recording, nothing posted); see _record_start for how the recording ends."""
+        caller = self.engine.caller_of(self.call)
+        beep = RECORD_BEEP_SECONDS if flag(verb, "playBeep", True) else 0.0
+        if not caller.voicemail:
+            self.engine.later(self.call, beep + RECORD_BEEP_SECONDS, self.engine.finish,
+                              self.call, "completed", generation=self.generation)
+            return
+        self.engine.later(self.call, beep, self._record_start, verb, caller,
+                          generation=self.generation)
+
+    def _record_start(self, verb: ET.Element, caller) -> None:
+        """The recording ends at maxLength, or as the caller ends it: hanging up (the action is
+        still told, with Digits=hangup), pressing a finishOnKey key, or falling silent for
+        `timeout` seconds (trimmed from the recording unless trim="do-not-trim")."""
+        callback = verb.get("recordingStatusCallback")
+        events = (verb.get("recordingStatusCallbackEvent") or "completed").replace(",", " ")
+        recording = self.engine.recordings.start(
+            self.call, channels=1, source="RecordVerb",
+            callback=_absolute(callback, self.url) if callback else None,
+            events=frozenset(events.split()))
+        self.engine.stats.incr("record_verbs")
+        action = _absolute(verb.get("action") or self.url, self.url)
+        max_length = number(verb.get("maxLength"), MAX_RECORD_SECONDS) or MAX_RECORD_SECONDS
+        silence = number(verb.get("timeout"), 5.0)
+        speech, ends = caller.voicemail_seconds, caller.voicemail_ends
+        keys = verb.get("finishOnKey", "1234567890*#")
+        self.call.interrupt = lambda reason: self._record_interrupted(recording, action, reason)
+        trimmed = verb.get("trim", "trim-silence") != "do-not-trim"
+        if speech >= max_length:
+            at, seconds, digits = max_length, max_length, None
+        elif ends == "hangup":
+            at, seconds, digits = speech, speech, "hangup"
+        elif len(ends) == 1 and ends in keys:
+            at, seconds, digits = speech, speech, ends
+        else:  # the caller falls silent: `timeout` seconds of it end the recording
+            at = speech + silence if silence > 0 else max_length
+            seconds, digits = speech if trimmed else at, None
+        self.engine.later(self.call, at, self._record_over, recording, action, seconds, digits,
+                          generation=self.generation)
+
+    def _record_over(self, recording, action: str | None, seconds: float,
+                     digits: str | None) -> None:
+        if digits == "hangup":  # the caller puts the phone down: the call ends, the action hears
+            self.call.interrupt = lambda _: self._record_closed(recording, action, seconds, digits)
+            self.engine.finish(self.call, "completed")
+            return
+        self.call.interrupt = None
+        self.engine.complete_recording(recording, round(seconds))
+        if digits:
+            self.call.digits_pressed.append({"digits": digits, "at": time.time(), "verb": "Record"})
+        if not recording.duration:  # an empty recording: no request, the next verb plays
+            self.step()
+            return
+        self.call.generation += 1
+        self.engine.fetch_twiml(self.call, action, **self._recording_form(recording, digits))
+
+    def _record_interrupted(self, recording, action: str | None, reason: str) -> None:
+        """The call ended (or was redirected) under the recording: it keeps what was said."""
+        seconds = recording.recorded_seconds(self.engine.config.time_scale)
+        self._record_closed(recording, action, seconds, "hangup" if reason == "hangup" else None)
+
+    def _record_closed(self, recording, action: str | None, seconds: float,
+                       digits: str | None) -> None:
+        """After a hangup Twilio still tells the action (Digits=hangup); nothing it answers
+        can be played."""
+        self.engine.complete_recording(recording, round(seconds))
+        if digits == "hangup" and recording.duration:
+            self.engine.notify(self.call, action, self._recording_form(recording, digits),
+                               "record-action")
+
+    def _recording_form(self, recording, digits: str | None) -> dict[str, str]:
+        form = {"RecordingUrl": recording.media_url(self.engine.public_base_url),
+                "RecordingSid": recording.sid, "RecordingDuration": str(recording.duration or 0)}
+        if digits:
+            form["Digits"] = digits
+        return form
+
+    def _verb_enqueue(self, verb: ET.Element) -> None:
+        wait_url = verb.get("waitUrl")
+        action = _absolute(verb.get("action"), self.url) if verb.get("action") else None
+        self.engine.queues.enqueue(
+            self.call, (verb.text or "").strip(), action=action,
+            wait_url=_absolute(wait_url, self.url) if wait_url else wait_url,
+            on_leave=lambda form: self._left_queue(action, form))
+
+    def _left_queue(self, action: str | None, form: dict[str, str]) -> None:
+        """After <Leave/> (or a full queue): the action's TwiML, else the verbs after."""
+        if action:
+            self.call.generation += 1
+            self.engine.fetch_twiml(self.call, action, **form)
+        else:
+            self.generation = self.call.generation
+            self.step()
+
+    def _verb_leave(self, verb: ET.Element) -> None:
+        self.step()  # outside a queue's wait TwiML there is nothing to leave
 
     def _verb_gather(self, verb: ET.Element) -> None:
-        self.call.said.extend((child.text or "").strip() for child in verb if child.tag == "Say")
-        prompt = sum(self._speech_seconds(child) if child.tag in ("Say", "Play")
-                     else _number(child.get("length"), 1.0) if child.tag == "Pause" else 0.0
+        for child in verb:
+            heard(self.call, child)
+        prompt = sum(speech_seconds(self.engine, child) if child.tag in ("Say", "Play")
+                     else number(child.get("length"), 1.0) if child.tag == "Pause" else 0.0
                      for child in verb)
-        wait = _number(verb.get("timeout"), 5.0)
+        wait = number(verb.get("timeout"), 5.0)
         digits = self.engine.keypress_for(self.call)
         if digits:
-            num_digits = int(_number(verb.get("numDigits"), len(digits)))
+            num_digits = int(number(verb.get("numDigits"), len(digits)))
             digits = digits[:num_digits] if num_digits > 0 else digits
             press_at = min(self.engine.draw(self.engine.config.gather_delay_seconds),
                            prompt + wait)
@@ -133,6 +237,7 @@ class Playback:
 
     def _press(self, action: str | None, digits: str) -> None:
         self.engine.stats.incr("gather_posts")
+        self.call.digits_pressed.append({"digits": digits, "at": time.time(), "verb": "Gather"})
         self.call.generation += 1  # the keypress ends the <Gather>
         self.engine.fetch_twiml(self.call, action, Digits=digits, FinishedOnKey="")
 
@@ -155,7 +260,7 @@ class Playback:
             config = self.engine.config
             ring = {"busy": self.engine.draw(config.busy_seconds),
                     "failed": self.engine.draw(config.fail_seconds),
-                    "no-answer": _number(verb.get("timeout"), 30.0)}[outcome]
+                    "no-answer": number(verb.get("timeout"), 30.0)}[outcome]
             self.engine.later(self.call, ring, self._dial_over, action, outcome, 0,
                               generation=self.generation)
             return
@@ -165,7 +270,7 @@ class Playback:
         talk = self.call.plan.talk
         limit = verb.get("timeLimit")
         if limit:
-            talk = min(talk, _number(limit, talk))
+            talk = min(talk, number(limit, talk))
         if action:  # the callee hangs up: the action is told the Dial completed
             self.engine.later(self.call, talk, self._dial_over, action, "completed", talk,
                               generation=self.generation)
@@ -193,25 +298,39 @@ class Playback:
         but no leg outlives the <Dial>'s timeLimit (Twilio's default: 4 hours)."""
         self.engine.stats.incr("conference_joins")
         self.engine.conferences.join(self.call, noun, on_leave=lambda: self._after(0.0))
-        limit = _number(dial.get("timeLimit"), DEFAULT_DIAL_TIME_LIMIT)
+        limit = number(dial.get("timeLimit"), DEFAULT_DIAL_TIME_LIMIT)
         talk = limit if self.call.party == "staff" else min(self.call.plan.talk, limit)
         self.engine.later(self.call, talk, self.engine.finish, self.call, "completed",
                           generation=self.generation)
 
-    # -- helpers ----------------------------------------------------------------------
-    def _speech_seconds(self, verb: ET.Element) -> float:
-        loops = int(_number(verb.get("loop"), 1.0)) or MAX_LOOPS
-        if verb.tag == "Say":
-            words = len((verb.text or "").split())
-            once = max(1.0, words * self.engine.config.say_seconds_per_word)
-        elif verb.tag == "Play" and verb.get("digits"):
-            once = 0.5 * len(verb.get("digits"))
-        else:
-            once = self.engine.draw(self.engine.config.play_seconds)
-        return once * min(loops, MAX_LOOPS)
 
 
-def _number(value: str | None, default: float) -> float:
+def heard(call: SimCall, verb: ET.Element) -> None:
+    """Note what a <Say> or <Play> gave the callee to hear."""
+    if verb.tag == "Say":
+        call.said.append((verb.text or "").strip())
+    elif verb.tag == "Play" and not verb.get("digits"):
+        call.played.append((verb.text or "").strip())
+
+
+def speech_seconds(engine: "CallEngine", verb: ET.Element) -> float:
+    """How long a <Say> or <Play> lasts, its loops counted."""
+    loops = int(number(verb.get("loop"), 1.0)) or MAX_LOOPS
+    if verb.tag == "Say":
+        once = max(1.0, len((verb.text or "").split()) * engine.config.say_seconds_per_word)
+    elif verb.tag == "Play" and verb.get("digits"):
+        once = 0.5 * len(verb.get("digits"))
+    else:
+        once = engine.draw(engine.config.play_seconds)
+    return once * min(loops, MAX_LOOPS)
+
+
+def flag(verb: ET.Element, name: str, default: bool) -> bool:
+    value = verb.get(name)
+    return default if value is None else value.strip().lower() == "true"
+
+
+def number(value: str | None, default: float) -> float:
     try:
         return float(value) if value not in (None, "") else default
     except ValueError:

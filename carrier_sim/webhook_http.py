@@ -16,6 +16,14 @@ STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, Broken
                     ConnectionAbortedError)
 
 
+def is_url(value: str | None) -> bool:
+    """An absolute http(s) URL, as Twilio requires of every webhook it is given."""
+    if not value:
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 class WebhookConnectionError(Exception):
     """The webhook's host could not be reached or dropped the connection."""
 

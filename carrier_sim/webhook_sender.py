@@ -46,7 +46,8 @@ class Delivery:
     url: str
     params: dict[str, str]
     call: SimCall
-    kind: str  # status | amd | recording
+    kind: str  # status | amd | recording | conference | queue-action | record-action
+    retry: bool = True  # on 5xx and connection errors (callbacks); not for action requests
     attempt: int = 1
     duplicate: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -146,7 +147,7 @@ class WebhookSender:
         if http_status is not None and http_status < 400:
             self._stats.incr(f"{kind}_callbacks_delivered")
             return
-        retryable = http_status is None or http_status >= 500
+        retryable = delivery.retry and (http_status is None or http_status >= 500)
         if retryable and delivery.attempt < config.callback_max_attempts:
             self._stats.incr("callbacks_retried")
             backoff = config.callback_retry_seconds * 2 ** (delivery.attempt - 1)

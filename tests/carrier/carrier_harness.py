@@ -55,12 +55,16 @@ class AppStandIn:
         self.voice: Callable[[MultiDict], str] = lambda form: twiml.join_room(
             f"call-{form['CallSid']}")
         self.forced_codes: dict[str, list[int]] = {}
+        # TwiML answers of other paths (an inbound call's voice URL, a queue's wait URL, an
+        # action): name -> a function of the form.
+        self.replies: dict[str, Callable[[MultiDict], str]] = {}
         self.base_url = ""
 
     def reset(self) -> None:
         with self.lock:
             self.received.clear()
             self.forced_codes.clear()
+        self.replies = {}
         self.voice = lambda form: twiml.join_room(f"call-{form['CallSid']}")
 
     def url(self, path: str) -> str:
@@ -75,6 +79,8 @@ class AppStandIn:
             code = codes.pop(0) if codes else None
         if code is not None:
             return Response("forced", status=code)
+        if name in self.replies:
+            return Response(self.replies[name](item.form), mimetype="text/xml")
         if name == "voice":
             return Response(self.voice(item.form), mimetype="text/xml")
         if name == "opt-out":
