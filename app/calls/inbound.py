@@ -144,13 +144,15 @@ def opening_words(campaign: Campaign, now: datetime) -> str:
 # --- nobody can take the call --------------------------------------------------------------------
 
 def inbound_call(form, campaign: Campaign) -> Call:
-    """The Call row of this call to our number (made here unless the queue made it already)."""
+    """The Call row of this call to our number (made here unless the queue made it already); a
+    withheld number is kept as "anonymous"."""
     sid = form.get("CallSid", "")[:64]
     now = utcnow()
     db.session.execute(insert(Call).values(
         campaign_id=campaign.id, direction="inbound", kind="inbound", call_sid=sid,
-        to_number=form.get("To", "")[:20], from_number=form.get("From", "")[:20], status="in-progress",
-        initiated_at=now, answered_at=now).on_conflict_do_nothing(index_elements=["call_sid"]))
+        to_number=form.get("To", "")[:20], from_number=caller_number(form) or "anonymous",
+        status="in-progress", answered_by="human", queued_at=now, answered_at=now,
+    ).on_conflict_do_nothing(index_elements=["call_sid"]))
     return db.session.scalar(select(Call).where(Call.call_sid == sid))
 
 

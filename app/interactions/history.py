@@ -61,8 +61,7 @@ def _call_entry(call: Call, interaction: Interaction | None, code: DispositionCo
         "campaign_id": call.campaign_id,
         "direction": call.direction,
         "kind": call.kind,
-        "kind_words": KIND_WORDS.get(call.kind) or (
-            "Called our number" if call.direction == "inbound" else call.kind.capitalize()),
+        "kind_words": KIND_WORDS.get(call.kind, call.kind.capitalize()),
         "to_number": call.to_number,
         "outcome": call.outcome,
         "outcome_words": outcome_words(call),

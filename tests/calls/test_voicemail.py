@@ -109,7 +109,7 @@ def test_a_known_callers_voicemail_becomes_their_callback_for_their_agent_when_w
     [promised] = history["callbacks"]
     assert promised["status_words"] == "Scheduled" and promised["notes"] == callback.notes
     called_us = next(c for c in history["calls"] if c["call_id"] == call.id)
-    assert called_us["kind_words"] == "Called our number"
+    assert called_us["direction"] == "inbound"
     assert called_us["notes"].startswith("Left a voicemail, 23 seconds; a callback was scheduled.")
 
 
@@ -173,7 +173,7 @@ def test_a_voicemail_after_the_opt_out_key_is_kept_but_never_called_back(app, cl
         assert db.session.get(Contact, ada["contact"]).status == "retry"  # the DNC list holds it back
     admin = login_as("admin")
     contact = admin.get(f"/api/campaigns/{ada['campaign']}/contacts/{ada['contact']}").get_json()
-    [called_us] = [c for c in contact["history"]["calls"] if c["kind_words"] == "Called our number"]
+    [called_us] = [c for c in contact["history"]["calls"] if c["direction"] == "inbound"]
     assert "no callback: the number is on the do-not-call list" in called_us["notes"]
 
 
