@@ -1,16 +1,18 @@
 """End to end through the carrier simulator: people call one of our numbers outside the
-campaign's hours. One presses the opt-out key and is on the do-not-call list at once; calling
+campaign's hours (it is night in the campaign's zone, by the real clock). One presses the opt-out key and is on the do-not-call list at once; calling
 again, they may still leave a message, which nobody calls back. Another leaves a voicemail that
 becomes a callback in the campaign, due when it opens, whose audio Omnivox plays."""
 from __future__ import annotations
+
+from datetime import datetime, time, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 from sqlalchemy import select
 from twilio.rest import Client
 
-import app.calls.inbound as inbound
-import app.interactions.voicemails as voicemails
+from app.campaigns.models import Campaign
 from app.contacts.models import MANUAL_DIAL_SOURCE, Contact
 from app.dnc.services import is_dnc
 from app.extensions import db
@@ -18,8 +20,7 @@ from app.interactions.models import Callback, Voicemail
 from app.telephony.twilio_carrier import RoutingHttpClient
 from carrier_sim.numbers import number_sid
 from tests.calls.factories import make_campaign
-from tests.calls.test_inbound_closed import TUESDAY_NIGHT
-from tests.calls.test_voicemail import OPENING
+from tests.calls.test_inbound_closed import zone_at_night
 from tests.dialer.on_air import on_the_air, wait_for
 from tests.helpers import ApiClient, UserFactory
 
@@ -29,18 +30,17 @@ NEW_CALLER = "+12025550188"
 
 
 @pytest.fixture
-def air(_app, test_environ, monkeypatch):
-    """The app served, the simulator calling it, and Tuesday night by the app's clock."""
-    monkeypatch.setattr(inbound, "utcnow", lambda: TUESDAY_NIGHT)
-    monkeypatch.setattr(voicemails, "utcnow", lambda: TUESDAY_NIGHT)
+def air(_app, test_environ):
+    """The app served, and the simulator calling it."""
     with on_the_air(_app, test_environ) as on_air:
         yield on_air
 
 
 @pytest.fixture
 def campaign(_app, air):
-    """A campaign showing our number; the number's calls come to /twilio/inbound."""
-    campaign_id = make_campaign(_app, caller_id=OUR_NUMBER, seller_name="Acme Solar")
+    """A campaign showing our number, where it is night; the number's calls come to /twilio/inbound."""
+    campaign_id = make_campaign(_app, caller_id=OUR_NUMBER, seller_name="Acme Solar", timezone=zone_at_night(),
+                                window_start=time(9, 0), window_end=time(20, 0))
     sid, token = _app.config["TWILIO_ACCOUNT_SID"], _app.config["TWILIO_AUTH_TOKEN"]
     Client(sid, token, http_client=RoutingHttpClient(air.sim_url)).incoming_phone_numbers(
         number_sid(OUR_NUMBER)).update(voice_url=f"{air.base_url}/twilio/inbound", voice_method="POST",
@@ -69,7 +69,7 @@ def voicemails_from(app, caller: str) -> list[Voicemail]:
 
 def test_outside_hours_one_caller_opts_out_and_another_voicemail_becomes_a_callback(_app, air, campaign):
     pressed = call_in(air, OPTED_OUT, digits="9", voicemail=False)
-    assert "We are closed now. We open again tomorrow at 9 a.m. Eastern time." in heard(pressed)
+    assert "We are closed now. We open again today at 9 a.m." in heard(pressed)
     assert "added to our do-not-call list" in heard(pressed)
     assert [p["digits"] for p in pressed["digits_pressed"]] == ["9"]
     with _app.app_context():
@@ -90,9 +90,13 @@ def test_outside_hours_one_caller_opts_out_and_another_voicemail_becomes_a_callb
         assert [c.id for c in callbacks] == [voicemail.callback_id]
         callback = callbacks[0]
         contact = db.session.get(Contact, callback.contact_id)
-        assert (contact.phone_e164, contact.status, contact.next_due_at) == (NEW_CALLER, "callback", OPENING)
+        assert (contact.phone_e164, contact.status, contact.next_due_at) == (NEW_CALLER, "callback", callback.due_at)
         assert contact.custom_fields["source"] == MANUAL_DIAL_SOURCE
-        assert callback.due_at == OPENING and "(14 seconds)" in callback.notes
+        assert "(14 seconds)" in callback.notes
+        # Due when the campaign opens: 09:00 today by its clock.
+        zone = ZoneInfo(db.session.get(Campaign, campaign).timezone)
+        due, today = callback.due_at.astimezone(zone), datetime.now(timezone.utc).astimezone(zone).date()
+        assert (due.date(), due.time()) == (today, time(9, 0))
 
     # The link in the notes plays the message, streamed by Omnivox (never the carrier's address).
     admin = UserFactory(_app).create("admin")
