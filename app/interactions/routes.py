@@ -50,7 +50,8 @@ callbacks_blp = Blueprint("agent_callbacks", __name__, url_prefix="/api/agents",
 @callbacks_blp.response(200, PromisedCallbacksSchema)
 @roles_required("agent")
 def my_callbacks():
-    """The callbacks the signed-in agent has promised and not yet made, soonest first."""
+    """The signed-in agent's callbacks not yet made, soonest first: those they promised, and
+    those a caller's voicemail asked for in a campaign they work (for whichever agent is free)."""
     return {"items": callbacks.promised(current_user.id)}
 
 
