@@ -95,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.outbound_hooks.routes import blp as hooks_blp; api.register_blueprint(hooks_blp)  # noqa: E702
     from app.numbers.routes import blp as numbers_blp; api.register_blueprint(numbers_blp)  # noqa: E702
     from app.campaigns.voicemail_routes import blp as voicemail_blp; api.register_blueprint(voicemail_blp)  # noqa: E702,E501
+    from app.interactions.routes import voicemails_blp; api.register_blueprint(voicemails_blp)  # noqa: E702
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(twilio_bp)

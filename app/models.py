@@ -9,7 +9,7 @@ from app.compliance.models import BlackoutDay  # noqa: F401
 from app.contacts.models import Consent, Contact  # noqa: F401
 from app.imports.models import ImportJob, ImportRejection  # noqa: F401
 from app.dnc.models import DncEntry, RegistryAreaCode, RegistryNumber  # noqa: F401
-from app.interactions.models import Callback, Interaction  # noqa: F401
+from app.interactions.models import Callback, Interaction, Voicemail  # noqa: F401
 from app.kpi.models import KpiRollup, KpiRollupState  # noqa: F401
 from app.outbound_hooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent  # noqa: F401,E501
 from app.numbers.models import PhoneNumber, PoolNumber  # noqa: F401

@@ -7,15 +7,29 @@ seller's name, gives the seller's own number, and lets the caller press the opt-
 on the do-not-call list at once. The seller is the one that last called this person from this
 number, else a campaign whose pool holds it, else a campaign showing it as its caller ID.
 A withheld number cannot be put on a list by keypress: the caller is told the number to call.
+
+When nobody can take the call (outside the campaign's hours, by its own clock, or past the longest
+wait in its queue) the caller hears why (and when we open, in words), may press the opt-out key,
+and may leave a voicemail after the beep that becomes a callback in the campaign
+(app.interactions.voicemails). A withheld number cannot be called back, so it is offered no
+voicemail. A caller already on a do-not-call list is still heard: their message is kept for the
+supervisors, and nobody calls them back.
 """
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 
 from app.calls.models import Call
 from app.campaigns.models import Campaign
 from app.common.phones import format_national, normalize_phone
+from app.common.timeutil import utcnow
+from app.compliance import gates
 from app.contacts import consents
+from app.dnc.services import is_dnc
 from app.extensions import db
 from app.numbers.models import PhoneNumber, PoolNumber
 from app.telephony import twiml
@@ -23,6 +37,10 @@ from app.telephony.factory import webhook_url
 from app.telephony.services import OPT_OUT_DIGIT
 
 UNKNOWN_NUMBER = "Thank you for calling. This number takes no calls. Goodbye."
+# The longest voicemail, in seconds (the carrier stops recording there and posts what it has).
+VOICEMAIL_MAX_SECONDS = 120
+NOTHING_HEARD = "We did not hear a message. Goodbye."
+CLOSED, WAIT = "closed", "wait"
 
 
 def seller_for(our_number: str, caller: str | None) -> Campaign | None:
@@ -48,21 +66,123 @@ def caller_number(form) -> str | None:
         return None
 
 
-def answer_inbound(form) -> str:
+def answer_inbound(form, now: datetime | None = None) -> str:
     """The TwiML for a call to one of our numbers."""
     our_number, caller = form.get("To", ""), caller_number(form)
     campaign = seller_for(our_number, caller)
     if campaign is None:
         return twiml.say_and_hangup(UNKNOWN_NUMBER)
+    if not is_open(campaign, now or utcnow()):
+        return answer_closed(form, campaign, caller, CLOSED, now)
     seller, phone = campaign.seller_name, format_national(campaign.seller_phone)
     if caller is None:
-        return twiml.say_and_hangup(
-            f"You have reached {seller}. Your number is withheld, so we cannot take it off our list by "
-            f"phone: to stop calls from {seller}, call {phone} from the number we called. Goodbye.")
+        return twiml.say_and_hangup(f"You have reached {seller}. {_withheld(seller, phone)}")
     prompt = (f"You have reached {seller}. We may have called you from this number. "
               f"To stop calls from {seller}, press {OPT_OUT_DIGIT} now. "
               f"To speak to us, call {phone}.")
-    return twiml.safe_harbour(prompt, webhook_url(f"inbound/opt-out?campaign={campaign.id}"))
+    return twiml.safe_harbour(prompt, _opt_out_url(campaign))
+
+
+def _withheld(seller: str, phone: str) -> str:
+    return (f"Your number is withheld, so we cannot call you back or take it off our list by phone: "
+            f"to stop calls from {seller}, call {phone} from the number we called. Goodbye.")
+
+
+def _opt_out_url(campaign: Campaign) -> str:
+    return webhook_url(f"inbound/opt-out?campaign={campaign.id}")
+
+
+# --- the campaign's hours ------------------------------------------------------------------------
+
+def _window(campaign: Campaign) -> gates.Window:
+    return gates.Window.for_campaign(campaign.window_start, campaign.window_end)
+
+
+def is_open(campaign: Campaign, at: datetime) -> bool:
+    """Whether the campaign takes calls at `at`: inside its calling window (window_start to
+    window_end) by the clock of its own time zone. `at` is timezone-aware."""
+    return _window(campaign).contains(at.astimezone(ZoneInfo(campaign.timezone)))
+
+
+def next_opening(campaign: Campaign, at: datetime) -> datetime | None:
+    """When the campaign next opens after `at` (None: not within a week, which a window of the
+    same hours every day never is)."""
+    return gates.next_window_opening(at, (ZoneInfo(campaign.timezone),), _window(campaign))
+
+
+# US zones by their abbreviation, as a person says them; elsewhere the zone's city names it.
+_ZONE_WORDS = {"E": "Eastern", "C": "Central", "M": "Mountain", "P": "Pacific", "AK": "Alaska", "H": "Hawaii"}
+
+
+def _zone_words(local: datetime) -> str:
+    abbreviation = (local.tzname() or "").upper()
+    for prefix, words in _ZONE_WORDS.items():
+        if abbreviation in (f"{prefix}ST", f"{prefix}DT"):
+            return f"{words} time"
+    return f"{str(local.tzinfo).rpartition('/')[2].replace('_', ' ')} time"
+
+
+def _clock_words(local: datetime) -> str:
+    if (local.hour, local.minute) == (12, 0):
+        return "noon"
+    minutes = f":{local.minute:02d}" if local.minute else ""
+    return f"{local.hour % 12 or 12}{minutes} {'a.m.' if local.hour < 12 else 'p.m.'}"
+
+
+def opening_words(campaign: Campaign, now: datetime) -> str:
+    """"We open again tomorrow at 9 a.m. Eastern time.": when the campaign opens, by its clock."""
+    opening = next_opening(campaign, now)
+    if opening is None:
+        return ""
+    zone = ZoneInfo(campaign.timezone)
+    local, today = opening.astimezone(zone), now.astimezone(zone).date()
+    days = (local.date() - today).days
+    day = "today" if days == 0 else "tomorrow" if days == 1 else f"on {local:%A}"
+    return f"We open again {day} at {_clock_words(local)} {_zone_words(local)}."
+
+
+# --- nobody can take the call --------------------------------------------------------------------
+
+def inbound_call(form, campaign: Campaign) -> Call:
+    """The Call row of this call to our number (made here unless the queue made it already); a
+    withheld number is kept as "anonymous"."""
+    sid = form.get("CallSid", "")[:64]
+    now = utcnow()
+    db.session.execute(insert(Call).values(
+        campaign_id=campaign.id, direction="inbound", kind="inbound", call_sid=sid,
+        to_number=form.get("To", "")[:20], from_number=caller_number(form) or "anonymous",
+        status="in-progress", answered_by="human", queued_at=now, answered_at=now,
+    ).on_conflict_do_nothing(index_elements=["call_sid"]))
+    return db.session.scalar(select(Call).where(Call.call_sid == sid))
+
+
+def answer_closed(form, campaign: Campaign, caller: str | None, reason: str,
+                  now: datetime | None = None) -> str:
+    """The TwiML for a call nobody can take: `reason` is CLOSED (outside the campaign's hours)
+    or WAIT (the caller waited past the longest wait). The caller hears the seller's name and
+    why, may press the opt-out key, and may leave a voicemail (see the module's docstring)."""
+    now = now or utcnow()
+    seller, phone = campaign.seller_name, format_national(campaign.seller_phone)
+    why = (f"We are closed now. {opening_words(campaign, now)}" if reason == CLOSED
+           else "We are sorry to have kept you waiting: all our agents are still busy.")
+    if caller is None:
+        return twiml.say_and_hangup(f"You have reached {seller}. {why} {_withheld(seller, phone)}")
+    call = inbound_call(form, campaign)
+    db.session.commit()
+    record_url = webhook_url(f"inbound/voicemail?campaign={campaign.id}&attempt={call.id}")
+    status_url = webhook_url("recording", call.id)
+    if is_dnc(caller, campaign.id):
+        message = (f"You have reached {seller}. {why} Your number is on our do-not-call list, so we "
+                   f"will not call you. You may leave a message after the beep; press the pound key "
+                   f"when you are done.")
+        return twiml.voicemail(message, None, record_url, status_url, max_length=VOICEMAIL_MAX_SECONDS,
+                               nothing_heard=NOTHING_HEARD)
+    later = "when we open" if reason == CLOSED else "as soon as we can"
+    message = (f"You have reached {seller}. {why} To stop calls from {seller}, press {OPT_OUT_DIGIT} now. "
+               f"Or leave a message after the beep with your name, and we will call you back {later}; "
+               f"press the pound key when you are done. You can also call us at {phone}.")
+    return twiml.voicemail(message, _opt_out_url(campaign), record_url, status_url,
+                           max_length=VOICEMAIL_MAX_SECONDS, nothing_heard=NOTHING_HEARD)
 
 
 def answer_inbound_opt_out(form, campaign_id: int | None) -> str:

@@ -246,10 +246,10 @@ def summary(call: Call) -> dict | None:
 
 # --- playback ------------------------------------------------------------------------------------
 
-def _playable(user, call_id: int) -> tuple[Call, Recording]:
+def _playable(user, call_id: int, calls=None) -> tuple[Call, Recording]:
     from app.calls.records import visible_calls
 
-    call = db.session.scalar(visible_calls(user).where(Call.id == call_id))
+    call = db.session.scalar((visible_calls(user) if calls is None else calls).where(Call.id == call_id))
     if call is None:
         raise ApiError(404, "No such call record", "not_found")
     recording = db.session.scalar(select(Recording).where(Recording.call_id == call.id)
@@ -276,13 +276,14 @@ def single_range(header: str | None) -> str | None:
     return header.strip()
 
 
-def stream(user, call_id: int, range_header: str | None, *, head: bool = False) -> Response:
+def stream(user, call_id: int, range_header: str | None, *, head: bool = False, calls=None) -> Response:
     """The call's audio, relayed from the carrier (a single range passed on, or cut here when
-    the carrier sends the whole file); every playback audited (a HEAD is not a playback)."""
+    the carrier sends the whole file); every playback audited (a HEAD is not a playback).
+    `calls`: the calls the user may hear, when a caller decided it (a voicemail's callback)."""
     from app.telephony.factory import get_carrier
 
     range_header = single_range(range_header)
-    call, recording = _playable(user, call_id)
+    call, recording = _playable(user, call_id, calls)
     sid, call_id = recording.sid, call.id
     try:
         media = get_carrier().open_recording_media(sid, range_header)

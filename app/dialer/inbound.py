@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import any_, literal, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -63,19 +62,13 @@ def queue_name(campaign_id: int) -> str:
 def in_hours(campaign: Campaign, now: datetime | None = None) -> bool:
     """The campaign takes calls: it is not a draft or stopped, and it is within its window in
     its own time zone."""
-    if campaign.status not in ("active", "paused"):
-        return False
-    local = (now or utcnow()).astimezone(ZoneInfo(campaign.timezone)).time()
-    return campaign.window_start <= local < campaign.window_end
+    return campaign.status in ("active", "paused") and calls_inbound.is_open(campaign, now or utcnow())
 
 
 def answer_closed(form, campaign: Campaign, caller: str | None, reason: str) -> str:
-    """The closed path ('closed': outside hours; 'wait': nobody could take the call in time),
-    built in app.calls.inbound; the seller's name and opt-out key until it is there."""
-    closed = getattr(calls_inbound, "answer_closed", None)
-    if closed is not None:
-        return closed(form, campaign, caller, reason)
-    return calls_inbound.answer_inbound(form)
+    """The closed path ('closed': outside hours; 'wait': nobody could take the call in time):
+    the seller's name, the opt-out key and a voicemail (app.calls.inbound)."""
+    return calls_inbound.answer_closed(form, campaign, caller, reason)
 
 
 def contact_for(campaign_id: int, caller: str | None) -> Contact | None:

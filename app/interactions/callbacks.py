@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
 
+from app.campaigns.models import CampaignAssignment
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.contacts.models import Contact
@@ -61,11 +62,20 @@ def release_due(now: datetime | None = None) -> int:
     return len(due)
 
 
+def for_agent(agent_id: int):
+    """Callbacks that are an agent's: those they promised, and those nobody promised (a caller's
+    voicemail) in the campaigns they work."""
+    worked = select(CampaignAssignment.campaign_id).where(CampaignAssignment.user_id == agent_id,
+                                                           CampaignAssignment.role == "agent")
+    return or_(Callback.agent_id == agent_id,
+               and_(Callback.agent_id.is_(None), Callback.campaign_id.in_(worked)))
+
+
 def promised(agent_id: int, limit: int = 50) -> list[dict]:
-    """The callbacks an agent has promised and not yet made, soonest first (their console)."""
+    """The agent's callbacks (`for_agent`) not yet made, soonest first (their console)."""
     rows = db.session.execute(
         select(Callback, Contact).join(Contact, Contact.id == Callback.contact_id)
-        .where(Callback.agent_id == agent_id, Callback.status.in_(("scheduled", "queued")))
+        .where(for_agent(agent_id), Callback.status.in_(("scheduled", "queued")))
         .order_by(Callback.due_at).limit(limit)).all()
     return [{"callback_id": c.id, "campaign_id": c.campaign_id, "contact_id": contact.id,
              "due_at": c.due_at, "status": c.status, "notes": c.notes,

@@ -59,3 +59,32 @@ class Callback(db.Model):
     status: Mapped[str] = mapped_column(String(16), server_default="scheduled")
     notes: Mapped[str] = mapped_column(Text, server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# Why a voicemail brought no callback (app.interactions.voicemails words them).
+NO_CALLBACK_REASONS = ("do_not_call", "withheld")
+
+
+class Voicemail(db.Model):
+    """A message a caller left on one of our numbers when nobody could take the call (outside
+    the campaign's hours, or past the longest wait): kept once per carrier recording, with the
+    callback it became or why it became none."""
+
+    __tablename__ = "voicemails"
+    __table_args__ = (
+        CheckConstraint(f"no_callback_reason IS NULL OR no_callback_reason IN {NO_CALLBACK_REASONS}",
+                        name="no_callback_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # The carrier's recording: a repeated or late <Record> action finds it and changes nothing.
+    recording_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    call_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("contacts.id", ondelete="SET NULL"),
+                                                   index=True)
+    callback_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("callbacks.id", ondelete="SET NULL"))
+    caller: Mapped[str | None] = mapped_column(String(20))
+    duration_seconds: Mapped[int | None]
+    no_callback_reason: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

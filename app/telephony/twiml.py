@@ -149,6 +149,30 @@ def safe_harbour(message: str, opt_out_action_url: str, *,
     return str(response)
 
 
+def voicemail(message: str, opt_out_action_url: str | None, record_action_url: str,
+              recording_status_callback_url: str, *, max_length: int, nothing_heard: str) -> str:
+    """A message, then a voicemail after the beep, then goodbye.
+
+    With `opt_out_action_url` the message is said inside a <Gather>: the opt-out key pressed
+    during it (or in the seconds after) goes there instead. The recording ends on silence, the
+    # key or `max_length` seconds; the carrier then posts it to `record_action_url` and plays
+    what that answers. An empty recording is never posted: the call goes on to `nothing_heard`.
+    """
+    response = VoiceResponse()
+    if opt_out_action_url:
+        gather = response.gather(input="dtmf", num_digits=1, action=opt_out_action_url, method="POST",
+                                 timeout=OPT_OUT_WAIT_SECONDS)
+        gather.say(message)
+    else:
+        response.say(message)
+    response.record(action=record_action_url, method="POST", max_length=max_length, play_beep=True,
+                    finish_on_key="#", timeout=5, recording_status_callback=recording_status_callback_url,
+                    recording_status_callback_method="POST", recording_status_callback_event="completed absent")
+    response.say(nothing_heard)
+    response.hangup()
+    return str(response)
+
+
 def say_and_hangup(message: str) -> str:
     response = VoiceResponse()
     response.say(message)

@@ -51,6 +51,7 @@ def contact_history_for_agent(agent, contact_id: int) -> dict:
     callbacks is the contact's (the callback pop-up, the screen pop). Any other contact is 404."""
     from sqlalchemy import exists, or_, select
 
+    from app.interactions.callbacks import for_agent
     from app.interactions.history import contact_history
     from app.contacts.models import Contact
     from app.interactions.models import Callback, Interaction
@@ -58,7 +59,7 @@ def contact_history_for_agent(agent, contact_id: int) -> dict:
     theirs = db.session.scalar(select(or_(
         exists().where(Call.contact_id == contact_id, Call.agent_id == agent.id),
         exists().where(Interaction.contact_id == contact_id, Interaction.agent_id == agent.id),
-        exists().where(Callback.contact_id == contact_id, Callback.agent_id == agent.id))))
+        exists().where(Callback.contact_id == contact_id, for_agent(agent.id)))))
     contact = db.session.get(Contact, contact_id) if theirs else None
     if contact is None:
         raise ApiError(404, "No such contact among your calls and callbacks", "contact_not_found")

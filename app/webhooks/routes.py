@@ -237,3 +237,20 @@ def voicemail_audio(campaign_id, key, ext):
         return Response("not found", status=404, mimetype="text/plain")
     return Response(message.audio, mimetype=message.audio_type,
                     headers={"Cache-Control": "private, max-age=300"})
+
+
+@bp.post("/inbound/voicemail")
+def inbound_voicemail():
+    """The <Record> action of a call nobody could take (app.calls.inbound.answer_closed): the
+    voicemail becomes a callback in the campaign (app.interactions.voicemails); a repeated or late
+    action changes nothing. Its recording status callback is the usual /twilio/recording."""
+    from app.interactions.voicemails import take_voicemail
+    from app.telephony import twiml
+
+    try:
+        words = take_voicemail(request.form, services.attempt_id())
+    except DBAPIError:
+        db.session.rollback()
+        log.error("database unavailable: voicemail %s not kept", request.form.get("RecordingSid"), exc_info=True)
+        return Response("database unavailable", status=503, mimetype="text/plain")
+    return Response(twiml.say_and_hangup(words), mimetype=XML)

@@ -5,14 +5,14 @@ its facts, the unguessable key of the carrier's URL, and the spoken fallback tex
 `voicemail_drops`: one row per call an agent left the message on, and how it went.
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-04 22:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0022'
-down_revision = '0020'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

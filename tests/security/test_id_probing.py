@@ -45,7 +45,7 @@ def world(app, users):
     from app.imports.models import ImportJob
     from app.dnc.models import DncEntry
     from app.extensions import db
-    from app.interactions.models import Callback, Interaction
+    from app.interactions.models import Callback, Interaction, Voicemail
 
     prober, other_agent = users.create("agent"), users.create("agent")
     admin, supervisor = users.create("admin"), users.create("supervisor")
@@ -79,6 +79,21 @@ def world(app, users):
         dnc = DncEntry(phone_e164="+15550103000", campaign_id=theirs.id, source="manual")
         job = ImportJob(kind="contacts", campaign_id=theirs.id, filename="theirs.csv", created_by_id=admin.id)
         db.session.add_all([callback, dnc, job])
+        db.session.flush()
+        # Voicemails: one that became another agent's callback in the prober's own campaign, one
+        # for whoever is free in a campaign the prober does not work.
+        mine_contact = Contact(campaign_id=mine.id, phone_e164="+15550102001")
+        db.session.add(mine_contact)
+        db.session.flush()
+        theirs_callback = Callback(campaign_id=mine.id, contact_id=mine_contact.id, agent_id=other_agent.id,
+                                   due_at=utcnow() + timedelta(days=1))
+        anyones_callback = Callback(campaign_id=theirs.id, contact_id=contact.id, due_at=utcnow())
+        db.session.add_all([theirs_callback, anyones_callback])
+        db.session.flush()
+        voicemails = [Voicemail(recording_sid=f"RE{n:032d}", call_id=call.id, campaign_id=call.campaign_id,
+                                callback_id=cb.id, duration_seconds=9)
+                      for n, (call, cb) in enumerate(zip((calls[1], calls[0]), (theirs_callback, anyones_callback)))]
+        db.session.add_all(voicemails)
         db.session.commit()
         others = {
             "users": [other_agent.id, admin.id, supervisor.id],
@@ -96,6 +111,7 @@ def world(app, users):
             "webhooks": [1],  # admins' only: an agent is refused the route itself
             "numbers": [1],
             "lists": [job.id],
+            "voicemails": [v.id for v in voicemails],
         }
     return prober, others
 
