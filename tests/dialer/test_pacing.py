@@ -352,7 +352,7 @@ def held(obj):
         return "dict", [(k, held(v)) for k, v in obj.items()]
     if callable(obj):
         return "function", obj.__qualname__
-    scratch = {"_agent_rows", "_call_rows", "_row_keys", "_cv2", "_per_call"}
+    scratch = {"_agent_rows", "_call_rows", "_row_keys", "_cv2"}
     return type(obj).__name__, {k: held(v) for k, v in sorted(vars(obj).items()) if k not in scratch}
 
 

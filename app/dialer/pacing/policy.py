@@ -102,7 +102,7 @@ class Predictive(Progressive):
         self.setpoint = self.abandon_target * steer_ratio
         self.period_setpoint = self.abandon_target * period_ratio
         # The risk taken at every forecast edge: answers beyond agents, mean + risk * sd, at
-        # most 0. Lower is hotter; steered so the forecast rate meets the setpoint.
+        # most 0. Lower is hotter; steered so the realised rate meets the goal.
         self.risk = risk
         self.goal, self.held = self.setpoint, False  # as the governor last set them
         # Realised over forecast abandonments, recently. It starts pessimistic (2x): the
@@ -219,7 +219,8 @@ class Predictive(Progressive):
         while self.recent and at - self.recent[0][0] > 30.0:
             self.recent.popleft()
         lost_now = sum(1 for _, lost in self.recent if lost)
-        if lost_now >= 3 and _poisson_tail(lost_now, self.abandon_target * len(self.recent)) < BUNCH:
+        at_cap = self.abandon_target * len(self.recent)
+        if lost_now >= 3 and _poisson_tail(lost_now, at_cap) < BUNCH:
             # Abandonments are bunching beyond chance, even at the cap: the model is off,
             # stop over-dialling now. (A plain share would stop a large team, whose half
             # minute holds a hundred answers, every time chance brings six.)
@@ -230,7 +231,8 @@ class Predictive(Progressive):
         n = max(self._most_calls(bins, self.risk + 2.0 * max(0.0, 1.0 - room)), floor)
         # Close a wide gap over a few ticks rather than in one: a batch placed at once would
         # all ring at an answer rate that may just have jumped, before any answer can say so.
-        extra, batch = n - floor, self.batch_floor + (int(agents_ready) + len(busy_elapsed)) // BATCH_TEAM
+        team = int(agents_ready) + len(busy_elapsed)
+        extra, batch = n - floor, self.batch_floor + team // BATCH_TEAM
         if extra > batch:
             n = floor + batch + int(math.ceil(self.batch_share * (extra - batch)))
         self.expected += self._loss(bins, n) - pending
@@ -361,7 +363,6 @@ class Predictive(Progressive):
             k3 = demand - 3.0 * second[j] + 2.0 * third[j] - lean
             bins.append((base + demand - free, fm, demand - second[j] + spread + 0.05,
                          fm * (1.0 - fm), demand, k3, fm * (1.0 - fm) * (1.0 - 2.0 * fm)))
-        self._per_call = p * fresh[horizon]
         return bins
 
     def _call_row(self, age: int, horizon: int) -> tuple[float, float, list[float]]:
