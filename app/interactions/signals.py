@@ -17,3 +17,8 @@ agent_freed = _signals.signal("agent-freed")
 # interaction, disposition (the DispositionCode), contact (or None), campaign, callback (the
 # Callback row scheduled by a callback code, or None), at.
 disposition_saved = _signals.signal("disposition-saved")
+
+# Sent when a caller's voicemail became a callback task (app.interactions.voicemails), inside
+# its transaction just before the commit. Keyword arguments: voicemail, callback, contact,
+# campaign, at.
+voicemail_callback = _signals.signal("voicemail-callback")

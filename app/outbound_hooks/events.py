@@ -81,9 +81,16 @@ def disposition_saved(interaction, disposition, contact, campaign) -> dict:
             "agent": agent_data(interaction.agent_id)}
 
 
-def callback_scheduled(callback, interaction, contact, campaign) -> dict:
+def callback_scheduled(callback, interaction, contact, campaign, voicemail=None) -> dict:
+    """A callback an agent promised (a disposition: `interaction`), or one a caller's voicemail
+    asked for (`voicemail`, no interaction: the agent field is who it is for, if anyone)."""
     return {"callback": {"id": callback.id, "due_at": iso(callback.due_at), "notes": callback.notes,
-                         "interaction_id": interaction.id, "call_id": interaction.call_id},
+                         "source": "voicemail" if voicemail is not None else "disposition",
+                         "interaction_id": interaction.id if interaction is not None else None,
+                         "call_id": interaction.call_id if interaction is not None else voicemail.call_id,
+                         "voicemail": None if voicemail is None else {
+                             "id": voicemail.id, "caller": voicemail.caller,
+                             "duration_seconds": voicemail.duration_seconds}},
             "campaign": campaign_data(campaign), "contact": contact_data(contact),
             "agent": agent_data(callback.agent_id)}
 

@@ -237,3 +237,29 @@ def test_only_those_it_is_for_may_hear_the_voicemail(app, client, closed, ada, u
     # Those it is for reach the carrier (which, here, never made this recording).
     for insider in (signed_in(ada["agent"]), supervisor, login_as("admin")):
         assert insider.get(path).get_json()["error"]["code"] == "no_recording"
+
+
+def test_a_voicemails_callback_is_sent_to_the_crm_once(app, client, closed, ada):
+    """A CRM subscribed to callback.scheduled hears of the callback a voicemail asked for, as it
+    hears of one an agent promised: once, however often the carrier asks."""
+    import json
+
+    from app.outbound_hooks import secrets
+    from app.outbound_hooks.models import WebhookEndpoint, WebhookEvent
+
+    with app.app_context():
+        db.session.add(WebhookEndpoint(url="https://crm.example.test/hook", events=["callback.scheduled"],
+                                       secret_sealed=secrets.seal(secrets.new_secret()), secret_hint="abcd"))
+        db.session.commit()
+    path = record_action(call_in(app, client))
+    leave_voicemail(app, client, path)
+    leave_voicemail(app, client, path)
+    [callback] = callbacks_of(app, ada["campaign"])
+    with app.app_context():
+        [body] = [json.loads(e.body) for e in db.session.scalars(
+            select(WebhookEvent).where(WebhookEvent.type == "callback.scheduled"))]
+    data = body["data"]
+    assert data["callback"]["id"] == callback.id and data["callback"]["source"] == "voicemail"
+    assert data["callback"]["voicemail"]["caller"] == CALLER and data["callback"]["voicemail"]["duration_seconds"] == 23
+    assert data["callback"]["interaction_id"] is None and data["contact"]["id"] == ada["contact"]
+    assert data["agent"]["id"] == ada["agent"].id
