@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -286,13 +287,33 @@ def latest() -> dict | None:
 
 
 def keep_supplied(app, campaign_id: int, stop: threading.Event, every: float = TOP_UP_EVERY_SECONDS) -> None:
-    """The demo-agents process's loop: a top-up every `every` seconds until `stop`."""
+    """The demo-agents process's loop: a top-up every `every` seconds until `stop`, and now and
+    then a person calling the demo back (devtools.demo_callers)."""
     from app.common.timeutil import utcnow
     from app.extensions import db
 
+    from devtools import demo_callers
+
     said: tuple | None = None
+    sim_url = app.config.get("TWILIO_API_BASE_URL")
+    rng, called_back = random.Random(), None
     with app.app_context():
+        if sim_url:
+            try:
+                demo_callers.set_up_numbers(campaign_id)
+            except Exception:  # noqa: BLE001 - the demo goes on calling out, with no calls in
+                db.session.rollback()
+                log.exception("demo numbers not set up: no calls back")
+                sim_url = None
         while not stop.is_set():
+            now = utcnow()
+            if sim_url and (called_back is None or now - called_back >= demo_callers.CALL_BACK_EVERY):
+                called_back = now
+                try:
+                    demo_callers.call_back(sim_url, campaign_id, now, rng)
+                except Exception:  # noqa: BLE001 - a call back that fails costs one call back
+                    db.session.rollback()
+                    log.exception("demo call back failed")
             try:
                 supply = top_up(campaign_id, utcnow())
                 publish(supply, campaign_id)

@@ -176,3 +176,31 @@ def test_it_says_plainly_when_no_demo_contact_may_be_called(campaign):
     db.session.commit()
     demo_supply.publish(demo_supply.top_up(campaign.id, at), campaign.id)
     assert wallboard.notice(campaign.id) is None
+
+
+def test_people_the_demo_reached_call_back_the_number_they_saw(app, ctx, placing_sim):
+    """The demo shows calls to our numbers too: its campaign pools the account's numbers, each
+    pointed at /twilio/inbound, and a person a demo call reached calls that number back."""
+    from app.calls.models import Call
+    from app.numbers.services import inbound_url
+    from app.telephony.factory import get_carrier
+    from devtools import demo_callers
+
+    now = datetime(2026, 1, 14, 16, 0, tzinfo=UTC)
+    campaign_id = demo.seed_demo(now)["campaign_id"]
+    pool = demo_callers.set_up_numbers(campaign_id)
+    assert pool and set(pool) == {n.phone_number for n in get_carrier().list_numbers()}
+    assert {n.voice_url for n in get_carrier().list_numbers()} == {inbound_url()}
+    assert demo_callers.set_up_numbers(campaign_id) == pool  # a second start keeps the pool
+
+    rng = random.Random(3)
+    assert demo_callers.call_back(placing_sim.api_base_url, campaign_id, now, rng) is None
+    contact = db.session.scalars(select(Contact).where(Contact.campaign_id == campaign_id)).first()
+    db.session.add(Call(campaign_id=campaign_id, contact_id=contact.id, to_number=contact.phone_e164,
+                        from_number=pool[0], outcome="human", status="completed",
+                        created_at=now - timedelta(minutes=10)))
+    db.session.commit()
+    asked = demo_callers.call_back(placing_sim.api_base_url, campaign_id, now, rng)
+    assert (asked["From"], asked["To"]) == (contact.phone_e164, pool[0])
+    [heard] = [c for c in placing_sim.calls() if c.get("direction") == "inbound"]
+    assert (heard["from"], heard["to"]) == (contact.phone_e164, pool[0])
