@@ -119,6 +119,8 @@ def _zone_words(local: datetime) -> str:
     for prefix, words in _ZONE_WORDS.items():
         if abbreviation in (f"{prefix}ST", f"{prefix}DT"):
             return f"{words} time"
+    if abbreviation == "UTC":
+        return "UTC"  # said as is: not "UTC time"
     return f"{str(local.tzinfo).rpartition('/')[2].replace('_', ' ')} time"
 
 

@@ -97,6 +97,8 @@ def test_the_opening_is_said_by_the_campaigns_own_clock(app, ctx):
     campaign.timezone = "Europe/London"
     evening = datetime(2026, 12, 2, 19, 0, tzinfo=timezone.utc)  # 19:00 there: closed until tomorrow
     assert inbound.opening_words(campaign, evening) == "We open again tomorrow at 10:30 a.m. London time."
+    campaign.timezone = "UTC"
+    assert inbound.opening_words(campaign, evening) == "We open again tomorrow at 10:30 a.m. UTC."
 
 
 def test_the_opening_is_today_or_tomorrow_and_noon_is_said_as_noon(app, ctx):
