@@ -209,10 +209,9 @@ def answer_queue_left(call_id: int | None, form) -> str:
     call, campaign = _waiting_call(call_id)
     if call is None:
         return twiml.hangup()
-    gone = form.get("QueueResult") != "leave"  # hung up, or the carrier took them out
-    why = queue.left(campaign.id, call.id, gone) or ""
+    why = queue.left(campaign.id, call.id) or ""
     agent_id, score = _reserved(why)
-    if gone:
+    if form.get("QueueResult") != "leave":  # hung up, or the carrier took them out
         if agent_id is not None:
             release_reservation(agent_id, call.id)
         db.session.rollback()
@@ -220,7 +219,7 @@ def answer_queue_left(call_id: int | None, form) -> str:
     if call.agent_id is not None:  # the carrier asked again: same answer, never queued again
         db.session.rollback()
         return person_into_room(call.agent_id, call.id)
-    if why == "wait":
+    if why in ("wait", queue.LEFT):  # past the longest wait, or asked again after the closed path
         db.session.rollback()
         return answer_closed(form, campaign, calls_inbound.caller_number(form), "wait")
     joined = _join(call, campaign, agent_id) if agent_id is not None else None

@@ -12,9 +12,9 @@ Keys:
                                   polls stopped (they hung up and the carrier's word of it was
                                   lost) drops out of the queue instead of blocking it
   inbound-leave:{call}      str   why the caller is leaving the queue, until the Enqueue's action
-                                  URL hears it: "agent:<id>:<their score>" or "wait"; "gone"
-                                  after they hung up, so that a late wait poll does not queue
-                                  them again
+                                  URL hears it: "agent:<id>:<their score>" or "wait"; then
+                                  "left", so that a repeated action or a late wait poll never
+                                  queues them again
   inbound-said:{call}       hash  what the caller was last told: place, at (ms)
 """
 from __future__ import annotations
@@ -115,13 +115,15 @@ def leave(campaign_id: int, call_id: int, why: str) -> None:
     pipe.execute()
 
 
-def left(campaign_id: int, call_id: int, gone: bool = False) -> str | None:
-    """Why the caller left (said once: a repeated action request finds nothing), and the caller
-    is out of the queue whatever happened; one `gone` (hung up) is kept out of it."""
+LEFT = "left"
+
+
+def left(campaign_id: int, call_id: int) -> str | None:
+    """Why the caller left (said once: a repeated action request finds LEFT), and the caller is
+    out of the queue whatever happened (a hang-up too) and kept out of it."""
     pipe = get_redis().pipeline()
     pipe.getdel(_leave_key(call_id))
-    if gone:
-        pipe.set(_leave_key(call_id), "gone", ex=LEAVE_SECONDS)
+    pipe.set(_leave_key(call_id), LEFT, ex=LEAVE_SECONDS)
     pipe.zrem(queue_key(campaign_id), str(call_id))
     pipe.delete(_alive_key(call_id), _said_key(call_id))
     return pipe.execute()[0]

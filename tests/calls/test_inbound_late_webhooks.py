@@ -4,7 +4,9 @@ the queue (where the pacer would keep an agent back for them) and never given a 
 from __future__ import annotations
 
 from app.agents import state as agent_state
+from app.campaigns.models import Campaign
 from app.dialer import inbound
+from app.extensions import db
 from tests.calls.factories import post_signed
 from tests.calls.test_inbound_routing import (  # noqa: F401 (fixtures)
     _busy, _call_in, _form, _poll, _ready, _wait_url, floor, open_hours)
@@ -56,5 +58,21 @@ def test_the_action_url_posted_twice_gives_the_same_agent_and_queues_nobody(app,
     for _ in range(2):
         joined = post_signed(client, app, left, {**form, "QueueResult": "leave", "QueueTime": "6"})
         assert f">agent-{second}</Conference>" in joined.get_data(as_text=True)
+    with app.app_context():
+        assert inbound.queue.waiting(campaign_id) == 0
+
+
+def test_the_action_url_posted_twice_after_the_longest_wait_keeps_the_closed_path(app, client, floor):
+    campaign_id, (first, _, _) = floor
+    _busy(app, campaign_id, first)
+    with app.app_context():
+        db.session.get(Campaign, campaign_id).inbound_max_wait_seconds = 60
+        db.session.commit()
+    form = _form("+13125550003")
+    wait, left = _wait_url(_call_in(client, app, form))
+    assert "<Leave" in _poll(client, app, wait, form, 1, queue_time=60)
+    for _ in range(2):
+        closed = post_signed(client, app, left, {**form, "QueueResult": "leave", "QueueTime": "60"})
+        assert "<Enqueue" not in closed.get_data(as_text=True)
     with app.app_context():
         assert inbound.queue.waiting(campaign_id) == 0
