@@ -167,10 +167,14 @@ def answer_queue_wait(call_id: int | None, form) -> str:
     """The wait URL (`/twilio/inbound/wait`): what a waiting caller hears next, or <Leave/> when
     an agent is theirs or they have waited the campaign's longest wait."""
     call, campaign = _waiting_call(call_id)
-    if call is None:
-        return twiml.leave_queue()
+    if call is None or call.agent_id is not None or call.ended_at is not None:
+        db.session.rollback()
+        return twiml.leave_queue()  # asked again, or late: they have left the queue already
     now_ms = to_ms(utcnow())
     place, score = queue.poll(campaign.id, call.id, now_ms)
+    if score is None:  # leaving (an agent is theirs, or the wait was too long): said already
+        db.session.rollback()
+        return twiml.leave_queue()
     waited = max(_int(form.get("QueueTime")), (now_ms - score // 1000) // 1000)
     if waited >= campaign.inbound_max_wait_seconds:
         queue.leave(campaign.id, call.id, "wait")
@@ -212,7 +216,10 @@ def answer_queue_left(call_id: int | None, form) -> str:
             release_reservation(agent_id, call.id)
         db.session.rollback()
         return twiml.hangup()
-    if why == "wait":
+    if call.agent_id is not None:  # the carrier asked again: same answer, never queued again
+        db.session.rollback()
+        return person_into_room(call.agent_id, call.id)
+    if why in ("wait", queue.LEFT):  # past the longest wait, or asked again after the closed path
         db.session.rollback()
         return answer_closed(form, campaign, calls_inbound.caller_number(form), "wait")
     joined = _join(call, campaign, agent_id) if agent_id is not None else None

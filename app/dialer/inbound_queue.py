@@ -12,7 +12,9 @@ Keys:
                                   polls stopped (they hung up and the carrier's word of it was
                                   lost) drops out of the queue instead of blocking it
   inbound-leave:{call}      str   why the caller is leaving the queue, until the Enqueue's action
-                                  URL hears it: "agent:<id>:<their score>" or "wait"
+                                  URL hears it: "agent:<id>:<their score>" or "wait"; then
+                                  "left", so that a repeated action or a late wait poll never
+                                  queues them again
   inbound-said:{call}       hash  what the caller was last told: place, at (ms)
 """
 from __future__ import annotations
@@ -90,13 +92,14 @@ def join(campaign_id: int, call_id: int, now_ms: int, score: int | None = None) 
         rstate._script(_JOIN)(keys=[queue_key(campaign_id)], args=[call_id, now_ms])
 
 
-def poll(campaign_id: int, call_id: int, now_ms: int) -> tuple[int, int]:
-    """A wait-URL poll: the caller is still there. (their 0-based place, their score)."""
+def poll(campaign_id: int, call_id: int, now_ms: int) -> tuple[int, int | None]:
+    """A wait-URL poll: the caller is still there. (their 0-based place, their score), or
+    (-1, None) for a caller who is leaving the queue."""
     redis = get_redis()
     redis.set(_alive_key(call_id), now_ms, ex=ALIVE_SECONDS)
     place = rstate._script(_PRUNE)(keys=[queue_key(campaign_id)], args=[call_id, now_ms])[1]
     joined = redis.zscore(queue_key(campaign_id), str(call_id))
-    return int(place), int(joined)
+    return int(place), (int(joined) if joined is not None else None)
 
 
 def waiting(campaign_id: int) -> int:
@@ -112,11 +115,15 @@ def leave(campaign_id: int, call_id: int, why: str) -> None:
     pipe.execute()
 
 
+LEFT = "left"
+
+
 def left(campaign_id: int, call_id: int) -> str | None:
-    """Why the caller left (said once: a repeated action request finds nothing), and the caller
-    is out of the queue whatever happened (a hang-up too)."""
+    """Why the caller left (said once: a repeated action request finds LEFT), and the caller is
+    out of the queue whatever happened (a hang-up too) and kept out of it."""
     pipe = get_redis().pipeline()
     pipe.getdel(_leave_key(call_id))
+    pipe.set(_leave_key(call_id), LEFT, ex=LEAVE_SECONDS)
     pipe.zrem(queue_key(campaign_id), str(call_id))
     pipe.delete(_alive_key(call_id), _said_key(call_id))
     return pipe.execute()[0]

@@ -151,6 +151,8 @@ def answer_drop(attempt: int | None, quiet: bool) -> str:
         message = playable(call.campaign_id)
         if message is None:  # removed meanwhile
             return _finish(drop, None, twiml.hangup())
+        if not consents.may_leave_recorded_message(call.contact_id, utcnow()):
+            return _finish(drop, "no-consent", twiml.hangup())  # revoked since the press
         return _finish(drop, verdict if verdict in END_OF_GREETING else "quiet", _message_twiml(message))
     coming = verdict is None and _verdict_coming(call, drop)
     db.session.rollback()

@@ -21,6 +21,7 @@ class VoicemailDrop(db.Model):
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     message: Mapped[str] = mapped_column(String(16))   # audio | speech
     # What the carrier said of the greeting when the message started (a verdict, "quiet" when the
-    # line went quiet, "person" when a person was heard and nothing was played).
+    # line went quiet, "person" when a person was heard and nothing was played, "no-consent" when
+    # the contact's written consent was revoked after the press and nothing was played).
     started_after: Mapped[str | None] = mapped_column(String(32))
     played_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
