@@ -62,20 +62,25 @@ def release_due(now: datetime | None = None) -> int:
     return len(due)
 
 
+OPEN_STATUSES = ("scheduled", "queued")
+
+
 def for_agent(agent_id: int):
     """Callbacks that are an agent's: those they promised, and those nobody promised (a caller's
-    voicemail) in the campaigns they work."""
+    voicemail) in the campaigns they work while still to be made (one made, or cancelled, is
+    nobody's business but the agent's who made it)."""
     worked = select(CampaignAssignment.campaign_id).where(CampaignAssignment.user_id == agent_id,
                                                            CampaignAssignment.role == "agent")
     return or_(Callback.agent_id == agent_id,
-               and_(Callback.agent_id.is_(None), Callback.campaign_id.in_(worked)))
+               and_(Callback.agent_id.is_(None), Callback.campaign_id.in_(worked),
+                    Callback.status.in_(OPEN_STATUSES)))
 
 
 def promised(agent_id: int, limit: int = 50) -> list[dict]:
     """The agent's callbacks (`for_agent`) not yet made, soonest first (their console)."""
     rows = db.session.execute(
         select(Callback, Contact).join(Contact, Contact.id == Callback.contact_id)
-        .where(for_agent(agent_id), Callback.status.in_(("scheduled", "queued")))
+        .where(for_agent(agent_id), Callback.status.in_(OPEN_STATUSES))
         .order_by(Callback.due_at).limit(limit)).all()
     return [{"callback_id": c.id, "campaign_id": c.campaign_id, "contact_id": contact.id,
              "due_at": c.due_at, "status": c.status, "notes": c.notes,

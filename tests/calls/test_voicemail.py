@@ -132,6 +132,16 @@ def test_an_unknown_callers_voicemail_makes_a_contact_the_dialer_calls_only_for_
     [listed] = signed_in(works_here).get("/api/agents/me/callbacks").get_json()["items"]
     assert listed["callback_id"] == callback.id and listed["phone"] == CALLER
     assert signed_in(elsewhere).get("/api/agents/me/callbacks").get_json()["items"] == []
+    # Once made, it is nobody's but the agent's who made it: the campaign's others no longer
+    # hear the voicemail (or open the contact's history through it).
+    with app.app_context():
+        voicemail_id = db.session.scalar(select(Voicemail.id))
+        # Theirs to hear while it is to be made: the carrier is asked (and, here, not reachable).
+        assert signed_in(works_here).get(f"/api/voicemails/{voicemail_id}/recording").status_code != 404
+        db.session.get(Callback, callback.id).status = "done"
+        db.session.commit()
+    refused = signed_in(works_here).get(f"/api/voicemails/{voicemail_id}/recording")
+    assert refused.status_code == 404
 
 
 def test_the_carrier_asking_twice_or_late_changes_nothing(app, client, closed, ada):
