@@ -138,8 +138,9 @@ def quantiles(values):
     return q[49], q[98]
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def floor_arguments(doc: str, argv) -> argparse.Namespace:
+    """The options every answer-webhook bench takes (this one, bench/inbound.py)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run (2 rounds)")
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=10)
@@ -149,17 +150,29 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds = 2
+    return args
+
+
+def side_by_side(tmp: str, args: argparse.Namespace) -> tuple[dict, dict, int, int, list]:
+    """Omnivox and the minimal signed webhook, each under gunicorn on the same services: their
+    environments, their ports, and the server processes."""
+    env = {**bench_services(tmp), "SECRET_KEY": secrets.token_hex(32),
+           "TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+           "LOG_LEVEL": "WARNING", "RATELIMIT_API": "100000 per minute"}
+    ours_port, base_port = free_port(), free_port()
+    ours_env = {**env, "PUBLIC_BASE_URL": f"http://127.0.0.1:{ours_port}"}
+    base_env = {**env, "PUBLIC_BASE_URL": f"http://127.0.0.1:{base_port}"}
+    fresh_migrated_schema(ours_env)
+    servers = [serve("wsgi:app", ours_env, ours_port, args.workers, args.threads),
+               serve("bench.minimal_webhook:app", base_env, base_port, args.workers, args.threads)]
+    return ours_env, base_env, ours_port, base_port, servers
+
+
+def main(argv=None) -> int:
+    args = floor_arguments(__doc__, argv)
     with tempfile.TemporaryDirectory(prefix="bench-bridging-") as tmp:
-        env = {**bench_services(tmp), "SECRET_KEY": secrets.token_hex(32),
-               "TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
-               "LOG_LEVEL": "WARNING", "RATELIMIT_API": "100000 per minute"}
-        ours_port, base_port = free_port(), free_port()
-        ours_env = {**env, "PUBLIC_BASE_URL": f"http://127.0.0.1:{ours_port}"}
-        base_env = {**env, "PUBLIC_BASE_URL": f"http://127.0.0.1:{base_port}"}
-        fresh_migrated_schema(ours_env)
+        ours_env, base_env, ours_port, base_port, servers = side_by_side(tmp, args)
         floor = Floor(ours_env, args.agents)
-        servers = [serve("wsgi:app", ours_env, ours_port, args.workers, args.threads),
-                   serve("bench.minimal_webhook:app", base_env, base_port, args.workers, args.threads)]
         answer_ms, base_ms, drop_ms, bridged, late_drops = [], [], [], 0, 0
         try:
             floor.all_ready()

@@ -16,7 +16,6 @@ queues); between rounds the agents are freed and the queue emptied (not timed).
 """
 from __future__ import annotations
 
-import argparse
 import os
 import secrets
 import sys
@@ -28,9 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.bridging import Floor, _signed, baseline_requests, quantiles  # noqa: E402
+from bench.bridging import Floor, _signed, baseline_requests, floor_arguments, quantiles, side_by_side  # noqa: E402
 from bench.webhooks import fire, serve  # noqa: E402
-from devtools.services import bench_services, free_port, fresh_migrated_schema, stop_processes  # noqa: E402
+from devtools.services import stop_processes  # noqa: E402
 
 OUR_NUMBER = "+12025550100"  # the bench campaign's caller ID: calls to it are the campaign's
 
@@ -82,27 +81,10 @@ def calls_in(env, port, callers):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a short run (2 rounds)")
-    parser.add_argument("--agents", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.rounds = 2
+    args = floor_arguments(__doc__, argv)
     with tempfile.TemporaryDirectory(prefix="bench-inbound-") as tmp:
-        env = {**bench_services(tmp), "SECRET_KEY": secrets.token_hex(32),
-               "TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
-               "LOG_LEVEL": "WARNING", "RATELIMIT_API": "100000 per minute"}
-        ours_port, base_port = free_port(), free_port()
-        ours_env = {**env, "PUBLIC_BASE_URL": f"http://127.0.0.1:{ours_port}"}
-        base_env = {**env, "PUBLIC_BASE_URL": f"http://127.0.0.1:{base_port}"}
-        fresh_migrated_schema(ours_env)
+        ours_env, base_env, ours_port, base_port, servers = side_by_side(tmp, args)
         floor = InboundFloor(ours_env, args.agents)
-        servers = [serve("wsgi:app", ours_env, ours_port, args.workers, args.threads),
-                   serve("bench.minimal_webhook:app", base_env, base_port, args.workers, args.threads)]
         timings = {"base": [], "ready": [], "queue": []}
         bridged = 0
         try:
