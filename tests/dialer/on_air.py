@@ -125,3 +125,23 @@ def on_the_air(app, test_environ: dict, sim_config_changes: dict | None = None):
         stop()
         truncate_tables(test_environ["DATABASE_URL"], TOUCHED + ", call_transfers")
         redis_lib.Redis.from_url(test_environ["REDIS_URL"]).flushdb()
+
+
+@contextmanager
+def leg_end_held_back(monkeypatch):
+    """The carrier has ended an agent's audio leg but its final status has not reached us: the
+    status callback is held (the web thread waits) until the block ends."""
+    from app.agents import audio
+
+    released, real = threading.Event(), audio.on_leg_event
+
+    def late(form, args, now=None):
+        if form.get("CallStatus") == "completed" and not form.get("StatusCallbackEvent"):
+            released.wait(60)
+        return real(form, args, now)
+
+    monkeypatch.setattr(audio, "on_leg_event", late)
+    try:
+        yield
+    finally:
+        released.set()

@@ -13,7 +13,7 @@ from app.calls.models import Call
 from app.errors import ApiError
 from app.extensions import db
 from tests.agents.factories import assign, make_call, make_campaign
-from tests.dialer.on_air import on_the_air, place_person, serve, wait_for
+from tests.dialer.on_air import leg_end_held_back, on_the_air, place_person, serve, wait_for
 from tests.helpers import UserFactory
 
 AGENT_PHONE, VOICEMAIL_PHONE, PERSON = "+12025550177", "+12025550178", "+12025550179"
@@ -190,22 +190,11 @@ def test_a_person_joined_into_a_room_whose_agent_just_left_hears_the_safe_harbou
     person answers: the agent is still reserved and confirmed, and the person is joined into a
     room that no longer runs. They do not start it; its wait URL hands them the safe-harbour
     message at once, and the call is counted abandoned."""
-    import threading
-
     campaign_id, agent_id = staffed
     air.connect_browser(agent_id)
     wait_for(lambda: _snap(_app, agent_id)["audio"], "the browser leg to join")
     _ready(_app, agent_id, campaign_id)
-    released = threading.Event()
-    real = audio.on_leg_event
-
-    def late(form, args, now=None):  # the leg's final status is held back until released
-        if form.get("CallStatus") == "completed" and not form.get("StatusCallbackEvent"):
-            released.wait(60)
-        return real(form, args, now)
-
-    monkeypatch.setattr(audio, "on_leg_event", late)
-    try:
+    with leg_end_held_back(monkeypatch):
         air.drop_browser(agent_id)
         call_id, person = _answered_person(_app, air, campaign_id)
         said = wait_for(lambda: air.call(person)["said"], "the person to hear something")
@@ -216,8 +205,6 @@ def test_a_person_joined_into_a_room_whose_agent_just_left_hears_the_safe_harbou
             assert db.session.get(Call, call_id).abandoned is True
         # The simulator saw them wait alone, and for how long: the app got them out.
         assert [entry["call_sid"] for entry in air.alone()] == [person]
-    finally:
-        released.set()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from app.extensions import db
 from app.telephony.twilio_carrier import RoutingHttpClient
 from carrier_sim.numbers import number_sid
 from tests.agents.factories import make_pause_code
-from tests.dialer.on_air import on_the_air, wait_for
+from tests.dialer.on_air import leg_end_held_back, on_the_air, wait_for
 from tests.dialer.test_monitoring import MonitorFloor
 from tests.zones import number_in_zone, zone_in_calling_hours
 
@@ -180,21 +180,8 @@ def test_a_caller_joined_into_a_room_whose_agent_just_left_takes_the_closed_path
     """The agent's leg ends at the carrier, but its final status has not reached us when the
     call comes in: the caller is joined into a room that no longer runs. Its wait URL has the
     carrier take them to the closed path (the seller's name, a voicemail); never abandoned."""
-    import threading
-
-    from app.agents import audio
-
     agent = floor.agent()
-    released = threading.Event()
-    real = audio.on_leg_event
-
-    def late(form, args, now=None):  # the leg's final status is held back until released
-        if form.get("CallStatus") == "completed" and not form.get("StatusCallbackEvent"):
-            released.wait(60)
-        return real(form, args, now)
-
-    monkeypatch.setattr(audio, "on_leg_event", late)
-    try:
+    with leg_end_held_back(monkeypatch):
         air.drop_browser(agent.id)
         caller = _call_in(air)
         said = wait_for(lambda: _sim_call(air, caller).get("said"), "the caller to hear something")
@@ -202,5 +189,3 @@ def test_a_caller_joined_into_a_room_whose_agent_just_left_takes_the_closed_path
         assert [entry["call_sid"] for entry in air.alone()] == [caller]  # they waited alone, then were taken out
         call = _record(floor, caller)
         assert call.direction == "inbound" and call.abandoned is False
-    finally:
-        released.set()
