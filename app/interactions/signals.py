@@ -17,3 +17,8 @@ agent_freed = _signals.signal("agent-freed")
 # interaction, disposition (the DispositionCode), contact (or None), campaign, callback (the
 # Callback row scheduled by a callback code, or None), at.
 disposition_saved = _signals.signal("disposition-saved")
+
+# Sent when a voicemail left on our numbers schedules a callback (app.interactions.voicemails),
+# inside its transaction before the commit. Keyword arguments: callback, contact, campaign,
+# call_id (the call the voicemail was left on), at.
+voicemail_callback = _signals.signal("voicemail-callback")

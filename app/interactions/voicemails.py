@@ -34,6 +34,7 @@ from app.errors import ApiError
 from app.extensions import db
 from app.interactions.callbacks import for_agent
 from app.interactions.models import Callback, Interaction, Voicemail
+from app.interactions.signals import voicemail_callback
 
 NO_CALLBACK_WORDS = {
     "do_not_call": "no callback: the number is on the do-not-call list",
@@ -78,7 +79,10 @@ def take_voicemail(form, call_id: int | None, now: datetime | None = None) -> st
         voicemail.no_callback_reason = "do_not_call"
     else:
         contact = contact or _new_contact(campaign.id, caller)
-        voicemail.callback_id = _schedule(voicemail, campaign, contact, now).id
+        callback = _schedule(voicemail, campaign, contact, now)
+        voicemail.callback_id = callback.id
+        voicemail_callback.send(campaign.id, callback=callback, contact=contact, campaign=campaign,
+                                call_id=call.id, at=now)
     voicemail.contact_id = contact.id if contact else None
     db.session.commit()
     return _goodbye(voicemail, campaign)

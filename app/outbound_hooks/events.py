@@ -81,9 +81,10 @@ def disposition_saved(interaction, disposition, contact, campaign) -> dict:
             "agent": agent_data(interaction.agent_id)}
 
 
-def callback_scheduled(callback, interaction, contact, campaign) -> dict:
+def callback_scheduled(callback, interaction_id, call_id, contact, campaign) -> dict:
+    """A callback an agent's disposition scheduled, or a voicemail (interaction_id None)."""
     return {"callback": {"id": callback.id, "due_at": iso(callback.due_at), "notes": callback.notes,
-                         "interaction_id": interaction.id, "call_id": interaction.call_id},
+                         "interaction_id": interaction_id, "call_id": call_id},
             "campaign": campaign_data(campaign), "contact": contact_data(contact),
             "agent": agent_data(callback.agent_id)}
 

@@ -3,6 +3,8 @@ that made the change, so an event exists only if that change commits.
 
 - call.completed: `app.calls.signals.call_finished` (every call that reaches a terminal status);
 - disposition.saved and callback.scheduled: `app.interactions.signals.disposition_saved`;
+  callback.scheduled also from `app.interactions.signals.voicemail_callback` (a voicemail left
+  on our numbers);
 - contact.opted_out and consent.revoked: `app.contacts.signals.consent_revoked` (the opt-out
   key and a do-not-call disposition are opt-outs; consent.revoked is raised whenever consents
   were revoked, and for every revocation through the API).
@@ -13,7 +15,7 @@ import logging
 
 from app.calls.signals import call_finished
 from app.contacts.signals import consent_revoked
-from app.interactions.signals import disposition_saved
+from app.interactions.signals import disposition_saved, voicemail_callback
 from app.outbound_hooks import events, services
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,13 @@ def on_disposition_saved(_sender, *, interaction, disposition, contact, campaign
 
         db.session.flush()  # the callback's id
         services.raise_event("callback.scheduled",
-                             events.callback_scheduled(callback, interaction, contact, campaign), at)
+                             events.callback_scheduled(callback, interaction.id, interaction.call_id,
+                                                       contact, campaign), at)
+
+
+def on_voicemail_callback(_sender, *, callback, contact, campaign, call_id, at, **_) -> None:
+    services.raise_event("callback.scheduled",
+                         events.callback_scheduled(callback, None, call_id, contact, campaign), at)
 
 
 def on_consent_revoked(_sender, *, phone, seller, via, at, consents_revoked, **_) -> None:
@@ -48,5 +56,6 @@ def connect() -> None:
     """Subscribe webhooks out to the features' signals (idempotent)."""
     call_finished.connect(on_call_finished, weak=False)
     disposition_saved.connect(on_disposition_saved, weak=False)
+    voicemail_callback.connect(on_voicemail_callback, weak=False)
     consent_revoked.connect(on_consent_revoked, weak=False)
     services.listen_for_commits()
