@@ -21,11 +21,14 @@ KIND_WORDS = {"auto": "Dialled by the dialer", "preview": "Preview call", "manua
 DIRECTION_WORDS = {"outbound": "Outbound (we called)", "inbound": "Inbound (they called us)"}
 
 
+WITHHELD_WORDS = "Withheld"
+
+
 def person_number(call: Call) -> str:
-    """The person's number: the one we called, or the caller's on a call to our numbers (ours
-    when theirs is withheld)."""
-    if call.direction == "inbound" and call.from_number.startswith("+"):
-        return call.from_number
+    """The person's number: the one we called, or the caller's on a call to our numbers
+    ("Withheld" when they withheld it: never our own number, which would read as theirs)."""
+    if call.direction == "inbound":
+        return call.from_number if call.from_number.startswith("+") else WITHHELD_WORDS
     return call.to_number
 
 

@@ -17,6 +17,7 @@ from app.agents.reservations import agents_busy_elapsed, ready_agents
 from app.calls.models import Call
 from app.campaigns import steering
 from app.campaigns.models import Campaign
+from app.calls.inbound import is_open
 from app.common import tasks
 from app.common.locks import TokenLock
 from app.common.redis import get_redis
@@ -41,11 +42,14 @@ def calls_dialing(campaign_id: int) -> int:
         Call.kind == "auto")) or 0
 
 
-def agents_for_dialling(campaign: Campaign, ready: int) -> tuple[int, int]:
+def agents_for_dialling(campaign: Campaign, ready: int, now: datetime | None = None) -> tuple[int, int]:
     """(ready agents the pacer may dial for, agents kept back for calls to our numbers): one
     for each caller waiting in the campaign's queue, and the campaign's own number kept for
-    callers to come (a blended campaign), never more than are ready."""
-    kept = min(ready, inbound_queue.waiting(campaign.id) + campaign.inbound_keep_agents)
+    callers to come (a blended campaign) while it takes them (its own hours: outside them
+    callers take the closed path, though contacts in later zones may still be called), never
+    more than are ready."""
+    to_come = campaign.inbound_keep_agents if is_open(campaign, now or utcnow()) else 0
+    kept = min(ready, inbound_queue.waiting(campaign.id) + to_come)
     return ready - kept, kept
 
 
@@ -96,7 +100,7 @@ def pacing_tick(campaign_id: int, now: datetime | None = None,
                                    time_scale=scale)
         dialing = calls_dialing(campaign_id) + hopper.depth(campaign_id)["leased"]
         busy = [e / scale for e in agents_busy_elapsed(campaign_id, now)]
-        ready, kept = agents_for_dialling(campaign, ready_agents(campaign_id))
+        ready, kept = agents_for_dialling(campaign, ready_agents(campaign_id), now)
         wanted = pacer.calls_to_place(
             now.timestamp() / scale, ready, busy, dialing,
             abandon_rate_30d=rate, abandoned_30d=abandoned, human_answers_30d=humans,

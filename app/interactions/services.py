@@ -25,6 +25,7 @@ from app.errors import ApiError
 from app.extensions import db
 from app.interactions.models import Callback, Interaction
 from app.interactions.signals import agent_freed, disposition_saved
+from app.interactions.voicemails import new_contact
 
 
 def open_interaction(call: Call, agent_id: int, now: datetime | None = None) -> Interaction:
@@ -133,7 +134,7 @@ def record_disposition(user: User, interaction_id: int, code: str, notes: str = 
     if disposition is None:
         raise ApiError(422, "Unknown disposition code", fields={"code": ["Not a code of this campaign."]})
     contact = db.session.get(Contact, interaction.contact_id, with_for_update=True) \
-        if interaction.contact_id else None
+        if interaction.contact_id else _caller_as_contact(interaction, campaign)
     if disposition.is_callback:
         if callback_at is None:
             raise ApiError(422, "A callback needs a time", fields={"callback_at": ["Required for this code."]})
@@ -159,6 +160,19 @@ def record_disposition(user: User, interaction_id: int, code: str, notes: str = 
     agent_freed.send(campaign.id, at=now,
                      handle_seconds=(interaction.talk_seconds or 0) + (interaction.wrap_seconds or 0))
     return interaction
+
+
+def _caller_as_contact(interaction: Interaction, campaign: Campaign) -> Contact | None:
+    """A caller to our numbers who is no contact of the campaign becomes one when their call is
+    dispositioned, so that what they asked for (not to be called, a callback) is kept like anyone
+    else's; never a lead the dialer calls on its own (app.interactions.voicemails.new_contact).
+    None for a withheld number, or a call we placed."""
+    call = db.session.get(Call, interaction.call_id) if interaction.call_id else None
+    if call is None or call.direction != "inbound" or not call.from_number.startswith("+"):
+        return None
+    contact = new_contact(campaign.id, call.from_number, "called us")
+    interaction.contact_id = call.contact_id = contact.id
+    return contact
 
 
 def _apply_flags(contact: Contact, campaign: Campaign, disposition: DispositionCode,

@@ -78,7 +78,7 @@ def take_voicemail(form, call_id: int | None, now: datetime | None = None) -> st
     elif is_dnc(caller, campaign.id) or (contact is not None and contact.status == "dnc"):
         voicemail.no_callback_reason = "do_not_call"
     else:
-        contact = contact or _new_contact(campaign.id, caller)
+        contact = contact or new_contact(campaign.id, caller, "left a voicemail")
         callback = _schedule(voicemail, campaign, contact, now)
         voicemail.callback_id = callback.id
         voicemail_callback.send(campaign.id, voicemail=voicemail, callback=callback, contact=contact,
@@ -106,14 +106,14 @@ def _known_contact(campaign_id: int, caller: str) -> Contact | None:
         .order_by(Contact.phone_e164 != caller, Contact.id).limit(1).with_for_update())
 
 
-def _new_contact(campaign_id: int, caller: str) -> Contact:
+def new_contact(campaign_id: int, caller: str, first_heard: str) -> Contact:
     """A contact for a caller no list of the campaign holds: like a number an agent dialled by
     hand, the dialer never calls it as a lead, only for the callback it was promised (and a
     list that later brings the number makes it that list's lead)."""
     zone = contact_timezone(caller)
     db.session.execute(insert(Contact).values(
         campaign_id=campaign_id, phone_e164=caller, timezone=zone, zones_agree=zones_agree(zone, caller),
-        status="new", attempts=0, custom_fields={"source": MANUAL_DIAL_SOURCE, "first_heard": "left a voicemail"},
+        status="new", attempts=0, custom_fields={"source": MANUAL_DIAL_SOURCE, "first_heard": first_heard},
     ).on_conflict_do_nothing(index_elements=["campaign_id", "phone_e164"]))
     return _known_contact(campaign_id, caller)
 

@@ -64,14 +64,15 @@ def _shown_numbers() -> list[PhoneNumber]:
 
 def answer_calls_here() -> str | None:
     """Point every number our calls show at `/twilio/inbound`, so that a person who calls it back
-    reaches the seller and can ask not to be called (FTC TSR 310.4(a)(8)). Numbers no call shows
+    reaches the seller and can ask not to be called (FTC TSR 310.4(a)(8)); their calls' end is
+    posted to `/twilio/status`, the only word of it the carrier sends. Numbers no call shows
     are left where they answer. Returns a message in words when the carrier refused some."""
-    url, refused = inbound_url(), []
+    url, status_url, refused = inbound_url(), webhook_url("status"), []
     for number in _shown_numbers():
         if number.voice_url == url:
             continue
         try:
-            number.voice_url = get_carrier().set_voice_url(number.carrier_sid, url).voice_url
+            number.voice_url = get_carrier().set_voice_url(number.carrier_sid, url, status_url).voice_url
         except CarrierError as exc:
             log.warning("could not point %s at %s: %s", number.phone_e164, url, exc.message)
             refused.append(number.phone_e164)

@@ -245,7 +245,8 @@ class OmnivoxCollector(Collector):
         stmt = text(
             "SELECT campaign_id, count(*) FILTER (WHERE abandoned) AS abandoned,"
             " count(*) FILTER (WHERE outcome = 'human' OR abandoned) AS human"
-            " FROM calls WHERE campaign_id IN :ids AND created_at >= :since GROUP BY campaign_id"
+            " FROM calls WHERE campaign_id IN :ids AND direction = 'outbound' AND created_at >= :since"
+            " GROUP BY campaign_id"  # calls to our numbers are no outbound calls a person answered
         ).bindparams(bindparam("ids", expanding=True))
         rows = db.session.execute(stmt, {"ids": campaigns,
                                          "since": utcnow() - ABANDON_WINDOWS[window]}).all()

@@ -135,6 +135,7 @@ class OwnedNumber:
     friendly_name: str
     voice: bool               # may place and receive calls
     voice_url: str | None = None  # where the carrier asks what to do with a call to it
+    status_callback: str | None = None  # where the carrier says a call to it has ended
 
 
 class RecordingGone(CarrierError):
@@ -233,5 +234,6 @@ class Carrier(abc.ABC):
         """Every phone number the account holds, all pages read."""
 
     @abc.abstractmethod
-    def set_voice_url(self, number_sid: str, url: str) -> OwnedNumber:
-        """Calls to the number are answered by `url` (POST) from now on."""
+    def set_voice_url(self, number_sid: str, url: str, status_callback: str) -> OwnedNumber:
+        """Calls to the number are answered by `url` (POST) from now on, and their progress and
+        end are posted to `status_callback`."""

@@ -257,9 +257,9 @@ class TwilioCarrier(Carrier):
         found = self._call_api(lambda: self._client.incoming_phone_numbers.list(page_size=1000))
         return [_owned_number(n) for n in found]
 
-    def set_voice_url(self, number_sid: str, url: str) -> OwnedNumber:
+    def set_voice_url(self, number_sid: str, url: str, status_callback: str) -> OwnedNumber:
         return _owned_number(self._call_api(lambda: self._client.incoming_phone_numbers(number_sid).update(
-            voice_url=url, voice_method="POST")))
+            voice_url=url, voice_method="POST", status_callback=status_callback, status_callback_method="POST")))
 
     def validate_webhook(self, url: str, form_params: Mapping[str, Any] | Any,
                          signature: str | None) -> bool:
@@ -296,7 +296,8 @@ def carrier_from_config(config: Mapping[str, Any]) -> TwilioCarrier:
 
 def _owned_number(n) -> OwnedNumber:
     return OwnedNumber(sid=n.sid, phone_number=n.phone_number, friendly_name=n.friendly_name or n.phone_number,
-                       voice=bool((n.capabilities or {}).get("voice", True)), voice_url=n.voice_url or None)
+                       voice=bool((n.capabilities or {}).get("voice", True)), voice_url=n.voice_url or None,
+                       status_callback=n.status_callback or None)
 
 
 def _call_info(call) -> CallInfo:

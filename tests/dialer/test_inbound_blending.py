@@ -9,6 +9,7 @@ from app.dialer.pacer_feed import registry
 from app.dialer.tick import pacing_tick
 from app.extensions import db
 from tests.dialer.floor import make_ready, staffed_campaign
+from tests.zones import zone_in_calling_hours
 
 
 @pytest.fixture
@@ -16,6 +17,7 @@ def three_ready(app, users):
     campaign_id, agents = staffed_campaign(app, users, "progressive", contacts=10, queued_for=3)
     with app.app_context():
         make_ready(agents, campaign_id)
+        _set(campaign_id, timezone=zone_in_calling_hours())  # the campaign takes calls to us now
     return campaign_id
 
 
