@@ -35,13 +35,7 @@ def on_disposition_saved(_sender, *, interaction, disposition, contact, campaign
 
         db.session.flush()  # the callback's id
         services.raise_event("callback.scheduled",
-                             events.callback_scheduled(callback, interaction.id, interaction.call_id,
-                                                       contact, campaign), at)
-
-
-def on_voicemail_callback(_sender, *, callback, contact, campaign, call_id, at, **_) -> None:
-    services.raise_event("callback.scheduled",
-                         events.callback_scheduled(callback, None, call_id, contact, campaign), at)
+                             events.callback_scheduled(callback, interaction, contact, campaign), at)
 
 
 def on_voicemail_callback(_sender, *, voicemail, callback, contact, campaign, at, **_) -> None:
