@@ -155,3 +155,40 @@ def test_an_agent_with_no_campaign_is_told_to_ask_their_admin(browser, live_serv
             "You are not on any campaign yet: ask your admin to assign you to one, then reload this page.")
     finally:
         ctx.close()
+
+
+def test_new_campaign_clicked_while_the_first_one_loads_is_saved_as_a_new_one(browser, live_server, floor, _app):
+    """The page opens the first campaign by itself; an admin who clicks "New campaign" before
+    that campaign has arrived must not have it land over their typing (their new campaign
+    would then be saved over the existing one, renaming it)."""
+    tag = secrets.token_hex(2)
+    name = f"Attic Insulation {tag}"
+    before = _campaign(_app, "Solar Savings Q4")
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = ctx.new_page()
+    held = []
+    one_campaign = re.compile(r".*/api/campaigns/\d+$")
+    try:
+        page.route(one_campaign, lambda route: held.append(route))
+        sign_in(page, live_server, floor["admin"], "/admin/campaigns")
+        while not held:  # the first campaign's details, asked for by the page, held back
+            page.wait_for_timeout(50)
+        page.locator("#new-campaign").click()
+        page.fill("#f-name", name)
+        # Only now do the first campaign's details arrive.
+        with page.expect_response(one_campaign):
+            held[0].continue_()
+        page.unroute(one_campaign)
+        expect(page.locator("#form-title")).to_have_text("New campaign")
+        expect(page.locator("#f-name")).to_have_value(name)
+        page.fill("#f-caller_id", "+12025550100")
+        page.fill("#f-seller_name", "Acme Attics")
+        page.fill("#f-seller_phone", "+12025550101")
+        page.fill("#f-safe_harbour_message", "This is Acme Attics, 202-555-0101. Sorry we missed you.")
+        page.click("#campaign-form button[type=submit]")
+        expect(page.locator(f"#campaign-list li:has-text('{name}')")).to_be_visible()
+        created = _campaign(_app, name)
+        assert created.id != before.id
+        assert _campaign(_app, "Solar Savings Q4").id == before.id
+    finally:
+        ctx.close()

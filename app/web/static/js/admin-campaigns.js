@@ -79,7 +79,15 @@ async function loadList(selectId) {
   if (selectId) open(selectId);
 }
 
-async function open(id) { chosen = true; fill(await get(`/api/campaigns/${id}`)); }
+// Only the admin's latest choice is shown: a campaign still loading when they click another,
+// or "New campaign", must not land over it (their new campaign would be saved over that one).
+let choice = 0;
+async function open(id) {
+  chosen = true;
+  const mine = ++choice;
+  const campaign = await get(`/api/campaigns/${id}`);
+  if (mine === choice) fill(campaign);
+}
 
 form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
@@ -96,7 +104,7 @@ form.addEventListener('submit', async (ev) => {
 // Chosen by the admin before the list arrived ("New" clicked): the first campaign must not be
 // opened over what they are typing, or their new campaign would be saved over it.
 let chosen = false;
-$('#new-campaign').addEventListener('click', () => { chosen = true; fill(null); });
+$('#new-campaign').addEventListener('click', () => { chosen = true; choice += 1; fill(null); });
 
 build();
 fill(null);
