@@ -53,21 +53,31 @@ def law_allows_somewhere(campaign, at) -> bool:
                for n, z in REFERENCE)
 
 
-def callable_now(campaign, at, look_at: int = 20) -> list[int]:
-    """What the dialer would dial at `at`: the refill's queue, each asked the attempt's gates."""
+def contacts(ids: list[int]) -> list[Contact]:
+    """The contacts of `ids`, in that order, loaded in one query (not one query each)."""
+    by_id = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(ids)))}
+    return [by_id[i] for i in ids]
+
+
+def queue_up(campaign, at) -> None:
+    """The dialer's queue at `at`, made afresh by the real refill query."""
     Hopper(get_redis()).clear(campaign.id)
     refill(campaign.id, agents_signed_in=6, now=at)
-    queued = [int(i) for i in get_redis().zrange(ready_key(campaign.id), 0, look_at - 1)]
-    return [i for i in queued if checks.attempt_hold(db.session.get(Contact, i), campaign, at)[0] is None]
+
+
+def callable_now(campaign, at, look_at: int = 20) -> list[int]:
+    """What the dialer would dial at `at`: the refill's queue (left for `dial`), each asked the
+    attempt's gates."""
+    queue_up(campaign, at)
+    queued = contacts([int(i) for i in get_redis().zrange(ready_key(campaign.id), 0, look_at - 1)])
+    return [c.id for c in queued if checks.attempt_hold(c, campaign, at)[0] is None]
 
 
 def dial(campaign, at, n: int, rng: random.Random) -> list[Contact]:
-    """What the dialer does with `n` contacts at `at`: the real refill query, the claim, then each
-    call's outcome by the outcome rules (a person's call ends in a final disposition)."""
-    hopper = Hopper(get_redis())
-    hopper.clear(campaign.id)
-    refill(campaign.id, agents_signed_in=6, now=at)
-    claimed = [db.session.get(Contact, i) for i in hopper.claim(campaign.id, n, 60, now=at.timestamp())]
+    """What the dialer does with `n` contacts at `at`: the claim from the queue the real refill
+    query just made (`queue_up`, nothing changed since), then each call's outcome by the
+    outcome rules (a person's call ends in a final disposition)."""
+    claimed = contacts(Hopper(get_redis()).claim(campaign.id, n, 60, now=at.timestamp()))
     for contact in claimed:  # dialled (app.dialer.attempts), then the call's outcome
         contact.attempts += 1
         contact.last_attempt_at = at
@@ -124,10 +134,9 @@ def test_two_hours_of_heavy_dialling_never_run_it_dry(campaign, only):
         at = start + timedelta(minutes=minute)
         demo_supply.top_up(campaign.id, at, ranges=ranges)
         # The attempt's gates, asked of some of what the dialer claims before it dials them.
-        Hopper(get_redis()).clear(campaign.id)
-        refill(campaign.id, agents_signed_in=6, now=at)
-        for i in get_redis().zrange(ready_key(campaign.id), 0, 2):
-            why = checks.attempt_hold(db.session.get(Contact, int(i)), campaign, at)[0]
+        queue_up(campaign, at)
+        for contact in contacts([int(i) for i in get_redis().zrange(ready_key(campaign.id), 0, 2)]):
+            why = checks.attempt_hold(contact, campaign, at)[0]
             if why is not None:
                 refused.append((f"{at:%H:%M}", why))
         placed_per_minute.append(len(dial(campaign, at, 40, rng)))

@@ -4,6 +4,10 @@ Every documented operation is fuzzed with schema-valid and schema-invalid input:
 be a 5xx, every error must be in the error shape, every documented success must match its
 schema. New routes are covered as soon as they are in the document. Bounded: a few examples per
 operation (SCHEMATHESIS_MAX_EXAMPLES, default 8), derandomised so CI is repeatable.
+
+Derandomised, the cases do not depend on the role (only the headers they are sent with do), so
+they are drawn once for the module and every role sends all of them: drawing them was half of
+each role's time.
 """
 from __future__ import annotations
 
@@ -24,37 +28,55 @@ MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "8"))
 LAST = ("/api/auth/logout",)
 
 
-def _fuzz_operation(operation, headers: dict, mode: GenerationMode) -> list[str]:
-    problems: list[str] = []
+def _draw_cases(operation, mode: GenerationMode) -> list:
+    """The operation's cases in `mode`: what hypothesis generates for it, kept to be sent."""
+    cases: list = []
 
     @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=mode))
-    def run(case):
-        response = case.call(headers=headers)
-        label = f"{case.method} {case.formatted_path} ({mode.value})"
-        if response.status_code >= 500:
-            problems.append(f"{label}: {response.status_code} {response.text[:300]}")
-            return
-        if response.status_code >= 400:
-            try:
-                assert_error_shape(_Wrapped(response), label)
-            except AssertionError as exc:
-                problems.append(str(exc))
-            return
-        if mode is GenerationMode.POSITIVE:
-            try:
-                case.validate_response(response, checks=[not_a_server_error, content_type_conformance,
-                                                         response_schema_conformance])
-            except Exception as exc:  # noqa: BLE001 - collect every operation's problems
-                problems.append(f"{label}: {str(exc)[:500]}")
+    def draw(case):
+        cases.append(case)
 
     try:
-        run()
+        draw()
     except Unsatisfiable:
         if mode is GenerationMode.POSITIVE:
             raise  # a documented operation must accept some valid input
-    return problems
+    return cases
+
+
+def _send(case, headers: dict, mode: GenerationMode) -> list[str]:
+    """Send one case as the role; the problems its answer shows."""
+    response = case.call(headers=headers)
+    label = f"{case.method} {case.formatted_path} ({mode.value})"
+    if response.status_code >= 500:
+        return [f"{label}: {response.status_code} {response.text[:300]}"]
+    if response.status_code >= 400:
+        try:
+            assert_error_shape(_Wrapped(response), label)
+        except AssertionError as exc:
+            return [str(exc)]
+        return []
+    if mode is GenerationMode.POSITIVE:
+        try:
+            case.validate_response(response, checks=[not_a_server_error, content_type_conformance,
+                                                     response_schema_conformance])
+        except Exception as exc:  # noqa: BLE001 - collect every operation's problems
+            return [f"{label}: {str(exc)[:500]}"]
+    return []
+
+
+@pytest.fixture(scope="module")
+def fuzz_cases(_app) -> list:
+    """(mode, case) for every documented operation, both modes, in the order they are sent."""
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", _app)
+    ops = [result.ok() for result in schema.get_all_operations()]
+    ops.sort(key=lambda op: op.path in LAST)
+    assert ops, "the OpenAPI document lists no operation"
+    return [(mode, case) for operation in ops
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+            for case in _draw_cases(operation, mode)]
 
 
 class _Wrapped:
@@ -74,14 +96,9 @@ class _Wrapped:
 
 
 @pytest.mark.parametrize("role", ["anonymous", "agent", "supervisor", "admin"])
-def test_no_server_errors_and_one_error_shape(app, bearer, roomy_limits, role):
+def test_no_server_errors_and_one_error_shape(app, bearer, roomy_limits, fuzz_cases, role):
     headers = {} if role == "anonymous" else bearer(role)[1]
-    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
-    ops = [result.ok() for result in schema.get_all_operations()]
-    ops.sort(key=lambda op: op.path in LAST)
-    assert ops, "the OpenAPI document lists no operation"
     problems: list[str] = []
-    for operation in ops:
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            problems += _fuzz_operation(operation, headers, mode)
+    for mode, case in fuzz_cases:
+        problems += _send(case, headers, mode)
     assert not problems, f"{len(problems)} problem(s) as {role}:\n" + "\n".join(dict.fromkeys(problems))
