@@ -13,7 +13,8 @@ never measured) run the same days with the same calls in the same run.
 
 Figures: occupancy and talk minutes per agent hour over all shifts; the worst rolling
 30-day abandonment (abandoned / person-answered over the 30 calendar days before any
-abandonment, windows still filling in the first month included, the stricter reading);
+abandonment; in the campaign's first month, over its days so far, as if it had stopped
+there: the stricter reading);
 the 30-day rate at the end of the campaign. "predictive/own" is the same pacer told no
 account (it counts its own answers since it started, as a caller that passes none gets).
 
@@ -130,7 +131,8 @@ def run_campaign(policy: str, seed: int, hours: float, z: float = 2.0) -> dict:
     recent = sum(1 for t in campaign.answers if t > end - PERIOD)
     recent_lost = sum(1 for t in campaign.lost if t > end - PERIOD)
     return {"occupancy": busy / signed_in, "talk": talk / 60 / (signed_in / 3600),
-            "worst": whole.worst_window_rate(PERIOD), "last": recent_lost / max(1, recent),
+            "worst": whole.worst_window_rate(PERIOD, filling=True),
+            "last": recent_lost / max(1, recent),
             "answers": len(campaign.answers)}
 
 

@@ -70,8 +70,8 @@ def test_an_account_at_the_cap_dials_as_progressive_whatever_the_short_window_sa
 def test_no_30_days_of_a_campaign_exceed_the_cap():
     # The 30-day bench's campaign (weekly and daily cycles, jumps, team changes between
     # shifts; 30 working days, each shift cut to 15 min), told its rolling account at every
-    # tick: at every abandonment, the 30 days before it stay at or under the cap, windows
-    # still filling in the first weeks included.
+    # tick: at every abandonment, the 30 days before it stay at or under the cap; in the
+    # campaign's first month, its days so far do (as if it had stopped there).
     for seed in (1, 2):
         figures = run_campaign("predictive", seed, hours=0.25)
         assert figures["answers"] > 1500
