@@ -2,16 +2,16 @@
 
 Every scenario runs the production pacer (`app.dialer.pacing`) through `bench.sim` for a
 shift, several seeds each, side by side with bare progressive dialling (one call per ready
-agent) and with an oracle: the best of several candidate policies that are all handed the
-true answer rate, ring-time and handle-time distributions (the queueing pacer with its model
-replaced by the truth, and the production pacer warm-started with the truth, each at a few
-setpoints and starting calibrations), chosen per scenario by simulating every candidate first
-on separate seeds (the most mean occupancy whose tuning runs all stay at or under
-ORACLE_CAP). Beside it, "best" is the candidate chosen the same way with hindsight on the
-measured seeds themselves: an upper bound that seed noise can only flatter. Handle time (talk + wrap-up) is lognormal, sigma 0.6 unless the scenario says
-otherwise; person answers ring U(5, 25) s.
+agent) and with the oracle: the hazard oracle (`bench.sim.oracle`), handed the true answer
+rate, ring-time and handle-time distributions and reading each busy agent's time on its call
+with the handle time's hazard and each ringing call's age. Its knobs (the risk z it takes
+at every forecast edge, and the abandonments it may run ahead of the target) are tuned per
+scenario by simulating every candidate first on separate seeds: the oracle is the candidate
+with the most mean occupancy whose tuning runs all stay at or under ORACLE_CAP. Handle time
+(talk + wrap-up) is lognormal, sigma 0.6 unless the scenario says otherwise; person answers
+ring U(5, 25) s.
 
-    python -m bench.pacing            # full grid (3 x 3 x 3 + extras)
+    python -m bench.pacing            # full grid (5 x 3 x 3 + extras)
     python -m bench.pacing --quick    # a smaller, shorter run
     python -m bench.pacing --off-grid # team sizes, answer rates, spreads not on the grid
 """
@@ -28,25 +28,32 @@ from app.dialer.pacing import make_pacer
 from bench.sim import Scenario, make_policy, simulate
 
 POLICIES = ("progressive", "predictive", "oracle")
-# The oracle is the best of these candidates, each handed the true parameters: the queueing
-# pacer with its model replaced by the true distributions (the answer rate known at every
-# moment, shifts included), and the production pacer warm-started with the truth (its
-# learned estimates seeded with heavy weight, so it has the same start-up ramp and governor
-# but nothing to learn), each at several setpoints (share of the 3% target it steers to)
-# and starting calibrations (how much worse than forecast it assumes abandonments will run
-# until it has seen its own).
-CANDIDATES = tuple((kind, r, c) for kind in ("oracle-queue", "oracle-warm")
-                   for r, c in ((0.75, 1.5), (0.95, 1.5), (0.75, 2.5), (0.95, 2.5), (0.75, 4.0)))
+# The oracle's candidates: the risk z at every forecast edge (mean + z sd of answers beyond
+# agents at most 0) and the abandonments it may run ahead of the target share of answers
+# (which only a small team's short run notices).
+RISKS = (1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0)
+
+
+def candidates(scenario) -> list[tuple]:
+    slacks = (0.5, 1.0, 2.0) if scenario.agents <= 25 else (2.0,)
+    return [(("slack", slack), ("z", z)) for z in RISKS for slack in slacks]
 # Seeds the candidates are tuned on (never the measured ones) and the abandonment every
-# tuning run must stay at or under: the winner has the most mean occupancy among those.
-TUNING_SEEDS = (101, 102, 103)
+# tuning run must stay at or under: the winner has the most mean occupancy among those. A
+# small team's hour holds a few dozen answers, so one unlucky bunch decides its rate: it is
+# tuned on twice the seeds, or the oracle "wins" with knobs that break the law on the next.
+TUNING_SEEDS = (101, 102, 103, 104, 105, 106)
+LARGE_TEAM_TUNING_SEEDS = TUNING_SEEDS[:3]
 ORACLE_CAP = 0.029
 
 
+def tuning_seeds(scenario) -> tuple:
+    return TUNING_SEEDS if scenario.agents <= 25 else LARGE_TEAM_TUNING_SEEDS
+
+
 def grid(quick: bool) -> list[Scenario]:
-    teams, rates, means = ((10, 50, 200), (0.1, 0.3, 0.6), (60, 180, 420))
+    teams, rates, means = ((5, 10, 20, 50, 200), (0.1, 0.3, 0.6), (60, 180, 420))
     if quick:
-        teams, rates, means = (10, 50), (0.1, 0.3), (60, 180)
+        teams, rates, means = (5, 20, 50), (0.1, 0.6), (60, 180)
     found = [Scenario(f"{a:>3}ag {int(r * 100):>2}% {m:>3}s", a, r, m)
              for a in teams for r in rates for m in means]
     found.append(Scenario(" 50ag 30>10>60% 180s", 50, 0.3, 180,
@@ -72,7 +79,7 @@ def run_one(job):
     scenario, policy, seed, hours, settings = job
     pacer = make_policy(policy, scenario, hours * 3600, **settings)
     result = simulate(scenario, pacer, seed, hours)
-    knobs = (settings.get("steer_ratio"), settings.get("calibration"))
+    knobs = tuple(sorted(settings.items()))
     return scenario.name, policy, seed, knobs, {
         "occupancy": result.occupancy,
         "talk": result.talk_minutes_per_agent_hour,
@@ -102,7 +109,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer scenarios, shorter shift")
     parser.add_argument("--hours", type=float, help="simulated shift length (default 1; quick 0.5)")
     parser.add_argument("--seeds", type=int, help="runs per scenario and policy (default 2)")
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--off-grid", action="store_true",
                         help="run the off-grid scenarios instead of the grid")
     args = parser.parse_args(argv)
@@ -112,32 +119,33 @@ def main(argv=None) -> int:
     started = time.time()
     measured = range(1, seeds + 1)
     assert not set(measured) & set(TUNING_SEEDS), "tuning and measured seeds must differ"
-    tuning = [(s, kind, seed, hours, {"steer_ratio": r, "calibration": c}) for s in scenarios
-              for kind, r, c in CANDIDATES for seed in TUNING_SEEDS + tuple(measured)]
-    plain = [(s, p, seed, hours, {}) for s in scenarios for seed in measured
-             for p in ("progressive", "predictive")]
-    results: dict = {}
-    runs: dict = {}  # (tuning?, scenario, kind, setpoint, calibration) -> figures
+    tuning = [(s, "oracle-hazard", seed, hours, dict(knobs)) for s in scenarios
+              for knobs in candidates(s) for seed in tuning_seeds(s)]
     with Pool(args.jobs) as pool:
-        # Every run in one batch, the long ones first for even load.
-        batch = sorted(tuning + plain, key=lambda j: -j[0].agents)
-        for name, policy, seed, knobs, figures in pool.imap_unordered(run_one, batch):
-            if policy.startswith("oracle"):
-                runs.setdefault((seed in TUNING_SEEDS, name, policy) + knobs, []).append(figures)
-            else:
-                results.setdefault((name, policy), []).append(figures)
-    chosen = choose_oracle(scenarios, {k[1:]: v for k, v in runs.items() if k[0]})
-    best = choose_oracle(scenarios, {k[1:]: v for k, v in runs.items() if not k[0]})
-    for s in scenarios:
-        results[(s.name, "oracle")] = runs[(False, s.name) + chosen[s.name]]
-        results[(s.name, "best")] = runs[(False, s.name) + best[s.name]]
+        # The long runs first, for even load.
+        runs: dict = {}  # (scenario, knobs) -> tuning figures
+        for name, _, _, knobs, figures in pool.imap_unordered(run_one, by_size(tuning)):
+            runs.setdefault((name, knobs), []).append(figures)
+        chosen = choose_oracle(scenarios, runs)
+        plain = [(s, p, seed, hours, {}) for s in scenarios for seed in measured
+                 for p in ("progressive", "predictive")]
+        plain += [(s, "oracle-hazard", seed, hours, dict(chosen[s.name])) for s in scenarios
+                  for seed in measured]
+        results: dict = {}
+        for name, policy, _, _, figures in pool.imap_unordered(run_one, by_size(plain)):
+            key = "oracle" if policy.startswith("oracle") else policy
+            results.setdefault((name, key), []).append(figures)
     print_table(scenarios, results, hours, seeds, chosen)
     check = governor_check()
     print(f"\n30-day governor: abandon_rate_30d at/over the cap -> exactly the progressive "
           f"count: {'PASS' if check else 'FAIL'}")
-    print(f"{len(batch)} runs ({len(tuning)} of oracle candidates) in "
+    print(f"{len(tuning) + len(plain)} runs ({len(tuning)} tuning the oracle) in "
           f"{time.time() - started:.0f} s wall")
     return 0
+
+
+def by_size(jobs: list) -> list:
+    return sorted(jobs, key=lambda j: -j[0].agents)
 
 
 def choose_oracle(scenarios, runs) -> dict:
@@ -147,43 +155,42 @@ def choose_oracle(scenarios, runs) -> dict:
     chosen = {}
     for s in scenarios:
         best = fallback = None
-        for candidate in CANDIDATES:
-            figs = runs[(s.name,) + candidate]
+        for knobs in candidates(s):
+            figs = runs[(s.name, knobs)]
             worst = max(f["abandon"] for f in figs)
             if fallback is None or worst < fallback[0]:
-                fallback = (worst, candidate)
+                fallback = (worst, knobs)
             if worst > ORACLE_CAP:
                 continue
             occ = statistics.fmean(f["occupancy"] for f in figs)
             if best is None or occ > best[0]:
-                best = (occ, candidate)
+                best = (occ, knobs)
         chosen[s.name] = (best or fallback)[1]
     return chosen
 
 
 def floor_for(scenario) -> float:
-    """Issue 6: predictive at least 0.97 of the oracle's occupancy (0.93 for 10 agents)."""
-    return 0.93 if scenario.agents <= 10 else 0.97
+    """Issue 22: predictive at least 0.97 of the oracle's occupancy up to 20 agents, 0.99
+    from 50."""
+    return 0.97 if scenario.agents <= 20 else 0.99
 
 
 def print_table(scenarios, results, hours: float, seeds: int, chosen: dict) -> None:
     window = "1 h" if hours >= 1 else f"{hours * 60:.0f} min"
-    print(f"{hours:g} h shift x {seeds} seeds per scenario and policy (oracle chosen first on "
-          f"{len(TUNING_SEEDS)} other seeds). occ = time on calls and "
+    print(f"{hours:g} h shift x {seeds} seeds per scenario and policy (oracle tuned first on "
+          f"{len(TUNING_SEEDS)} other seeds, {len(LARGE_TEAM_TUNING_SEEDS)} above 25 agents). occ = time on calls and "
           f"wrap-up / time signed in;\ntalk = talk minutes per agent hour; aband = abandoned / "
           f"person-answered over the run (mean, worst run) -\nthe run stands for the 30-day "
           f"period, being shorter; worst {window} = worst rolling {window} window of any "
-          f"predictive run (stress figure);\noracle = the candidate chosen: Q = queueing pacer "
-          f"with the true model, W = production pacer warm-started with the truth; its "
-          f"setpoint (%)\nand starting calibration; best = the candidate with the most occupancy "
-          f"within the cap on the measured seeds themselves (hindsight).\n")
+          f"predictive run (stress figure);\noracle = the hazard oracle with the true "
+          f"parameters, its knobs chosen: z = risk at every forecast edge, s = abandonments "
+          f"it may run ahead of the target.\n")
     head = (f"{'scenario':<22}{'occ prog':>9}{'pred':>7}{'oracle':>7}{'pred/or':>8}"
-            f"{'talk prog':>10}{'pred':>6}{'aband pred':>12}{'worst':>7}"
-            f"{'worst ' + window:>11}{'aband or':>10}{'worst':>7}{'oracle':>10}{'best':>7}"
-            f"{'pred/best':>10}")
+            f"{'talk prog':>10}{'pred':>6}{'oracle':>7}{'aband pred':>12}{'worst':>7}"
+            f"{'worst ' + window:>13}{'aband or':>10}{'worst':>7}{'knobs':>11}")
     print(head)
     print("-" * len(head))
-    ratios, short, below_prog, hindsight = [], [], [], []
+    ratios, short, below_prog = [], [], []
     for s in scenarios:
         fig = {p: results[(s.name, p)] for p in POLICIES}
 
@@ -192,24 +199,22 @@ def print_table(scenarios, results, hours: float, seeds: int, chosen: dict) -> N
 
         ratio = mean("predictive", "occupancy") / mean("oracle", "occupancy")
         ratios.append(ratio)
-        fig["best"] = results[(s.name, "best")]
-        hindsight.append(mean("predictive", "occupancy") / mean("best", "occupancy"))
         if ratio < floor_for(s):
             short.append(f"{s.name.strip()} ({ratio:.3f})")
         prog = {r["seed"]: r["occupancy"] for r in fig["progressive"]}
         if any(r["occupancy"] < prog[r["seed"]] for r in fig["predictive"]):
             below_prog.append(s.name.strip())
-        kind, r, c = chosen[s.name]
-        label = f"{'Q' if kind == 'oracle-queue' else 'W'}{r * 3:.2f}/{c:g}"
+        knobs = dict(chosen[s.name])
+        label = f"z{knobs['z']:g}/s{knobs['slack']:g}"
         print(f"{s.name:<22}{mean('progressive', 'occupancy'):>9.3f}"
               f"{mean('predictive', 'occupancy'):>7.3f}{mean('oracle', 'occupancy'):>7.3f}"
               f"{ratio:>8.3f}{mean('progressive', 'talk'):>10.1f}{mean('predictive', 'talk'):>6.1f}"
+              f"{mean('oracle', 'talk'):>7.1f}"
               f"{mean('predictive', 'abandon'):>11.2%} "
               f"{max(r['abandon'] for r in fig['predictive']):>6.2%}"
-              f"{max(r['window'] for r in fig['predictive']):>11.2%}"
+              f"{max(r['window'] for r in fig['predictive']):>13.2%}"
               f"{mean('oracle', 'abandon'):>10.2%}"
-              f"{max(r['abandon'] for r in fig['oracle']):>7.2%}"
-              f"{label:>10}{mean('best', 'occupancy'):>7.3f}{hindsight[-1]:>10.3f}")
+              f"{max(r['abandon'] for r in fig['oracle']):>7.2%}{label:>11}")
 
     def worst(policy):
         return max(r["abandon"] for key, runs in results.items() if key[1] == policy
@@ -218,9 +223,7 @@ def print_table(scenarios, results, hours: float, seeds: int, chosen: dict) -> N
     print(f"\npredictive/oracle occupancy: mean {statistics.fmean(ratios):.3f}, "
           f"min {min(ratios):.3f}, max {max(ratios):.3f}; worst run abandonment: predictive "
           f"{worst('predictive'):.2%}, oracle {worst('oracle'):.2%}")
-    print(f"predictive/best with hindsight: mean {statistics.fmean(hindsight):.3f}, "
-          f"min {min(hindsight):.3f}")
-    print(f"below the occupancy floor (0.97 of oracle, 0.93 for 10 agents): "
+    print(f"below the occupancy floor (0.97 of oracle up to 20 agents, 0.99 from 50): "
           f"{', '.join(short) or 'none'}")
     print(f"predictive below progressive in a run (same seed): {', '.join(below_prog) or 'none'}")
 

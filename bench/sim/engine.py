@@ -49,12 +49,16 @@ class RunResult:
     def abandon_rate(self) -> float:
         return self.abandoned / self.human_answers if self.human_answers else 0.0
 
-    def worst_window_rate(self, window: float = 3600.0) -> float:
-        """Worst abandonment rate over any `window` s stretch (ending at an abandonment)."""
+    def worst_window_rate(self, window: float = 3600.0, filling: bool = False) -> float:
+        """Worst abandonment rate over any `window` s stretch (ending at an abandonment).
+        With `filling`, a stretch that began before the run did counts as it stands (the
+        law's period of a campaign younger than it: the stricter reading); without, the
+        first full window stands for those."""
         worst = 0.0
         answers, lost = self.answer_times, self.abandon_times
         for i, end in enumerate(lost):
-            end = min(self.seconds, max(end, window))
+            if not filling:
+                end = min(self.seconds, max(end, window))
             a = bisect.bisect_right(answers, end) - bisect.bisect_right(answers, end - window)
             b = bisect.bisect_right(lost, end) - bisect.bisect_right(lost, end - window)
             if a:

@@ -154,7 +154,11 @@ def make_policy(policy: str, scenario: Scenario, duration: float, **settings):
     """progressive | predictive (learns) | oracle-queue (the same queueing pacer, its model
     replaced by the true distributions, the answer rate known at every moment, or `lag`
     seconds late) |
-    oracle-warm (the production pacer, its learned model seeded with the truth)."""
+    oracle-warm (the production pacer, its learned model seeded with the truth) |
+    oracle-hazard (the bench's reference: `bench.sim.oracle.HazardOracle`)."""
+    if policy == "oracle-hazard":
+        from bench.sim.oracle import HazardOracle
+        return HazardOracle(scenario, duration, **settings)
     if policy == "oracle-queue":
         lag = settings.pop("lag", 0.0)
         return Predictive(model=TrueModel(scenario, duration, lag), **settings)

@@ -290,18 +290,29 @@ def test_a_fresh_jump_is_not_outvoted_by_an_older_change_in_the_window():
         assert all(seen[t] > 0.35 for t in range(1240, 1321, 5)), seed
 
 
-def test_the_price_does_not_wind_up_while_the_governor_holds_the_pace_down():
-    # Short of budget the governor slows dialling; the steering loop sees the forecast rate
-    # under its setpoint but must not raise the price for it, or the pacer overshoots as
-    # soon as the budget is back.
+def test_the_risk_does_not_wind_down_while_the_governor_holds_the_pace_down():
+    # Short of budget the governor slows dialling; the answers then connected run under the
+    # setpoint, but the steering loop must not take more risk for them, or the pacer
+    # overshoots as soon as the budget is back.
     state = (10, [95.0] * 30, 3)
     held = warmed()
-    start = held.log_price
+    start = held.risk
     for tick in range(600):
         held.calls_to_place(700.0 + tick, *state, abandoned_30d=57, human_answers_30d=2000)
-    assert held.log_price <= start
+        held.on_human_answer(700.0 + tick, True, 0.0)
+    assert held.risk >= start
     ample = dict(abandoned_30d=0, human_answers_30d=2000)
     assert held.calls_to_place(1300.0, *state, **ample) <= warmed().calls_to_place(1300.0, *state, **ample)
+
+
+def test_connected_answers_take_more_risk_and_abandonments_less():
+    pacer = warmed()
+    start = pacer.risk
+    for i in range(200):
+        pacer.on_human_answer(600.0 + i, True, 0.0)
+    hotter = pacer.risk
+    pacer.on_human_answer(800.0, False, 2.0)
+    assert hotter < start and pacer.risk > hotter
 
 
 def test_the_lagged_oracle_of_the_jump_bench_learns_a_shift_only_after_its_lag():
@@ -341,7 +352,7 @@ def held(obj):
         return "dict", [(k, held(v)) for k, v in obj.items()]
     if callable(obj):
         return "function", obj.__qualname__
-    scratch = {"_agent_rows", "_call_rows", "_row_keys", "_cv2", "_per_call"}
+    scratch = {"_agent_rows", "_call_rows", "_row_keys", "_cv2"}
     return type(obj).__name__, {k: held(v) for k, v in sorted(vars(obj).items()) if k not in scratch}
 
 
@@ -383,7 +394,7 @@ def test_a_pacer_handed_over_through_json_decides_exactly_as_the_original():
     # A simulated stretch with a jump in who answers and some abandonments, handed over
     # every 37 s: every later decision, tick by tick, is the original's.
     relay = HandedOver(every=37)
-    run = simulate(Scenario("t", 25, 0.15, 90, shifts=((0.5, 0.6),)), relay, seed=4, hours=0.4)
+    run = simulate(Scenario("t", 25, 0.15, 90, shifts=((0.5, 0.6),)), relay, seed=5, hours=0.4)
     assert run.abandoned > 0 and relay.handovers > 30 and relay.suspected > 0
     assert relay.copy_decided == relay.decided and sum(relay.decided) > 0
 

@@ -37,8 +37,12 @@ class Empirical:
     """
 
     def __init__(self, prior: list[float], window: int, inverse=None, strong: int = 0,
-                 fade: int = 1) -> None:
+                 fade: int = 1, keep: int | None = None) -> None:
         self.prior = list(prior)
+        # A prior of plain pseudo-samples may be dropped once `keep` samples are seen: a
+        # few cautious guesses of 600-2400 s handle time, kept for ever, stretch a learned
+        # curve of one-minute calls into a tail that says no long call ever ends.
+        self.keep = keep
         # Optionally a heavier prior (`strong` quantile points of `inverse`) that fades out
         # linearly over the first `fade` samples: a few dozen answers give a ragged curve,
         # and reading a whole burst of calls in flight off it misjudges their answers.
@@ -49,7 +53,7 @@ class Empirical:
 
     def _prior(self) -> list[float]:
         if self.inverse is None:
-            return self.prior
+            return self.prior if self.keep is None or self.seen < self.keep else []
         count = int(round(self.strong * (1.0 - self.seen / self.fade)))
         return self.prior if count <= len(self.prior) else _quantiles(self.inverse, count)
 
@@ -108,6 +112,7 @@ class Empirical:
         it was built before the newest samples came, counting the calls then running.
         `inverse` is left to the owner to name."""
         return {"prior": list(self.prior), "strong": self.strong, "fade": self.fade,
+                "keep": self.keep,
                 "window": self.samples.maxlen, "samples": list(self.samples),
                 "fresh": self.fresh, "seen": self.seen, "xs": list(self.xs),
                 "ss": list(self.ss), "tail_x": self.tail_x, "tail_s": self.tail_s,
@@ -118,6 +123,7 @@ class Empirical:
         curve = cls.__new__(cls)
         curve.prior = list(state["prior"])
         curve.inverse, curve.strong, curve.fade = inverse, state["strong"], state["fade"]
+        curve.keep = state["keep"]
         curve.samples = deque(state["samples"], maxlen=state["window"])
         curve.fresh, curve.seen = state["fresh"], state["seen"]
         curve.xs, curve.ss = list(state["xs"]), list(state["ss"])

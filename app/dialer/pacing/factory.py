@@ -7,7 +7,7 @@ from app.dialer.pacing.policy import MAX_ABANDON_RATE, Predictive, Preview, Prog
 # The hand-over state's layout. Raise it when a field is added, dropped or changes meaning:
 # a state of another version is then dropped, and the pacer relearns from the stream. Class
 # and attribute names can change freely; only the state's own keys are the contract.
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 _KINDS = {kind.mode: kind for kind in (Preview, Progressive, Predictive)}
 

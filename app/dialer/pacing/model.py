@@ -46,8 +46,9 @@ class LearnedModel:
             self.settle_seconds = min(120.0, max(10.0, self.other_ring.quantile(0.995) + 2.0))
         # Until its own calls end, assume long calls: no agent is counted on to free up
         # soon on the strength of the prior alone (the first calls to end are the short ones).
+        # Once a window of its own calls has ended, the guesses go.
         self.handle = Empirical(handle_samples or [handle_prior * (1 + q) for q in range(4)],
-                                handle_window)
+                                handle_window, keep=None if handle_samples else handle_window)
         self.ring_version = self.handle_version = 0
         self.handle_built, self.ring_built = -math.inf, -math.inf
 

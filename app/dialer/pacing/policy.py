@@ -3,7 +3,7 @@
 Pure: the caller supplies the time and every observation, so the production tick and any
 discrete-event simulator drive the same code. The predictive pacer forecasts, over the
 ring-time horizon, how many human answers will arrive and how many agents will be free to
-take them, and places the most calls whose expected abandonment stays under the target.
+take them, and places the most calls they can take at a risk steered to the target.
 """
 
 from __future__ import annotations
@@ -12,11 +12,20 @@ import bisect
 import math
 from collections import deque
 
+from app.dialer.pacing.distributions import _poisson_tail
 from app.dialer.pacing.forecast import expected_abandonments
 from app.dialer.pacing.model import STEP, LearnedModel
 
 MAX_ABANDON_RATE = 0.03  # FTC TSR: abandoned / answered by a person, per 30 days
 GRACE_SECONDS = 2.0  # an answered call not connected within this is abandoned
+START_RISK, MIN_RISK, MAX_RISK = 2.0, 0.5, 5.0  # standard deviations of answers beyond agents
+RISK_STEP = 0.05  # risk moved by each abandonment (and by 1/goal answers connected)
+BATCH_TEAM = 4  # the batch a tick may add grows by one call per this many agents
+STEER_RATIO = 0.75  # share of the target the short window aims at, with no 30-day account
+BUNCH = 1e-3  # chance at the cap below which the last half minute's abandonments are a bunch
+# With the 30-day account: the share of the target the period aims at, how strongly the
+# short window makes up the account's gap from it, and the short window's highest goal.
+PERIOD_RATIO, PERIOD_GAIN, PERIOD_TOP = 5.0 / 6.0, 1.0, 0.95
 OUTCOMES = ("human", "machine", "no-answer", "busy", "failed")
 
 
@@ -59,34 +68,43 @@ class Progressive(Preview):
 
 
 class Predictive(Progressive):
-    """Queueing pacer: the most calls whose added abandonment is worth the agent time.
+    """Queueing pacer: the most calls the agents freeing up can take, at a steered risk.
 
     Over the next ring horizon, at STEP-second edges, it forecasts human answers (from the
     calls in flight, conditioned on how long each has rung, plus n new ones) and agents free
     to take them (ready agents, plus each busy agent's chance of finishing by then given how
-    long it has been on its call, plus the 2 s grace), as Poisson-binomial counts: mean,
-    variance (widened by the answer rate's own uncertainty) and skew. Expected abandonments
-    are the expected running maximum of answers beyond agents, folded edge by edge (Clark's
-    method) with an Edgeworth term for the skew. It places calls while the last one adds no
-    more than a price in abandonments per answer; the price is steered so the forecast rate,
-    corrected by realised/forecast abandonments over the last half hour, meets the setpoint.
-    The period's abandonment budget is a hard governor: near the cap it slows, at the cap
-    (or with no budget left for the calls in flight) it dials exactly as progressive does.
-    A wide gap between the calls wanted and those dialling is closed over a few ticks, so a
-    jump in the answer rate shows in the first answers before the whole batch is out.
+    long it has been on its call - the handle time's hazard - plus the 2 s grace), as
+    Poisson-binomial counts: mean and variance (widened by the answer rate's own
+    uncertainty). It places the most calls for which, at every edge, answers beyond agents
+    stay at or under 0 by `risk` standard deviations. Reading each agent, not an average, is
+    what a small team turns on. The risk is steered by what happens: every abandonment
+    raises it, every answer connected lowers it a little, so the realised rate settles at
+    the goal. The goal is the setpoint; given the rolling 30-day account, it is the period
+    setpoint plus the gap the account runs from it, so the period spends its budget rather
+    than hoarding half of it. The period's abandonment budget is a hard governor: near the
+    cap it slows, at the cap (or with no budget left for the calls in flight) it dials
+    exactly as progressive does. A wide gap between the calls wanted and those dialling is
+    closed over a few ticks, so a jump in the answer rate shows in the first answers before
+    the whole batch is out. Expected abandonments (`forecast.expected_abandonments`) price the
+    calls in flight for the governor.
     """
 
     mode = "predictive"
 
     def __init__(self, abandon_target: float = MAX_ABANDON_RATE, model=None,
-                 steer_ratio: float = 0.75, calibration: float = 2.0, memory: float = 1800.0,
+                 steer_ratio: float = STEER_RATIO, calibration: float = 2.0, memory: float = 1800.0,
                  reserve: float = 1.0, cushion: float = 3.0, batch_share: float = 0.3,
-                 batch_floor: int = 4, **settings) -> None:
+                 batch_floor: int = 4,
+                 risk: float = START_RISK, credit: float = 2.0,
+                 period_ratio: float = PERIOD_RATIO, **settings) -> None:
         super().__init__(abandon_target)
         self.model = model if model is not None else LearnedModel(**settings)
         self.setpoint = self.abandon_target * steer_ratio
-        self.log_price = math.log(self.setpoint)  # abandonments per answer the last call may add
-        self.forecast_loss = self.forecast_answers = 0.0  # recent, from the model
+        self.period_setpoint = self.abandon_target * period_ratio
+        # The risk taken at every forecast edge: answers beyond agents, mean + risk * sd, at
+        # most 0. Lower is hotter; steered so the realised rate meets the goal.
+        self.risk = risk
+        self.goal, self.held = self.setpoint, False  # as the governor last set them
         # Realised over forecast abandonments, recently. It starts pessimistic (2x): the
         # model is still rough, and early abandonments spend a budget that is still tiny,
         # after which the governor holds the campaign to progressive; a pacer that
@@ -97,7 +115,7 @@ class Predictive(Progressive):
         self.memory = memory
         # Budget governor: abandonments kept back, and how many more before full pace (a
         # small team at a low answer rate loses several in one unlucky bunch).
-        self.reserve, self.cushion = reserve, cushion
+        self.reserve, self.cushion, self.credit = reserve, cushion, credit
         self.batch_share, self.batch_floor = batch_share, batch_floor
         self.last_at = None
         self.place_times: list[float] = []  # in-flight calls, grouped by when they were placed
@@ -125,8 +143,7 @@ class Predictive(Progressive):
         if not connected:
             self.abandoned += 1
             self.realised += 1.0
-            # A run of abandonments brakes at once, before the slower loops catch up.
-            self.log_price = max(math.log(0.05 * self.setpoint), self.log_price - 0.05)
+        self._steer(not connected)
 
     def on_agent_free(self, at: float, handle_seconds: float) -> None:
         self.model.observe_handle(handle_seconds)
@@ -138,8 +155,9 @@ class Predictive(Progressive):
         return {
             **super().to_state(),
             "model": self.model.to_state(),
-            "setpoint": self.setpoint, "log_price": self.log_price,
-            "forecast_loss": self.forecast_loss, "forecast_answers": self.forecast_answers,
+            "setpoint": self.setpoint, "period_setpoint": self.period_setpoint,
+            "risk": self.risk, "credit": self.credit,
+            "goal": self.goal, "held": self.held,
             "realised": self.realised, "expected": self.expected, "memory": self.memory,
             "reserve": self.reserve, "cushion": self.cushion,
             "batch_share": self.batch_share, "batch_floor": self.batch_floor,
@@ -157,11 +175,11 @@ class Predictive(Progressive):
         # The forecast caches start empty: they are rebuilt, to the same figures, on first use.
         pacer = cls(abandon_target=state["abandon_target"],
                     model=LearnedModel.from_state(state["model"]), memory=state["memory"],
-                    reserve=state["reserve"], cushion=state["cushion"],
+                    reserve=state["reserve"], cushion=state["cushion"], credit=state["credit"],
                     batch_share=state["batch_share"], batch_floor=state["batch_floor"])
-        pacer.setpoint, pacer.log_price = state["setpoint"], state["log_price"]
-        pacer.forecast_loss = state["forecast_loss"]
-        pacer.forecast_answers = state["forecast_answers"]
+        pacer.setpoint, pacer.risk = state["setpoint"], state["risk"]
+        pacer.period_setpoint = state["period_setpoint"]
+        pacer.goal, pacer.held = state["goal"], state["held"]
         pacer.realised, pacer.expected = state["realised"], state["expected"]
         pacer.last_at = state["last_at"]
         pacer.place_times = list(state["place_times"])
@@ -174,7 +192,12 @@ class Predictive(Progressive):
 
     # decision ------------------------------------------------------------------------
     def calls_to_place(self, at, agents_ready, busy_elapsed, calls_dialing,
-                       abandon_rate_30d=None, abandoned_30d=None, human_answers_30d=None) -> int:
+                       abandon_rate_30d=None, abandoned_30d=None, human_answers_30d=None,
+                       inbound_kept=0) -> int:
+        """`abandoned_30d` and `human_answers_30d`: the campaign's rolling 30-day account;
+        given, it is the governor's budget and the short window aims to bring its rate to
+        the period setpoint. `inbound_kept`: agents held back for inbound calls, already
+        left out of `agents_ready` (taken, not needed)."""
         floor = max(0, int(agents_ready) - int(calls_dialing))
         self._sync(at, int(calls_dialing))
         if abandon_rate_30d is not None and abandoned_30d is None:
@@ -186,57 +209,70 @@ class Predictive(Progressive):
         if abandon_rate_30d is None or abandoned_30d is not None:
             answers = self.human_answers if human_answers_30d is None else human_answers_30d
             lost = self.abandoned if abandoned_30d is None else abandoned_30d
-            # Abandonments the period can still absorb, less a reserve for calls in flight.
+            # Abandonments the period can still absorb, less a reserve for calls in flight;
+            # until the period has earned a few, a small credit lets a small team start.
             budget = self.abandon_target * answers - lost
+            budget += self.credit * max(0.0, 1.0 - self.abandon_target * answers / 3.0)
             owed = pending * self.calibration()
             room = (budget - self.reserve - 2.0 * owed) / (self.cushion + 4.0 * owed)
         self._decay(at)
         while self.recent and at - self.recent[0][0] > 30.0:
             self.recent.popleft()
         lost_now = sum(1 for _, lost in self.recent if lost)
-        if lost_now >= 3 and lost_now > 2.0 * self.abandon_target * len(self.recent):
-            room = 0.0  # abandonments are bunching: the model is off, stop over-dialling now
+        at_cap = self.abandon_target * len(self.recent)
+        if lost_now >= 3 and _poisson_tail(lost_now, at_cap) < BUNCH:
+            # Abandonments are bunching beyond chance, even at the cap: the model is off,
+            # stop over-dialling now. (A plain share would stop a large team, whose half
+            # minute holds a hundred answers, every time chance brings six.)
+            room = 0.0
         if room <= 0:
             return self._placed(at, floor)
         # Nearing the cap, every call's allowed risk shrinks with the room left.
-        n = max(self._most_calls(bins, math.exp(self.log_price) * min(1.0, room)), floor)
+        n = max(self._most_calls(bins, self.risk + 2.0 * max(0.0, 1.0 - room)), floor)
         # Close a wide gap over a few ticks rather than in one: a batch placed at once would
         # all ring at an answer rate that may just have jumped, before any answer can say so.
-        extra = n - floor
-        if extra > self.batch_floor:
-            n = floor + self.batch_floor + int(math.ceil(self.batch_share * (extra - self.batch_floor)))
-        added = self._loss(bins, n) - pending
-        self._steer(added, n * self._per_call, room)
+        team = int(agents_ready) + len(busy_elapsed)
+        extra, batch = n - floor, self.batch_floor + team // BATCH_TEAM
+        if extra > batch:
+            n = floor + batch + int(math.ceil(self.batch_share * (extra - batch)))
+        self.expected += self._loss(bins, n) - pending
+        self._set_goal(room, self._period_goal(abandoned_30d, human_answers_30d))
         return self._placed(at, n)
 
     def _decay(self, at: float) -> None:
         if self.last_at is not None and at > self.last_at:
             fade = math.exp(-(at - self.last_at) / self.memory)
             self.realised, self.expected = self.realised * fade, self.expected * fade
-            fade = math.exp(-(at - self.last_at) / 300.0)
-            self.forecast_loss *= fade
-            self.forecast_answers *= fade
         self.last_at = at
 
-    def _steer(self, added_loss: float, added_answers: float, room: float) -> None:
-        """Move the price of the last call so the forecast rate, scaled by how far realised
-        abandonments have run from forecasts, meets the setpoint; short of budget, half the
-        cap, so the budget grows back."""
-        self.expected += added_loss
-        self.forecast_loss += added_loss
-        self.forecast_answers += added_answers
-        goal = self.setpoint
-        if room < 1.0:
-            goal = 0.5 * self.abandon_target + room * (goal - 0.5 * self.abandon_target)
-        if self.forecast_answers > 1.0:
-            rate = self.calibration() * self.forecast_loss / self.forecast_answers
-            step = max(-0.5, min(0.5, (goal - rate) / goal))
-            if room < 1.0:
-                # The governor is holding the pace down, not the price: raising the price
-                # now would only wind it up, to overshoot once the budget is back.
-                step = min(step, 0.0)
-            self.log_price = min(math.log(50 * self.setpoint),
-                                 max(math.log(0.05 * self.setpoint), self.log_price + 0.02 * step))
+    def _period_goal(self, abandoned_30d, human_answers_30d) -> float:
+        """The short window's goal: the setpoint; with the 30-day account, the period
+        setpoint plus the gap the account's rate runs from it (a period run cool, by a team
+        whose calls could not spend it, is spent later; one run warm is paid back), within
+        half the cap and the cap less a margin."""
+        if abandoned_30d is None or human_answers_30d is None or human_answers_30d <= 0:
+            return self.setpoint
+        gap = self.period_setpoint - abandoned_30d / human_answers_30d
+        return min(PERIOD_TOP * self.abandon_target,
+                   max(0.5 * self.abandon_target, self.period_setpoint + PERIOD_GAIN * gap))
+
+    def _set_goal(self, room: float, goal: float) -> None:
+        """The rate to steer to: `goal`, or short of budget less, down to half the cap, so
+        the budget grows back."""
+        self.goal, self.held = goal, room < 1.0
+        if self.held:
+            self.goal = 0.5 * self.abandon_target + room * (goal - 0.5 * self.abandon_target)
+
+    def _steer(self, lost: bool) -> None:
+        """Every person answered moves the risk: up by (1 - goal) steps if abandoned, down by
+        goal steps if connected, so it settles where the realised rate meets the goal. An
+        abandonment brakes at once; the answers that bring the risk back down are many."""
+        if lost:
+            self.risk = min(MAX_RISK, self.risk + RISK_STEP * (1.0 - self.goal))
+        elif not self.held:
+            # The governor is holding the pace down, not the risk: lowering the risk now
+            # would only wind it up, to overshoot once the budget is back.
+            self.risk = max(MIN_RISK, self.risk - RISK_STEP * self.goal)
 
     def calibration(self) -> float:
         # Never below 1: realised abandonments running under the forecast is read off a
@@ -247,28 +283,29 @@ class Predictive(Progressive):
         # scenarios, and 0.3-0.9% on steady small teams.
         return min(8.0, max(1.0, self.realised / self.expected))
 
-    def _most_calls(self, bins, limit: float) -> int:
-        """Largest n whose last call adds at most `limit` abandonments per answer it adds:
-        its own risk plus the agent it may take from a call answered after it."""
-        budget = limit * self._per_call
-        if budget <= 0 or self._added_loss(bins, 1) > budget:
+    def _most_calls(self, bins, risk: float) -> int:
+        """Largest n for which, at every edge, answers beyond agents stay at or under 0 by
+        `risk` standard deviations (the answer rate's own uncertainty included)."""
+        cv2 = self._cv2
+
+        def fits(n: int) -> bool:
+            for mu, dmu, var, dvar, demand, _, _ in bins:
+                d = demand + n * dmu
+                if mu + n * dmu + risk * math.sqrt(max(var + n * dvar + cv2 * d * d, 0.0)) > 0:
+                    return False
+            return True
+
+        if not fits(1):
             return 0
         lo, hi = 1, 2
-        while self._added_loss(bins, hi) <= budget:
+        while fits(hi):
             lo, hi = hi, hi * 2
             if hi > 100000:
                 return lo
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if self._added_loss(bins, mid) <= budget:
-                lo = mid
-            else:
-                hi = mid
+            lo, hi = (mid, hi) if fits(mid) else (lo, mid)
         return lo
-
-    def _added_loss(self, bins, n: int) -> float:
-        """Abandonments the n-th new call adds."""
-        return self._loss(bins, n) - self._loss(bins, n - 1)
 
     def _loss(self, bins, n: float) -> float:
         """Expected abandonments over the horizon with n more calls placed now."""
@@ -326,7 +363,6 @@ class Predictive(Progressive):
             k3 = demand - 3.0 * second[j] + 2.0 * third[j] - lean
             bins.append((base + demand - free, fm, demand - second[j] + spread + 0.05,
                          fm * (1.0 - fm), demand, k3, fm * (1.0 - fm) * (1.0 - 2.0 * fm)))
-        self._per_call = p * fresh[horizon]
         return bins
 
     def _call_row(self, age: int, horizon: int) -> tuple[float, float, list[float]]:

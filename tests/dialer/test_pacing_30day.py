@@ -1,0 +1,78 @@
+"""The 30-day budget: the law counts abandonment per 30 days, and so does the governor."""
+
+import random
+
+import pytest
+
+from app.dialer.pacing import MAX_ABANDON_RATE, make_pacer
+from bench.pacing_30day import run_campaign
+
+
+def warmed(seed=7):
+    """A predictive pacer that has seen 10 minutes of a 30% campaign with 100 s calls."""
+    rng = random.Random(seed)
+    pacer = make_pacer("predictive")
+    for i in range(1200):
+        placed = i * 0.5
+        if rng.random() < 0.3:
+            ring = rng.uniform(5, 25)
+            pacer.on_dial_result(placed + ring, "human", ring)
+        else:
+            pacer.on_dial_result(placed + 25, rng.choice(["no-answer", "busy", "machine"]), 25.0)
+    for _ in range(300):
+        pacer.on_agent_free(600.0, rng.gauss(100.0, 10.0))
+    return pacer
+
+
+STATE = (700.0, 10, [95.0] * 30, 3)
+
+
+def test_an_account_run_cool_aims_the_short_window_higher_and_one_run_warm_lower():
+    # The same stretch of answers, one in 40 abandoned (2.5%), under three accounts: a
+    # period run cool is made up, one run warm paid back, one on the setpoint held there.
+    pacers = {}
+    for name, lost in (("cool", 40), ("even", 100), ("warm", 112)):
+        pacer = pacers[name] = warmed()
+        for tick in range(400):
+            pacer.calls_to_place(700.0 + tick, *STATE[1:], abandoned_30d=lost,
+                                 human_answers_30d=4000)
+            pacer.on_human_answer(700.0 + tick, tick % 40 != 39, 0.0)
+    cool, even, warm = pacers["cool"], pacers["even"], pacers["warm"]
+    assert even.goal == pytest.approx(even.period_setpoint) == MAX_ABANDON_RATE * 5 / 6
+    assert warm.goal < even.goal < cool.goal < MAX_ABANDON_RATE
+    # 2 agents ready, 3 calls ringing, 20 agents 80 s into 100 s calls.
+    placed = {name: pacer.calls_to_place(1100.0, 2, [80.0] * 20, 3, abandoned_30d=100,
+                                         human_answers_30d=4000)
+              for name, pacer in pacers.items()}
+    assert placed["cool"] > placed["warm"]
+    assert placed["cool"] >= placed["even"] >= placed["warm"]
+
+
+def test_with_no_account_the_short_window_aims_at_the_setpoint_as_before():
+    pacer, told_none = warmed(), warmed()
+    for tick in range(300):
+        at = 700.0 + tick
+        assert pacer.calls_to_place(at, *STATE[1:]) == told_none.calls_to_place(
+            at, *STATE[1:], abandoned_30d=None, human_answers_30d=None, inbound_kept=2)
+        pacer.on_human_answer(at, True, 0.0)
+        told_none.on_human_answer(at, True, 0.0)
+    assert pacer.goal == pacer.setpoint == MAX_ABANDON_RATE * 0.75
+
+
+def test_an_account_at_the_cap_dials_as_progressive_whatever_the_short_window_says():
+    for lost in (75, 74, 90):  # 3.0%, one abandonment short of it, over it
+        pacer = warmed()
+        for i in range(400):
+            pacer.on_human_answer(600.0 + i / 4, True, 0.0)  # a cool short window
+        assert pacer.calls_to_place(*STATE, abandoned_30d=lost, human_answers_30d=2500) == 7
+
+
+def test_no_30_days_of_a_campaign_exceed_the_cap():
+    # The 30-day bench's campaign (weekly and daily cycles, jumps, team changes between
+    # shifts; 30 working days, each shift cut to 15 min), told its rolling account at every
+    # tick: at every abandonment, the 30 days before it stay at or under the cap; in the
+    # campaign's first month, its days so far do (as if it had stopped there).
+    for seed in (1, 2):
+        figures = run_campaign("predictive", seed, hours=0.25)
+        assert figures["answers"] > 1500
+        assert figures["worst"] <= MAX_ABANDON_RATE, seed
