@@ -69,6 +69,13 @@ def test_predictive_never_places_fewer_than_progressive():
 
 def test_governor_falls_back_to_progressive_at_the_cap_and_slows_near_it():
     state = (700.0, 10, [95.0] * 30, 3)
+    # As the production tick asks: the rolling 30-day rate and the counts it is made of.
+    def told(lost, answers=4000):
+        return warmed().calls_to_place(*state, abandon_rate_30d=lost / answers,
+                                       abandoned_30d=lost, human_answers_30d=answers)
+    assert told(120) == told(180) == 7  # 3.0%, 4.5%
+    assert told(20) > told(118) >= 7  # 0.5%; 2.95%, two abandonments short of the cap
+    # A caller that has only the rate gets the same governor.
     at_cap = warmed().calls_to_place(*state, abandon_rate_30d=0.03)
     over = warmed().calls_to_place(*state, abandon_rate_30d=0.045)
     near = warmed().calls_to_place(*state, abandon_rate_30d=0.028)

@@ -48,15 +48,47 @@ def test_an_account_run_cool_aims_the_short_window_higher_and_one_run_warm_lower
     assert placed["cool"] >= placed["even"] >= placed["warm"]
 
 
-def test_with_no_account_the_short_window_aims_at_the_setpoint_as_before():
-    pacer, told_none = warmed(), warmed()
+def test_with_no_account_the_pacers_own_count_is_the_period_and_the_setpoint_the_goal():
+    # A caller that passes no account (or an explicit None) gets the period it always had: the
+    # answers since the pacer started, and the 2.25% setpoint as the short window's goal.
+    def after(answers, lost):
+        pacer = warmed()
+        for i in range(answers):
+            pacer.on_human_answer(600.0 + i / 10, i >= lost, 0.0)
+        return pacer
+    room, spent = after(200, 0), after(200, 6)  # 0% and 3.0% of its own answers
+    assert room.calls_to_place(*STATE) > 7
+    assert spent.calls_to_place(*STATE) == 7
+    assert spent.calls_to_place(*STATE, abandoned_30d=None, human_answers_30d=None,
+                                inbound_kept=2) == 7
     for tick in range(300):
-        at = 700.0 + tick
-        assert pacer.calls_to_place(at, *STATE[1:]) == told_none.calls_to_place(
-            at, *STATE[1:], abandoned_30d=None, human_answers_30d=None, inbound_kept=2)
-        pacer.on_human_answer(at, True, 0.0)
-        told_none.on_human_answer(at, True, 0.0)
-    assert pacer.goal == pacer.setpoint == MAX_ABANDON_RATE * 0.75
+        room.calls_to_place(701.0 + tick, *STATE[1:])
+        room.on_human_answer(701.0 + tick, True, 0.0)
+    assert room.goal == room.setpoint == MAX_ABANDON_RATE * 0.75
+
+
+def test_a_young_campaign_dials_as_progressive_until_its_answers_allow_an_abandonment():
+    # Under 34 person answers a single abandonment is over 3% of them: were the campaign to
+    # stop there, its period would be over the cap. So no call beyond progressive, whether
+    # it has abandoned one already (33%, 10%, 3.03%) or none yet.
+    for lost, answers in ((1, 3), (1, 10), (1, 33), (0, 0), (0, 20), (0, 33)):
+        rate = lost / answers if answers else None
+        assert warmed().calls_to_place(*STATE, abandon_rate_30d=rate, abandoned_30d=lost,
+                                       human_answers_30d=answers) == 7, (lost, answers)
+    assert warmed().calls_to_place(*STATE, abandoned_30d=0, human_answers_30d=400) > 7
+
+
+def test_the_risk_does_not_wind_down_while_the_governor_holds_at_the_cap():
+    # At the cap the pacer dials as progressive; the answers connected meanwhile must not
+    # lower its risk, or it would come back hotter than it left once the budget returns.
+    pacer = warmed()
+    pacer.calls_to_place(700.0, *STATE[1:], abandoned_30d=0, human_answers_30d=2000)
+    start = pacer.risk
+    for t in range(600):
+        assert pacer.calls_to_place(701.0 + t, *STATE[1:], abandoned_30d=75,
+                                    human_answers_30d=2000) == 7
+        pacer.on_human_answer(701.0 + t, True, 0.0)
+    assert pacer.risk >= start
 
 
 def test_an_account_at_the_cap_dials_as_progressive_whatever_the_short_window_says():

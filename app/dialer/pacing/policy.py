@@ -95,7 +95,7 @@ class Predictive(Progressive):
                  steer_ratio: float = STEER_RATIO, calibration: float = 2.0, memory: float = 1800.0,
                  reserve: float = 1.0, cushion: float = 3.0, batch_share: float = 0.3,
                  batch_floor: int = 4,
-                 risk: float = START_RISK, credit: float = 2.0,
+                 risk: float = START_RISK,
                  period_ratio: float = PERIOD_RATIO, **settings) -> None:
         super().__init__(abandon_target)
         self.model = model if model is not None else LearnedModel(**settings)
@@ -115,7 +115,7 @@ class Predictive(Progressive):
         self.memory = memory
         # Budget governor: abandonments kept back, and how many more before full pace (a
         # small team at a low answer rate loses several in one unlucky bunch).
-        self.reserve, self.cushion, self.credit = reserve, cushion, credit
+        self.reserve, self.cushion = reserve, cushion
         self.batch_share, self.batch_floor = batch_share, batch_floor
         self.last_at = None
         self.place_times: list[float] = []  # in-flight calls, grouped by when they were placed
@@ -156,7 +156,7 @@ class Predictive(Progressive):
             **super().to_state(),
             "model": self.model.to_state(),
             "setpoint": self.setpoint, "period_setpoint": self.period_setpoint,
-            "risk": self.risk, "credit": self.credit,
+            "risk": self.risk,
             "goal": self.goal, "held": self.held,
             "realised": self.realised, "expected": self.expected, "memory": self.memory,
             "reserve": self.reserve, "cushion": self.cushion,
@@ -175,7 +175,7 @@ class Predictive(Progressive):
         # The forecast caches start empty: they are rebuilt, to the same figures, on first use.
         pacer = cls(abandon_target=state["abandon_target"],
                     model=LearnedModel.from_state(state["model"]), memory=state["memory"],
-                    reserve=state["reserve"], cushion=state["cushion"], credit=state["credit"],
+                    reserve=state["reserve"], cushion=state["cushion"],
                     batch_share=state["batch_share"], batch_floor=state["batch_floor"])
         pacer.setpoint, pacer.risk = state["setpoint"], state["risk"]
         pacer.period_setpoint = state["period_setpoint"]
@@ -203,16 +203,16 @@ class Predictive(Progressive):
         if abandon_rate_30d is not None and abandoned_30d is None:
             room = (self.abandon_target - abandon_rate_30d) / (0.25 * self.abandon_target)
             if room <= 0:
-                return self._placed(at, floor)
+                return self._hold(at, floor, abandoned_30d, human_answers_30d)
         bins = self._forecast(at, int(agents_ready), busy_elapsed)
         pending = self._loss(bins, 0)
         if abandon_rate_30d is None or abandoned_30d is not None:
             answers = self.human_answers if human_answers_30d is None else human_answers_30d
             lost = self.abandoned if abandoned_30d is None else abandoned_30d
-            # Abandonments the period can still absorb, less a reserve for calls in flight;
-            # until the period has earned a few, a small credit lets a small team start.
+            # Abandonments the period can still absorb, less a reserve for calls in flight. A
+            # young period has none: its first abandonment before its 34th person answer
+            # would put the campaign over 3% were it to stop there (the stricter reading).
             budget = self.abandon_target * answers - lost
-            budget += self.credit * max(0.0, 1.0 - self.abandon_target * answers / 3.0)
             owed = pending * self.calibration()
             room = (budget - self.reserve - 2.0 * owed) / (self.cushion + 4.0 * owed)
         self._decay(at)
@@ -226,7 +226,7 @@ class Predictive(Progressive):
             # minute holds a hundred answers, every time chance brings six.)
             room = 0.0
         if room <= 0:
-            return self._placed(at, floor)
+            return self._hold(at, floor, abandoned_30d, human_answers_30d)
         # Nearing the cap, every call's allowed risk shrinks with the room left.
         n = max(self._most_calls(bins, self.risk + 2.0 * max(0.0, 1.0 - room)), floor)
         # Close a wide gap over a few ticks rather than in one: a batch placed at once would
@@ -238,6 +238,12 @@ class Predictive(Progressive):
         self.expected += self._loss(bins, n) - pending
         self._set_goal(room, self._period_goal(abandoned_30d, human_answers_30d))
         return self._placed(at, n)
+
+    def _hold(self, at: float, floor: int, abandoned_30d, human_answers_30d) -> int:
+        """Dial exactly as progressive does, the governor holding: answers connected meanwhile
+        must not lower the risk, or it would be wound down to overshoot once the budget is back."""
+        self._set_goal(0.0, self._period_goal(abandoned_30d, human_answers_30d))
+        return self._placed(at, floor)
 
     def _decay(self, at: float) -> None:
         if self.last_at is not None and at > self.last_at:
