@@ -30,14 +30,13 @@ from bench.sim import Scenario, make_policy, simulate
 
 POLICIES = ("progressive", "predictive", "oracle")
 # The oracle's candidates: the risk z at every forecast edge (mean + z sd of answers beyond
-# agents at most 0) and the abandonments it may run ahead of the target share of answers
-# (which only a small team's short run notices).
+# agents at most 0). Its governor is the law's, strictly: beyond progressive only while one
+# more abandonment keeps the run within 3% (a slack of -1 abandonment on the target share).
 RISKS = (1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0)
 
 
 def candidates(scenario) -> list[tuple]:
-    slacks = (0.5, 1.0, 2.0) if scenario.agents <= 25 else (2.0,)
-    return [(("slack", slack), ("z", z)) for z in RISKS for slack in slacks]
+    return [(("slack", ORACLE_SLACK), ("z", z)) for z in RISKS]
 # Seeds the candidates are tuned on (never the measured ones) and the abandonment every
 # tuning run must stay at or under: the winner has the most mean occupancy among those. A
 # small team's hour holds a few dozen answers, so one unlucky bunch decides its rate: it is
@@ -45,6 +44,7 @@ def candidates(scenario) -> list[tuple]:
 TUNING_SEEDS = (101, 102, 103, 104, 105, 106)
 LARGE_TEAM_TUNING_SEEDS = TUNING_SEEDS[:3]
 ORACLE_CAP = 0.029
+ORACLE_SLACK = -1.0
 # --mid-period: the campaign's earlier 29 days, (person answers, abandoned), at the period
 # setpoint of 2.5%; the oracle is then tuned to the same mean abandonment as the pacer aims at.
 ACCOUNT = (20000, 500)
