@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from datetime import time as dtime
+from datetime import timedelta
 from pathlib import Path
 
 import requests
@@ -262,18 +263,39 @@ class Stack:
         from app.campaigns.models import Campaign, CampaignAssignment
         from app.common.timeutil import utcnow
         from app.contacts.models import Contact
+        from app.common import phones
         from app.compliance import gates
         from app.extensions import db
 
         now = utcnow()
-        zone = next(z for z in ("Europe/London", "America/New_York", "America/Los_Angeles",
-                                "Pacific/Honolulu", "Australia/Sydney", "Australia/Perth")
-                    if gates.inside_window(now, gates.candidate_zones(z, "+12125550100"),
-                                           gates.Window(dtime(8, 30), dtime(20, 30))))
-        # Area codes never reused within a run: the simulator's counts per number stay per trial.
+        # Area codes never reused within a run: the simulator's counts per number stay per trial;
+        # only those whose every zone is well inside calling hours now and for the next hour
+        # (a number's zones are its area code's), each contact stored in its area's zone.
+        window = gates.Window(dtime(8, 30), dtime(20, 0))
+
+        def open_zone(area: int) -> str | None:
+            names = phones.zones_the_callee_may_be_in(None, f"+1{area}5550100")
+            zones = gates.candidate_zones(None, f"+1{area}5550100")
+            if names and all(gates.inside_window(now + timedelta(minutes=m), zones, window)
+                             for m in (0, 30, 60)):
+                return names[0]
+            return None
+
         rng = random.Random(area_seed)
         free = [a for a in range(201, 990) if a not in self.used_areas]
-        areas = rng.sample(free, (contacts + 99) // 100)
+        rng.shuffle(free)
+        wanted = (contacts + 99) // 100
+        areas, zones = [], {}
+        for area in free:
+            zone = open_zone(area)
+            if zone is not None:
+                areas.append(area)
+                zones[area] = zone
+                if len(areas) == wanted:
+                    break
+        if len(areas) < wanted:
+            raise RuntimeError(f"only {len(areas)} area codes of the {wanted} needed are inside "
+                               "calling hours now; run the bench at another hour")
         self.used_areas.update(areas)
         numbers = [f"+1{areas[i // 100]}5550{100 + i % 100}" for i in range(contacts)]
         with self.app.app_context():
@@ -293,7 +315,8 @@ class Stack:
                     db.session.add(AgentProfile(user_id=user.id, client_identity=f"agent-{user.id}"))
                 ids.append(user.id)
                 db.session.add(CampaignAssignment(campaign_id=campaign.id, user_id=user.id, role="agent"))
-            db.session.add_all(Contact(campaign_id=campaign.id, phone_e164=n, timezone=zone) for n in numbers)
+            db.session.add_all(Contact(campaign_id=campaign.id, phone_e164=n, timezone=zones[int(n[2:5])])
+                               for n in numbers)
             from app.campaigns.models import DispositionCode
             from app.campaigns.services import STANDARD_DISPOSITIONS
 
