@@ -61,9 +61,13 @@ def test_with_no_account_the_pacers_own_count_is_the_period_and_the_setpoint_the
     assert spent.calls_to_place(*STATE) == 7
     assert spent.calls_to_place(*STATE, abandoned_30d=None, human_answers_30d=None,
                                 inbound_kept=2) == 7
-    for tick in range(300):
-        room.calls_to_place(701.0 + tick, *STATE[1:])
-        room.on_human_answer(701.0 + tick, True, 0.0)
+    told_none = after(200, 0)
+    for tick in range(300):  # the arguments left out, or given as None: the same decisions
+        at = 701.0 + tick
+        assert room.calls_to_place(at, *STATE[1:]) == told_none.calls_to_place(
+            at, *STATE[1:], abandoned_30d=None, human_answers_30d=None, inbound_kept=2)
+        room.on_human_answer(at, True, 0.0)
+        told_none.on_human_answer(at, True, 0.0)
     assert room.goal == room.setpoint == MAX_ABANDON_RATE * 0.75
 
 
@@ -89,6 +93,12 @@ def test_the_risk_does_not_wind_down_while_the_governor_holds_at_the_cap():
                                     human_answers_30d=2000) == 7
         pacer.on_human_answer(701.0 + t, True, 0.0)
     assert pacer.risk >= start
+    # The budget back, it is no longer held: answers connected lower the risk again.
+    held_at = pacer.risk
+    for t in range(200):
+        pacer.calls_to_place(1400.0 + t, *STATE[1:], abandoned_30d=0, human_answers_30d=2000)
+        pacer.on_human_answer(1400.0 + t, True, 0.0)
+    assert pacer.risk < held_at
 
 
 def test_an_account_at_the_cap_dials_as_progressive_whatever_the_short_window_says():
