@@ -143,9 +143,15 @@ def governor_check() -> bool:
                 pacer.on_agent_free(0.0, 90.0)
             state = (100.0, 6, [85.0] * 20, 2)
             ok &= pacer.calls_to_place(*state, **told) == 4
-    far = make_pacer("predictive").calls_to_place(100.0, 6, [85.0] * 20, 2,
-                                                  abandon_rate_30d=0.0)
-    return ok and far >= 4
+    # Far from the cap it does dial beyond progressive, told either way (else the above
+    # would pass for a pacer that never did).
+    for told in ({"abandon_rate_30d": 0.0, "abandoned_30d": 0, "human_answers_30d": 1000},
+                 {"abandon_rate_30d": 0.0}):
+        pacer = make_pacer("predictive")
+        for _ in range(50):
+            pacer.on_agent_free(0.0, 90.0)
+        ok &= pacer.calls_to_place(100.0, 6, [85.0] * 20, 2, **told) > 4
+    return ok
 
 
 def main(argv=None) -> int:

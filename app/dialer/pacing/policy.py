@@ -266,8 +266,10 @@ class Predictive(Progressive):
                    max(0.5 * self.abandon_target, self.period_setpoint + PERIOD_GAIN * gap))
 
     def _set_goal(self, room: float, goal: float) -> None:
-        """The rate to steer to: `goal`, or short of budget less, down to half the cap, so
-        the budget grows back."""
+        """The rate to steer to: `goal`, or short of budget (room under 1) less, down to half
+        the cap. Short of budget the pacer is held too, so connected answers leave the risk
+        alone and the goal only sizes the step an abandonment adds: the governor's shrinking
+        of every call's allowed risk is what lets the budget grow back."""
         self.goal, self.held = goal, room < 1.0
         if self.held:
             self.goal = 0.5 * self.abandon_target + room * (goal - 0.5 * self.abandon_target)
