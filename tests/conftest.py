@@ -201,12 +201,13 @@ def placement_clock(monkeypatch):
 
 @pytest.fixture
 def placing_sim(app):
-    """The carrier simulator, with the app's carrier pointed at it, for tests that place calls
-    in-process (its callbacks go nowhere)."""
+    """The carrier simulator, with the app's carrier pointed at it (the app's own account and
+    token, so what it signs the app accepts), for tests that place calls in-process or fetch
+    from the carrier (its callbacks go nowhere)."""
     from app.telephony.twilio_carrier import TwilioCarrier
     from carrier_sim import CarrierSimulator, SimConfig
 
-    sid, token = "AC" + "7" * 32, secrets.token_hex(16)
+    sid, token = app.config["TWILIO_ACCOUNT_SID"], app.config["TWILIO_AUTH_TOKEN"]
     simulator = CarrierSimulator(SimConfig(account_sid=sid, auth_token=token, time_scale=0.001,
                                            callback_max_attempts=1, seed=5)).start()
     app.extensions["carrier"] = TwilioCarrier(sid, token, api_base_url=simulator.api_base_url)

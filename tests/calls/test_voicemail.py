@@ -216,23 +216,8 @@ def test_a_forged_voicemail_is_refused(app, client, closed, ada):
     assert callbacks_of(app, ada["campaign"]) == []
 
 
-@pytest.fixture
-def carrier_sim(app):
-    """The carrier simulator, signing with the app's own token, as the app's carrier."""
-    from app.telephony.twilio_carrier import TwilioCarrier
-    from carrier_sim import CarrierSimulator, SimConfig
-
-    sid, token = app.config["TWILIO_ACCOUNT_SID"], app.config["TWILIO_AUTH_TOKEN"]
-    simulator = CarrierSimulator(SimConfig(account_sid=sid, auth_token=token, time_scale=0.001,
-                                           callback_max_attempts=1, seed=5)).start()
-    app.extensions["carrier"] = TwilioCarrier(sid, token, api_base_url=simulator.api_base_url)
-    yield simulator
-    app.extensions.pop("carrier", None)
-    simulator.stop()
-
-
 def test_only_those_it_is_for_may_hear_the_voicemail(app, client, closed, ada, users, signed_in, login_as,
-                                                      carrier_sim):
+                                                      placing_sim):
     leave_voicemail(app, client, record_action(call_in(app, client)))
     with app.app_context():
         voicemail_id = db.session.scalar(select(Voicemail.id))

@@ -155,6 +155,20 @@ def press(client, call_id):
     return client.post(f"/api/console/calls/{call_id}/voicemail-drop", json={})
 
 
+def refused_when(app, signed_in, on_call, **call) -> dict:
+    """Press on a call whose record says `call` (a person answered, it was a call to us...):
+    the refusal's error."""
+    agent, call_id = on_call
+    with app.app_context():
+        row = db.session.get(Call, call_id)
+        for name, value in call.items():
+            setattr(row, name, value)
+        db.session.commit()
+    response = press(signed_in(agent), call_id)
+    assert response.status_code == 409
+    return response.get_json()["error"]
+
+
 def test_the_press_is_refused_without_a_message(signed_in, on_call):
     agent, call_id = on_call
     response = press(signed_in(agent), call_id)
@@ -164,25 +178,17 @@ def test_the_press_is_refused_without_a_message(signed_in, on_call):
 
 
 def test_the_press_is_refused_when_the_carrier_heard_a_person(app, admin, signed_in, on_call, campaign_id):
-    agent, call_id = on_call
     upload(admin, campaign_id, wav_bytes())
-    with app.app_context():
-        db.session.get(Call, call_id).answered_by = "human"
-        db.session.commit()
-    response = press(signed_in(agent), call_id)
-    assert response.status_code == 409 and response.get_json()["error"]["code"] == "not_a_machine"
-    assert "never left with a person" in response.get_json()["error"]["message"]
+    error = refused_when(app, signed_in, on_call, answered_by="human")
+    assert error["code"] == "not_a_machine"
+    assert "never left with a person" in error["message"]
 
 
 def test_the_press_is_refused_on_a_call_to_us(app, admin, signed_in, on_call, campaign_id):
-    agent, call_id = on_call
     upload(admin, campaign_id, wav_bytes())
-    with app.app_context():
-        db.session.get(Call, call_id).direction = "inbound"
-        db.session.commit()
-    response = press(signed_in(agent), call_id)
-    assert response.status_code == 409 and response.get_json()["error"]["code"] == "not_a_machine"
-    assert "called us" in response.get_json()["error"]["message"]
+    error = refused_when(app, signed_in, on_call, direction="inbound")
+    assert error["code"] == "not_a_machine"
+    assert "called us" in error["message"]
 
 
 def test_the_press_is_refused_without_written_consent(app, admin, signed_in, on_call, campaign_id):
@@ -203,14 +209,10 @@ def test_the_press_is_refused_without_written_consent(app, admin, signed_in, on_
 
 
 def test_the_press_is_refused_once_the_call_is_over(app, admin, signed_in, on_call, campaign_id):
-    agent, call_id = on_call
     upload(admin, campaign_id, wav_bytes())
-    with app.app_context():
-        db.session.get(Call, call_id).status = "completed"
-        db.session.commit()
-    response = press(signed_in(agent), call_id)
-    assert response.status_code == 409 and response.get_json()["error"]["code"] == "call_not_connected"
-    assert "no longer connected" in response.get_json()["error"]["message"]
+    error = refused_when(app, signed_in, on_call, status="completed")
+    assert error["code"] == "call_not_connected"
+    assert "no longer connected" in error["message"]
 
 
 def test_another_agents_call_is_not_found_and_other_roles_may_not_press(admin, login_as, on_call, campaign_id):
