@@ -157,9 +157,15 @@ def deliver(delivery_id: int) -> str:
     """The task: deliver what is due, this delivery among it. Returns what happened to this one,
     in a word ("not-due" when it was not pending and due, or another worker had it).
 
-    The wake-up mark is cleared before claiming: a commit from now on queues another task."""
+    The wake-up mark is cleared before claiming: a commit from now on queues another task. A
+    run that stopped claiming when its time was up hands what is still due to the next task at
+    once, rather than to the sweep up to a quarter of a minute later."""
     get_redis().delete(WAKE_KEY)
-    return Courier().run().get(delivery_id, "not-due")
+    courier = Courier()
+    outcomes = courier.run()
+    if courier.timed_out:
+        send_due()
+    return outcomes.get(delivery_id, "not-due")
 
 
 class Courier:
@@ -172,17 +178,21 @@ class Courier:
         self.secrets: dict[str, str | None] = {}
         self.outcomes: dict[int, str] = {}
         self._retries: list[tuple[int, float]] = []  # (delivery id, countdown) to queue after commit
+        self.timed_out = False  # stopped claiming after RUN_SECONDS, work perhaps left
 
     def run(self) -> dict[int, str]:
         """Deliver until nothing is due; returns each delivery's outcome in a word."""
         stop_claiming_at = time.monotonic() + RUN_SECONDS
         in_flight: dict[Future, Job] = {}
+        # One resolution per host name per run (at most RUN_SECONDS and a timeout): each
+        # connection is pinned to the address checked, so the guard holds throughout.
+        lookups = transport.Lookups()
         try:
             with ThreadPoolExecutor(self.threads, thread_name_prefix="webhook") as pool:
                 finished: list[tuple[Job, Outcome]] = []
                 while True:
                     claim = time.monotonic() < stop_claiming_at
-                    lookups = transport.Lookups()  # one resolution per host name per batch
+                    self.timed_out = not claim
                     for job, outcome in self._settle_and_claim(finished, in_flight.values(), claim):
                         if outcome is not None:
                             finished.append((job, outcome))
@@ -270,6 +280,11 @@ class Courier:
         automatic = sorted({job.endpoint_id for job, _ in finished if not job.manual}) if endpoints is None else []
         db.session.execute(_SETTLE, {"rows": json.dumps(rows, default=str), "at": at,
                                      "succeeded": succeeded, "automatic": automatic})
+        # After the round's rows: a delivery of the endpoint set to retry earlier in the round
+        # is failed with the rest of its queue, not written back as pending afterwards.
+        for endpoint in (endpoints or {}).values():
+            if not endpoint.active and endpoint.disabled_at == at:
+                _fail_pending(endpoint.id, at)
         return True
 
     def _settle_one(self, job: Job, outcome: Outcome, endpoint: WebhookEndpoint | None,
@@ -333,15 +348,19 @@ def _switch_off(endpoint: WebhookEndpoint, at: datetime, last_failure: str) -> N
     endpoint.active, endpoint.disabled_at = False, at
     endpoint.disabled_reason = (f"Switched off by Omnivox: every delivery failed for {hours:.0f} hours "
                                 f"(since {iso(endpoint.failing_since)}). Last failure: {last_failure}")
+    audit.record("webhook.endpoint_switched_off", target_type="webhook_endpoint", target_id=endpoint.id,
+                 actor_username="system", url=endpoint.url, failing_since=iso(endpoint.failing_since),
+                 last_failure=last_failure)
+
+
+def _fail_pending(endpoint_id: int, at: datetime) -> None:
+    """An endpoint switched off: its queue of automatic deliveries is failed, with why."""
     db.session.execute(update(WebhookDelivery).where(
-        WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == "pending",
+        WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "pending",
         WebhookDelivery.manual.is_(False)).values(
         status="failed", finished_at=at, next_attempt_at=None,
         last_error="Not sent: the endpoint was switched off after a day of failures."),
         execution_options={"synchronize_session": False})
-    audit.record("webhook.endpoint_switched_off", target_type="webhook_endpoint", target_id=endpoint.id,
-                 actor_username="system", url=endpoint.url, failing_since=iso(endpoint.failing_since),
-                 last_failure=last_failure)
 
 
 def _no_fsync_wait() -> None:

@@ -467,7 +467,7 @@ def test_an_endpoint_that_hangs_does_not_hold_back_another(app, login_as, sent_t
     assert statuses == ["succeeded"] * (len(stuck_ids) + len(crm_ids))
 
 
-def test_a_worker_keeps_connections_and_resolves_a_host_once_per_batch(app, login_as, sent_tasks, insecure,
+def test_a_worker_keeps_connections_and_resolves_a_host_once_per_run(app, login_as, sent_tasks, insecure,
                                                                        monkeypatch):
     from app.outbound_hooks import courier, secrets, transport
 
@@ -485,7 +485,24 @@ def test_a_worker_keeps_connections_and_resolves_a_host_once_per_batch(app, logi
     assert all(secrets.verify(endpoint["secret"], r["body"], r["headers"]["Omnivox-Signature"]) for r in requests)
     assert len({r["json"]["id"] for r in requests}) == len(requests)
     assert crm.connections <= courier.PER_ENDPOINT < len(requests)  # kept alive, never more than in flight
-    assert 1 <= len(lookups) < len(requests)  # once per batch, not per delivery
+    assert lookups == ["crm.example.test"]  # once per run, not per delivery or batch
+
+
+def test_a_run_whose_time_is_up_hands_what_is_due_to_the_next_task(app, login_as, sent_tasks, insecure,
+                                                                      monkeypatch):
+    from app.extensions import db
+    from app.outbound_hooks import courier
+    from app.outbound_hooks.models import WebhookDelivery
+
+    create(login_as("admin"), "http://127.0.0.1:9/hook")
+    raise_and_commit(app, "call.completed", {"call": {"id": 1}})
+    sent_tasks.clear()
+    monkeypatch.setattr(courier, "RUN_SECONDS", 0.0)  # its time is up before it claims anything
+    with app.app_context():
+        delivery_id = db.session.scalar(select(WebhookDelivery.id))
+        assert courier.deliver(delivery_id) == "not-due"
+        assert db.session.get(WebhookDelivery, delivery_id).status == "pending"
+    assert [t[0] for t in sent_tasks] == [DELIVER]  # the next task, not the sweep in 15 s
 
 
 def test_a_switched_off_endpoint_gets_nothing_and_a_test_still_goes(app, login_as, sent_tasks, clock, insecure):
