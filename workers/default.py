@@ -1,7 +1,11 @@
 """Tasks on the `default` queue: imports and housekeeping."""
+import logging
+
 from celery import shared_task
 
 from app.common import tasks
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="workers.default.ping")
@@ -78,5 +82,11 @@ def assess_number_health() -> list[str]:
     from app.numbers.health import assess_numbers
     from app.numbers.services import answer_calls_here
 
-    answer_calls_here()
+    try:
+        refused = answer_calls_here()
+    except Exception:  # noqa: BLE001 - the health check runs whatever the carrier said
+        log.exception("could not point the numbers our calls show at Omnivox")
+    else:
+        if refused:
+            log.warning("%s", refused)
     return assess_numbers()

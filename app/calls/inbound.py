@@ -2,11 +2,10 @@
 
 The law asks that the number a call shows be one the person can call to ask not to be called
 (FTC TSR 310.4(a)(8)); with local presence a call may show any number of a campaign's pool, so
-every number we own must answer. Until calls to our numbers reach agents, each one answers in the
-seller's name, gives the seller's own number, and lets the caller press the opt-out key to be put
-on the do-not-call list at once. The seller is the one that last called this person from this
-number, else a campaign whose pool holds it, else a campaign showing it as its caller ID.
-A withheld number cannot be put on a list by keypress: the caller is told the number to call.
+every number we own must answer. The seller is the one that last called this person from this
+number, else a campaign whose pool holds it, else a campaign showing it as its caller ID; in its
+hours the call reaches an agent (app.dialer.inbound). A number no campaign owns says so and hangs
+up. A withheld number cannot be put on a list by keypress: the caller is told the number to call.
 
 When nobody can take the call (outside the campaign's hours, by its own clock, or past the longest
 wait in its queue) the caller hears why (and when we open, in words), may press the opt-out key,
@@ -64,23 +63,6 @@ def caller_number(form) -> str | None:
         return normalize_phone(form.get("From", ""), "US")
     except ValueError:
         return None
-
-
-def answer_inbound(form, now: datetime | None = None) -> str:
-    """The TwiML for a call to one of our numbers."""
-    our_number, caller = form.get("To", ""), caller_number(form)
-    campaign = seller_for(our_number, caller)
-    if campaign is None:
-        return twiml.say_and_hangup(UNKNOWN_NUMBER)
-    if not is_open(campaign, now or utcnow()):
-        return answer_closed(form, campaign, caller, CLOSED, now)
-    seller, phone = campaign.seller_name, format_national(campaign.seller_phone)
-    if caller is None:
-        return twiml.say_and_hangup(f"You have reached {seller}. {_withheld(seller, phone)}")
-    prompt = (f"You have reached {seller}. We may have called you from this number. "
-              f"To stop calls from {seller}, press {OPT_OUT_DIGIT} now. "
-              f"To speak to us, call {phone}.")
-    return twiml.safe_harbour(prompt, _opt_out_url(campaign))
 
 
 def _withheld(seller: str, phone: str) -> str:

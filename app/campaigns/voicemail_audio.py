@@ -15,14 +15,12 @@ MIN_SECONDS = 1.0
 
 # MPEG audio frame header tables: bitrates (kbit/s) by (version is MPEG-1, layer), sample rates
 # by version. Index 0 is "free", 15 is invalid.
+# MPEG layer III (MP3) only: the carrier plays MP3; layers I and II are "audio/mpeg" too, but
+# not a file it is known to play. Keyed by MPEG-1 or not (MPEG-2 and 2.5 share a table).
 _BITRATES = {
-    (True, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
-    (True, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
-    (True, 3): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
-    (False, 1): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
-    (False, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    True: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    False: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
 }
-_BITRATES[(False, 3)] = _BITRATES[(False, 2)]
 _SAMPLE_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
 MIN_MP3_FRAMES = 10  # a run of frames, not a stray 0xFFE bit pattern in some other file
 
@@ -102,12 +100,10 @@ def _mp3_frame(header: bytes) -> tuple[int, float] | None:
         return None
     version, layer_bits = (b1 >> 3) & 3, (b1 >> 1) & 3
     bitrate_index, rate_index, padding = b2 >> 4, (b2 >> 2) & 3, (b2 >> 1) & 1
-    if version == 1 or layer_bits == 0 or bitrate_index in (0, 15) or rate_index == 3:
-        return None
-    mpeg1, layer = version == 3, 4 - layer_bits
-    bitrate = _BITRATES[(mpeg1, layer)][bitrate_index] * 1000
+    if version == 1 or layer_bits != 1 or bitrate_index in (0, 15) or rate_index == 3:
+        return None  # reserved values, or not layer III
+    mpeg1 = version == 3
+    bitrate = _BITRATES[mpeg1][bitrate_index] * 1000
     rate = _SAMPLE_RATES[version][rate_index]
-    if layer == 1:
-        return (12 * bitrate // rate + padding) * 4, 384 / rate
-    samples = 1152 if layer == 2 or mpeg1 else 576
+    samples = 1152 if mpeg1 else 576
     return samples // 8 * bitrate // rate + padding, samples / rate

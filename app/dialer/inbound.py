@@ -95,7 +95,7 @@ def answer_call_to_us(form) -> str:
     our_number, caller = form.get("To", ""), calls_inbound.caller_number(form)
     campaign = calls_inbound.seller_for(our_number, caller)
     if campaign is None:
-        return calls_inbound.answer_inbound(form)  # a number no campaign owns
+        return twiml.say_and_hangup(calls_inbound.UNKNOWN_NUMBER)  # a number no campaign owns
     if not in_hours(campaign):
         return answer_closed(form, campaign, caller, "closed")
     if not rstate.campaign_members(campaign.id):

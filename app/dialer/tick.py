@@ -48,7 +48,8 @@ def agents_for_dialling(campaign: Campaign, ready: int, now: datetime | None = N
     callers to come (a blended campaign) while it takes them (its own hours: outside them
     callers take the closed path, though contacts in later zones may still be called), never
     more than are ready."""
-    to_come = campaign.inbound_keep_agents if is_open(campaign, now or utcnow()) else 0
+    keep = campaign.inbound_keep_agents
+    to_come = keep if keep and is_open(campaign, now or utcnow()) else 0
     kept = min(ready, inbound_queue.waiting(campaign.id) + to_come)
     return ready - kept, kept
 

@@ -59,7 +59,7 @@ def _shown_numbers() -> list[PhoneNumber]:
     return list(db.session.scalars(select(PhoneNumber).where(
         PhoneNumber.in_account.is_(True),
         PhoneNumber.id.in_(pooled) | PhoneNumber.phone_e164.in_(select(Campaign.caller_id)))
-        .order_by(PhoneNumber.phone_e164).with_for_update()))
+        .order_by(PhoneNumber.phone_e164)))  # unlocked: the carrier is asked for each (two runs set the same URL)
 
 
 def answer_calls_here() -> str | None:

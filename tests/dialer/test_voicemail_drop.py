@@ -74,6 +74,8 @@ def test_an_mp3_is_accepted_with_its_length(admin, campaign_id):
 
 @pytest.mark.parametrize("data, status, words", [
     (b"name,phone\nAda,+12025550123\n", 422, "not a WAV or MP3"),
+    # MPEG-1 layer II (0xFD; 160 kbit/s frames of 522 bytes): "audio/mpeg", but not an MP3.
+    ((bytes([0xFF, 0xFD, 0x90, 0x64]) + bytes(518)) * 200, 422, "not a WAV or MP3"),
     (wav_bytes(0.2), 422, "shorter than 1 second"),
     (wav_bytes(121.0), 422, "longer than 120 seconds"),
     (b"RIFF" + b"\0" * (6 * 1024 * 1024), 413, "larger than 5 MB"),
