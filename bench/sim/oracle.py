@@ -24,25 +24,11 @@ import bisect
 import math
 from itertools import groupby
 
-from bench.sim.scenario import OTHER_MIX, RING_TIMEOUT, Scenario
+from bench.sim.scenario import RING_TIMEOUT, Scenario, TrueModel
 
 STEP = 2  # seconds between forecast edges
 GRACE = 2  # an answered call waits this long for an agent
 EDGES = int(RING_TIMEOUT // STEP) + 2
-
-
-def _uniform_cdf(t: float, lo: float, hi: float) -> float:
-    return min(1.0, max(0.0, (t - lo) / (hi - lo)))
-
-
-def _human_cdf(t: float) -> float:
-    return _uniform_cdf(t, 5.0, 25.0)
-
-
-def _other_cdf(t: float) -> float:
-    m, b, f, n = (share for _, share in OTHER_MIX)
-    return (m * _uniform_cdf(t, 8.0, 28.0) + b * _uniform_cdf(t, 1.0, 4.0)
-            + f * _uniform_cdf(t, 0.5, 2.0) + n * _uniform_cdf(t, RING_TIMEOUT, 26.0))
 
 
 class HazardOracle:
@@ -58,13 +44,13 @@ class HazardOracle:
         self.placed: list[float] = []  # placement times of calls still ringing, sorted
         self.waiting = 0  # answered, not yet connected or abandoned
         self.answers = self.abandoned = 0
-        mu, sigma = scenario.handle_mu(), scenario.handle_sigma
+        truth = TrueModel(scenario, duration)  # the scenario's own distributions
+        self._human_cdf, self._other_cdf = truth.human_cdf, truth.other_cdf
         top = int(scenario.handle_mean * 40) + 64
-        self._survival = [1.0] + [0.5 * math.erfc((math.log(x) - mu) / sigma / math.sqrt(2))
-                                  for x in range(1, top)]
+        self._survival = [truth.handle_survival(x) for x in range(top)]
         self._agent_rows: dict[int, tuple] = {}
         self._call_rows: dict[tuple, tuple] = {}
-        self._fresh = [_human_cdf(STEP * j) for j in range(EDGES)]
+        self._fresh = [self._human_cdf(STEP * j) for j in range(EDGES)]
 
     # observations ----------------------------------------------------------------
     def on_dial_result(self, at: float, outcome: str, ring_seconds: float) -> None:
@@ -126,9 +112,9 @@ class HazardOracle:
         answering by each edge (then that chance's Bernoulli variance)."""
         row = self._call_rows.get((age, p))
         if row is None:
-            h0 = _human_cdf(age)
-            alive = p * (1.0 - h0) + (1.0 - p) * (1.0 - _other_cdf(age))
-            qs = [p * (_human_cdf(age + STEP * j) - h0) / alive if alive > 1e-9 else 0.0
+            h0 = self._human_cdf(age)
+            alive = p * (1.0 - h0) + (1.0 - p) * (1.0 - self._other_cdf(age))
+            qs = [p * (self._human_cdf(age + STEP * j) - h0) / alive if alive > 1e-9 else 0.0
                   for j in range(EDGES)]
             row = (qs, [q * (1.0 - q) for q in qs])
             self._call_rows[(age, p)] = row

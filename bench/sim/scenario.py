@@ -11,7 +11,6 @@ of carrier delay). Of the dials not answered by a person, 30% reach a machine, 8
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 from dataclasses import dataclass, field
 
 from app.dialer.pacing import STEP, Predictive, make_pacer
@@ -124,37 +123,10 @@ class TrueModel:
         return 0.5 * math.erfc(z / math.sqrt(2))
 
 
-def _invert(cdf, q: float, lo: float = 0.0, hi: float = 100.0) -> float:
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if cdf(mid) < q else (lo, mid)
-    return (lo + hi) / 2
-
-
-def warm_settings(scenario: Scenario, weight: int = 20000, samples: int = 400) -> dict:
-    """Settings that seed the production pacer's learned model with the scenario's truth:
-    the starting answer rate weighted as `weight` dials, and the ring and handle times as
-    `samples` quantile points each (as many as the model's windows hold, so the truth keeps
-    at least half the weight of whatever it then learns)."""
-    truth = TrueModel(scenario, 1.0)
-    qs = [(i + 0.5) / samples for i in range(samples)]
-    normal = NormalDist(scenario.handle_mu(), scenario.handle_sigma)
-    return {
-        "answer_prior": scenario.answer_rate,
-        "answer_prior_weight": weight,
-        "human_ring_prior": [5.0 + 20.0 * q for q in qs],
-        "other_ring_prior": [_invert(truth.other_cdf, q) for q in qs],
-        "handle_samples": [math.exp(normal.inv_cdf(q)) for q in qs],
-        "ring_window": samples,
-        "handle_window": samples,
-    }
-
-
 def make_policy(policy: str, scenario: Scenario, duration: float, **settings):
     """progressive | predictive (learns) | oracle-queue (the same queueing pacer, its model
     replaced by the true distributions, the answer rate known at every moment, or `lag`
     seconds late) |
-    oracle-warm (the production pacer, its learned model seeded with the truth) |
     oracle-hazard (the bench's reference: `bench.sim.oracle.HazardOracle`)."""
     if policy == "oracle-hazard":
         from bench.sim.oracle import HazardOracle
@@ -162,10 +134,7 @@ def make_policy(policy: str, scenario: Scenario, duration: float, **settings):
     if policy == "oracle-queue":
         lag = settings.pop("lag", 0.0)
         return Predictive(model=TrueModel(scenario, duration, lag), **settings)
-    if policy == "oracle-warm":
-        return make_pacer("predictive", **warm_settings(scenario), **settings)
     return make_pacer(policy, **settings)
 
 
-__all__ = ["STEP", "Scenario", "TrueModel", "make_policy", "sample_dial", "sample_handle",
-           "warm_settings"]
+__all__ = ["STEP", "Scenario", "TrueModel", "make_policy", "sample_dial", "sample_handle"]
