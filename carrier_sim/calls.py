@@ -98,6 +98,9 @@ class SimCall:
     # Each <Play> of a file (carrier_sim.media): {"url", "status", "seconds", "at"} (at: it began).
     played: list[dict] = field(default_factory=list)
     amd_at: float | None = None  # when the machine detection verdict was reached
+    # An answering machine's greeting, simulated seconds from the answer (drawn once: for the
+    # DetectMessageEnd verdict, or when a speech <Gather> first listens to it).
+    greeting_seconds: float | None = None
     # Who ended the call: "far end" (the callee hung up, or a time limit), "api" (a REST update
     # to completed or canceled) or "twiml" (a <Hangup>, or the end of the document).
     ended_by: str | None = None
@@ -185,6 +188,7 @@ class SimCall:
             "outcome": self.plan.outcome, "answered_by": self.answered_by,
             "duration": self.duration, "connected_to": self.connected_to, "said": list(self.said),
             "played": [dict(p) for p in self.played], "amd_at": self.amd_at, "ended_by": self.ended_by,
+            "answered_at": self.answered_at, "greeting_seconds": self.greeting_seconds,
             "dial_attempts": [dict(a) for a in self.dial_attempts],
             "history": list(self.history), "callbacks": list(self.callbacks),
             "errors": list(self.errors), "twiml_fetches": self.twiml_fetches,

@@ -254,10 +254,16 @@ class CallEngine:
         Twilio does."""
         if call.machine_detection != "DetectMessageEnd" or call.plan.outcome != "machine":
             return call.plan.amd, answered_by
-        greeting = self.draw(self.config.machine_greeting_seconds)
+        greeting = self.greeting(call)
         if greeting > AMD_TIMEOUT_SECONDS:
             return AMD_TIMEOUT_SECONDS, "unknown"
         return max(call.plan.amd, greeting), answered_by
+
+    def greeting(self, call: SimCall) -> float:
+        """The machine's greeting, in simulated seconds from the answer (drawn once)."""
+        if call.greeting_seconds is None:
+            call.greeting_seconds = self.draw(self.config.machine_greeting_seconds)
+        return call.greeting_seconds
 
     def _detect_then_fetch(self, call: SimCall, answered_by: str) -> None:
         self._record_amd(call, answered_by)

@@ -227,6 +227,17 @@ class Playback:
                      else number(child.get("length"), 1.0) if child.tag == "Pause" else 0.0
                      for child in verb)
         wait = number(verb.get("timeout"), 5.0)
+        talking = self._machine_talking_for() if "speech" in (verb.get("input") or "") else 0.0
+        if talking > 0.0:
+            # Speech recognition hears the greeting and ends when the line has been quiet for
+            # speechTimeout ("auto": about a second), as Twilio does: the action gets what it
+            # heard. (A line already quiet falls through after `timeout`, below.)
+            quiet = verb.get("speechTimeout")
+            quiet = 1.0 if quiet in (None, "auto") else number(quiet, 1.0)
+            action = _absolute(verb.get("action") or self.url, self.url)
+            self.engine.later(self.call, max(prompt, talking) + quiet, self._heard, action,
+                              generation=self.generation)
+            return
         digits = self.engine.keypress_for(self.call)
         if digits:
             num_digits = int(number(verb.get("numDigits"), len(digits)))
@@ -238,6 +249,21 @@ class Playback:
                               generation=self.generation)
         else:
             self._after(prompt + wait)  # no input: fall through to the next verb
+
+    def _machine_talking_for(self) -> float:
+        """Simulated seconds of an answering machine's greeting still to come (0: none, or a
+        person, whose silence the simulator does not model)."""
+        call = self.call
+        if call.plan.outcome != "machine" or call.answered_at is None:
+            return 0.0
+        elapsed = (time.time() - call.answered_at) / self.engine.config.time_scale
+        return max(0.0, self.engine.greeting(call) - elapsed)
+
+    def _heard(self, action: str) -> None:
+        self.engine.stats.incr("gather_posts")
+        self.call.generation += 1  # the speech result ends the <Gather>
+        self.engine.fetch_twiml(self.call, action, SpeechResult="(a recorded greeting)",
+                                Confidence="0.5")
 
     def _press(self, action: str | None, digits: str) -> None:
         self.engine.stats.incr("gather_posts")

@@ -196,6 +196,8 @@ def test_a_greeting_longer_than_detection_waits_for_the_quiet(_app, air):
     done = ended(air, line.machine)
     assert done["answered_by"] == "unknown"
     [played] = done["played"]
-    assert played["at"] >= done["amd_at"] and played["status"] == 200
+    # Not over the greeting: after its 40 s (time scale 0.2: 8 wall seconds from the answer).
+    assert done["greeting_seconds"] == 40.0
+    assert played["at"] >= done["answered_at"] + 40.0 * 0.2 and played["status"] == 200
     with _app.app_context():
         assert db.session.get(VoicemailDrop, line.call_id).started_after == "quiet"
