@@ -23,8 +23,11 @@ _PASS_ATTEMPTS = "(c.attempts - c.attempts_before_pass)"
 # A number an agent dialled by hand is not a lead of the campaign's lists: the dialer never calls
 # it on its own, only for a callback the agent promised.
 _NOT_HAND_DIALLED = f"(c.status = 'callback' OR COALESCE(c.custom_fields->>'source', '') <> '{MANUAL_DIAL_SOURCE}')"
-_DUE = f"""c.status IN ('new', 'retry', 'callback') AND {_LIST_ACTIVE} AND {_NOT_HAND_DIALLED}
-          AND (c.status = 'callback' OR {_PASS_ATTEMPTS} < :max_attempts)
+# A contact the refill may queue at some time (list on, not dialled by hand, attempts left in
+# this pass); _DUE: and now.
+_QUEUEABLE = f"""c.status IN ('new', 'retry', 'callback') AND {_LIST_ACTIVE} AND {_NOT_HAND_DIALLED}
+          AND (c.status = 'callback' OR {_PASS_ATTEMPTS} < :max_attempts)"""
+_DUE = f"""{_QUEUEABLE}
           AND (c.next_due_at IS NULL OR c.next_due_at <= :now)"""
 _LOCAL_TIME = "(CAST(:now AS timestamptz) AT TIME ZONE c.timezone)::time"
 
@@ -74,13 +77,10 @@ WHERE c.campaign_id = :cid AND c.status IN ('new', 'retry', 'callback')
 """
 
 
-# When the next contact the refill would queue falls due: the same contacts as _DUE (list on,
-# not dialled by hand, attempts left in this pass) and not on a do-not-call list, at any time.
+# When the next contact the refill would queue falls due (not on a do-not-call list).
 _NEXT_DUE = f"""
 SELECT min(COALESCE(c.next_due_at, :now)) FROM contacts c
-WHERE c.campaign_id = :cid AND c.status IN ('new', 'retry', 'callback') AND {_LIST_ACTIVE}
-  AND {_NOT_HAND_DIALLED} AND (c.status = 'callback' OR {_PASS_ATTEMPTS} < :max_attempts)
-  AND NOT {_ON_DNC}
+WHERE c.campaign_id = :cid AND {_QUEUEABLE} AND NOT {_ON_DNC}
 """
 
 
