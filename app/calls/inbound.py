@@ -19,13 +19,14 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import any_, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from app.calls.models import Call
 from app.campaigns.models import Campaign
 from app.common.phones import format_national, normalize_phone
 from app.common.timeutil import utcnow
+from app.contacts.models import Contact
 from app.compliance import gates
 from app.contacts import consents
 from app.dnc.services import is_dnc
@@ -127,14 +128,40 @@ def opening_words(campaign: Campaign, now: datetime) -> str:
 
 # --- nobody can take the call --------------------------------------------------------------------
 
-def inbound_call(form, campaign: Campaign) -> Call:
-    """The Call row of this call to our number (made here unless the queue made it already); a
-    withheld number is kept as "anonymous"."""
-    sid = form.get("CallSid", "")[:64]
+def contact_for(campaign_id: int, caller: str | None, *, lock: bool = False) -> Contact | None:
+    """The campaign's contact with this number (their own number before another of theirs);
+    with `lock`, locked for this transaction."""
+    if caller is None:
+        return None
+    query = (select(Contact).where(
+        Contact.campaign_id == campaign_id,
+        or_(Contact.phone_e164 == caller, literal(caller) == any_(Contact.alt_phones)))
+        .order_by((Contact.phone_e164 != caller), Contact.id).limit(1))
+    return db.session.scalar(query.with_for_update() if lock else query)
+
+
+def last_agent(contact_id: int | None) -> int | None:
+    """The agent who last spoke with the contact, on any call."""
+    if contact_id is None:
+        return None
+    return db.session.scalar(select(Call.agent_id).where(
+        Call.contact_id == contact_id, Call.agent_id.is_not(None), Call.connected_at.is_not(None))
+        .order_by(Call.connected_at.desc()).limit(1))
+
+
+def inbound_call(form, campaign: Campaign, caller: str | None) -> Call:
+    """The Call row of this call to our number, made once per CallSid (the carrier may ask
+    twice, at once), with the caller's contact if the campaign has one; a withheld number is
+    kept as "anonymous". Not committed: the caller commits it with what follows."""
+    sid = form.get("CallSid", "")[:64] or None
+    found = db.session.scalar(select(Call).where(Call.call_sid == sid)) if sid else None
+    if found is not None:
+        return found
+    contact = contact_for(campaign.id, caller)
     now = utcnow()
     db.session.execute(insert(Call).values(
-        campaign_id=campaign.id, direction="inbound", kind="inbound", call_sid=sid,
-        to_number=form.get("To", "")[:20], from_number=caller_number(form) or "anonymous",
+        campaign_id=campaign.id, contact_id=contact.id if contact else None, direction="inbound",
+        kind="inbound", call_sid=sid, to_number=form.get("To", "")[:20], from_number=caller or "anonymous",
         status="in-progress", answered_by="human", queued_at=now, answered_at=now,
     ).on_conflict_do_nothing(index_elements=["call_sid"]))
     return db.session.scalar(select(Call).where(Call.call_sid == sid))
@@ -151,7 +178,7 @@ def answer_closed(form, campaign: Campaign, caller: str | None, reason: str,
            else "We are sorry to have kept you waiting: all our agents are still busy.")
     if caller is None:
         return twiml.say_and_hangup(f"You have reached {seller}. {why} {_withheld(seller, phone)}")
-    call = inbound_call(form, campaign)
+    call = inbound_call(form, campaign, caller)
     db.session.commit()
     record_url = webhook_url(f"inbound/voicemail?campaign={campaign.id}&attempt={call.id}")
     status_url = webhook_url("recording", call.id)

@@ -28,8 +28,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import any_, literal, or_, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from app.agents import state as rstate
 from app.agents.audio import person_into_room
@@ -39,7 +38,6 @@ from app.calls import inbound as calls_inbound
 from app.calls.models import Call
 from app.campaigns.models import Campaign
 from app.common.timeutil import utcnow
-from app.contacts.models import Contact
 from app.dialer import inbound_queue as queue
 from app.dialer.routing import join_agent, take_reserved
 from app.extensions import db
@@ -71,25 +69,6 @@ def answer_closed(form, campaign: Campaign, caller: str | None, reason: str) -> 
     return calls_inbound.answer_closed(form, campaign, caller, reason)
 
 
-def contact_for(campaign_id: int, caller: str | None) -> Contact | None:
-    """The campaign's contact with this number (their own number before another of theirs)."""
-    if caller is None:
-        return None
-    return db.session.scalar(select(Contact).where(
-        Contact.campaign_id == campaign_id,
-        or_(Contact.phone_e164 == caller, literal(caller) == any_(Contact.alt_phones)))
-        .order_by((Contact.phone_e164 != caller), Contact.id).limit(1))
-
-
-def last_agent(contact_id: int | None) -> int | None:
-    """The agent who last spoke with the contact, on any call."""
-    if contact_id is None:
-        return None
-    return db.session.scalar(select(Call.agent_id).where(
-        Call.contact_id == contact_id, Call.agent_id.is_not(None), Call.connected_at.is_not(None))
-        .order_by(Call.connected_at.desc()).limit(1))
-
-
 def answer_call_to_us(form) -> str:
     """TwiML for `/twilio/inbound`: an agent, the queue, or the closed path."""
     our_number, caller = form.get("To", ""), calls_inbound.caller_number(form)
@@ -100,38 +79,16 @@ def answer_call_to_us(form) -> str:
         return answer_closed(form, campaign, caller, "closed")
     if not rstate.campaign_members(campaign.id):
         return answer_closed(form, campaign, caller, "wait")  # nobody to wait for
-    call = _inbound_call(form, campaign, caller)
+    call = calls_inbound.inbound_call(form, campaign, caller)
+    db.session.flush()
     if call.agent_id is not None:
         return person_into_room(call.agent_id, call.id)  # the carrier asked again: same answer
     if not queue.waiting(campaign.id):  # a caller already waiting comes first
-        agent_id = reserve_agent(campaign.id, call.id, prefer=last_agent(call.contact_id))
+        agent_id = reserve_agent(campaign.id, call.id, prefer=calls_inbound.last_agent(call.contact_id))
         joined = _join(call, campaign, agent_id)
         if joined is not None:
             return joined
     return _enqueue(call, campaign)
-
-
-def _inbound_call(form, campaign: Campaign, caller: str | None) -> Call:
-    """The call's record, made once per CallSid (the carrier may ask twice). Flushed, not
-    committed: it is committed with the agent's reservation, or as the caller is queued."""
-    call_sid = form.get("CallSid", "")[:64] or None
-    found = db.session.scalar(select(Call).where(Call.call_sid == call_sid)) if call_sid else None
-    if found is not None:
-        return found
-    contact = contact_for(campaign.id, caller)
-    now = utcnow()
-    # A withheld number (Twilio sends "+266696687", "anonymous" or nothing) is kept as "anonymous".
-    call = Call(campaign_id=campaign.id, contact_id=contact.id if contact else None, direction="inbound",
-                kind="inbound", from_number=caller or "anonymous",
-                to_number=form.get("To", "")[:20], call_sid=call_sid, status="in-progress",
-                answered_by="human", queued_at=now, answered_at=now)
-    db.session.add(call)
-    try:
-        db.session.flush()
-    except IntegrityError:  # the same call, asked for at the same moment
-        db.session.rollback()
-        return db.session.scalars(select(Call).where(Call.call_sid == call_sid)).one()
-    return call
 
 
 def _join(call: Call, campaign: Campaign, agent_id: int | None) -> str | None:
@@ -181,7 +138,7 @@ def answer_queue_wait(call_id: int | None, form) -> str:
         db.session.rollback()
         return twiml.leave_queue()
     if place < rstate.ready_count(campaign.id):  # an agent free for each caller before them too
-        agent_id = reserve_agent(campaign.id, call.id, prefer=last_agent(call.contact_id))
+        agent_id = reserve_agent(campaign.id, call.id, prefer=calls_inbound.last_agent(call.contact_id))
         if agent_id is not None:
             queue.leave(campaign.id, call.id, f"agent:{agent_id}:{score}")
             db.session.rollback()

@@ -18,12 +18,12 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import any_, exists, literal, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.dialects.postgresql import insert
 
 from app.auth.models import User
 from app.calls import recordings
-from app.calls.inbound import caller_number, is_open, next_opening
+from app.calls.inbound import caller_number, contact_for, is_open, next_opening
 from app.calls.models import Call
 from app.campaigns.models import Campaign, CampaignAssignment
 from app.common.phones import contact_timezone, format_national, zones_agree
@@ -72,7 +72,7 @@ def take_voicemail(form, call_id: int | None, now: datetime | None = None) -> st
         db.session.commit()
         return _goodbye(voicemail, campaign)
     voicemail = db.session.get(Voicemail, voicemail_id)
-    contact = _known_contact(campaign.id, caller) if caller else None
+    contact = contact_for(campaign.id, caller, lock=True) if caller else None
     if caller is None:
         voicemail.no_callback_reason = "withheld"
     elif is_dnc(caller, campaign.id) or (contact is not None and contact.status == "dnc"):
@@ -84,6 +84,8 @@ def take_voicemail(form, call_id: int | None, now: datetime | None = None) -> st
         voicemail_callback.send(campaign.id, voicemail=voicemail, callback=callback, contact=contact,
                                 campaign=campaign, at=now)
     voicemail.contact_id = contact.id if contact else None
+    if contact is not None and call.contact_id is None:  # a caller we made a contact of just now
+        call.contact_id = contact.id
     db.session.commit()
     return _goodbye(voicemail, campaign)
 
@@ -98,14 +100,6 @@ def _goodbye(voicemail: Voicemail, campaign: Campaign) -> str:
     return f"Thank you for your message. {campaign.seller_name} will call you back. Goodbye."
 
 
-def _known_contact(campaign_id: int, caller: str) -> Contact | None:
-    """The campaign's contact with this number (as its own before as another of theirs)."""
-    return db.session.scalar(
-        select(Contact).where(Contact.campaign_id == campaign_id,
-                              or_(Contact.phone_e164 == caller, literal(caller) == any_(Contact.alt_phones)))
-        .order_by(Contact.phone_e164 != caller, Contact.id).limit(1).with_for_update())
-
-
 def new_contact(campaign_id: int, caller: str, first_heard: str) -> Contact:
     """A contact for a caller no list of the campaign holds: like a number an agent dialled by
     hand, the dialer never calls it as a lead, only for the callback it was promised (and a
@@ -115,7 +109,7 @@ def new_contact(campaign_id: int, caller: str, first_heard: str) -> Contact:
         campaign_id=campaign_id, phone_e164=caller, timezone=zone, zones_agree=zones_agree(zone, caller),
         status="new", attempts=0, custom_fields={"source": MANUAL_DIAL_SOURCE, "first_heard": first_heard},
     ).on_conflict_do_nothing(index_elements=["campaign_id", "phone_e164"]))
-    return _known_contact(campaign_id, caller)
+    return contact_for(campaign_id, caller, lock=True)
 
 
 def _schedule(voicemail: Voicemail, campaign: Campaign, contact: Contact, now: datetime) -> Callback:

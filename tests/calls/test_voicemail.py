@@ -100,6 +100,7 @@ def test_a_known_callers_voicemail_becomes_their_callback_for_their_agent_when_w
         assert (contact.status, contact.next_due_at) == ("callback", OPENING)  # dialled first when due
         call = db.session.scalar(select(Call).where(Call.call_sid == SID))
         assert (call.recording_sid, call.direction) == (RECORDING, "inbound")  # the call's own recording
+        assert call.contact_id == ada["contact"]  # the call is hers in the records, as any call to her
         assert db.session.scalar(select(Recording.status).where(Recording.call_id == call.id)) == "completed"
 
     agent = signed_in(ada["agent"])
@@ -128,6 +129,7 @@ def test_an_unknown_callers_voicemail_makes_a_contact_the_dialer_calls_only_for_
         contact = db.session.get(Contact, callback.contact_id)
         assert (contact.phone_e164, contact.campaign_id, contact.status) == (CALLER, campaign, "callback")
         assert contact.custom_fields["source"] == MANUAL_DIAL_SOURCE  # never dialled as a lead of a list
+        assert db.session.scalar(select(Call.contact_id).where(Call.call_sid == SID)) == contact.id
     # For whichever agent of the campaign is free: in their list, not in another campaign's agent's.
     [listed] = signed_in(works_here).get("/api/agents/me/callbacks").get_json()["items"]
     assert listed["callback_id"] == callback.id and listed["phone"] == CALLER
@@ -192,7 +194,8 @@ def test_a_withheld_callers_message_brings_no_callback(app, client, closed):
     without a callback (there is no number to call)."""
     campaign = make_campaign(app)
     with app.app_context():
-        call = inbound.inbound_call(inbound_form(caller="anonymous"), db.session.get(Campaign, campaign))
+        form = inbound_form(caller="anonymous")
+        call = inbound.inbound_call(form, db.session.get(Campaign, campaign), inbound.caller_number(form))
         db.session.commit()
         path = f"/twilio/inbound/voicemail?campaign={campaign}&attempt={call.id}"
     goodbye = leave_voicemail(app, client, path, caller="anonymous")
