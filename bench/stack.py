@@ -263,7 +263,6 @@ class Stack:
         from app.campaigns.models import Campaign, CampaignAssignment
         from app.common.timeutil import utcnow
         from app.contacts.models import Contact
-        from app.common import phones
         from app.compliance import gates
         from app.extensions import db
 
@@ -274,11 +273,10 @@ class Stack:
         window = gates.Window(dtime(8, 30), dtime(20, 0))
 
         def open_zone(area: int) -> str | None:
-            names = phones.zones_the_callee_may_be_in(None, f"+1{area}5550100")
-            zones = gates.candidate_zones(None, f"+1{area}5550100")
-            if names and all(gates.inside_window(now + timedelta(minutes=m), zones, window)
+            zones = gates.candidate_zones(None, f"+1{area}5550100")  # the number's own zones
+            if zones and all(gates.inside_window(now + timedelta(minutes=m), zones, window)
                              for m in (0, 30, 60)):
-                return names[0]
+                return zones[0].key
             return None
 
         rng = random.Random(area_seed)
