@@ -469,6 +469,22 @@ def test_every_mode_is_taken_up_as_the_same_mode_and_target(mode):
     assert copy.calls_to_place(5.0, 7, [30.0], 3) == pacer.calls_to_place(5.0, 7, [30.0], 3)
 
 
+def test_a_handed_over_pacer_keeps_what_it_learned_and_takes_the_releases_settings():
+    # A campaign's pacer was built under a release whose defaults differ (here: settings
+    # passed in by hand); taken up, it keeps its learning and decisions, and its settings
+    # are this release's, so a changed default reaches a running campaign without a reset.
+    old = make_pacer("predictive", cushion=9.0, reserve=4.0, batch_share=0.5, memory=60.0,
+                     steer_ratio=0.5)
+    simulate(Scenario("t", 10, 0.3, 60), old, seed=2, hours=0.25)
+    copy = through_json(old)
+    release = make_pacer("predictive")
+    for setting in ("cushion", "reserve", "batch_share", "memory", "setpoint"):
+        assert getattr(copy, setting) == getattr(release, setting) != getattr(old, setting)
+    assert (copy.risk, copy.realised, copy.human_answers, copy.abandoned) == \
+        (old.risk, old.realised, old.human_answers, old.abandoned)
+    assert copy.model.answer_prob() == old.model.answer_prob() and copy.place_times == old.place_times
+
+
 def test_a_state_of_another_version_mode_or_target_is_refused():
     state = dump_state(mid_shift())
     assert load_state(state, mode="predictive", abandon_target=0.03).mode == "predictive"
@@ -480,3 +496,4 @@ def test_a_state_of_another_version_mode_or_target_is_refused():
     without_version = {k: v for k, v in state.items() if k != "v"}
     with pytest.raises(StateRejected):
         load_state(without_version)
+

@@ -7,10 +7,11 @@ from app.dialer.pacing.policy import MAX_ABANDON_RATE, Predictive, Preview, Prog
 # The hand-over state's layout. Raise it when a field is added, dropped or changes meaning:
 # a state of another version is then dropped, and the pacer relearns from the stream. Class
 # and attribute names can change freely; only the state's own keys are the contract. The
-# state carries the pacer's settings too (reserve, cushion, batch share...): raise it when a
-# default changes as well, or a running campaign keeps the old one. (3: the credit went, and a
-# wide gap closes at 0.1 a tick, not 0.3.)
-STATE_VERSION = 3
+# state carries what the pacer learned and decided, not its settings (setpoints, reserve,
+# cushion, batch share...): those are the release's, so a changed default needs no new
+# version. (3: the credit went, and a wide gap closes at 0.1 a tick, not 0.3. 4: the settings
+# left the state.)
+STATE_VERSION = 4
 
 _KINDS = {kind.mode: kind for kind in (Preview, Progressive, Predictive)}
 

@@ -155,12 +155,9 @@ class Predictive(Progressive):
         return {
             **super().to_state(),
             "model": self.model.to_state(),
-            "setpoint": self.setpoint, "period_setpoint": self.period_setpoint,
             "risk": self.risk,
             "goal": self.goal, "held": self.held,
-            "realised": self.realised, "expected": self.expected, "memory": self.memory,
-            "reserve": self.reserve, "cushion": self.cushion,
-            "batch_share": self.batch_share, "batch_floor": self.batch_floor,
+            "realised": self.realised, "expected": self.expected,
             "last_at": self.last_at,
             "place_times": list(self.place_times),
             "place_counts": [[at, count] for at, count in self.place_counts.items()],
@@ -172,14 +169,12 @@ class Predictive(Progressive):
 
     @classmethod
     def from_state(cls, state: dict) -> Predictive:
+        # What it learned and decided comes back; its settings (setpoints, reserve, cushion,
+        # batch, memory) are this release's, so a changed default reaches a running campaign.
         # The forecast caches start empty: they are rebuilt, to the same figures, on first use.
         pacer = cls(abandon_target=state["abandon_target"],
-                    model=LearnedModel.from_state(state["model"]), memory=state["memory"],
-                    reserve=state["reserve"], cushion=state["cushion"],
-                    batch_share=state["batch_share"], batch_floor=state["batch_floor"])
-        pacer.setpoint, pacer.risk = state["setpoint"], state["risk"]
-        pacer.period_setpoint = state["period_setpoint"]
-        pacer.goal, pacer.held = state["goal"], state["held"]
+                    model=LearnedModel.from_state(state["model"]))
+        pacer.risk, pacer.goal, pacer.held = state["risk"], state["goal"], state["held"]
         pacer.realised, pacer.expected = state["realised"], state["expected"]
         pacer.last_at = state["last_at"]
         pacer.place_times = list(state["place_times"])
