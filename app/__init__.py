@@ -128,9 +128,10 @@ def _wire_features() -> None:
 
 
 def _init_ops(app: Flask) -> None:
+    from app.kpi.queries import abandon_counts
     from app.ops import init_ops
 
-    init_ops(app)
+    init_ops(app, abandon_counts)
 
 
 def _init_celery(app: Flask) -> None:

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 
-def init_ops(app) -> None:
-    """Request ids and access lines, and GET /metrics. (Nothing process-wide: the entry points
-    configure logging, see `configure_process_logging`.)"""
+def init_ops(app, abandon_counts) -> None:
+    """Request ids and access lines, and GET /metrics. `abandon_counts(campaign_id, since,
+    until)`: (abandoned, person answers) counted as the pacer's governor counts them, which
+    the abandonment gauges export (the app factory passes `app.kpi.queries.abandon_counts`;
+    ops sits below kpi). (Nothing process-wide: the entry points configure logging, see
+    `configure_process_logging`.)"""
     from app.ops import logging as ops_logging
     from app.ops.metrics import build_registry
     from app.ops.routes import bp
 
     ops_logging.init_request_logging(app)
-    app.extensions["metrics_registry"] = build_registry()
+    app.extensions["metrics_registry"] = build_registry(abandon_counts)
     app.register_blueprint(bp)
 
 
