@@ -497,3 +497,26 @@ def test_a_state_of_another_version_mode_or_target_is_refused():
     with pytest.raises(StateRejected):
         load_state(without_version)
 
+
+def learned_pacer():
+    """A predictive pacer that has seen 60 calls of 60 s end and 300 dials, one in ten answered."""
+    pacer = make_pacer("predictive")
+    for _ in range(60):
+        pacer.on_agent_free(0.0, 60.0)
+    for i in range(300):
+        human = i % 10 == 0
+        pacer.on_dial_result(i * 0.3 + 10.0, "human" if human else "no-answer",
+                             10.0 if human else 25.0)
+    return pacer
+
+
+def test_the_budget_a_team_needs_for_full_pace_grows_with_the_team():
+    # A period of 120 person answers and 1 abandoned has room for 2.6 more. A 10-agent team's
+    # bunch is small: that is full pace, as with a month of room. A 50-agent team can lose
+    # several in one bunch, so the same room holds it well back.
+    def placed(team, answers):
+        return learned_pacer().calls_to_place(400.0, 1, [50.0] * (team - 1), 0,
+                                              abandoned_30d=1, human_answers_30d=answers)
+
+    assert placed(10, 120) == placed(10, 10000) > 1
+    assert placed(50, 120) < placed(50, 10000) / 2
