@@ -27,6 +27,7 @@ from multiprocessing import Pool
 
 from app.dialer.pacing import make_pacer
 from bench.sim import Scenario, make_policy, simulate
+from bench.sim.campaign import Campaign
 
 POLICIES = ("progressive", "predictive", "oracle")
 # The oracle's candidates: the risk z at every forecast edge (mean + z sd of answers beyond
@@ -80,39 +81,13 @@ def off_grid() -> list[Scenario]:
             Scenario("300ag 20% 300s s1.0", 300, 0.2, 300, handle_sigma=1.0)]
 
 
-class MidPeriod:
-    """The pacer of a campaign mid-way through its 30 days: told, at every tick, an account
-    of ACCOUNT's earlier days plus the run's own answers and abandonments, as the production
-    tick tells it the rolling 30-day account."""
-
-    def __init__(self, pacer) -> None:
-        self.pacer = pacer
-        self.answers, self.lost = ACCOUNT
-
-    def on_dial_result(self, at, outcome, ring_seconds):
-        self.pacer.on_dial_result(at, outcome, ring_seconds)
-
-    def on_human_answer(self, at, connected, wait_seconds):
-        self.answers += 1
-        self.lost += not connected
-        self.pacer.on_human_answer(at, connected, wait_seconds)
-
-    def on_agent_free(self, at, handle_seconds):
-        self.pacer.on_agent_free(at, handle_seconds)
-
-    def calls_to_place(self, at, agents_ready, busy_elapsed, calls_dialing):
-        return self.pacer.calls_to_place(at, agents_ready, busy_elapsed, calls_dialing,
-                                         abandoned_30d=self.lost,
-                                         human_answers_30d=self.answers)
-
-
 def run_one(job):
     scenario, policy, seed, hours, settings = job
     settings = dict(settings)
     mid_period = settings.pop("mid_period", False)
     pacer = make_policy(policy, scenario, hours * 3600, **settings)
     if mid_period and policy == "predictive":
-        pacer = MidPeriod(pacer)
+        pacer = Campaign(pacer, earlier=ACCOUNT)  # told ACCOUNT's days and its own
     elif mid_period and policy == "oracle-hazard":
         pacer.answers, pacer.abandoned = ACCOUNT  # its budget governor reads the account
     result = simulate(scenario, pacer, seed, hours)

@@ -33,10 +33,9 @@ import time
 from app.dialer.pacing import MAX_ABANDON_RATE, make_pacer
 from app.dialer.pacing.policy import PERIOD_RATIO
 from bench.sim import RunResult, Scenario, simulate
+from bench.sim.campaign import DAY, PERIOD, Campaign
 from bench.sim.oracle import HazardOracle
 
-DAY = 86400.0
-PERIOD = 30 * DAY
 WORKING_DAYS = 30
 WEEKDAY = (1.15, 1.05, 1.0, 0.95, 0.85)  # answer rate, Monday to Friday
 DAILY = ((0.0, 0.8), (1 / 3, 1.0), (2 / 3, 1.3))  # (share of the shift, answer rate factor)
@@ -70,41 +69,6 @@ def plan(seed: int) -> list[tuple[float, Scenario]]:
 
 def rate_at(cycle, share: float) -> float:
     return [r for s, r in cycle if s <= share][-1]
-
-
-class Campaign:
-    """A pacer carried across days: the simulator's clock restarts every shift, so times
-    are moved to the calendar, and the rolling 30-day account is kept and passed on."""
-
-    def __init__(self, pacer, account: bool) -> None:
-        self.pacer, self.account = pacer, account
-        self.offset = 0.0
-        self.answers: list[float] = []
-        self.lost: list[float] = []
-        self.first = [0, 0]  # index of the oldest answer, abandonment within 30 days
-
-    def on_dial_result(self, at, outcome, ring_seconds):
-        self.pacer.on_dial_result(at + self.offset, outcome, ring_seconds)
-
-    def on_human_answer(self, at, connected, wait_seconds):
-        self.answers.append(at + self.offset)
-        if not connected:
-            self.lost.append(at + self.offset)
-        self.pacer.on_human_answer(at + self.offset, connected, wait_seconds)
-
-    def on_agent_free(self, at, handle_seconds):
-        self.pacer.on_agent_free(at + self.offset, handle_seconds)
-
-    def calls_to_place(self, at, agents_ready, busy_elapsed, calls_dialing):
-        at += self.offset
-        extra = {}
-        if self.account:
-            for i, times in enumerate((self.answers, self.lost)):
-                while self.first[i] < len(times) and times[self.first[i]] <= at - PERIOD:
-                    self.first[i] += 1
-            extra = {"abandoned_30d": len(self.lost) - self.first[1],
-                     "human_answers_30d": len(self.answers) - self.first[0]}
-        return self.pacer.calls_to_place(at, agents_ready, busy_elapsed, calls_dialing, **extra)
 
 
 def run_campaign(policy: str, seed: int, hours: float, z: float = 2.0) -> dict:
