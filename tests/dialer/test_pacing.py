@@ -520,18 +520,3 @@ def test_the_budget_a_team_needs_for_full_pace_grows_with_the_team():
 
     assert placed(10, 120) == placed(10, 10000) > 1
     assert placed(50, 120) < placed(50, 10000) / 2
-
-
-def test_a_bunch_of_abandonments_stops_dialling_while_it_lasts_not_for_half_a_minute():
-    # Five of twenty people abandoned in five seconds: beyond chance even at 3%. While they
-    # keep coming the team dials as progressive does; five seconds after the last one the
-    # bunch is over (the abandonments have raised the risk) and it dials beyond again. The
-    # account has ample room, so only the bunch can be holding it.
-    def placed(at):
-        pacer = learned_pacer()
-        for i in range(20):
-            pacer.on_human_answer(380.0 + i / 4, connected=i % 4 != 0, wait_seconds=2.0)
-        return pacer.calls_to_place(at, 5, [50.0] * 45, 0, abandoned_30d=5, human_answers_30d=10000)
-
-    assert placed(386.0) == 5
-    assert placed(393.0) > 5

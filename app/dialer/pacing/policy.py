@@ -94,7 +94,6 @@ class Predictive(Progressive):
     def __init__(self, abandon_target: float = MAX_ABANDON_RATE, model=None,
                  steer_ratio: float = STEER_RATIO, calibration: float = 2.0, memory: float = 1800.0,
                  reserve: float = 1.0, cushion: float = 3.0, cushion_team: float = 10.0,
-                 bunch_fresh: float = 5.0,
                  batch_share: float = 0.1,
                  batch_floor: int = 4,
                  risk: float = START_RISK,
@@ -124,7 +123,6 @@ class Predictive(Progressive):
         # seeds at 5-20 agents, 0.97 of the oracle's occupancy on 23 scenarios of 27 rather
         # than 19, no run above 2.47%; teams of 30 and more are unchanged).
         self.reserve, self.cushion, self.cushion_team = reserve, cushion, cushion_team
-        self.bunch_fresh = bunch_fresh
         self.batch_share, self.batch_floor = batch_share, batch_floor
         self.last_at = None
         self.place_times: list[float] = []  # in-flight calls, grouped by when they were placed
@@ -226,15 +224,10 @@ class Predictive(Progressive):
             self.recent.popleft()
         lost_now = sum(1 for _, lost in self.recent if lost)
         at_cap = self.abandon_target * len(self.recent)
-        newest = max((t for t, lost in self.recent if lost), default=-math.inf)
-        if lost_now >= 3 and at - newest <= self.bunch_fresh and \
-                _poisson_tail(lost_now, at_cap) < BUNCH:
-            # Abandonments are bunching beyond chance, even at the cap, and still coming: the
-            # model is off, stop over-dialling now. (A plain share would stop a large team,
-            # whose half minute holds a hundred answers, every time chance brings six.) Once
-            # `bunch_fresh` s pass with none, the bunch is over and the risk it raised holds
-            # the pace: waiting for it to leave the half minute held a 200-agent team at
-            # progressive for 20-30 s a time, 5% of its hour.
+        if lost_now >= 3 and _poisson_tail(lost_now, at_cap) < BUNCH:
+            # Abandonments are bunching beyond chance, even at the cap: the model is off,
+            # stop over-dialling now. (A plain share would stop a large team, whose half
+            # minute holds a hundred answers, every time chance brings six.)
             room = 0.0
         if room <= 0:
             return self._hold(at, floor, abandoned_30d, human_answers_30d)
