@@ -480,15 +480,34 @@ def test_a_handed_over_pacer_keeps_what_it_learned_and_takes_the_releases_settin
     release = make_pacer("predictive")
     for setting in ("cushion", "reserve", "batch_share", "memory", "setpoint"):
         assert getattr(copy, setting) == getattr(release, setting) != getattr(old, setting)
-    assert (copy.risk, copy.realised, copy.human_answers, copy.abandoned) == \
-        (old.risk, old.realised, old.human_answers, old.abandoned)
+    # Everything the state holds (what it learned and decided) is the original's.
+    assert dump_state(copy) == dump_state(old)
     assert copy.model.answer_prob() == old.model.answer_prob() and copy.place_times == old.place_times
+
+
+def test_a_version_3_state_is_taken_up_with_the_releases_settings():
+    # Version 3 also held the pacer's settings. A release moving to 4 keeps every running
+    # campaign's learning (a campaign relearning from scratch runs hot for an hour) and
+    # ignores the settings it finds there.
+    pacer = mid_shift()
+    state = dump_state(pacer)
+    v3 = {**state, "v": 3, "setpoint": 0.02, "period_setpoint": 0.02, "memory": 60.0,
+          "reserve": 4.0, "cushion": 9.0, "batch_share": 0.5, "batch_floor": 9}
+    copy = through_json_state(v3)
+    assert dump_state(copy) == state
+    assert (copy.cushion, copy.setpoint) == (make_pacer("predictive").cushion, pacer.setpoint)
+    assert copy.calls_to_place(900.0, 3, [30.0] * 7, 4) == pacer.calls_to_place(900.0, 3, [30.0] * 7, 4)
+
+
+def through_json_state(state):
+    return load_state(json.loads(json.dumps(state, allow_nan=False)), mode="predictive",
+                      abandon_target=MAX_ABANDON_RATE)
 
 
 def test_a_state_of_another_version_mode_or_target_is_refused():
     state = dump_state(mid_shift())
     assert load_state(state, mode="predictive", abandon_target=0.03).mode == "predictive"
-    refused = [({"v": STATE_VERSION + 1}, {}), ({"v": None}, {}), ({"mode": "blast"}, {}),
+    refused = [({"v": STATE_VERSION + 1}, {}), ({"v": 2}, {}), ({"v": None}, {}), ({"mode": "blast"}, {}),
                ({}, {"mode": "progressive"}), ({}, {"abandon_target": 0.02})]
     for changed, expected in refused:
         with pytest.raises(StateRejected):

@@ -7,11 +7,17 @@ from app.dialer.pacing.policy import MAX_ABANDON_RATE, Predictive, Preview, Prog
 # The hand-over state's layout. Raise it when a field is added, dropped or changes meaning:
 # a state of another version is then dropped, and the pacer relearns from the stream. Class
 # and attribute names can change freely; only the state's own keys are the contract. The
-# state carries what the pacer learned and decided, not its settings (setpoints, reserve,
-# cushion, batch share...): those are the release's, so a changed default needs no new
-# version. (3: the credit went, and a wide gap closes at 0.1 a tick, not 0.3. 4: the settings
-# left the state.)
+# state carries what the predictive pacer learned and decided, not its own settings
+# (setpoints, reserve, cushion, batch share, memory): those are the release's, so a change to
+# one of them needs no new version. The learned model's settings (its windows and priors)
+# still travel with its samples: raise the version when one of their defaults changes. (3: the
+# credit went, and a wide gap closes at 0.1 a tick, not 0.3. 4: the pacer's settings left the
+# state.)
 STATE_VERSION = 4
+# Versions taken up: a version-3 state holds every key of a version-4 one, and the settings it
+# also holds are ignored, so a release that moves to 4 keeps every campaign's learning rather
+# than relearning (a campaign's first hour from scratch runs hot: docs/benchmarks.md).
+READS = (3, STATE_VERSION)
 
 _KINDS = {kind.mode: kind for kind in (Preview, Progressive, Predictive)}
 
@@ -34,13 +40,15 @@ def dump_state(pacer) -> dict:
 
 
 def load_state(state: dict, mode: str | None = None, abandon_target: float | None = None):
-    """The pacer `dump_state` described: it decides exactly as the original would have.
+    """The pacer `dump_state` described: it decides exactly as the original would have, given
+    the same settings (the release's: production builds every pacer with them).
 
     Raises StateRejected for a state of another version, or of another mode or target than
     those given (a campaign switched to progressive, or to a stricter target, starts over).
     """
-    if state.get("v") != STATE_VERSION:
-        raise StateRejected(f"state version {state.get('v')!r}; this release reads {STATE_VERSION}")
+    if state.get("v") not in READS:
+        raise StateRejected(f"state version {state.get('v')!r}; this release reads "
+                            f"{' and '.join(map(str, READS))}")
     kind = _KINDS.get(state.get("mode"))
     if kind is None:
         raise StateRejected(f"state for unknown mode {state.get('mode')!r}")
