@@ -159,12 +159,14 @@ def inbound_call(form, campaign: Campaign, caller: str | None) -> Call:
         return found
     contact = contact_for(campaign.id, caller)
     now = utcnow()
-    db.session.execute(insert(Call).values(
+    made = db.session.scalar(insert(Call).values(
         campaign_id=campaign.id, contact_id=contact.id if contact else None, direction="inbound",
         kind="inbound", call_sid=sid, to_number=form.get("To", "")[:20], from_number=caller or "anonymous",
         status="in-progress", answered_by="human", queued_at=now, answered_at=now,
-    ).on_conflict_do_nothing(index_elements=["call_sid"]))
-    return db.session.scalar(select(Call).where(Call.call_sid == sid))
+    ).on_conflict_do_nothing(index_elements=["call_sid"]).returning(Call.id))
+    if made is None:  # the carrier's other request for this CallSid made it first
+        return db.session.scalar(select(Call).where(Call.call_sid == sid))
+    return db.session.get(Call, made)
 
 
 def answer_closed(form, campaign: Campaign, caller: str | None, reason: str,

@@ -76,11 +76,10 @@ def answer_call_to_us(form) -> str:
     if campaign is None:
         return twiml.say_and_hangup(calls_inbound.UNKNOWN_NUMBER)  # a number no campaign owns
     if not in_hours(campaign):
-        return answer_closed(form, campaign, caller, "closed")
+        return answer_closed(form, campaign, caller, calls_inbound.CLOSED)
     if not rstate.campaign_members(campaign.id):
-        return answer_closed(form, campaign, caller, "wait")  # nobody to wait for
+        return answer_closed(form, campaign, caller, calls_inbound.WAIT)  # nobody to wait for
     call = calls_inbound.inbound_call(form, campaign, caller)
-    db.session.flush()
     if call.agent_id is not None:
         return person_into_room(call.agent_id, call.id)  # the carrier asked again: same answer
     if not queue.waiting(campaign.id):  # a caller already waiting comes first
@@ -134,7 +133,7 @@ def answer_queue_wait(call_id: int | None, form) -> str:
         return twiml.leave_queue()
     waited = max(_int(form.get("QueueTime")), (now_ms - score // 1000) // 1000)
     if waited >= campaign.inbound_max_wait_seconds:
-        queue.leave(campaign.id, call.id, "wait")
+        queue.leave(campaign.id, call.id, calls_inbound.WAIT)
         db.session.rollback()
         return twiml.leave_queue()
     if place < rstate.ready_count(campaign.id):  # an agent free for each caller before them too
@@ -176,9 +175,9 @@ def answer_queue_left(call_id: int | None, form) -> str:
     if call.agent_id is not None:  # the carrier asked again: same answer, never queued again
         db.session.rollback()
         return person_into_room(call.agent_id, call.id)
-    if why in ("wait", queue.LEFT):  # past the longest wait, or asked again after the closed path
+    if why in (calls_inbound.WAIT, queue.LEFT):  # past the longest wait, or asked again after the closed path
         db.session.rollback()
-        return answer_closed(form, campaign, calls_inbound.caller_number(form), "wait")
+        return answer_closed(form, campaign, calls_inbound.caller_number(form), calls_inbound.WAIT)
     joined = _join(call, campaign, agent_id) if agent_id is not None else None
     if joined is not None:
         return joined
@@ -210,7 +209,7 @@ def answer_stranded_caller(call: Call, agent_id: int | None, wait_url: str) -> s
     campaign = db.session.get(Campaign, call.campaign_id)
     caller = call.from_number if call.from_number.startswith("+") else None
     form = {"CallSid": call.call_sid or "", "To": call.to_number, "From": call.from_number}
-    closed = answer_closed(form, campaign, caller, "wait")
+    closed = answer_closed(form, campaign, caller, calls_inbound.WAIT)
     db.session.rollback()  # no transaction open while the carrier is asked
     try:
         get_carrier().redirect(form["CallSid"], closed)
