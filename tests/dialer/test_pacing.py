@@ -372,7 +372,11 @@ def test_the_lagged_oracle_of_the_jump_bench_learns_a_shift_only_after_its_lag()
 
 def through_json(pacer, **expected):
     """The pacer as another process takes it up: dumped, through JSON text, and loaded."""
-    return load_state(json.loads(json.dumps(dump_state(pacer), allow_nan=False)), **expected)
+    return state_through_json(dump_state(pacer), **expected)
+
+
+def state_through_json(state, **expected):
+    return load_state(json.loads(json.dumps(state, allow_nan=False)), **expected)
 
 
 def held(obj):
@@ -493,15 +497,10 @@ def test_a_version_3_state_is_taken_up_with_the_releases_settings():
     state = dump_state(pacer)
     v3 = {**state, "v": 3, "setpoint": 0.02, "period_setpoint": 0.02, "memory": 60.0,
           "reserve": 4.0, "cushion": 9.0, "batch_share": 0.5, "batch_floor": 9}
-    copy = through_json_state(v3)
+    copy = state_through_json(v3, mode="predictive", abandon_target=MAX_ABANDON_RATE)
     assert dump_state(copy) == state
     assert (copy.cushion, copy.setpoint) == (make_pacer("predictive").cushion, pacer.setpoint)
     assert copy.calls_to_place(900.0, 3, [30.0] * 7, 4) == pacer.calls_to_place(900.0, 3, [30.0] * 7, 4)
-
-
-def through_json_state(state):
-    return load_state(json.loads(json.dumps(state, allow_nan=False)), mode="predictive",
-                      abandon_target=MAX_ABANDON_RATE)
 
 
 def test_a_state_of_another_version_mode_or_target_is_refused():
@@ -517,25 +516,13 @@ def test_a_state_of_another_version_mode_or_target_is_refused():
         load_state(without_version)
 
 
-def learned_pacer():
-    """A predictive pacer that has seen 60 calls of 60 s end and 300 dials, one in ten answered."""
-    pacer = make_pacer("predictive")
-    for _ in range(60):
-        pacer.on_agent_free(0.0, 60.0)
-    for i in range(300):
-        human = i % 10 == 0
-        pacer.on_dial_result(i * 0.3 + 10.0, "human" if human else "no-answer",
-                             10.0 if human else 25.0)
-    return pacer
-
-
 def test_the_budget_a_team_needs_for_full_pace_grows_with_the_team():
     # A period of 120 person answers and 1 abandoned has room for 2.6 more. A 10-agent team's
     # bunch is small: that is full pace, as with a month of room. A 50-agent team can lose
     # several in one bunch, so the same room holds it well back.
     def placed(team, answers):
-        return learned_pacer().calls_to_place(400.0, 1, [50.0] * (team - 1), 0,
-                                              abandoned_30d=1, human_answers_30d=answers)
+        return warmed(answer_rate=0.1, handle=60.0).calls_to_place(
+            700.0, 1, [50.0] * (team - 1), 0, abandoned_30d=1, human_answers_30d=answers)
 
     assert placed(10, 120) == placed(10, 10000) > 1
     assert placed(50, 120) < placed(50, 10000) / 2
