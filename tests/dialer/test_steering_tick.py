@@ -121,3 +121,24 @@ def test_a_fixed_level_never_places_more_lines_than_the_budget_can_abandon():
     # With room for all of them, the person's level holds.
     assert steering.steer(0, override, "predictive", ready=4, dialing=0, target=0.03,
                           abandoned_30d=0, humans_30d=2000) == (40, "fixed")
+
+
+def test_automatic_pacing_is_told_the_campaigns_30_day_account(ctx, predictive, sent_tasks, monkeypatch):
+    """The governor's budget and the short window's goal come from the rolling 30-day account:
+    the tick must hand the pacer those counts, not leave it to its own count since it started."""
+    from app.dialer.pacing.policy import Predictive
+
+    campaign_id, agents = predictive
+    _thirty_days(monkeypatch, (5, 400, 5 / 400))
+    told = []
+    original = Predictive.calls_to_place
+
+    def recording(self, *args, **kwargs):
+        told.append(kwargs)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Predictive, "calls_to_place", recording)
+    _ready(agents, campaign_id)
+    pacing_tick(campaign_id)
+    assert told and told[-1]["abandoned_30d"] == 5 and told[-1]["human_answers_30d"] == 400
+    assert told[-1]["abandon_rate_30d"] == pytest.approx(5 / 400)
