@@ -201,6 +201,12 @@ def _pacing_decisions(campaign_id: int) -> int:
     return int(get_redis().hget(COUNTERS_KEY, f"pacing_decisions:{campaign_id}") or 0)
 
 
+def contacts_for(agents: int, hours: float) -> int:
+    """Numbers seeded for a live run: more than the team can dial in `hours` (about 120 dials
+    per agent hour at this scenario's dial level)."""
+    return int(agents * 140 * hours) + 200
+
+
 def run_live(stack, agents: int, hours: float, scale: float, progress_every: float) -> dict:
     from sqlalchemy import update
 
@@ -213,8 +219,7 @@ def run_live(stack, agents: int, hours: float, scale: float, progress_every: flo
     from app.extensions import db
     from devtools.bot_agents import BotAgents
 
-    contacts = int(agents * 140 * hours) + 200
-    cid, agent_ids, _ = stack.seed_campaign(f"live-pacing-{agents}", contacts, agents,
+    cid, agent_ids, _ = stack.seed_campaign(f"live-pacing-{agents}", contacts_for(agents, hours), agents,
                                             mode="predictive", area_seed=agents)
     wall = hours * 3600 * scale
     with stack.app.app_context():
@@ -355,6 +360,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     teams = args.agents or ([20] if args.quick else [20, 50])
     hours = (args.minutes or (10 if args.quick else 30)) / 60
+    if not args.sim_only:
+        from bench.stack import in_calling_hours
+
+        moved = in_calling_hours("bench.live_pacing", sum(-(-contacts_for(a, hours) // 100) for a in teams),
+                                 sys.argv[1:] if argv is None else list(argv))
+        if moved is not None:
+            return moved
     began = time.time()
     print(f"simulation: {len(teams) * 2 * args.seeds} runs of {hours * 60:.0f} carrier minutes "
           f"({machine_load()})", flush=True)
@@ -376,6 +388,11 @@ def main(argv=None) -> int:
     finally:
         stack.stop()
     ok = report(teams, sim, live, hours, args.seeds, args.scale)
+    from bench.stack import SHIFT_ENV
+
+    if os.environ.get(SHIFT_ENV):
+        print(f"the live stack ran with its wall clock moved forward "
+              f"{int(os.environ[SHIFT_ENV]) / 3600:.1f} h (bench/clockshift.c), into US calling hours")
     print(f"{time.time() - began:.0f} s wall")
     return 0 if ok else 1
 

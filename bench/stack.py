@@ -19,8 +19,8 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime, timedelta
 from datetime import time as dtime
-from datetime import timedelta
 from pathlib import Path
 
 import requests
@@ -30,6 +30,61 @@ from devtools import services
 REPO = Path(__file__).resolve().parent.parent
 PY = sys.executable
 
+
+def open_areas(now: datetime) -> dict[int, str]:
+    """Area codes (201-989) whose every zone is inside 08:30-20:00 now, in 30 and in 60 minutes,
+    each with its first zone's name: where the benches may seed fictional numbers (555-01xx,
+    100 to an area code) that the calling-hours gate will let through for a whole run."""
+    from app.compliance import gates
+
+    window = gates.Window(dtime(8, 30), dtime(20, 0))
+    found = {}
+    for area in range(201, 990):
+        zones = gates.candidate_zones(None, f"+1{area}5550100")  # the number's own zones
+        if zones and all(gates.inside_window(now + timedelta(minutes=m), zones, window)
+                         for m in (0, 30, 60)):
+            found[area] = zones[0].key
+    return found
+
+
+DAYTIME_UTC = 18  # 13:00 in New York, 10:00 in Los Angeles: every mainland zone mid-window
+SHIFT_ENV = "OMNIVOX_CLOCK_SHIFT_SECONDS"  # read by bench/clockshift.c
+
+
+def in_calling_hours(module: str, areas_needed: int, argv: list[str]) -> int | None:
+    """Run the bench where the calling-hours gate lets its numbers through.
+
+    The live benches dial fictional numbers, 100 to an area code, and the gate (rightly) refuses
+    any whose zones are outside calling hours. At night in the US too few area codes are open.
+    Then the whole bench is run again, every process it starts included, with bench/clockshift.c
+    preloaded: the wall clock moved forward to DAYTIME_UTC today or tomorrow. The gate,
+    PostgreSQL's now(), Redis, the carrier simulator and beat all read the one moved clock; the
+    monotonic clocks that time every sleep, timeout and duration are not moved. Returns None when
+    no move is needed (or this already is the moved run), else the moved run's exit code."""
+    from app.common.timeutil import utcnow
+
+    if os.environ.get(SHIFT_ENV) is not None:
+        return None
+    now = utcnow()
+    have = len(open_areas(now))
+    if have >= areas_needed:
+        return None
+    target = now.replace(hour=DAYTIME_UTC, minute=0, second=0, microsecond=0)
+    shift = int((target - now).total_seconds() % 86400)
+    lib = Path(tempfile.mkdtemp(prefix="omnivox-clock-")) / "clockshift.so"
+    lib.parent.chmod(0o755)  # PostgreSQL runs as its own user when the bench runs as root
+    built = subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", str(lib), str(REPO / "bench" / "clockshift.c"),
+                            "-ldl"], capture_output=True, text=True)
+    if built.returncode != 0:
+        raise SystemExit(f"only {have} area codes of the {areas_needed} this bench needs are inside "
+                         "calling hours now, and the clock shim would not build (a C compiler is "
+                         f"needed):\n{built.stderr}")
+    print(f"only {have} area codes of the {areas_needed} needed are inside calling hours now: "
+          f"running the whole bench with its wall clock moved forward {shift / 3600:.1f} h, to "
+          f"{DAYTIME_UTC}:00 UTC (bench/clockshift.c; the gate holds as ever; durations are "
+          "unchanged)", flush=True)
+    env = {**os.environ, "LD_PRELOAD": str(lib), SHIFT_ENV: str(shift)}
+    return subprocess.call([PY, "-m", module, *argv], cwd=REPO, env=env)
 
 class TcpProxy:
     """Loopback TCP -> (unix socket or TCP) forwarder; `block()` drops every connection and
@@ -263,39 +318,24 @@ class Stack:
         from app.campaigns.models import Campaign, CampaignAssignment
         from app.common.timeutil import utcnow
         from app.contacts.models import Contact
-        from app.compliance import gates
         from app.extensions import db
 
         now = utcnow()
         # Area codes never reused within a run: the simulator's counts per number stay per trial;
         # only those whose every zone is well inside calling hours now and for the next hour
         # (a number's zones are its area code's), each contact stored in its area's zone.
-        window = gates.Window(dtime(8, 30), dtime(20, 0))
-
-        def open_zone(area: int) -> str | None:
-            zones = gates.candidate_zones(None, f"+1{area}5550100")  # the number's own zones
-            if zones and all(gates.inside_window(now + timedelta(minutes=m), zones, window)
-                             for m in (0, 30, 60)):
-                return zones[0].key
-            return None
-
+        zones = open_areas(now)
         rng = random.Random(area_seed)
-        free = [a for a in range(201, 990) if a not in self.used_areas]
+        free = [a for a in zones if a not in self.used_areas]
         rng.shuffle(free)
         wanted = (contacts + 99) // 100
-        areas, zones = [], {}
-        for area in free:
-            zone = open_zone(area)
-            if zone is not None:
-                areas.append(area)
-                zones[area] = zone
-                if len(areas) == wanted:
-                    break
+        areas = free[:wanted]
         if len(areas) < wanted:
             raise RuntimeError(f"only {len(areas)} area codes of the {wanted} needed are inside "
                                "calling hours now; run the bench at another hour")
         self.used_areas.update(areas)
-        numbers = [f"+1{areas[i // 100]}5550{100 + i % 100}" for i in range(contacts)]
+        placed = [(f"+1{areas[i // 100]}5550{100 + i % 100}", zones[areas[i // 100]]) for i in range(contacts)]
+        numbers = [number for number, _ in placed]
         with self.app.app_context():
             campaign = Campaign(name=name, status="active", dial_mode=mode, caller_id="+12125550199",
                                 window_start=dtime(8, 0), window_end=dtime(21, 0), max_attempts=max_attempts,
@@ -313,8 +353,8 @@ class Stack:
                     db.session.add(AgentProfile(user_id=user.id, client_identity=f"agent-{user.id}"))
                 ids.append(user.id)
                 db.session.add(CampaignAssignment(campaign_id=campaign.id, user_id=user.id, role="agent"))
-            db.session.add_all(Contact(campaign_id=campaign.id, phone_e164=n, timezone=zones[int(n[2:5])])
-                               for n in numbers)
+            db.session.add_all(Contact(campaign_id=campaign.id, phone_e164=number, timezone=zone)
+                               for number, zone in placed)
             from app.campaigns.models import DispositionCode
             from app.campaigns.services import STANDARD_DISPOSITIONS
 
