@@ -128,10 +128,10 @@ def _wire_features() -> None:
 
 
 def _init_ops(app: Flask) -> None:
-    from app.kpi.queries import abandon_counts
+    from app.kpi.queries import abandon_counts_many
     from app.ops import init_ops
 
-    init_ops(app, abandon_counts)
+    init_ops(app, abandon_counts_many)
 
 
 def _init_celery(app: Flask) -> None:

@@ -245,11 +245,8 @@ class OmnivoxCollector(Collector):
             if hit and now - hit[0] < ttl:
                 return hit[1]
         until = utcnow()
-        rows = []
-        for cid in campaigns:
-            counts = self._abandon_counts(cid, until - ABANDON_WINDOWS[window], until)
-            if counts is not None:
-                rows.append((cid, *counts))
+        counts = self._abandon_counts(campaigns, until - ABANDON_WINDOWS[window], until)
+        rows = [(cid, *counts[cid]) for cid in campaigns if cid in counts]
         with self._lock:
             self._cache = {k: v for k, v in self._cache.items() if not k.startswith(window + ":")}
             self._cache[key] = (now, rows)

@@ -113,14 +113,14 @@ def test_building_an_app_leaves_the_process_s_logging_to_the_entry_point():
 
     from flask import Flask
 
-    from app.kpi.queries import abandon_counts
+    from app.kpi.queries import abandon_counts_many
     from app.ops import configure_process_logging, init_ops
 
     root = logging.getLogger()
     before = list(root.handlers), root.level
     app = Flask("logging-check")
     app.config.update(LOG_JSON=True, LOG_LEVEL="INFO")
-    init_ops(app, abandon_counts)  # what the app factory runs
+    init_ops(app, abandon_counts_many)  # what the app factory runs
     assert (list(root.handlers), root.level) == before
     try:
         configure_process_logging(app)  # what wsgi.py and celery_app.py run

@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from app.extensions import db
 from app.kpi import rollup
+from app.kpi.queries import abandon_counts_many
 from app.kpi.services import abandon_rate_30d
 from tests.kpi import factories as f
 from tests.kpi.conftest import NOW
@@ -54,6 +55,23 @@ def test_the_window_slides(month_crossing):
     # 2/15 (abandoned), 2/28, c6, c1, c2 (abandoned), c5 and 3/2 14:59 (abandoned, both still live)
     assert (abandoned, human) == (3, 7)
     assert rate == pytest.approx(3 / 7)
+
+
+def test_many_campaigns_in_one_query_each_counted_by_its_own_days(month_crossing):
+    # /metrics asks for every live campaign at once: each keeps its own time zone's day rollups
+    # (Kolkata's days do not start on a UTC hour, so its window is read from hour rows).
+    kolkata = f.campaign(tz="Asia/Kolkata").id
+    f.call(kolkata, utc(2026, 1, 31, 14, 0), outcome="human", abandoned=True)  # before the window
+    f.call(kolkata, utc(2026, 2, 10, 12, 0), outcome="human", abandoned=True)
+    f.call(kolkata, utc(2026, 2, 20, 12, 0), outcome="human")
+    f.call(kolkata, utc(2026, 3, 2, 14, 0), outcome="machine")
+    rollup.run_rollup(NOW)
+    counts = abandon_counts_many([month_crossing, kolkata, 999999], NOW - timedelta(days=30), NOW)
+    assert counts == {month_crossing: EXPECTED[:2], kolkata: (1, 2)}
+    db.session.execute(text("UPDATE kpi_rollups SET human_answered = human_answered + 50 "
+                            "WHERE campaign_id = :c AND agent_id IS NULL"), {"c": kolkata})
+    counts = abandon_counts_many([month_crossing, kolkata], NOW - timedelta(days=30), NOW)
+    assert counts[kolkata][1] > 2 and counts[month_crossing] == EXPECTED[:2]  # its own rows only
 
 
 def test_a_campaign_with_no_human_answers_has_no_rate(ctx):
