@@ -9,22 +9,7 @@ import pytest
 from app.dialer.pacing import (MAX_ABANDON_RATE, STATE_VERSION, StateRejected, dump_state,
                                load_state, make_pacer)
 from bench.sim import Scenario, make_policy, simulate
-
-
-def warmed(answer_rate=0.3, handle=100.0, seed=7, **settings):
-    """A predictive pacer that has seen 10 minutes of a campaign's results."""
-    rng = random.Random(seed)
-    pacer = make_pacer("predictive", **settings)
-    for i in range(1200):
-        placed = i * 0.5
-        if rng.random() < answer_rate:
-            ring = rng.uniform(5, 25)
-            pacer.on_dial_result(placed + ring, "human", ring)
-        else:
-            pacer.on_dial_result(placed + 25, rng.choice(["no-answer", "busy", "machine"]), 25.0)
-    for _ in range(300):
-        pacer.on_agent_free(600.0, rng.gauss(handle, handle * 0.1))
-    return pacer
+from tests.dialer.pacers import warmed
 
 
 def test_every_mode_answers_a_non_negative_int():
@@ -324,21 +309,6 @@ def test_a_fresh_jump_is_not_outvoted_by_an_older_change_in_the_window():
         seen = dict(run_model(model, events, 1320.0))
         assert seen[1195.0] < 0.16
         assert all(seen[t] > 0.35 for t in range(1240, 1321, 5)), seed
-
-
-def test_the_risk_does_not_wind_down_while_the_governor_holds_the_pace_down():
-    # Short of budget the governor slows dialling; the answers then connected run under the
-    # setpoint, but the steering loop must not take more risk for them, or the pacer
-    # overshoots as soon as the budget is back.
-    state = (10, [95.0] * 30, 3)
-    held = warmed()
-    start = held.risk
-    for tick in range(600):
-        held.calls_to_place(700.0 + tick, *state, abandoned_30d=57, human_answers_30d=2000)
-        held.on_human_answer(700.0 + tick, True, 0.0)
-    assert held.risk >= start
-    ample = dict(abandoned_30d=0, human_answers_30d=2000)
-    assert held.calls_to_place(1300.0, *state, **ample) <= warmed().calls_to_place(1300.0, *state, **ample)
 
 
 def test_connected_answers_take_more_risk_and_abandonments_less():
