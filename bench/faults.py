@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import random
 import re
+import sys
 import time
 from collections import Counter
 
@@ -153,6 +154,13 @@ def main(argv=None) -> int:
     other_trials = args.other_trials or (1 if args.quick else 3)
     contacts = args.contacts or (20 if args.quick else 30)
     agents = 8
+    kinds = args.faults.split(",")
+    runs = sum(trials if kind == "kill-dial" else other_trials for kind in kinds)
+    from bench.stack import in_calling_hours
+
+    moved = in_calling_hours("bench.faults", runs * -(-contacts // 100), sys.argv[1:] if argv is None else list(argv))
+    if moved is not None:
+        return moved
     rng = random.Random(9)
     # The carrier retries a failed callback 8 times from 0.5 s (about two minutes in all).
     stack = Stack(sim_knobs={"time_scale": 0.02, "talk_seconds": (30, 120), "callback_max_attempts": 8,
@@ -161,7 +169,7 @@ def main(argv=None) -> int:
           f"{contacts} contacts, {agents} bot agents", flush=True)
     results = []
     try:
-        for kind in args.faults.split(","):
+        for kind in kinds:
             if kind == "chaos":
                 stack.sim_configure(duplicate_probability=0.2, out_of_order_probability=0.2,
                                     rate_limit_probability=0.2, rate_limit_period_seconds=5,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import re
 import secrets
+import sys
 import threading
 import time
 
@@ -145,13 +146,18 @@ def main(argv=None) -> int:
     parser.add_argument("--agents", type=int, default=50)
     args = parser.parse_args(argv)
     minutes = 1.0 if args.quick else args.minutes
+    contacts = int(max(2000, 12 * minutes * 60))
+    from bench.stack import in_calling_hours
+
+    moved = in_calling_hours("bench.soak", -(-contacts // 100), sys.argv[1:] if argv is None else list(argv))
+    if moved is not None:
+        return moved
     warmup = min(60.0, max(20.0, minutes * 60 / 4))
     from devtools.bot_agents import BotAgents
 
     # A tenth of real time: rings of 0.4-2.5 s and talks of 3-24 s keep 50 agents busy.
     stack = Stack(sim_knobs={"time_scale": 0.1}, cps=20, web_threads=64).start()
     try:
-        contacts = int(max(2000, 12 * minutes * 60))
         cid, agent_ids, _ = stack.seed_campaign(f"soak {time.time()}", contacts, args.agents,
                                                 mode="predictive", max_attempts=1)
         supervisor = Supervisor(stack, cid)
