@@ -159,16 +159,23 @@ def _attempts() -> str:
     return "(c.attempts - c.attempts_before_pass)" if _passes() else "c.attempts"
 
 
-def _dialable(campaign, rng: Range, now: datetime) -> int:
+def _dialable(campaign, ranges: list[Range], now: datetime) -> dict[str, int]:
+    """Contacts dialable now in each range, by prefix: one pass over the campaign's contacts
+    (a count per range was a scan each, some twenty per top-up)."""
     from app.extensions import db
 
-    return db.session.scalar(text(
-        "SELECT count(*) FROM contacts c WHERE c.campaign_id = :cid AND c.phone_e164 LIKE :like "
+    if not ranges:
+        return {}
+    rows = db.session.execute(text(
+        "SELECT r.prefix, count(c.id) FROM unnest(CAST(:prefixes AS text[])) AS r(prefix) "
+        "LEFT JOIN contacts c ON c.campaign_id = :cid AND starts_with(c.phone_e164, r.prefix) "
         f"AND c.status IN ('new', 'retry') AND {_attempts()} < :max "
         "AND (c.next_due_at IS NULL OR c.next_due_at <= :now) "
         "AND NOT EXISTS (SELECT 1 FROM dnc_entries d WHERE d.phone_e164 = c.phone_e164 "
-        "AND (d.campaign_id IS NULL OR d.campaign_id = :cid))"),
-        {"cid": campaign.id, "like": rng.like, "max": campaign.max_attempts, "now": now})
+        "AND (d.campaign_id IS NULL OR d.campaign_id = :cid)) GROUP BY r.prefix"),
+        {"prefixes": [r.prefix for r in ranges], "cid": campaign.id, "max": campaign.max_attempts,
+         "now": now}).all()
+    return {prefix: int(n) for prefix, n in rows}
 
 
 def _add_fresh(campaign, rng: Range, want: int) -> int:
@@ -252,7 +259,7 @@ def top_up(campaign_id: int, now: datetime, *, target: int = TARGET_CALLABLE,
             next_times.append(next_at)
     supply.open_places = [r.place for r in open_now]
     supply.next_open_at = min(next_times) if not open_now and next_times else None
-    counts = {r.prefix: _dialable(campaign, r, now) for r in open_now}
+    counts = _dialable(campaign, open_now, now)
     supply.dialable = sum(counts.values())
     # Fill the ranges that stay open a while first, the emptiest first.
     for rng in sorted(lasting or open_now, key=lambda r: counts[r.prefix]):

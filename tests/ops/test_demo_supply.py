@@ -169,6 +169,29 @@ def test_recycling_never_takes_a_contact_on_a_do_not_call_list(campaign):
     assert (row.status, row.attempts) == ("done", 3)
 
 
+def test_the_count_of_dialable_contacts_leaves_out_what_may_not_be_dialled(campaign):
+    at = datetime(2026, 1, 14, 18, 0, tzinfo=UTC)  # 13:00 in New York: many ranges open
+    first = demo_supply.top_up(campaign.id, at)
+    open_ranges = [r for r in demo_supply.RANGES if r.place in first.open_places]
+    assert len(open_ranges) > 1
+    fresh = db.session.scalars(select(Contact).where(
+        Contact.campaign_id == campaign.id, Contact.status == "new").order_by(Contact.id)).all()
+    fresh = [c for c in fresh if any(c.phone_e164.startswith(r.prefix) for r in open_ranges)]
+    fresh[0].status = "done"                             # finished
+    fresh[1].next_due_at = at + timedelta(hours=1)       # not due yet
+    fresh[2].attempts = campaign.max_attempts            # no attempt left
+    db.session.add(DncEntry(phone_e164=fresh[3].phone_e164, campaign_id=None, source="manual"))
+    db.session.commit()
+    listed = set(db.session.scalars(select(DncEntry.phone_e164)))
+    expected = sum(1 for c in db.session.scalars(select(Contact).where(Contact.campaign_id == campaign.id))
+                   if any(c.phone_e164.startswith(r.prefix) for r in open_ranges)
+                   and c.status in ("new", "retry") and c.attempts < campaign.max_attempts
+                   and (c.next_due_at is None or c.next_due_at <= at) and c.phone_e164 not in listed)
+    again = demo_supply.top_up(campaign.id, at, target=0)  # counts, adds nothing
+    assert (again.dialable, again.added, again.recycled) == (expected, 0, 0)
+    assert expected == first.dialable - 4
+
+
 def test_it_says_plainly_when_no_demo_contact_may_be_called(campaign):
     campaign.window_start, campaign.window_end = datetime(2026, 1, 1, 12).time(), datetime(2026, 1, 1, 13).time()
     db.session.commit()
