@@ -149,9 +149,7 @@ def main(argv=None) -> int:
     contacts = int(max(2000, 12 * minutes * 60))
     from bench.stack import in_calling_hours
 
-    moved = in_calling_hours("bench.soak", -(-contacts // 100), sys.argv[1:] if argv is None else list(argv))
-    if moved is not None:
-        return moved
+    in_calling_hours("bench.soak", -(-contacts // 100), sys.argv[1:] if argv is None else list(argv))
     warmup = min(60.0, max(20.0, minutes * 60 / 4))
     from devtools.bot_agents import BotAgents
 

@@ -49,42 +49,65 @@ def open_areas(now: datetime) -> dict[int, str]:
 
 DAYTIME_UTC = 18  # 13:00 in New York, 10:00 in Los Angeles: every mainland zone mid-window
 SHIFT_ENV = "OMNIVOX_CLOCK_SHIFT_SECONDS"  # read by bench/clockshift.c
+SHIM = "clockshift.so"
 
 
-def in_calling_hours(module: str, areas_needed: int, argv: list[str]) -> int | None:
+def clock_moved() -> bool:
+    """True in a bench re-run by `in_calling_hours`: the shim is preloaded and told a shift."""
+    return bool(os.environ.get(SHIFT_ENV)) and SHIM in os.environ.get("LD_PRELOAD", "")
+
+
+def in_calling_hours(module: str, areas_needed: int, argv: list[str]) -> None:
     """Run the bench where the calling-hours gate lets its numbers through.
 
     The live benches dial fictional numbers, 100 to an area code, and the gate (rightly) refuses
     any whose zones are outside calling hours. At night in the US too few area codes are open.
-    Then the whole bench is run again, every process it starts included, with bench/clockshift.c
-    preloaded: the wall clock moved forward to DAYTIME_UTC today or tomorrow. The gate,
-    PostgreSQL's now(), Redis, the carrier simulator and beat all read the one moved clock; the
-    monotonic clocks that time every sleep, timeout and duration are not moved. Returns None when
-    no move is needed (or this already is the moved run), else the moved run's exit code."""
+    Then this process becomes the same bench again (exec: signals and the exit code are its
+    own), every process it starts included, with bench/clockshift.c preloaded: the wall clock
+    moved forward to DAYTIME_UTC on the next weekday (state rules differ at weekends). The gate,
+    PostgreSQL's now(), Redis, the carrier simulator and beat all read the one moved clock
+    (`Stack.start` checks PostgreSQL and Redis); the monotonic clocks that time every sleep,
+    timeout and duration are not moved. Returns when no move is needed, or in the moved run."""
     from app.common.timeutil import utcnow
 
-    if os.environ.get(SHIFT_ENV) is not None:
-        return None
+    if clock_moved():
+        return
     now = utcnow()
     have = len(open_areas(now))
     if have >= areas_needed:
-        return None
+        return
     target = now.replace(hour=DAYTIME_UTC, minute=0, second=0, microsecond=0)
-    shift = int((target - now).total_seconds() % 86400)
-    lib = Path(tempfile.mkdtemp(prefix="omnivox-clock-")) / "clockshift.so"
-    lib.parent.chmod(0o755)  # PostgreSQL runs as its own user when the bench runs as root
-    built = subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", str(lib), str(REPO / "bench" / "clockshift.c"),
+    if target <= now:
+        target += timedelta(days=1)
+    while target.weekday() >= 5:
+        target += timedelta(days=1)
+    there = len(open_areas(target))
+    if there < areas_needed:
+        raise SystemExit(f"this bench needs {areas_needed} area codes inside calling hours; "
+                         f"{have} are now and only {there} would be at {DAYTIME_UTC}:00 UTC: "
+                         "ask for fewer contacts (a shorter run or a smaller team)")
+    folder = Path(tempfile.gettempdir()) / "omnivox-clockshift"
+    folder.mkdir(exist_ok=True)
+    folder.chmod(0o755)  # PostgreSQL runs as its own user when the bench runs as root
+    lib, part = folder / SHIM, folder / f"{SHIM}.{os.getpid()}"
+    built = subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", str(part), str(REPO / "bench" / "clockshift.c"),
                             "-ldl"], capture_output=True, text=True)
     if built.returncode != 0:
         raise SystemExit(f"only {have} area codes of the {areas_needed} this bench needs are inside "
                          "calling hours now, and the clock shim would not build (a C compiler is "
                          f"needed):\n{built.stderr}")
+    part.chmod(0o755)
+    part.replace(lib)
+    shift = int((target - now).total_seconds())
     print(f"only {have} area codes of the {areas_needed} needed are inside calling hours now: "
           f"running the whole bench with its wall clock moved forward {shift / 3600:.1f} h, to "
-          f"{DAYTIME_UTC}:00 UTC (bench/clockshift.c; the gate holds as ever; durations are "
-          "unchanged)", flush=True)
-    env = {**os.environ, "LD_PRELOAD": str(lib), SHIFT_ENV: str(shift)}
-    return subprocess.call([PY, "-m", module, *argv], cwd=REPO, env=env)
+          f"{target:%A} {DAYTIME_UTC}:00 UTC (bench/clockshift.c; the gate holds as ever; "
+          "durations are unchanged)", flush=True)
+    preload = " ".join(filter(None, [str(lib), os.environ.get("LD_PRELOAD", "")]))
+    env = {**os.environ, "LD_PRELOAD": preload, SHIFT_ENV: str(shift)}
+    os.chdir(REPO)
+    os.execve(PY, [PY, "-m", module, *argv], env)
+
 
 class TcpProxy:
     """Loopback TCP -> (unix socket or TCP) forwarder; `block()` drops every connection and
@@ -207,12 +230,32 @@ class Stack:
         self.app = create_app()
         with self.app.app_context():
             upgrade()
+            if clock_moved():
+                self._check_clocks()
         self._define_commands()
         for name in self.commands:
             self.start_process(name)
         self.wait_http(f"http://127.0.0.1:{self.web_port}/healthz", 90)
         self.wait_http(f"{self.sim_url}/_sim/stats", 30)
         return self
+
+    def _check_clocks(self) -> None:
+        """In a moved run, PostgreSQL and Redis must read the moved clock too (a shim the loader
+        could not open is skipped with a warning, and their now() would be hours behind)."""
+        from sqlalchemy import text
+
+        from app.common.redis import get_redis
+        from app.common.timeutil import utcnow
+        from app.extensions import db
+
+        ours = utcnow().timestamp()
+        theirs = {"PostgreSQL": db.session.scalar(text("SELECT extract(epoch FROM now())")),
+                  "Redis": get_redis().time()[0]}
+        db.session.rollback()
+        for name, at in theirs.items():
+            if abs(float(at) - ours) > 60:
+                raise RuntimeError(f"{name}'s clock is {(ours - float(at)) / 3600:.1f} h off the "
+                                   "bench's: bench/clockshift.c did not load there")
 
     @property
     def sim_url(self) -> str:

@@ -173,7 +173,7 @@ def _dialable(campaign, ranges: list[Range], now: datetime) -> dict[str, int]:
         "AND (c.next_due_at IS NULL OR c.next_due_at <= :now) "
         "AND NOT EXISTS (SELECT 1 FROM dnc_entries d WHERE d.phone_e164 = c.phone_e164 "
         "AND (d.campaign_id IS NULL OR d.campaign_id = :cid)) GROUP BY r.prefix"),
-        {"prefixes": [r.prefix for r in ranges], "cid": campaign.id, "max": campaign.max_attempts,
+        {"prefixes": sorted({r.prefix for r in ranges}), "cid": campaign.id, "max": campaign.max_attempts,
          "now": now}).all()
     return {prefix: int(n) for prefix, n in rows}
 
