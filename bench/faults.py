@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import sys
 import time
 from collections import Counter
 
@@ -156,9 +155,9 @@ def main(argv=None) -> int:
     agents = 8
     kinds = args.faults.split(",")
     runs = sum(trials if kind == "kill-dial" else other_trials for kind in kinds)
-    from bench.stack import in_calling_hours
+    from bench.stack import areas_for, in_calling_hours
 
-    in_calling_hours("bench.faults", runs * -(-contacts // 100), sys.argv[1:] if argv is None else list(argv))
+    in_calling_hours("bench.faults", runs * areas_for(contacts), argv)
     rng = random.Random(9)
     # The carrier retries a failed callback 8 times from 0.5 s (about two minutes in all).
     stack = Stack(sim_knobs={"time_scale": 0.02, "talk_seconds": (30, 120), "callback_max_attempts": 8,

@@ -361,10 +361,9 @@ def main(argv=None) -> int:
     teams = args.agents or ([20] if args.quick else [20, 50])
     hours = (args.minutes or (10 if args.quick else 30)) / 60
     if not args.sim_only:
-        from bench.stack import in_calling_hours
+        from bench.stack import areas_for, in_calling_hours
 
-        in_calling_hours("bench.live_pacing", sum(-(-contacts_for(a, hours) // 100) for a in teams),
-                         sys.argv[1:] if argv is None else list(argv))
+        in_calling_hours("bench.live_pacing", sum(areas_for(contacts_for(a, hours)) for a in teams), argv)
     began = time.time()
     print(f"simulation: {len(teams) * 2 * args.seeds} runs of {hours * 60:.0f} carrier minutes "
           f"({machine_load()})", flush=True)

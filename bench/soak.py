@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import re
 import secrets
-import sys
 import threading
 import time
 
@@ -147,9 +146,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     minutes = 1.0 if args.quick else args.minutes
     contacts = int(max(2000, 12 * minutes * 60))
-    from bench.stack import in_calling_hours
+    from bench.stack import areas_for, in_calling_hours
 
-    in_calling_hours("bench.soak", -(-contacts // 100), sys.argv[1:] if argv is None else list(argv))
+    in_calling_hours("bench.soak", areas_for(contacts), argv)
     warmup = min(60.0, max(20.0, minutes * 60 / 4))
     from devtools.bot_agents import BotAgents
 

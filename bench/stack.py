@@ -52,12 +52,17 @@ SHIFT_ENV = "OMNIVOX_CLOCK_SHIFT_SECONDS"  # read by bench/clockshift.c
 SHIM = "clockshift.so"
 
 
+def areas_for(contacts: int) -> int:
+    """Area codes `Stack.seed_campaign` takes for `contacts` numbers (100 fictional ones each)."""
+    return (contacts + 99) // 100
+
+
 def clock_moved() -> bool:
     """True in a bench re-run by `in_calling_hours`: the shim is preloaded and told a shift."""
     return bool(os.environ.get(SHIFT_ENV)) and SHIM in os.environ.get("LD_PRELOAD", "")
 
 
-def in_calling_hours(module: str, areas_needed: int, argv: list[str]) -> None:
+def in_calling_hours(module: str, areas_needed: int, argv: list[str] | None = None) -> None:
     """Run the bench where the calling-hours gate lets its numbers through.
 
     The live benches dial fictional numbers, 100 to an area code, and the gate (rightly) refuses
@@ -67,7 +72,8 @@ def in_calling_hours(module: str, areas_needed: int, argv: list[str]) -> None:
     moved forward to DAYTIME_UTC on the next weekday (state rules differ at weekends). The gate,
     PostgreSQL's now(), Redis, the carrier simulator and beat all read the one moved clock
     (`Stack.start` checks PostgreSQL and Redis); the monotonic clocks that time every sleep,
-    timeout and duration are not moved. Returns when no move is needed, or in the moved run."""
+    timeout and duration are not moved. Returns when no move is needed, or in the moved run.
+    `argv`: the bench's arguments, by default this process's."""
     from app.common.timeutil import utcnow
 
     if clock_moved():
@@ -106,7 +112,7 @@ def in_calling_hours(module: str, areas_needed: int, argv: list[str]) -> None:
     preload = " ".join(filter(None, [str(lib), os.environ.get("LD_PRELOAD", "")]))
     env = {**os.environ, "LD_PRELOAD": preload, SHIFT_ENV: str(shift)}
     os.chdir(REPO)
-    os.execve(PY, [PY, "-m", module, *argv], env)
+    os.execve(PY, [PY, "-m", module, *(sys.argv[1:] if argv is None else argv)], env)
 
 
 class TcpProxy:
@@ -371,7 +377,7 @@ class Stack:
         rng = random.Random(area_seed)
         free = [a for a in zones if a not in self.used_areas]
         rng.shuffle(free)
-        wanted = (contacts + 99) // 100
+        wanted = areas_for(contacts)
         areas = free[:wanted]
         if len(areas) < wanted:
             raise RuntimeError(f"only {len(areas)} area codes of the {wanted} needed are inside "

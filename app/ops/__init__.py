@@ -6,8 +6,8 @@ def init_ops(app, abandon_counts) -> None:
     """Request ids and access lines, and GET /metrics. `abandon_counts(campaign_ids, since,
     until)`: {campaign: (abandoned, person answers)} counted as the pacer's governor counts
     them, which the abandonment gauges export (the app factory passes
-    `app.kpi.queries.abandon_counts_many`; ops sits below kpi). (Nothing process-wide: the entry points configure logging, see
-    `configure_process_logging`.)"""
+    `app.kpi.queries.abandon_counts_many`; ops sits below kpi). (Nothing process-wide: the
+    entry points configure logging, see `configure_process_logging`.)"""
     from app.ops import logging as ops_logging
     from app.ops.metrics import build_registry
     from app.ops.routes import bp

@@ -13,9 +13,9 @@ containers), so an in-process counter in a worker would be invisible to the one 
   table), dial-queue depth per campaign, Celery queue lengths and the callback inbox (Redis, one
   pipeline), and
   abandonment per campaign over 24 h and 30 days, counted by the pacer's governor's own
-  query (day and hour rollups up to their boundary, raw calls since: one query per active or
-  paused campaign and window; the 30-day figures are cached for ``SLOW_GAUGE_TTL`` seconds, so
-  a scrape every 15 s reads them once a minute).
+  query (day and hour rollups up to their boundary, raw calls since), one query per window for
+  every active or paused campaign at once; the 30-day figures are cached for
+  ``SLOW_GAUGE_TTL`` seconds, so a scrape every 15 s reads them once a minute).
 * **Latencies are observed in the web process**, where requests happen: the webhook latency
   histogram (every request to the ``twilio`` blueprint is timed automatically by
   `app.ops.logging`'s request hooks) and HTTP requests by status class. Run one web process per
