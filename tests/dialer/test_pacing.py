@@ -496,3 +496,19 @@ def test_the_budget_a_team_needs_for_full_pace_grows_with_the_team():
 
     assert placed(10, 120) == placed(10, 10000) > 1
     assert placed(50, 120) < placed(50, 10000) / 2
+
+
+def test_a_team_under_ten_reaches_full_pace_half_an_abandonment_past_the_reserve():
+    # 55 person answers and none abandoned: 1.65 abandonments within 3%, 0.65 past the
+    # reserve of one. A 5-agent team's hour holds a budget of two or three, so waiting for a
+    # whole abandonment more would keep it below full pace for half its hour; a 10-agent
+    # team's bunch can be larger, and it still ramps up over a whole one.
+    def placed(team, answers, **settings):
+        return warmed(answer_rate=0.1, handle=60.0, **settings).calls_to_place(
+            700.0, 1, [50.0] * (team - 1), 0, abandoned_30d=0, human_answers_30d=answers)
+
+    assert placed(5, 55) == placed(5, 10000) > 1
+    assert placed(5, 55, cushion_floor=1.0) < placed(5, 10000)
+    assert placed(10, 55) < placed(10, 10000)
+    # Within the reserve it is progressive's one call, whatever the team.
+    assert placed(5, 30) == placed(10, 30) == 1
