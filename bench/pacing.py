@@ -15,11 +15,13 @@ ring U(5, 25) s.
     python -m bench.pacing --quick    # a smaller, shorter run
     python -m bench.pacing --off-grid # team sizes, answer rates, spreads not on the grid
     python -m bench.pacing --mid-period  # told a 30-day account of 29 earlier days at 2.5%
+    python -m bench.pacing --seeds 48 --only '^5ag'  # many seeds for some scenarios
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import time
@@ -137,6 +139,8 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--off-grid", action="store_true",
                         help="run the off-grid scenarios instead of the grid")
+    parser.add_argument("--only", metavar="REGEX",
+                        help="only the scenarios whose name matches (e.g. '^5ag|^10ag 10%%')")
     parser.add_argument("--mid-period", action="store_true",
                         help="a campaign mid-way through its 30 days: predictive and the oracle "
                              "are told an account of 29 earlier days at 2.5%%")
@@ -145,6 +149,10 @@ def main(argv=None) -> int:
     hours = args.hours or (0.5 if args.quick else 1.0)
     seeds = args.seeds or (1 if args.quick else 2)
     scenarios = off_grid() if args.off_grid else grid(args.quick)
+    if args.only:
+        scenarios = [s for s in scenarios if re.search(args.only, s.name.strip())]
+        if not scenarios:
+            parser.error(f"no scenario's name matches {args.only!r}")
     started = time.time()
     measured = range(1, seeds + 1)
     assert not set(measured) & set(TUNING_SEEDS), "tuning and measured seeds must differ"
@@ -265,15 +273,22 @@ def print_table(scenarios, results, hours: float, seeds: int, chosen: dict,
               f"{mean('oracle', 'abandon'):>10.2%}"
               f"{max(r['abandon'] for r in fig['oracle']):>7.2%}{label:>11}")
 
-    def worst(policy):
-        return max(r["abandon"] for key, runs in results.items() if key[1] == policy
-                   for r in runs)
+    def abandon(policy):
+        return [r["abandon"] for key, runs in results.items() if key[1] == policy for r in runs]
 
     print(f"\npredictive/oracle occupancy: mean {statistics.fmean(ratios):.3f}, "
           f"min {min(ratios):.3f}, max {max(ratios):.3f}; worst run abandonment: predictive "
-          f"{worst('predictive'):.2%}, oracle {worst('oracle'):.2%}")
+          f"{max(abandon('predictive')):.2%}, oracle {max(abandon('oracle')):.2%}")
+    if not mid_period:
+        # How often the law's line is crossed, beside the reference: on enough seeds a small
+        # team's hour, a budget of two or three abandonments, meets a cluster of answers that
+        # no pacer placing beyond progressive can absorb.
+        over = {p: sum(rate > 0.03 for rate in abandon(p)) for p in ("predictive", "oracle")}
+        print(f"runs above 3%: predictive {over['predictive']}, oracle {over['oracle']}, "
+              f"of {len(abandon('predictive'))} each")
+    closed = f"mean {statistics.fmean(gaps):.2f}, min {min(gaps):.2f}" if gaps else "-"
     print(f"share of the progressive-to-oracle occupancy gap closed (where the oracle is 0.005 or "
-          f"more above progressive): mean {statistics.fmean(gaps):.2f}, min {min(gaps):.2f}")
+          f"more above progressive): {closed}")
     print(f"below the occupancy floor (0.97 of oracle up to 20 agents, 0.99 from 50): "
           f"{', '.join(short) or 'none'}")
     print(f"predictive below progressive in a run (same seed): {', '.join(below_prog) or 'none'}")
