@@ -139,8 +139,9 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--off-grid", action="store_true",
                         help="run the off-grid scenarios instead of the grid")
-    parser.add_argument("--only", metavar="REGEX",
-                        help="only the scenarios whose name matches (e.g. '^5ag|^10ag 10%%')")
+    parser.add_argument("--only", metavar="REGEX", type=_pattern,
+                        help="only the scenarios whose name matches, read with single spaces "
+                             "(e.g. '^5ag|^10ag 10%% 60s')")
     parser.add_argument("--mid-period", action="store_true",
                         help="a campaign mid-way through its 30 days: predictive and the oracle "
                              "are told an account of 29 earlier days at 2.5%%")
@@ -150,9 +151,9 @@ def main(argv=None) -> int:
     seeds = args.seeds or (1 if args.quick else 2)
     scenarios = off_grid() if args.off_grid else grid(args.quick)
     if args.only:
-        scenarios = [s for s in scenarios if re.search(args.only, s.name.strip())]
+        scenarios = [s for s in scenarios if args.only.search(" ".join(s.name.split()))]
         if not scenarios:
-            parser.error(f"no scenario's name matches {args.only!r}")
+            parser.error(f"no scenario's name matches {args.only.pattern!r}")
     started = time.time()
     measured = range(1, seeds + 1)
     assert not set(measured) & set(TUNING_SEEDS), "tuning and measured seeds must differ"
@@ -179,6 +180,13 @@ def main(argv=None) -> int:
     print(f"{len(tuning) + len(plain)} runs ({len(tuning)} tuning the oracle) in "
           f"{time.time() - started:.0f} s wall")
     return 0
+
+
+def _pattern(text: str) -> re.Pattern:
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"not a regular expression ({exc}): {text!r}") from None
 
 
 def by_size(jobs: list) -> list:

@@ -448,11 +448,11 @@ def test_a_handed_over_pacer_keeps_what_it_learned_and_takes_the_releases_settin
     # passed in by hand); taken up, it keeps its learning and decisions, and its settings
     # are this release's, so a changed default reaches a running campaign without a reset.
     old = make_pacer("predictive", cushion=9.0, reserve=4.0, batch_share=0.5, memory=60.0,
-                     steer_ratio=0.5)
+                     steer_ratio=0.5, cushion_floor=2.0)
     simulate(Scenario("t", 10, 0.3, 60), old, seed=2, hours=0.25)
     copy = through_json(old)
     release = make_pacer("predictive")
-    for setting in ("cushion", "reserve", "batch_share", "memory", "setpoint"):
+    for setting in ("cushion", "reserve", "batch_share", "memory", "setpoint", "cushion_floor"):
         assert getattr(copy, setting) == getattr(release, setting) != getattr(old, setting)
     # Everything the state holds (what it learned and decided) is the original's.
     assert dump_state(copy) == dump_state(old)
@@ -498,17 +498,22 @@ def test_the_budget_a_team_needs_for_full_pace_grows_with_the_team():
     assert placed(50, 120) < placed(50, 10000) / 2
 
 
-def test_a_team_under_ten_reaches_full_pace_half_an_abandonment_past_the_reserve():
-    # 55 person answers and none abandoned: 1.65 abandonments within 3%, 0.65 past the
-    # reserve of one. A 5-agent team's hour holds a budget of two or three, so waiting for a
-    # whole abandonment more would keep it below full pace for half its hour; a 10-agent
-    # team's bunch can be larger, and it still ramps up over a whole one.
+def test_a_small_team_ramps_up_over_a_tenth_of_an_abandonment_per_agent_from_a_half():
+    # Past the reserve of one abandonment, the pace ramps up over a cushion of one
+    # abandonment per 10 agents, at least half of one (it was at least one). A 5-agent
+    # team's hour holds a budget of two or three abandonments: ramping up over a whole one
+    # kept it below full pace for half its hour.
     def placed(team, answers, **settings):
         return warmed(answer_rate=0.1, handle=60.0, **settings).calls_to_place(
             700.0, 1, [50.0] * (team - 1), 0, abandoned_30d=0, human_answers_30d=answers)
 
-    assert placed(5, 55) == placed(5, 10000) > 1
-    assert placed(5, 55, cushion_floor=1.0) < placed(5, 10000)
+    # 55 answers, none abandoned: 1.65 abandonments within 3%, 0.65 past the reserve.
+    assert placed(5, 55) == placed(5, 10000) > 1  # a cushion of 0.5: full pace
+    assert placed(5, 55, cushion_floor=1.0) < placed(5, 10000)  # the old floor: held
+    assert placed(9, 55) < placed(9, 10000)  # 0.9: still ramping
     assert placed(10, 55) < placed(10, 10000)
+    # 48 answers: 0.44 past the reserve. Four agents would have a cushion of 0.4; the floor
+    # of a half holds them to the ramp.
+    assert placed(4, 48) < placed(4, 10000) == placed(4, 48, cushion_floor=0.0)
     # Within the reserve it is progressive's one call, whatever the team.
     assert placed(5, 30) == placed(10, 30) == 1

@@ -118,17 +118,17 @@ class Predictive(Progressive):
         # Budget governor: abandonments kept back, and how many more before full pace (a
         # large team at a low answer rate loses several in one unlucky bunch, or to a rise in
         # the answer rate before its first answers show it). The cushion is one abandonment
-        # per `cushion_team` agents, from `cushion_floor` up to `cushion`: a bunch's size
-        # grows with the calls in flight, so with the team, and a 5-agent team whose hour
-        # holds a budget of two or three abandonments, ramping up over three, never reached
-        # full pace (on six seeds at 5-20 agents, 0.97 of the oracle's occupancy on 23
-        # scenarios of 27 rather than 19, no run above 2.47%; teams of 30 and more are
-        # unchanged). Under 10 agents it is under one: a 5-agent team ramped up over a whole
-        # abandonment reached full pace only at its 67th person answer, 30 minutes into an
-        # hour, where the oracle starts at its 34th. On 48 seeds of the grid's nine 5-agent
-        # scenarios, half an abandonment took the worst from 0.948 of the oracle to 0.966 and
-        # the mean from 0.982 to 0.986, for one more run above 3% (3 of 432, not 2; the
-        # oracle had 4 in its 96 runs at 10% and 60 or 180 s alone); a quarter made it 10.
+        # per `cushion_team` agents, at least `cushion_floor` and at most `cushion`: a bunch's
+        # size grows with the calls in flight, so with the team. Ramping up over three, a
+        # 5-agent team whose hour holds a budget of two or three abandonments never reached
+        # full pace (0a93e49 scaled it to the team, from one; teams of 30 and more were
+        # unchanged). From one, a 5-agent team reached full pace only at its 67th person
+        # answer, 30 minutes into an hour, where the oracle starts at its 34th; so the floor
+        # is now a half, and teams of 5 to 9 agents ramp up over 0.5 to 0.9. On 48 seeds of
+        # the grid's nine 5-agent scenarios, that took the worst from 0.948 of the oracle to
+        # 0.966 and the mean from 0.982 to 0.986, for one more run above 3% (3 of 432, not
+        # 2; the oracle had 4 in its 96 runs at 10% and 60 or 180 s alone). A cushion of a
+        # quarter at 5 agents put 10 runs of 432 above 3%.
         self.reserve, self.cushion, self.cushion_team = reserve, cushion, cushion_team
         self.cushion_floor = cushion_floor
         self.batch_share, self.batch_floor = batch_share, batch_floor
