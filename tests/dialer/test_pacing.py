@@ -486,16 +486,19 @@ def test_a_state_of_another_version_mode_or_target_is_refused():
         load_state(without_version)
 
 
+def calls_for_team(team, answers, lost=0, **settings):
+    """Calls a team of `team` agents (one ready, the rest 50 s into 60 s calls, none dialling)
+    gets at a 10% answer rate, its period at `answers` person answers and `lost` abandoned."""
+    return warmed(answer_rate=0.1, handle=60.0, **settings).calls_to_place(
+        700.0, 1, [50.0] * (team - 1), 0, abandoned_30d=lost, human_answers_30d=answers)
+
+
 def test_the_budget_a_team_needs_for_full_pace_grows_with_the_team():
     # A period of 120 person answers and 1 abandoned has room for 2.6 more. A 10-agent team's
     # bunch is small: that is full pace, as with a month of room. A 50-agent team can lose
     # several in one bunch, so the same room holds it well back.
-    def placed(team, answers):
-        return warmed(answer_rate=0.1, handle=60.0).calls_to_place(
-            700.0, 1, [50.0] * (team - 1), 0, abandoned_30d=1, human_answers_30d=answers)
-
-    assert placed(10, 120) == placed(10, 10000) > 1
-    assert placed(50, 120) < placed(50, 10000) / 2
+    assert calls_for_team(10, 120, lost=1) == calls_for_team(10, 10000, lost=1) > 1
+    assert calls_for_team(50, 120, lost=1) < calls_for_team(50, 10000, lost=1) / 2
 
 
 def test_a_small_team_ramps_up_over_a_tenth_of_an_abandonment_per_agent_from_a_half():
@@ -503,17 +506,13 @@ def test_a_small_team_ramps_up_over_a_tenth_of_an_abandonment_per_agent_from_a_h
     # abandonment per 10 agents, at least half of one (it was at least one). A 5-agent
     # team's hour holds a budget of two or three abandonments: ramping up over a whole one
     # kept it below full pace for half its hour.
-    def placed(team, answers, **settings):
-        return warmed(answer_rate=0.1, handle=60.0, **settings).calls_to_place(
-            700.0, 1, [50.0] * (team - 1), 0, abandoned_30d=0, human_answers_30d=answers)
-
     # 55 answers, none abandoned: 1.65 abandonments within 3%, 0.65 past the reserve.
-    assert placed(5, 55) == placed(5, 10000) > 1  # a cushion of 0.5: full pace
-    assert placed(5, 55, cushion_floor=1.0) < placed(5, 10000)  # the old floor: held
-    assert placed(9, 55) < placed(9, 10000)  # 0.9: still ramping
-    assert placed(10, 55) < placed(10, 10000)
+    assert calls_for_team(5, 55) == calls_for_team(5, 10000) > 1  # a cushion of 0.5: full pace
+    assert calls_for_team(5, 55, cushion_floor=1.0) < calls_for_team(5, 10000)  # the old floor: held
+    assert calls_for_team(9, 55) < calls_for_team(9, 10000)  # 0.9: still ramping
+    assert calls_for_team(10, 55) < calls_for_team(10, 10000)
     # 48 answers: 0.44 past the reserve. Four agents would have a cushion of 0.4; the floor
     # of a half holds them to the ramp.
-    assert placed(4, 48) < placed(4, 10000) == placed(4, 48, cushion_floor=0.0)
+    assert calls_for_team(4, 48) < calls_for_team(4, 10000) == calls_for_team(4, 48, cushion_floor=0.0)
     # Within the reserve it is progressive's one call, whatever the team.
-    assert placed(5, 30) == placed(10, 30) == 1
+    assert calls_for_team(5, 30) == calls_for_team(10, 30) == 1
