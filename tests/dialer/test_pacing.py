@@ -321,6 +321,22 @@ def test_connected_answers_take_more_risk_and_abandonments_less():
     assert hotter < start and pacer.risk > hotter
 
 
+def test_a_bunch_of_abandonments_brakes_a_large_team_without_stopping_it():
+    # 200 agents on 60 s calls at 10%, a month of room, 100 person answers in the last half
+    # minute. With 13 of them abandoned (under 1 in 10,000 by chance even at the cap) the
+    # pacer brakes until the bunch has left the half minute, but still dials beyond
+    # progressive: holding at progressive cost such a team 0.01-0.02 of its occupancy to
+    # chance clusters. Seven abandoned (1 in 30 at the cap) is no bunch.
+    def calls(every, at):
+        pacer = warmed(answer_rate=0.1, handle=60.0)
+        for i in range(100):
+            pacer.on_human_answer(1000.0 + 0.3 * i, i % every != 0, 0.0)
+        return pacer.calls_to_place(at, 20, [30.0] * 180, 0, abandoned_30d=250,
+                                    human_answers_30d=10000)
+    assert 20 < calls(8, at=1030.0) < calls(8, at=1061.0)
+    assert calls(16, at=1030.0) == calls(16, at=1061.0) > 20
+
+
 def test_the_lagged_oracle_of_the_jump_bench_learns_a_shift_only_after_its_lag():
     # bench/jumps.py compares the pacer with a true-model oracle told of a change late;
     # its model must report the old rate for exactly that long after the shift.
