@@ -321,20 +321,39 @@ def test_connected_answers_take_more_risk_and_abandonments_less():
     assert hotter < start and pacer.risk > hotter
 
 
+def bunch_then_calls(abandoned_every, at, lost=250):
+    """A 200-agent team on 60 s calls at 10% (20 ready, 180 busy, none dialling), its period
+    at 10,000 person answers and `lost` abandoned, after 100 person answers from 1000 s to
+    1030 s of which every `abandoned_every`-th was abandoned: (calls placed at `at`, and
+    whether the risk's steering is held)."""
+    pacer = warmed(answer_rate=0.1, handle=60.0)
+    for i in range(100):
+        pacer.on_human_answer(1000.0 + 0.3 * i, i % abandoned_every != 0, 0.0)
+    placed = pacer.calls_to_place(at, 20, [30.0] * 180, 0, abandoned_30d=lost,
+                                  human_answers_30d=10000)
+    return placed, pacer.held
+
+
 def test_a_bunch_of_abandonments_brakes_a_large_team_without_stopping_it():
-    # 200 agents on 60 s calls at 10%, a month of room, 100 person answers in the last half
-    # minute. With 13 of them abandoned (under 1 in 10,000 by chance even at the cap) the
-    # pacer brakes until the bunch has left the half minute, but still dials beyond
-    # progressive: holding at progressive cost such a team 0.01-0.02 of its occupancy to
-    # chance clusters. Seven abandoned (1 in 30 at the cap) is no bunch.
-    def calls(every, at):
-        pacer = warmed(answer_rate=0.1, handle=60.0)
-        for i in range(100):
-            pacer.on_human_answer(1000.0 + 0.3 * i, i % every != 0, 0.0)
-        return pacer.calls_to_place(at, 20, [30.0] * 180, 0, abandoned_30d=250,
-                                    human_answers_30d=10000)
-    assert 20 < calls(8, at=1030.0) < calls(8, at=1061.0)
-    assert calls(16, at=1030.0) == calls(16, at=1061.0) > 20
+    # With a month of room, 13 of the last half minute's 100 answers abandoned (under 1 in
+    # 10,000 by chance even at the cap): the pacer brakes, its steering held, until the
+    # bunch has left the half minute, but still dials beyond progressive's 20: holding at
+    # progressive cost such a team 0.01-0.02 of its occupancy to chance clusters.
+    braked, held = bunch_then_calls(8, at=1030.0)
+    assert 20 < braked < bunch_then_calls(8, at=1061.0)[0] and held
+    # Seven abandoned (1 in 30 at the cap) is no bunch.
+    chance = bunch_then_calls(16, at=1030.0)
+    assert chance == bunch_then_calls(16, at=1061.0) and chance[0] > 20 and not chance[1]
+
+
+def test_a_bunch_of_abandonments_on_a_thin_budget_holds_at_progressive():
+    # 297 abandoned of 10,000: three more within 3%, so the governor is already slowing the
+    # team. A bunch then is most likely a rise in the answer rate, and the pacer holds at
+    # progressive until it has left the half minute.
+    thin = bunch_then_calls(16, at=1030.0, lost=297)[0]
+    assert 20 < thin < bunch_then_calls(16, at=1030.0)[0]  # slowed, not held, without a bunch
+    assert bunch_then_calls(8, at=1030.0, lost=297)[0] == 20
+    assert bunch_then_calls(8, at=1061.0, lost=297)[0] > 20
 
 
 def test_the_lagged_oracle_of_the_jump_bench_learns_a_shift_only_after_its_lag():

@@ -23,7 +23,9 @@ RISK_STEP = 0.05  # risk moved by each abandonment (and by 1/goal answers connec
 BATCH_TEAM = 4  # the batch a tick may add grows by one call per this many agents
 STEER_RATIO = 0.75  # share of the target the short window aims at, with no 30-day account
 BUNCH = 1e-3  # chance at the cap below which the last half minute's abandonments are a bunch
-BUNCH_ROOM = 0.6  # a bunch brakes as the governor does with this share of its cushion left
+# A bunch, the budget not thin, brakes as if this share of the cushion were left: every
+# call's allowed risk rises by 2 x (1 - BUNCH_ROOM) = 0.8 standard deviations.
+BUNCH_ROOM = 0.6
 # With the 30-day account: the share of the target the period aims at, how strongly the
 # short window makes up the account's gap from it, and the short window's highest goal.
 PERIOD_RATIO, PERIOD_GAIN, PERIOD_TOP = 5.0 / 6.0, 1.0, 0.95
@@ -235,15 +237,14 @@ class Predictive(Progressive):
         at_cap = self.abandon_target * len(self.recent)
         if lost_now >= 3 and _poisson_tail(lost_now, at_cap) < BUNCH:
             # Abandonments are bunching beyond chance, even at the cap: the model may be off.
-            # Brake as a thin budget does (every call's allowed risk up 0.8 sd, the steering
-            # held) until the bunch leaves the half minute. (A plain share would brake a large
-            # team, whose half minute holds a hundred answers, every time chance brings six.)
-            # It held at progressive: abandonments cluster, so a 200-agent team on 60 s calls
-            # met such a bunch about 11 times an hour by chance and spent 0.01-0.02 of its
-            # occupancy at progressive. On 120 seeds of bench/jumps.py's three large rises,
-            # braking thus put 25 hours above 3% where holding put 28: none where 4 at 100
-            # agents, 25 where 24 after the sixfold rise at 50 (worst 4.23% where 4.00%).
-            room = min(room, BUNCH_ROOM)
+            # (A plain share would brake a large team, whose half minute holds a hundred
+            # answers, every time chance brings six.) Until the bunch leaves the half minute:
+            # with the budget already thin (room under 1) it holds at progressive, as a rise
+            # in the answer rate is the likeliest cause and the next bunch would cross the
+            # cap; with room, it brakes as a thin budget does rather than holding, as
+            # abandonments cluster and holding cost a 200-agent team on 60 s calls 0.01-0.02
+            # of its occupancy to chance bunches (docs/benchmarks.md, "The bunching brake").
+            room = min(room, BUNCH_ROOM) if room >= 1.0 else 0.0
         if room <= 0:
             return self._hold(at, floor, abandoned_30d, human_answers_30d)
         # Nearing the cap, every call's allowed risk shrinks with the room left.
