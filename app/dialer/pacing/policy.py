@@ -23,8 +23,8 @@ RISK_STEP = 0.05  # risk moved by each abandonment (and by 1/goal answers connec
 BATCH_TEAM = 4  # the batch a tick may add grows by one call per this many agents
 STEER_RATIO = 0.75  # share of the target the short window aims at, with no 30-day account
 BUNCH = 1e-3  # chance at the cap below which the last half minute's abandonments are a bunch
-# A bunch, the budget not thin, brakes as if this share of the cushion were left: every
-# call's allowed risk rises by 2 x (1 - BUNCH_ROOM) = 0.8 standard deviations.
+# A bunch, the budget not thin, brakes as if this share of the cushion were left: the margin
+# every call must keep (the risk) grows by 2 x (1 - BUNCH_ROOM) = 0.8 standard deviations.
 BUNCH_ROOM = 0.6
 # With the 30-day account: the share of the target the period aims at, how strongly the
 # short window makes up the account's gap from it, and the short window's highest goal.
@@ -242,9 +242,9 @@ class Predictive(Progressive):
             # with the budget already thin (room under 1) it holds at progressive, as a rise
             # in the answer rate is the likeliest cause and the next bunch would cross the
             # cap; with room, it brakes as a thin budget does rather than holding, as
-            # abandonments cluster and holding cost a 200-agent team on 60 s calls 0.01-0.02
+            # abandonments cluster and holding cost a 200-agent team on 60 s calls 0.008-0.018
             # of its occupancy to chance bunches (docs/benchmarks.md, "The bunching brake").
-            room = min(room, BUNCH_ROOM) if room >= 1.0 else 0.0
+            room = BUNCH_ROOM if room >= 1.0 else 0.0
         if room <= 0:
             return self._hold(at, floor, abandoned_30d, human_answers_30d)
         # Nearing the cap, every call's allowed risk shrinks with the room left.
