@@ -16,6 +16,7 @@ ring U(5, 25) s.
     python -m bench.pacing --off-grid # team sizes, answer rates, spreads not on the grid
     python -m bench.pacing --mid-period  # told a 30-day account of 29 earlier days at 2.5%
     python -m bench.pacing --seeds 48 --only '^5ag'  # many seeds for some scenarios
+    python -m bench.pacing --seeds 48 --first-seed 49 --only '^5ag'  # seeds 49-96
 """
 
 from __future__ import annotations
@@ -151,13 +152,15 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     extra = {"mid_period": True} if args.mid_period else {}
     hours = args.hours or (0.5 if args.quick else 1.0)
-    seeds = args.seeds or (1 if args.quick else 2)
+    seeds = (1 if args.quick else 2) if args.seeds is None else args.seeds
     scenarios = off_grid() if args.off_grid else grid(args.quick)
     if args.only:
         scenarios = [s for s in scenarios if args.only.search(" ".join(s.name.split()))]
         if not scenarios:
             parser.error(f"no scenario's name matches {args.only.pattern!r}")
     started = time.time()
+    if seeds < 1:
+        parser.error("--seeds must be 1 or more")
     measured = range(args.first_seed, args.first_seed + seeds)
     if set(measured) & set(TUNING_SEEDS):
         parser.error(f"the measured seeds must not include the oracle's tuning seeds "
@@ -232,8 +235,8 @@ def floor_for(scenario) -> float:
 
 def ratio_spread(predictive: list, oracle: list) -> float | None:
     """Two standard errors of mean(predictive) / mean(oracle) over runs paired by seed (the
-    delta method), or None under 8 seeds. A 5-agent hour is a hundred-odd answers: one seed's
-    ratio swings by 0.1, so a mean over a few seeds can sit 0.03 either side of the truth."""
+    delta method), or None under 8 seeds. (Simulated, the ratio +- this covered the true
+    ratio about 95% of the time at 48-96 seeds and about 92% at 8-12.)"""
     if len(predictive) < 8:
         return None
     ratio = statistics.fmean(predictive) / statistics.fmean(oracle)
@@ -252,8 +255,8 @@ def print_table(scenarios, results, hours: float, measured: range, chosen: dict,
               f"{MID_PERIOD_GOAL:.1%}. An hour's rate may pass 3% here: the period's is the "
               f"account's, which one hour moves by hundredths of a point.\n")
     seeds = len(measured)
-    span = f"{measured[0]}-{measured[-1]}" if seeds > 1 else f"{measured[0]}"
-    print(f"{hours:g} h shift x {seeds} seeds ({span}) per scenario and policy (oracle tuned first on "
+    seed_span = f"{measured[0]}-{measured[-1]}" if seeds > 1 else f"{measured[0]}"
+    print(f"{hours:g} h shift x {seeds} seed{'s' if seeds > 1 else ''} ({seed_span}) per scenario and policy (oracle tuned first on "
           f"{len(TUNING_SEEDS)} other seeds, {len(LARGE_TEAM_TUNING_SEEDS)} above 25 agents). occ = time on calls and "
           f"wrap-up / time signed in;\ntalk = talk minutes per agent hour; aband = abandoned / "
           f"person-answered over the run (mean, worst run) -\nthe run stands for the 30-day "
@@ -268,7 +271,7 @@ def print_table(scenarios, results, hours: float, measured: range, chosen: dict,
             f"{'worst ' + window:>13}{'aband or':>10}{'worst':>7}{'oracle z':>11}")
     print(head)
     print("-" * len(head))
-    ratios, short, noisy, below_prog, gaps = [], [], [], [], []
+    ratios, short, noisy, near, below_prog, gaps = [], [], [], [], [], []
     for s in scenarios:
         fig = {p: results[(s.name, p)] for p in POLICIES}
 
@@ -285,6 +288,8 @@ def print_table(scenarios, results, hours: float, measured: range, chosen: dict,
                          + ("" if spread is None else f" +- {spread:.3f}") + ")")
             if spread is not None and ratio + spread >= floor_for(s):
                 noisy.append(s.name.strip())
+        elif spread is not None and ratio - spread < floor_for(s):
+            near.append(f"{s.name.strip()} ({ratio:.3f} +- {spread:.3f})")
         prog = {r["seed"]: r["occupancy"] for r in fig["progressive"]}
         if any(r["occupancy"] < prog[r["seed"]] for r in fig["predictive"]):
             below_prog.append(s.name.strip())
@@ -328,6 +333,8 @@ def print_table(scenarios, results, hours: float, measured: range, chosen: dict,
     if noisy:
         print(f"  of which the floor is within two standard errors (not told from chance on "
               f"these seeds): {', '.join(noisy)}")
+    if near:
+        print(f"at or above the floor, but within two standard errors of it: {', '.join(near)}")
     print(f"predictive below progressive in a run (same seed): {', '.join(below_prog) or 'none'}")
 
 
