@@ -41,8 +41,12 @@ run: setup
 browser:
 	@bash devtools/ensure_browser.sh
 
+# Three pytest workers by default (half the suite's time is spent waiting on servers and
+# callbacks); each has its own PostgreSQL database and Redis db (tests/conftest.py), and a
+# file's tests stay together on one worker. TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= 3
 test: setup browser
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 clean-instance:
 	rm -rf instance

@@ -36,12 +36,60 @@ def service_urls(tmp_path_factory):
         if "test" not in name:
             raise pytest.UsageError(f"TEST_DATABASE_URL must name a test database (got {name!r}): "
                                     "the suite wipes its schema")
+        db_url = _worker_database(db_url)
     else:
         db_url = embedded.start_postgres(tmp_path_factory.mktemp("pg"), throwaway=True)
     redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
+    if redis_url:
+        redis_url = _worker_redis(redis_url)
+    else:
         redis_url, _ = embedded.start_redis(tmp_path_factory.mktemp("redis"), persist=False)
     return {"database": db_url, "redis": redis_url}
+
+
+def _worker_index() -> int | None:
+    """Which of several pytest workers (pytest-xdist's -n) this is, or None when alone."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) if worker.startswith("gw") else None
+
+
+def _worker_database(db_url: str) -> str:
+    """Workers side by side each wipe and build their own schema, so each gets its own
+    database beside the one named (`test` -> `test_gw1`), created on first use."""
+    index = _worker_index()
+    if index is None:
+        return db_url
+    from sqlalchemy import create_engine, text
+
+    from config import sqlalchemy_url
+
+    parts = urlsplit(db_url)
+    name = f"{parts.path.lstrip('/')}_gw{index}"
+    engine = create_engine(sqlalchemy_url(db_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                        {"name": name}).scalar() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return parts._replace(path=f"/{name}").geturl()
+
+
+def _worker_redis(redis_url: str) -> str:
+    """Each worker flushes its own Redis db: the one named, then the next ones (0 -> 0, 1, ...)."""
+    index = _worker_index()
+    if not index:
+        return redis_url
+    parts = urlsplit(redis_url)
+    base = int(parts.path.lstrip("/") or 0)
+    client = redis_lib.Redis.from_url(redis_url)
+    try:
+        databases = int(client.config_get("databases").get("databases", 16))
+    finally:
+        client.close()
+    if base + index >= databases:
+        raise pytest.UsageError(f"worker {index} needs Redis db {base + index}, but the server has "
+                                f"{databases}: run fewer workers (-n) or name a lower db")
+    return parts._replace(path=f"/{base + index}").geturl()
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,16 @@ EVENTS = frozenset({
 NAMESPACE = "/live"
 QUEUE_CHANNEL = "flask-socketio"  # Flask-SocketIO's default channel: servers listen there
 
+
+def queue_channel(url: str | None) -> str:
+    """The pub/sub channel for a Redis queue URL. Redis pub/sub ignores the db number, so two
+    deployments (or test runs) sharing a server on dbs 0 and 1 would hear each other's events
+    on one channel: every db but 0 gets its own (db 0 keeps Flask-SocketIO's default)."""
+    from urllib.parse import urlsplit
+
+    db = urlsplit(url or "").path.lstrip("/") or "0"
+    return QUEUE_CHANNEL if db == "0" else f"{QUEUE_CHANNEL}-db{db}"
+
 _emitters: dict[str, object] = {}
 _lock = threading.Lock()
 
@@ -107,4 +117,4 @@ def queue_emitter(url: str):
     """A write-only Socket.IO emitter on the Redis queue: no server, no listener thread."""
     from flask_socketio import SocketIO
 
-    return SocketIO(message_queue=url, channel=QUEUE_CHANNEL, async_mode="threading")
+    return SocketIO(message_queue=url, channel=queue_channel(url), async_mode="threading")

@@ -23,7 +23,7 @@ from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_r
 
 from app.extensions import db
 from app.realtime import presence
-from app.realtime.publish import NAMESPACE, agent_room, campaign_room
+from app.realtime.publish import NAMESPACE, agent_room, campaign_room, queue_channel
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ def init_live(app: Flask) -> None:
         app,
         async_mode="threading",
         message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE") or None,
-        channel="flask-socketio",
+        channel=queue_channel(app.config.get("SOCKETIO_MESSAGE_QUEUE")),
         cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
         logger=False,
         engineio_logger=False,

@@ -11,6 +11,7 @@ from app.calls.models import Call
 from app.campaigns.models import Campaign, CampaignAssignment, DispositionCode
 from app.contacts.models import Contact
 from app.extensions import db
+from app.realtime.publish import queue_channel
 
 _seq = itertools.count(1)
 
@@ -59,9 +60,10 @@ def make_disposition(campaign_id: int, code: str = "sale") -> DispositionCode:
 class QueueTap:
     """Reads what the publisher writes to the real Redis message queue (no server involved)."""
 
-    def __init__(self, redis_client, channel: str = "flask-socketio"):
+    def __init__(self, redis_client):
+        db = redis_client.connection_pool.connection_kwargs.get("db", 0)
         self.pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
-        self.pubsub.subscribe(channel)
+        self.pubsub.subscribe(queue_channel(f"redis://localhost/{db}"))
         self.pubsub.get_message(timeout=1)  # the subscribe confirmation
         self._lock = threading.Lock()
 

@@ -122,6 +122,7 @@ def live_server(_app, test_environ, tmp_path_factory, sim_url):
         SIM_URL[base] = sim_url
         yield base
     finally:
+        SIM_URL.pop(base, None)  # its simulator goes with it (a later package starts its own)
         stop_processes(procs)
         truncate_tables(test_environ["DATABASE_URL"], TOUCHED)
         redis_lib.Redis.from_url(test_environ["REDIS_URL"]).flushdb()
