@@ -57,20 +57,28 @@ def _worker_database(db_url: str) -> str:
     """Workers side by side each wipe and build their own schema, so each gets its own
     database beside the one named (`test` -> `test_gw1`), created on first use."""
     index = _worker_index()
-    if index is None:
-        return db_url
+    return db_url if index is None else _database_beside(db_url, f"gw{index}")
+
+
+def _database_beside(db_url: str, suffix: str) -> str:
     from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import ProgrammingError
 
     from config import sqlalchemy_url
 
     parts = urlsplit(db_url)
-    name = f"{parts.path.lstrip('/')}_gw{index}"
+    name = f"{parts.path.lstrip('/')}_{suffix}"
     engine = create_engine(sqlalchemy_url(db_url), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                        {"name": name}).scalar() is None:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                            {"name": name}).scalar() is None:
+                try:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                except ProgrammingError:  # created meanwhile by another process: it exists
+                    pass
+    finally:
+        engine.dispose()
     return parts._replace(path=f"/{name}").geturl()
 
 
@@ -79,17 +87,24 @@ def _worker_redis(redis_url: str) -> str:
     index = _worker_index()
     if not index:
         return redis_url
+    from redis.connection import parse_url
+
+    base = int(parse_url(redis_url).get("db") or 0)
     parts = urlsplit(redis_url)
-    base = int(parts.path.lstrip("/") or 0)
-    client = redis_lib.Redis.from_url(redis_url)
+    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("db="))
+    if parts.scheme == "unix":
+        url = parts._replace(query="&".join(filter(None, [query, f"db={base + index}"]))).geturl()
+    else:
+        url = parts._replace(path=f"/{base + index}", query=query).geturl()
+    client = redis_lib.Redis.from_url(url)
     try:
-        databases = int(client.config_get("databases").get("databases", 16))
+        client.ping()  # "DB index is out of range" past the server's `databases`
+    except redis_lib.ResponseError as exc:
+        raise pytest.UsageError(f"worker {index} needs Redis db {base + index}, which the server "
+                                f"refuses ({exc}): run fewer workers (-n) or name a lower db") from None
     finally:
         client.close()
-    if base + index >= databases:
-        raise pytest.UsageError(f"worker {index} needs Redis db {base + index}, but the server has "
-                                f"{databases}: run fewer workers (-n) or name a lower db")
-    return parts._replace(path=f"/{base + index}").geturl()
+    return url
 
 
 @pytest.fixture(scope="session")

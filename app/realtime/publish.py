@@ -44,10 +44,10 @@ def queue_channel(url: str | None) -> str:
     """The pub/sub channel for a Redis queue URL. Redis pub/sub ignores the db number, so two
     deployments (or test runs) sharing a server on dbs 0 and 1 would hear each other's events
     on one channel: every db but 0 gets its own (db 0 keeps Flask-SocketIO's default)."""
-    from urllib.parse import urlsplit
+    from redis.connection import parse_url
 
-    db = urlsplit(url or "").path.lstrip("/") or "0"
-    return QUEUE_CHANNEL if db == "0" else f"{QUEUE_CHANNEL}-db{db}"
+    db = int(parse_url(url).get("db") or 0) if url else 0  # /3, ?db=3, unix://...?db=3
+    return QUEUE_CHANNEL if db == 0 else f"{QUEUE_CHANNEL}-db{db}"
 
 _emitters: dict[str, object] = {}
 _lock = threading.Lock()

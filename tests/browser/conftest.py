@@ -64,13 +64,14 @@ def sim_url(test_environ, tmp_path_factory):
     try:
         deadline = time.monotonic() + 30
         while True:
+            # Exited first: then whatever answers on the port is another worker's, not ours.
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"the carrier simulator did not start; see {log.name}")
             try:
                 if requests.get(f"{url}/_sim/config", timeout=1).ok:
                     break
             except requests.RequestException:
                 pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"the carrier simulator did not start; see {log.name}")
             time.sleep(0.1)
         requests.post(f"{url}/_sim/config", timeout=5, json={
             "time_scale": 0.05, "max_call_seconds": 100000, "talk_seconds": [20000, 20000],
@@ -111,13 +112,13 @@ def live_server(_app, test_environ, tmp_path_factory, sim_url):
     try:
         deadline = time.monotonic() + 60
         while True:
+            if time.monotonic() > deadline or procs[0].poll() is not None:  # as above
+                raise RuntimeError(f"the app did not start; see {logdir}")
             try:
                 if requests.get(f"{base}/healthz", timeout=1).ok:
                     break
             except requests.RequestException:
                 pass
-            if time.monotonic() > deadline or procs[0].poll() is not None:
-                raise RuntimeError(f"the app did not start; see {logdir}")
             time.sleep(0.1)
         SIM_URL[base] = sim_url
         yield base
