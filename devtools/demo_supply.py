@@ -146,17 +146,9 @@ def _probe(campaign, rng: Range, at: datetime):
     return not reasons, next_at
 
 
-def _passes() -> bool:
-    """Whether contacts count their attempts per pass (a list recycle starts one, keeping the
-    calls ever made: app/contacts/lists.py). Then a recycle starts a pass; without it the
-    attempt numbers of a contact's calls are unique, so its count cannot start again."""
-    from app.contacts.models import Contact
-
-    return hasattr(Contact, "attempts_before_pass")
-
-
-def _attempts() -> str:
-    return "(c.attempts - c.attempts_before_pass)" if _passes() else "c.attempts"
+# A contact's attempts in its current pass (a list recycle starts one, keeping the calls ever
+# made: app/contacts/lists.py).
+_ATTEMPTS = "(c.attempts - c.attempts_before_pass)"
 
 
 def _dialable(campaign, ranges: list[Range], now: datetime) -> dict[str, int]:
@@ -169,7 +161,7 @@ def _dialable(campaign, ranges: list[Range], now: datetime) -> dict[str, int]:
     rows = db.session.execute(text(
         "SELECT r.prefix, count(c.id) FROM unnest(CAST(:prefixes AS text[])) AS r(prefix) "
         "LEFT JOIN contacts c ON c.campaign_id = :cid AND starts_with(c.phone_e164, r.prefix) "
-        f"AND c.status IN ('new', 'retry') AND {_attempts()} < :max "
+        f"AND c.status IN ('new', 'retry') AND {_ATTEMPTS} < :max "
         "AND (c.next_due_at IS NULL OR c.next_due_at <= :now) "
         "AND NOT EXISTS (SELECT 1 FROM dnc_entries d WHERE d.phone_e164 = c.phone_e164 "
         "AND (d.campaign_id IS NULL OR d.campaign_id = :cid)) GROUP BY r.prefix"),
@@ -215,25 +207,17 @@ _RESTED = """SELECT c.id FROM contacts c WHERE c.campaign_id = :cid AND c.phone_
 def _recycle(campaign, rng: Range, want: int, now: datetime) -> int:
     """Another pass for finished contacts of the range that have rested: never one on a
     do-not-call list, opted out or invalid (status dnc/invalid are never touched), nor one with
-    a callback. Where contacts count attempts per pass, the pass starts at the calls made so far;
-    otherwise the finished contact is replaced by a fresh one with the same fictional number
-    (its calls stay on record, no longer linked to it)."""
+    a callback. The pass starts at the calls made so far (they stay on record, linked to it)."""
     from app.extensions import db
 
     params = {"cid": campaign.id, "like": rng.like, "max": campaign.max_attempts,
               "rested": now - RECYCLE_AFTER, "want": want}
-    rested = _RESTED.format(attempts=_attempts())
-    if _passes():
-        result = db.session.execute(text(
-            f"WITH picked AS MATERIALIZED ({rested}) "
-            "UPDATE contacts SET status = 'retry', next_due_at = NULL, attempts_before_pass = attempts, "
-            "updated_at = now() WHERE id IN (SELECT id FROM picked)"), params)
-        return result.rowcount or 0
-    # Picked once (a LIMIT ... FOR UPDATE subquery inside IN may run again per row and take more).
-    numbers = list(db.session.scalars(text(
+    rested = _RESTED.format(attempts=_ATTEMPTS)
+    result = db.session.execute(text(
         f"WITH picked AS MATERIALIZED ({rested}) "
-        "DELETE FROM contacts WHERE id IN (SELECT id FROM picked) RETURNING phone_e164"), params))
-    return _insert(campaign, rng, numbers)
+        "UPDATE contacts SET status = 'retry', next_due_at = NULL, attempts_before_pass = attempts, "
+        "updated_at = now() WHERE id IN (SELECT id FROM picked)"), params)
+    return result.rowcount or 0
 
 
 def top_up(campaign_id: int, now: datetime, *, target: int = TARGET_CALLABLE,
