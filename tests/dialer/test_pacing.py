@@ -321,6 +321,22 @@ def test_connected_answers_take_more_risk_and_abandonments_less():
     assert hotter < start and pacer.risk > hotter
 
 
+def test_a_small_team_s_risk_moves_further_for_each_person_answered():
+    # A 5-agent hour holds a tenth of a 50-agent hour's answers: per answer, its risk moves
+    # four times as far (twice at 10 agents; as before from 20 up), so that it can settle
+    # within the hour rather than sit near where it started.
+    steps = {}
+    for team in (5, 10, 20, 50):
+        pacer = warmed()
+        pacer.calls_to_place(600.0, 1, [30.0] * (team - 1), 0)
+        before, goal = pacer.risk, pacer.goal
+        pacer.on_human_answer(601.0, False, 2.0)
+        steps[team] = (pacer.risk - before) / (1.0 - goal)
+    assert steps[5] == pytest.approx(4 * steps[50])
+    assert steps[10] == pytest.approx(2 * steps[50])
+    assert steps[20] == pytest.approx(steps[50]) and steps[50] > 0
+
+
 def bunch_then_calls(abandoned_every, at, lost=250):
     """A 200-agent team on 60 s calls at 10% (20 ready, 180 busy, none dialling), its period
     at 10,000 person answers and `lost` abandoned, after 100 person answers from 1000 s to
@@ -508,6 +524,19 @@ def test_a_version_3_state_is_taken_up_with_the_releases_settings():
     assert dump_state(copy) == state
     assert (copy.cushion, copy.setpoint) == (make_pacer("predictive").cushion, pacer.setpoint)
     assert copy.calls_to_place(900.0, 3, [30.0] * 7, 4) == pacer.calls_to_place(900.0, 3, [30.0] * 7, 4)
+
+
+def test_a_version_4_state_is_taken_up_and_its_next_tick_sizes_the_step():
+    # Version 5 added the team at the last tick (the risk's step scales with it); a running
+    # campaign's version-4 state keeps its learning, steering at the base step until a tick.
+    pacer = mid_shift()
+    state = dump_state(pacer)
+    assert state["team"] == 10
+    v4 = {key: value for key, value in state.items() if key != "team"} | {"v": 4}
+    copy = state_through_json(v4, mode="predictive", abandon_target=MAX_ABANDON_RATE)
+    assert copy.team is None
+    assert copy.calls_to_place(900.0, 3, [30.0] * 7, 4) == pacer.calls_to_place(900.0, 3, [30.0] * 7, 4)
+    assert dump_state(copy) == dump_state(pacer) and copy.team == 10
 
 
 def test_a_state_of_another_version_mode_or_target_is_refused():

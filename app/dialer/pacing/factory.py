@@ -12,12 +12,13 @@ from app.dialer.pacing.policy import MAX_ABANDON_RATE, Predictive, Preview, Prog
 # one of them needs no new version. The learned model's settings (its windows and priors)
 # still travel with its samples: raise the version when one of their defaults changes. (3: the
 # credit went, and a wide gap closes at 0.1 a tick, not 0.3. 4: the pacer's settings left the
-# state.)
-STATE_VERSION = 4
+# state. 5: the team at the last tick, which sizes the risk's step.)
+STATE_VERSION = 5
 # Versions taken up: a version-3 state holds every key of a version-4 one, and the settings it
 # also holds are ignored, so a release that moves to 4 keeps every campaign's learning rather
-# than relearning (a campaign's first hour from scratch runs hot: docs/benchmarks.md).
-READS = (3, STATE_VERSION)
+# than relearning (a campaign's first hour from scratch runs hot: docs/benchmarks.md). A 3 or
+# 4 state lacks only the team, which its next tick sets (until then the step is RISK_STEP).
+READS = (3, 4, STATE_VERSION)
 
 _KINDS = {kind.mode: kind for kind in (Preview, Progressive, Predictive)}
 

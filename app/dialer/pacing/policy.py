@@ -20,6 +20,11 @@ MAX_ABANDON_RATE = 0.03  # FTC TSR: abandoned / answered by a person, per 30 day
 GRACE_SECONDS = 2.0  # an answered call not connected within this is abandoned
 START_RISK, MIN_RISK, MAX_RISK = 2.0, 0.5, 5.0  # standard deviations of answers beyond agents
 RISK_STEP = 0.05  # risk moved by each abandonment (and by 1/goal answers connected)
+# Below this many agents the step grows as the team shrinks (x4 at 5 agents, x2 at 10): a
+# team's hour holds answers in proportion to its size, and at 5 agents and 60% the risk,
+# moved 0.001 per answer connected, hardly left its start in an hour (it closed 0.09 of the
+# gap from progressive to the oracle; 0.33 at x4, docs/benchmarks.md "A faster step").
+STEER_TEAM = 20
 BATCH_TEAM = 4  # the batch a tick may add grows by one call per this many agents
 STEER_RATIO = 0.75  # share of the target the short window aims at, with no 30-day account
 BUNCH = 1e-3  # chance at the cap below which the last half minute's abandonments are a bunch
@@ -142,6 +147,7 @@ class Predictive(Progressive):
         self.waiting: deque[float] = deque()  # answered, not yet connected or abandoned
         self.recent: deque[tuple[float, bool]] = deque()  # last 30 s of human answers
         self.human_answers = self.abandoned = 0
+        self.team = None  # agents signed on at the last tick: sizes the risk's step
         self._agent_rows: dict[int, list[float]] = {}
         self._call_rows: dict[int, tuple] = {}
         self._row_keys = (None, None)
@@ -183,6 +189,7 @@ class Predictive(Progressive):
             "waiting": list(self.waiting),
             "recent": [[at, lost] for at, lost in self.recent],
             "human_answers": self.human_answers, "abandoned": self.abandoned,
+            "team": self.team,
         }
 
     @classmethod
@@ -201,6 +208,7 @@ class Predictive(Progressive):
         pacer.waiting = deque(state["waiting"])
         pacer.recent = deque((at, lost) for at, lost in state["recent"])
         pacer.human_answers, pacer.abandoned = state["human_answers"], state["abandoned"]
+        pacer.team = state.get("team")  # not in a version 3 or 4 state: set at the next tick
         return pacer
 
     # decision ------------------------------------------------------------------------
@@ -212,7 +220,7 @@ class Predictive(Progressive):
         the period setpoint. `inbound_kept`: agents held back for inbound calls, already
         left out of `agents_ready` (taken, not needed)."""
         floor = max(0, int(agents_ready) - int(calls_dialing))
-        team = int(agents_ready) + len(busy_elapsed)
+        team = self.team = int(agents_ready) + len(busy_elapsed)
         self._sync(at, int(calls_dialing))
         if abandon_rate_30d is not None and abandoned_30d is None:
             room = (self.abandon_target - abandon_rate_30d) / (0.25 * self.abandon_target)
@@ -296,13 +304,16 @@ class Predictive(Progressive):
     def _steer(self, lost: bool) -> None:
         """Every person answered moves the risk: up by (1 - goal) steps if abandoned, down by
         goal steps if connected, so it settles where the realised rate meets the goal. An
-        abandonment brakes at once; the answers that bring the risk back down are many."""
+        abandonment brakes at once; the answers that bring the risk back down are many. The
+        step is RISK_STEP from STEER_TEAM agents up, larger below (in proportion to 1/team),
+        so a small team's risk moves as far in its hour as a larger team's does."""
+        step = RISK_STEP * max(1.0, STEER_TEAM / self.team) if self.team else RISK_STEP
         if lost:
-            self.risk = min(MAX_RISK, self.risk + RISK_STEP * (1.0 - self.goal))
+            self.risk = min(MAX_RISK, self.risk + step * (1.0 - self.goal))
         elif not self.held:
             # The governor is holding the pace down, not the risk: lowering the risk now
             # would only wind it up, to overshoot once the budget is back.
-            self.risk = max(MIN_RISK, self.risk - RISK_STEP * self.goal)
+            self.risk = max(MIN_RISK, self.risk - step * self.goal)
 
     def calibration(self) -> float:
         # Never below 1: realised abandonments running under the forecast is read off a
