@@ -146,14 +146,10 @@ def _probe(campaign, rng: Range, at: datetime):
     return not reasons, next_at
 
 
-# A contact's attempts in its current pass (a list recycle starts one, keeping the calls ever
-# made: app/contacts/lists.py).
-_ATTEMPTS = "(c.attempts - c.attempts_before_pass)"
-
-
 def _dialable(campaign, ranges: list[Range], now: datetime) -> dict[str, int]:
     """Contacts dialable now in each range, by prefix: one pass over the campaign's contacts
     (a count per range was a scan each, some twenty per top-up)."""
+    from app.dialer.refill import PASS_ATTEMPTS
     from app.extensions import db
 
     if not ranges:
@@ -161,7 +157,7 @@ def _dialable(campaign, ranges: list[Range], now: datetime) -> dict[str, int]:
     rows = db.session.execute(text(
         "SELECT r.prefix, count(c.id) FROM unnest(CAST(:prefixes AS text[])) AS r(prefix) "
         "LEFT JOIN contacts c ON c.campaign_id = :cid AND starts_with(c.phone_e164, r.prefix) "
-        f"AND c.status IN ('new', 'retry') AND {_ATTEMPTS} < :max "
+        f"AND c.status IN ('new', 'retry') AND {PASS_ATTEMPTS} < :max "
         "AND (c.next_due_at IS NULL OR c.next_due_at <= :now) "
         "AND NOT EXISTS (SELECT 1 FROM dnc_entries d WHERE d.phone_e164 = c.phone_e164 "
         "AND (d.campaign_id IS NULL OR d.campaign_id = :cid)) GROUP BY r.prefix"),
@@ -208,11 +204,12 @@ def _recycle(campaign, rng: Range, want: int, now: datetime) -> int:
     """Another pass for finished contacts of the range that have rested: never one on a
     do-not-call list, opted out or invalid (status dnc/invalid are never touched), nor one with
     a callback. The pass starts at the calls made so far (they stay on record, linked to it)."""
+    from app.dialer.refill import PASS_ATTEMPTS
     from app.extensions import db
 
     params = {"cid": campaign.id, "like": rng.like, "max": campaign.max_attempts,
               "rested": now - RECYCLE_AFTER, "want": want}
-    rested = _RESTED.format(attempts=_ATTEMPTS)
+    rested = _RESTED.format(attempts=PASS_ATTEMPTS)
     result = db.session.execute(text(
         f"WITH picked AS MATERIALIZED ({rested}) "
         "UPDATE contacts SET status = 'retry', next_due_at = NULL, attempts_before_pass = attempts, "

@@ -19,14 +19,14 @@ _ON_DNC = """EXISTS (SELECT 1 FROM dnc_entries d WHERE d.phone_e164 = c.phone_e1
 # pass's calls (a list recycle starts a new pass).
 _LIST_ACTIVE = """(c.import_job_id IS NULL
                   OR EXISTS (SELECT 1 FROM import_jobs j WHERE j.id = c.import_job_id AND j.active))"""
-_PASS_ATTEMPTS = "(c.attempts - c.attempts_before_pass)"
+PASS_ATTEMPTS = "(c.attempts - c.attempts_before_pass)"
 # A number an agent dialled by hand is not a lead of the campaign's lists: the dialer never calls
 # it on its own, only for a callback the agent promised.
 _NOT_HAND_DIALLED = f"(c.status = 'callback' OR COALESCE(c.custom_fields->>'source', '') <> '{MANUAL_DIAL_SOURCE}')"
 # A contact the refill may queue at some time (list on, not dialled by hand, attempts left in
 # this pass); _DUE: and now.
 _QUEUEABLE = f"""c.status IN ('new', 'retry', 'callback') AND {_LIST_ACTIVE} AND {_NOT_HAND_DIALLED}
-          AND (c.status = 'callback' OR {_PASS_ATTEMPTS} < :max_attempts)"""
+          AND (c.status = 'callback' OR {PASS_ATTEMPTS} < :max_attempts)"""
 _DUE = f"""{_QUEUEABLE}
           AND (c.next_due_at IS NULL OR c.next_due_at <= :now)"""
 _LOCAL_TIME = "(CAST(:now AS timestamptz) AT TIME ZONE c.timezone)::time"
@@ -63,12 +63,12 @@ SELECT
   count(*) FILTER (WHERE NOT {_LIST_ACTIVE}) AS list_switched_off,
   count(*) FILTER (WHERE {_LIST_ACTIVE} AND {_ON_DNC}) AS do_not_call,
   count(*) FILTER (WHERE {_LIST_ACTIVE} AND NOT {_ON_DNC} AND c.status <> 'callback'
-                   AND {_PASS_ATTEMPTS} >= :max_attempts) AS max_attempts_reached,
+                   AND {PASS_ATTEMPTS} >= :max_attempts) AS max_attempts_reached,
   count(*) FILTER (WHERE {_LIST_ACTIVE} AND NOT {_ON_DNC}
-                   AND (c.status = 'callback' OR {_PASS_ATTEMPTS} < :max_attempts)
+                   AND (c.status = 'callback' OR {PASS_ATTEMPTS} < :max_attempts)
                    AND c.next_due_at > :now) AS retry_not_due,
   count(*) FILTER (WHERE {_LIST_ACTIVE} AND NOT {_ON_DNC}
-                   AND (c.status = 'callback' OR {_PASS_ATTEMPTS} < :max_attempts)
+                   AND (c.status = 'callback' OR {PASS_ATTEMPTS} < :max_attempts)
                    AND (c.next_due_at IS NULL OR c.next_due_at <= :now) AND c.zones_agree
                    AND NOT ({_LOCAL_TIME} >= :wstart AND {_LOCAL_TIME} < :wend))
       AS outside_calling_window

@@ -8,6 +8,7 @@ import pytest
 
 from app.dialer.pacing import (MAX_ABANDON_RATE, STATE_VERSION, StateRejected, dump_state,
                                load_state, make_pacer)
+from app.dialer.pacing.policy import RISK_STEP
 from bench.sim import Scenario, make_policy, simulate
 from tests.dialer.pacers import warmed
 
@@ -335,6 +336,13 @@ def test_a_small_team_s_risk_moves_further_for_each_person_answered():
     assert steps[5] == pytest.approx(4 * steps[50])
     assert steps[10] == pytest.approx(2 * steps[50])
     assert steps[20] == pytest.approx(steps[50]) and steps[50] > 0
+    # No more than that below 5 agents (no bench runs so small a team).
+    for team in (1, 2, 4):
+        pacer = warmed()
+        pacer.calls_to_place(600.0, 1, [30.0] * (team - 1), 0)
+        before, goal = pacer.risk, pacer.goal
+        pacer.on_human_answer(601.0, False, 2.0)
+        assert (pacer.risk - before) / (1.0 - goal) == pytest.approx(steps[5])
 
 
 def bunch_then_calls(abandoned_every, at, lost=250):
@@ -518,25 +526,40 @@ def test_a_version_3_state_is_taken_up_with_the_releases_settings():
     # ignores the settings it finds there.
     pacer = mid_shift()
     state = dump_state(pacer)
-    v3 = {**state, "v": 3, "setpoint": 0.02, "period_setpoint": 0.02, "memory": 60.0,
+    v3 = {**{key: value for key, value in state.items() if key != "team"}, "v": 3,
+          "setpoint": 0.02, "period_setpoint": 0.02, "memory": 60.0,
           "reserve": 4.0, "cushion": 9.0, "batch_share": 0.5, "batch_floor": 9}
     copy = state_through_json(v3, mode="predictive", abandon_target=MAX_ABANDON_RATE)
-    assert dump_state(copy) == state
+    assert copy.team is None
+    assert dump_state(copy) == {**state, "team": None}
     assert (copy.cushion, copy.setpoint) == (make_pacer("predictive").cushion, pacer.setpoint)
     assert copy.calls_to_place(900.0, 3, [30.0] * 7, 4) == pacer.calls_to_place(900.0, 3, [30.0] * 7, 4)
 
 
-def test_a_version_4_state_is_taken_up_and_its_next_tick_sizes_the_step():
-    # Version 5 added the team at the last tick (the risk's step scales with it); a running
-    # campaign's version-4 state keeps its learning, steering at the base step until a tick.
+def test_a_state_without_the_team_is_taken_up_and_its_next_tick_sizes_the_step():
+    # The team at the last tick (which sizes the risk's step) came into the state on
+    # 2026-12-05 as a key a release may lack or ignore, so dial workers of either release hand
+    # a campaign's pacer to each other without dropping its learning (no new version).
     pacer = mid_shift()
     state = dump_state(pacer)
-    assert state["team"] == 10
-    v4 = {key: value for key, value in state.items() if key != "team"} | {"v": 4}
-    copy = state_through_json(v4, mode="predictive", abandon_target=MAX_ABANDON_RATE)
+    assert state["team"] == 10 and state["v"] == STATE_VERSION == 4
+    older = {key: value for key, value in state.items() if key != "team"}
+    copy = state_through_json(older, mode="predictive", abandon_target=MAX_ABANDON_RATE)
     assert copy.team is None
-    assert copy.calls_to_place(900.0, 3, [30.0] * 7, 4) == pacer.calls_to_place(900.0, 3, [30.0] * 7, 4)
-    assert dump_state(copy) == dump_state(pacer) and copy.team == 10
+    # Until a tick says how many agents there are, an answer moves the risk by the base step.
+    before, goal = copy.risk, copy.goal
+    copy.on_human_answer(899.0, False, 2.0)
+    assert copy.risk - before == pytest.approx(RISK_STEP * (1.0 - goal))
+    copy.calls_to_place(900.0, 3, [30.0] * 7, 4)
+    assert copy.team == 10
+    before, goal = copy.risk, copy.goal
+    copy.on_human_answer(901.0, False, 2.0)
+    assert copy.risk - before == pytest.approx(2 * RISK_STEP * (1.0 - goal))
+    # A tick with nobody signed on leaves the base step, not a division by nought.
+    copy.calls_to_place(902.0, 0, [], 0)
+    before, goal = copy.risk, copy.goal
+    copy.on_human_answer(903.0, False, 2.0)
+    assert copy.team == 0 and copy.risk - before == pytest.approx(RISK_STEP * (1.0 - goal))
 
 
 def test_a_state_of_another_version_mode_or_target_is_refused():

@@ -12,13 +12,15 @@ from app.dialer.pacing.policy import MAX_ABANDON_RATE, Predictive, Preview, Prog
 # one of them needs no new version. The learned model's settings (its windows and priors)
 # still travel with its samples: raise the version when one of their defaults changes. (3: the
 # credit went, and a wide gap closes at 0.1 a tick, not 0.3. 4: the pacer's settings left the
-# state. 5: the team at the last tick, which sizes the risk's step.)
-STATE_VERSION = 5
+# state.) A key every release may lack or ignore needs no new version: `team` (the agents at
+# the last tick, which size the risk's step; 2026-12-05) is read with a default, and a
+# release before it ignores it, so during a rolling deploy old and new dial workers hand
+# a campaign's pacer to each other without either dropping its learning.
+STATE_VERSION = 4
 # Versions taken up: a version-3 state holds every key of a version-4 one, and the settings it
 # also holds are ignored, so a release that moves to 4 keeps every campaign's learning rather
-# than relearning (a campaign's first hour from scratch runs hot: docs/benchmarks.md). A 3 or
-# 4 state lacks only the team, which its next tick sets (until then the step is RISK_STEP).
-READS = (3, 4, STATE_VERSION)
+# than relearning (a campaign's first hour from scratch runs hot: docs/benchmarks.md).
+READS = (3, STATE_VERSION)
 
 _KINDS = {kind.mode: kind for kind in (Preview, Progressive, Predictive)}
 
@@ -49,7 +51,7 @@ def load_state(state: dict, mode: str | None = None, abandon_target: float | Non
     """
     if state.get("v") not in READS:
         raise StateRejected(f"state version {state.get('v')!r}; this release reads "
-                            f"{' and '.join(map(str, READS))}")
+                            f"{', '.join(map(str, READS))}")
     kind = _KINDS.get(state.get("mode"))
     if kind is None:
         raise StateRejected(f"state for unknown mode {state.get('mode')!r}")

@@ -20,11 +20,13 @@ MAX_ABANDON_RATE = 0.03  # FTC TSR: abandoned / answered by a person, per 30 day
 GRACE_SECONDS = 2.0  # an answered call not connected within this is abandoned
 START_RISK, MIN_RISK, MAX_RISK = 2.0, 0.5, 5.0  # standard deviations of answers beyond agents
 RISK_STEP = 0.05  # risk moved by each abandonment (and by 1/goal answers connected)
-# Below this many agents the step grows as the team shrinks (x4 at 5 agents, x2 at 10): a
-# team's hour holds answers in proportion to its size, and at 5 agents and 60% the risk,
-# moved 0.001 per answer connected, hardly left its start in an hour (it closed 0.09 of the
-# gap from progressive to the oracle; 0.33 at x4, docs/benchmarks.md "A faster step").
-STEER_TEAM = 20
+# Below this many agents the step grows as the team shrinks (x2 at 10 agents, x4 at 5, and
+# no more below: no bench runs a team under 5, and at x20 one abandonment would add a whole
+# standard deviation): a team's hour holds answers in proportion to its size, and at 5
+# agents and 60% the risk, moved 0.001 per answer connected, hardly left its start in an hour
+# (it closed 0.09 of the gap from progressive to the oracle; 0.34 at x4, docs/benchmarks.md
+# "A faster step at small teams").
+STEER_TEAM, STEER_MOST = 20, 4.0
 BATCH_TEAM = 4  # the batch a tick may add grows by one call per this many agents
 STEER_RATIO = 0.75  # share of the target the short window aims at, with no 30-day account
 BUNCH = 1e-3  # chance at the cap below which the last half minute's abandonments are a bunch
@@ -208,7 +210,7 @@ class Predictive(Progressive):
         pacer.waiting = deque(state["waiting"])
         pacer.recent = deque((at, lost) for at, lost in state["recent"])
         pacer.human_answers, pacer.abandoned = state["human_answers"], state["abandoned"]
-        pacer.team = state.get("team")  # not in a version 3 or 4 state: set at the next tick
+        pacer.team = state.get("team")  # not in a state from before 2026-12-05: the next tick
         return pacer
 
     # decision ------------------------------------------------------------------------
@@ -305,9 +307,10 @@ class Predictive(Progressive):
         """Every person answered moves the risk: up by (1 - goal) steps if abandoned, down by
         goal steps if connected, so it settles where the realised rate meets the goal. An
         abandonment brakes at once; the answers that bring the risk back down are many. The
-        step is RISK_STEP from STEER_TEAM agents up, larger below (in proportion to 1/team),
-        so a small team's risk moves as far in its hour as a larger team's does."""
-        step = RISK_STEP * max(1.0, STEER_TEAM / self.team) if self.team else RISK_STEP
+        step is RISK_STEP from STEER_TEAM agents up, larger below (in proportion to 1/team, at
+        most STEER_MOST times), so a small team's risk can settle within its hour."""
+        step = RISK_STEP * min(STEER_MOST, max(1.0, STEER_TEAM / self.team)) if self.team \
+            else RISK_STEP  # no tick yet (or nobody signed on): the base step
         if lost:
             self.risk = min(MAX_RISK, self.risk + step * (1.0 - self.goal))
         elif not self.held:
