@@ -49,6 +49,7 @@ def queue_channel(url: str | None) -> str:
     db = int(parse_url(url).get("db") or 0) if url else 0  # /3, ?db=3, unix://...?db=3
     return QUEUE_CHANNEL if db == 0 else f"{QUEUE_CHANNEL}-db{db}"
 
+
 _emitters: dict[str, object] = {}
 _lock = threading.Lock()
 

@@ -210,7 +210,7 @@ class Predictive(Progressive):
         pacer.waiting = deque(state["waiting"])
         pacer.recent = deque((at, lost) for at, lost in state["recent"])
         pacer.human_answers, pacer.abandoned = state["human_answers"], state["abandoned"]
-        pacer.team = state.get("team")  # not in a state from before 2026-12-05: the next tick
+        pacer.team = state.get("team")  # a state from before 2026-12-05: set by the next tick
         return pacer
 
     # decision ------------------------------------------------------------------------
