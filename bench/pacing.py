@@ -160,14 +160,14 @@ def main(argv=None) -> int:
     extra = {"mid_period": True} if args.mid_period else {}
     hours = args.hours or (0.5 if args.quick else 1.0)
     seeds = (1 if args.quick else DEFAULT_SEEDS) if args.seeds is None else args.seeds
+    if seeds < 1:
+        parser.error("--seeds must be 1 or more")
     scenarios = off_grid() if args.off_grid else grid(args.quick)
     if args.only:
         scenarios = [s for s in scenarios if args.only.search(" ".join(s.name.split()))]
         if not scenarios:
             parser.error(f"no scenario's name matches {args.only.pattern!r}")
     started = time.time()
-    if seeds < 1:
-        parser.error("--seeds must be 1 or more")
     measured = range(args.first_seed, args.first_seed + seeds)
     if set(measured) & set(TUNING_SEEDS):
         parser.error(f"the measured seeds must not include the oracle's tuning seeds "
@@ -263,8 +263,8 @@ def print_table(scenarios, results, hours: float, measured: range, chosen: dict,
               f"account's, which one hour moves by hundredths of a point.\n")
     seeds = len(measured)
     seed_span = f"{measured[0]}-{measured[-1]}" if seeds > 1 else f"{measured[0]}"
-    print(f"{hours:g} h shift x {seeds} seed{'s' if seeds > 1 else ''} ({seed_span}) per scenario and policy (oracle tuned first on "
-          f"{len(TUNING_SEEDS)} other seeds, {len(LARGE_TEAM_TUNING_SEEDS)} above 25 agents). occ = time on calls and "
+    print(f"{hours:g} h shift x {seeds} seed{'s' if seeds > 1 else ''} ({seed_span}) per "
+          f"scenario and policy (oracle tuned first on {len(TUNING_SEEDS)} other seeds, {len(LARGE_TEAM_TUNING_SEEDS)} above 25 agents). occ = time on calls and "
           f"wrap-up / time signed in;\ntalk = talk minutes per agent hour; aband = abandoned / "
           f"person-answered over the run (mean, worst run) -\nthe run stands for the 30-day "
           f"period, being shorter; worst {window} = worst rolling {window} window of any "

@@ -87,9 +87,9 @@ def _worker_redis(redis_url: str) -> str:
     index = _worker_index()
     if not index:
         return redis_url
-    from redis.connection import parse_url
+    from app.common.redis import db_number
 
-    base = int(parse_url(redis_url).get("db") or 0)
+    base = db_number(redis_url)
     parts = urlsplit(redis_url)
     query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("db="))
     if parts.scheme == "unix":

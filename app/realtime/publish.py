@@ -19,6 +19,8 @@ import threading
 
 from flask import current_app, has_app_context
 
+from app.common.redis import db_number
+
 log = logging.getLogger(__name__)
 
 EVENTS = frozenset({
@@ -44,9 +46,7 @@ def queue_channel(url: str | None) -> str:
     """The pub/sub channel for a Redis queue URL. Redis pub/sub ignores the db number, so two
     deployments (or test runs) sharing a server on dbs 0 and 1 would hear each other's events
     on one channel: every db but 0 gets its own (db 0 keeps Flask-SocketIO's default)."""
-    from redis.connection import parse_url
-
-    db = int(parse_url(url).get("db") or 0) if url else 0  # /3, ?db=3, unix://...?db=3
+    db = db_number(url)
     return QUEUE_CHANNEL if db == 0 else f"{QUEUE_CHANNEL}-db{db}"
 
 

@@ -7,8 +7,8 @@ import time
 from urllib.parse import urlsplit
 
 import redis as redis_lib
-from redis.connection import parse_url
 
+from app.common.redis import db_number
 from app.realtime.publish import QUEUE_CHANNEL, queue_channel, queue_emitter
 
 
@@ -30,7 +30,7 @@ def _heard(client, channel: str):
 
 def test_an_event_published_for_one_db_is_not_heard_on_another(service_urls):
     url = service_urls["redis"]
-    mine = int(parse_url(url).get("db") or 0)
+    mine = db_number(url)
     # Another db's channel: other workers of this run may publish there, so the test looks for
     # its own event only, told apart by a campaign id no test uses.
     other = urlsplit(url)._replace(path=f"/{(mine + 1) % 16}", query="").geturl()
