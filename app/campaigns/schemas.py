@@ -228,6 +228,10 @@ class PacingLiveSchema(Schema):
     placed = fields.Integer(metadata={"description": "Calls the tick placed"})
     how = fields.String(metadata={"description": "automatic | ceiling | fixed | governor"})
     how_in_words = fields.String()
+    held_because = fields.String(allow_none=True, metadata={
+        "description": "Why automatic pacing held or slowed at the last tick: young | spent | "
+                       "ringing | slowing | bunch | bunch-slowing; null when it did not"})
+    held_in_words = fields.String(allow_none=True)
     dial_level = fields.Float(allow_none=True)
     placed_last_minute = fields.Integer()
     ready_agents_last_minute = fields.Float()

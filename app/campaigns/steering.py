@@ -23,6 +23,7 @@ from app.campaigns import access
 from app.campaigns.models import Campaign, PacingOverride
 from app.campaigns.rules import MAX_ABANDON_RATE
 from app.common.timeutil import utcnow
+from app.dialer.pacing import HELD_BECAUSE
 from app.errors import ApiError
 from app.extensions import db
 
@@ -47,10 +48,16 @@ DEFINITIONS = {
 
 HOW_IN_WORDS = {
     "automatic": "Automatic pacing",
-    "ceiling": "Held at your dial-level ceiling",
-    "fixed": "At your fixed dial level",
+    "ceiling": "Held at the dial-level ceiling set for this campaign",
+    "fixed": "At the fixed dial level set for this campaign",
     "governor": "Held to one call per ready agent: the 30-day abandonment budget is spent",
 }
+
+
+def held_in_words(how: str, why: str | None) -> str | None:
+    """Why automatic pacing held back or slowed at the last tick, as a sentence; None when it
+    did not (a person's override, and its own governor, say so in HOW_IN_WORDS)."""
+    return HELD_BECAUSE.get(why or "") if how == "automatic" else None
 
 
 # --- the tick's side --------------------------------------------------------------------------
@@ -105,11 +112,13 @@ def steer(wanted: int, override: PacingOverride | None, mode: str, ready: int, d
 
 def record_decision(redis, campaign_id: int, at: float, *, mode: str, ready: int, dialing: int,
                     wanted: int, decided: int, placed: int, how: str, target: float,
-                    rate_30d: float | None) -> None:
-    """What this tick decided, for the campaign's page (best effort: pacing never waits on it)."""
+                    rate_30d: float | None, why: str | None = None) -> None:
+    """What this tick decided, for the campaign's page and the wallboard (best effort: pacing
+    never waits on it). `why`: the pacer's own governor held or slowed it (a key of
+    app.dialer.pacing.HELD_BECAUSE), or None."""
     live = {"at": at, "mode": mode, "ready": ready, "dialing": dialing, "wanted": wanted,
             "decided": decided, "placed": placed, "how": how, "target": target,
-            "rate_30d": "" if rate_30d is None else rate_30d}
+            "rate_30d": "" if rate_30d is None else rate_30d, "why": why or ""}
     recent = RECENT_KEY.format(campaign_id)
     pipe = redis.pipeline(transaction=False)
     pipe.hset(LIVE_KEY.format(campaign_id), mapping=live)
@@ -129,12 +138,13 @@ def live(redis, campaign_id: int, now: float) -> dict | None:
     ready, dialing, placed = int(last["ready"]), int(last["dialing"]), int(last["placed"])
     placed_minute = sum(t[1] for t in ticks)
     ready_avg = sum(t[2] for t in ticks) / len(ticks) if ticks else 0.0
-    rate = last.get("rate_30d")
+    rate, why = last.get("rate_30d"), last.get("why")
     return {
         "at": float(last["at"]), "seconds_ago": max(0.0, now - float(last["at"])),
         "ready_agents": ready, "calls_dialing": dialing + placed,
         "pacer_wanted": int(last["wanted"]), "placed": placed, "how": last["how"],
         "how_in_words": HOW_IN_WORDS.get(last["how"], last["how"]),
+        "held_because": why or None, "held_in_words": held_in_words(last["how"], why),
         "dial_level": round((dialing + placed) / ready, 2) if ready else None,
         "placed_last_minute": placed_minute, "ready_agents_last_minute": round(ready_avg, 2),
         "dial_level_last_minute": round(placed_minute / ready_avg, 2) if ready_avg else None,

@@ -117,7 +117,8 @@ def pacing_tick(campaign_id: int, now: datetime | None = None,
         db.session.rollback()
         steering.record_decision(redis, campaign_id, now.timestamp(), mode=mode,
                                  ready=ready, dialing=dialing, wanted=wanted, decided=n,
-                                 placed=len(claimed), how=how, target=target, rate_30d=rate)
+                                 placed=len(claimed), how=how, target=target, rate_30d=rate,
+                                 why=getattr(pacer, "why", None))
         for contact_id in claimed:
             tasks.send(tasks.DIAL_CONTACT, campaign_id, contact_id)
         if claimed:

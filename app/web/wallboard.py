@@ -16,6 +16,7 @@ from app.campaigns.models import Campaign
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.agents.reservations import ready_agents
+from app.campaigns import steering
 from app.dialer import inbound_queue
 from app.dialer.hopper import Hopper
 from app.dialer.tick import agents_for_dialling
@@ -106,6 +107,19 @@ def dial_level(stages: dict[str, int], counts: dict[str, int]) -> float | None:
     return round(lines / agents, 2) if agents else (None if not lines else float(lines))
 
 
+def holding_back(campaign_id: int, now: datetime) -> dict | None:
+    """Why the last pacing tick dialled less than it could, for the board: the pacer's own
+    governor, or a person's override; None when it paced freely (or no tick ran lately)."""
+    live = steering.live(get_redis(), campaign_id, now.timestamp())
+    if live is None:
+        return None
+    words = live["held_in_words"] or (live["how_in_words"] if live["how"] != "automatic" else None)
+    if words is None:
+        return None
+    return {"how": live["how"], "because": live["held_because"], "in_words": words,
+            "seconds_ago": round(live["seconds_ago"])}
+
+
 def campaign_board(user, campaign: Campaign, now: datetime) -> dict:
     calls = live_calls(campaign.id, now - timedelta(hours=6))
     stages = {s: 0 for s in ("dialling", "ringing", "connected", "waiting")}
@@ -118,6 +132,7 @@ def campaign_board(user, campaign: Campaign, now: datetime) -> dict:
         "id": campaign.id, "name": campaign.name, "status": campaign.status, "dial_mode": campaign.dial_mode,
         "abandon_cap": float(campaign.max_abandon_rate),
         "calls": calls, "stages": stages, "notice": notice(campaign.id),
+        "pacing": holding_back(campaign.id, now) if campaign.status == "active" else None,
         "queue": Hopper(get_redis()).depth(campaign.id),
         "inbound": {"waiting": inbound_queue.waiting(campaign.id),
                     "kept": agents_for_dialling(campaign, ready_agents(campaign.id))[1]},

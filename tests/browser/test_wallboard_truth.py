@@ -99,6 +99,18 @@ def _route(app, call_id: int) -> int | None:
         return decision.agent_id
 
 
+def _paced(campaign_id: int, why: str | None) -> None:
+    """A pacing tick's record, as the tick leaves it: automatic pacing, its governor's reason."""
+    import time
+
+    from app.campaigns import steering
+    from app.common.redis import get_redis
+
+    steering.record_decision(get_redis(), campaign_id, time.time(), mode="predictive", ready=2,
+                             dialing=2, wanted=0, decided=0, placed=0, how="automatic",
+                             target=0.03, rate_30d=0.021, why=why)
+
+
 def _agrees(page, base: str, campaign_id: int) -> dict:
     """Every call tile and the dial level show what the API says now; returns the API's board."""
     api = next(c for c in page.request.get(f"{base}/api/wallboard").json()["campaigns"] if c["id"] == campaign_id)
@@ -123,6 +135,7 @@ def test_tiles_follow_the_live_calls_and_agents_as_the_api_does(browser, live_se
 
     with _app.app_context():  # as the demo says when no contact may legally be called
         set_notice(cid, "No demo contact may be called now. Calls resume at 13:00 UTC.")
+        _paced(cid, "bunch")
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     context.add_init_script(NO_FULL_READ)
     page = context.new_page()
@@ -133,6 +146,11 @@ def test_tiles_follow_the_live_calls_and_agents_as_the_api_does(browser, live_se
         expect(board.locator(".board-name")).to_be_visible()
         expect(board.get_by_test_id("board-notice")).to_have_text(
             "No demo contact may be called now. Calls resume at 13:00 UTC.")
+        # Why the pacer holds back, in words, as the API says (the board's full read shows it).
+        held = page.request.get(f"{live_server}/api/wallboard").json()
+        words = next(c for c in held["campaigns"] if c["id"] == cid)["pacing"]["in_words"]
+        assert words.startswith("Held to one call per ready agent: abandoned calls bunched")
+        expect(board.get_by_test_id("board-pacing")).to_contain_text(words)
 
         for agent_id in (solo["agent"]["id"], second["id"]):
             _ready(_app, agent_id, cid)

@@ -382,6 +382,55 @@ def test_a_bunch_of_abandonments_on_a_thin_budget_holds_at_progressive(lost):
     assert bunch_then_calls(8, at=1061.0, lost=lost)[0] > 20
 
 
+def test_the_pacer_says_why_its_governor_held_or_slowed_it():
+    """What the campaign's page and the wallboard show a supervisor, tick by tick."""
+    from app.dialer.pacing import HELD_BECAUSE
+
+    state = (700.0, 10, [95.0] * 30, 3)
+
+    def why(lost, answers, **calls):
+        pacer = warmed()
+        placed = pacer.calls_to_place(*state, abandon_rate_30d=lost / answers if answers else None,
+                                      abandoned_30d=lost, human_answers_30d=answers)
+        return pacer.why, placed
+
+    assert why(20, 4000) == (None, why(20, 4000)[1]) and why(20, 4000)[1] > 7  # room: paces freely
+    assert why(0, 30) == ("young", 7)  # 0.9 abandonments allowed, less the reserve of 1
+    assert why(0, 0) == ("young", 7)
+    assert why(120, 4000) == ("spent", 7)  # 3.0%
+    assert why(119, 4000) == ("spent", 7)  # one left: the reserve's
+    slowed = why(117, 4000)  # three left, two beyond the reserve: within the cushion
+    assert slowed[0] == "slowing" and slowed[1] > 7
+    # Told the rate alone: at the cap held, within a quarter of it slowed.
+    for rate, expected in ((0.03, "spent"), (0.028, "slowing"), (0.005, None)):
+        pacer = warmed()
+        pacer.calls_to_place(*state, abandon_rate_30d=rate)
+        assert pacer.why == expected, rate
+    # A bunch: slowed with a month of room, held on a thin budget (as the bunch tests above).
+    pacer = warmed(answer_rate=0.1, handle=60.0)
+    for i in range(100):
+        pacer.on_human_answer(1000.0 + 0.3 * i, i % 8 != 0, 0.0)
+    pacer.calls_to_place(1030.0, 20, [30.0] * 180, 0, abandoned_30d=250, human_answers_30d=10000)
+    assert pacer.why == "bunch-slowing"
+    pacer.calls_to_place(1031.0, 20, [30.0] * 180, 0, abandoned_30d=298, human_answers_30d=10000)
+    assert pacer.why == "bunch"
+    pacer.calls_to_place(1062.0, 20, [30.0] * 180, 0, abandoned_30d=250, human_answers_30d=10000)
+    assert pacer.why is None  # the bunch has left the half minute
+    assert set(HELD_BECAUSE) == {"young", "spent", "ringing", "slowing", "bunch", "bunch-slowing"}
+    assert all(text[0].isupper() and "_" not in text for text in HELD_BECAUSE.values())
+
+
+def test_calls_ringing_that_could_spend_the_rest_of_the_budget_hold_the_pace():
+    # 4000 answered, 116 abandoned: 4 to spare, 3 beyond the reserve; but 150 calls placed a
+    # second ago ring for 10 ready agents, and the answers they are expected to bring beyond
+    # the agents could spend that.
+    pacer = warmed()
+    pacer.calls_to_place(699.0, 10, [5.0] * 30, 150, abandoned_30d=110, human_answers_30d=4000)
+    placed = pacer.calls_to_place(700.0, 10, [5.0] * 30, 150, abandoned_30d=116,
+                                  human_answers_30d=4000)
+    assert (pacer.why, placed) == ("ringing", 0)
+
+
 def test_the_lagged_oracle_of_the_jump_bench_learns_a_shift_only_after_its_lag():
     # bench/jumps.py compares the pacer with a true-model oracle told of a change late;
     # its model must report the old rate for exactly that long after the shift.

@@ -142,3 +142,50 @@ def test_automatic_pacing_is_told_the_campaigns_30_day_account(ctx, predictive, 
     pacing_tick(campaign_id)
     assert told and told[-1]["abandoned_30d"] == 5 and told[-1]["human_answers_30d"] == 400
     assert told[-1]["abandon_rate_30d"] == pytest.approx(5 / 400)
+
+
+def test_the_page_and_the_wallboard_say_why_automatic_pacing_held(app, predictive, sent_tasks,
+                                                                 monkeypatch, login_as):
+    """A supervisor sees the pacer's own governor holding the campaign at one call per ready
+    agent, and why; once the budget has room again, the sentence goes."""
+    from app.campaigns import steering
+    from app.common.timeutil import utcnow
+
+    campaign_id, agents = predictive
+    client = login_as("admin")
+
+    def board():
+        return client.get(f"/api/wallboard?campaign_id={campaign_id}").get_json()["campaigns"][0]
+
+    with app.app_context():
+        _thirty_days(monkeypatch, SPENT)
+        _ready(agents, campaign_id)
+        assert pacing_tick(campaign_id) == 3
+        live = steering.live(get_redis(), campaign_id, utcnow().timestamp())
+    assert live["how"] == "automatic" and live["held_because"] == "spent"
+    assert live["held_in_words"] == ("Held to one call per ready agent: the 30-day abandonment "
+                                     "budget is spent")
+    pacing = board()["pacing"]
+    assert pacing["in_words"] == live["held_in_words"] and pacing["because"] == "spent"
+    page = client.get(f"/api/campaigns/{campaign_id}/pacing").get_json()["live"]
+    assert page["held_in_words"] == live["held_in_words"]
+
+    with app.app_context():
+        _thirty_days(monkeypatch, ROOMY)
+        get_redis().delete(f"tick-lock:{campaign_id}")
+        pacing_tick(campaign_id)
+        live = steering.live(get_redis(), campaign_id, utcnow().timestamp())
+    assert live["held_because"] is None and live["held_in_words"] is None
+    assert board()["pacing"] is None
+
+
+def test_a_persons_override_is_what_the_wallboard_says_holds_the_pace(app, predictive, sent_tasks,
+                                                                     monkeypatch, login_as):
+    campaign_id, agents = predictive
+    with app.app_context():
+        _thirty_days(monkeypatch, ROOMY)
+        _ready(agents, campaign_id)
+        _override(campaign_id, fixed_dial_level=2)
+        pacing_tick(campaign_id)
+    board = login_as("admin").get(f"/api/wallboard?campaign_id={campaign_id}").get_json()
+    assert board["campaigns"][0]["pacing"]["in_words"] == "At the fixed dial level set for this campaign"

@@ -39,6 +39,34 @@ PERIOD_RATIO, PERIOD_GAIN, PERIOD_TOP = 5.0 / 6.0, 1.0, 0.95
 OUTCOMES = ("human", "machine", "no-answer", "busy", "failed")
 
 
+# Why the governor held a tick back or slowed it (Predictive.why), in words for the campaign's
+# page and the wallboard.
+HOLD, SLOW = "Held to one call per ready agent", "Dialling fewer lines"
+BUNCHED = "abandoned calls bunched in the last half minute, more than chance explains"
+HELD_BECAUSE = {
+    "young": f"{HOLD}: too few people have answered in the last 30 days for even one abandoned "
+             f"call to stay within the limit",
+    "spent": f"{HOLD}: the 30-day abandonment budget is spent",
+    "ringing": f"{HOLD}: the calls already ringing could spend what is left of the 30-day "
+               f"abandonment budget",
+    "slowing": f"{SLOW}: the 30-day abandonment budget is nearly spent",
+    "bunch": f"{HOLD}: {BUNCHED}",
+    "bunch-slowing": f"{SLOW}: {BUNCHED}",
+}
+
+
+def _why_short(room: float, spare: float, young: bool) -> str | None:
+    """Why a room under 1 holds or slows the pace: `spare` is the budget less the reserve,
+    `young` a period whose answers do not yet allow one abandonment beyond the reserve."""
+    if room >= 1.0:
+        return None
+    if room > 0:
+        return "slowing"
+    if young:
+        return "young"
+    return "spent" if spare <= 0 else "ringing"
+
+
 class Preview:
     """Agents pick their own calls: the pacer never dials."""
 
@@ -150,6 +178,9 @@ class Predictive(Progressive):
         self.recent: deque[tuple[float, bool]] = deque()  # last 30 s of human answers
         self.human_answers = self.abandoned = 0
         self.team = None  # agents signed on at the last tick: sizes the risk's step
+        # Why the last tick's governor held the pace back, for people (None: it did not):
+        # a key of HELD_BECAUSE.
+        self.why = None
         self._agent_rows: dict[int, list[float]] = {}
         self._call_rows: dict[int, tuple] = {}
         self._row_keys = (None, None)
@@ -191,7 +222,7 @@ class Predictive(Progressive):
             "waiting": list(self.waiting),
             "recent": [[at, lost] for at, lost in self.recent],
             "human_answers": self.human_answers, "abandoned": self.abandoned,
-            "team": self.team,
+            "team": self.team, "why": self.why,
         }
 
     @classmethod
@@ -210,7 +241,8 @@ class Predictive(Progressive):
         pacer.waiting = deque(state["waiting"])
         pacer.recent = deque((at, lost) for at, lost in state["recent"])
         pacer.human_answers, pacer.abandoned = state["human_answers"], state["abandoned"]
-        pacer.team = state.get("team")  # a state from before 2026-12-05: set by the next tick
+        # An older release's state has neither: the next tick sets both.
+        pacer.team, pacer.why = state.get("team"), state.get("why")
         return pacer
 
     # decision ------------------------------------------------------------------------
@@ -226,6 +258,7 @@ class Predictive(Progressive):
         self._sync(at, int(calls_dialing))
         if abandon_rate_30d is not None and abandoned_30d is None:
             room = (self.abandon_target - abandon_rate_30d) / (0.25 * self.abandon_target)
+            self.why = _why_short(room, room, young=False)
             if room <= 0:
                 return self._hold(at, floor, abandoned_30d, human_answers_30d)
         bins = self._forecast(at, int(agents_ready), busy_elapsed)
@@ -240,6 +273,8 @@ class Predictive(Progressive):
             owed = pending * self.calibration()
             cushion = min(self.cushion, max(self.cushion_floor, team / self.cushion_team))
             room = (budget - self.reserve - 2.0 * owed) / (cushion + 4.0 * owed)
+            self.why = _why_short(room, budget - self.reserve,
+                                  self.abandon_target * answers <= self.reserve)
         self._decay(at)
         while self.recent and at - self.recent[0][0] > 30.0:
             self.recent.popleft()
@@ -254,6 +289,8 @@ class Predictive(Progressive):
             # cap; with room, it brakes as a thin budget does rather than holding, as
             # abandonments cluster and holding cost a 200-agent team on 60 s calls 0.008-0.018
             # of its occupancy to chance bunches (docs/benchmarks.md, "The bunching brake").
+            if room > 0:
+                self.why = "bunch-slowing" if room >= 1.0 else "bunch"
             room = BUNCH_ROOM if room >= 1.0 else 0.0
         if room <= 0:
             return self._hold(at, floor, abandoned_30d, human_answers_30d)

@@ -105,6 +105,7 @@ function renderPacing(p) {
     rows.push(...figure('Now', now));
   } else {
     rows.push(...figure('Pacing', `${live.how_in_words} (last tick ${Math.round(live.seconds_ago)} s ago)`));
+    if (live.held_in_words) rows.push(...figure('Holding back', live.held_in_words));
     rows.push(...figure('Dial level now', live.dial_level === null ? '— (no agent ready)'
       : `${num(live.dial_level, 2)}: ${live.calls_dialing} calls dialling for ${live.ready_agents} ready agents`, d.dial_level));
     rows.push(...figure('Last minute', live.dial_level_last_minute === null ? `${live.placed_last_minute} calls placed; no agent ready`

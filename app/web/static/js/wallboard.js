@@ -91,6 +91,11 @@ function render(b) {
   const note = b.node.querySelector('.board-notice');
   note.textContent = d.notice || '';
   note.hidden = !d.notice;
+  // Why the dialer is holding back, when it is: the pacer's governor or a person's override
+  // (refreshed with the board, every 20 s).
+  const pacing = b.node.querySelector('.board-pacing');
+  pacing.textContent = d.pacing ? `${d.pacing.in_words} (${d.pacing.seconds_ago} s ago)` : '';
+  pacing.hidden = !d.pacing;
   tile(b, 'queue', d.queue.ready, held ? `held back: ${held}` : `${d.queue.leased} being dialled`);
   tile(b, 'inbound', d.inbound.waiting, `${d.inbound.kept} ready ${d.inbound.kept === 1 ? 'agent' : 'agents'} kept from dialling`);
   renderAbandon(b);
