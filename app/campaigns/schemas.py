@@ -226,11 +226,14 @@ class PacingLiveSchema(Schema):
     calls_dialing = fields.Integer(metadata={"description": "Placed, not yet answered or ended, after the tick"})
     pacer_wanted = fields.Integer(metadata={"description": "Calls the automatic pacer asked for"})
     placed = fields.Integer(metadata={"description": "Calls the tick placed"})
-    how = fields.String(metadata={"description": "automatic | ceiling | fixed | governor"})
+    how = fields.String(metadata={"description": "automatic | ceiling | fixed | budget (a fixed level "
+                                                 "cut to the abandonments the 30-day budget can spare) | "
+                                                 "governor (held to progressive: the budget is spent)"})
     how_in_words = fields.String()
     held_because = fields.String(allow_none=True, metadata={
-        "description": "Why automatic pacing held or slowed at the last tick: young | spent | "
-                       "ringing | slowing | bunch | bunch-slowing; null when it did not"})
+        "description": "Why automatic pacing held (young | spent | ringing | bunch) or slowed "
+                       "(small | slowing | ringing-slowing | bunch-slowing) at the last tick; null "
+                       "when it did not"})
     held_in_words = fields.String(allow_none=True)
     dial_level = fields.Float(allow_none=True)
     placed_last_minute = fields.Integer()

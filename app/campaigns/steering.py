@@ -23,7 +23,6 @@ from app.campaigns import access
 from app.campaigns.models import Campaign, PacingOverride
 from app.campaigns.rules import MAX_ABANDON_RATE
 from app.common.timeutil import utcnow
-from app.dialer.pacing import HELD_BECAUSE
 from app.errors import ApiError
 from app.extensions import db
 
@@ -51,13 +50,33 @@ HOW_IN_WORDS = {
     "ceiling": "Held at the dial-level ceiling set for this campaign",
     "fixed": "At the fixed dial level set for this campaign",
     "governor": "Held to one call per ready agent: the 30-day abandonment budget is spent",
+    "budget": "Below the fixed dial level set for this campaign: no more lines beyond the ready "
+              "agents than the 30-day abandonment budget has abandonments to spare",
+}
+
+# Why automatic pacing held back (the pacer's own governor: app.dialer.pacing.HELD_REASONS).
+HOLD, SLOW = "Held to one call per ready agent", "Dialling fewer lines"
+BUNCHED = "abandoned calls bunched in the last half minute, more than chance explains"
+HELD_IN_WORDS = {
+    "young": f"{HOLD}: too few people have answered in the last 30 days for even one abandoned "
+             f"call to stay within the target",
+    "spent": f"{HOLD}: the 30-day abandonment budget is spent",
+    "ringing": f"{HOLD}: the calls already ringing could spend what is left of the 30-day "
+               f"abandonment budget",
+    "bunch": f"{HOLD}: {BUNCHED}",
+    "small": f"{SLOW}: few people have answered in the last 30 days yet, so the abandonment "
+             f"budget is small",
+    "slowing": f"{SLOW}: the 30-day abandonment budget is nearly spent",
+    "ringing-slowing": f"{SLOW}: the calls already ringing could spend much of what is left of "
+                       f"the 30-day abandonment budget",
+    "bunch-slowing": f"{SLOW}: {BUNCHED}",
 }
 
 
 def held_in_words(how: str, why: str | None) -> str | None:
     """Why automatic pacing held back or slowed at the last tick, as a sentence; None when it
     did not (a person's override, and its own governor, say so in HOW_IN_WORDS)."""
-    return HELD_BECAUSE.get(why or "") if how == "automatic" else None
+    return HELD_IN_WORDS.get(why or "") if how == "automatic" else None
 
 
 # --- the tick's side --------------------------------------------------------------------------
@@ -102,7 +121,7 @@ def steer(wanted: int, override: PacingOverride | None, mode: str, ready: int, d
         # abandonments the 30-day budget can still take, so the rate stays within the target
         # whatever happens to the calls already placed.
         most = max(floor, int(ready) + spare - int(dialing))
-        return (fixed, "fixed") if fixed <= most else (most, "governor")
+        return (fixed, "fixed") if fixed <= most else (most, "budget")
     if override.max_dial_level is not None:
         cap = max(floor, math.floor(float(override.max_dial_level) * ready + 1e-9) - dialing)
         if wanted > cap:

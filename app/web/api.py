@@ -24,7 +24,9 @@ class WallboardSchema(Schema):
     campaigns = fields.List(fields.Dict(), metadata={
         "description": "Per campaign: status, dial_mode, abandon_cap, calls (live, with stage), stages "
                        "(dialling/ringing/connected/waiting), queue depth, dial_level (calls dialling, ringing or "
-                       "waiting per agent ready or reserved), notice (a sentence to show, or null), agents with "
+                       "waiting per agent ready or reserved), notice (a sentence to show, or null), pacing (why an "
+                       "active predictive campaign's last pacing tick held back: how, because, in_words; or "
+                       "null), agents with "
                        "time in state, abandonment today and over 30 days (counted the same way), today's KPIs, "
                        "per_minute and hourly series"})
 

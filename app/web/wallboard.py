@@ -28,6 +28,7 @@ from app.kpi.services import abandon_rate_30d
 
 LIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
 NOTICE_SECONDS = 300
+PACING_FRESH_SECONDS = 15  # a pacing tick runs every second
 
 
 def notice_key(campaign_id: int) -> str:
@@ -107,11 +108,15 @@ def dial_level(stages: dict[str, int], counts: dict[str, int]) -> float | None:
     return round(lines / agents, 2) if agents else (None if not lines else float(lines))
 
 
-def holding_back(campaign_id: int, now: datetime) -> dict | None:
-    """Why the last pacing tick dialled less than it could, for the board: the pacer's own
-    governor, or a person's override; None when it paced freely (or no tick ran lately)."""
-    live = steering.live(get_redis(), campaign_id, now.timestamp())
-    if live is None:
+def holding_back(campaign: Campaign, now: datetime) -> dict | None:
+    """Why the last pacing tick of an active predictive campaign dialled otherwise than the
+    pacer would freely: its own governor, or a person's setting; None when it paced freely, or
+    when no tick ran in the last PACING_FRESH_SECONDS (a campaign paused, or switched to
+    another mode, leaves its last record behind for a while)."""
+    if campaign.status != "active" or campaign.dial_mode != "predictive":
+        return None
+    live = steering.live(get_redis(), campaign.id, now.timestamp())
+    if live is None or live["seconds_ago"] > PACING_FRESH_SECONDS:
         return None
     words = live["held_in_words"] or (live["how_in_words"] if live["how"] != "automatic" else None)
     if words is None:
@@ -132,7 +137,7 @@ def campaign_board(user, campaign: Campaign, now: datetime) -> dict:
         "id": campaign.id, "name": campaign.name, "status": campaign.status, "dial_mode": campaign.dial_mode,
         "abandon_cap": float(campaign.max_abandon_rate),
         "calls": calls, "stages": stages, "notice": notice(campaign.id),
-        "pacing": holding_back(campaign.id, now) if campaign.status == "active" else None,
+        "pacing": holding_back(campaign, now),
         "queue": Hopper(get_redis()).depth(campaign.id),
         "inbound": {"waiting": inbound_queue.waiting(campaign.id),
                     "kept": agents_for_dialling(campaign, ready_agents(campaign.id))[1]},

@@ -100,13 +100,20 @@ def _route(app, call_id: int) -> int | None:
 
 
 def _paced(campaign_id: int, why: str | None) -> None:
-    """A pacing tick's record, as the tick leaves it: automatic pacing, its governor's reason."""
+    """The campaign dials predictively, and a pacing tick's record, as the tick leaves it:
+    automatic pacing, its governor's reason (no dialer runs here to tick)."""
     import time
 
     from app.campaigns import steering
+    from app.campaigns.models import Campaign
     from app.common.redis import get_redis
+    from app.extensions import db
 
-    steering.record_decision(get_redis(), campaign_id, time.time(), mode="predictive", ready=2,
+    db.session.get(Campaign, campaign_id).dial_mode = "predictive"
+    db.session.commit()
+    # Stamped an hour ahead: the board shows only a record under 15 s old, and this one must
+    # still be fresh when the page first reads the board, however slow the machine.
+    steering.record_decision(get_redis(), campaign_id, time.time() + 3600, mode="predictive", ready=2,
                              dialing=2, wanted=0, decided=0, placed=0, how="automatic",
                              target=0.03, rate_30d=0.021, why=why)
 

@@ -6,8 +6,8 @@ from collections import deque
 
 import pytest
 
-from app.dialer.pacing import (MAX_ABANDON_RATE, STATE_VERSION, StateRejected, dump_state,
-                               load_state, make_pacer)
+from app.dialer.pacing import (HELD_REASONS, MAX_ABANDON_RATE, STATE_VERSION, StateRejected,
+                               dump_state, load_state, make_pacer)
 from app.dialer.pacing.policy import RISK_STEP
 from bench.sim import Scenario, make_policy, simulate
 from tests.dialer.pacers import warmed
@@ -383,24 +383,25 @@ def test_a_bunch_of_abandonments_on_a_thin_budget_holds_at_progressive(lost):
 
 
 def test_the_pacer_says_why_its_governor_held_or_slowed_it():
-    """What the campaign's page and the wallboard show a supervisor, tick by tick."""
-    from app.dialer.pacing import HELD_BECAUSE
-
+    """What the campaign's page and the wallboard tell a supervisor, tick by tick."""
     state = (700.0, 10, [95.0] * 30, 3)
 
-    def why(lost, answers, **calls):
+    def why(lost, answers):
         pacer = warmed()
         placed = pacer.calls_to_place(*state, abandon_rate_30d=lost / answers if answers else None,
                                       abandoned_30d=lost, human_answers_30d=answers)
         return pacer.why, placed
 
-    assert why(20, 4000) == (None, why(20, 4000)[1]) and why(20, 4000)[1] > 7  # room: paces freely
+    free = why(20, 4000)
+    assert free[0] is None and free[1] > 7  # room: paces freely, and says nothing
     assert why(0, 30) == ("young", 7)  # 0.9 abandonments allowed, less the reserve of 1
     assert why(0, 0) == ("young", 7)
+    assert why(2, 30) == ("spent", 7)  # few answers, but abandonments already spent them
     assert why(120, 4000) == ("spent", 7)  # 3.0%
     assert why(119, 4000) == ("spent", 7)  # one left: the reserve's
-    slowed = why(117, 4000)  # three left, two beyond the reserve: within the cushion
-    assert slowed[0] == "slowing" and slowed[1] > 7
+    for lost, answers, reason in ((117, 4000, "slowing"), (0, 60, "small")):
+        told, placed = why(lost, answers)  # within the cushion: slowed, still beyond 7
+        assert told == reason and placed > 7, (lost, answers)
     # Told the rate alone: at the cap held, within a quarter of it slowed.
     for rate, expected in ((0.03, "spent"), (0.028, "slowing"), (0.005, None)):
         pacer = warmed()
@@ -414,21 +415,34 @@ def test_the_pacer_says_why_its_governor_held_or_slowed_it():
     assert pacer.why == "bunch-slowing"
     pacer.calls_to_place(1031.0, 20, [30.0] * 180, 0, abandoned_30d=298, human_answers_30d=10000)
     assert pacer.why == "bunch"
+    pacer.calls_to_place(1032.0, 20, [30.0] * 180, 0, abandoned_30d=300, human_answers_30d=10000)
+    assert pacer.why == "spent"  # spent already: the bunch is not why
     pacer.calls_to_place(1062.0, 20, [30.0] * 180, 0, abandoned_30d=250, human_answers_30d=10000)
     assert pacer.why is None  # the bunch has left the half minute
-    assert set(HELD_BECAUSE) == {"young", "spent", "ringing", "slowing", "bunch", "bunch-slowing"}
-    assert all(text[0].isupper() and "_" not in text for text in HELD_BECAUSE.values())
 
 
-def test_calls_ringing_that_could_spend_the_rest_of_the_budget_hold_the_pace():
-    # 4000 answered, 116 abandoned: 4 to spare, 3 beyond the reserve; but 150 calls placed a
-    # second ago ring for 10 ready agents, and the answers they are expected to bring beyond
-    # the agents could spend that.
+@pytest.mark.parametrize("ringing, reason", [(60, "ringing-slowing"), (150, "ringing")])
+def test_calls_ringing_that_could_spend_the_budget_slow_or_hold_the_pace(ringing, reason):
+    # 4000 answered, 20 abandoned: 99 to spare beyond the reserve; but calls placed a second
+    # ago ring for 10 ready agents whose 30 colleagues have just connected, and the answers
+    # they are expected to bring beyond the agents could spend much of that, or all of it.
     pacer = warmed()
-    pacer.calls_to_place(699.0, 10, [5.0] * 30, 150, abandoned_30d=110, human_answers_30d=4000)
-    placed = pacer.calls_to_place(700.0, 10, [5.0] * 30, 150, abandoned_30d=116,
+    pacer.calls_to_place(699.0, 10, [5.0] * 30, ringing, abandoned_30d=20, human_answers_30d=4000)
+    placed = pacer.calls_to_place(700.0, 10, [5.0] * 30, ringing, abandoned_30d=20,
                                   human_answers_30d=4000)
-    assert (pacer.why, placed) == ("ringing", 0)
+    assert (pacer.why, placed) == (reason, 0)
+    calm = warmed()
+    calm.calls_to_place(700.0, 10, [5.0] * 30, 30, abandoned_30d=20, human_answers_30d=4000)
+    assert calm.why is None
+
+
+def test_every_reason_has_words_for_people():
+    from app.campaigns.steering import HELD_IN_WORDS
+    from app.dialer.pacing import HELD_REASONS
+
+    assert set(HELD_IN_WORDS) == set(HELD_REASONS)
+    for text in HELD_IN_WORDS.values():
+        assert text.startswith(("Held to one call per ready agent: ", "Dialling fewer lines: "))
 
 
 def test_the_lagged_oracle_of_the_jump_bench_learns_a_shift_only_after_its_lag():
@@ -541,7 +555,7 @@ def test_the_state_is_plain_json_that_names_no_code():
         return {value} if isinstance(value, str) else set()
 
     # ...and no class, module or function names, whose renaming would reset the learning.
-    assert strings(state) == {"predictive"}
+    assert strings(state) - set(HELD_REASONS) == {"predictive"}
 
 
 @pytest.mark.parametrize("mode", ["preview", "progressive", "predictive"])
@@ -575,12 +589,12 @@ def test_a_version_3_state_is_taken_up_with_the_releases_settings():
     # ignores the settings it finds there.
     pacer = mid_shift()
     state = dump_state(pacer)
-    v3 = {**{key: value for key, value in state.items() if key != "team"}, "v": 3,
+    v3 = {**{key: value for key, value in state.items() if key not in ("team", "why")}, "v": 3,
           "setpoint": 0.02, "period_setpoint": 0.02, "memory": 60.0,
           "reserve": 4.0, "cushion": 9.0, "batch_share": 0.5, "batch_floor": 9}
     copy = state_through_json(v3, mode="predictive", abandon_target=MAX_ABANDON_RATE)
-    assert copy.team is None
-    assert dump_state(copy) == {**state, "team": None}
+    assert copy.team is None and copy.why is None
+    assert dump_state(copy) == {**state, "team": None, "why": None}
     assert (copy.cushion, copy.setpoint) == (make_pacer("predictive").cushion, pacer.setpoint)
     assert copy.calls_to_place(900.0, 3, [30.0] * 7, 4) == pacer.calls_to_place(900.0, 3, [30.0] * 7, 4)
 
@@ -609,6 +623,19 @@ def test_a_state_without_the_team_is_taken_up_and_its_next_tick_sizes_the_step()
     before, goal = copy.risk, copy.goal
     copy.on_human_answer(903.0, False, 2.0)
     assert copy.team == 0 and copy.risk - before == pytest.approx(RISK_STEP * (1.0 - goal))
+
+
+def test_why_the_governor_held_travels_with_the_state_and_an_older_state_lacks_it():
+    pacer = warmed()
+    pacer.calls_to_place(700.0, 10, [95.0] * 30, 3, abandoned_30d=120, human_answers_30d=4000)
+    state = dump_state(pacer)
+    assert state["why"] == "spent" and through_json(pacer, mode="predictive",
+                                                      abandon_target=MAX_ABANDON_RATE).why == "spent"
+    older = {key: value for key, value in state.items() if key != "why"}
+    copy = state_through_json(older, mode="predictive", abandon_target=MAX_ABANDON_RATE)
+    assert copy.why is None
+    copy.calls_to_place(701.0, 10, [95.0] * 30, 3, abandoned_30d=120, human_answers_30d=4000)
+    assert copy.why == "spent"
 
 
 def test_a_state_of_another_version_mode_or_target_is_refused():

@@ -114,10 +114,10 @@ def test_a_fixed_level_never_places_more_lines_than_the_budget_can_abandon():
 
     override = PacingOverride(fixed_dial_level=10)
     assert steering.steer(0, override, "predictive", ready=4, dialing=0, target=0.03,
-                          abandoned_30d=0, humans_30d=100) == (6, "governor")
+                          abandoned_30d=0, humans_30d=100) == (6, "budget")
     # Lines already working count against the same spare abandonments.
     assert steering.steer(0, override, "predictive", ready=4, dialing=5, target=0.03,
-                          abandoned_30d=0, humans_30d=100) == (1, "governor")
+                          abandoned_30d=0, humans_30d=100) == (1, "budget")
     # With room for all of them, the person's level holds.
     assert steering.steer(0, override, "predictive", ready=4, dialing=0, target=0.03,
                           abandoned_30d=0, humans_30d=2000) == (40, "fixed")
@@ -169,6 +169,15 @@ def test_the_page_and_the_wallboard_say_why_automatic_pacing_held(app, predictiv
     assert pacing["in_words"] == live["held_in_words"] and pacing["because"] == "spent"
     page = client.get(f"/api/campaigns/{campaign_id}/pacing").get_json()["live"]
     assert page["held_in_words"] == live["held_in_words"]
+    # Switched to progressive, its last predictive record is no longer what the board says.
+    with app.app_context():
+        db.session.get(Campaign, campaign_id).dial_mode = "progressive"
+        db.session.commit()
+    assert board()["pacing"] is None
+    with app.app_context():
+        db.session.get(Campaign, campaign_id).dial_mode = "predictive"
+        db.session.commit()
+    assert board()["pacing"]["because"] == "spent"
 
     with app.app_context():
         _thirty_days(monkeypatch, ROOMY)
@@ -189,3 +198,20 @@ def test_a_persons_override_is_what_the_wallboard_says_holds_the_pace(app, predi
         pacing_tick(campaign_id)
     board = login_as("admin").get(f"/api/wallboard?campaign_id={campaign_id}").get_json()
     assert board["campaigns"][0]["pacing"]["in_words"] == "At the fixed dial level set for this campaign"
+
+
+def test_a_stale_pacing_record_is_not_shown(app, predictive, sent_tasks, monkeypatch, login_as):
+    """A campaign whose ticks stopped (its dial workers down, say) shows no reason from the
+    last one it had: the record is kept for the campaign's page, not the live board."""
+    import time
+
+    from app.campaigns import steering
+    from app.web.wallboard import PACING_FRESH_SECONDS
+
+    campaign_id, _ = predictive
+    with app.app_context():
+        steering.record_decision(get_redis(), campaign_id, time.time() - PACING_FRESH_SECONDS - 5,
+                                 mode="predictive", ready=3, dialing=3, wanted=0, decided=0,
+                                 placed=0, how="automatic", target=0.03, rate_30d=0.03, why="spent")
+    board = login_as("admin").get(f"/api/wallboard?campaign_id={campaign_id}").get_json()
+    assert board["campaigns"][0]["pacing"] is None

@@ -39,32 +39,31 @@ PERIOD_RATIO, PERIOD_GAIN, PERIOD_TOP = 5.0 / 6.0, 1.0, 0.95
 OUTCOMES = ("human", "machine", "no-answer", "busy", "failed")
 
 
-# Why the governor held a tick back or slowed it (Predictive.why), in words for the campaign's
-# page and the wallboard.
-HOLD, SLOW = "Held to one call per ready agent", "Dialling fewer lines"
-BUNCHED = "abandoned calls bunched in the last half minute, more than chance explains"
-HELD_BECAUSE = {
-    "young": f"{HOLD}: too few people have answered in the last 30 days for even one abandoned "
-             f"call to stay within the limit",
-    "spent": f"{HOLD}: the 30-day abandonment budget is spent",
-    "ringing": f"{HOLD}: the calls already ringing could spend what is left of the 30-day "
-               f"abandonment budget",
-    "slowing": f"{SLOW}: the 30-day abandonment budget is nearly spent",
-    "bunch": f"{HOLD}: {BUNCHED}",
-    "bunch-slowing": f"{SLOW}: {BUNCHED}",
-}
+# Why the governor held a tick to progressive or slowed it (Predictive.why; None: it did not).
+# Held: "young" (no abandonment yet, and too few person answers in the period for one within
+# the target beyond the reserve), "spent" (the budget less the reserve is gone), "ringing"
+# (budget left, but the calls in flight are expected to spend it), "bunch" (a bunch of
+# abandonments on a budget already thin). Slowed: "small" (none spent, but few answers yet),
+# "slowing" (the budget itself nearly spent), "ringing-slowing" (the calls in flight would
+# spend much of a budget that has room), "bunch-slowing" (a bunch, the budget not thin).
+# The words people read are app.campaigns.steering's HELD_IN_WORDS.
+HELD_REASONS = ("young", "spent", "ringing", "bunch", "small", "slowing", "ringing-slowing",
+                "bunch-slowing")
 
 
-def _why_short(room: float, spare: float, young: bool) -> str | None:
+def _why_short(room: float, spare: float, cushion: float, lost: float) -> str | None:
     """Why a room under 1 holds or slows the pace: `spare` is the budget less the reserve,
-    `young` a period whose answers do not yet allow one abandonment beyond the reserve."""
+    `cushion` the spare at which the calls in flight aside it would run at full pace, `lost`
+    the abandonments already counted in the period."""
     if room >= 1.0:
         return None
     if room > 0:
-        return "slowing"
-    if young:
-        return "young"
-    return "spent" if spare <= 0 else "ringing"
+        if spare >= cushion:
+            return "ringing-slowing"
+        return "small" if lost <= 0 else "slowing"
+    if spare > 0:
+        return "ringing"
+    return "young" if lost <= 0 else "spent"
 
 
 class Preview:
@@ -178,9 +177,7 @@ class Predictive(Progressive):
         self.recent: deque[tuple[float, bool]] = deque()  # last 30 s of human answers
         self.human_answers = self.abandoned = 0
         self.team = None  # agents signed on at the last tick: sizes the risk's step
-        # Why the last tick's governor held the pace back, for people (None: it did not):
-        # a key of HELD_BECAUSE.
-        self.why = None
+        self.why = None  # why the last tick's governor held or slowed it: HELD_REASONS
         self._agent_rows: dict[int, list[float]] = {}
         self._call_rows: dict[int, tuple] = {}
         self._row_keys = (None, None)
@@ -258,7 +255,7 @@ class Predictive(Progressive):
         self._sync(at, int(calls_dialing))
         if abandon_rate_30d is not None and abandoned_30d is None:
             room = (self.abandon_target - abandon_rate_30d) / (0.25 * self.abandon_target)
-            self.why = _why_short(room, room, young=False)
+            self.why = _why_short(room, room, 1.0, lost=1)  # the rate alone: no count to read
             if room <= 0:
                 return self._hold(at, floor, abandoned_30d, human_answers_30d)
         bins = self._forecast(at, int(agents_ready), busy_elapsed)
@@ -273,8 +270,7 @@ class Predictive(Progressive):
             owed = pending * self.calibration()
             cushion = min(self.cushion, max(self.cushion_floor, team / self.cushion_team))
             room = (budget - self.reserve - 2.0 * owed) / (cushion + 4.0 * owed)
-            self.why = _why_short(room, budget - self.reserve,
-                                  self.abandon_target * answers <= self.reserve)
+            self.why = _why_short(room, budget - self.reserve, cushion, lost)
         self._decay(at)
         while self.recent and at - self.recent[0][0] > 30.0:
             self.recent.popleft()

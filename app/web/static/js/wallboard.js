@@ -94,7 +94,7 @@ function render(b) {
   // Why the dialer is holding back, when it is: the pacer's governor or a person's override
   // (refreshed with the board, every 20 s).
   const pacing = b.node.querySelector('.board-pacing');
-  pacing.textContent = d.pacing ? `${d.pacing.in_words} (${d.pacing.seconds_ago} s ago)` : '';
+  pacing.textContent = d.pacing ? d.pacing.in_words : '';
   pacing.hidden = !d.pacing;
   tile(b, 'queue', d.queue.ready, held ? `held back: ${held}` : `${d.queue.leased} being dialled`);
   tile(b, 'inbound', d.inbound.waiting, `${d.inbound.kept} ready ${d.inbound.kept === 1 ? 'agent' : 'agents'} kept from dialling`);
