@@ -79,6 +79,13 @@ def held_in_words(how: str, why: str | None) -> str | None:
     return HELD_IN_WORDS.get(why or "") if how == "automatic" else None
 
 
+def holding_back(how: str, why: str | None) -> dict | None:
+    """What the wallboard shows of a tick's decision: why it dialled otherwise than the pacer
+    would freely (its own governor, or a person's setting), or None when it paced freely."""
+    words = held_in_words(how, why) or (HOW_IN_WORDS.get(how, how) if how != "automatic" else None)
+    return None if words is None else {"how": how, "because": why or None, "in_words": words}
+
+
 # --- the tick's side --------------------------------------------------------------------------
 
 def override_for(campaign_id: int) -> PacingOverride | None:
@@ -131,21 +138,24 @@ def steer(wanted: int, override: PacingOverride | None, mode: str, ready: int, d
 
 def record_decision(redis, campaign_id: int, at: float, *, mode: str, ready: int, dialing: int,
                     wanted: int, decided: int, placed: int, how: str, target: float,
-                    rate_30d: float | None, why: str | None = None) -> None:
+                    rate_30d: float | None, why: str | None = None) -> bool:
     """What this tick decided, for the campaign's page and the wallboard (best effort: pacing
-    never waits on it). `why`: the pacer's own governor held or slowed it (a key of
-    app.dialer.pacing.HELD_BECAUSE), or None."""
+    never waits on it). `why`: the pacer's own governor held or slowed it (one of
+    app.dialer.pacing.HELD_REASONS), or None. True when how it was decided, or why it held,
+    differs from the tick before (what the wallboard shows changed)."""
     live = {"at": at, "mode": mode, "ready": ready, "dialing": dialing, "wanted": wanted,
             "decided": decided, "placed": placed, "how": how, "target": target,
             "rate_30d": "" if rate_30d is None else rate_30d, "why": why or ""}
     recent = RECENT_KEY.format(campaign_id)
     pipe = redis.pipeline(transaction=False)
+    pipe.hmget(LIVE_KEY.format(campaign_id), "how", "why")
     pipe.hset(LIVE_KEY.format(campaign_id), mapping=live)
     pipe.expire(LIVE_KEY.format(campaign_id), LIVE_TTL_SECONDS)
     pipe.zadd(recent, {json.dumps([at, placed, ready]): at})
     pipe.zremrangebyscore(recent, "-inf", at - RECENT_SECONDS)
     pipe.expire(recent, LIVE_TTL_SECONDS)
-    pipe.execute()
+    before = [v.decode() if isinstance(v, bytes) else v for v in pipe.execute()[0]]
+    return before != [how, live["why"]]
 
 
 def live(redis, campaign_id: int, now: float) -> dict | None:

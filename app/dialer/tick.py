@@ -26,6 +26,7 @@ from app.dialer import inbound_queue
 from app.dialer.hopper import Hopper
 from app.dialer.pacer_feed import registry
 from app.ops import metrics
+from app.realtime.publish import campaign_room, publish
 from app.extensions import db
 from app.kpi.services import abandon_rate_30d
 
@@ -115,10 +116,15 @@ def pacing_tick(campaign_id: int, now: datetime | None = None,
         metrics.record_pacing_decision(campaign_id, n)
         claimed = hopper.claim(campaign_id, n, lease, now.timestamp())
         db.session.rollback()
-        steering.record_decision(redis, campaign_id, now.timestamp(), mode=mode,
-                                 ready=ready, dialing=dialing, wanted=wanted, decided=n,
-                                 placed=len(claimed), how=how, target=target, rate_30d=rate,
-                                 why=getattr(pacer, "why", None))
+        why = getattr(pacer, "why", None)
+        changed = steering.record_decision(redis, campaign_id, now.timestamp(), mode=mode,
+                                           ready=ready, dialing=dialing, wanted=wanted, decided=n,
+                                           placed=len(claimed), how=how, target=target,
+                                           rate_30d=rate, why=why)
+        if changed:  # the wallboard's line on why the dialer holds back, live
+            publish("campaign.figures", {"campaign_id": campaign_id,
+                                         "pacing": steering.holding_back(how, why)},
+                    room=campaign_room(campaign_id))
         for contact_id in claimed:
             tasks.send(tasks.DIAL_CONTACT, campaign_id, contact_id)
         if claimed:

@@ -33,7 +33,9 @@ EVENTS = frozenset({
                           # {session_id, supervisor_id, supervisor, agent_id, agent, campaign_id,
                           # call_id, mode (listen|whisper|barge), active, reason}
     "call.state",         # a call changed state: {call_id, campaign_id, status, ...}
-    "campaign.figures",   # a campaign's live figures / KPIs: {campaign_id, ...}
+    "campaign.figures",   # a campaign's live figures / KPIs: {campaign_id, today, ...}; or, from
+                          # the pacing tick when it changes, why it holds back: {campaign_id,
+                          # pacing: {how, because, in_words} or null}
     "call.screen_pop",    # to one agent: the connected call's contact, script and campaign
     "callback.due",       # a scheduled callback fell due: {callback_id, campaign_id, contact_id,
                           # agent_id, due_at, notes, first_name, last_name, phone}

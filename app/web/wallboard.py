@@ -110,19 +110,16 @@ def dial_level(stages: dict[str, int], counts: dict[str, int]) -> float | None:
 
 def holding_back(campaign: Campaign, now: datetime) -> dict | None:
     """Why the last pacing tick of an active predictive campaign dialled otherwise than the
-    pacer would freely: its own governor, or a person's setting; None when it paced freely, or
-    when no tick ran in the last PACING_FRESH_SECONDS (a campaign paused, or switched to
-    another mode, leaves its last record behind for a while)."""
+    pacer would freely (steering.holding_back); None when it paced freely, or when no tick ran
+    in the last PACING_FRESH_SECONDS (a campaign paused, or switched to another mode, leaves
+    its last record behind for a while). Between two reads of the board, the tick publishes a
+    change as `campaign.figures` with `pacing`."""
     if campaign.status != "active" or campaign.dial_mode != "predictive":
         return None
     live = steering.live(get_redis(), campaign.id, now.timestamp())
     if live is None or live["seconds_ago"] > PACING_FRESH_SECONDS:
         return None
-    words = live["held_in_words"] or (live["how_in_words"] if live["how"] != "automatic" else None)
-    if words is None:
-        return None
-    return {"how": live["how"], "because": live["held_because"], "in_words": words,
-            "seconds_ago": round(live["seconds_ago"])}
+    return steering.holding_back(live["how"], live["held_because"])
 
 
 def campaign_board(user, campaign: Campaign, now: datetime) -> dict:

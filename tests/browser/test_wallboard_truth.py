@@ -118,6 +118,28 @@ def _paced(campaign_id: int, why: str | None) -> None:
                              target=0.03, rate_30d=0.021, why=why)
 
 
+def _publish_pacing(app, campaign_id: int, why: str | None) -> None:
+    """What the pacing tick publishes when why it holds back changes."""
+    from app.campaigns import steering
+    from app.realtime.publish import campaign_room, publish
+
+    with app.app_context():
+        publish("campaign.figures", {"campaign_id": campaign_id,
+                                     "pacing": steering.holding_back("automatic", why)},
+                room=campaign_room(campaign_id))
+
+
+def _publish_rollup(app, campaign_id: int, abandoned: int, human: int) -> None:
+    """What a KPI rollup publishes (the 30-day figures alone)."""
+    from app.realtime.publish import campaign_room, publish
+
+    with app.app_context():
+        publish("campaign.figures", {"campaign_id": campaign_id, "today": {},
+                                     "abandonment_30d": {"abandoned": abandoned, "human_answered": human,
+                                                         "rate": abandoned / human}},
+                room=campaign_room(campaign_id))
+
+
 def _agrees(page, base: str, campaign_id: int) -> dict:
     """Every call tile and the dial level show what the API says now; returns the API's board."""
     api = next(c for c in page.request.get(f"{base}/api/wallboard").json()["campaigns"] if c["id"] == campaign_id)
@@ -158,6 +180,18 @@ def test_tiles_follow_the_live_calls_and_agents_as_the_api_does(browser, live_se
         words = next(c for c in held["campaigns"] if c["id"] == cid)["pacing"]["in_words"]
         assert words.startswith("Held to one call per ready agent: abandoned calls bunched")
         expect(board.get_by_test_id("board-pacing")).to_contain_text(words)
+        # A later tick's change reaches the open board live (its 20-second read is off here),
+        # and leaves the figures the same event carries from the KPI rollups as they were.
+        abandon_30d = board.locator('[data-tile="abandon-30d"]')
+        _publish_rollup(_app, cid, abandoned=3, human=200)
+        expect(abandon_30d.locator(".tile-note")).to_contain_text("3 of 200")
+        before = abandon_30d.text_content()
+        _publish_pacing(_app, cid, None)
+        expect(board.get_by_test_id("board-pacing")).to_be_hidden()
+        _publish_pacing(_app, cid, "spent")
+        expect(board.get_by_test_id("board-pacing")).to_have_text(
+            "Held to one call per ready agent: the 30-day abandonment budget is spent")
+        expect(abandon_30d).to_have_text(before)
 
         for agent_id in (solo["agent"]["id"], second["id"]):
             _ready(_app, agent_id, cid)

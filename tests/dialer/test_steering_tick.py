@@ -215,3 +215,29 @@ def test_a_stale_pacing_record_is_not_shown(app, predictive, sent_tasks, monkeyp
                                  placed=0, how="automatic", target=0.03, rate_30d=0.03, why="spent")
     board = login_as("admin").get(f"/api/wallboard?campaign_id={campaign_id}").get_json()
     assert board["campaigns"][0]["pacing"] is None
+
+
+def test_the_tick_publishes_a_change_in_why_it_holds_back_and_only_a_change(
+        ctx, predictive, sent_tasks, monkeypatch):
+    """The wallboard's line moves live: a tick whose reason differs from the one before
+    publishes it to the campaign's room; the same reason tick after tick publishes nothing."""
+    campaign_id, agents = predictive
+    sent = []
+    monkeypatch.setattr("app.dialer.tick.publish",
+                        lambda event, payload, room: sent.append((event, payload, room)))
+    _ready(agents, campaign_id)
+
+    def tick(figures):
+        _thirty_days(monkeypatch, figures)
+        get_redis().delete(f"tick-lock:{campaign_id}")
+        pacing_tick(campaign_id)
+
+    tick(SPENT)
+    spent = {"how": "automatic", "because": "spent",
+             "in_words": "Held to one call per ready agent: the 30-day abandonment budget is spent"}
+    assert sent == [("campaign.figures", {"campaign_id": campaign_id, "pacing": spent},
+                     f"campaign:{campaign_id}")]
+    tick(SPENT)
+    assert len(sent) == 1
+    tick(ROOMY)
+    assert sent[-1][1] == {"campaign_id": campaign_id, "pacing": None} and len(sent) == 2

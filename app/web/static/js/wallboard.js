@@ -91,17 +91,21 @@ function render(b) {
   const note = b.node.querySelector('.board-notice');
   note.textContent = d.notice || '';
   note.hidden = !d.notice;
-  // Why the dialer is holding back, when it is: the pacer's governor or a person's override
-  // (refreshed with the board, every 20 s).
-  const pacing = b.node.querySelector('.board-pacing');
-  pacing.textContent = d.pacing ? d.pacing.in_words : '';
-  pacing.hidden = !d.pacing;
+  renderPacing(b);
   tile(b, 'queue', d.queue.ready, held ? `held back: ${held}` : `${d.queue.leased} being dialled`);
   tile(b, 'inbound', d.inbound.waiting, `${d.inbound.kept} ready ${d.inbound.kept === 1 ? 'agent' : 'agents'} kept from dialling`);
   renderAbandon(b);
   renderKpis(b);
   renderAgents(b);
   updateCharts(b.charts, d);
+}
+
+// Why the dialer is holding back, when it is: the pacer's governor or a person's setting (the
+// board's read, then each change the pacing tick publishes).
+function renderPacing(b) {
+  const line = b.node.querySelector('.board-pacing');
+  line.textContent = b.data.pacing ? b.data.pacing.in_words : '';
+  line.hidden = !b.data.pacing;
 }
 
 function renderAbandon(b) {
@@ -197,7 +201,12 @@ function onCallState(p) {
 
 function onFigures(p) {
   const b = boards.get(p.campaign_id);
-  if (!b) return;
+  if (!b || !b.data) return;
+  if ('pacing' in p) {
+    b.data.pacing = p.pacing;
+    renderPacing(b);
+  }
+  if (!p.today && !p.abandonment_30d) return;  // the pacing tick's news alone
   const t = p.today || {}, a30 = p.abandonment_30d || {};
   Object.assign(b.data.abandonment, { today: t.abandon_rate ?? null, today_abandoned: t.abandoned || 0,
     today_human: t.human_answered || 0, rate_30d: a30.rate ?? null, abandoned_30d: a30.abandoned || 0, human_30d: a30.human_answered || 0 });
