@@ -30,6 +30,10 @@ LIVE_KEY = "pacing-live:{}"  # hash: the last tick's decision
 RECENT_KEY = "pacing-recent:{}"  # sorted set of the last minute's ticks (score: epoch seconds)
 RECENT_SECONDS = 60
 LIVE_TTL_SECONDS = 3600
+# The wallboard's line on why the dialer holds back: shown at least this long before it changes,
+# and only from a tick this recent (a paused campaign's, or one switched to another mode, ages).
+SHOWN_MIN_SECONDS = 5.0
+SHOWN_FRESH_SECONDS = 15.0
 # A fixed level dials beyond progressive only with this many abandonments still to spare in
 # the 30-day budget (the predictive pacer's own reserve).
 BUDGET_RESERVE = 1.0
@@ -138,24 +142,47 @@ def steer(wanted: int, override: PacingOverride | None, mode: str, ready: int, d
 
 def record_decision(redis, campaign_id: int, at: float, *, mode: str, ready: int, dialing: int,
                     wanted: int, decided: int, placed: int, how: str, target: float,
-                    rate_30d: float | None, why: str | None = None) -> bool:
+                    rate_30d: float | None, why: str | None = None) -> tuple[bool, dict | None]:
     """What this tick decided, for the campaign's page and the wallboard (best effort: pacing
     never waits on it). `why`: the pacer's own governor held or slowed it (one of
-    app.dialer.pacing.HELD_REASONS), or None. True when how it was decided, or why it held,
-    differs from the tick before (what the wallboard shows changed)."""
+    app.dialer.pacing.HELD_REASONS), or None.
+
+    Also what the wallboard's line on holding back shows (`holding_back`): this tick's, unless
+    the line changed less than SHOWN_MIN_SECONDS ago (a pace near a ceiling, or near the
+    budget's cushion, may cross it every second; the line would flicker). Returns (whether
+    the line changed and is to be announced, what it shows now)."""
+    key = LIVE_KEY.format(campaign_id)
+    last_at, shown_how, shown_why, shown_at = redis.hmget(key, "at", "shown_how", "shown_why",
+                                                          "shown_at")
+    now_shows = holding_back(how, why)
+    fresh = last_at is not None and 0.0 <= at - float(last_at) <= SHOWN_FRESH_SECONDS
+    if not fresh:  # the first tick, or the first after a gap: the line as it is
+        announce = True
+    elif _words(now_shows) == _words(holding_back(shown_how or "automatic", shown_why or None)):
+        announce = False
+    else:
+        announce = at - float(shown_at or 0.0) >= SHOWN_MIN_SECONDS
+    if announce:
+        shown_how, shown_why, shown_at = how, why or "", at
     live = {"at": at, "mode": mode, "ready": ready, "dialing": dialing, "wanted": wanted,
             "decided": decided, "placed": placed, "how": how, "target": target,
-            "rate_30d": "" if rate_30d is None else rate_30d, "why": why or ""}
+            "rate_30d": "" if rate_30d is None else rate_30d, "why": why or "",
+            "shown_how": shown_how or "automatic", "shown_why": shown_why or "",
+            "shown_at": shown_at if shown_at is not None else at}
     recent = RECENT_KEY.format(campaign_id)
     pipe = redis.pipeline(transaction=False)
-    pipe.hmget(LIVE_KEY.format(campaign_id), "how", "why")
-    pipe.hset(LIVE_KEY.format(campaign_id), mapping=live)
-    pipe.expire(LIVE_KEY.format(campaign_id), LIVE_TTL_SECONDS)
+    pipe.hset(key, mapping=live)
+    pipe.expire(key, LIVE_TTL_SECONDS)
     pipe.zadd(recent, {json.dumps([at, placed, ready]): at})
     pipe.zremrangebyscore(recent, "-inf", at - RECENT_SECONDS)
     pipe.expire(recent, LIVE_TTL_SECONDS)
-    before = [v.decode() if isinstance(v, bytes) else v for v in pipe.execute()[0]]
-    return before != [how, live["why"]]
+    pipe.execute()
+    return announce, (now_shows if announce else holding_back(live["shown_how"],
+                                                                 live["shown_why"] or None))
+
+
+def _words(shows: dict | None) -> str | None:
+    return None if shows is None else shows["in_words"]
 
 
 def live(redis, campaign_id: int, now: float) -> dict | None:
@@ -174,6 +201,8 @@ def live(redis, campaign_id: int, now: float) -> dict | None:
         "pacer_wanted": int(last["wanted"]), "placed": placed, "how": last["how"],
         "how_in_words": HOW_IN_WORDS.get(last["how"], last["how"]),
         "held_because": why or None, "held_in_words": held_in_words(last["how"], why),
+        # What the wallboard's line shows (record_decision): steadier than the tick's own.
+        "shown": holding_back(last.get("shown_how") or "automatic", last.get("shown_why") or None),
         "dial_level": round((dialing + placed) / ready, 2) if ready else None,
         "placed_last_minute": placed_minute, "ready_agents_last_minute": round(ready_avg, 2),
         "dial_level_last_minute": round(placed_minute / ready_avg, 2) if ready_avg else None,

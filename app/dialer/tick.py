@@ -116,17 +116,16 @@ def pacing_tick(campaign_id: int, now: datetime | None = None,
         metrics.record_pacing_decision(campaign_id, n)
         claimed = hopper.claim(campaign_id, n, lease, now.timestamp())
         db.session.rollback()
-        why = getattr(pacer, "why", None)
-        changed = steering.record_decision(redis, campaign_id, now.timestamp(), mode=mode,
-                                           ready=ready, dialing=dialing, wanted=wanted, decided=n,
-                                           placed=len(claimed), how=how, target=target,
-                                           rate_30d=rate, why=why)
-        if changed:  # the wallboard's line on why the dialer holds back, live
-            publish("campaign.figures", {"campaign_id": campaign_id,
-                                         "pacing": steering.holding_back(how, why)},
-                    room=campaign_room(campaign_id))
+        changed, shown = steering.record_decision(
+            redis, campaign_id, now.timestamp(), mode=mode, ready=ready, dialing=dialing,
+            wanted=wanted, decided=n, placed=len(claimed), how=how, target=target, rate_30d=rate,
+            why=getattr(pacer, "why", None))
         for contact_id in claimed:
             tasks.send(tasks.DIAL_CONTACT, campaign_id, contact_id)
+        if changed:  # the wallboard's line on why the dialer holds back, live (a message lost
+            # on the way is put right by the board's next full read, within 20 s)
+            publish("campaign.figures", {"campaign_id": campaign_id, "pacing": shown},
+                    room=campaign_room(campaign_id))
         if claimed:
             log.info("campaign %s: placing %s calls (%s dialing)", campaign_id, len(claimed), dialing)
         return len(claimed)

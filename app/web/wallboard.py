@@ -28,7 +28,6 @@ from app.kpi.services import abandon_rate_30d
 
 LIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
 NOTICE_SECONDS = 300
-PACING_FRESH_SECONDS = 15  # a pacing tick runs every second
 
 
 def notice_key(campaign_id: int) -> str:
@@ -110,16 +109,16 @@ def dial_level(stages: dict[str, int], counts: dict[str, int]) -> float | None:
 
 def holding_back(campaign: Campaign, now: datetime) -> dict | None:
     """Why the last pacing tick of an active predictive campaign dialled otherwise than the
-    pacer would freely (steering.holding_back); None when it paced freely, or when no tick ran
-    in the last PACING_FRESH_SECONDS (a campaign paused, or switched to another mode, leaves
-    its last record behind for a while). Between two reads of the board, the tick publishes a
-    change as `campaign.figures` with `pacing`."""
+    pacer would freely, as the line shows it (steering.record_decision); None when it paced
+    freely, or when no tick ran in the last SHOWN_FRESH_SECONDS (a campaign paused, or switched
+    to another mode, leaves its last record behind for a while). Between two reads of the
+    board, the tick publishes a change as `campaign.figures` with `pacing`."""
     if campaign.status != "active" or campaign.dial_mode != "predictive":
         return None
     live = steering.live(get_redis(), campaign.id, now.timestamp())
-    if live is None or live["seconds_ago"] > PACING_FRESH_SECONDS:
+    if live is None or live["seconds_ago"] > steering.SHOWN_FRESH_SECONDS:
         return None
-    return steering.holding_back(live["how"], live["held_because"])
+    return live["shown"]
 
 
 def campaign_board(user, campaign: Campaign, now: datetime) -> dict:

@@ -99,33 +99,27 @@ def _route(app, call_id: int) -> int | None:
         return decision.agent_id
 
 
-def _paced(campaign_id: int, why: str | None) -> None:
-    """The campaign dials predictively, and a pacing tick's record, as the tick leaves it:
-    automatic pacing, its governor's reason (no dialer runs here to tick)."""
+def _paced(campaign_id: int, why: str | None, later: float = 0.0) -> None:
+    """The campaign dials predictively, and a pacing tick records its decision and publishes
+    the wallboard's line when it changes, as the tick does (no dialer runs here to tick).
+    Stamped an hour ahead (`later` s more): the board shows only a record under 15 s old, and
+    this one must still be fresh when the page reads the board, however slow the machine."""
     import time
 
     from app.campaigns import steering
     from app.campaigns.models import Campaign
     from app.common.redis import get_redis
     from app.extensions import db
+    from app.realtime.publish import campaign_room, publish
 
     db.session.get(Campaign, campaign_id).dial_mode = "predictive"
     db.session.commit()
-    # Stamped an hour ahead: the board shows only a record under 15 s old, and this one must
-    # still be fresh when the page first reads the board, however slow the machine.
-    steering.record_decision(get_redis(), campaign_id, time.time() + 3600, mode="predictive", ready=2,
-                             dialing=2, wanted=0, decided=0, placed=0, how="automatic",
-                             target=0.03, rate_30d=0.021, why=why)
-
-
-def _publish_pacing(app, campaign_id: int, why: str | None) -> None:
-    """What the pacing tick publishes when why it holds back changes."""
-    from app.campaigns import steering
-    from app.realtime.publish import campaign_room, publish
-
-    with app.app_context():
-        publish("campaign.figures", {"campaign_id": campaign_id,
-                                     "pacing": steering.holding_back("automatic", why)},
+    changed, shown = steering.record_decision(
+        get_redis(), campaign_id, time.time() + 3600 + later, mode="predictive", ready=2,
+        dialing=2, wanted=0, decided=0, placed=0, how="automatic", target=0.03, rate_30d=0.021,
+        why=why)
+    if changed:
+        publish("campaign.figures", {"campaign_id": campaign_id, "pacing": shown},
                 room=campaign_room(campaign_id))
 
 
@@ -138,6 +132,11 @@ def _publish_rollup(app, campaign_id: int, abandoned: int, human: int) -> None:
                                      "abandonment_30d": {"abandoned": abandoned, "human_answered": human,
                                                          "rate": abandoned / human}},
                 room=campaign_room(campaign_id))
+
+
+def _board(page, base: str, campaign_id: int) -> dict:
+    return next(c for c in page.request.get(f"{base}/api/wallboard").json()["campaigns"]
+                if c["id"] == campaign_id)
 
 
 def _agrees(page, base: str, campaign_id: int) -> dict:
@@ -176,8 +175,7 @@ def test_tiles_follow_the_live_calls_and_agents_as_the_api_does(browser, live_se
         expect(board.get_by_test_id("board-notice")).to_have_text(
             "No demo contact may be called now. Calls resume at 13:00 UTC.")
         # Why the pacer holds back, in words, as the API says (the board's full read shows it).
-        held = page.request.get(f"{live_server}/api/wallboard").json()
-        words = next(c for c in held["campaigns"] if c["id"] == cid)["pacing"]["in_words"]
+        words = _board(page, live_server, cid)["pacing"]["in_words"]
         assert words.startswith("Held to one call per ready agent: abandoned calls bunched")
         expect(board.get_by_test_id("board-pacing")).to_contain_text(words)
         # A later tick's change reaches the open board live (its 20-second read is off here),
@@ -186,11 +184,14 @@ def test_tiles_follow_the_live_calls_and_agents_as_the_api_does(browser, live_se
         _publish_rollup(_app, cid, abandoned=3, human=200)
         expect(abandon_30d.locator(".tile-note")).to_contain_text("3 of 200")
         before = abandon_30d.text_content()
-        _publish_pacing(_app, cid, None)
+        with _app.app_context():
+            _paced(cid, None, later=6)
         expect(board.get_by_test_id("board-pacing")).to_be_hidden()
-        _publish_pacing(_app, cid, "spent")
+        assert _board(page, live_server, cid)["pacing"] is None
+        with _app.app_context():
+            _paced(cid, "spent", later=12)
         expect(board.get_by_test_id("board-pacing")).to_have_text(
-            "Held to one call per ready agent: the 30-day abandonment budget is spent")
+            _board(page, live_server, cid)["pacing"]["in_words"])
         expect(abandon_30d).to_have_text(before)
 
         for agent_id in (solo["agent"]["id"], second["id"]):

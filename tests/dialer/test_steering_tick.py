@@ -148,6 +148,8 @@ def test_the_page_and_the_wallboard_say_why_automatic_pacing_held(app, predictiv
                                                                  monkeypatch, login_as):
     """A supervisor sees the pacer's own governor holding the campaign at one call per ready
     agent, and why; once the budget has room again, the sentence goes."""
+    from datetime import timedelta
+
     from app.campaigns import steering
     from app.common.timeutil import utcnow
 
@@ -182,8 +184,10 @@ def test_the_page_and_the_wallboard_say_why_automatic_pacing_held(app, predictiv
     with app.app_context():
         _thirty_days(monkeypatch, ROOMY)
         get_redis().delete(f"tick-lock:{campaign_id}")
-        pacing_tick(campaign_id)
-        live = steering.live(get_redis(), campaign_id, utcnow().timestamp())
+        later = utcnow() + timedelta(seconds=steering.SHOWN_MIN_SECONDS)
+        pacing_tick(campaign_id, now=later)
+        live = steering.live(get_redis(), campaign_id, later.timestamp())
+    # The campaign's page reads each tick; the board's line, shown 5 s, follows at once.
     assert live["held_because"] is None and live["held_in_words"] is None
     assert board()["pacing"] is None
 
@@ -206,38 +210,55 @@ def test_a_stale_pacing_record_is_not_shown(app, predictive, sent_tasks, monkeyp
     import time
 
     from app.campaigns import steering
-    from app.web.wallboard import PACING_FRESH_SECONDS
 
     campaign_id, _ = predictive
     with app.app_context():
-        steering.record_decision(get_redis(), campaign_id, time.time() - PACING_FRESH_SECONDS - 5,
+        steering.record_decision(get_redis(), campaign_id, time.time() - steering.SHOWN_FRESH_SECONDS - 5,
                                  mode="predictive", ready=3, dialing=3, wanted=0, decided=0,
                                  placed=0, how="automatic", target=0.03, rate_30d=0.03, why="spent")
     board = login_as("admin").get(f"/api/wallboard?campaign_id={campaign_id}").get_json()
     assert board["campaigns"][0]["pacing"] is None
 
 
-def test_the_tick_publishes_a_change_in_why_it_holds_back_and_only_a_change(
-        ctx, predictive, sent_tasks, monkeypatch):
-    """The wallboard's line moves live: a tick whose reason differs from the one before
-    publishes it to the campaign's room; the same reason tick after tick publishes nothing."""
+def test_the_tick_publishes_what_the_board_shows_when_it_changes_and_not_faster(
+        app, predictive, sent_tasks, monkeypatch, login_as):
+    """The wallboard's line moves live, and says what the board's read says: a tick whose line
+    differs from the one shown publishes it to the campaign's room, unless the line changed
+    under 5 s ago (a pace near a ceiling or the budget's cushion crosses it every second)."""
+    from datetime import timedelta
+
+    from app.common.timeutil import utcnow
+
     campaign_id, agents = predictive
     sent = []
     monkeypatch.setattr("app.dialer.tick.publish",
                         lambda event, payload, room: sent.append((event, payload, room)))
-    _ready(agents, campaign_id)
+    client = login_as("admin")
+    start = utcnow()
 
-    def tick(figures):
-        _thirty_days(monkeypatch, figures)
-        get_redis().delete(f"tick-lock:{campaign_id}")
-        pacing_tick(campaign_id)
+    def tick(seconds, figures):
+        with app.app_context():
+            _thirty_days(monkeypatch, figures)
+            get_redis().delete(f"tick-lock:{campaign_id}")
+            pacing_tick(campaign_id, now=start + timedelta(seconds=seconds))
+        board = client.get(f"/api/wallboard?campaign_id={campaign_id}").get_json()
+        return board["campaigns"][0]["pacing"]
 
-    tick(SPENT)
+    with app.app_context():
+        _ready(agents, campaign_id)
     spent = {"how": "automatic", "because": "spent",
              "in_words": "Held to one call per ready agent: the 30-day abandonment budget is spent"}
+    assert tick(0, SPENT) == spent
     assert sent == [("campaign.figures", {"campaign_id": campaign_id, "pacing": spent},
                      f"campaign:{campaign_id}")]
-    tick(SPENT)
-    assert len(sent) == 1
-    tick(ROOMY)
+    assert tick(1, SPENT) == spent and len(sent) == 1  # the same line: nothing to say
+    assert tick(2, ROOMY) == spent and len(sent) == 1  # shown 2 s: it stays a while
+    assert tick(5, ROOMY) is None  # shown 5 s: the change goes out, as the board reads it
     assert sent[-1][1] == {"campaign_id": campaign_id, "pacing": None} and len(sent) == 2
+    # A person's setting is what holds the pace back now.
+    with app.app_context():
+        _override(campaign_id, fixed_dial_level=2)
+    fixed = tick(11, ROOMY)
+    assert fixed == {"how": "fixed", "because": None,
+                     "in_words": "At the fixed dial level set for this campaign"}
+    assert sent[-1][1]["pacing"] == fixed and len(sent) == 3
