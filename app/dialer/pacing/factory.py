@@ -14,8 +14,9 @@ from app.dialer.pacing.policy import MAX_ABANDON_RATE, Predictive, Preview, Prog
 # credit went, and a wide gap closes at 0.1 a tick, not 0.3. 4: the pacer's settings left the
 # state.) A key every release may lack or ignore needs no new version: `team` (the agents at
 # the last tick, which size the risk's step; 2026-12-05) and `why` (why its governor held the
-# last tick) are read with a default, and a release before them ignores them, so during a rolling deploy old and new dial workers hand
-# a campaign's pacer to each other without either dropping its learning.
+# last tick) are read with a default, and a release before them ignores them, so during a
+# rolling deploy old and new dial workers hand a campaign's pacer to each other without
+# either dropping its learning.
 STATE_VERSION = 4
 # Versions taken up: a version-3 state holds every key of a version-4 one, and the settings it
 # also holds are ignored, so a release that moves to 4 keeps every campaign's learning rather
