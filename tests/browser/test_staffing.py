@@ -89,6 +89,25 @@ def test_an_admin_staffs_a_new_campaign_whose_agent_pauses_and_supervisor_watche
         expect(page.locator("#agents-list")).to_have_text(re.compile(f"Nia Newcomer {tag}"))
         expect(page.locator("#supervisors-list")).to_have_text(re.compile(f"Omar Overseer {tag}"))
 
+        # The running dialer, as a pacing tick leaves it: held back, and why, in words.
+        with _app.app_context():
+            import time
+
+            from app.campaigns import steering
+            from app.common.redis import get_redis
+
+            steering.record_decision(get_redis(), campaign.id, time.time() + 3600, mode="predictive",
+                                     ready=3, dialing=3, wanted=3, decided=3, placed=0, how="automatic",
+                                     target=0.03, rate_30d=0.03, why="spent")
+        page.reload()
+        expect(page.locator("#pacing-live")).to_contain_text(
+            "Holding backHeld to one call per ready agent: the 30-day abandonment budget is spent")
+        with _app.app_context():  # a draft campaign has no ticks: the page below shows it so
+            get_redis().delete(steering.LIVE_KEY.format(campaign.id),
+                               steering.RECENT_KEY.format(campaign.id))
+        page.reload()
+        expect(page.locator("#pacing-live")).to_contain_text("The campaign is draft")
+
         # The dialer: an abandonment target above the law is refused beside the field.
         expect(page.locator("#override-by")).to_have_text("Automatic pacing: no override.")
         page.fill("#pacing-form input[name=abandon_target]", "4")
