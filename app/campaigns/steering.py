@@ -83,11 +83,18 @@ def held_in_words(how: str, why: str | None) -> str | None:
     return HELD_IN_WORDS.get(why or "") if how == "automatic" else None
 
 
-def holding_back(how: str, why: str | None) -> dict | None:
+def holding_back(how: str, why: str | None, target: float | None = None) -> dict | None:
     """What the wallboard shows of a tick's decision: why it dialled otherwise than the pacer
-    would freely (its own governor, or a person's setting), or None when it paced freely."""
+    would freely (its own governor, or a person's setting), or None when it paced freely. With
+    the `target` steered to, a young period's sentence says how many answers it takes."""
     words = held_in_words(how, why) or (HOW_IN_WORDS.get(how, how) if how != "automatic" else None)
-    return None if words is None else {"how": how, "because": why or None, "in_words": words}
+    if words is None:
+        return None
+    if how == "automatic" and why == "young" and target:
+        needed = math.floor(BUDGET_RESERVE / target + 1e-9) + 1  # one abandonment beyond the reserve
+        words = (f"{HOLD} until {needed} people have answered in the last 30 days: before then, "
+                 f"one abandoned call would take the campaign over its {_percent(target)} target")
+    return {"how": how, "because": why or None, "in_words": words}
 
 
 # --- the tick's side --------------------------------------------------------------------------
@@ -154,11 +161,12 @@ def record_decision(redis, campaign_id: int, at: float, *, mode: str, ready: int
     key = LIVE_KEY.format(campaign_id)
     last_at, shown_how, shown_why, shown_at = redis.hmget(key, "at", "shown_how", "shown_why",
                                                           "shown_at")
-    now_shows = holding_back(how, why)
+    now_shows = holding_back(how, why, target)
     fresh = last_at is not None and 0.0 <= at - float(last_at) <= SHOWN_FRESH_SECONDS
     if not fresh:  # the first tick, or the first after a gap: the line as it is
         announce = True
-    elif _words(now_shows) == _words(holding_back(shown_how or "automatic", shown_why or None)):
+    elif _words(now_shows) == _words(holding_back(shown_how or "automatic", shown_why or None,
+                                                   target)):
         announce = False
     else:
         announce = at - float(shown_at or 0.0) >= SHOWN_MIN_SECONDS
@@ -178,7 +186,7 @@ def record_decision(redis, campaign_id: int, at: float, *, mode: str, ready: int
     pipe.expire(recent, LIVE_TTL_SECONDS)
     pipe.execute()
     return announce, (now_shows if announce else holding_back(live["shown_how"],
-                                                                 live["shown_why"] or None))
+                                                                 live["shown_why"] or None, target))
 
 
 def _words(shows: dict | None) -> str | None:
@@ -202,7 +210,8 @@ def live(redis, campaign_id: int, now: float) -> dict | None:
         "how_in_words": HOW_IN_WORDS.get(last["how"], last["how"]),
         "held_because": why or None, "held_in_words": held_in_words(last["how"], why),
         # What the wallboard's line shows (record_decision): steadier than the tick's own.
-        "shown": holding_back(last.get("shown_how") or "automatic", last.get("shown_why") or None),
+        "shown": holding_back(last.get("shown_how") or "automatic", last.get("shown_why") or None,
+                              float(last["target"])),
         "dial_level": round((dialing + placed) / ready, 2) if ready else None,
         "placed_last_minute": placed_minute, "ready_agents_last_minute": round(ready_avg, 2),
         "dial_level_last_minute": round(placed_minute / ready_avg, 2) if ready_avg else None,

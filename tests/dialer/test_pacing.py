@@ -443,6 +443,19 @@ def test_every_reason_has_words_for_people():
     assert set(HELD_IN_WORDS) == set(HELD_REASONS)
     for text in HELD_IN_WORDS.values():
         assert text.startswith(("Held to one call per ready agent: ", "Dialling fewer lines: "))
+    # A young period's line says how long it lasts: the answers at which the pacer's own rule
+    # (one abandonment beyond the reserve of 1 within the target) first lets it stop holding.
+    from app.campaigns.steering import holding_back
+
+    state = (700.0, 10, [95.0] * 30, 3)
+    for target, needed in ((0.03, 34), (0.015, 67), (0.025, 41)):
+        words = holding_back("automatic", "young", target)["in_words"]
+        assert words.startswith(f"Held to one call per ready agent until {needed} people have "
+                                f"answered in the last 30 days"), words
+        for answers, young in ((needed - 1, True), (needed, False)):
+            pacer = make_pacer("predictive", abandon_target=target)
+            pacer.calls_to_place(*state, abandoned_30d=0, human_answers_30d=answers)
+            assert (pacer.why == "young") is young, (target, answers, pacer.why)
 
 
 def test_the_lagged_oracle_of_the_jump_bench_learns_a_shift_only_after_its_lag():
