@@ -43,6 +43,15 @@ def abandon_stranded_call(call_id: int) -> None:
     state.play_safe_harbour(call_id)
 
 
+@shared_task(name=tasks.CHECK_AGENT_LEG)
+def check_agent_leg(agent_id: int) -> None:
+    """A person found the agent's room empty: ask the carrier whether the agent's leg is over
+    (its final status may have been lost), and if so take the agent out of ready."""
+    from app.agents.audio import check_leg
+
+    check_leg(agent_id)
+
+
 @shared_task(name=tasks.HANG_UP_CALL)
 def hang_up_call(call_sid: str, room_sid: str | None = None, cancel_only: bool = False) -> None:
     """End a leg (an agent's audio at sign-off; a replaced connection, with its room kept up),

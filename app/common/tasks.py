@@ -16,6 +16,7 @@ PLACE_CALL = "workers.dial.place_call"
 DRAIN_CALL_EVENTS = "workers.telephony.drain_call_events"
 MACHINE_ANSWERED = "workers.telephony.machine_answered"
 ABANDON_STRANDED_CALL = "workers.telephony.abandon_stranded_call"
+CHECK_AGENT_LEG = "workers.telephony.check_agent_leg"
 HANG_UP_CALL = "workers.telephony.hang_up_call"
 START_RECORDING = "workers.telephony.start_recording"
 # default pool

@@ -179,6 +179,18 @@ def answer_call(attempt: int | None, form, started: float) -> str:
     return twiml.hangup()
 
 
+def _check_leg(agent_id: int) -> None:
+    """The agent's leg is on record but not in their room: a worker asks the carrier whether it
+    is over (app.agents.audio.check_leg), so the next person is not joined into the same empty
+    room. Never raises: the stranded person's message comes first."""
+    from app.common import tasks
+
+    try:
+        tasks.send(tasks.CHECK_AGENT_LEG, agent_id)
+    except Exception as exc:  # noqa: BLE001 - the broker is down: the leg's own callback may yet come
+        log.warning("agent %s: their leg not checked, task not queued: %s", agent_id, exc)
+
+
 # A person moved into an agent's room during a warm transfer's hand-over may arrive a moment
 # before the agent's leg, which is moved first: that wait is not a stranding.
 HAND_OVER_GRACE_SECONDS = 3
@@ -200,6 +212,8 @@ def answer_stranded(attempt: int | None, agent_id: int | None, url: str) -> str:
     if agent_id is not None and handing_over(call.id, agent_id, HAND_OVER_GRACE_SECONDS):
         db.session.rollback()
         return twiml.keep_waiting(url)
+    if agent_id is not None:
+        _check_leg(agent_id)
     if call.direction == "inbound":
         from app.dialer.inbound import answer_stranded_caller
 

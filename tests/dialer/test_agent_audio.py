@@ -185,7 +185,7 @@ def test_an_answer_is_not_bridged_to_an_agent_whose_leg_went_after_the_reservati
 
 
 def test_a_person_joined_into_a_room_whose_agent_just_left_hears_the_safe_harbour_message(
-        _app, air, staffed, monkeypatch):
+        _app, air, staffed, monkeypatch, queued):
     """The agent's leg ends at the carrier, but its final status has not reached us when a
     person answers: the agent is still reserved and confirmed, and the person is joined into a
     room that no longer runs. They do not start it; its wait URL hands them the safe-harbour
@@ -205,6 +205,37 @@ def test_a_person_joined_into_a_room_whose_agent_just_left_hears_the_safe_harbou
             assert db.session.get(Call, call_id).abandoned is True
         # The simulator saw them wait alone, and for how long: the app got them out.
         assert [entry["call_sid"] for entry in air.alone()] == [person]
+        # The leg's final status is still held back: the agent's leg is still on record, so
+        # once this call is over they could go ready and take the next person into the same
+        # empty room. The empty room asked a worker to check the leg; the carrier says it is
+        # over, and it ends as its callback would have ended it.
+        assert _snap(_app, agent_id)["audio"] == "browser"
+        assert [args for name, args, _ in queued if name == "workers.telephony.check_agent_leg"] \
+            == [[agent_id]]
+        with _app.app_context():
+            audio.check_leg(agent_id)
+        snap = _snap(_app, agent_id)
+        # No audio, no ready (the state machine's rule): this call over, they cannot go ready
+        # until their audio is back.
+        assert snap["audio"] is None and snap["state"] not in ("ready", "reserved")
+
+
+def test_a_leg_the_carrier_does_not_know_is_over_and_one_still_up_is_left_alone(_app, air, staffed):
+    """After a carrier lost a call and all news of it (the simulator restarted, say), asking
+    about the agent's leg gets a 404: the leg is over. A leg still up changes nothing."""
+    campaign_id, agent_id = staffed
+    leg = air.connect_browser(agent_id)
+    wait_for(lambda: _snap(_app, agent_id)["audio"] == "browser", "the browser leg to join")
+    _ready(_app, agent_id, campaign_id)
+    with _app.app_context():
+        assert audio.check_leg(agent_id) is None  # up: left alone
+    assert _snap(_app, agent_id)["state"] == "ready"
+    with _app.app_context():  # as the leg the carrier forgot: a CallSid it never gave
+        from app.common.redis import get_redis
+
+        get_redis().hset(agent_state.agent_key(agent_id), "leg_sid", "CA" + "7" * 32)
+        assert audio.check_leg(agent_id) == "ready"
+    assert _snap(_app, agent_id)["state"] == "paused" and air.call(leg)["status"] == "in-progress"
 
 
 @pytest.fixture
