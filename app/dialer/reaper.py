@@ -78,22 +78,35 @@ def settle_from_carrier(call_id: int) -> str | None:
         return None
     try:
         info = get_carrier().fetch(call.call_sid)
+        status, duration, answered_by = info.status, info.duration or 0, info.answered_by or ""
     except CarrierError as exc:
-        log.warning("reaper could not fetch call %s (%s): %s", call.id, call.call_sid, exc)
-        db.session.rollback()
-        return None
-    if not info.is_terminal:
-        db.session.rollback()
-        return info.status
-    payload = {"CallSid": call.call_sid, "CallStatus": info.status, "CallbackSource": "reaper",
-               "CallDuration": str(info.duration or 0), "AnsweredBy": info.answered_by or ""}
+        if exc.status != 404:
+            log.warning("reaper could not fetch call %s (%s): %s", call.id, call.call_sid, exc)
+            db.session.rollback()
+            return None
+        # The carrier has no such call, so no callback will ever come (a carrier that lost it
+        # and all news of it: a simulator restarted under a running demo, say). Left as it is,
+        # it would count as dialling, or keep its agent on the call, for ever. It ends here:
+        # an answered one completed after the time it was up, one never answered failed.
+        status = "completed" if call.status == "in-progress" else "failed"
+        started = call.answered_at or call.updated_at
+        duration = max(0, round((utcnow() - started).total_seconds())) if call.answered_at else 0
+        answered_by = ""
+        log.warning("reaper: the carrier has no call %s (%s): settling it as %s", call.id,
+                    call.call_sid, status)
+    else:
+        if not info.is_terminal:
+            db.session.rollback()
+            return info.status
+    payload = {"CallSid": call.call_sid, "CallStatus": status, "CallbackSource": "reaper",
+               "CallDuration": str(duration), "AnsweredBy": answered_by}
     db.session.execute(insert(CallEvent).values(
         call_id=call.id, call_sid=call.call_sid, kind="status", sequence_number=None,
-        status=info.status, payload=payload).on_conflict_do_nothing())
+        status=status, payload=payload).on_conflict_do_nothing())
     db.session.commit()
     apply_pending_events(call.id)
-    log.warning("reaper settled call %s as %s", call.id, info.status)
-    return info.status
+    log.warning("reaper settled call %s as %s", call.id, status)
+    return status
 
 
 def reap(now: datetime | None = None, never_placed_seconds: float | None = None) -> dict:

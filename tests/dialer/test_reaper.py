@@ -105,6 +105,36 @@ def test_a_call_still_up_at_the_carrier_is_fetched_once_per_interval(app, sim, r
     assert reap_at(app, check + 5)["silent"] == 1
 
 
+@pytest.mark.parametrize("sim", [{"queue_seconds": (1e6, 1e6)}], indirect=True)
+@pytest.mark.parametrize("was, settled", [("ringing", "failed"), ("in-progress", "completed")])
+def test_a_call_the_carrier_no_longer_knows_is_settled_not_left_live(app, sim, was, settled):
+    """The carrier lost the call and all news of it (here: the simulator that placed it is
+    replaced by a new one, as when `make run` restarts under a running demo). Its fetch is a
+    404: left as it was, it would count as dialling, or keep its agent on the call, for ever."""
+    from app.telephony.twilio_carrier import TwilioCarrier
+
+    call_id = placed_call(app, sim, BUSY)  # still queued at the first carrier
+    set_status(app, call_id, was)
+    fresh = CarrierSimulator(SimConfig(account_sid=SID, auth_token=TOKEN, time_scale=0.001)).start()
+    try:
+        app.extensions["carrier"] = TwilioCarrier(SID, TOKEN, api_base_url=fresh.api_base_url)
+        wait = app.config["REAPER_SILENT_SECONDS" if was == "ringing" else "REAPER_IN_PROGRESS_CHECK_SECONDS"]
+        assert reap_at(app, wait + 5)["settled"] == 1
+        assert status_of(app, call_id)[0] == settled
+    finally:
+        fresh.stop()
+
+
+def test_a_call_the_carrier_cannot_be_asked_about_is_left_for_the_next_pass(app, sim):
+    """Any other failure to ask (the carrier down, a 5xx) settles nothing: the call may be up."""
+    from app.telephony.twilio_carrier import TwilioCarrier
+
+    call_id = placed_call(app, sim, BUSY, until="busy")
+    app.extensions["carrier"] = TwilioCarrier(SID, TOKEN, api_base_url="http://127.0.0.1:9")
+    assert reap_at(app, app.config["REAPER_SILENT_SECONDS"] + 5)["settled"] == 0
+    assert status_of(app, call_id) == ("queued", None)
+
+
 def test_more_silent_answered_calls_than_one_pass_takes_are_all_checked_in_turn(app, redis_client):
     """A pass fetches at most 500 answered calls; the rest are not flagged as checked
     without being fetched, so the next pass takes exactly them."""
