@@ -76,6 +76,8 @@ def _prepare(env: dict[str, str]) -> dict[str, str]:
             passwords["admin"] = secrets.token_urlsafe(15)
             users.create_user("admin", passwords["admin"], "admin", full_name="Administrator")
             db.session.commit()
+        if env.get("OMNIVOX_SIMULATOR_PORT"):
+            forget_the_last_carrier()
         if _demo_enabled(env):
             from devtools.demo import seed_demo
 
@@ -83,6 +85,36 @@ def _prepare(env: dict[str, str]) -> dict[str, str]:
         db.session.remove()
         db.engine.dispose()  # no connection of ours lingers into the children's lifetime
     return passwords
+
+
+def forget_the_last_carrier() -> tuple[int, int]:
+    """The carrier simulator starts afresh on every run: the calls and agents' audio legs of
+    the last run went with the one before, and no callback will ever end them. Each ends now as
+    its lost callback would have ended it (the reaper's `settle_as_lost`, the leg's
+    `leg_ended`), so no agent stays 'ready' on a leg nobody hears, and no call counts as
+    dialling for ever. Returns (calls settled, legs ended)."""
+    from sqlalchemy import select
+
+    from app.agents.audio import leg_ended, leg_of
+    from app.auth.models import User
+    from app.calls.models import Call
+    from app.dialer.reaper import settle_as_lost
+    from app.extensions import db
+
+    live = db.session.scalars(select(Call).where(
+        Call.call_sid.is_not(None), Call.status.in_(("queued", "initiated", "ringing", "in-progress")))).all()
+    for call in live:
+        settle_as_lost(call)
+    legs = 0
+    for user_id in db.session.scalars(select(User.id).where(User.role.in_(("agent", "supervisor")))).all():
+        leg = leg_of(user_id)
+        if leg:
+            leg_ended(user_id, leg, "completed")
+            legs += 1
+    if live or legs:
+        print(f"The carrier simulator starts afresh: {len(live)} calls and {legs} audio legs of the "
+              f"last run ended.", flush=True)
+    return len(live), legs
 
 
 # The demo's carrier runs in real time (time scale 1), so every length it reports (a call's

@@ -78,26 +78,31 @@ def settle_from_carrier(call_id: int) -> str | None:
         return None
     try:
         info = get_carrier().fetch(call.call_sid)
-        status, duration, answered_by = info.status, info.duration or 0, info.answered_by or ""
     except CarrierError as exc:
         if exc.status != 404:
             log.warning("reaper could not fetch call %s (%s): %s", call.id, call.call_sid, exc)
             db.session.rollback()
             return None
-        # The carrier has no such call, so no callback will ever come (a carrier that lost it
-        # and all news of it: a simulator restarted under a running demo, say). Left as it is,
-        # it would count as dialling, or keep its agent on the call, for ever. It ends here:
-        # an answered one completed after the time it was up, one never answered failed.
-        status = "completed" if call.status == "in-progress" else "failed"
-        started = call.answered_at or call.updated_at
-        duration = max(0, round((utcnow() - started).total_seconds())) if call.answered_at else 0
-        answered_by = ""
-        log.warning("reaper: the carrier has no call %s (%s): settling it as %s", call.id,
-                    call.call_sid, status)
-    else:
-        if not info.is_terminal:
-            db.session.rollback()
-            return info.status
+        log.warning("reaper: the carrier has no call %s (%s)", call.id, call.call_sid)
+        return settle_as_lost(call)
+    if not info.is_terminal:
+        db.session.rollback()
+        return info.status
+    return _settle(call, info.status, info.duration or 0, info.answered_by or "")
+
+
+def settle_as_lost(call: Call) -> str:
+    """The carrier has no such call, so no callback will ever come (a carrier that lost it and
+    all news of it: the demo's simulator restarted, say). Left as it is, it would count as
+    dialling, or keep its agent on the call, for ever. It ends here, through the same state
+    machine as a callback: an answered one completed after the time it was up, one never
+    answered failed. Returns the status applied."""
+    status = "completed" if call.status == "in-progress" else "failed"
+    duration = max(0, round((utcnow() - call.answered_at).total_seconds())) if call.answered_at else 0
+    return _settle(call, status, duration, "")
+
+
+def _settle(call: Call, status: str, duration: int, answered_by: str) -> str:
     payload = {"CallSid": call.call_sid, "CallStatus": status, "CallbackSource": "reaper",
                "CallDuration": str(duration), "AnsweredBy": answered_by}
     db.session.execute(insert(CallEvent).values(
