@@ -38,6 +38,8 @@ def _environment() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("PORT", "5000")
     env.setdefault("SECRET_KEY", _secret_key())
+    env.pop("OMNIVOX_SIMULATOR_PORT", None)  # set below only for a simulator started here
+    own_database = not env.get("DATABASE_URL")
     env.update(services.env_or_embedded(INSTANCE))
     env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{env['PORT']}")
     if not env.get("TWILIO_ACCOUNT_SID"):
@@ -46,6 +48,8 @@ def _environment() -> dict[str, str]:
         env["TWILIO_AUTH_TOKEN"] = secrets.token_hex(16)
         env["OMNIVOX_SIMULATOR_PORT"] = str(services.free_port())
         env["TWILIO_API_BASE_URL"] = f"http://127.0.0.1:{env['OMNIVOX_SIMULATOR_PORT']}"
+        if own_database:  # every call in it went to a simulator of ours (forget_the_last_carrier)
+            env["OMNIVOX_FORGET_LAST_CARRIER"] = "1"
     env.setdefault("UPLOAD_DIR", str(INSTANCE / "uploads"))
     env.setdefault("CARRIER_CPS", "10")
     env["PYTHONUNBUFFERED"] = "1"
@@ -76,7 +80,7 @@ def _prepare(env: dict[str, str]) -> dict[str, str]:
             passwords["admin"] = secrets.token_urlsafe(15)
             users.create_user("admin", passwords["admin"], "admin", full_name="Administrator")
             db.session.commit()
-        if env.get("OMNIVOX_SIMULATOR_PORT"):
+        if env.get("OMNIVOX_FORGET_LAST_CARRIER"):
             forget_the_last_carrier()
         if _demo_enabled(env):
             from devtools.demo import seed_demo
@@ -88,8 +92,9 @@ def _prepare(env: dict[str, str]) -> dict[str, str]:
 
 
 def forget_the_last_carrier() -> tuple[int, int]:
-    """The carrier simulator starts afresh on every run: the calls and agents' audio legs of
-    the last run went with the one before, and no callback will ever end them. Each ends now as
+    """The carrier simulator starts afresh on every run: the calls and audio legs of the last
+    run went with the one before, and no callback will ever end them. (Only with the embedded
+    database as well: one given in DATABASE_URL may hold another deployment's live calls.) Each ends now as
     its lost callback would have ended it (the reaper's `settle_as_lost`, the leg's
     `leg_ended`), so no agent stays 'ready' on a leg nobody hears, and no call counts as
     dialling for ever. Returns (calls settled, legs ended)."""
@@ -106,7 +111,7 @@ def forget_the_last_carrier() -> tuple[int, int]:
     for call in live:
         settle_as_lost(call)
     legs = 0
-    for user_id in db.session.scalars(select(User.id).where(User.role.in_(("agent", "supervisor")))).all():
+    for user_id in db.session.scalars(select(User.id)).all():  # any role may hold a leg
         leg = leg_of(user_id)
         if leg:
             leg_ended(user_id, leg, "completed")

@@ -270,22 +270,22 @@ def leg_ended(agent_id: int, call_sid: str, status: str | None = None,
 
 def check_leg(agent_id: int, now: datetime | None = None) -> str | None:
     """A person joined into the agent's room found no agent there (app.dialer.routing's
-    stranded wait URL), yet the agent still has a leg on record: its final status may never
-    reach us (a callback lost on the way, or a carrier that lost the call and all news of it).
-    The carrier is asked: a leg it reports over, or does not know at all, ends here as its
-    callback would have ended it, so the agent is taken out of ready rather than handed the
-    next person too. A leg still up is left to its room's own events. Returns the state the
-    agent was moved out of, if any."""
+    stranded wait URL), yet the agent still has a leg on record: its final status may have been
+    lost on the way. The carrier is asked: a leg it reports over ends here as its callback
+    would have ended it, so the agent is taken out of ready rather than handed the next person
+    too. A leg still up is left to its room's own events; one the carrier cannot be asked
+    about, or answers 404 for (credentials that cannot see it: never taken for proof that it
+    is over, as a leg still up would end its room when it left), is left and said in the log.
+    Returns the state the agent was moved out of, if any."""
     leg = leg_of(agent_id)
     if not leg:
         return None
     try:
         status = get_carrier().fetch(leg).status
     except CarrierError as exc:
-        if exc.status != 404:
-            log.warning("agent %s: leg %s could not be checked (%s)", agent_id, leg, exc)
-            return None
-        status = "completed"  # the carrier has no such call: it is over
+        log.log(logging.ERROR if exc.status == 404 else logging.WARNING,
+                "agent %s: leg %s could not be checked (%s)", agent_id, leg, exc)
+        return None
     if status not in FINAL_LEG_STATUSES:
         return None
     log.warning("agent %s: a person found their room empty, and the carrier says leg %s is %s",

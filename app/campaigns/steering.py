@@ -77,24 +77,25 @@ HELD_IN_WORDS = {
 }
 
 
-def held_in_words(how: str, why: str | None) -> str | None:
+def held_in_words(how: str, why: str | None, target: float | None = None) -> str | None:
     """Why automatic pacing held back or slowed at the last tick, as a sentence; None when it
-    did not (a person's override, and its own governor, say so in HOW_IN_WORDS)."""
-    return HELD_IN_WORDS.get(why or "") if how == "automatic" else None
+    did not (a person's override, and its own governor, say so in HOW_IN_WORDS). With the
+    `target` steered to, a young period's sentence says how many answers it takes."""
+    if how != "automatic":
+        return None
+    if why == "young" and target:
+        needed = math.floor(BUDGET_RESERVE / target + 1e-9) + 1  # one abandonment beyond the reserve
+        return (f"{HOLD} until {needed} people have answered in the last 30 days: before then, "
+                f"the campaign's {_percent(target)} abandonment target has no room for an abandoned call")
+    return HELD_IN_WORDS.get(why or "")
 
 
 def holding_back(how: str, why: str | None, target: float | None = None) -> dict | None:
     """What the wallboard shows of a tick's decision: why it dialled otherwise than the pacer
-    would freely (its own governor, or a person's setting), or None when it paced freely. With
-    the `target` steered to, a young period's sentence says how many answers it takes."""
-    words = held_in_words(how, why) or (HOW_IN_WORDS.get(how, how) if how != "automatic" else None)
-    if words is None:
-        return None
-    if how == "automatic" and why == "young" and target:
-        needed = math.floor(BUDGET_RESERVE / target + 1e-9) + 1  # one abandonment beyond the reserve
-        words = (f"{HOLD} until {needed} people have answered in the last 30 days: before then, "
-                 f"one abandoned call would take the campaign over its {_percent(target)} target")
-    return {"how": how, "because": why or None, "in_words": words}
+    would freely (its own governor, or a person's setting), or None when it paced freely."""
+    words = held_in_words(how, why, target) or (
+        HOW_IN_WORDS.get(how, how) if how != "automatic" else None)
+    return None if words is None else {"how": how, "because": why or None, "in_words": words}
 
 
 # --- the tick's side --------------------------------------------------------------------------
@@ -208,7 +209,8 @@ def live(redis, campaign_id: int, now: float) -> dict | None:
         "ready_agents": ready, "calls_dialing": dialing + placed,
         "pacer_wanted": int(last["wanted"]), "placed": placed, "how": last["how"],
         "how_in_words": HOW_IN_WORDS.get(last["how"], last["how"]),
-        "held_because": why or None, "held_in_words": held_in_words(last["how"], why),
+        "held_because": why or None,
+        "held_in_words": held_in_words(last["how"], why, float(last["target"])),
         # What the wallboard's line shows (record_decision): steadier than the tick's own.
         "shown": holding_back(last.get("shown_how") or "automatic", last.get("shown_why") or None,
                               float(last["target"])),

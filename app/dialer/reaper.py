@@ -79,12 +79,16 @@ def settle_from_carrier(call_id: int) -> str | None:
     try:
         info = get_carrier().fetch(call.call_sid)
     except CarrierError as exc:
-        if exc.status != 404:
-            log.warning("reaper could not fetch call %s (%s): %s", call.id, call.call_sid, exc)
-            db.session.rollback()
-            return None
-        log.warning("reaper: the carrier has no call %s (%s)", call.id, call.call_sid)
-        return settle_as_lost(call)
+        # Never settled on a 404 either: Twilio answers 404 for a live call the credentials
+        # cannot see (another account or subaccount, another region), and freeing its agent
+        # would join the next person into a room someone is still talking in. A carrier that
+        # truly forgot its calls is the demo's simulator restarted, which `make run` settles
+        # at start (devtools.run.forget_the_last_carrier).
+        level = logging.ERROR if exc.status == 404 else logging.WARNING
+        log.log(level, "reaper could not fetch call %s (%s): %s%s", call.id, call.call_sid, exc,
+                "; is TWILIO_ACCOUNT_SID the account that placed it?" if exc.status == 404 else "")
+        db.session.rollback()
+        return None
     if not info.is_terminal:
         db.session.rollback()
         return info.status
@@ -92,12 +96,18 @@ def settle_from_carrier(call_id: int) -> str | None:
 
 
 def settle_as_lost(call: Call) -> str:
-    """The carrier has no such call, so no callback will ever come (a carrier that lost it and
-    all news of it: the demo's simulator restarted, say). Left as it is, it would count as
-    dialling, or keep its agent on the call, for ever. It ends here, through the same state
-    machine as a callback: an answered one completed after the time it was up, one never
+    """A call the carrier is known to have lost with all news of it (the demo's simulator,
+    restarted: devtools.run.forget_the_last_carrier), so no callback will ever come. Left as it
+    is, it would count as dialling, or keep its agent on the call, for ever. It ends here,
+    through the same state machine as a callback, after any callbacks already stored: one
+    answered (by its status or its answer time) completed after the time it was up, one never
     answered failed. Returns the status applied."""
-    status = "completed" if call.status == "in-progress" else "failed"
+    apply_pending_events(call.id)
+    db.session.refresh(call)
+    if call.status in TERMINAL_STATUSES:
+        return call.status
+    answered = call.status == "in-progress" or call.answered_at is not None
+    status = "completed" if answered else "failed"
     duration = max(0, round((utcnow() - call.answered_at).total_seconds())) if call.answered_at else 0
     return _settle(call, status, duration, "")
 

@@ -182,11 +182,13 @@ def answer_call(attempt: int | None, form, started: float) -> str:
 def _check_leg(agent_id: int) -> None:
     """The agent's leg is on record but not in their room: a worker asks the carrier whether it
     is over (app.agents.audio.check_leg), so the next person is not joined into the same empty
-    room. Never raises: the stranded person's message comes first."""
+    room. Asked after the stranded person's message; never raises."""
     from app.common import tasks
 
     try:
-        tasks.send(tasks.CHECK_AGENT_LEG, agent_id)
+        # Once per agent per half minute: the wait URL is asked again while the person waits.
+        if get_redis().set(f"leg-check:{agent_id}", 1, nx=True, ex=30):
+            tasks.send(tasks.CHECK_AGENT_LEG, agent_id)
     except Exception as exc:  # noqa: BLE001 - the broker is down: the leg's own callback may yet come
         log.warning("agent %s: their leg not checked, task not queued: %s", agent_id, exc)
 
@@ -212,15 +214,18 @@ def answer_stranded(attempt: int | None, agent_id: int | None, url: str) -> str:
     if agent_id is not None and handing_over(call.id, agent_id, HAND_OVER_GRACE_SECONDS):
         db.session.rollback()
         return twiml.keep_waiting(url)
-    if agent_id is not None:
-        _check_leg(agent_id)
     if call.direction == "inbound":
         from app.dialer.inbound import answer_stranded_caller
 
-        return answer_stranded_caller(call, agent_id, url)
-    log.error("call %s: the person was joined into agent %s's room with no agent there; "
-              "playing the safe-harbour message", call.id, agent_id)
-    prompt = opt_out_prompt(db.session.get(Campaign, call.campaign_id))
-    if play_safe_harbour(call.id):
-        return twiml.keep_waiting(url, seconds=5)  # the redirect takes the person out of the room
-    return twiml.say_only(prompt)  # the carrier could not be asked: the message, at least
+        reply = answer_stranded_caller(call, agent_id, url)
+    else:
+        log.error("call %s: the person was joined into agent %s's room with no agent there; "
+                  "playing the safe-harbour message", call.id, agent_id)
+        prompt = opt_out_prompt(db.session.get(Campaign, call.campaign_id))
+        # The redirect takes the person out of the room; if the carrier could not be asked,
+        # the message, at least.
+        reply = twiml.keep_waiting(url, seconds=5) if play_safe_harbour(call.id) \
+            else twiml.say_only(prompt)
+    if agent_id is not None:
+        _check_leg(agent_id)
+    return reply
