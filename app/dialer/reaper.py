@@ -21,6 +21,7 @@ from app.common import tasks
 from app.common.redis import get_redis
 from app.common.timeutil import utcnow
 from app.extensions import db
+from app.ops import metrics
 from app.telephony.carrier import CarrierError
 from app.telephony.factory import get_carrier
 
@@ -84,6 +85,8 @@ def settle_from_carrier(call_id: int) -> str | None:
         # would join the next person into a room someone is still talking in. A carrier that
         # truly forgot its calls is the demo's simulator restarted, which `make run` settles
         # at start (devtools.run.forget_the_last_carrier).
+        if exc.status == 404:
+            metrics.record_carrier_unknown_call()
         level = logging.ERROR if exc.status == 404 else logging.WARNING
         log.log(level, "reaper could not fetch call %s (%s): %s%s", call.id, call.call_sid, exc,
                 "; is TWILIO_ACCOUNT_SID the account that placed it?" if exc.status == 404 else "")

@@ -34,6 +34,9 @@ app context, which every Celery task and request has; outside one they do nothin
 * ``record_callback_processed(n=1)`` -- carrier callbacks were applied to their call (telephony).
 * ``record_placement_refused(reason)`` -- a queued call was not sent: a calling rule refused it at
   the instant of placement (dial worker).
+* ``record_carrier_unknown_call()`` -- the carrier answered the reaper 404 for a call we hold
+  live: credentials that cannot see it, most likely (another account or region); nothing is
+  settled on it, so alert on any increase.
 * ``observe_webhook_latency(seconds, endpoint="status")`` -- already done for every /twilio
   request by the request hooks; call it only for latencies measured elsewhere in the web process.
 * ``record_pacing_decision(campaign_id, n)`` -- the pacing tick asked campaign ``campaign_id`` for
@@ -117,6 +120,10 @@ def record_call_outcome(outcome: str) -> None:
 
 def record_placement_refused(reason: str) -> None:
     _bump("placement_refused:" + reason)
+
+
+def record_carrier_unknown_call() -> None:
+    _bump("carrier_unknown_calls")
 
 
 def record_callback_processed(n: int = 1) -> None:
@@ -342,6 +349,10 @@ def _counter_families(counters: dict, pacing_last: dict):
     refused = CounterMetricFamily("omnivox_placements_refused",
                                   "Queued calls not sent because a calling rule refused them at the "
                                   "instant of placement, by the rule's reason", labels=["reason"])
+    unknown = CounterMetricFamily("omnivox_carrier_unknown_calls",
+                                  "Calls we hold live that the carrier answered 404 for (credentials "
+                                  "that cannot see them): nothing is settled on it; alert on any")
+    unknown.add_metric([], int(counters.get("carrier_unknown_calls", 0)))
     for field, value in sorted(counters.items()):
         kind, _, cid = field.partition(":")
         if kind == "pacing_decisions":
@@ -354,7 +365,7 @@ def _counter_families(counters: dict, pacing_last: dict):
                              "Calls the pacer asked for at its latest decision, per campaign", labels=["campaign"])
     for cid, value in sorted(pacing_last.items()):
         last.add_metric([cid], int(value))
-    yield from (placed, processed, outcomes, decisions, requested, last, refused)
+    yield from (placed, processed, outcomes, decisions, requested, last, refused, unknown)
 
 
 def build_registry(abandon_counts) -> CollectorRegistry:

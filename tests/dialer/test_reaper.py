@@ -122,6 +122,10 @@ def test_a_call_the_carrier_answers_404_for_is_left_live_and_said(app, sim, was,
         assert reap_at(app, wait + 5)["settled"] == 0
         assert status_of(app, call_id)[0] == was
         assert any(r.levelname == "ERROR" and "TWILIO_ACCOUNT_SID" in r.getMessage() for r in caplog.records)
+        from app.ops.metrics import COUNTERS_KEY  # and counted, for an alert on /metrics
+
+        with app.app_context():
+            assert int(app.extensions["redis"].hget(COUNTERS_KEY, "carrier_unknown_calls")) == 1
     finally:
         other.stop()
 

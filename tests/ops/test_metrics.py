@@ -15,6 +15,7 @@ NAMES = (
     "omnivox_webhook_latency_seconds", "omnivox_queue_depth", "omnivox_pacing_decisions",
     "omnivox_pacing_calls_requested", "omnivox_abandon_rate", "omnivox_agents",
     "omnivox_celery_queue_length", "omnivox_callback_inbox_depth", "omnivox_metrics_source_up",
+    "omnivox_carrier_unknown_calls",
 )
 OUTSIDE = {"REMOTE_ADDR": "203.0.113.9"}
 
@@ -68,7 +69,9 @@ def test_worker_counters_reach_the_scrape(app, client):
         metrics.record_pacing_decision(7, 3)
         metrics.record_pacing_decision(7, 0)
         metrics.record_pacing_decision(7, 5)
+        metrics.record_carrier_unknown_call()
     samples = scrape(client)
+    assert value(samples, "omnivox_carrier_unknown_calls_total") == 1
     assert value(samples, "omnivox_calls_placed_total") == 2
     assert value(samples, "omnivox_calls_by_outcome_total", outcome="human") == 1
     assert value(samples, "omnivox_calls_by_outcome_total", outcome="busy") == 1
