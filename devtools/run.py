@@ -94,20 +94,20 @@ def _prepare(env: dict[str, str]) -> dict[str, str]:
 def forget_the_last_carrier() -> tuple[int, int]:
     """The carrier simulator starts afresh on every run: the calls and audio legs of the last
     run went with the one before, and no callback will ever end them. (Only with the embedded
-    database as well: one given in DATABASE_URL may hold another deployment's live calls.) Each ends now as
-    its lost callback would have ended it (the reaper's `settle_as_lost`, the leg's
-    `leg_ended`), so no agent stays 'ready' on a leg nobody hears, and no call counts as
+    database as well: one given in DATABASE_URL may hold another deployment's live calls.)
+    Each ends now as its lost callback would have ended it (the reaper's `settle_as_lost`, the
+    leg's `leg_ended`), so no agent stays 'ready' on a leg nobody hears, and no call counts as
     dialling for ever. Returns (calls settled, legs ended)."""
     from sqlalchemy import select
 
     from app.agents.audio import leg_ended, leg_of
     from app.auth.models import User
-    from app.calls.models import Call
+    from app.calls.models import TERMINAL_STATUSES, Call
     from app.dialer.reaper import settle_as_lost
     from app.extensions import db
 
     live = db.session.scalars(select(Call).where(
-        Call.call_sid.is_not(None), Call.status.in_(("queued", "initiated", "ringing", "in-progress")))).all()
+        Call.call_sid.is_not(None), Call.status.not_in(TERMINAL_STATUSES))).all()
     for call in live:
         settle_as_lost(call)
     legs = 0

@@ -107,7 +107,7 @@ def dial_level(stages: dict[str, int], counts: dict[str, int]) -> float | None:
     return round(lines / agents, 2) if agents else (None if not lines else float(lines))
 
 
-def holding_back(campaign: Campaign, now: datetime) -> dict | None:
+def pacing_line(campaign: Campaign, now: datetime) -> dict | None:
     """Why the last pacing tick of an active predictive campaign dialled otherwise than the
     pacer would freely, as the line shows it (steering.record_decision); None when it paced
     freely, or when no tick ran in the last SHOWN_FRESH_SECONDS (a campaign paused, or switched
@@ -133,7 +133,7 @@ def campaign_board(user, campaign: Campaign, now: datetime) -> dict:
         "id": campaign.id, "name": campaign.name, "status": campaign.status, "dial_mode": campaign.dial_mode,
         "abandon_cap": float(campaign.max_abandon_rate),
         "calls": calls, "stages": stages, "notice": notice(campaign.id),
-        "pacing": holding_back(campaign, now),
+        "pacing": pacing_line(campaign, now),
         "queue": Hopper(get_redis()).depth(campaign.id),
         "inbound": {"waiting": inbound_queue.waiting(campaign.id),
                     "kept": agents_for_dialling(campaign, ready_agents(campaign.id))[1]},

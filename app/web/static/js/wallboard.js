@@ -201,7 +201,7 @@ function onCallState(p) {
 
 function onFigures(p) {
   const b = boards.get(p.campaign_id);
-  if (!b || !b.data) return;
+  if (!b) return;
   if ('pacing' in p) {
     b.data.pacing = p.pacing;
     renderPacing(b);
