@@ -271,8 +271,8 @@ def print_table(scenarios, results, hours: float, measured: range, chosen: dict,
           f"predictive run (stress figure);\noracle = the hazard oracle with the true "
           f"parameters, its risk z at every forecast edge chosen by tuning (it dials beyond "
           f"progressive only while one more abandonment keeps the run within 3%);\n+- = two "
-          f"standard errors of pred/or over the seeds (runs paired by seed; from {SPREAD_SEEDS} "
-          f"seeds); gap = the "
+          f"standard errors of pred/or over the {seeds} seeds (runs paired by seed; printed from "
+          f"{SPREAD_SEEDS} seeds up); gap = the "
           f"share of the progressive-to-oracle occupancy gap predictive closes.\n")
     head = (f"{'scenario':<22}{'occ prog':>9}{'pred':>7}{'oracle':>7}{'pred/or':>8}{'+-':>6}{'gap':>6}"
             f"{'talk prog':>10}{'pred':>6}{'oracle':>7}{'aband pred':>12}{'worst':>7}"
