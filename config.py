@@ -265,6 +265,13 @@ class Config:
                                        "options": {"expires": 10}},
                 "dial-reap-stale-calls": {"task": "workers.dial.reap_stale_calls", "schedule": 30.0,
                                           "options": {"expires": 60}},
+                # Callers waiting in a campaign's queue taken by an agent within a second of
+                # their freeing up (a carrier second, as the tick's).
+                "inbound-hand-waiting-callers": {
+                    "task": "workers.telephony.hand_waiting_callers",
+                    "schedule": 1.0 * self.DIALER_TIME_SCALE,
+                    "options": {"expires": 2.0 * self.DIALER_TIME_SCALE},
+                },
                 "agents-expire-reservations": {
                     "task": "workers.telephony.expire_agent_reservations", "schedule": 1.0,
                     "options": {"expires": 5},

@@ -88,6 +88,15 @@ def sweep_unprocessed_events() -> int:
     return state.sweep_unprocessed_events()
 
 
+@shared_task(name="workers.telephony.hand_waiting_callers")
+def hand_waiting_callers() -> int:
+    """Beat, every second: callers waiting in a campaign's queue are taken, mid-message, by the
+    agents who freed up (a REST redirect into the agent's room)."""
+    from app.dialer.inbound import hand_all_waiting_callers
+
+    return hand_all_waiting_callers()
+
+
 @shared_task(name="workers.telephony.expire_agent_reservations")
 def expire_agent_reservations() -> int:
     """Beat, every second: reservations the voice webhook never confirmed return their agent to ready."""

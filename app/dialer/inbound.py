@@ -9,10 +9,16 @@ is (app.dialer.routing.join_agent), so the screen pop, the recording and a super
 listening, whispering and barging all work as they do there.
 
 With no agent ready the caller waits in the carrier's queue (`<Enqueue>`), hearing the
-campaign's hold message and their place. Their wait URL is asked every few seconds: the oldest
-caller waiting (app.dialer.inbound_queue), or the first few when several agents are free,
-reserves an agent as one frees up and is answered `<Leave/>`; the Enqueue's action URL then joins them into that agent's room. No REST request
-is needed, and the reservation is held only for that one round trip. Callers waiting come
+campaign's hold message and their place. As an agent frees up, the oldest caller waiting
+(app.dialer.inbound_queue), or the first few when several agents are free, is taken at once:
+a sweep each second (`hand_waiting_callers`) reserves the agent, joins the caller into the
+agent's room and has the carrier redirect them there (a REST update of the call: the caller
+leaves the queue mid-message, and the Enqueue's action URL hears `redirected`). Their wait URL,
+asked again after whatever it last played (the hold message may run many seconds), does the
+same where the sweep has not: it reserves an agent and answers `<Leave/>`, and the Enqueue's
+action URL joins them into that agent's room. Of the two reaching for one caller at once, one
+takes them (inbound_queue.leave). A caller whose redirect the carrier refused is joined all
+the same, and their next wait poll says `<Leave/>` into the room. Callers waiting come
 before outbound dialling where it matters: the pacing tick keeps an agent back for each of them
 (app.dialer.tick), so no new outbound call is placed for the agent they need; an outbound call
 already answered may still take an agent who frees up first, since the law gives that person 2
@@ -34,6 +40,7 @@ from app.agents import state as rstate
 from app.agents.audio import person_into_room
 from app.agents.reservations import end_call, release_reservation, reserve_agent
 from app.agents.transitions import to_ms
+from app.common.locks import TokenLock
 from app.calls import inbound as calls_inbound
 from app.calls.models import Call
 from app.campaigns.models import Campaign
@@ -50,6 +57,9 @@ log = logging.getLogger(__name__)
 HOLD_POLL_SECONDS = 2        # silence between two asks of the wait URL: how soon a free agent is seen
 SAY_PLACE_EVERY_SECONDS = 30  # the hold message and place again, when the place has not changed
 QUEUE_PREFIX = "inbound-"
+TAKING = "taking"  # why a caller left the queue, taken by the sweep: "taking:<agent>:<score>"
+AT_LEAVE = "agent"  # ... told <Leave/> at a wait poll, an agent reserved: "agent:<agent>:<score>"
+HAND_LOCK_SECONDS = 10
 
 
 def queue_name(campaign_id: int) -> str:
@@ -130,21 +140,40 @@ def answer_queue_wait(call_id: int | None, form) -> str:
     place, score = queue.poll(campaign.id, call.id, now_ms)
     if score is None:  # leaving (an agent is theirs, or the wait was too long): said already
         db.session.rollback()
-        return twiml.leave_queue()
+        return _leaving(campaign, call)
     waited = max(_int(form.get("QueueTime")), (now_ms - score // 1000) // 1000)
     if waited >= campaign.inbound_max_wait_seconds:
-        queue.leave(campaign.id, call.id, calls_inbound.WAIT)
         db.session.rollback()
-        return twiml.leave_queue()
+        if queue.leave(campaign.id, call.id, calls_inbound.WAIT):
+            return twiml.leave_queue()
+        return _leaving(campaign, call)  # the sweep took them for an agent just now
     if place < rstate.ready_count(campaign.id):  # an agent free for each caller before them too
         agent_id = reserve_agent(campaign.id, call.id, prefer=calls_inbound.last_agent(call.contact_id))
         if agent_id is not None:
-            queue.leave(campaign.id, call.id, f"agent:{agent_id}:{score}")
             db.session.rollback()
-            return twiml.leave_queue()
+            if queue.leave(campaign.id, call.id, f"{AT_LEAVE}:{agent_id}:{score}"):
+                return twiml.leave_queue()
+            release_reservation(agent_id, call.id)  # the sweep took them first
+            return _leaving(campaign, call)
     words = _hold_words(campaign, call.id, _int(form.get("QueuePosition")) or place + 1, now_ms)
     db.session.rollback()
     return twiml.queue_hold(words, HOLD_POLL_SECONDS)
+
+
+TAKING_PAUSE_SECONDS = 1
+
+
+def _leaving(campaign: Campaign, call: Call) -> str:
+    """A wait poll for a caller out of the queue: `<Leave/>`, unless the sweep is taking them to
+    an agent by a redirect (they wait a moment more in silence for it), or was and lost the
+    agent on the way (they wait again at their first place)."""
+    agent_id, score, by_sweep = _reserved(queue.leaving(call.id) or "")
+    if not by_sweep:
+        return twiml.leave_queue()
+    held = rstate.snapshot(agent_id)
+    if held["call_id"] != call.id or held["state"] not in ("reserved", "on-call"):
+        queue.put_back(campaign.id, call.id, score)
+    return twiml.queue_hold([], TAKING_PAUSE_SECONDS)
 
 
 def _hold_words(campaign: Campaign, call_id: int, place: int, now_ms: int) -> list[str]:
@@ -166,8 +195,12 @@ def answer_queue_left(call_id: int | None, form) -> str:
     if call is None:
         return twiml.hangup()
     why = queue.left(campaign.id, call.id) or ""
-    agent_id, score = _reserved(why)
-    if form.get("QueueResult") != "leave":  # hung up, or the carrier took them out
+    agent_id, score, _ = _reserved(why)
+    result = form.get("QueueResult")
+    if result == "redirected" and call.agent_id is not None:  # the sweep's redirect to the agent
+        db.session.rollback()
+        return twiml.empty()  # the call follows the redirect; this answer is not played
+    if result != "leave":  # hung up, or the carrier took them out
         if agent_id is not None:
             release_reservation(agent_id, call.id)
         db.session.rollback()
@@ -185,16 +218,80 @@ def answer_queue_left(call_id: int | None, form) -> str:
     return _enqueue(call, campaign, score)
 
 
-def _reserved(why: str) -> tuple[int | None, int | None]:
-    """(agent, the caller's place in the queue) from "agent:<id>:<score>", else (None, None)."""
+def _reserved(why: str) -> tuple[int | None, int | None, bool]:
+    """(agent, the caller's place in the queue, taken by the sweep) from "agent:<id>:<score>"
+    or "taking:<id>:<score>", else (None, None, False)."""
     parts = why.split(":")
-    if len(parts) == 3 and parts[0] == "agent" and parts[1].isdigit() and parts[2].isdigit():
-        return int(parts[1]), int(parts[2])
-    return None, None
+    if len(parts) == 3 and parts[0] in (AT_LEAVE, TAKING) and parts[1].isdigit() and parts[2].isdigit():
+        return int(parts[1]), int(parts[2]), parts[0] == TAKING
+    return None, None, False
 
 
 def _int(raw) -> int:
     return int(raw) if raw and str(raw).isdigit() else 0
+
+
+def hand_all_waiting_callers() -> int:
+    """Every campaign's callers waiting, taken by the agents ready for them (each second, from
+    the telephony pool). One campaign's failure is logged and never holds up the others."""
+    taken = 0
+    for campaign_id in queue.campaigns_with_callers():
+        try:
+            taken += hand_waiting_callers(campaign_id)
+        except Exception:  # noqa: BLE001
+            db.session.rollback()
+            log.exception("campaign %s: waiting callers were not handed to agents", campaign_id)
+    return taken
+
+
+def hand_waiting_callers(campaign_id: int) -> int:
+    """The campaign's callers waiting longest, one per agent ready, taken to those agents now:
+    each reserves an agent (the one who last spoke with them when ready), is joined into the
+    agent's room and redirected there through the carrier's REST API, mid-message. Returns
+    how many were taken. Single-flight per campaign."""
+    lock = TokenLock(f"inbound-hand:{campaign_id}", HAND_LOCK_SECONDS)
+    if not lock.acquire():
+        return 0
+    try:
+        campaign = db.session.get(Campaign, campaign_id)
+        ready = rstate.ready_count(campaign_id)
+        callers = queue.first(campaign_id, ready) if campaign is not None else []
+        taken = sum(_take(campaign, call_id, score) for call_id, score in callers)
+        db.session.rollback()
+        return taken
+    finally:
+        lock.release()
+
+
+def _take(campaign: Campaign, call_id: int, score: int) -> bool:
+    call = db.session.get(Call, call_id)
+    if call is None or call.agent_id is not None or call.ended_at is not None or not call.call_sid:
+        db.session.rollback()
+        return False
+    call_sid = call.call_sid
+    agent_id = reserve_agent(campaign.id, call.id, prefer=calls_inbound.last_agent(call.contact_id))
+    if agent_id is None:
+        db.session.rollback()
+        return False  # nobody ready after all
+    if not queue.leave(campaign.id, call.id, f"{TAKING}:{agent_id}:{score}"):
+        release_reservation(agent_id, call.id)  # a wait poll took them first, or they hung up
+        db.session.rollback()
+        return False
+    joined = _join(call, campaign, agent_id)
+    if joined is None:  # the reservation was lost under us (expired; the agent's audio went)
+        queue.put_back(campaign.id, call.id, score)
+        db.session.rollback()
+        return False
+    db.session.rollback()  # no transaction open while the carrier is asked
+    try:
+        get_carrier().redirect(call_sid, joined)
+    except CarrierError as exc:
+        # Joined all the same: their next wait poll finds them joined and says <Leave/>, and
+        # the Enqueue's action URL puts them in the room; a caller who hung up is ended by
+        # their final status, which frees the agent.
+        log.warning("call %s: the redirect to agent %s was not taken (%s); the next wait poll "
+                    "joins them", call_id, agent_id, exc)
+    return True
 
 
 STRANDED_WORDS = "We are sorry, we cannot take your call just now. Please call us again. Goodbye."

@@ -12,9 +12,13 @@ Keys:
                                   polls stopped (they hung up and the carrier's word of it was
                                   lost) drops out of the queue instead of blocking it
   inbound-leave:{call}      str   why the caller is leaving the queue, until the Enqueue's action
-                                  URL hears it: "agent:<id>:<their score>" or "wait"; then
-                                  "left", so that a repeated action or a late wait poll never
-                                  queues them again
+                                  URL hears it: "agent:<id>:<their score>" (told <Leave/> at a
+                                  wait poll), "taking:<id>:<their score>" (taken by a REST
+                                  redirect, app.dialer.inbound.hand_waiting_callers) or "wait";
+                                  then "left", so that a repeated action or a late wait poll
+                                  never queues them again
+  inbound-queues            set   the campaigns whose queue may hold callers, for the sweep that
+                                  hands them to agents as they free up
   inbound-said:{call}       hash  what the caller was last told: place, at (ms)
 """
 from __future__ import annotations
@@ -27,6 +31,9 @@ from app.common.redis import get_redis
 ALIVE_SECONDS = 120
 LEAVE_SECONDS = 120     # the action URL follows a <Leave/> at once; this only bounds a lost one
 SAID_SECONDS = 3600
+
+
+QUEUES_KEY = "inbound-queues"
 
 
 def queue_key(campaign_id: int) -> str:
@@ -90,6 +97,7 @@ def join(campaign_id: int, call_id: int, now_ms: int, score: int | None = None) 
         get_redis().zadd(queue_key(campaign_id), {str(call_id): score}, nx=True)
     else:
         rstate._script(_JOIN)(keys=[queue_key(campaign_id)], args=[call_id, now_ms])
+    get_redis().sadd(QUEUES_KEY, campaign_id)  # after the caller is in: see _FORGET_IF_EMPTY
 
 
 def poll(campaign_id: int, call_id: int, now_ms: int) -> tuple[int, int | None]:
@@ -99,6 +107,8 @@ def poll(campaign_id: int, call_id: int, now_ms: int) -> tuple[int, int | None]:
     redis.set(_alive_key(call_id), now_ms, ex=ALIVE_SECONDS)
     place = rstate._script(_PRUNE)(keys=[queue_key(campaign_id)], args=[call_id, now_ms])[1]
     joined = redis.zscore(queue_key(campaign_id), str(call_id))
+    if joined is not None:  # put back in by the poll, maybe, after the sweep forgot the queue
+        redis.sadd(QUEUES_KEY, campaign_id)
     return int(place), (int(joined) if joined is not None else None)
 
 
@@ -107,12 +117,61 @@ def waiting(campaign_id: int) -> int:
     return int(rstate._script(_PRUNE)(keys=[queue_key(campaign_id)], args=["", ""])[0])
 
 
-def leave(campaign_id: int, call_id: int, why: str) -> None:
-    """The caller is taken out of the queue; `why` waits for the Enqueue's action URL."""
+# KEYS: 1 inbound-queue:{campaign}, 2 inbound-leave:{call}  ARGV: 1 call id, 2 why, 3 ttl s
+# Only a caller still in the queue is taken out: of a wait poll and the sweep reaching for one
+# caller at once, one wins.
+_CLAIM = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
+
+def leave(campaign_id: int, call_id: int, why: str) -> bool:
+    """The caller is taken out of the queue; `why` waits for the Enqueue's action URL. False
+    when they were not in it (another request took them first)."""
+    return bool(rstate._script(_CLAIM)(keys=[queue_key(campaign_id), _leave_key(call_id)],
+                                       args=[call_id, why, LEAVE_SECONDS]))
+
+
+def put_back(campaign_id: int, call_id: int, score: int) -> None:
+    """A caller taken out for an agent who was lost meanwhile waits again at their first place."""
     pipe = get_redis().pipeline()
-    pipe.zrem(queue_key(campaign_id), str(call_id))
-    pipe.set(_leave_key(call_id), why, ex=LEAVE_SECONDS)
+    pipe.delete(_leave_key(call_id))
+    pipe.zadd(queue_key(campaign_id), {str(call_id): score}, nx=True)
+    pipe.sadd(QUEUES_KEY, campaign_id)
     pipe.execute()
+
+
+def leaving(call_id: int) -> str | None:
+    """Why the caller is leaving the queue, while the Enqueue's action URL has not heard it."""
+    return get_redis().get(_leave_key(call_id))
+
+
+# KEYS: 1 inbound-queue:{campaign}, 2 inbound-queues  ARGV: 1 campaign id
+# A caller joins the queue before the campaign joins the set, so a join racing this either
+# finds the queue non-empty here or adds the campaign back after.
+_FORGET_IF_EMPTY = """
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
+return 1
+"""
+
+
+def first(campaign_id: int, n: int) -> list[tuple[int, int]]:
+    """The `n` callers waiting longest, oldest first: (call id, score). A campaign whose queue
+    is empty leaves the set the sweep reads."""
+    if waiting(campaign_id) == 0:
+        rstate._script(_FORGET_IF_EMPTY)(keys=[queue_key(campaign_id), QUEUES_KEY], args=[campaign_id])
+        return []
+    if n <= 0:
+        return []
+    found = get_redis().zrange(queue_key(campaign_id), 0, n - 1, withscores=True)
+    return [(int(call_id), int(score)) for call_id, score in found]
+
+
+def campaigns_with_callers() -> list[int]:
+    """The campaigns whose queue may hold callers (an empty one leaves at its next `first`)."""
+    return sorted(int(c) for c in get_redis().smembers(QUEUES_KEY))
 
 
 LEFT = "left"

@@ -1,0 +1,124 @@
+"""The sweep that hands callers waiting to agents as they free up, against the wait poll that
+does the same at its next ask: of the two reaching for one caller, one takes them and no second
+agent is reserved; a caller whose agent was lost on the way waits again at their first place;
+one whose redirect the carrier refused is still joined, at their next wait poll."""
+from __future__ import annotations
+
+from app.agents import state as agent_state
+from app.dialer import inbound
+from app.dialer import inbound_queue as queue
+from tests.calls.factories import post_signed
+from tests.calls.test_inbound_routing import (  # noqa: F401 (fixtures)
+    _busy, _call_in, _form, _inbound_call, _poll, _ready, _wait_url, floor, open_hours)
+
+
+def _queued(app, client, floor, caller: str = "+13125550001"):
+    campaign_id, (first, second, third) = floor
+    _busy(app, campaign_id, first)
+    form = _form(caller)
+    wait, left = _wait_url(_call_in(client, app, form))
+    return campaign_id, form, wait, left, second, third
+
+
+def _state(app, agent_id: int) -> dict:
+    with app.app_context():
+        return agent_state.snapshot(agent_id)
+
+
+def test_a_caller_the_carrier_would_not_redirect_is_joined_at_their_next_wait_poll(
+        app, client, floor, placing_sim):
+    # The simulator never heard of this caller's call: it answers the redirect 404, as Twilio
+    # does for a call that ended or is another account's.
+    campaign_id, form, wait, left, second, _ = _queued(app, client, floor)
+    _ready(app, campaign_id, second, idle_since_minutes=1)
+    with app.app_context():
+        assert inbound.hand_waiting_callers(campaign_id) == 1
+    call = _inbound_call(app, form["CallSid"])
+    assert call.agent_id == second and _state(app, second)["state"] == "on-call"
+
+    assert "<Leave" in _poll(client, app, wait, form, 1)
+    joined = post_signed(client, app, left, {**form, "QueueResult": "leave", "QueueTime": "7"})
+    assert f">agent-{second}</Conference>" in joined.get_data(as_text=True)
+    assert _state(app, second)["state"] == "on-call"
+
+
+def test_a_caller_the_wait_poll_took_is_not_taken_again_by_the_sweep(app, client, floor):
+    campaign_id, form, wait, left, second, third = _queued(app, client, floor)
+    _ready(app, campaign_id, second, idle_since_minutes=5)
+    assert "<Leave" in _poll(client, app, wait, form, 1)
+    _ready(app, campaign_id, third, idle_since_minutes=1)
+    with app.app_context():
+        assert inbound.hand_waiting_callers(campaign_id) == 0
+    assert _state(app, second)["state"] == "reserved" and _state(app, third)["state"] == "ready"
+
+
+def test_a_caller_the_sweep_is_taking_waits_in_silence_and_gets_no_second_agent(app, client, floor):
+    campaign_id, form, wait, left, second, third = _queued(app, client, floor)
+    call_id = _inbound_call(app, form["CallSid"]).id
+    _ready(app, campaign_id, second, idle_since_minutes=5)
+    _ready(app, campaign_id, third, idle_since_minutes=1)
+    with app.app_context():  # the sweep's first step, its redirect not yet made
+        score = int(queue.poll(campaign_id, call_id, 0)[1])
+        agent_id = inbound.reserve_agent(campaign_id, call_id)
+        assert queue.leave(campaign_id, call_id, f"{inbound.TAKING}:{agent_id}:{score}")
+    heard = _poll(client, app, wait, form, 1)
+    assert "<Leave" not in heard and "<Say" not in heard and "<Pause" in heard
+    other = third if agent_id == second else second
+    assert _state(app, agent_id)["state"] == "reserved" and _state(app, other)["state"] == "ready"
+    with app.app_context():
+        assert not queue.leave(campaign_id, call_id, f"{inbound.AT_LEAVE}:{other}:{score}")
+
+
+def test_a_caller_whose_agent_was_lost_on_the_way_waits_again_at_their_first_place(
+        app, client, floor, monkeypatch):
+    campaign_id, first_form, wait_one, _, second, _ = _queued(app, client, floor)
+    second_form = _form("+13125550002")
+    wait_two, _ = _wait_url(_call_in(client, app, second_form))
+    _ready(app, campaign_id, second, idle_since_minutes=1)
+    # The reservation expires under the sweep (the agent's audio went, say).
+    monkeypatch.setattr(inbound, "take_reserved", lambda agent_id, call_id: None)
+    with app.app_context():
+        assert inbound.hand_waiting_callers(campaign_id) == 0
+        assert queue.waiting(campaign_id) == 2
+    assert "You are caller number 1." in _poll(client, app, wait_one, first_form, 1)
+    assert "You are caller number 2." in _poll(client, app, wait_two, second_form, 2)
+
+
+def test_a_sweep_that_died_between_taking_and_joining_leaves_the_caller_first_in_line(app, client, floor):
+    campaign_id, form, wait, left, second, _ = _queued(app, client, floor)
+    second_form = _form("+13125550002")
+    wait_two, _ = _wait_url(_call_in(client, app, second_form))
+    call_id = _inbound_call(app, form["CallSid"]).id
+    with app.app_context():  # claimed for an agent whose reservation then expired
+        score = int(queue.poll(campaign_id, call_id, 0)[1])
+        assert queue.leave(campaign_id, call_id, f"{inbound.TAKING}:{second}:{score}")
+    assert "<Leave" not in _poll(client, app, wait, form, 1)  # put back, at their first place
+    with app.app_context():
+        assert queue.waiting(campaign_id) == 2
+    assert "You are caller number 2." in _poll(client, app, wait_two, second_form, 2)
+    _ready(app, campaign_id, second, idle_since_minutes=1)
+    assert "<Leave" not in _poll(client, app, wait_two, second_form, 2)
+    assert "<Leave" in _poll(client, app, wait, form, 1)
+
+
+def test_a_redirect_nobody_joined_them_for_frees_the_agent_reserved(app, client, floor):
+    campaign_id, form, wait, left, second, _ = _queued(app, client, floor)
+    call_id = _inbound_call(app, form["CallSid"]).id
+    _ready(app, campaign_id, second, idle_since_minutes=1)
+    with app.app_context():
+        score = int(queue.poll(campaign_id, call_id, 0)[1])
+        assert inbound.reserve_agent(campaign_id, call_id) == second
+        assert queue.leave(campaign_id, call_id, f"{inbound.TAKING}:{second}:{score}")
+    # Someone else redirected the call out of the queue before the sweep joined them.
+    post_signed(client, app, left, {**form, "QueueResult": "redirected", "QueueTime": "3"})
+    assert _state(app, second)["state"] == "ready"
+
+
+def test_a_campaign_whose_queue_emptied_leaves_the_sweeps_list(app, client, floor):
+    campaign_id, form, wait, left, second, _ = _queued(app, client, floor)
+    with app.app_context():
+        assert campaign_id in queue.campaigns_with_callers()
+    post_signed(client, app, left, {**form, "QueueResult": "hangup", "QueueTime": "4"})
+    with app.app_context():
+        assert inbound.hand_all_waiting_callers() == 0
+        assert campaign_id not in queue.campaigns_with_callers()
