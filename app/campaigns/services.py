@@ -125,6 +125,8 @@ def update_campaign(user, campaign_id: int, data: dict) -> Campaign:
             setattr(campaign, key, value)
     audit.record("campaign.update", target_type="campaign", target_id=campaign.id, changed=changed)
     _commit()
+    if "dial_mode" in changed:
+        _pacing_line_ended(campaign.id)
     return campaign
 
 
@@ -153,7 +155,19 @@ def change_status(user, campaign_id: int, action: str) -> Campaign:
     audit.record(f"campaign.{action}", target_type="campaign", target_id=campaign.id,
                  from_status=previous, to_status=to_status)
     db.session.commit()
+    if previous == "active" and to_status != "active":
+        _pacing_line_ended(campaign.id)
     return campaign
+
+
+def _pacing_line_ended(campaign_id: int) -> None:
+    """A campaign paused, stopped or switched to another mode is no longer paced by the pacer's
+    last reasons: the wallboard's line on why the dialer holds back goes at once, not at the
+    board's next read (up to 20 s). A campaign started again, or switched back to predictive,
+    has its line published by its next pacing tick."""
+    from app.realtime.publish import campaign_room, publish
+
+    publish("campaign.figures", {"campaign_id": campaign_id, "pacing": None}, room=campaign_room(campaign_id))
 
 
 def assignments(user, campaign_id: int) -> dict:

@@ -262,3 +262,29 @@ def test_the_tick_publishes_what_the_board_shows_when_it_changes_and_not_faster(
     assert fixed == {"how": "fixed", "because": None,
                      "in_words": "At the fixed dial level set for this campaign"}
     assert sent[-1][1]["pacing"] == fixed and len(sent) == 3
+
+
+@pytest.mark.parametrize("change", ["pause", "stop", "progressive"])
+def test_a_campaign_paused_stopped_or_no_longer_predictive_loses_its_line_at_once(
+        app, predictive, sent_tasks, monkeypatch, login_as, change):
+    """The board's line on why the dialer holds back is gone as the campaign stops being paced,
+    not at the board's next read, 20 s later: a supervisor who paused it sees it hold no
+    reason still."""
+    campaign_id, agents = predictive
+    sent = []
+    monkeypatch.setattr("app.realtime.publish.publish",
+                        lambda event, payload, room: sent.append((event, payload, room)))
+    client = login_as("admin")
+    with app.app_context():
+        _ready(agents, campaign_id)
+        _thirty_days(monkeypatch, SPENT)
+        pacing_tick(campaign_id)
+    assert client.get(f"/api/wallboard?campaign_id={campaign_id}").get_json()["campaigns"][0]["pacing"]
+    if change == "progressive":
+        answer = client.patch(f"/api/campaigns/{campaign_id}", json={
+            "dial_mode": "progressive", "safe_harbour_message": "This was Acme Solar, 202 555 0101."})
+    else:
+        answer = client.post(f"/api/campaigns/{campaign_id}/{change}")
+    assert answer.status_code == 200, answer.get_json()
+    assert ("campaign.figures", {"campaign_id": campaign_id, "pacing": None},
+            f"campaign:{campaign_id}") in sent
