@@ -8,18 +8,20 @@ The whole stack (`bench.stack.Stack`: embedded PostgreSQL and Redis, the carrier
 gunicorn, one Celery pool per queue and beat) with bot agents who take each call, wrap up and go
 ready again. Callers ring the campaign's number at random: first 0.9 times as many as the
 agents can take (a queue now and then: a caller who has just joined hears the hold message and
-their place), then 1.3 times (a queue that stays: the first in line mostly hears silence). Phases
-alternate: the sweep on (beat running, as in production), then off (beat stopped: the pacing
-tick has nothing to do, the campaign being paused for outbound calls), twice each.
+their place), then 1.1 times (a queue that stays and grows slowly: the first in line mostly
+hears silence). Phases alternate: the sweep on (beat running, as in production), then off (beat
+stopped: the pacing tick has nothing to do, the campaign being paused for outbound calls), four
+times each.
 
 The figure, for each caller who was waiting when the agent who took them freed up: the carrier
 seconds from the agent going ready to the caller leaving the queue (the simulator's record of
 the queue; a caller told `<Leave/>` then waits one more webhook round trip to be joined, so the
 baseline reads slightly better than a caller hears it). Carrier seconds = wall seconds / the
-time scale.
+time scale, so the stack's own work (a webhook's round trip, the sweep's) counts 5 times over at
+the default scale: both paths read slower than at real speed.
 
-    python -m bench.inbound_wait            # 5 agents, 2 loads x 4 phases of 12 carrier minutes (~11 min)
-    python -m bench.inbound_wait --quick    # phases of 4 carrier minutes (~4 min)
+    python -m bench.inbound_wait            # 5 agents, 2 loads x 8 phases of 4 carrier minutes (~14 min)
+    python -m bench.inbound_wait --quick    # phases of 1.5 carrier minutes (~6 min)
 """
 from __future__ import annotations
 
@@ -39,7 +41,8 @@ OUR_NUMBER = "+12025550101"  # one of the simulator's numbers: the campaign's ca
 TALK = (30.0, 90.0)   # carrier seconds a caller talks
 WRAP = (5.0, 15.0)    # carrier seconds a bot wraps up
 # Callers ringing per agent freeing up: a queue now and then, and a queue that forms and stays.
-LOADS = (0.9, 1.3)
+LOADS = (0.9, 1.1)
+ROUNDS = 4  # pairs of phases, the sweep on then off, so that drift falls on both alike
 
 
 def _stack(scale: float):
@@ -146,7 +149,7 @@ def _summary(gaps: list[float]) -> str:
 
 def _run_load(stack, cid: int, agents: int, load: float, minutes: float, scale: float) -> tuple[dict, Callers]:
     """Callers at `load` times what the agents can take; a first stretch unmeasured (the queue
-    forms), then the four phases. Returns the figures per phase, and the callers."""
+    forms), then the phases. Returns the figures per phase, and the callers."""
     from bench.stack import machine_load
 
     handle = statistics.fmean(TALK) + statistics.fmean(WRAP)
@@ -157,7 +160,8 @@ def _run_load(stack, cid: int, agents: int, load: float, minutes: float, scale: 
     print(f"callers at {load:.1f}x what {agents} agents can take: {machine_load()}", flush=True)
     time.sleep(3 * 60 * scale)
     phases = []
-    for i, name in enumerate(("sweep", "poll only", "sweep", "poll only")):
+    names = ("sweep", "poll only") * ROUNDS
+    for i, name in enumerate(names):
         if name == "sweep" and stack.procs["beat"].poll() is not None:
             stack.start_process("beat")
         elif name != "sweep":
@@ -166,7 +170,7 @@ def _run_load(stack, cid: int, agents: int, load: float, minutes: float, scale: 
         t0 = time.time()
         time.sleep(minutes * 60 * scale)
         phases.append((f"{name} {i // 2 + 1}", t0, time.time()))
-        print(f"  phase {i + 1}/4 ({name}) done: {len(callers.sids)} callers so far; {machine_load()}",
+        print(f"  phase {i + 1}/{len(names)} ({name}) done: {len(callers.sids)} callers so far; {machine_load()}",
               flush=True)
     stop.set()
     thread.join(10)
@@ -177,12 +181,12 @@ def _run_load(stack, cid: int, agents: int, load: float, minutes: float, scale: 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="4 carrier minutes per phase")
+    parser.add_argument("--quick", action="store_true", help="1.5 carrier minutes per phase")
     parser.add_argument("--agents", type=int, default=5)
     parser.add_argument("--minutes", type=float, default=None, help="carrier minutes per phase")
-    parser.add_argument("--scale", type=float, default=0.1, help="wall seconds per carrier second")
+    parser.add_argument("--scale", type=float, default=0.2, help="wall seconds per carrier second")
     args = parser.parse_args(argv)
-    minutes = args.minutes or (4.0 if args.quick else 12.0)
+    minutes = args.minutes or (1.5 if args.quick else 4.0)
     scale = args.scale
 
     from devtools.bot_agents import BotAgents
@@ -207,7 +211,7 @@ def main(argv=None) -> int:
 
     print(f"\nA caller waiting when an agent frees up: carrier seconds from the agent's ready to the "
           f"caller leaving the queue\n({args.agents} agents, {minutes:g} carrier minutes per phase, "
-          f"callers talk U{TALK} s, bots wrap up U{WRAP} s)")
+          f"callers talk U{TALK} s, bots wrap up U{WRAP} s; time scale {scale})")
     for load, (measured, callers) in results.items():
         print(f"callers at {load:.1f}x what the agents can take ({len(callers.sids)} placed, "
               f"{callers.failed} not placed):")
