@@ -11,14 +11,15 @@ listening, whispering and barging all work as they do there.
 With no agent ready the caller waits in the carrier's queue (`<Enqueue>`), hearing the
 campaign's hold message and their place. As an agent frees up, the oldest caller waiting
 (app.dialer.inbound_queue), or the first few when several agents are free, is taken at once:
-a sweep each second (`hand_waiting_callers`) reserves the agent, joins the caller into the
-agent's room and has the carrier redirect them there (a REST update of the call: the caller
-leaves the queue mid-message, and the Enqueue's action URL hears `redirected`). Their wait URL,
+a sweep each second (`hand_waiting_callers`) reserves the agent, has the carrier redirect the
+caller into the agent's room (a REST update of the call: the caller leaves the queue
+mid-message, and the Enqueue's action URL hears `redirected`) and joins them. Their wait URL,
 asked again after whatever it last played (the hold message may run many seconds), does the
 same where the sweep has not: it reserves an agent and answers `<Leave/>`, and the Enqueue's
 action URL joins them into that agent's room. Of the two reaching for one caller at once, one
-takes them (inbound_queue.leave). A caller whose redirect the carrier refused is joined all
-the same, and their next wait poll says `<Leave/>` into the room. Callers waiting come
+takes them (inbound_queue.leave). A caller whose redirect the carrier refused waits on at their
+place and the agent is free again; one whose redirect went unanswered is joined all the same,
+and if still in the queue their next wait poll says `<Leave/>` into the room. Callers waiting come
 before outbound dialling where it matters: the pacing tick keeps an agent back for each of them
 (app.dialer.tick), so no new outbound call is placed for the agent they need; an outbound call
 already answered may still take an agent who frees up first, since the law gives that person 2
@@ -60,6 +61,7 @@ QUEUE_PREFIX = "inbound-"
 TAKING = "taking"  # why a caller left the queue, taken by the sweep: "taking:<agent>:<score>"
 AT_LEAVE = "agent"  # ... told <Leave/> at a wait poll, an agent reserved: "agent:<agent>:<score>"
 HAND_LOCK_SECONDS = 10
+REDIRECT_WITHIN_SECONDS = 3  # under the reservation's 5 s, so the join finds the agent reserved
 
 
 def queue_name(campaign_id: int) -> str:
@@ -101,12 +103,20 @@ def answer_call_to_us(form) -> str:
 
 
 def _join(call: Call, campaign: Campaign, agent_id: int | None) -> str | None:
-    """The caller joined into the reserved agent's room, or None when the reservation was lost."""
-    agent_id = take_reserved(agent_id, call.id)
+    """The caller joined into the reserved agent's room, or None when the reservation was lost,
+    or the caller hung up or was joined, under us (their row is locked first, as their status
+    callbacks lock it: a caller whose end is committed frees the agent reserved for them)."""
     if agent_id is None:
         return None
     try:
         db.session.refresh(call, with_for_update=True)
+        if call.ended_at is not None or call.agent_id is not None:
+            db.session.rollback()
+            release_reservation(agent_id, call.id)
+            return None
+        if take_reserved(agent_id, call.id) is None:
+            db.session.rollback()
+            return None
         call.wait_seconds = max(0.0, (utcnow() - call.answered_at).total_seconds())
         return join_agent(call, campaign, agent_id)
     except DBAPIError:
@@ -195,11 +205,15 @@ def answer_queue_left(call_id: int | None, form) -> str:
     if call is None:
         return twiml.hangup()
     why = queue.left(campaign.id, call.id) or ""
-    agent_id, score, _ = _reserved(why)
+    agent_id, score, by_sweep = _reserved(why)
     result = form.get("QueueResult")
-    if result == "redirected" and call.agent_id is not None:  # the sweep's redirect to the agent
+    if result == "redirected" and (by_sweep or call.agent_id is not None):
+        # The sweep's redirect into the agent's room, which the call follows (the sweep joins
+        # them, or frees the agent, either way). Should the carrier play this answer, it is the
+        # same room.
+        room_of = call.agent_id or agent_id
         db.session.rollback()
-        return twiml.empty()  # the call follows the redirect; this answer is not played
+        return person_into_room(room_of, call.id)
     if result != "leave":  # hung up, or the carrier took them out
         if agent_id is not None:
             release_reservation(agent_id, call.id)
@@ -246,8 +260,8 @@ def hand_all_waiting_callers() -> int:
 
 def hand_waiting_callers(campaign_id: int) -> int:
     """The campaign's callers waiting longest, one per agent ready, taken to those agents now:
-    each reserves an agent (the one who last spoke with them when ready), is joined into the
-    agent's room and redirected there through the carrier's REST API, mid-message. Returns
+    each reserves an agent (the one who last spoke with them when ready) and is redirected
+    into the agent's room through the carrier's REST API, mid-message, then joined. Returns
     how many were taken. Single-flight per campaign."""
     lock = TokenLock(f"inbound-hand:{campaign_id}", HAND_LOCK_SECONDS)
     if not lock.acquire():
@@ -256,7 +270,10 @@ def hand_waiting_callers(campaign_id: int) -> int:
         campaign = db.session.get(Campaign, campaign_id)
         ready = rstate.ready_count(campaign_id)
         callers = queue.first(campaign_id, ready) if campaign is not None else []
-        taken = sum(_take(campaign, call_id, score) for call_id, score in callers)
+        taken = 0
+        for call_id, score in callers:
+            taken += _take(campaign, call_id, score)
+            lock.refresh()  # each redirect may take REDIRECT_WITHIN_SECONDS
         db.session.rollback()
         return taken
     finally:
@@ -264,34 +281,53 @@ def hand_waiting_callers(campaign_id: int) -> int:
 
 
 def _take(campaign: Campaign, call_id: int, score: int) -> bool:
+    """One caller to one ready agent: reserved, claimed out of the queue, redirected into the
+    agent's room while the agent is only reserved, then joined. A redirect the carrier refused
+    leaves the caller where they were: the agent goes back to ready and the caller to their
+    place. A redirect it did not answer may have been made: the caller is joined all the same,
+    and one still in the queue is put in the room by their next wait poll (`<Leave/>`)."""
     call = db.session.get(Call, call_id)
-    if call is None or call.agent_id is not None or call.ended_at is not None or not call.call_sid:
+    if call is None or call.ended_at is not None or call.agent_id is not None or not call.call_sid:
         db.session.rollback()
+        queue.left(campaign.id, call_id)  # gone (a lost hang-up): out of the line for good
         return False
     call_sid = call.call_sid
-    agent_id = reserve_agent(campaign.id, call.id, prefer=calls_inbound.last_agent(call.contact_id))
+    agent_id = reserve_agent(campaign.id, call_id, prefer=calls_inbound.last_agent(call.contact_id))
     if agent_id is None:
         db.session.rollback()
         return False  # nobody ready after all
-    if not queue.leave(campaign.id, call.id, f"{TAKING}:{agent_id}:{score}"):
-        release_reservation(agent_id, call.id)  # a wait poll took them first, or they hung up
+    if not queue.leave(campaign.id, call_id, f"{TAKING}:{agent_id}:{score}"):
+        release_reservation(agent_id, call_id)  # a wait poll took them first, or they hung up
         db.session.rollback()
         return False
-    joined = _join(call, campaign, agent_id)
-    if joined is None:  # the reservation was lost under us (expired; the agent's audio went)
-        queue.put_back(campaign.id, call.id, score)
-        db.session.rollback()
-        return False
+    room = person_into_room(agent_id, call_id)
     db.session.rollback()  # no transaction open while the carrier is asked
     try:
-        get_carrier().redirect(call_sid, joined)
+        get_carrier().redirect(call_sid, room, within_seconds=REDIRECT_WITHIN_SECONDS)
     except CarrierError as exc:
-        # Joined all the same: their next wait poll finds them joined and says <Leave/>, and
-        # the Enqueue's action URL puts them in the room; a caller who hung up is ended by
-        # their final status, which frees the agent.
-        log.warning("call %s: the redirect to agent %s was not taken (%s); the next wait poll "
-                    "joins them", call_id, agent_id, exc)
-    return True
+        if exc.status is not None and exc.status < 500:  # refused (429 too): nothing moved
+            log.warning("call %s: the carrier refused the redirect to agent %s (%s); the caller "
+                        "waits on at their place", call_id, agent_id, exc)
+            release_reservation(agent_id, call_id)
+            queue.put_back(campaign.id, call_id, score)
+            return False
+        log.warning("call %s: no answer from the carrier to the redirect to agent %s (%s); "
+                    "joined all the same", call_id, agent_id, exc)
+    call = db.session.get(Call, call_id)
+    if _join(call, campaign, agent_id) is not None:
+        return True
+    if call.ended_at is None:  # the agent was lost under the redirect: back in line
+        queue.put_back(campaign.id, call_id, score)
+        back = twiml.enqueue(queue_name(campaign.id), webhook_url("inbound/wait", call_id),
+                             webhook_url("inbound/left", call_id))
+        db.session.rollback()
+        try:
+            get_carrier().redirect(call_sid, back, within_seconds=REDIRECT_WITHIN_SECONDS)
+        except CarrierError as exc:
+            log.error("call %s: redirected to agent %s, who was lost before the join, and not "
+                      "brought back to the queue (%s)", call_id, agent_id, exc)
+    db.session.rollback()
+    return False
 
 
 STRANDED_WORDS = "We are sorry, we cannot take your call just now. Please call us again. Goodbye."

@@ -159,9 +159,10 @@ class Carrier(abc.ABC):
         """
 
     @abc.abstractmethod
-    def redirect(self, call_sid: str, twiml: str) -> CallInfo:
-        """Replace what a call in progress is doing with `twiml` (it leaves a conference it
-        is in); raises CarrierError when the call is no longer in progress."""
+    def redirect(self, call_sid: str, twiml: str, *, within_seconds: float | None = None) -> CallInfo:
+        """Replace what a call in progress is doing with `twiml` (it leaves a conference or
+        queue it is in); raises CarrierError when the call is no longer in progress, or the
+        carrier has not answered within `within_seconds` (when given)."""
 
     @abc.abstractmethod
     def add_participant(self, conference: str, to: str, from_: str, *, label: str,

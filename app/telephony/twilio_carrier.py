@@ -143,8 +143,9 @@ class TwilioCarrier(Carrier):
         call = self._call_api(lambda: self._client.calls(call_sid).update(status=status))
         return _call_info(call)
 
-    def redirect(self, call_sid: str, twiml: str) -> CallInfo:
-        return _call_info(self._call_api(lambda: self._client.calls(call_sid).update(twiml=twiml)))
+    def redirect(self, call_sid: str, twiml: str, *, within_seconds: float | None = None) -> CallInfo:
+        with self._http.timeout_at_most(within_seconds):
+            return _call_info(self._call_api(lambda: self._client.calls(call_sid).update(twiml=twiml)))
 
     def add_participant(self, conference: str, to: str, from_: str, *, label: str,
                         timeout_seconds: int, status_callback_url: str | None = None,

@@ -180,12 +180,6 @@ def say_and_hangup(message: str) -> str:
     return str(response)
 
 
-def empty() -> str:
-    """An answer with nothing to do: for a request whose answer the carrier does not play (the
-    Enqueue's action URL told of a redirect)."""
-    return str(VoiceResponse())
-
-
 def hangup() -> str:
     response = VoiceResponse()
     response.hangup()

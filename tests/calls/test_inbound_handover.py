@@ -1,7 +1,8 @@
 """The sweep that hands callers waiting to agents as they free up, against the wait poll that
 does the same at its next ask: of the two reaching for one caller, one takes them and no second
 agent is reserved; a caller whose agent was lost on the way waits again at their first place;
-one whose redirect the carrier refused is still joined, at their next wait poll."""
+one whose redirect the carrier refused waits on at their place with the agent free again; one
+whose redirect went unanswered is joined, and put in the room by their next wait poll."""
 from __future__ import annotations
 
 from app.agents import state as agent_state
@@ -25,21 +26,77 @@ def _state(app, agent_id: int) -> dict:
         return agent_state.snapshot(agent_id)
 
 
-def test_a_caller_the_carrier_would_not_redirect_is_joined_at_their_next_wait_poll(
+def test_a_caller_the_carrier_would_not_redirect_waits_on_at_their_place_and_the_agent_is_free(
         app, client, floor, placing_sim):
-    # The simulator never heard of this caller's call: it answers the redirect 404, as Twilio
-    # does for a call that ended or is another account's.
+    # The simulator never heard of this caller's call: it refuses the redirect (404), as Twilio
+    # does for a call that has ended or is another account's. Nothing moved.
     campaign_id, form, wait, left, second, _ = _queued(app, client, floor)
     _ready(app, campaign_id, second, idle_since_minutes=1)
     with app.app_context():
-        assert inbound.hand_waiting_callers(campaign_id) == 1
-    call = _inbound_call(app, form["CallSid"])
-    assert call.agent_id == second and _state(app, second)["state"] == "on-call"
+        assert inbound.hand_waiting_callers(campaign_id) == 0
+        assert queue.waiting(campaign_id) == 1
+    assert _inbound_call(app, form["CallSid"]).agent_id is None
+    assert _state(app, second)["state"] == "ready"
 
-    assert "<Leave" in _poll(client, app, wait, form, 1)
+    assert "<Leave" in _poll(client, app, wait, form, 1)  # the wait poll takes them instead
     joined = post_signed(client, app, left, {**form, "QueueResult": "leave", "QueueTime": "7"})
     assert f">agent-{second}</Conference>" in joined.get_data(as_text=True)
     assert _state(app, second)["state"] == "on-call"
+
+
+def _carrier_unreachable(app, monkeypatch):
+    """The app's carrier pointed at a port nobody listens on: a redirect gets no answer, so
+    whether the carrier made it is unknown."""
+    from app.telephony.twilio_carrier import TwilioCarrier
+    from devtools.services import free_port
+
+    monkeypatch.setitem(app.extensions, "carrier", TwilioCarrier(
+        app.config["TWILIO_ACCOUNT_SID"], app.config["TWILIO_AUTH_TOKEN"],
+        api_base_url=f"http://127.0.0.1:{free_port()}"))
+
+
+def test_a_caller_whose_redirect_went_unanswered_is_joined_and_their_next_wait_poll_leaves(
+        app, client, floor, monkeypatch):
+    campaign_id, form, wait, left, second, _ = _queued(app, client, floor)
+    _ready(app, campaign_id, second, idle_since_minutes=1)
+    _carrier_unreachable(app, monkeypatch)
+    with app.app_context():
+        assert inbound.hand_waiting_callers(campaign_id) == 1
+    assert _inbound_call(app, form["CallSid"]).agent_id == second
+    assert _state(app, second)["state"] == "on-call"
+    # The redirect was lost: the caller is still in the carrier's queue, and their next ask
+    # of the wait URL takes them into the room.
+    assert "<Leave" in _poll(client, app, wait, form, 1)
+    joined = post_signed(client, app, left, {**form, "QueueResult": "leave", "QueueTime": "7"})
+    assert f">agent-{second}</Conference>" in joined.get_data(as_text=True)
+
+
+def test_a_caller_who_hangs_up_while_being_taken_frees_the_agent(app, client, floor, monkeypatch):
+    from sqlalchemy import update
+
+    from app.calls.models import Call
+    from app.common.timeutil import utcnow
+    from app.extensions import db
+
+    campaign_id, form, wait, left, second, _ = _queued(app, client, floor)
+    call_id = _inbound_call(app, form["CallSid"]).id
+    _ready(app, campaign_id, second, idle_since_minutes=1)
+    _carrier_unreachable(app, monkeypatch)
+    room = inbound.person_into_room
+
+    def hangs_up_meanwhile(agent_id, call_id_):  # their final status lands as the sweep works
+        db.session.execute(update(Call).where(Call.id == call_id_).values(
+            status="completed", ended_at=utcnow()))
+        db.session.commit()
+        return room(agent_id, call_id_)
+
+    monkeypatch.setattr(inbound, "person_into_room", hangs_up_meanwhile)
+    with app.app_context():
+        assert inbound.hand_waiting_callers(campaign_id) == 0
+        assert queue.waiting(campaign_id) == 0
+    call = _inbound_call(app, form["CallSid"])
+    assert call.agent_id is None and call.connected_at is None and call.id == call_id
+    assert _state(app, second)["state"] == "ready"
 
 
 def test_a_caller_the_wait_poll_took_is_not_taken_again_by_the_sweep(app, client, floor):
@@ -101,7 +158,11 @@ def test_a_sweep_that_died_between_taking_and_joining_leaves_the_caller_first_in
     assert "<Leave" in _poll(client, app, wait, form, 1)
 
 
-def test_a_redirect_nobody_joined_them_for_frees_the_agent_reserved(app, client, floor):
+def test_the_sweeps_redirect_told_to_the_enqueue_action_leaves_the_agent_reserved_for_the_join(
+        app, client, floor):
+    # The carrier tells the Enqueue's action URL of the redirect at once, maybe before the
+    # sweep has joined the caller: the agent stays reserved for them, and the answer, should
+    # the carrier play it, is the agent's room.
     campaign_id, form, wait, left, second, _ = _queued(app, client, floor)
     call_id = _inbound_call(app, form["CallSid"]).id
     _ready(app, campaign_id, second, idle_since_minutes=1)
@@ -109,7 +170,16 @@ def test_a_redirect_nobody_joined_them_for_frees_the_agent_reserved(app, client,
         score = int(queue.poll(campaign_id, call_id, 0)[1])
         assert inbound.reserve_agent(campaign_id, call_id) == second
         assert queue.leave(campaign_id, call_id, f"{inbound.TAKING}:{second}:{score}")
-    # Someone else redirected the call out of the queue before the sweep joined them.
+    told = post_signed(client, app, left, {**form, "QueueResult": "redirected", "QueueTime": "3"})
+    assert f">agent-{second}</Conference>" in told.get_data(as_text=True)
+    assert _state(app, second)["state"] == "reserved"
+
+
+def test_a_redirect_that_was_not_the_sweeps_frees_the_agent_reserved_at_a_wait_poll(app, client, floor):
+    campaign_id, form, wait, left, second, _ = _queued(app, client, floor)
+    _ready(app, campaign_id, second, idle_since_minutes=1)
+    assert "<Leave" in _poll(client, app, wait, form, 1)
+    assert _state(app, second)["state"] == "reserved"
     post_signed(client, app, left, {**form, "QueueResult": "redirected", "QueueTime": "3"})
     assert _state(app, second)["state"] == "ready"
 
