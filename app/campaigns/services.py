@@ -165,8 +165,11 @@ def _pacing_line_ended(campaign_id: int) -> None:
     last reasons: the wallboard's line on why the dialer holds back goes at once, not at the
     board's next read (up to 20 s). A campaign started again, or switched back to predictive,
     has its line published by its next pacing tick."""
+    from app.campaigns import steering
+    from app.common.redis import get_redis
     from app.realtime.publish import campaign_room, publish
 
+    steering.forget_shown(get_redis(), campaign_id)
     publish("campaign.figures", {"campaign_id": campaign_id, "pacing": None}, room=campaign_room(campaign_id))
 
 

@@ -190,6 +190,22 @@ def record_decision(redis, campaign_id: int, at: float, *, mode: str, ready: int
                                                                  live["shown_why"] or None, target))
 
 
+# KEYS: 1 the live key. Only a record that is there is changed (a partial one would break `live`).
+_FORGET_SHOWN = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'shown_how', 'automatic', 'shown_why', '', 'shown_at', 0)
+end
+return 1
+"""
+
+
+def forget_shown(redis, campaign_id: int) -> None:
+    """The wallboard's line was cleared (the campaign paused, stopped or switched off
+    predictive): the next tick, should the campaign run again within SHOWN_FRESH_SECONDS,
+    announces its line at once rather than take it for the one still shown."""
+    redis.eval(_FORGET_SHOWN, 1, LIVE_KEY.format(campaign_id))
+
+
 def _words(shows: dict | None) -> str | None:
     return None if shows is None else shows["in_words"]
 

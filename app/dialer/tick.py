@@ -64,6 +64,12 @@ def taken_by(method, **extras) -> dict:
     return {name: value for name, value in extras.items() if name in params}
 
 
+def _still_active(campaign_id: int) -> bool:
+    active = db.session.scalar(select(Campaign.status).where(Campaign.id == campaign_id)) == "active"
+    db.session.rollback()
+    return active
+
+
 def pacing_tick(campaign_id: int, now: datetime | None = None,
                 lease_seconds: float | None = None) -> int:
     """Launch this tick's calls for one campaign; returns how many contacts were claimed.
@@ -122,8 +128,10 @@ def pacing_tick(campaign_id: int, now: datetime | None = None,
             why=getattr(pacer, "why", None))
         for contact_id in claimed:
             tasks.send(tasks.DIAL_CONTACT, campaign_id, contact_id)
-        if changed:  # the wallboard's line on why the dialer holds back, live (a message lost
-            # on the way is put right by the board's next full read, within 20 s)
+        if changed and _still_active(campaign_id):  # the wallboard's line on why the dialer
+            # holds back, live (a message lost on the way is put right by the board's next full
+            # read, within 20 s); not for a campaign paused while this tick ran, whose line the
+            # pause has just cleared
             publish("campaign.figures", {"campaign_id": campaign_id, "pacing": shown},
                     room=campaign_room(campaign_id))
         if claimed:

@@ -288,3 +288,64 @@ def test_a_campaign_paused_stopped_or_no_longer_predictive_loses_its_line_at_onc
     assert answer.status_code == 200, answer.get_json()
     assert ("campaign.figures", {"campaign_id": campaign_id, "pacing": None},
             f"campaign:{campaign_id}") in sent
+
+
+def test_a_campaign_paused_and_started_again_at_once_shows_its_line_at_the_next_tick(
+        app, predictive, sent_tasks, monkeypatch, login_as):
+    """Started again within seconds of the pause, the campaign's next tick puts back the line
+    the pause cleared, rather than take it for the one still shown."""
+    from datetime import timedelta
+
+    from app.common.timeutil import utcnow
+
+    campaign_id, agents = predictive
+    sent = []
+    monkeypatch.setattr("app.realtime.publish.publish",
+                        lambda event, payload, room: sent.append((event, payload, room)))
+    monkeypatch.setattr("app.dialer.tick.publish",
+                        lambda event, payload, room: sent.append((event, payload, room)))
+    from app.campaigns.models import DispositionCode
+    from app.campaigns.services import STANDARD_DISPOSITIONS
+
+    client = login_as("admin")
+    start = utcnow()
+    with app.app_context():
+        db.session.add_all(DispositionCode(campaign_id=campaign_id, **c) for c in STANDARD_DISPOSITIONS)
+        db.session.commit()  # a campaign starts only with codes to end its calls with
+        _ready(agents, campaign_id)
+        _thirty_days(monkeypatch, SPENT)
+        pacing_tick(campaign_id, now=start)
+    line = sent[-1][1]["pacing"]
+    assert line is not None
+    assert client.post(f"/api/campaigns/{campaign_id}/pause").status_code == 200
+    assert client.post(f"/api/campaigns/{campaign_id}/start").status_code == 200
+    assert sent[-1][1]["pacing"] is None
+    with app.app_context():
+        get_redis().delete(f"tick-lock:{campaign_id}")
+        pacing_tick(campaign_id, now=start + timedelta(seconds=2))
+    assert sent[-1] == ("campaign.figures", {"campaign_id": campaign_id, "pacing": line}, f"campaign:{campaign_id}")
+
+
+def test_a_tick_under_way_as_the_campaign_is_paused_does_not_put_the_line_back(
+        app, predictive, sent_tasks, monkeypatch):
+    from sqlalchemy import update
+
+    from app.campaigns import steering
+
+    campaign_id, agents = predictive
+    sent = []
+    monkeypatch.setattr("app.dialer.tick.publish",
+                        lambda event, payload, room: sent.append((event, payload, room)))
+    record = steering.record_decision
+
+    def paused_meanwhile(*args, **kwargs):  # a supervisor's pause commits as the tick decides
+        db.session.execute(update(Campaign).where(Campaign.id == campaign_id).values(status="paused"))
+        db.session.commit()
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(steering, "record_decision", paused_meanwhile)
+    with app.app_context():
+        _ready(agents, campaign_id)
+        _thirty_days(monkeypatch, SPENT)
+        pacing_tick(campaign_id)
+    assert sent == []
