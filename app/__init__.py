@@ -122,6 +122,7 @@ def _wire_features() -> None:
     transfers.connect()
     recordings.connect()
     metrics.set_queue_depth_reader(hopper.ready_depths)
+    metrics.connect()
     contacts.set_history_reader(history.contact_history)
     from app.outbound_hooks import receivers as webhooks_out
     webhooks_out.connect()

@@ -61,6 +61,9 @@ audio_lost = _signals.signal("audio-lost")
 # an agent's room ended (owner id, conference_sid=...). Monitoring subscribes to both.
 leg_finished = _signals.signal("leg-finished")
 room_closed = _signals.signal("room-closed")
+# The carrier answered 404 for a leg we hold live (agent_id, call_sid=...): credentials that
+# cannot see it, most likely. Nothing is ended on it; ops counts it for an alert.
+leg_unknown = _signals.signal("leg-unknown")
 
 
 @dataclass(frozen=True)
@@ -285,6 +288,8 @@ def check_leg(agent_id: int, now: datetime | None = None) -> str | None:
     except CarrierError as exc:
         log.log(logging.ERROR if exc.status == 404 else logging.WARNING,
                 "agent %s: leg %s could not be checked (%s)", agent_id, leg, exc)
+        if exc.status == 404:
+            leg_unknown.send(agent_id, call_sid=leg)
         return None
     if status not in FINAL_LEG_STATUSES:
         return None

@@ -37,6 +37,9 @@ app context, which every Celery task and request has; outside one they do nothin
 * ``record_carrier_unknown_call()`` -- the carrier answered the reaper 404 for a call we hold
   live: credentials that cannot see it, most likely (another account or region); nothing is
   settled on it, so alert on any increase.
+* ``record_carrier_unknown_leg()`` -- the same for an agent's or supervisor's audio leg, asked
+  about when a person found the agent's room empty (app.agents.audio.check_leg); counted through
+  the agents' ``leg_unknown`` signal, which ``connect()`` subscribes to at start-up.
 * ``observe_webhook_latency(seconds, endpoint="status")`` -- already done for every /twilio
   request by the request hooks; call it only for latencies measured elsewhere in the web process.
 * ``record_pacing_decision(campaign_id, n)`` -- the pacing tick asked campaign ``campaign_id`` for
@@ -124,6 +127,22 @@ def record_placement_refused(reason: str) -> None:
 
 def record_carrier_unknown_call() -> None:
     _bump("carrier_unknown_calls")
+
+
+def record_carrier_unknown_leg() -> None:
+    _bump("carrier_unknown_legs")
+
+
+def _on_leg_unknown(agent_id, **_details) -> None:
+    record_carrier_unknown_leg()
+
+
+def connect() -> None:
+    """Count what other features only announce (idempotent): the agents' legs the carrier
+    cannot see."""
+    from app.agents.audio import leg_unknown
+
+    leg_unknown.connect(_on_leg_unknown, weak=False)
 
 
 def record_callback_processed(n: int = 1) -> None:
@@ -353,6 +372,10 @@ def _counter_families(counters: dict, pacing_last: dict):
                                   "Calls we hold live that the carrier answered 404 for (credentials "
                                   "that cannot see them): nothing is settled on it; alert on any")
     unknown.add_metric([], int(counters.get("carrier_unknown_calls", 0)))
+    unknown_legs = CounterMetricFamily("omnivox_carrier_unknown_legs",
+                                       "Agents' and supervisors' audio legs we hold live that the "
+                                       "carrier answered 404 for: nothing is ended on it; alert on any")
+    unknown_legs.add_metric([], int(counters.get("carrier_unknown_legs", 0)))
     for field, value in sorted(counters.items()):
         kind, _, cid = field.partition(":")
         if kind == "pacing_decisions":
@@ -365,7 +388,7 @@ def _counter_families(counters: dict, pacing_last: dict):
                              "Calls the pacer asked for at its latest decision, per campaign", labels=["campaign"])
     for cid, value in sorted(pacing_last.items()):
         last.add_metric([cid], int(value))
-    yield from (placed, processed, outcomes, decisions, requested, last, refused, unknown)
+    yield from (placed, processed, outcomes, decisions, requested, last, refused, unknown, unknown_legs)
 
 
 def build_registry(abandon_counts) -> CollectorRegistry:

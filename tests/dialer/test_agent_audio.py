@@ -229,15 +229,20 @@ def test_a_leg_still_up_or_one_the_carrier_answers_404_for_is_left_alone(_app, a
     leg = air.connect_browser(agent_id)
     wait_for(lambda: _snap(_app, agent_id)["audio"] == "browser", "the browser leg to join")
     _ready(_app, agent_id, campaign_id)
+    from tests.ops.test_metrics import scrape, value
+
     with _app.app_context():
         assert audio.check_leg(agent_id) is None  # up: left alone
     assert _snap(_app, agent_id)["state"] == "ready"
+    assert value(scrape(_app.test_client()), "omnivox_carrier_unknown_legs_total") == 0
     with _app.app_context():  # a CallSid the carrier never gave
         from app.common.redis import get_redis
 
         get_redis().hset(agent_state.agent_key(agent_id), "leg_sid", "CA" + "7" * 32)
         assert audio.check_leg(agent_id) is None
     assert _snap(_app, agent_id)["state"] == "ready" and air.call(leg)["status"] == "in-progress"
+    # Ops is told: the counter an alert watches, as for calls the reaper cannot see.
+    assert value(scrape(_app.test_client()), "omnivox_carrier_unknown_legs_total") == 1
 
 
 @pytest.fixture

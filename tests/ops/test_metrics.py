@@ -15,7 +15,7 @@ NAMES = (
     "omnivox_webhook_latency_seconds", "omnivox_queue_depth", "omnivox_pacing_decisions",
     "omnivox_pacing_calls_requested", "omnivox_abandon_rate", "omnivox_agents",
     "omnivox_celery_queue_length", "omnivox_callback_inbox_depth", "omnivox_metrics_source_up",
-    "omnivox_carrier_unknown_calls",
+    "omnivox_carrier_unknown_calls", "omnivox_carrier_unknown_legs",
 )
 OUTSIDE = {"REMOTE_ADDR": "203.0.113.9"}
 
