@@ -61,7 +61,11 @@ QUEUE_PREFIX = "inbound-"
 TAKING = "taking"  # why a caller left the queue, taken by the sweep: "taking:<agent>:<score>"
 AT_LEAVE = "agent"  # ... told <Leave/> at a wait poll, an agent reserved: "agent:<agent>:<score>"
 HAND_LOCK_SECONDS = 10
-REDIRECT_WITHIN_SECONDS = 3  # under the reservation's 5 s, so the join finds the agent reserved
+REDIRECT_WITHIN_SECONDS = 3  # the carrier's answer to a redirect (connecting, then reading)
+# The agent is held for the sweep's caller this long: the redirect (up to twice the above, the
+# connection and the answer each capped) and the join, with room to spare, so that an agent is
+# never free again while the caller is on the way into their room.
+TAKE_RESERVATION_SECONDS = 15
 
 
 def queue_name(campaign_id: int) -> str:
@@ -282,17 +286,18 @@ def hand_waiting_callers(campaign_id: int) -> int:
 
 def _take(campaign: Campaign, call_id: int, score: int) -> bool:
     """One caller to one ready agent: reserved, claimed out of the queue, redirected into the
-    agent's room while the agent is only reserved, then joined. A redirect the carrier refused
-    leaves the caller where they were: the agent goes back to ready and the caller to their
-    place. A redirect it did not answer may have been made: the caller is joined all the same,
-    and one still in the queue is put in the room by their next wait poll (`<Leave/>`)."""
+    agent's room while the agent is only reserved, then joined. A redirect the carrier refused,
+    or never received, leaves the caller where they were: the agent goes back to ready and the
+    caller to their place. One it did not answer may have been made: the caller is joined all
+    the same, and one still in the queue is put in the room by their next wait poll."""
     call = db.session.get(Call, call_id)
     if call is None or call.ended_at is not None or call.agent_id is not None or not call.call_sid:
         db.session.rollback()
         queue.left(campaign.id, call_id)  # gone (a lost hang-up): out of the line for good
         return False
     call_sid = call.call_sid
-    agent_id = reserve_agent(campaign.id, call_id, prefer=calls_inbound.last_agent(call.contact_id))
+    agent_id = reserve_agent(campaign.id, call_id, TAKE_RESERVATION_SECONDS,
+                             prefer=calls_inbound.last_agent(call.contact_id))
     if agent_id is None:
         db.session.rollback()
         return False  # nobody ready after all
@@ -305,9 +310,9 @@ def _take(campaign: Campaign, call_id: int, score: int) -> bool:
     try:
         get_carrier().redirect(call_sid, room, within_seconds=REDIRECT_WITHIN_SECONDS)
     except CarrierError as exc:
-        if exc.status is not None and exc.status < 500:  # refused (429 too): nothing moved
-            log.warning("call %s: the carrier refused the redirect to agent %s (%s); the caller "
-                        "waits on at their place", call_id, agent_id, exc)
+        if exc.surely_not_done:  # refused (429 too), or never sent: the caller is where they were
+            log.warning("call %s: the redirect to agent %s was not made (%s); the caller waits "
+                        "on at their place", call_id, agent_id, exc)
             release_reservation(agent_id, call_id)
             queue.put_back(campaign.id, call_id, score)
             return False
@@ -316,16 +321,12 @@ def _take(campaign: Campaign, call_id: int, score: int) -> bool:
     call = db.session.get(Call, call_id)
     if _join(call, campaign, agent_id) is not None:
         return True
-    if call.ended_at is None:  # the agent was lost under the redirect: back in line
-        queue.put_back(campaign.id, call_id, score)
-        back = twiml.enqueue(queue_name(campaign.id), webhook_url("inbound/wait", call_id),
-                             webhook_url("inbound/left", call_id))
-        db.session.rollback()
-        try:
-            get_carrier().redirect(call_sid, back, within_seconds=REDIRECT_WITHIN_SECONDS)
-        except CarrierError as exc:
-            log.error("call %s: redirected to agent %s, who was lost before the join, and not "
-                      "brought back to the queue (%s)", call_id, agent_id, exc)
+    if call.ended_at is None:
+        # Redirected into the room, and the agent lost before the join: their audio went or
+        # they signed off (the reservation outlasts any redirect). With nobody there the room's
+        # wait URL takes the caller to the closed path (app.dialer.routing's stranded room).
+        log.error("call %s: redirected into agent %s's room, but the agent was lost before the "
+                  "join", call_id, agent_id)
     db.session.rollback()
     return False
 

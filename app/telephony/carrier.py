@@ -26,11 +26,21 @@ AMD_MODES = ("DetectMessageEnd", "Enable")
 class CarrierError(Exception):
     """The carrier refused or failed a request (anything except rate limiting)."""
 
-    def __init__(self, code: int | None, message: str, status: int | None = None):
+    def __init__(self, code: int | None, message: str, status: int | None = None, *,
+                 unsent: bool = False):
         super().__init__(f"carrier error {code} (HTTP {status}): {message}")
         self.code = code
         self.message = message
         self.status = status
+        # The request never reached the carrier (no connection made): nothing was done. Without
+        # a status and not unsent (a read timed out, the connection dropped mid-answer), the
+        # carrier may have done it.
+        self.unsent = unsent
+
+    @property
+    def surely_not_done(self) -> bool:
+        """The carrier refused the request (a 4xx, 429 included) or never received it."""
+        return self.unsent or (self.status is not None and self.status < 500)
 
 
 class CarrierRateLimited(CarrierError):

@@ -18,6 +18,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
 
 from app.telephony.carrier import (
     Carrier,
@@ -235,7 +236,8 @@ class TwilioCarrier(Carrier):
             response = self._http.session.get(url, auth=self._auth, headers=headers, stream=True,
                                               timeout=self._http.timeout, allow_redirects=True)
         except requests.RequestException as exc:
-            raise CarrierError(None, f"carrier unreachable: {exc}", None) from exc
+            raise CarrierError(None, f"carrier unreachable: {exc}", None,
+                               unsent=_never_sent(exc)) from exc
         if response.status_code == 404:
             response.close()
             raise RecordingGone(20404, "The carrier has no such recording", 404)
@@ -278,7 +280,19 @@ class TwilioCarrier(Carrier):
                                          exc.code or RATE_LIMIT_CODE) from exc
             raise CarrierError(exc.code, exc.msg, exc.status) from exc
         except requests.RequestException as exc:
-            raise CarrierError(None, f"carrier unreachable: {exc}", None) from exc
+            raise CarrierError(None, f"carrier unreachable: {exc}", None,
+                               unsent=_never_sent(exc)) from exc
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """No connection was made (refused, unresolvable, timed out connecting): the request never
+    reached the carrier. A read that timed out, or a connection dropped mid-answer, may have."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.Timeout):
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        return isinstance(reason, NewConnectionError)
+    return False
 
 
 def carrier_from_config(config: Mapping[str, Any]) -> TwilioCarrier:

@@ -1,9 +1,11 @@
 """The sweep that hands callers waiting to agents as they free up, against the wait poll that
 does the same at its next ask: of the two reaching for one caller, one takes them and no second
-agent is reserved; a caller whose agent was lost on the way waits again at their first place;
+agent is reserved; a caller whose sweep died before the join waits again at their first place;
 one whose redirect the carrier refused waits on at their place with the agent free again; one
 whose redirect went unanswered is joined, and put in the room by their next wait poll."""
 from __future__ import annotations
+
+import pytest
 
 from app.agents import state as agent_state
 from app.dialer import inbound
@@ -26,10 +28,16 @@ def _state(app, agent_id: int) -> dict:
         return agent_state.snapshot(agent_id)
 
 
+@pytest.mark.parametrize("carrier", ["refuses", "unreachable"])
 def test_a_caller_the_carrier_would_not_redirect_waits_on_at_their_place_and_the_agent_is_free(
-        app, client, floor, placing_sim):
-    # The simulator never heard of this caller's call: it refuses the redirect (404), as Twilio
-    # does for a call that has ended or is another account's. Nothing moved.
+        app, client, floor, monkeypatch, carrier, request):
+    # Refused: the simulator never heard of this caller's call and answers 404, as Twilio does
+    # for a call that has ended or is another account's. Unreachable: no connection was made.
+    # Either way nothing moved.
+    if carrier == "refuses":
+        request.getfixturevalue("placing_sim")
+    else:
+        _carrier_unreachable(app, monkeypatch)
     campaign_id, form, wait, left, second, _ = _queued(app, client, floor)
     _ready(app, campaign_id, second, idle_since_minutes=1)
     with app.app_context():
@@ -55,13 +63,43 @@ def _carrier_unreachable(app, monkeypatch):
         api_base_url=f"http://127.0.0.1:{free_port()}"))
 
 
+@pytest.fixture
+def carrier_silent(app, monkeypatch):
+    """The app's carrier pointed at a port that takes the request and never answers: whether
+    the carrier made the redirect is unknown. Its answer is waited for a moment only."""
+    import socket
+
+    from app.telephony.twilio_carrier import TwilioCarrier
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen(8)  # connections complete in the backlog; nobody reads or answers
+    monkeypatch.setitem(app.extensions, "carrier", TwilioCarrier(
+        app.config["TWILIO_ACCOUNT_SID"], app.config["TWILIO_AUTH_TOKEN"],
+        api_base_url=f"http://127.0.0.1:{listening.getsockname()[1]}"))
+    monkeypatch.setattr(inbound, "REDIRECT_WITHIN_SECONDS", 0.2)
+    yield
+    listening.close()
+
+
 def test_a_caller_whose_redirect_went_unanswered_is_joined_and_their_next_wait_poll_leaves(
-        app, client, floor, monkeypatch):
+        app, client, floor, monkeypatch, carrier_silent):
     campaign_id, form, wait, left, second, _ = _queued(app, client, floor)
     _ready(app, campaign_id, second, idle_since_minutes=1)
-    _carrier_unreachable(app, monkeypatch)
+    held = []
+    room = inbound.person_into_room
+
+    def noting_the_hold(agent_id, call_id):  # as the carrier is asked
+        held.append(agent_state.snapshot(agent_id))
+        return room(agent_id, call_id)
+
+    monkeypatch.setattr(inbound, "person_into_room", noting_the_hold)
     with app.app_context():
         assert inbound.hand_waiting_callers(campaign_id) == 1
+    # Held for the caller for longer than any redirect can take (its connection and its answer
+    # each capped), so the agent is never free while the caller is on the way in.
+    assert held[0]["state"] == "reserved"
+    assert held[0]["reserved_until_ms"] - held[0]["since_ms"] == inbound.TAKE_RESERVATION_SECONDS * 1000
     assert _inbound_call(app, form["CallSid"]).agent_id == second
     assert _state(app, second)["state"] == "on-call"
     # The redirect was lost: the caller is still in the carrier's queue, and their next ask
@@ -71,7 +109,8 @@ def test_a_caller_whose_redirect_went_unanswered_is_joined_and_their_next_wait_p
     assert f">agent-{second}</Conference>" in joined.get_data(as_text=True)
 
 
-def test_a_caller_who_hangs_up_while_being_taken_frees_the_agent(app, client, floor, monkeypatch):
+def test_a_caller_who_hangs_up_while_being_taken_frees_the_agent(app, client, floor, monkeypatch,
+                                                                 carrier_silent):
     from sqlalchemy import update
 
     from app.calls.models import Call
@@ -81,7 +120,6 @@ def test_a_caller_who_hangs_up_while_being_taken_frees_the_agent(app, client, fl
     campaign_id, form, wait, left, second, _ = _queued(app, client, floor)
     call_id = _inbound_call(app, form["CallSid"]).id
     _ready(app, campaign_id, second, idle_since_minutes=1)
-    _carrier_unreachable(app, monkeypatch)
     room = inbound.person_into_room
 
     def hangs_up_meanwhile(agent_id, call_id_):  # their final status lands as the sweep works
@@ -124,21 +162,6 @@ def test_a_caller_the_sweep_is_taking_waits_in_silence_and_gets_no_second_agent(
     assert _state(app, agent_id)["state"] == "reserved" and _state(app, other)["state"] == "ready"
     with app.app_context():
         assert not queue.leave(campaign_id, call_id, f"{inbound.AT_LEAVE}:{other}:{score}")
-
-
-def test_a_caller_whose_agent_was_lost_on_the_way_waits_again_at_their_first_place(
-        app, client, floor, monkeypatch):
-    campaign_id, first_form, wait_one, _, second, _ = _queued(app, client, floor)
-    second_form = _form("+13125550002")
-    wait_two, _ = _wait_url(_call_in(client, app, second_form))
-    _ready(app, campaign_id, second, idle_since_minutes=1)
-    # The reservation expires under the sweep (the agent's audio went, say).
-    monkeypatch.setattr(inbound, "take_reserved", lambda agent_id, call_id: None)
-    with app.app_context():
-        assert inbound.hand_waiting_callers(campaign_id) == 0
-        assert queue.waiting(campaign_id) == 2
-    assert "You are caller number 1." in _poll(client, app, wait_one, first_form, 1)
-    assert "You are caller number 2." in _poll(client, app, wait_two, second_form, 2)
 
 
 def test_a_sweep_that_died_between_taking_and_joining_leaves_the_caller_first_in_line(app, client, floor):
