@@ -64,10 +64,16 @@ def taken_by(method, **extras) -> dict:
     return {name: value for name, value in extras.items() if name in params}
 
 
-def _still_active(campaign_id: int) -> bool:
-    active = db.session.scalar(select(Campaign.status).where(Campaign.id == campaign_id)) == "active"
+def _still_active(redis, campaign_id: int) -> bool:
+    """The campaign is still active and predictive; one paused or switched meanwhile (its line
+    cleared by that change) forgets the line this tick recorded, so that a restart shows it."""
+    status, mode = db.session.execute(select(Campaign.status, Campaign.dial_mode).where(
+        Campaign.id == campaign_id)).one()
     db.session.rollback()
-    return active
+    if status == "active" and mode == "predictive":
+        return True
+    steering.forget_shown(redis, campaign_id)
+    return False
 
 
 def pacing_tick(campaign_id: int, now: datetime | None = None,
@@ -128,7 +134,7 @@ def pacing_tick(campaign_id: int, now: datetime | None = None,
             why=getattr(pacer, "why", None))
         for contact_id in claimed:
             tasks.send(tasks.DIAL_CONTACT, campaign_id, contact_id)
-        if changed and _still_active(campaign_id):  # the wallboard's line on why the dialer
+        if changed and _still_active(redis, campaign_id):  # the wallboard's line on why the dialer
             # holds back, live (a message lost on the way is put right by the board's next full
             # read, within 20 s); not for a campaign paused while this tick ran, whose line the
             # pause has just cleared

@@ -328,9 +328,12 @@ def test_a_campaign_paused_and_started_again_at_once_shows_its_line_at_the_next_
 
 def test_a_tick_under_way_as_the_campaign_is_paused_does_not_put_the_line_back(
         app, predictive, sent_tasks, monkeypatch):
+    from datetime import timedelta
+
     from sqlalchemy import update
 
     from app.campaigns import steering
+    from app.common.timeutil import utcnow
 
     campaign_id, agents = predictive
     sent = []
@@ -344,8 +347,17 @@ def test_a_tick_under_way_as_the_campaign_is_paused_does_not_put_the_line_back(
         return record(*args, **kwargs)
 
     monkeypatch.setattr(steering, "record_decision", paused_meanwhile)
+    start = utcnow()
     with app.app_context():
         _ready(agents, campaign_id)
         _thirty_days(monkeypatch, SPENT)
-        pacing_tick(campaign_id)
+        pacing_tick(campaign_id, now=start)
     assert sent == []
+    # Started again at once: the next tick shows the line, which the paused tick never did.
+    monkeypatch.setattr(steering, "record_decision", record)
+    with app.app_context():
+        db.session.execute(update(Campaign).where(Campaign.id == campaign_id).values(status="active"))
+        db.session.commit()
+        get_redis().delete(f"tick-lock:{campaign_id}")
+        pacing_tick(campaign_id, now=start + timedelta(seconds=1))
+    assert [payload["pacing"] is not None for _, payload, _ in sent] == [True]
