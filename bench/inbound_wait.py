@@ -55,11 +55,9 @@ def _stack(scale: float):
 def _campaign(stack, agents: int) -> tuple[int, list[int]]:
     """A campaign paused for outbound calls that takes calls to OUR_NUMBER now (its hours open
     in its own zone), its number's voice URL pointing at the stack."""
-    from twilio.rest import Client
-
     from app.campaigns.models import Campaign
     from app.extensions import db
-    from app.telephony.twilio_carrier import RoutingHttpClient
+    from app.telephony.factory import get_carrier
     from bench.inbound import open_zone
     from carrier_sim.numbers import number_sid
 
@@ -69,11 +67,9 @@ def _campaign(stack, agents: int) -> tuple[int, list[int]]:
         campaign.status, campaign.caller_id, campaign.timezone = "paused", OUR_NUMBER, open_zone()
         campaign.inbound_max_wait_seconds = 3600  # the longest allowed: longer than any wait here
         db.session.commit()
-    client = Client(stack.env["TWILIO_ACCOUNT_SID"], stack.env["TWILIO_AUTH_TOKEN"],
-                    http_client=RoutingHttpClient(stack.sim_url))
-    client.incoming_phone_numbers(number_sid(OUR_NUMBER)).update(
-        voice_url=f"{stack.web_url}/twilio/inbound", voice_method="POST",
-        status_callback=f"{stack.web_url}/twilio/status")
+        # As the app points a number of its pools at itself (app.numbers), through its carrier.
+        get_carrier().set_voice_url(number_sid(OUR_NUMBER), f"{stack.web_url}/twilio/inbound",
+                                    f"{stack.web_url}/twilio/status")
     return cid, agent_ids
 
 
