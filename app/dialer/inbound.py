@@ -66,6 +66,7 @@ REDIRECT_WITHIN_SECONDS = 3  # the carrier's answer to a redirect (connecting, t
 # connection and the answer each capped) and the join, with room to spare, so that an agent is
 # never free again while the caller is on the way into their room.
 TAKE_RESERVATION_SECONDS = 15
+CALL_NOT_IN_PROGRESS = 21220  # Twilio's answer to a redirect of a call that has ended
 
 
 def queue_name(campaign_id: int) -> str:
@@ -311,9 +312,12 @@ def _take(campaign: Campaign, call_id: int, score: int) -> bool:
         get_carrier().redirect(call_sid, room, within_seconds=REDIRECT_WITHIN_SECONDS)
     except CarrierError as exc:
         if exc.surely_not_done:  # refused (429 too), or never sent: the caller is where they were
+            release_reservation(agent_id, call_id)
+            if exc.code == CALL_NOT_IN_PROGRESS:  # they hung up: out of the line, even should
+                queue.left(campaign.id, call_id)  # their hang-up's callbacks be lost
+                return False
             log.warning("call %s: the redirect to agent %s was not made (%s); the caller waits "
                         "on at their place", call_id, agent_id, exc)
-            release_reservation(agent_id, call_id)
             queue.put_back(campaign.id, call_id, score)
             return False
         log.warning("call %s: no answer from the carrier to the redirect to agent %s (%s); "

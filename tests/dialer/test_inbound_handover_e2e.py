@@ -93,3 +93,31 @@ def test_two_callers_and_one_agent_free_the_oldest_is_taken_and_the_other_keeps_
     assert _sim_call(air, second)["queue_history"][0].get("result") is None  # still waiting
     with floor.app.app_context():
         assert queue.waiting(floor.campaign_id) == 1
+
+
+def test_a_caller_whose_hang_up_we_never_heard_of_leaves_the_line_at_the_sweeps_try(
+        floor, air, monkeypatch):
+    """The caller hangs up in the queue and every word of it is lost on the way to us (the
+    Enqueue's action, the status callback). The sweep's redirect meets Twilio's "not in
+    progress": the caller leaves our line there and then, rather than hold its head (and an
+    agent back from dialling) until their polls are missed for two minutes."""
+    from app.telephony import twiml
+    from app.telephony.factory import get_carrier
+
+    _hold_message(floor)
+    agent = floor.agent(ready=False)
+    _pause(floor, agent.id)
+    caller = _call_in(air)
+    wait_for(lambda: _sim_call(air, caller).get("said"), "the caller to be on hold")
+    call_id = _record(floor, caller).id
+    monkeypatch.setattr("app.webhooks.routes.answer_queue_left", lambda call_id, form: twiml.hangup())
+    with floor.app.app_context():
+        get_carrier().hangup(caller)
+    wait_for(lambda: _sim_call(air, caller)["status"] == "completed", "the caller to hang up")
+    assert _record(floor, caller).ended_at is None  # we never heard
+
+    floor.ready(agent.id)
+    with floor.app.app_context():
+        assert inbound.hand_waiting_callers(floor.campaign_id) == 0
+        assert queue.waiting(floor.campaign_id) == 0 and queue.leaving(call_id) == queue.LEFT
+    assert floor.snap(agent.id)["state"] == "ready"
