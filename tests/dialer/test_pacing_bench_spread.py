@@ -43,7 +43,9 @@ def test_the_table_pairs_runs_by_seed_and_names_readings_it_cannot_tell_from_cha
         results[(s.name, "predictive")] = [_figures(seed, ratio * o + swing * (-1) ** seed)
                                            for seed, o in oracle.items()]
     chosen = {s.name: (("slack", -1.0), ("z", 2.0)) for s in (steady, swinging, near)}
-    print_table([steady, swinging, near], results, 1.0, range(1, 17), chosen)
+    missed = print_table([steady, swinging, near], results, 1.0, range(1, 17), chosen)
+    # What the bench's exit status reports: only the reading short beyond doubt.
+    assert missed == ["5ag 30%  60s below its floor"]
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert "16 seeds (1-16)" in out
@@ -72,3 +74,13 @@ def test_the_first_seed_sets_the_seeds_measured(capsys):
     # A 36-second shift of one long-call scenario: the tuning and three runs take a moment.
     main(["--only", "^5ag 60% 420s", "--hours", "0.01", "--seeds", "1", "--first-seed", "50"])
     assert "1 seed (50) per scenario" in capsys.readouterr().out
+
+
+def test_a_run_above_3_percent_misses_the_floors_and_the_bench_says_so():
+    scenario = Scenario(" 50ag 30%  60s", 50, 0.3, 60)
+    results = {(scenario.name, "oracle"): [_figures(seed, 0.8) for seed in range(1, 9)],
+               (scenario.name, "progressive"): [_figures(seed, 0.5) for seed in range(1, 9)],
+               (scenario.name, "predictive"): [{**_figures(seed, 0.8), "abandon": 0.031 if seed == 3 else 0.01}
+                                               for seed in range(1, 9)]}
+    chosen = {scenario.name: (("slack", -1.0), ("z", 2.0))}
+    assert print_table([scenario], results, 1.0, range(1, 9), chosen) == ["1 predictive run(s) above 3%"]
