@@ -60,20 +60,35 @@ local function score()
 end
 """
 
-# KEYS: 1 inbound-queue:{campaign}  ARGV: 1 call id, 2 now ms
+# KEYS: 1 inbound-queue:{campaign}, 2 inbound-queues
+# ARGV: 1 call id, 2 now ms, 3 campaign id, 4 the caller's score ('' for a new place), 5 alive s
+# The caller is alive and in the queue (at their score, or at the end), then the campaign in the
+# set the sweep reads: after the caller, see _FORGET_IF_EMPTY.
 _JOIN = _SCORE + """
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then redis.call('ZADD', KEYS[1], score(), ARGV[1]) end
+redis.call('SET', 'inbound-alive:' .. ARGV[1], ARGV[2], 'EX', ARGV[5])
+if ARGV[4] ~= '' then
+  redis.call('ZADD', KEYS[1], 'NX', ARGV[4], ARGV[1])
+elseif not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], score(), ARGV[1])
+end
+redis.call('SADD', KEYS[2], ARGV[3])
 return 1
 """
 
-# KEYS: 1 inbound-queue:{campaign}  ARGV: 1 the asking call id ('' none), 2 now ms
-# Callers whose polls stopped leave the queue; the asking caller, still waiting since they ask,
-# is put back at the end if they were taken out (unless they are leaving). Returns {callers
-# waiting, 0-based place of the asking call or -1}.
+# KEYS: 1 inbound-queue:{campaign}, 2 inbound-queues
+# ARGV: 1 the asking call id ('' none), 2 now ms, 3 campaign id, 4 alive s
+# The asking caller is alive (they ask), and put back at the end if they were taken out
+# (unless they are leaving); callers whose polls stopped leave the queue. Returns {callers
+# waiting, 0-based place of the asking call or -1, its score or ''}. A campaign whose queue
+# holds the asking caller is in the set the sweep reads (a caller put back after the sweep
+# forgot an empty queue).
 _PRUNE = _SCORE + """
-if ARGV[1] ~= '' and redis.call('EXISTS', 'inbound-leave:' .. ARGV[1]) == 0
-    and not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  redis.call('ZADD', KEYS[1], score(), ARGV[1])
+if ARGV[1] ~= '' then
+  redis.call('SET', 'inbound-alive:' .. ARGV[1], ARGV[2], 'EX', ARGV[4])
+  if redis.call('EXISTS', 'inbound-leave:' .. ARGV[1]) == 0
+      and not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+    redis.call('ZADD', KEYS[1], score(), ARGV[1])
+  end
 end
 local place = -1
 local n = 0
@@ -85,36 +100,35 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     n = n + 1
   end
 end
-return {n, place}
+local joined = ''
+if place >= 0 then
+  joined = redis.call('ZSCORE', KEYS[1], ARGV[1])
+  redis.call('SADD', KEYS[2], ARGV[3])
+end
+return {n, place, joined}
 """
 
 
 def join(campaign_id: int, call_id: int, now_ms: int, score: int | None = None) -> None:
     """The caller waits in the campaign's queue; one coming back with their `score` keeps their
-    first place."""
-    get_redis().set(_alive_key(call_id), now_ms, ex=ALIVE_SECONDS)
-    if score is not None:
-        get_redis().zadd(queue_key(campaign_id), {str(call_id): score}, nx=True)
-    else:
-        rstate._script(_JOIN)(keys=[queue_key(campaign_id)], args=[call_id, now_ms])
-    get_redis().sadd(QUEUES_KEY, campaign_id)  # after the caller is in: see _FORGET_IF_EMPTY
+    first place. One round trip."""
+    rstate._script(_JOIN)(keys=[queue_key(campaign_id), QUEUES_KEY],
+                          args=[call_id, now_ms, campaign_id, "" if score is None else score,
+                                ALIVE_SECONDS])
 
 
 def poll(campaign_id: int, call_id: int, now_ms: int) -> tuple[int, int | None]:
     """A wait-URL poll: the caller is still there. (their 0-based place, their score), or
-    (-1, None) for a caller who is leaving the queue."""
-    redis = get_redis()
-    redis.set(_alive_key(call_id), now_ms, ex=ALIVE_SECONDS)
-    place = rstate._script(_PRUNE)(keys=[queue_key(campaign_id)], args=[call_id, now_ms])[1]
-    joined = redis.zscore(queue_key(campaign_id), str(call_id))
-    if joined is not None:  # put back in by the poll, maybe, after the sweep forgot the queue
-        redis.sadd(QUEUES_KEY, campaign_id)
-    return int(place), (int(joined) if joined is not None else None)
+    (-1, None) for a caller who is leaving the queue. One round trip."""
+    _, place, joined = rstate._script(_PRUNE)(keys=[queue_key(campaign_id), QUEUES_KEY],
+                                              args=[call_id, now_ms, campaign_id, ALIVE_SECONDS])
+    return int(place), (int(float(joined)) if joined else None)
 
 
 def waiting(campaign_id: int) -> int:
     """Callers waiting in the campaign's queue now (those whose polls stopped not counted)."""
-    return int(rstate._script(_PRUNE)(keys=[queue_key(campaign_id)], args=["", ""])[0])
+    return int(rstate._script(_PRUNE)(keys=[queue_key(campaign_id), QUEUES_KEY],
+                                      args=["", "", campaign_id, ALIVE_SECONDS])[0])
 
 
 # KEYS: 1 inbound-queue:{campaign}, 2 inbound-leave:{call}  ARGV: 1 call id, 2 why, 3 ttl s
