@@ -77,6 +77,12 @@ HELD_IN_WORDS = {
 }
 
 
+def shows_pacing_line(status: str, dial_mode: str) -> bool:
+    """Whether a campaign's board carries the line on why the dialer holds back: only while it
+    is active and paced predictively (the board's read and the tick's live publish agree)."""
+    return status == "active" and dial_mode == "predictive"
+
+
 def held_in_words(how: str, why: str | None, target: float | None = None) -> str | None:
     """Why automatic pacing held back or slowed at the last tick, as a sentence; None when it
     did not (a person's override, and its own governor, say so in HOW_IN_WORDS). With the

@@ -70,7 +70,7 @@ def _still_active(redis, campaign_id: int) -> bool:
     status, mode = db.session.execute(select(Campaign.status, Campaign.dial_mode).where(
         Campaign.id == campaign_id)).one()
     db.session.rollback()
-    if status == "active" and mode == "predictive":
+    if steering.shows_pacing_line(status, mode):
         return True
     steering.forget_shown(redis, campaign_id)
     return False

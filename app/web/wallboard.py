@@ -113,7 +113,7 @@ def pacing_line(campaign: Campaign, now: datetime) -> dict | None:
     freely, or when no tick ran in the last SHOWN_FRESH_SECONDS (a campaign paused, or switched
     to another mode, leaves its last record behind for a while). Between two reads of the
     board, the tick publishes a change as `campaign.figures` with `pacing`."""
-    if campaign.status != "active" or campaign.dial_mode != "predictive":
+    if not steering.shows_pacing_line(campaign.status, campaign.dial_mode):
         return None
     live = steering.live(get_redis(), campaign.id, now.timestamp())
     if live is None or live["seconds_ago"] > steering.SHOWN_FRESH_SECONDS:
